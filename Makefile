@@ -1,0 +1,66 @@
+# Boston 311 data lake. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+LAKE   ?= ./lake
+# Spark 3.5 needs Java 17 (a newer JDK on the PATH breaks it): pin JAVA_HOME unless given on the command line.
+JAVA17 := $(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk* /usr/lib/jvm/temurin-17* /Library/Java/JavaVirtualMachines/*17*/Contents/Home))
+ifneq ($(origin JAVA_HOME),command line)
+  ifneq ($(JAVA17),)
+    JAVA_HOME := $(JAVA17)
+  endif
+endif
+export JAVA_HOME
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+
+.PHONY: help setup java run demo test lint format bench-ingest bench-silver bench-gold clean
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
+	  { echo "Python 3.11 is required: install it, or run make PYTHON=/path/to/python3.11."; exit 2; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+setup: $(VENV)/.installed ## create the virtualenv and install the pinned requirements (done by every target that needs it)
+
+java:
+	@test -n "$(JAVA_HOME)" && "$(JAVA_HOME)/bin/java" -version 2>&1 | grep -q 'version "17' || \
+	  { echo "Java 17 is required by Spark 3.5: install it (Debian: apt-get install openjdk-17-jre-headless) or run make JAVA_HOME=/path/to/jdk-17."; exit 2; }
+
+run: setup java ## the whole pipeline on the embedded default: real portal -> ./lake -> Gold -> DuckDB + dashboard
+	$(PY) scripts/run_pipeline.py --lake $(LAKE) $(ARGS)
+
+demo: setup java ## the same pipeline offline, against the built-in portal stand-in
+	$(PY) scripts/run_pipeline.py --lake $(LAKE) --offline $(ARGS)
+
+test: setup java ## run the test suite (loopback portal, moto, local Spark, headless Chromium)
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
+
+lint: setup ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup ## apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench-ingest: setup ## benchmark Bronze ingest against curl (1 GB file on loopback)
+	$(PY) bench/ingest.py $(ARGS)
+
+bench-silver: setup java ## benchmark the Silver job against a bare Spark conversion and DuckDB
+	$(PY) bench/silver.py $(ARGS)
+
+bench-gold: setup java ## benchmark the Gold job against DuckDB
+	$(PY) bench/gold.py $(ARGS)
+
+clean: ## remove the local lake and caches (keeps the virtualenv)
+	rm -rf $(LAKE) .pytest_cache .ruff_cache test-artifacts bench/out spark-warehouse

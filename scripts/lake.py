@@ -1,0 +1,71 @@
+"""The lake's layout, declared once: where each stage reads and writes, locally or on S3.
+
+A lake root is a local folder (the embedded default, ``./lake``) or ``s3://bucket[/prefix]``;
+the same relative keys are used under both, so a local lake can be synced to S3 as-is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_LAKE = "./lake"
+
+BRONZE_PREFIX = "bronze/boston311"
+BRONZE_MANIFESTS = f"{BRONZE_PREFIX}/_manifests"
+BRONZE_STATE = f"{BRONZE_PREFIX}/_state/resources.json"
+
+SILVER_PREFIX = "silver/boston311"
+SILVER_TABLE = f"{SILVER_PREFIX}/service_requests"
+SILVER_QUARANTINE = f"{SILVER_PREFIX}/quarantine"
+SILVER_QUALITY = f"{SILVER_PREFIX}/_quality"
+
+GOLD_PREFIX = "gold/boston311"
+GOLD_TABLES = ("monthly_requests", "resolution_times", "neighborhood_scorecard", "open_backlog", "geo_grid")
+
+DUCKDB_FILE = "lake.duckdb"
+DASHBOARD_FILE = "dashboard/index.html"
+
+
+@dataclass(frozen=True)
+class Lake:
+    """A lake root and the paths of every stage under it."""
+
+    root: str
+
+    @classmethod
+    def from_uri(cls, uri: str | None = None) -> Lake:
+        """Build from a URI, ``$LAKE_ROOT`` or the default; local paths are made absolute."""
+        uri = uri or os.environ.get("LAKE_ROOT") or DEFAULT_LAKE
+        if uri.startswith("s3://"):
+            return cls(uri.rstrip("/"))
+        return cls(os.path.abspath(os.path.expanduser(uri)))
+
+    @property
+    def is_s3(self) -> bool:
+        """True when the lake lives on S3."""
+        return self.root.startswith("s3://")
+
+    def path(self, key: str) -> str:
+        """The full path or URI of a key under the lake root."""
+        return f"{self.root}/{key}"
+
+    @property
+    def bronze(self) -> str:
+        return self.path(BRONZE_PREFIX)
+
+    @property
+    def silver(self) -> str:
+        return self.path(SILVER_PREFIX)
+
+    @property
+    def gold(self) -> str:
+        return self.path(GOLD_PREFIX)
+
+    @property
+    def duckdb(self) -> str:
+        return self.path(DUCKDB_FILE)
+
+    @property
+    def dashboard(self) -> str:
+        return self.path(DASHBOARD_FILE)

@@ -1,0 +1,52 @@
+"""Shared test fixtures: the real samples, one local SparkSession, fake AWS credentials."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+
+SAMPLE_2011 = FIXTURES / "legacy_2011_old29col_raw_first3000.csv"
+SAMPLE_2015 = FIXTURES / "legacy_2015_reissued30col_pandas-filtered_first2000.csv"
+SAMPLE_2022 = FIXTURES / "legacy_2022_old29col_qsv-sample100.csv"
+SAMPLE_NEW = FIXTURES / "new_system_api-export_2025-08_to_2026-02.csv"
+PACKAGE_SHOW = FIXTURES / "ckan_package_show_311-service-requests_2026-09-27.json"
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole run: 1 core, 1 shuffle partition, no UI, loopback only."""
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("boston311-tests")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, so nothing can reach real AWS."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
