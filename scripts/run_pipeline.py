@@ -1,0 +1,241 @@
+"""Run the whole lake on one machine: ingest -> Silver -> Gold -> local query layer + dashboard.
+
+This is the embedded default behind ``make run`` and ``make demo``: the lake is a local folder
+with the same layout as the S3 bucket, Silver and Gold run through ``spark-submit`` in local mode
+(the very scripts that run on Glue and EMR), and DuckDB stands in for Athena.
+
+Each stage prints one line (what it read, what it wrote, rows, seconds). A failed stage stops the
+run with that stage's own error; earlier stages' output stays, and re-running resumes (Bronze skips
+unchanged resources, Silver reads only unprocessed Bronze objects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lake import Lake
+
+REPO = Path(__file__).resolve().parent.parent
+STAGES = ("ingest", "silver", "gold", "serve")
+SILVER_JOB = REPO / "glue" / "silver_job.py"
+GOLD_JOB = REPO / "emr" / "gold_job.py"
+DEFAULT_PORTAL = "https://data.boston.gov"
+
+log = logging.getLogger("run_pipeline")
+
+
+class StageFailed(Exception):
+    """A stage ended with an error; its own message has already been printed."""
+
+
+@dataclass
+class StageResult:
+    """What one stage read and wrote, for the one-line report."""
+
+    read: str
+    wrote: str
+    rows: str
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(
+        prog="run_pipeline.py",
+        description="Run the Boston 311 lake end to end on this machine (no AWS account needed).",
+    )
+    parser.add_argument("--lake", default=None, help="local lake folder (default $LAKE_ROOT or ./lake)")
+    parser.add_argument(
+        "--portal", default=DEFAULT_PORTAL, help="CKAN portal to ingest from (default %(default)s)"
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="ingest from the built-in portal stand-in (real sample rows) instead of --portal; no Internet needed",
+    )
+    parser.add_argument(
+        "--years", default=None, help="legacy years to ingest, e.g. 2019-2023,2025 (default: all)"
+    )
+    parser.add_argument("--no-new-system", action="store_true", help="skip the NEW SYSTEM (2025-08+) file")
+    parser.add_argument(
+        "--stages",
+        default=",".join(STAGES),
+        help="comma-separated stages to run, in order: %(default)s",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars; only the stage lines")
+    args = parser.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        parser.error(
+            f"unknown stage(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(STAGES)}"
+        )
+    args.stages = [s for s in STAGES if s in stages]
+    return args
+
+
+@contextlib.contextmanager
+def portal_url(args: argparse.Namespace) -> Iterator[str]:
+    """Yield the portal to ingest from: the real one, or the offline stand-in served on loopback."""
+    if not args.offline:
+        yield args.portal
+        return
+    import portal_standin
+
+    with portal_standin.serve() as url:
+        yield url
+
+
+def run_ingest(lake: Lake, args: argparse.Namespace) -> StageResult:
+    """Land every selected portal CSV in Bronze (scripts/ingestao_bronze.py)."""
+    import ingestao_bronze
+
+    with portal_url(args) as portal:
+        argv = ["--portal", portal, "--lake", lake.root]
+        if args.offline:
+            argv += ["--allow-host", "127.0.0.1"]
+        if args.years:
+            argv += ["--years", args.years]
+        if args.no_new_system:
+            argv.append("--no-new-system")
+        if args.quiet:
+            argv.append("--quiet")
+        code = ingestao_bronze.main(argv)
+    if code != 0:
+        raise StageFailed(f"ingest failed (exit {code}); files that were landed are kept, re-run to resume")
+    manifest = latest_json(Path(lake.bronze) / "_manifests", "*.json")
+    statuses = [r.get("status") for r in manifest.get("resources", [])]
+    landed, unchanged = statuses.count("landed"), statuses.count("unchanged")
+    return StageResult(
+        read=manifest.get("portal", portal),
+        wrote=lake.bronze,
+        rows=f"{landed} landed, {unchanged} unchanged",
+    )
+
+
+def spark_submit(script: Path, job_args: list[str]) -> None:
+    """Run a job script with the virtualenv's spark-submit in local mode; raise StageFailed on error."""
+    spark_submit_bin = Path(sys.executable).parent / "spark-submit"
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    command = [
+        str(spark_submit_bin),
+        "--master",
+        "local[*]",
+        "--driver-memory",
+        os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        "spark.driver.host=127.0.0.1",
+        "--conf",
+        "spark.driver.bindAddress=127.0.0.1",
+        str(script),
+        *job_args,
+    ]
+    log.debug("running %s", " ".join(command))
+    completed = subprocess.run(command, env=env, check=False)
+    if completed.returncode != 0:
+        raise StageFailed(f"{script.name} failed (exit {completed.returncode}); see its message above")
+
+
+def run_silver(lake: Lake) -> StageResult:
+    """Bronze -> Silver with the Glue job script, in local mode."""
+    spark_submit(
+        SILVER_JOB, ["--JOB_NAME", "silver", "--bronze_path", lake.bronze, "--silver_path", lake.silver]
+    )
+    report = latest_json(Path(lake.silver) / "_quality", "latest.json")
+    totals = report.get("totals", {})
+    rows = (
+        f"{totals.get('rows_read', '?')} read, {totals.get('rows_written', '?')} to Silver, "
+        f"{totals.get('rows_quarantined', '?')} quarantined, {totals.get('duplicates_removed', '?')} duplicates"
+    )
+    return StageResult(read=lake.bronze, wrote=lake.silver, rows=rows)
+
+
+def run_gold(lake: Lake) -> StageResult:
+    """Silver -> the five Gold tables with the EMR job script, in local mode."""
+    spark_submit(GOLD_JOB, ["--silver_path", lake.silver, "--gold_path", lake.gold])
+    summary = latest_json(Path(lake.gold) / "_runs", "latest.json")
+    tables = summary.get("tables", {})
+    rows = ", ".join(
+        f"{name} {info.get('rows', info) if isinstance(info, dict) else info}"
+        for name, info in tables.items()
+    )
+    return StageResult(read=lake.silver, wrote=lake.gold, rows=rows or "?")
+
+
+def run_serve(lake: Lake) -> StageResult:
+    """Gold -> the DuckDB query layer (lake.duckdb) and the offline HTML dashboard."""
+    # The serving code lives in its own stage folder, beside the Athena SQL it shares.
+    sys.path.insert(0, str(REPO / "quicksight"))
+    import dashboard
+    import local_lake
+
+    local_lake.build_local_query_layer(lake.duckdb, lake.silver, lake.gold)
+    dashboard.build_dashboard(lake.duckdb, lake.dashboard)
+    return StageResult(read=lake.gold, wrote=f"{lake.duckdb}, {lake.dashboard}", rows="views + dashboard")
+
+
+def latest_json(folder: Path, pattern: str) -> dict:
+    """The newest JSON file matching pattern in folder, or {} when there is none."""
+    candidates = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
+    if not candidates:
+        return {}
+    return json.loads(candidates[-1].read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected stages in order; 0 when all succeed, 1 when one fails, 2 on bad usage."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    lake = Lake.from_uri(args.lake)
+    if lake.is_s3 and args.stages != ["ingest"]:
+        print(
+            "run_pipeline.py runs Spark locally and needs a local --lake; on AWS run Silver on Glue and Gold on EMR "
+            "(see README), or use --stages ingest to land Bronze in S3.",
+            file=sys.stderr,
+        )
+        return 2
+    runners = {
+        "ingest": lambda: run_ingest(lake, args),
+        "silver": lambda: run_silver(lake),
+        "gold": lambda: run_gold(lake),
+        "serve": lambda: run_serve(lake),
+    }
+    started = time.monotonic()
+    for stage in args.stages:
+        stage_started = time.monotonic()
+        try:
+            result = runners[stage]()
+        except StageFailed as failure:
+            print(
+                f"[{stage}] FAILED: {failure}. Earlier stages' output is intact under {lake.root}.",
+                file=sys.stderr,
+            )
+            return 1
+        seconds = time.monotonic() - stage_started
+        print(
+            f"[{stage:6}] read {result.read} -> wrote {result.wrote} | {result.rows} | {seconds:.1f} s",
+            flush=True,
+        )
+    print(f"done in {time.monotonic() - started:.1f} s")
+    if "gold" in args.stages or "serve" in args.stages:
+        print(f"Gold tables: {lake.gold}/<table>/  (monthly_requests, resolution_times, ...)")
+    if "serve" in args.stages:
+        duckdb_cli = Path(sys.executable).parent / "duckdb"
+        print(f'Query them:  {duckdb_cli} {lake.duckdb} -c "select * from v_monthly_requests limit 5"')
+        print(f"Dashboard:   file://{lake.dashboard}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""`make demo` end to end: the offline portal -> Bronze -> Silver -> Gold -> DuckDB + dashboard.
+
+Runs scripts/run_pipeline.py as a user would (a subprocess, spark-submit in local mode) and checks
+the row counts each stage hands to the next, then that a second run lands and rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import REPO
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+RUN_PIPELINE = REPO / "scripts" / "run_pipeline.py"
+
+
+def run_pipeline(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the pipeline CLI the way `make demo` does and capture what it prints."""
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    return subprocess.run(
+        [sys.executable, str(RUN_PIPELINE), "--quiet", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One offline demo run into a fresh lake, shared by the checks below."""
+    lake = tmp_path_factory.mktemp("demo") / "lake"
+    completed = run_pipeline("--offline", "--lake", str(lake))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return lake, completed
+
+
+def test_demo_prints_one_line_per_stage_and_where_things_are(demo_lake):
+    lake, completed = demo_lake
+    for stage in ("[ingest", "[silver", "[gold", "[serve"):
+        assert stage in completed.stdout, completed.stdout
+    assert f"file://{lake}/dashboard/index.html" in completed.stdout
+    assert f"{lake}/gold/boston311" in completed.stdout
+
+
+def test_bronze_holds_every_sample_csv_with_a_manifest(demo_lake):
+    lake, _ = demo_lake
+    bronze = lake / "bronze" / "boston311"
+    datasets = sorted(p.parent.parent.name for p in bronze.glob("dataset=*/ingest_date=*/*.csv"))
+    assert datasets == [
+        "dataset=legacy_2011",
+        "dataset=legacy_2015",
+        "dataset=legacy_2022",
+        "dataset=new_system",
+    ]
+    manifests = list((bronze / "_manifests").glob("*.json"))
+    assert len(manifests) == 1
+    landed = [r for r in json.loads(manifests[0].read_text())["resources"] if r["status"] == "landed"]
+    assert len(landed) == 4
+
+
+def test_rows_are_conserved_from_bronze_to_gold(demo_lake):
+    lake, _ = demo_lake
+    con = duckdb.connect(str(lake / "lake.duckdb"), read_only=True)
+    silver_rows = con.execute("select count(*) from silver_service_requests").fetchone()[0]
+    distinct_cases = con.execute("select count(distinct case_id) from silver_service_requests").fetchone()[0]
+    opened = con.execute("select sum(requests_opened) from v_monthly_requests").fetchone()[0]
+    quarantined = con.execute(
+        f"select count(*) from read_parquet('{lake}/silver/boston311/quarantine/**/*.parquet')"
+    ).fetchone()[0]
+    report = json.loads((lake / "silver" / "boston311" / "_quality" / "latest.json").read_text())
+    con.close()
+
+    # The four samples hold 3000 + 2000 + 100 + 5473 records.
+    rows_read = 3000 + 2000 + 100 + 5473
+    assert silver_rows == distinct_cases
+    assert silver_rows + quarantined + report["totals"]["duplicates_removed"] == rows_read
+    assert opened == silver_rows
+
+
+def test_dashboard_is_one_offline_file(demo_lake):
+    lake, _ = demo_lake
+    html = (lake / "dashboard" / "index.html").read_text()
+    assert "Enquiries to Boston" in html
+    assert '<script src="http' not in html
+
+
+def test_second_run_lands_nothing_and_keeps_silver(demo_lake):
+    lake, _ = demo_lake
+    silver_files = sorted(
+        p.name for p in (lake / "silver" / "boston311" / "service_requests").rglob("*.parquet")
+    )
+    completed = run_pipeline("--offline", "--lake", str(lake), "--stages", "ingest,silver")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "0 landed, 4 unchanged" in completed.stdout
+    assert (
+        sorted(p.name for p in (lake / "silver" / "boston311" / "service_requests").rglob("*.parquet"))
+        == silver_files
+    )
+
+
+def test_unknown_stage_is_refused_in_one_sentence(tmp_path):
+    completed = run_pipeline("--lake", str(tmp_path / "lake"), "--stages", "ingest,polish")
+    assert completed.returncode == 2
+    assert "unknown stage(s) polish" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_failed_stage_stops_the_run_and_names_itself(tmp_path):
+    # Silver with no Bronze at all: the job's own error, the run stops before Gold.
+    completed = run_pipeline("--lake", str(tmp_path / "lake"), "--stages", "silver,gold")
+    assert completed.returncode == 1
+    assert "[silver] FAILED" in completed.stderr
+    assert "[gold" not in completed.stdout
+    assert "Traceback" not in completed.stderr

@@ -1,0 +1,86 @@
+"""Invariants of Gold over the four real samples run through Silver, in one Spark session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from conftest import SAMPLE_2011, SAMPLE_2015, SAMPLE_2022, SAMPLE_NEW
+
+pytestmark = pytest.mark.spark
+
+SAMPLES = {
+    "legacy_2011": SAMPLE_2011,
+    "legacy_2015": SAMPLE_2015,
+    "legacy_2022": SAMPLE_2022,
+    "new_system": SAMPLE_NEW,
+}
+
+
+@pytest.fixture(scope="module")
+def gold_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Bronze laid out as the ingest lands it, then Silver and Gold built from it."""
+    import gold_job
+    import silver_job
+
+    lake = tmp_path_factory.mktemp("invariants")
+    bronze = lake / "bronze" / "boston311"
+    for dataset, sample in SAMPLES.items():
+        target = bronze / f"dataset={dataset}" / "ingest_date=2026-11-25" / sample.name
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(sample, target)
+    silver_job.run_silver(spark, str(bronze), str(lake / "silver" / "boston311"))
+    gold_job.run_gold(spark, str(lake / "silver" / "boston311"), str(lake / "gold" / "boston311"))
+    return lake
+
+
+def read(spark, lake: Path, table: str):
+    """A Gold table, or the Silver table when table == 'silver'."""
+    if table == "silver":
+        return spark.read.parquet(str(lake / "silver" / "boston311" / "service_requests"))
+    return spark.read.parquet(str(lake / "gold" / "boston311" / table))
+
+
+def test_monthly_requests_add_up_to_silver(spark, gold_lake):
+    silver_rows = read(spark, gold_lake, "silver").count()
+    monthly = read(spark, gold_lake, "monthly_requests")
+    totals = monthly.agg(
+        F.sum("requests_opened").alias("opened"),
+        F.sum("requests_closed").alias("closed"),
+        F.sum("still_open").alias("open"),
+    ).first()
+    assert silver_rows > 10_000
+    assert totals["opened"] == silver_rows
+    assert totals["closed"] + totals["open"] == silver_rows
+
+
+def test_every_group_key_is_filled(spark, gold_lake):
+    monthly = read(spark, gold_lake, "monthly_requests")
+    for key in ("department", "subject", "reason", "type", "source", "neighborhood"):
+        assert monthly.filter(F.col(key).isNull()).count() == 0, key
+
+
+def test_rates_are_within_zero_and_one(spark, gold_lake):
+    for table in ("resolution_times", "neighborhood_scorecard"):
+        rates = read(spark, gold_lake, table).filter(F.col("on_time_rate").isNotNull())
+        assert rates.count() > 0
+        assert rates.filter((F.col("on_time_rate") < 0) | (F.col("on_time_rate") > 1)).count() == 0, table
+
+
+def test_backlog_is_never_negative(spark, gold_lake):
+    backlog = read(spark, gold_lake, "open_backlog")
+    assert backlog.count() > 0
+    assert backlog.filter(F.col("open_cases") < 0).count() == 0
+
+
+def test_neighborhood_shares_sum_to_one_per_year(spark, gold_lake):
+    shares = (
+        read(spark, gold_lake, "neighborhood_scorecard")
+        .groupBy("year")
+        .agg(F.sum("share_of_city").alias("s"))
+    )
+    for row in shares.collect():
+        assert row["s"] == pytest.approx(1.0, abs=1e-9), row["year"]
