@@ -1,0 +1,44 @@
+"""The Makefile's user-facing promises: a help listing and one sentence when Java 17 is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def make(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run make in the repository and capture what it prints."""
+    return subprocess.run(
+        ["make", "-s", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_help_lists_every_user_target_with_a_description():
+    listing = make("help").stdout
+    for target in (
+        "run",
+        "demo",
+        "test",
+        "lint",
+        "setup",
+        "bench-ingest",
+        "bench-silver",
+        "bench-gold",
+        "clean",
+    ):
+        line = next((row for row in listing.splitlines() if row.split()[1:2] == [target]), None)
+        assert line is not None, target
+        assert len(line.split(maxsplit=2)) == 3, f"{target} has no description"
+
+
+def test_missing_java_17_stops_with_one_actionable_sentence(tmp_path):
+    completed = make("java", f"JAVA_HOME={tmp_path}")
+    assert completed.returncode != 0
+    assert "Java 17 is required" in completed.stdout
+    assert "apt-get install openjdk-17-jre-headless" in completed.stdout
