@@ -1,0 +1,9 @@
+-- Gold: cases open at the end of each week (week_start is the Monday), per department.
+CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.gold_open_backlog (
+  `week_start` date,
+  `department` string,
+  `open_cases` bigint
+)
+STORED AS PARQUET
+LOCATION '${gold_location}/open_backlog/'
+TBLPROPERTIES ('parquet.compression' = 'SNAPPY')

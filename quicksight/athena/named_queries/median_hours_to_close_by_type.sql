@@ -1,0 +1,13 @@
+-- Median (and 90th percentile) hours to close by type, over every closed case in Silver.
+-- approx_percentile is approximate on Athena (and approx_quantile on DuckDB): expect agreement
+-- to a few percent on large groups, exact-looking answers on tiny ones.
+SELECT
+  type,
+  COUNT(*) AS closed_cases,
+  approx_percentile(hours_to_close, 0.5) AS median_hours,
+  approx_percentile(hours_to_close, 0.9) AS p90_hours,
+  approx_percentile(hours_to_close, 0.5) / 24 AS median_days
+FROM silver_service_requests
+WHERE is_closed AND hours_to_close IS NOT NULL
+GROUP BY type
+ORDER BY closed_cases DESC, type
