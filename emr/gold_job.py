@@ -1,0 +1,534 @@
+"""Gold: the five Boston 311 tables people look at, built from the Silver service requests.
+
+    spark-submit emr/gold_job.py --silver_path <lake>/silver/boston311 --gold_path <lake>/gold/boston311
+
+The same file runs locally (``--master local[*]``), as an EMR 7.x step (``--deploy-mode cluster``,
+script and arguments from S3) and as an EMR Serverless job run (``entryPoint``). It imports nothing
+from the rest of the repository, so it can be copied to S3 on its own.
+
+Top to bottom: the facts the tables depend on (time zone, grid size, percentile accuracy), one pure
+``DataFrame -> DataFrame`` function per Gold table, then ``run_gold`` (the only reads and writes),
+then the command line. docs/gold.md explains every table and rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.utils import AnalysisException
+
+if TYPE_CHECKING:
+    from py4j.java_gateway import JavaObject
+
+log = logging.getLogger(__name__)
+
+# Month, year and week are Boston wall-clock time of opened_at; Silver stores UTC instants.
+BOSTON_TZ = "America/New_York"
+UNKNOWN = "Unknown"
+
+SILVER_TABLE = "service_requests"
+# The Silver columns Gold reads (docs/CONTRACTS.md); anything else in Silver is ignored.
+SILVER_COLUMNS = (
+    "case_id",
+    "opened_at",
+    "closed_at",
+    "is_closed",
+    "on_time",
+    "hours_to_close",
+    "department",
+    "subject",
+    "reason",
+    "type",
+    "source",
+    "neighborhood",
+    "latitude",
+    "longitude",
+)
+
+# Same names, same order as GOLD_TABLES in scripts/lake.py (a test keeps the two equal; this file
+# must stay importable on its own on EMR).
+GOLD_TABLES = ("monthly_requests", "resolution_times", "neighborhood_scorecard", "open_backlog", "geo_grid")
+PARTITION_COLUMNS = {"monthly_requests": ("year",)}
+RUNS_FOLDER = "_runs"
+STAGING_FOLDER = "_staging"
+
+MONTHLY_KEYS = ("department", "subject", "reason", "type", "source", "neighborhood")
+
+# percentile_approx's accuracy: the returned value's rank is within n / accuracy of the exact rank
+# (so exact for groups of fewer than 10,000 closed cases). 10,000 is Spark's default, stated here.
+PERCENTILE_ACCURACY = 10_000
+
+# The map grid: ~250 m square cells. A degree of latitude is ~111.13 km everywhere; a degree of
+# longitude shrinks with cos(latitude), taken once at Boston City Hall's latitude.
+GRID_METERS = 250
+METERS_PER_DEGREE_LATITUDE = 111_132
+GRID_REFERENCE_LATITUDE = 42.36
+GRID_LAT_STEP = GRID_METERS / METERS_PER_DEGREE_LATITUDE
+GRID_LON_STEP = GRID_LAT_STEP / math.cos(math.radians(GRID_REFERENCE_LATITUDE))
+
+
+class GoldInputError(Exception):
+    """A problem with the job's input the user can fix; its message is one sentence."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Column helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def boston_local(utc_column: str) -> Column:
+    """The Boston wall-clock time of a UTC timestamp column (needs session time zone UTC)."""
+    return F.from_utc_timestamp(F.col(utc_column), BOSTON_TZ)
+
+
+def month_start(local_time: Column) -> Column:
+    """The first day of the month of a local timestamp, as a date."""
+    return F.trunc(F.to_date(local_time), "month")
+
+
+def week_start(local_time: Column) -> Column:
+    """The Monday that starts the week of a local timestamp, as a date."""
+    return F.to_date(F.date_trunc("week", local_time))
+
+
+def known_or_unknown(name: str) -> Column:
+    """A group key with null or blank values written as 'Unknown', so totals still add up."""
+    value = F.trim(F.col(name))
+    is_missing = value.isNull() | (value == "")
+    return F.when(is_missing, F.lit(UNKNOWN)).otherwise(value).alias(name)
+
+
+def count_where(condition: Column) -> Column:
+    """How many rows of the group satisfy condition (null counts as false); a bigint."""
+    return F.count(F.when(condition, F.lit(True)))
+
+
+def rate(numerator: Column, denominator: Column) -> Column:
+    """numerator / denominator, or null when the denominator is zero."""
+    return F.when(denominator > 0, numerator / denominator)
+
+
+def grid_cell(coordinate: str, step: float) -> Column:
+    """The centre of the grid cell a coordinate falls in, rounded to 6 decimals (~0.1 m)."""
+    return F.round((F.floor(F.col(coordinate) / F.lit(step)) + F.lit(0.5)) * F.lit(step), 6)
+
+
+def case_is_closed() -> Column:
+    """Silver's is_closed, with an unknown status read as still open."""
+    return F.coalesce(F.col("is_closed"), F.lit(False))
+
+
+def closed_on_time() -> Column:
+    """A closed case whose on_time is true."""
+    return case_is_closed() & F.col("on_time")
+
+
+def closed_late() -> Column:
+    """A closed case whose on_time is false (a null on_time is neither on time nor late)."""
+    return case_is_closed() & ~F.col("on_time")
+
+
+# ---------------------------------------------------------------------------------------------
+# The five Gold tables: Silver service_requests -> table
+# ---------------------------------------------------------------------------------------------
+
+
+def monthly_requests(silver: DataFrame) -> DataFrame:
+    """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive."""
+    opened_local = boston_local("opened_at")
+    has_duration = case_is_closed() & F.col("hours_to_close").isNotNull()
+    measures = (
+        F.count(F.lit(1)).alias("requests_opened"),
+        count_where(case_is_closed()).alias("requests_closed"),
+        count_where(closed_on_time()).alias("closed_on_time"),
+        count_where(closed_late()).alias("closed_late"),
+        count_where(~case_is_closed()).alias("still_open"),
+        F.coalesce(F.sum(F.when(has_duration, F.col("hours_to_close"))), F.lit(0.0)).alias(
+            "sum_hours_to_close"
+        ),
+        count_where(has_duration).alias("closed_with_duration"),
+    )
+    return (
+        silver.select(
+            month_start(opened_local).alias("month"),
+            F.year(opened_local).alias("year"),
+            *(known_or_unknown(key) for key in MONTHLY_KEYS),
+            "is_closed",
+            "on_time",
+            "hours_to_close",
+        )
+        .groupBy("month", "year", *MONTHLY_KEYS)
+        .agg(*measures)
+        .select(
+            "month",
+            "year",
+            *MONTHLY_KEYS,
+            "requests_opened",
+            "requests_closed",
+            "closed_on_time",
+            "closed_late",
+            "still_open",
+            "sum_hours_to_close",
+            "closed_with_duration",
+        )
+    )
+
+
+def resolution_times(silver: DataFrame) -> DataFrame:
+    """Closed cases per Boston year of opening, department and type: how long they took, how often on time."""
+    closed_cases = silver.filter(case_is_closed()).select(
+        F.year(boston_local("opened_at")).alias("year"),
+        known_or_unknown("department"),
+        known_or_unknown("type"),
+        "hours_to_close",
+        "on_time",
+    )
+    return (
+        closed_cases.groupBy("year", "department", "type")
+        .agg(
+            F.count(F.lit(1)).alias("closed_cases"),
+            F.percentile_approx("hours_to_close", [0.5, 0.9], PERCENTILE_ACCURACY).alias("hours_percentiles"),
+            F.avg("hours_to_close").alias("mean_hours"),
+            count_where(F.col("on_time")).alias("on_time_cases"),
+            F.count("on_time").alias("known_on_time_cases"),
+        )
+        .select(
+            "year",
+            "department",
+            "type",
+            "closed_cases",
+            F.col("hours_percentiles")[0].alias("p50_hours"),
+            F.col("hours_percentiles")[1].alias("p90_hours"),
+            "mean_hours",
+            rate(F.col("on_time_cases"), F.col("known_on_time_cases")).alias("on_time_rate"),
+        )
+    )
+
+
+def neighborhood_scorecard(silver: DataFrame) -> DataFrame:
+    """Per Boston year and neighborhood: requests, median hours to close, on-time rate, top type, share of city."""
+    cases = silver.select(
+        F.year(boston_local("opened_at")).alias("year"),
+        known_or_unknown("neighborhood"),
+        known_or_unknown("type"),
+        case_is_closed().alias("is_closed"),
+        closed_on_time().alias("is_closed_on_time"),
+        closed_late().alias("is_closed_late"),
+        "hours_to_close",
+    )
+    # The most requested type; a tie goes to the alphabetically first type, so reruns agree.
+    type_rank = (
+        Window.partitionBy("year", "neighborhood")
+        .orderBy(F.desc("type_requests"), F.asc("type"))
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    top_types = (
+        cases.groupBy("year", "neighborhood", "type")
+        .agg(F.count(F.lit(1)).alias("type_requests"))
+        .withColumn("type_rank", F.row_number().over(type_rank))
+        .filter(F.col("type_rank") == 1)
+        .select("year", "neighborhood", F.col("type").alias("top_type"))
+    )
+    scores = cases.groupBy("year", "neighborhood").agg(
+        F.count(F.lit(1)).alias("requests"),
+        F.percentile_approx(
+            F.when(F.col("is_closed"), F.col("hours_to_close")), 0.5, PERCENTILE_ACCURACY
+        ).alias("p50_hours"),
+        count_where(F.col("is_closed_on_time")).alias("closed_on_time"),
+        count_where(F.col("is_closed_late")).alias("closed_late"),
+    )
+    whole_year = Window.partitionBy("year").rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    return scores.join(top_types, on=["year", "neighborhood"], how="left").select(
+        "year",
+        "neighborhood",
+        "requests",
+        "p50_hours",
+        rate(F.col("closed_on_time"), F.col("closed_on_time") + F.col("closed_late")).alias("on_time_rate"),
+        "top_type",
+        (F.col("requests") / F.sum("requests").over(whole_year)).alias("share_of_city"),
+    )
+
+
+def open_backlog(silver: DataFrame) -> DataFrame:
+    """Cases open at the end of each Boston week (Monday start) per department, every week of the data."""
+    opened_week = week_start(boston_local("opened_at"))
+    # A case leaves the backlog in the week it closed. A closed case without a closed_at (or one
+    # stamped before it opened) closes in the week it opened, so it never counts as open.
+    closed_week = F.when(
+        case_is_closed() & F.col("closed_at").isNotNull(),
+        F.greatest(week_start(boston_local("closed_at")), opened_week),
+    ).when(case_is_closed(), opened_week)
+    cases = silver.filter(F.col("opened_at").isNotNull()).select(
+        known_or_unknown("department"),
+        opened_week.alias("opened_week"),
+        closed_week.alias("closed_week"),
+    )
+    # +1 in the week a case opens, -1 in the week it closes; the running sum is the backlog.
+    openings = cases.select("department", F.col("opened_week").alias("week_start"), F.lit(1).alias("change"))
+    closings = cases.filter(F.col("closed_week").isNotNull()).select(
+        "department", F.col("closed_week").alias("week_start"), F.lit(-1).alias("change")
+    )
+    weekly_change = (
+        openings.unionByName(closings)
+        .groupBy("department", "week_start")
+        .agg(F.sum("change").alias("change"))
+    )
+    calendar = cases.agg(
+        F.min("opened_week").alias("first_week"), F.max("opened_week").alias("last_week")
+    ).select(F.explode(F.sequence("first_week", "last_week", F.expr("INTERVAL 7 DAYS"))).alias("week_start"))
+    department_weeks = cases.select("department").distinct().crossJoin(calendar)
+    to_date = (
+        Window.partitionBy("department")
+        .orderBy("week_start")
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+    # Closings after the last week fall outside the calendar: those cases were open at its end.
+    return department_weeks.join(weekly_change, on=["department", "week_start"], how="left").select(
+        "week_start",
+        "department",
+        F.sum(F.coalesce(F.col("change"), F.lit(0))).over(to_date).cast("bigint").alias("open_cases"),
+    )
+
+
+def geo_grid(silver: DataFrame) -> DataFrame:
+    """Requests per Boston year, type and ~250 m grid cell, for maps; only rows with trusted coordinates."""
+    has_coordinates = F.col("latitude").isNotNull() & F.col("longitude").isNotNull()
+    return (
+        silver.filter(has_coordinates)
+        .select(
+            F.year(boston_local("opened_at")).alias("year"),
+            known_or_unknown("type"),
+            grid_cell("latitude", GRID_LAT_STEP).alias("cell_lat"),
+            grid_cell("longitude", GRID_LON_STEP).alias("cell_lon"),
+        )
+        .groupBy("year", "type", "cell_lat", "cell_lon")
+        .agg(F.count(F.lit(1)).alias("requests"))
+        .select("year", "type", "cell_lat", "cell_lon", "requests")
+    )
+
+
+GOLD_BUILDERS = {
+    "monthly_requests": monthly_requests,
+    "resolution_times": resolution_times,
+    "neighborhood_scorecard": neighborhood_scorecard,
+    "open_backlog": open_backlog,
+    "geo_grid": geo_grid,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads and writes (local folders, HDFS and S3 alike, through Hadoop's FileSystem)
+# ---------------------------------------------------------------------------------------------
+
+
+def hadoop_path(spark: SparkSession, uri: str) -> JavaObject:
+    """A Hadoop Path for a local path or URI."""
+    return spark._jvm.org.apache.hadoop.fs.Path(uri)
+
+
+def filesystem(spark: SparkSession, uri: str) -> JavaObject:
+    """The Hadoop FileSystem that holds uri (local, HDFS, or S3 through EMRFS / S3A)."""
+    return hadoop_path(spark, uri).getFileSystem(spark._jsc.hadoopConfiguration())
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    """True when a file or folder exists at uri."""
+    return bool(filesystem(spark, uri).exists(hadoop_path(spark, uri)))
+
+
+def delete_path(spark: SparkSession, uri: str) -> None:
+    """Delete a file or folder tree if it exists."""
+    filesystem(spark, uri).delete(hadoop_path(spark, uri), True)
+
+
+def move_path(spark: SparkSession, source: str, target: str) -> None:
+    """Rename source to target (target must not exist); raise when the file system refuses."""
+    fs = filesystem(spark, source)
+    target_path = hadoop_path(spark, target)
+    fs.mkdirs(target_path.getParent())
+    if not fs.rename(hadoop_path(spark, source), target_path):
+        raise OSError(f"could not move {source} to {target}")
+
+
+def write_text(spark: SparkSession, uri: str, text: str) -> None:
+    """Write a small UTF-8 text file at uri, replacing it."""
+    stream = filesystem(spark, uri).create(hadoop_path(spark, uri), True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
+    """The Silver service requests with the columns Gold needs; GoldInputError when absent or unusable."""
+    table_path = f"{silver_path.rstrip('/')}/{SILVER_TABLE}"
+    if not path_exists(spark, table_path):
+        raise GoldInputError(
+            f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
+        )
+    try:
+        silver = spark.read.parquet(table_path)
+    except AnalysisException as error:
+        log.debug("reading %s failed: %s", table_path, error)
+        raise GoldInputError(
+            f"The Silver table at {table_path} holds no Parquet data: run the Silver job first."
+        ) from None
+    missing = [name for name in SILVER_COLUMNS if name not in silver.columns]
+    if missing:
+        raise GoldInputError(f"The Silver table at {table_path} lacks the columns {', '.join(missing)}.")
+    return silver.select(*SILVER_COLUMNS)
+
+
+def write_table(table: DataFrame, path: str, partition_by: tuple[str, ...]) -> None:
+    """Write one Gold table as snappy Parquet: one file per partition value, or one file in all."""
+    arranged = table.repartition(*partition_by) if partition_by else table.coalesce(1)
+    writer = arranged.write.mode("overwrite").option("compression", "snappy")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.parquet(path)
+
+
+def publish_tables(spark: SparkSession, staging: str, gold_path: str) -> None:
+    """Swap each fully written staged table in for the live one (old one moved aside, then deleted)."""
+    for table in GOLD_TABLES:
+        live = f"{gold_path}/{table}"
+        if path_exists(spark, live):
+            move_path(spark, live, f"{staging}/_replaced/{table}")
+        move_path(spark, f"{staging}/{table}", live)
+
+
+def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
+    """Build the five Gold tables from Silver and publish them; return the rows written per table.
+
+    Every table is first written in full under ``<gold_path>/_staging/<run>/``; only when all five
+    are written are they moved into ``<gold_path>/<table>/`` one by one, so a failed run leaves the
+    previous tables untouched. ``<gold_path>/_runs/latest.json`` (and a copy named after the run)
+    records rows and seconds per table and the inputs.
+    """
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    started = time.monotonic()
+    started_at = datetime.now(timezone.utc)  # noqa: UP017 - EMR 7 runs Python 3.9
+    run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
+    gold_path = gold_path.rstrip("/")
+
+    silver = read_silver(spark, silver_path)
+    silver_rows = silver.count()
+    if silver_rows == 0:
+        raise GoldInputError(
+            f"The Silver table under {silver_path} has no rows, so there is nothing to build."
+        )
+    log.info("Gold run %s: %d Silver rows from %s", run_id, silver_rows, silver_path)
+
+    staging = f"{gold_path}/{STAGING_FOLDER}/{run_id}-{uuid.uuid4().hex[:8]}"
+    tables: dict[str, dict] = {}
+    try:
+        for table in GOLD_TABLES:
+            table_started = time.monotonic()
+            staged = f"{staging}/{table}"
+            write_table(GOLD_BUILDERS[table](silver), staged, PARTITION_COLUMNS.get(table, ()))
+            rows = spark.read.parquet(staged).count()
+            tables[table] = {"rows": rows, "seconds": round(time.monotonic() - table_started, 3)}
+            log.info("Gold %s: %d rows in %.1f s", table, rows, tables[table]["seconds"])
+        publish_tables(spark, staging, gold_path)
+    finally:
+        delete_path(spark, staging)
+
+    summary = {
+        "run_id": run_id,
+        "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),  # noqa: UP017
+        "seconds": round(time.monotonic() - started, 3),
+        "inputs": {"silver_path": silver_path, "silver_table": SILVER_TABLE, "silver_rows": silver_rows},
+        "gold_path": gold_path,
+        "tables": tables,
+        "percentile_accuracy": PERCENTILE_ACCURACY,
+        "grid": {"meters": GRID_METERS, "lat_step": GRID_LAT_STEP, "lon_step": GRID_LON_STEP},
+    }
+    text = json.dumps(summary, indent=2) + "\n"
+    write_text(spark, f"{gold_path}/{RUNS_FOLDER}/{run_id}.json", text)
+    write_text(spark, f"{gold_path}/{RUNS_FOLDER}/latest.json", text)
+    return {table: info["rows"] for table, info in tables.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one sentence on stderr and exits with 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print one sentence and exit 2."""
+        self.exit(2, f"{self.prog}: {message} (see --help).\n")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse --silver_path and --gold_path."""
+    parser = OneLineArgumentParser(
+        prog="gold_job.py",
+        description="Build the five Boston 311 Gold tables from the Silver service requests.",
+    )
+    parser.add_argument("--silver_path", required=True, help="Silver root, e.g. s3://bucket/silver/boston311")
+    parser.add_argument("--gold_path", required=True, help="Gold root, e.g. s3://bucket/gold/boston311")
+    return parser.parse_args(argv)
+
+
+def local_input_problem(silver_path: str) -> str | None:
+    """For a local Silver path, the one-sentence problem with it (checked before Spark starts), else None."""
+    parsed = urlparse(silver_path)
+    if parsed.scheme not in ("", "file"):
+        return None
+    table_path = os.path.join(parsed.path if parsed.scheme else silver_path, SILVER_TABLE)
+    if not os.path.isdir(table_path):
+        return f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the Gold job from the command line; 0 on success, 1 on an input problem, 2 on bad usage.
+
+    Parameters
+    ----------
+    argv
+        ``--silver_path P --gold_path P`` (default: ``sys.argv[1:]``).
+    """
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problem = local_input_problem(args.silver_path)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    session_was_running = SparkSession.getActiveSession() is not None
+    spark = (
+        SparkSession.builder.appName("boston311-gold")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    try:
+        rows = run_gold(spark, args.silver_path, args.gold_path)
+    except GoldInputError as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        if not session_was_running:
+            spark.stop()
+    written = ", ".join(f"{table} {count}" for table, count in rows.items())
+    print(f"Gold: wrote {written} rows under {args.gold_path.rstrip('/')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
