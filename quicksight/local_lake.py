@@ -1,0 +1,178 @@
+"""The local query layer: a DuckDB file with the Athena catalog's tables, views and named queries.
+
+``<lake>/lake.duckdb`` holds only views: one per Silver/Gold table over its Parquet files (typed as
+the Athena DDL declares), then the dashboard views and the named queries (``nq_<name>``) from the
+same SQL files Athena runs, transpiled from Trino to DuckDB. So
+``duckdb lake/lake.duckdb -c "select * from v_monthly_requests limit 5"`` answers what Athena answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+
+import athena_sql
+import lake as lake_layout
+
+log = logging.getLogger(__name__)
+
+NAMED_QUERY_PREFIX = "nq_"
+SILVER_TABLE_DIR = "service_requests"
+
+
+def named_query_view(name: str) -> str:
+    """The DuckDB view name of a named query, e.g. ``nq_channel_mix_over_time``."""
+    return f"{NAMED_QUERY_PREFIX}{name}"
+
+
+def table_directory(table: str, silver_path: str, gold_path: str) -> str:
+    """The folder holding one catalog table's Parquet files (same keys as the DDL's LOCATION)."""
+    if table == athena_sql.SILVER_TABLE:
+        return f"{silver_path.rstrip('/')}/{SILVER_TABLE_DIR}"
+    return f"{gold_path.rstrip('/')}/{table.removeprefix('gold_')}"
+
+
+def sql_literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def parquet_scan(directory: str, partitions: dict[str, str]) -> str:
+    """A DuckDB read_parquet over every Parquet file under a folder, partition columns typed as the DDL says."""
+    hive_types = ", ".join(
+        f"{sql_literal(name)}: {sql_literal(athena_sql.DUCKDB_TYPES[hive_type])}"
+        for name, hive_type in partitions.items()
+    )
+    options = "hive_partitioning = true, union_by_name = true"
+    if hive_types:
+        options += f", hive_types = {{{hive_types}}}"
+    return f"read_parquet({sql_literal(directory + '/**/*.parquet')}, {options})"
+
+
+def column_expression(name: str, hive_type: str, parquet_type: str | None) -> str:
+    """One column of a table view: the Parquet column cast to the DDL's type, or a typed NULL when absent."""
+    duckdb_type = athena_sql.DUCKDB_TYPES[hive_type]
+    quoted = f'"{name}"'
+    if parquet_type is None:
+        return f"CAST(NULL AS {duckdb_type}) AS {quoted}"
+    if parquet_type == duckdb_type:
+        return quoted
+    if hive_type == "timestamp" and parquet_type == "TIMESTAMP WITH TIME ZONE":
+        # Spark writes UTC instants; Athena shows them as UTC wall-clock time, whatever the session zone.
+        return f"timezone('UTC', {quoted}) AS {quoted}"
+    return f"CAST({quoted} AS {duckdb_type}) AS {quoted}"
+
+
+def table_view_sql(table: str, scan: str | None, parquet_types: dict[str, str]) -> str:
+    """CREATE VIEW for one catalog table: the DDL's columns in order; empty (but typed) when scan is None."""
+    declared = {**athena_sql.table_columns(table), **athena_sql.partition_columns(table)}
+    columns = ",\n  ".join(
+        column_expression(name, hive_type, parquet_types.get(name)) for name, hive_type in declared.items()
+    )
+    source = f"FROM {scan}" if scan else "WHERE false"
+    return f'CREATE OR REPLACE VIEW "{table}" AS SELECT\n  {columns}\n{source}'
+
+
+def parquet_types(connection: duckdb.DuckDBPyConnection, scan: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a Parquet scan."""
+    return {row[0]: row[1] for row in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+
+
+def create_table_view(
+    connection: duckdb.DuckDBPyConnection, table: str, silver_path: str, gold_path: str
+) -> int | None:
+    """Create one table's view; returns its row count, or None (an empty view) when it has no Parquet files."""
+    directory = table_directory(table, silver_path, gold_path)
+    if not glob.glob(f"{glob.escape(directory)}/**/*.parquet", recursive=True):
+        log.warning("%s: no Parquet files under %s; its view is created empty.", table, directory)
+        connection.execute(table_view_sql(table, None, {}))
+        return None
+    scan = parquet_scan(directory, athena_sql.partition_columns(table))
+    types = parquet_types(connection, scan)
+    missing = [name for name in athena_sql.table_columns(table) if name not in types]
+    if missing:
+        log.warning(
+            "%s: the Parquet files lack %s; they read as NULL (as on Athena).", table, ", ".join(missing)
+        )
+    connection.execute(table_view_sql(table, scan, types))
+    return connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) -> dict:
+    """Create or replace the DuckDB file of views over a local lake; returns what it holds.
+
+    The file is built beside the target and moved into place, so a failure never leaves half a file.
+    The summary is ``{"tables": {table: rows or None}, "views": [...], "named_queries": [...]}``,
+    rows None meaning the table had no Parquet files (its view is empty).
+    """
+    for path in (duckdb_path, silver_path, gold_path):
+        if path.startswith("s3://"):
+            raise ValueError(f"The local query layer reads a local lake; {path} is on S3 (use Athena there).")
+    target = Path(duckdb_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = target.with_name(target.name + ".building")
+    building.unlink(missing_ok=True)
+    summary: dict = {"tables": {}, "views": [], "named_queries": []}
+    with duckdb.connect(str(building)) as connection:
+        for table in athena_sql.table_names():
+            summary["tables"][table] = create_table_view(connection, table, silver_path, gold_path)
+        for view in athena_sql.view_names():
+            connection.execute(athena_sql.to_duckdb(athena_sql.load_sql("views", view)))
+            summary["views"].append(view)
+        for name in athena_sql.named_query_names():
+            query = athena_sql.to_duckdb(athena_sql.load_sql("named_queries", name))
+            connection.execute(f'CREATE OR REPLACE VIEW "{named_query_view(name)}" AS {query}')
+            summary["named_queries"].append(named_query_view(name))
+    os.replace(building, target)
+    log.info(
+        "Wrote %s: %d table views, %d views, %d named queries.",
+        target,
+        len(summary["tables"]),
+        len(summary["views"]),
+        len(summary["named_queries"]),
+    )
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build ``<lake>/lake.duckdb`` from the lake's Silver and Gold.
+
+    Parameters
+    ----------
+    argv
+        ``--lake PATH`` (default ``$LAKE_ROOT`` or ``./lake``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 when the lake cannot be read.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lake", default=None, help="lake root (default $LAKE_ROOT or ./lake)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    root = lake_layout.Lake.from_uri(args.lake)
+    if not root.is_s3 and not os.path.isdir(root.root):
+        print(f"The lake {root.root} does not exist; run the pipeline first (make run).", file=sys.stderr)
+        return 2
+    try:
+        summary = build_local_query_layer(root.duckdb, root.silver, root.gold)
+    except (ValueError, duckdb.Error) as error:
+        print(f"Could not build the local query layer: {error}", file=sys.stderr)
+        return 2
+    for table, rows in summary["tables"].items():
+        print(f"{table}: {'no Parquet files (empty view)' if rows is None else f'{rows} rows'}")
+    print(
+        f"{root.duckdb}: views {', '.join(summary['views'])}; named queries {', '.join(summary['named_queries'])}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
