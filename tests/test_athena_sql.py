@@ -1,0 +1,348 @@
+"""The Athena SQL: DDL against the contract's Parquet schema, every view and named query run on DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import athena_sql
+import local_lake
+import serving_helpers as helpers
+
+HIVE_TO_ARROW = {
+    "string": pa.string(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+LOCATIONS = {
+    "silver_location": "s3://my-lake/silver/boston311",
+    "gold_location": "s3://my-lake/gold/boston311",
+}
+
+
+@pytest.fixture(scope="module")
+def small_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny hand-made lake with its query layer built."""
+    root = tmp_path_factory.mktemp("small_lake")
+    silver, gold = helpers.write_small_lake(root)
+    local_lake.build_local_query_layer(str(root / "lake.duckdb"), str(silver), str(gold))
+    return root
+
+
+@pytest.fixture(scope="module")
+def db(small_lake: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the tiny lake's lake.duckdb."""
+    with duckdb.connect(str(small_lake / "lake.duckdb"), read_only=True) as connection:
+        yield connection
+
+
+def rows(db: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    """All rows of a query, doubles rounded to 6 places so hand-worked fractions compare."""
+    return [
+        tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in db.execute(sql).fetchall()
+    ]
+
+
+def test_names_match_the_contract() -> None:
+    assert athena_sql.table_names() == [
+        "silver_service_requests",
+        "gold_monthly_requests",
+        "gold_resolution_times",
+        "gold_neighborhood_scorecard",
+        "gold_open_backlog",
+        "gold_geo_grid",
+    ]
+    assert athena_sql.view_names() == [
+        "v_geo_grid",
+        "v_monthly_requests",
+        "v_neighborhood_scorecard",
+        "v_open_backlog",
+        "v_resolution_times",
+    ]
+    assert athena_sql.named_query_names() == [
+        "channel_mix_over_time",
+        "median_hours_to_close_by_type",
+        "ontime_rate_by_department_month",
+        "open_backlog_by_department",
+        "volume_by_neighborhood_month",
+    ]
+    assert set(athena_sql.sql_names("ddl")) == {"database", *athena_sql.table_names()}
+
+
+@pytest.mark.parametrize("table", athena_sql.TABLES)
+def test_ddl_columns_match_the_parquet_schema_of_the_contract(table: str, small_lake: Path) -> None:
+    folder = Path(
+        local_lake.table_directory(
+            table, *map(str, (small_lake / "silver/boston311", small_lake / "gold/boston311"))
+        )
+    )
+    parquet = pq.read_schema(next(folder.rglob("*.parquet")))
+    declared = athena_sql.table_columns(table)
+    assert list(declared) == parquet.names  # same names, same order
+    assert {name: HIVE_TO_ARROW[kind] for name, kind in declared.items()} == {f.name: f.type for f in parquet}
+    partition_dirs = {
+        part.split("=")[0] for p in folder.rglob("*.parquet") for part in p.relative_to(folder).parts[:-1]
+    }
+    assert set(athena_sql.partition_columns(table)) == partition_dirs
+    assert all(kind == "int" for kind in athena_sql.partition_columns(table).values())
+
+
+def test_silver_ddl_uses_partition_projection_matching_the_lake_layout() -> None:
+    properties = athena_sql.table_properties("silver_service_requests")
+    assert properties["projection.enabled"] == "true"
+    assert properties["projection.open_year.type"] == "integer"
+    assert properties["projection.open_month.type"] == "integer"
+    assert properties["projection.open_month.range"] == "1,12"
+    first, last = map(int, properties["projection.open_year.range"].split(","))
+    assert first <= 2011 and last >= dt.date.today().year
+    assert properties["storage.location.template"] == (
+        "s3://bucket/silver/service_requests/open_year=${open_year}/open_month=${open_month}/"
+    )
+    gold = athena_sql.table_properties("gold_monthly_requests")
+    assert gold["storage.location.template"] == "s3://bucket/gold/monthly_requests/year=${year}/"
+    assert "projection.enabled" not in athena_sql.table_properties("gold_geo_grid")
+
+
+@pytest.mark.parametrize("table", athena_sql.TABLES)
+def test_ddl_renders_database_and_location(table: str) -> None:
+    sql = athena_sql.load_sql("ddl", table, database="analytics", **LOCATIONS)
+    assert f"CREATE EXTERNAL TABLE IF NOT EXISTS analytics.{table} (" in sql
+    folder = "service_requests" if table.startswith("silver") else table.removeprefix("gold_")
+    layer = "silver" if table.startswith("silver") else "gold"
+    assert f"LOCATION 's3://my-lake/{layer}/boston311/{folder}/'" in sql
+    # The only ${...} left are partition projection's own keys; no comment line is sent to Athena.
+    assert set(re.findall(r"\$\{(\w+)\}", sql)) <= {"open_year", "open_month", "year"}
+    assert "--" not in sql and not sql.endswith(";")
+
+
+def test_database_ddl_and_default_database() -> None:
+    assert athena_sql.load_sql("ddl", "database").startswith("CREATE DATABASE IF NOT EXISTS boston311")
+    assert athena_sql.load_sql("ddl", "database", database="b311_dev").startswith(
+        "CREATE DATABASE IF NOT EXISTS b311_dev"
+    )
+
+
+def test_trailing_slash_of_a_location_is_not_doubled() -> None:
+    sql = athena_sql.load_sql("ddl", "gold_geo_grid", silver_location="s3://b/s/", gold_location="s3://b/g/")
+    assert "LOCATION 's3://b/g/geo_grid/'" in sql
+
+
+def test_a_missing_placeholder_is_one_clear_error() -> None:
+    with pytest.raises(
+        athena_sql.SqlError,
+        match=r"ddl/gold_geo_grid.sql needs a value for the placeholder \$\{gold_location\}",
+    ):
+        athena_sql.load_sql("ddl", "gold_geo_grid")
+    with pytest.raises(athena_sql.SqlError, match="no views SQL named 'v_nothing'"):
+        athena_sql.load_sql("views", "v_nothing")
+    with pytest.raises(athena_sql.SqlError, match="Unknown SQL kind"):
+        athena_sql.load_sql("tables", "gold_geo_grid")
+
+
+@pytest.mark.parametrize("name", athena_sql.view_names())
+def test_views_are_trino_create_or_replace_over_unqualified_tables(name: str) -> None:
+    sql = athena_sql.load_sql("views", name)
+    assert sql.startswith(f"CREATE OR REPLACE VIEW {name} AS")
+    assert "boston311." not in sql and "${" not in sql
+    assert athena_sql.to_duckdb(sql).startswith(f"CREATE OR REPLACE VIEW {name} AS")
+
+
+VIEW_COLUMNS = {
+    "v_monthly_requests": [
+        ("month", "DATE"), ("year", "INTEGER"), ("department", "VARCHAR"), ("subject", "VARCHAR"),
+        ("reason", "VARCHAR"), ("type", "VARCHAR"), ("source", "VARCHAR"), ("neighborhood", "VARCHAR"),
+        ("requests_opened", "BIGINT"), ("requests_closed", "BIGINT"), ("closed_on_time", "BIGINT"),
+        ("closed_late", "BIGINT"), ("still_open", "BIGINT"), ("sum_hours_to_close", "DOUBLE"),
+        ("closed_with_duration", "BIGINT"),
+    ],
+    "v_resolution_times": [
+        ("year", "INTEGER"), ("department", "VARCHAR"), ("type", "VARCHAR"), ("closed_cases", "BIGINT"),
+        ("p50_hours", "DOUBLE"), ("p90_hours", "DOUBLE"), ("mean_hours", "DOUBLE"), ("on_time_rate", "DOUBLE"),
+    ],
+    "v_neighborhood_scorecard": [
+        ("year", "INTEGER"), ("neighborhood", "VARCHAR"), ("requests", "BIGINT"), ("p50_hours", "DOUBLE"),
+        ("on_time_rate", "DOUBLE"), ("top_type", "VARCHAR"), ("share_of_city", "DOUBLE"),
+    ],
+    "v_open_backlog": [("week_start", "DATE"), ("department", "VARCHAR"), ("open_cases", "BIGINT")],
+    "v_geo_grid": [
+        ("year", "INTEGER"), ("type", "VARCHAR"), ("cell_lat", "DOUBLE"), ("cell_lon", "DOUBLE"), ("requests", "BIGINT"),
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("view", sorted(VIEW_COLUMNS))
+def test_view_columns_and_types_are_the_contract(view: str, db: duckdb.DuckDBPyConnection) -> None:
+    assert [(r[0], r[1]) for r in db.execute(f"DESCRIBE {view}").fetchall()] == VIEW_COLUMNS[view]
+
+
+def test_v_monthly_requests_carries_every_row_and_the_partition_year(db: duckdb.DuckDBPyConnection) -> None:
+    assert rows(
+        db, "SELECT year, sum(requests_opened), count(*) FROM v_monthly_requests GROUP BY year ORDER BY year"
+    ) == [
+        (2023, 7, 1),
+        (2024, 40, 5),
+    ]
+    # Average delay of February 2024: (300 + 96 + 0) hours / (12 + 4 + 0) closed cases / 24 = 1.03125 days.
+    assert rows(
+        db,
+        "SELECT sum(sum_hours_to_close) / sum(closed_with_duration) / 24 FROM v_monthly_requests "
+        "WHERE month = DATE '2024-02-01'",
+    ) == [(1.03125,)]
+
+
+def test_v_resolution_times_scorecard_backlog_and_geo_pass_gold_through(
+    db: duckdb.DuckDBPyConnection,
+) -> None:
+    assert rows(
+        db,
+        "SELECT type, closed_cases, p50_hours, p90_hours, on_time_rate FROM v_resolution_times ORDER BY type",
+    ) == [
+        ("Missed Trash", 5, 4.0, 9.0, 1.0),
+        ("Parking Enforcement", 15, 20.0, 48.0, 0.6),
+    ]
+    assert rows(
+        db, "SELECT neighborhood, requests, p50_hours, share_of_city FROM v_neighborhood_scorecard ORDER BY 1"
+    ) == [
+        ("Dorchester", 30, 10.0, 0.75),
+        ("Roxbury", 9, 5.0, 0.225),
+        ("Unknown", 1, None, 0.025),
+    ]
+    assert rows(db, "SELECT department, sum(open_cases) FROM v_open_backlog GROUP BY 1 ORDER BY 1") == [
+        ("BTDT", 12),
+        ("PWDx", 5),
+    ]
+    assert rows(db, "SELECT cell_lat, cell_lon, sum(requests) FROM v_geo_grid GROUP BY 1, 2 ORDER BY 1") == [
+        (42.3125, -71.0625, 10),
+        (42.35, -71.06, 14),
+    ]
+
+
+def test_nq_ontime_rate_by_department_month(db: duckdb.DuckDBPyConnection) -> None:
+    # 2024-01 PWDx: (6 + 5) on time, 2 late -> 11/13; 2024-02 Unknown closed nothing -> NULL, not 0.
+    assert rows(db, "SELECT * FROM nq_ontime_rate_by_department_month") == [
+        (dt.date(2023, 12, 1), "PWDx", 7, 0, 1.0),
+        (dt.date(2024, 1, 1), "PWDx", 11, 2, round(11 / 13, 6)),
+        (dt.date(2024, 2, 1), "BTDT", 9, 6, 0.6),
+        (dt.date(2024, 2, 1), "PWDx", 1, 3, 0.25),
+        (dt.date(2024, 2, 1), "Unknown", 0, 0, None),
+    ]
+
+
+def test_nq_median_hours_to_close_by_type_over_silver(db: duckdb.DuckDBPyConnection) -> None:
+    # Missed Trash closed in 1, 5, 9 h; Parking Enforcement in 2, 4, 6, 8, 100 h. The open case and the
+    # closed case without a duration are not counted.
+    result = rows(
+        db,
+        "SELECT type, closed_cases, median_hours, median_days, p90_hours FROM nq_median_hours_to_close_by_type",
+    )
+    assert [r[:4] for r in result] == [
+        ("Parking Enforcement", 5, 6.0, 0.25),
+        ("Missed Trash", 3, 5.0, round(5 / 24, 6)),
+    ]
+    assert result[0][4] == pytest.approx(100.0, rel=0.01)  # approximate percentile: t-digest on DuckDB
+
+
+def test_nq_volume_by_neighborhood_month(db: duckdb.DuckDBPyConnection) -> None:
+    assert rows(db, "SELECT * FROM nq_volume_by_neighborhood_month") == [
+        (dt.date(2023, 12, 1), "Dorchester", 7, 1.0),
+        (dt.date(2024, 1, 1), "Dorchester", 10, round(10 / 15, 6)),
+        (dt.date(2024, 1, 1), "Roxbury", 5, round(5 / 15, 6)),
+        (dt.date(2024, 2, 1), "Dorchester", 20, 0.8),
+        (dt.date(2024, 2, 1), "Roxbury", 4, 0.16),
+        (dt.date(2024, 2, 1), "Unknown", 1, 0.04),
+    ]
+
+
+def test_nq_channel_mix_over_time(db: duckdb.DuckDBPyConnection) -> None:
+    assert rows(db, "SELECT * FROM nq_channel_mix_over_time") == [
+        (dt.date(2023, 12, 1), "Constituent Call", 7, 1.0),
+        (dt.date(2024, 1, 1), "Constituent Call", 10, round(10 / 15, 6)),
+        (dt.date(2024, 1, 1), "Citizens Connect App", 5, round(5 / 15, 6)),
+        (dt.date(2024, 2, 1), "Citizens Connect App", 20, 0.8),
+        (dt.date(2024, 2, 1), "Constituent Call", 4, 0.16),
+        (dt.date(2024, 2, 1), "Self Service", 1, 0.04),
+    ]
+
+
+def test_nq_open_backlog_by_department(db: duckdb.DuckDBPyConnection) -> None:
+    assert rows(db, "SELECT * FROM nq_open_backlog_by_department") == [
+        (dt.date(2024, 1, 1), "BTDT", 5, None),
+        (dt.date(2024, 1, 1), "PWDx", 3, None),
+        (dt.date(2024, 1, 8), "BTDT", 7, 2),
+        (dt.date(2024, 1, 8), "PWDx", 2, -1),
+    ]
+
+
+def test_silver_view_reads_utc_wall_clock_and_typed_partitions(db: duckdb.DuckDBPyConnection) -> None:
+    db.execute("SET TimeZone = 'America/New_York'")  # the session zone must not shift the UTC stamps
+    opened = rows(db, "SELECT opened_at FROM silver_service_requests WHERE case_id = '101000000001'")
+    db.execute("RESET TimeZone")
+    assert opened == [(dt.datetime(2024, 1, 3, 14, 0),)]
+    assert rows(
+        db,
+        "SELECT opened_at, open_year, open_month FROM silver_service_requests WHERE case_id = '101000000008'",
+    ) == [(dt.datetime(2023, 12, 30, 9, 0), 2023, 12)]
+    assert (
+        dict(rows(db, "SELECT column_name, column_type FROM (DESCRIBE silver_service_requests)"))[
+            "open_month"
+        ]
+        == "INTEGER"
+    )
+
+
+def test_a_missing_gold_table_gives_an_empty_view_and_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    silver, gold = helpers.write_small_lake(tmp_path)
+    for part in (gold / "geo_grid").iterdir():
+        part.unlink()
+    summary = local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    assert summary["tables"]["gold_geo_grid"] is None
+    assert summary["tables"]["gold_monthly_requests"] == 6
+    assert "gold_geo_grid: no Parquet files under" in caplog.text
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM v_geo_grid").fetchone() == (0,)
+        assert [r[1] for r in connection.execute("DESCRIBE v_geo_grid").fetchall()][2] == "DOUBLE"
+
+
+def test_a_column_missing_from_parquet_reads_as_null(tmp_path: Path) -> None:
+    gold = tmp_path / "gold"
+    narrow = helpers.GOLD_SCHEMAS["open_backlog"].remove(2)
+    helpers.write_table([(dt.date(2024, 1, 1), "PWDx")], narrow, gold / "open_backlog")
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(tmp_path / "silver"), str(gold))
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT * FROM v_open_backlog").fetchall() == [
+            (dt.date(2024, 1, 1), "PWDx", None)
+        ]
+
+
+def test_cli_builds_the_lake_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    helpers.write_small_lake(tmp_path)
+    assert local_lake.main(["--lake", str(tmp_path)]) == 0
+    assert "gold_monthly_requests: 6 rows" in capsys.readouterr().out
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT sum(requests_opened) FROM v_monthly_requests").fetchone() == (47,)
+    assert not (tmp_path / "lake.duckdb.building").exists()
+
+
+def test_cli_refuses_a_missing_lake_in_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert local_lake.main(["--lake", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist; run the pipeline first" in err and "Traceback" not in err
+
+
+def test_an_s3_lake_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="is on S3"):
+        local_lake.build_local_query_layer("/tmp/x.duckdb", "s3://b/silver", "s3://b/gold")
