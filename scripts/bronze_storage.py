@@ -1,0 +1,321 @@
+"""Where Bronze writes: one small interface, two backends (a local folder and S3), same keys.
+
+Both backends commit atomically: a reader never sees a half-written object or file.
+Local: the file is staged in the lake's ``_staging`` folder (same file system) and moved into
+place with ``os.replace``. S3: the staged local file is uploaded with boto3's managed transfer
+(multipart above 8 MiB); an S3 object only becomes visible once its upload completes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from lake import BRONZE_PREFIX, Lake
+
+log = logging.getLogger(__name__)
+
+BRONZE_STAGING = f"{BRONZE_PREFIX}/_staging"
+MIB = 1024 * 1024
+# Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
+MULTIPART_THRESHOLD = 8 * MIB
+MULTIPART_CHUNKSIZE = 16 * MIB
+MAX_CONCURRENCY = 4
+
+
+class StorageError(Exception):
+    """The lake cannot be used (missing bucket, no credentials, not writable): a configuration error."""
+
+
+class BronzeStore(Protocol):
+    """The operations Bronze needs from a lake root."""
+
+    root: str
+
+    def staging_dir(self) -> str:
+        """A local folder for downloads in progress (removed by ``close``)."""
+
+    def exists(self, key: str) -> bool:
+        """True when an object or file is stored under ``key``."""
+
+    def stored_sha256(self, key: str) -> str | None:
+        """The sha256 of what is stored under ``key``, or None when nothing is."""
+
+    def commit_file(self, local_path: str, key: str, metadata: dict[str, str]) -> None:
+        """Move a fully written local file to ``key`` atomically (the local file is consumed)."""
+
+    def read_json(self, key: str) -> Any | None:
+        """The JSON document under ``key``, or None when there is none."""
+
+    def write_json(self, key: str, document: Any) -> None:
+        """Write a JSON document under ``key`` atomically."""
+
+    def close(self) -> None:
+        """Remove the staging folder and anything left in it."""
+
+
+def sha256_of_file(path: str) -> str:
+    """The sha256 hex digest of a local file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(MIB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class LocalStore:
+    """A lake in a local folder; files are committed with ``os.replace`` from a staging folder."""
+
+    root: str
+    _staging: str | None = field(default=None, repr=False)
+
+    def _full(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def check_writable(self) -> None:
+        """Raise StorageError unless the lake root can be created and written."""
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise StorageError(f"The lake path {self.root} exists and is not a folder.")
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as error:
+            raise StorageError(f"Cannot create the lake folder {self.root}: {error.strerror}.") from error
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"The lake folder {self.root} is not writable.")
+
+    def staging_dir(self) -> str:
+        """The lake's own ``_staging`` folder, so that the commit is a rename on one file system."""
+        if self._staging is None:
+            self._staging = self._full(f"{BRONZE_STAGING}/{uuid.uuid4().hex}")
+            os.makedirs(self._staging, exist_ok=True)
+        return self._staging
+
+    def exists(self, key: str) -> bool:
+        """True when a file exists under ``key``."""
+        return os.path.isfile(self._full(key))
+
+    def stored_sha256(self, key: str) -> str | None:
+        """Hash the stored file (only needed when two ingests of one day collide)."""
+        return sha256_of_file(self._full(key)) if self.exists(key) else None
+
+    def commit_file(self, local_path: str, key: str, metadata: dict[str, str]) -> None:
+        """Rename the staged file into place; the target never exists half-written."""
+        target = self._full(key)
+        with _storage_errors(f"write {target}"):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(local_path, target)
+
+    def read_json(self, key: str) -> Any | None:
+        """Parse the JSON file under ``key`` if there is one."""
+        path = self._full(key)
+        if not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def write_json(self, key: str, document: Any) -> None:
+        """Write to a hidden temp file beside the target, fsync, then rename."""
+        target = self._full(key)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed into place
+            "w", encoding="utf-8", dir=os.path.dirname(target), prefix=".", suffix=".tmp", delete=False
+        )
+        try:
+            with handle:
+                json.dump(document, handle, indent=2, sort_keys=False)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(handle.name, target)
+        except BaseException:
+            _remove_quietly(handle.name)
+            raise
+
+    def close(self) -> None:
+        """Remove this run's staging folder, and ``_staging`` itself when it is empty."""
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+        staging_root = self._full(BRONZE_STAGING)
+        with suppress(OSError):  # another run is staging, or it was never created
+            os.rmdir(staging_root)
+
+
+@dataclass
+class S3Store:
+    """A lake under ``s3://bucket[/prefix]``; files are staged locally and uploaded with SSE."""
+
+    root: str
+    client: Any
+    kms_key_id: str | None = None
+    work_dir: str | None = None
+    _staging: str | None = field(default=None, repr=False)
+
+    @property
+    def bucket(self) -> str:
+        return self.root[len("s3://") :].split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        parts = self.root[len("s3://") :].split("/", 1)
+        return parts[1].strip("/") + "/" if len(parts) == 2 and parts[1].strip("/") else ""
+
+    def _key(self, key: str) -> str:
+        return self.prefix + key
+
+    def encryption_args(self) -> dict[str, str]:
+        """SSE-S3 (AES256) by default, SSE-KMS when a key id was given."""
+        if self.kms_key_id:
+            return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
+        return {"ServerSideEncryption": "AES256"}
+
+    def check_writable(self) -> None:
+        """Raise StorageError when the bucket is missing or the credentials cannot reach it."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                raise StorageError(f"The bucket {self.bucket} does not exist.") from error
+            raise StorageError(f"Cannot reach the bucket {self.bucket}: {code or error}.") from error
+        except BotoCoreError as error:
+            raise StorageError(f"Cannot reach the bucket {self.bucket}: {error}.") from error
+
+    def staging_dir(self) -> str:
+        """A private temp folder (under ``work_dir`` when given) for the files to upload."""
+        if self._staging is None:
+            if self.work_dir:
+                os.makedirs(self.work_dir, exist_ok=True)
+            self._staging = tempfile.mkdtemp(prefix="bronze-", dir=self.work_dir)
+        return self._staging
+
+    def exists(self, key: str) -> bool:
+        """True when ``head_object`` finds the key."""
+        return self._head(key) is not None
+
+    def _head(self, key: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def stored_sha256(self, key: str) -> str | None:
+        """The sha256 recorded in the object's metadata when it was landed."""
+        head = self._head(key)
+        return None if head is None else head.get("Metadata", {}).get("sha256", "")
+
+    def commit_file(self, local_path: str, key: str, metadata: dict[str, str]) -> None:
+        """Upload with the managed transfer (multipart when large), SSE and metadata; then drop the file."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD,
+            multipart_chunksize=MULTIPART_CHUNKSIZE,
+            max_concurrency=MAX_CONCURRENCY,
+        )
+        extra = {**self.encryption_args(), "Metadata": metadata, "ContentType": "text/csv"}
+        with _storage_errors(f"upload s3://{self.bucket}/{self._key(key)}"):
+            self.client.upload_file(local_path, self.bucket, self._key(key), ExtraArgs=extra, Config=config)
+        _remove_quietly(local_path)
+
+    def read_json(self, key: str) -> Any | None:
+        """Parse the JSON object under ``key`` if there is one."""
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return json.loads(body)
+
+    def write_json(self, key: str, document: Any) -> None:
+        """One ``put_object`` (atomic on S3) with the same encryption as the data."""
+        body = (json.dumps(document, indent=2) + "\n").encode("utf-8")
+        with _storage_errors(f"write s3://{self.bucket}/{self._key(key)}"):
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(key),
+                Body=body,
+                ContentType="application/json",
+                **self.encryption_args(),
+            )
+
+    def close(self) -> None:
+        """Remove the local staging folder."""
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+
+
+def s3_client(session: Any | None = None) -> Any:
+    """The one place an S3 client is made: default credential chain, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL``."""
+    import boto3
+
+    return (session or boto3.Session()).client("s3")
+
+
+def open_store(
+    lake: Lake,
+    *,
+    kms_key_id: str | None = None,
+    work_dir: str | None = None,
+    session: Any | None = None,
+    check: bool = True,
+) -> BronzeStore:
+    """The store for a lake root, checked writable unless ``check`` is off; StorageError otherwise."""
+    if lake.is_s3:
+        bucket = lake.root[len("s3://") :].split("/", 1)[0]
+        if not bucket:
+            raise StorageError(f"The lake URI {lake.root} names no bucket (expected s3://bucket[/prefix]).")
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            client = s3_client(session)
+        except BotoCoreError as error:
+            raise StorageError(f"Cannot create an S3 client: {error}.") from error
+        store: LocalStore | S3Store = S3Store(lake.root, client, kms_key_id=kms_key_id, work_dir=work_dir)
+    else:
+        if kms_key_id:
+            raise StorageError("--kms-key-id only applies to an s3:// lake.")
+        store = LocalStore(lake.root)
+    if check:
+        store.check_writable()
+    return store
+
+
+@contextmanager
+def _storage_errors(action: str) -> Iterator[None]:
+    """Turn an AWS or file-system failure while writing into one StorageError sentence."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        raise StorageError(f"Cannot {action}: {code or error}.") from error
+    except (BotoCoreError, S3UploadFailedError, OSError) as error:
+        raise StorageError(f"Cannot {action}: {error}.") from error
+
+
+def _remove_quietly(path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.remove(path)

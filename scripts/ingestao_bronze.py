@@ -1,0 +1,951 @@
+"""Bronze ingest: land every Boston 311 CSV of the City's open-data portal, byte for byte, re-runnably.
+
+Discovers the dataset's resources (CKAN ``package_show``, falling back to the dataset page),
+selects the yearly legacy CSVs and the NEW SYSTEM CSV, streams each one to a staging file
+(constant memory, sha256 on the fly, retries, Range resume, host allow-list), checks that its
+first record is a known 311 header, and commits it under
+``bronze/boston311/dataset=<dataset>/ingest_date=<UTC date>/<portal file name>``.
+A manifest per run and a state file let a re-run land only what changed on the portal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+from bronze_storage import BronzeStore, StorageError, open_store
+from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE, Lake
+
+log = logging.getLogger("ingestao_bronze")
+
+DEFAULT_PORTAL = "https://data.boston.gov"
+PACKAGE_NAME = "311-service-requests"
+PACKAGE_SHOW_PATH = f"/api/3/action/package_show?id={PACKAGE_NAME}"
+DATASET_PAGE_PATH = f"/dataset/{PACKAGE_NAME}"
+NEW_SYSTEM = "new_system"
+
+CHUNK_BYTES = 1024 * 1024
+SNIFF_BYTES = 64 * 1024
+MAX_REDIRECTS = 5
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_AFTER_MAX_SECONDS = 300
+
+# The three header eras of the City's CSVs (data README), compared as sets of lower-case names.
+LEGACY29_COLUMNS = frozenset(
+    [
+        "case_enquiry_id",
+        "open_dt",
+        "target_dt",
+        "closed_dt",
+        "ontime",
+        "case_status",
+        "closure_reason",
+        "case_title",
+        "subject",
+        "reason",
+        "type",
+        "queue",
+        "department",
+        "submittedphoto",
+        "closedphoto",
+        "location",
+        "fire_district",
+        "pwd_district",
+        "city_council_district",
+        "police_district",
+        "neighborhood",
+        "neighborhood_services_district",
+        "ward",
+        "precinct",
+        "location_street_name",
+        "location_zipcode",
+        "latitude",
+        "longitude",
+        "source",
+    ]  # noqa: SIM905
+)
+LEGACY30_COLUMNS = (LEGACY29_COLUMNS - {"target_dt", "ontime", "submittedphoto", "closedphoto"}) | {
+    "sla_target_dt",
+    "on_time",
+    "submitted_photo",
+    "closed_photo",
+    "geom_4326",
+}
+NEW_SYSTEM_COLUMNS = frozenset(
+    [
+        "case_id",
+        "open_date",
+        "close_date",
+        "target_close_date",
+        "case_topic",
+        "service_name",
+        "assigned_department",
+        "assigned_team",
+        "case_status",
+        "closure_reason",
+        "closure_comments",
+        "on_time",
+        "report_source",
+        "full_address",
+        "street_number",
+        "street_name",
+        "zip_code",
+        "neighborhood",
+        "public_works_district",
+        "city_council_district",
+        "fire_district",
+        "police_district",
+        "ward",
+        "precinct",
+        "submitted_photo",
+        "closed_photo",
+        "longitude",
+        "latitude",
+    ]  # noqa: SIM905
+)
+# Exports through the datastore API drop the two photo columns; the rest must be there.
+NEW_SYSTEM_OPTIONAL = frozenset({"submitted_photo", "closed_photo"})
+CASE_ID_COLUMNS = frozenset({"case_enquiry_id", "case_id"})
+OPEN_DATE_COLUMNS = frozenset({"open_dt", "open_date"})
+
+# S3 endpoints a presigned download may redirect to: s3.amazonaws.com, bucket.s3.amazonaws.com,
+# s3.us-east-1.amazonaws.com, bucket.s3.us-east-1.amazonaws.com, s3-us-east-1 and dualstack forms.
+S3_HOST = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com$")
+YEAR_NAME = re.compile(r"\b((?:19|20)\d\d)\s*$")
+NEW_SYSTEM_NAME = re.compile(r"\bnew\s+system\b", re.IGNORECASE)
+SERVICE_REQUESTS_NAME = re.compile(r"\b311\s+service\s+requests\b", re.IGNORECASE)
+
+
+class UsageError(Exception):
+    """Bad flags or configuration: one sentence for the user, exit code 2."""
+
+
+class ResourceError(Exception):
+    """A resource could not be landed (network, refused host, not a valid CSV): one sentence."""
+
+
+@dataclass(frozen=True)
+class PortalResource:
+    """One CSV resource of the dataset as the portal describes it."""
+
+    resource_id: str
+    name: str
+    dataset: str
+    url: str
+    format: str = "csv"
+    portal_last_modified: str | None = None
+    portal_size: int | None = None
+    portal_hash: str | None = None
+
+    @property
+    def fingerprint(self) -> tuple[str | None, int | None, str | None]:
+        """What the portal says about the bytes; all None when discovered from the page."""
+        return (self.portal_last_modified, self.portal_size, self.portal_hash)
+
+    @property
+    def file_name(self) -> str:
+        """The portal's file name (last URL segment), made safe for a key."""
+        raw = unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip(".")
+        return safe or f"{self.resource_id}.csv"
+
+
+@dataclass
+class ManifestEntry:
+    """One line of the run manifest (docs/CONTRACTS.md)."""
+
+    resource_id: str
+    name: str
+    dataset: str
+    url: str
+    portal_last_modified: str | None
+    portal_size: int | None
+    portal_hash: str | None
+    status: str = "failed"
+    error: str | None = None
+    key: str | None = None
+    sha256: str | None = None
+    bytes: int | None = None
+    header_era: str | None = None
+    ingested_at: str | None = None
+
+    @classmethod
+    def for_resource(cls, resource: PortalResource) -> ManifestEntry:
+        """An entry with the portal's facts filled in and the outcome still to come."""
+        return cls(
+            resource.resource_id,
+            resource.name,
+            resource.dataset,
+            resource.url,
+            resource.portal_last_modified,
+            resource.portal_size,
+            resource.portal_hash,
+        )
+
+
+@dataclass
+class IngestConfig:
+    """Everything a run needs, parsed from the command line."""
+
+    portal: str = DEFAULT_PORTAL
+    lake: str | None = None
+    years: frozenset[int] | None = None
+    new_system: bool = True
+    dry_run: bool = False
+    quiet: bool = False
+    discovery: str = "auto"
+    allow_hosts: tuple[str, ...] = ()
+    kms_key_id: str | None = None
+    work_dir: str | None = None
+    connect_timeout: float = 10.0
+    timeout: float = 60.0
+    retries: int = 5
+    backoff: float = 1.0
+    progress: bool = field(default=False)
+
+
+# ---------------------------------------------------------------- pure rules
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (one place, so every stamp agrees)."""
+    return datetime.now(UTC)
+
+
+def iso_z(moment: datetime) -> str:
+    """``2026-11-25T17:22:33Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_years(spec: str) -> frozenset[int]:
+    """``2019-2023,2025`` -> {2019, ..., 2023, 2025}; UsageError on anything else."""
+    years: set[int] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        match = re.fullmatch(r"(\d{4})(?:-(\d{4}))?", part)
+        if not match:
+            raise UsageError(f"--years must be years and ranges like 2019-2023,2025, not {spec!r}.")
+        first, last = int(match.group(1)), int(match.group(2) or match.group(1))
+        if first > last:
+            raise UsageError(f"--years range {part} runs backwards.")
+        years.update(range(first, last + 1))
+    return frozenset(years)
+
+
+def dataset_for(name: str) -> str | None:
+    """``legacy_<year>`` or ``new_system`` from a resource NAME (never the file name); None otherwise."""
+    if not SERVICE_REQUESTS_NAME.search(name):
+        return None
+    if NEW_SYSTEM_NAME.search(name):
+        return NEW_SYSTEM
+    match = YEAR_NAME.search(name)
+    return f"legacy_{match.group(1)}" if match else None
+
+
+def resource_name(raw: dict[str, Any]) -> str:
+    """The resource's name; documents have ``name: null`` and keep it in ``name_translated.en``."""
+    translated = raw.get("name_translated") or {}
+    return (raw.get("name") or translated.get("en") or "").strip()
+
+
+def is_csv(format_label: str | None, url: str) -> bool:
+    """A CSV by its format label, or by its URL when the label is missing."""
+    if format_label:
+        return format_label.strip().lower() == "csv"
+    return urlsplit(url).path.lower().endswith(".csv")
+
+
+def parse_package_show(document: dict[str, Any]) -> list[PortalResource]:
+    """The dataset's 311 CSV resources from a CKAN ``package_show`` response."""
+    if not document.get("success") or "resources" not in (document.get("result") or {}):
+        raise ValueError("package_show did not answer success with a resource list")
+    resources = []
+    for raw in document["result"]["resources"]:
+        name, url = resource_name(raw), raw.get("url") or ""
+        dataset = dataset_for(name)
+        if not (url and dataset and is_csv(raw.get("format"), url)):
+            log.debug("ignoring resource %s (%r, %s)", raw.get("id"), name, raw.get("format"))
+            continue
+        size = raw.get("size")
+        resources.append(
+            PortalResource(
+                resource_id=raw["id"],
+                name=name,
+                dataset=dataset,
+                url=url,
+                portal_last_modified=raw.get("last_modified") or None,
+                portal_size=int(size) if size not in (None, "") else None,
+                portal_hash=raw.get("hash") or None,
+            )
+        )
+    return resources
+
+
+def parse_dataset_page(html: str, page_url: str) -> list[PortalResource]:
+    """The dataset's 311 CSV resources from the CKAN dataset page (no portal metadata there)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    resources = []
+    for item in soup.select("li.resource-item[data-id]"):
+        heading = item.select_one("a.heading")
+        label = item.select_one("span.format-label")
+        if heading is None:
+            continue
+        if heading.get("title"):
+            name = str(heading["title"]).strip()
+        else:
+            texts = [t for t in heading.find_all(string=True) if label is None or t.parent is not label]
+            name = " ".join("".join(texts).split())
+        download = item.select_one("a.resource-url-analytics[href]") or next(
+            (a for a in item.select("a[href]") if "/download/" in a["href"]), None
+        )
+        if download is None:
+            continue
+        url = urljoin(page_url, str(download["href"]))
+        dataset = dataset_for(name)
+        format_label = (label.get("data-format") or label.get_text()) if label is not None else None
+        if dataset and is_csv(str(format_label) if format_label else None, url):
+            resources.append(PortalResource(str(item["data-id"]), name, dataset, url))
+    return resources
+
+
+def select_resources(
+    resources: Iterable[PortalResource], years: frozenset[int] | None, new_system: bool
+) -> list[PortalResource]:
+    """Keep the legacy years asked for (all by default) and the NEW SYSTEM file unless excluded."""
+    chosen = []
+    for resource in resources:
+        if resource.dataset == NEW_SYSTEM:
+            keep = new_system
+        else:
+            keep = years is None or int(resource.dataset.removeprefix("legacy_")) in years
+        if keep:
+            chosen.append(resource)
+    return chosen
+
+
+def header_era(head: bytes) -> str:
+    """The era of a CSV from its first bytes; ResourceError when it is not a 311 CSV."""
+    text = head.decode("utf-8-sig", errors="replace")
+    stripped = text.lstrip()
+    if not stripped:
+        raise ResourceError("the body is empty")
+    if stripped.startswith("<") or "<html" in stripped[:1024].lower():
+        raise ResourceError(f"an HTML page was served instead of a CSV (starts {stripped[:30]!r})")
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    columns = {c.strip().lower() for c in next(csv.reader(io.StringIO(first_line)), [])}
+    if columns == LEGACY29_COLUMNS:
+        return "legacy29"
+    if columns == LEGACY30_COLUMNS:
+        return "legacy30"
+    if NEW_SYSTEM_COLUMNS - NEW_SYSTEM_OPTIONAL <= columns <= NEW_SYSTEM_COLUMNS:
+        return "new_system"
+    if columns & CASE_ID_COLUMNS and columns & OPEN_DATE_COLUMNS:
+        return "minimal"
+    raise ResourceError(f"the first record is not a known 311 header (starts {first_line[:60]!r})")
+
+
+def landing_key(dataset: str, ingest_date: str, file_name: str) -> str:
+    """``bronze/boston311/dataset=<dataset>/ingest_date=<date>/<file>``."""
+    return f"{BRONZE_PREFIX}/dataset={dataset}/ingest_date={ingest_date}/{file_name}"
+
+
+def distinct_key(key: str, run_id: str) -> str:
+    """The key for a second, different ingest of one dataset on one day: ``<stem>.<run_id><ext>``."""
+    folder, _, file_name = key.rpartition("/")
+    stem, dot, extension = file_name.rpartition(".")
+    if not dot:
+        return f"{folder}/{file_name}.{run_id}"
+    return f"{folder}/{stem}.{run_id}.{extension}"
+
+
+def unchanged_on_portal(resource: PortalResource, previous: dict[str, Any] | None) -> bool:
+    """True when the portal's last_modified/size/hash are known and equal to what was landed last."""
+    if previous is None or all(value is None for value in resource.fingerprint):
+        return False
+    landed = (previous.get("portal_last_modified"), previous.get("portal_size"), previous.get("portal_hash"))
+    return resource.fingerprint == landed
+
+
+@dataclass(frozen=True)
+class HostAllowList:
+    """The hosts a download may touch: the portal's, S3's, and any given with --allow-host."""
+
+    hosts: frozenset[str]
+
+    @classmethod
+    def for_portal(cls, portal: str, extra: Iterable[str] = ()) -> HostAllowList:
+        """The portal host plus the extra hosts, lower-cased."""
+        portal_host = (urlsplit(portal).hostname or "").lower()
+        return cls(frozenset({portal_host, *(h.strip().lower() for h in extra if h.strip())}))
+
+    def allows(self, url: str) -> bool:
+        """True for http(s) URLs whose host is the portal's, an S3 endpoint, or explicitly allowed."""
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        return (
+            parts.scheme in ("http", "https")
+            and bool(host)
+            and (host in self.hosts or bool(S3_HOST.match(host)))
+        )
+
+
+def safe_url(url: str) -> str:
+    """A URL without its query string (presigned signatures never reach the logs)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def summary_table(entries: list[ManifestEntry]) -> str:
+    """The final table: one line per resource, then the counts of landed / unchanged / failed."""
+    lines = [f"{'dataset':<14} {'status':<10} {'bytes':>14}  detail"]
+    for entry in entries:
+        size = f"{entry.bytes:,}" if entry.bytes is not None else "-"
+        detail = entry.error if entry.status == "failed" else (entry.key or "")
+        lines.append(f"{entry.dataset:<14} {entry.status:<10} {size:>14}  {detail}")
+    counts = {
+        status: sum(e.status == status for e in entries) for status in ("landed", "unchanged", "failed")
+    }
+    lines.append(f"landed {counts['landed']}, unchanged {counts['unchanged']}, failed {counts['failed']}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+def http_session(retries: int, backoff: float) -> Any:
+    """A requests Session whose adapter retries connect errors, 429 and 5xx with backoff and Retry-After."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        backoff_factor=backoff,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX_SECONDS,
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = "boston311-lake-bronze/0.1 (+https://github.com/)"
+    return session
+
+
+def short_reason(error: BaseException) -> str:
+    """The innermost, shortest useful description of a network error."""
+    reason: BaseException = error
+    while True:
+        inner = getattr(reason, "reason", None) or reason.__context__
+        if not isinstance(inner, BaseException) or inner is reason:
+            break
+        reason = inner
+    text = str(reason) or type(reason).__name__
+    return " ".join(text.split())[:160]
+
+
+@dataclass
+class Fetcher:
+    """Streams one URL to a local file: allow-listed redirects, retries, Range resume, sha256."""
+
+    http: Any
+    allow: HostAllowList
+    connect_timeout: float
+    read_timeout: float
+    resume_attempts: int
+    backoff: float
+
+    def open(self, url: str, start: int) -> Any:
+        """GET ``url`` from byte ``start``, following redirects only to allowed hosts."""
+        import requests
+
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self.allow.allows(url):
+                raise ResourceError(
+                    f"refused to fetch from {urlsplit(url).hostname!r}: host not on the allow-list"
+                )
+            headers = {"Accept-Encoding": "identity"}
+            if start:
+                headers["Range"] = f"bytes={start}-"
+            try:
+                response = self.http.get(
+                    url,
+                    headers=headers,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(self.connect_timeout, self.read_timeout),
+                )
+            except requests.RequestException as error:
+                raise ResourceError(f"could not fetch {safe_url(url)}: {short_reason(error)}") from error
+            if not response.is_redirect:
+                return response
+            url = urljoin(url, response.headers["Location"])
+            response.close()
+        raise ResourceError(f"more than {MAX_REDIRECTS} redirects")
+
+    def fetch(self, url: str, destination: str, progress: Any) -> tuple[str, int]:
+        """Download ``url`` into ``destination``; return (sha256, bytes). ResourceError when it cannot."""
+        from urllib3.exceptions import HTTPError as Urllib3Error
+
+        digest, received, expected, interruptions = hashlib.sha256(), 0, None, 0
+        with open(destination, "wb") as out:
+            while True:
+                response = self.open(url, received)
+                try:
+                    expected = self._check_response(response, received, expected)
+                    if response.status_code == 200 and received:
+                        log.warning("server ignored the Range request; restarting %s", safe_url(url))
+                        out.seek(0)
+                        out.truncate()
+                        digest, received = hashlib.sha256(), 0
+                        progress.reset(total=expected)
+                    elif progress.total is None and expected is not None:
+                        progress.reset(total=expected)
+                        progress.update(received)
+                    for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        received += len(chunk)
+                        progress.update(len(chunk))
+                except (Urllib3Error, OSError) as error:
+                    interruptions += 1
+                    if interruptions > self.resume_attempts:
+                        raise ResourceError(
+                            f"transfer interrupted {interruptions} times, last at {received:,} of "
+                            f"{expected if expected is not None else '?'} bytes ({short_reason(error)})"
+                        ) from error
+                    log.warning(
+                        "transfer interrupted at %s bytes (%s); resuming with Range",
+                        received,
+                        short_reason(error),
+                    )
+                    time.sleep(self.backoff * 2 ** (interruptions - 1))
+                    continue
+                finally:
+                    response.close()
+                if expected is not None and received != expected:
+                    raise ResourceError(
+                        f"truncated body: received {received:,} of the {expected:,} bytes announced"
+                    )
+                return digest.hexdigest(), received
+
+    @staticmethod
+    def _check_response(response: Any, received: int, expected: int | None) -> int | None:
+        """The total size the response promises; ResourceError for statuses we cannot use."""
+        status = response.status_code
+        if status == 206 and received:
+            match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("Content-Range", ""))
+            if not match or int(match.group(1)) != received:
+                raise ResourceError(
+                    f"the server resumed at the wrong offset ({response.headers.get('Content-Range')})"
+                )
+            return int(match.group(2)) if match.group(2) != "*" else expected
+        if status == 200:
+            length = response.headers.get("Content-Length")
+            return int(length) if length and length.isdigit() else None
+        if status == 416 and received:
+            raise ResourceError(
+                f"truncated body: received {received:,} of the {expected if expected is not None else '?'} "
+                "bytes announced, and the server has no more"
+            )
+        retried = len(response.raw.retries.history) if getattr(response.raw, "retries", None) else 0
+        suffix = f" after {retried} retries" if retried else ""
+        raise ResourceError(f"HTTP {status} from {urlsplit(response.url).hostname}{suffix}")
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def discover(http: Any, config: IngestConfig) -> tuple[str, list[PortalResource]]:
+    """Resources from package_show (metadata) or, failing that, the dataset page; logs which was used."""
+    import requests
+
+    timeout = (config.connect_timeout, config.timeout)
+    methods = ["package_show", "dataset_page"] if config.discovery == "auto" else [config.discovery]
+    problems = []
+    for method in methods:
+        path = PACKAGE_SHOW_PATH if method == "package_show" else DATASET_PAGE_PATH
+        url = config.portal + path
+        try:
+            response = http.get(url, timeout=timeout)
+            response.raise_for_status()
+            if method == "package_show":
+                resources = parse_package_show(response.json())
+            else:
+                resources = parse_dataset_page(response.text, url)
+        except (requests.RequestException, ValueError, KeyError, TypeError) as error:
+            problems.append(f"{method}: {short_reason(error)}")
+            log.warning("discovery through %s failed: %s", method, short_reason(error))
+            continue
+        if not resources:
+            problems.append(f"{method}: no 311 CSV resources listed")
+            log.warning("discovery through %s found no 311 CSV resources", method)
+            continue
+        log.info("discovered %d CSV resources through %s (%s)", len(resources), method, safe_url(url))
+        return method, resources
+    raise UsageError(
+        f"Could not list the dataset's resources at {config.portal} ({'; '.join(problems)}); check --portal."
+    )
+
+
+# ---------------------------------------------------------------- one resource
+
+
+@contextmanager
+def progress_bar(enabled: bool, **options: Any) -> Iterator[Any]:
+    """A tqdm bar, or a silent stand-in when progress is off."""
+    from tqdm import tqdm
+
+    bar = tqdm(disable=not enabled, file=sys.stderr, dynamic_ncols=True, **options)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def land_resource(
+    resource: PortalResource,
+    previous: dict[str, Any] | None,
+    *,
+    store: BronzeStore,
+    fetcher: Fetcher,
+    run_id: str,
+    ingest_date: str,
+    progress: bool,
+) -> ManifestEntry:
+    """Fetch, validate and commit one resource; the entry says landed, unchanged or failed."""
+    entry = ManifestEntry.for_resource(resource)
+    if unchanged_on_portal(resource, previous):
+        return _unchanged(entry, previous)
+    if not fetcher.allow.allows(resource.url):
+        raise ResourceError(
+            f"refused to fetch from {urlsplit(resource.url).hostname!r}: host not on the allow-list"
+        )
+    staged = os.path.join(store.staging_dir(), f".{resource.file_name}.{uuid.uuid4().hex}.part")
+    try:
+        with progress_bar(progress, desc=resource.dataset, unit="B", unit_scale=True, leave=False) as bar:
+            sha256, size = fetcher.fetch(resource.url, staged, bar)
+        with open(staged, "rb") as handle:
+            era = header_era(handle.read(SNIFF_BYTES))
+        if previous is not None and previous.get("sha256") == sha256:
+            log.info("%s: downloaded bytes equal the last landed ones; not landing again", resource.dataset)
+            return _unchanged(entry, previous)
+        key = landing_key(resource.dataset, ingest_date, resource.file_name)
+        if store.exists(key):
+            if store.stored_sha256(key) == sha256:
+                entry.status, entry.key, entry.sha256, entry.bytes, entry.header_era = (
+                    "unchanged",
+                    key,
+                    sha256,
+                    size,
+                    era,
+                )
+                entry.ingested_at = (previous or {}).get("ingested_at")
+                return entry
+            key = distinct_key(key, run_id)
+        metadata = {"sha256": sha256, "source-url": resource.url, "resource-id": resource.resource_id}
+        store.commit_file(staged, key, metadata)
+    finally:
+        if os.path.exists(staged):
+            os.remove(staged)
+    entry.status, entry.key, entry.sha256, entry.bytes, entry.header_era = "landed", key, sha256, size, era
+    entry.ingested_at = iso_z(utc_now())
+    log.info("%s: landed %s bytes as %s (%s)", resource.dataset, f"{size:,}", key, era)
+    return entry
+
+
+def _unchanged(entry: ManifestEntry, previous: dict[str, Any]) -> ManifestEntry:
+    """An 'unchanged' entry pointing at the object landed before."""
+    entry.status = "unchanged"
+    entry.key, entry.sha256, entry.bytes = previous.get("key"), previous.get("sha256"), previous.get("bytes")
+    entry.header_era, entry.ingested_at = previous.get("header_era"), previous.get("ingested_at")
+    return entry
+
+
+# ---------------------------------------------------------------- the run
+
+
+def new_state(previous: dict[str, Any] | None, entries: list[ManifestEntry], run_id: str) -> dict[str, Any]:
+    """The state after a run: per resource id, what is landed and the portal facts it was landed under."""
+    resources = dict((previous or {}).get("resources", {}))
+    for entry in entries:
+        if entry.status == "failed" or entry.key is None:
+            continue
+        record = {k: v for k, v in asdict(entry).items() if k not in ("status", "error")}
+        record["run_id"] = (
+            run_id if entry.status == "landed" else resources.get(entry.resource_id, {}).get("run_id")
+        )
+        resources[entry.resource_id] = record
+    return {"updated_at": iso_z(utc_now()), "resources": resources}
+
+
+def unique_run_id(store: BronzeStore, started: datetime) -> str:
+    """``20261125T172233Z``, with a counter when a run of the same second already wrote a manifest."""
+    base = started.strftime("%Y%m%dT%H%M%SZ")
+    run_id, counter = base, 1
+    while store.exists(f"{BRONZE_MANIFESTS}/{run_id}.json"):
+        counter += 1
+        run_id = f"{base}-{counter}"
+    return run_id
+
+
+def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str, Any]]:
+    """One ingest run: discover, land what changed, write manifest then state. Returns (exit code, manifest)."""
+    started = utc_now()
+    lake = Lake.from_uri(config.lake)
+    store = open_store(
+        lake,
+        kms_key_id=config.kms_key_id,
+        work_dir=config.work_dir,
+        session=session,
+        check=not config.dry_run,
+    )
+    try:
+        http = http_session(config.retries, config.backoff)
+        method, discovered = discover(http, config)
+        chosen = select_resources(discovered, config.years, config.new_system)
+        if not chosen:
+            log.warning("no resource matches --years/--no-new-system; nothing to do")
+        state = store.read_json(BRONZE_STATE) or {"resources": {}}
+        if config.dry_run:
+            return 0, dry_run_report(chosen, state)
+        run_id = unique_run_id(store, started)
+        fetcher = Fetcher(
+            http,
+            HostAllowList.for_portal(config.portal, config.allow_hosts),
+            config.connect_timeout,
+            config.timeout,
+            config.retries,
+            config.backoff,
+        )
+        entries = []
+        with progress_bar(config.progress, desc="resources", total=len(chosen), unit="file") as overall:
+            for resource in chosen:
+                previous = state["resources"].get(resource.resource_id)
+                try:
+                    entry = land_resource(
+                        resource,
+                        previous,
+                        store=store,
+                        fetcher=fetcher,
+                        run_id=run_id,
+                        ingest_date=started.strftime("%Y-%m-%d"),
+                        progress=config.progress,
+                    )
+                except ResourceError as error:
+                    entry = ManifestEntry.for_resource(resource)
+                    entry.error = str(error)
+                    log.error("%s (%s): %s", resource.dataset, resource.name, error)
+                entries.append(entry)
+                overall.update(1)
+        manifest = {
+            "run_id": run_id,
+            "started_at": iso_z(started),
+            "finished_at": iso_z(utc_now()),
+            "portal": config.portal,
+            "discovery": method,
+            "lake": lake.root,
+            "resources": [asdict(entry) for entry in entries],
+        }
+        store.write_json(f"{BRONZE_MANIFESTS}/{run_id}.json", manifest)
+        store.write_json(BRONZE_STATE, new_state(state, entries, run_id))
+        print(summary_table(entries))
+        return (1 if any(e.status == "failed" for e in entries) else 0), manifest
+    finally:
+        store.close()
+
+
+def dry_run_report(chosen: list[PortalResource], state: dict[str, Any]) -> dict[str, Any]:
+    """Print what a real run would do, without downloading or writing anything."""
+    lines = []
+    for resource in chosen:
+        previous = state["resources"].get(resource.resource_id)
+        verdict = "unchanged" if unchanged_on_portal(resource, previous) else "would fetch"
+        lines.append(
+            {"dataset": resource.dataset, "name": resource.name, "action": verdict, "url": resource.url}
+        )
+        print(f"{resource.dataset:<14} {verdict:<12} {resource.name}  {safe_url(resource.url)}")
+    return {"dry_run": True, "resources": lines}
+
+
+# ---------------------------------------------------------------- CLI
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message[0].upper() + message[1:].rstrip(".") + ".")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; ``--help`` describes every flag."""
+    parser = _Parser(
+        prog="ingestao_bronze.py",
+        description="Land every Boston 311 CSV of the City's open-data portal, unchanged, in the Bronze layer "
+        "of the lake (a local folder or s3://bucket[/prefix]). A re-run lands only what changed.",
+        epilog="Exit codes: 0 everything landed or unchanged, 1 some resources failed, 2 usage or configuration "
+        "error. AWS credentials come from the default chain (AWS_PROFILE, environment, instance role).",
+    )
+    parser.add_argument(
+        "--portal", default=DEFAULT_PORTAL, help="CKAN portal base URL (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--lake", help="lake root: a local folder or s3://bucket[/prefix] (default: $LAKE_ROOT or ./lake)"
+    )
+    parser.add_argument(
+        "--years",
+        help="legacy years to ingest, as years and ranges, e.g. 2019-2023,2025 (default: every year)",
+    )
+    parser.add_argument(
+        "--no-new-system", action="store_true", help="skip the NEW SYSTEM CSV (2025-08 onwards)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would be fetched; download and write nothing"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars and only warnings in the log")
+    parser.add_argument(
+        "--discovery",
+        choices=("auto", "package_show", "dataset_page"),
+        default="auto",
+        help="how to list resources: package_show first then the dataset page (auto), or only one of them",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="another host downloads may come from (repeatable); the portal's host and S3's are always allowed",
+    )
+    parser.add_argument(
+        "--kms-key-id", help="S3 lake only: encrypt with SSE-KMS under this key (default SSE-S3)"
+    )
+    parser.add_argument(
+        "--work-dir",
+        help="S3 lake only: local folder to stage downloads before upload (default: system temp)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="read timeout in seconds (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        help="connect timeout in seconds (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        help="retries on connection errors, 429 and 5xx, and resumes of a broken transfer (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backoff",
+        type=float,
+        default=float(os.environ.get("BRONZE_BACKOFF", "1.0")),
+        help="base of the exponential backoff in seconds; Retry-After wins when sent "
+        "(default: $BRONZE_BACKOFF or 1.0)",
+    )
+    return parser
+
+
+def parse_config(argv: list[str] | None) -> IngestConfig:
+    """Flags -> IngestConfig; UsageError with one sentence when they make no sense."""
+    args = build_parser().parse_args(argv)
+    portal = args.portal.rstrip("/")
+    parts = urlsplit(portal)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--portal must be an http(s) URL like {DEFAULT_PORTAL}, not {args.portal!r}.")
+    lake = args.lake or os.environ.get("LAKE_ROOT") or None
+    if lake is not None:
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", lake)
+        if scheme and scheme.group(1) != "s3":
+            raise UsageError(f"--lake must be a local folder or s3://bucket[/prefix], not {lake!r}.")
+        if lake.startswith("s3://") and not lake[len("s3://") :].split("/", 1)[0]:
+            raise UsageError(f"--lake {lake!r} names no bucket (expected s3://bucket[/prefix]).")
+    if args.timeout <= 0 or args.connect_timeout <= 0:
+        raise UsageError("--timeout and --connect-timeout must be positive numbers of seconds.")
+    if args.retries < 0 or args.backoff < 0:
+        raise UsageError("--retries and --backoff must not be negative.")
+    return IngestConfig(
+        portal=portal,
+        lake=lake,
+        years=parse_years(args.years) if args.years is not None else None,
+        new_system=not args.no_new_system,
+        dry_run=args.dry_run,
+        quiet=args.quiet,
+        discovery=args.discovery,
+        allow_hosts=tuple(args.allow_host),
+        kms_key_id=args.kms_key_id,
+        work_dir=args.work_dir,
+        connect_timeout=args.connect_timeout,
+        timeout=args.timeout,
+        retries=args.retries,
+        backoff=args.backoff,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+
+
+def configure_logging(quiet: bool) -> None:
+    """Log lines to stderr: INFO by default, WARNING with --quiet (keeps handlers a host set up)."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    level = logging.WARNING if quiet else logging.INFO
+    for name in ("ingestao_bronze", "bronze_storage"):
+        logging.getLogger(name).setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the Bronze ingest from the command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The flags (default ``sys.argv[1:]``); ``--help`` lists them.
+
+    Returns
+    -------
+    int
+        0 when every selected resource is landed or unchanged, 1 when some failed,
+        2 on a usage or configuration error (one sentence on stderr, nothing written).
+    """
+    try:
+        config = parse_config(argv)
+    except UsageError as error:
+        print(f"ingestao_bronze.py: error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    configure_logging(config.quiet)
+    try:
+        code, _ = run(config)
+    except (UsageError, StorageError) as error:
+        print(f"ingestao_bronze.py: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ingestao_bronze.py: interrupted; nothing half-written was left in the lake.", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
