@@ -1,0 +1,587 @@
+"""The local dashboard: one self-contained, offline HTML file with the QuickSight dashboard's sheets.
+
+The data comes from the DuckDB views of ``lake.duckdb`` (the same views Athena serves, so the numbers
+match), rolled up to the grain the visuals need and embedded as JSON; plotly.js is inlined from the
+installed ``plotly`` package (no CDN); plain JavaScript filters every visual of a sheet when one of the
+sheet's controls changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import os
+import sys
+from pathlib import Path
+
+import duckdb
+from plotly.offline import get_plotlyjs
+
+import athena_sql  # noqa: F401  (puts scripts/ on the path when run as a script)
+import lake as lake_layout
+
+log = logging.getLogger(__name__)
+
+TITLE = "Enquiries to Boston"
+
+# Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
+MANAGEMENT_SQL = """
+SELECT strftime(month, '%Y-%m') AS month,
+       coalesce(subject, 'Unknown') AS subject,
+       coalesce(reason, 'Unknown') AS reason,
+       coalesce(source, 'Unknown') AS source,
+       CAST(SUM(requests_opened) AS BIGINT) AS requests_opened,
+       CAST(SUM(closed_on_time) AS BIGINT) AS closed_on_time,
+       CAST(SUM(closed_late) AS BIGINT) AS closed_late,
+       SUM(sum_hours_to_close) AS sum_hours_to_close,
+       CAST(SUM(closed_with_duration) AS BIGINT) AS closed_with_duration
+FROM v_monthly_requests
+GROUP BY ALL
+ORDER BY ALL
+"""
+ONTIME_SQL = """
+SELECT strftime(month, '%Y-%m') AS month,
+       coalesce(department, 'Unknown') AS department,
+       CAST(SUM(closed_on_time) AS BIGINT) AS closed_on_time,
+       CAST(SUM(closed_late) AS BIGINT) AS closed_late
+FROM v_monthly_requests
+GROUP BY ALL
+ORDER BY ALL
+"""
+RESOLUTION_SQL = """
+SELECT year, coalesce(department, 'Unknown') AS department, coalesce(type, 'Unknown') AS type,
+       closed_cases, p50_hours, p90_hours
+FROM v_resolution_times
+ORDER BY year, department, type
+"""
+BACKLOG_SQL = """
+SELECT strftime(week_start, '%Y-%m-%d') AS week_start, coalesce(department, 'Unknown') AS department,
+       CAST(SUM(open_cases) AS BIGINT) AS open_cases
+FROM v_open_backlog
+GROUP BY ALL
+ORDER BY ALL
+"""
+GEO_SQL = """
+SELECT year, cell_lat, cell_lon, CAST(SUM(requests) AS BIGINT) AS requests
+FROM v_geo_grid
+WHERE cell_lat IS NOT NULL AND cell_lon IS NOT NULL
+GROUP BY ALL
+ORDER BY ALL
+"""
+
+
+class DashboardError(RuntimeError):
+    """The query layer is missing or lacks the views the dashboard reads."""
+
+
+def clean_number(value: object) -> object:
+    """JSON-safe value: NaN and infinities become null, floats keep 4 decimals."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+    return value
+
+
+def columnar(columns: list[str], rows: list[tuple], coded: dict[str, list[str]]) -> dict[str, list]:
+    """Rows -> one list per column; columns named in ``coded`` become indexes into their dictionaries."""
+    lookups = {name: {value: index for index, value in enumerate(values)} for name, values in coded.items()}
+    table: dict[str, list] = {name: [] for name in columns}
+    for row in rows:
+        for name, value in zip(columns, row, strict=True):
+            table[name].append(lookups[name][value] if name in lookups else clean_number(value))
+    return table
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every month from first to last inclusive, as ``YYYY-MM``."""
+    year, month = map(int, first.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def query(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of one query."""
+    cursor = connection.execute(sql)
+    return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
+    """Everything the visuals need, rolled up from the dashboard views and dictionary-encoded."""
+    management_columns, management = query(connection, MANAGEMENT_SQL)
+    ontime_columns, ontime = query(connection, ONTIME_SQL)
+    resolution_columns, resolution = query(connection, RESOLUTION_SQL)
+    backlog_columns, backlog = query(connection, BACKLOG_SQL)
+    geo_columns, geo = query(connection, GEO_SQL)
+
+    data_months = sorted({row[0] for row in management} | {row[0] for row in ontime})
+    months = month_range(data_months[0], data_months[-1]) if data_months else []
+    weeks = sorted({row[0] for row in backlog})
+    dims = {
+        "month": months,
+        "subject": sorted({row[1] for row in management}),
+        "reason": sorted({row[2] for row in management}),
+        "source": sorted({row[3] for row in management}),
+        "department": sorted(
+            {row[1] for row in ontime} | {row[1] for row in resolution} | {row[1] for row in backlog}
+        ),
+        "type": sorted({row[2] for row in resolution}),
+        "week_start": weeks,
+    }
+    pick = {name: dims[name] for name in ("month", "subject", "reason", "source")}
+    return {
+        "title": TITLE,
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "dims": dims,
+        "years": sorted({row[0] for row in resolution} | {row[0] for row in geo}),
+        "management": columnar(management_columns, management, pick),
+        "ontime": columnar(ontime_columns, ontime, {"month": months, "department": dims["department"]}),
+        "resolution": columnar(
+            resolution_columns, resolution, {"department": dims["department"], "type": dims["type"]}
+        ),
+        "backlog": columnar(
+            backlog_columns, backlog, {"week_start": weeks, "department": dims["department"]}
+        ),
+        "geo": columnar(geo_columns, geo, {}),
+    }
+
+
+def embed_json(data: dict) -> str:
+    """JSON safe to place inside a <script> element."""
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def render_html(data: dict, plotly_js: str) -> str:
+    """The whole dashboard page: styles, markup, inlined plotly.js, the data and the filtering script."""
+    return (
+        PAGE.replace("__TITLE__", TITLE)
+        .replace("__GENERATED__", data["generated_at"])
+        .replace("__PLOTLY_JS__", plotly_js.replace("</script", "<\\/script"))
+        .replace("__DASHBOARD_DATA__", embed_json(data))
+        .replace("__DASHBOARD_JS__", SCRIPT)
+    )
+
+
+def build_dashboard(duckdb_path: str, out_path: str) -> str:
+    """Write the dashboard HTML from a lake.duckdb; returns the path written (the file appears whole or not at all)."""
+    if not os.path.isfile(duckdb_path):
+        raise DashboardError(
+            f"There is no query layer at {duckdb_path}; build it first (python quicksight/local_lake.py)."
+        )
+    try:
+        with duckdb.connect(duckdb_path, read_only=True) as connection:
+            data = dashboard_data(connection)
+    except duckdb.CatalogException as error:
+        raise DashboardError(
+            f"{duckdb_path} lacks a dashboard view ({error}); rebuild it with local_lake.py."
+        ) from None
+    page = render_html(data, get_plotlyjs())
+    target = Path(out_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, target)
+    log.info("Wrote %s (%d KB, %d months).", target, len(page) // 1024, len(data["dims"]["month"]))
+    return str(target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write ``<lake>/dashboard/index.html`` from ``<lake>/lake.duckdb``.
+
+    Parameters
+    ----------
+    argv
+        ``--lake PATH`` (default ``$LAKE_ROOT`` or ``./lake``); ``--out PATH`` to write elsewhere.
+
+    Returns
+    -------
+    int
+        0 on success, 2 when the query layer is missing or incomplete.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lake", default=None, help="lake root (default $LAKE_ROOT or ./lake)")
+    parser.add_argument("--out", default=None, help="output HTML (default <lake>/dashboard/index.html)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    root = lake_layout.Lake.from_uri(args.lake)
+    if root.is_s3:
+        print("The local dashboard reads a local lake; use QuickSight for a lake on S3.", file=sys.stderr)
+        return 2
+    try:
+        written = build_dashboard(root.duckdb, args.out or root.dashboard)
+    except DashboardError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(f"Dashboard: {written}")
+    return 0
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>__TITLE__</title>
+<style>
+  body { font-family: "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; background: #f3f5f8; color: #1d2733; }
+  header { background: #0b3a62; color: #fff; padding: 14px 24px; display: flex; align-items: baseline; gap: 24px; }
+  header h1 { margin: 0; font-size: 24px; font-weight: 600; }
+  header .generated { font-size: 12px; opacity: 0.8; margin-left: auto; }
+  nav.tabs { display: flex; gap: 4px; padding: 0 24px; background: #0b3a62; }
+  nav.tabs button { background: #24577f; color: #dfe9f2; border: 0; padding: 8px 18px; font-size: 14px;
+    cursor: pointer; border-radius: 6px 6px 0 0; }
+  nav.tabs button.active { background: #f3f5f8; color: #0b3a62; font-weight: 600; }
+  .sheet { padding: 16px 24px; }
+  .sheet[hidden] { display: none; }
+  .controls { display: flex; flex-wrap: wrap; gap: 16px; background: #fff; padding: 12px 16px; border-radius: 8px;
+    box-shadow: 0 1px 2px rgba(0,0,0,.08); margin-bottom: 16px; }
+  .controls label { display: flex; flex-direction: column; font-size: 12px; color: #52606d; gap: 4px; }
+  .controls select { min-width: 160px; max-width: 260px; padding: 4px; font-size: 13px; }
+  .grid { display: grid; grid-template-columns: repeat(12, 1fr); gap: 16px; }
+  .card { background: #fff; border-radius: 8px; box-shadow: 0 1px 2px rgba(0,0,0,.08); padding: 12px 16px; min-width: 0; }
+  .card h2 { font-size: 14px; margin: 0 0 8px; color: #334e68; font-weight: 600; }
+  .span-3 { grid-column: span 3; } .span-4 { grid-column: span 4; } .span-5 { grid-column: span 5; }
+  .span-6 { grid-column: span 6; } .span-7 { grid-column: span 7; } .span-8 { grid-column: span 8; }
+  .span-12 { grid-column: span 12; }
+  .kpi .value { font-size: 34px; font-weight: 600; color: #0b3a62; }
+  .kpi .change { font-size: 13px; margin-top: 2px; }
+  .kpi .change.up { color: #1f7a3f; } .kpi .change.down { color: #b42318; }
+  .kpi .period { font-size: 12px; color: #7b8794; }
+  .chart { width: 100%; height: 340px; }
+  .chart.spark { height: 70px; }
+  .chart.tall { height: 440px; }
+  .empty { color: #7b8794; font-style: italic; }
+  footer { padding: 8px 24px 24px; font-size: 12px; color: #7b8794; }
+</style>
+<script>__PLOTLY_JS__</script>
+</head>
+<body>
+<header><h1 id="dashboard-title">__TITLE__</h1>
+  <span class="generated">Boston 311 service requests &middot; generated __GENERATED__</span></header>
+<nav class="tabs" role="tablist">
+  <button id="tab-management" class="active" role="tab" data-sheet="sheet-management">Management</button>
+  <button id="tab-analytics" role="tab" data-sheet="sheet-analytics">Analytics</button>
+</nav>
+
+<section id="sheet-management" class="sheet" role="tabpanel">
+  <div class="controls">
+    <label>Reason <select id="control-reason"></select></label>
+    <label>Subject <select id="control-subject"></select></label>
+    <label>Opening period from <select id="control-period-from"></select></label>
+    <label>to <select id="control-period-to"></select></label>
+    <label>Source <select id="control-source"></select></label>
+  </div>
+  <div class="grid">
+    <div class="card kpi span-4" id="kpi-enquiries">
+      <h2>Enquiries in <span class="kpi-month" id="kpi-enquiries-month"></span></h2>
+      <div class="value" id="kpi-enquiries-value"></div>
+      <div class="change" id="kpi-enquiries-change"></div>
+      <div class="chart spark" id="chart-enquiries-sparkline"></div>
+    </div>
+    <div class="card kpi span-4" id="kpi-delay">
+      <h2>Average delay to close (days)</h2>
+      <div class="value" id="kpi-delay-value"></div>
+      <div class="change" id="kpi-delay-change"></div>
+      <div class="period">all closed cases opened that month, late or not</div>
+    </div>
+    <div class="card kpi span-4" id="kpi-ontime">
+      <h2>On-time rate</h2>
+      <div class="value" id="kpi-ontime-value"></div>
+      <div class="change" id="kpi-ontime-change"></div>
+      <div class="period">closed on time / closed with a known target</div>
+    </div>
+    <div class="card span-5"><h2>Enquiry sources</h2><div class="chart" id="chart-sources"></div></div>
+    <div class="card span-7"><h2>Total enquiries and average delay per year</h2><div class="chart" id="chart-yearly"></div></div>
+    <div class="card span-6"><h2>Enquiries by subject</h2><div class="chart tall" id="chart-subjects"></div></div>
+    <div class="card span-6"><h2>Top <span id="top-n-label">10</span> reasons
+      <input type="range" id="control-top-n" min="1" max="25" value="10" aria-label="Number of reasons"></h2>
+      <div class="chart tall" id="chart-top-reasons"></div></div>
+  </div>
+</section>
+
+<section id="sheet-analytics" class="sheet" role="tabpanel" hidden>
+  <div class="controls">
+    <label>Department <select id="control-department"></select></label>
+    <label>Year (time to close, map) <select id="control-year"></select></label>
+  </div>
+  <div class="grid">
+    <div class="card span-12"><h2>On-time rate by department</h2><div class="chart" id="chart-ontime-by-department"></div></div>
+    <div class="card span-6"><h2>Hours to close by type (p50 and p90)</h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
+    <div class="card span-6"><h2>Requests on a ~250 m grid</h2><div class="chart tall" id="chart-geo-grid"></div></div>
+    <div class="card span-12"><h2>Open backlog by department (end of week)</h2><div class="chart" id="chart-backlog"></div></div>
+  </div>
+</section>
+<footer>Data: City of Boston 311 service requests (ODC PDDL), through the lake's Gold views.
+  Average delay = hours to close summed / closed cases with a duration / 24.</footer>
+<script type="application/json" id="dashboard-data">__DASHBOARD_DATA__</script>
+<script>__DASHBOARD_JS__</script>
+</body>
+</html>
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
+  var DIMS = DATA.dims;
+  var CONFIG = { displayModeBar: false, responsive: true };
+  var BLUE = "#1f5f99", ORANGE = "#e07b24";
+  var ALL = "";
+
+  function byId(id) { return document.getElementById(id); }
+  function fmtInt(n) { return Math.round(n).toLocaleString("en-US"); }
+  function monthLabel(m) {
+    var parts = m.split("-");
+    var names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    return names[Number(parts[1]) - 1] + " " + parts[0];
+  }
+  function layout(extra) {
+    var base = { margin: { l: 50, r: 20, t: 10, b: 40 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
+                 font: { size: 12 }, showlegend: false };
+    for (var key in extra) { base[key] = extra[key]; }
+    return base;
+  }
+  function draw(id, traces, extraLayout) { Plotly.react(byId(id), traces, layout(extraLayout || {}), CONFIG); }
+  function fillSelect(id, labels, allLabel, selected) {
+    var select = byId(id);
+    select.innerHTML = "";
+    if (allLabel !== null) { select.add(new Option(allLabel, ALL)); }
+    labels.forEach(function (label, index) { select.add(new Option(label, String(index))); });
+    if (selected !== undefined) { select.value = String(selected); }
+  }
+  function chosen(id) { var v = byId(id).value; return v === ALL ? -1 : Number(v); }
+  function sumBy(keys, values) {
+    var totals = {};
+    for (var i = 0; i < keys.length; i++) { totals[keys[i]] = (totals[keys[i]] || 0) + values[i]; }
+    return totals;
+  }
+  function setKpi(name, value, text, change, changeText, goodWhenUp) {
+    var valueEl = byId("kpi-" + name + "-value"), changeEl = byId("kpi-" + name + "-change");
+    valueEl.textContent = text;
+    valueEl.setAttribute("data-value", value === null ? "" : String(value));
+    changeEl.textContent = changeText;
+    changeEl.className = "change" + (change === null || change === 0 ? "" :
+      ((change > 0) === goodWhenUp ? " up" : " down"));
+  }
+  function ratio(numerator, denominator) { return denominator > 0 ? numerator / denominator : null; }
+
+  // ---- Management sheet -------------------------------------------------------------------------
+  var M = DATA.management, MONTHS = DIMS.month;
+
+  function managementRows() {
+    var reason = chosen("control-reason"), subject = chosen("control-subject"), source = chosen("control-source");
+    var from = Number(byId("control-period-from").value), to = Number(byId("control-period-to").value);
+    if (from > to) { var swap = from; from = to; to = swap; }
+    var rows = [];
+    for (var i = 0; i < M.month.length; i++) {
+      if (reason >= 0 && M.reason[i] !== reason) { continue; }
+      if (subject >= 0 && M.subject[i] !== subject) { continue; }
+      if (source >= 0 && M.source[i] !== source) { continue; }
+      if (M.month[i] < from || M.month[i] > to) { continue; }
+      rows.push(i);
+    }
+    return { rows: rows, from: from, to: to };
+  }
+
+  function monthTotals(rows) {
+    var totals = MONTHS.map(function () { return { opened: 0, onTime: 0, late: 0, hours: 0, withDuration: 0 }; });
+    rows.forEach(function (i) {
+      var t = totals[M.month[i]];
+      t.opened += M.requests_opened[i]; t.onTime += M.closed_on_time[i]; t.late += M.closed_late[i];
+      t.hours += M.sum_hours_to_close[i]; t.withDuration += M.closed_with_duration[i];
+    });
+    return totals;
+  }
+
+  function renderKpis(selection, totals) {
+    var latest = selection.to, previous = latest - 1;
+    var now = totals[latest], before = previous >= 0 ? totals[previous] : null;
+    byId("kpi-enquiries-month").textContent = monthLabel(MONTHS[latest]);
+    var change = before && before.opened > 0 ? (now.opened - before.opened) / before.opened * 100 : null;
+    setKpi("enquiries", now.opened, fmtInt(now.opened), change,
+      change === null ? "no month before to compare" :
+      (change >= 0 ? "+" : "") + change.toFixed(1) + "% vs " + monthLabel(MONTHS[previous]) + " (" + fmtInt(before.opened) + ")",
+      true);
+
+    var delay = ratio(now.hours, now.withDuration * 24);
+    var delayBefore = before ? ratio(before.hours, before.withDuration * 24) : null;
+    var delayChange = delay !== null && delayBefore !== null ? delay - delayBefore : null;
+    setKpi("delay", delay, delay === null ? "–" : delay.toFixed(1), delayChange,
+      delayChange === null ? "no closed cases to compare" :
+      (delayChange >= 0 ? "+" : "") + delayChange.toFixed(1) + " days vs " + monthLabel(MONTHS[previous]), false);
+
+    var onTime = ratio(now.onTime, now.onTime + now.late);
+    var onTimeBefore = before ? ratio(before.onTime, before.onTime + before.late) : null;
+    var points = onTime !== null && onTimeBefore !== null ? (onTime - onTimeBefore) * 100 : null;
+    setKpi("ontime", onTime, onTime === null ? "–" : (onTime * 100).toFixed(1) + "%", points,
+      points === null ? "no closed cases to compare" :
+      (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]), true);
+
+    var first = Math.max(selection.from, latest - 11), x = [], y = [];
+    for (var m = first; m <= latest; m++) { x.push(MONTHS[m] + "-01"); y.push(totals[m].opened); }
+    draw("chart-enquiries-sparkline", [{ type: "scatter", mode: "lines+markers", x: x, y: y, line: { color: BLUE },
+      marker: { size: 4 }, hovertemplate: "%{x|%b %Y}: %{y:,}<extra></extra>" }],
+      { margin: { l: 0, r: 0, t: 4, b: 4 }, xaxis: { visible: false }, yaxis: { visible: false } });
+  }
+
+  function renderManagement() {
+    var selection = managementRows(), rows = selection.rows;
+    var totals = monthTotals(rows);
+    renderKpis(selection, totals);
+    var opened = rows.map(function (i) { return M.requests_opened[i]; });
+
+    var bySource = sumBy(rows.map(function (i) { return M.source[i]; }), opened);
+    var sourceKeys = Object.keys(bySource).sort(function (a, b) { return bySource[b] - bySource[a]; });
+    draw("chart-sources", [{ type: "pie", hole: 0.55, sort: false, textinfo: "percent",
+      labels: sourceKeys.map(function (k) { return DIMS.source[k]; }),
+      values: sourceKeys.map(function (k) { return bySource[k]; }) }],
+      { showlegend: true, legend: { orientation: "v", x: 1, y: 0.5 }, margin: { l: 10, r: 10, t: 10, b: 10 } });
+
+    var years = {};
+    for (var m = selection.from; m <= selection.to; m++) {
+      var year = MONTHS[m].slice(0, 4), t = totals[m];
+      var y = years[year] || (years[year] = { opened: 0, hours: 0, withDuration: 0 });
+      y.opened += t.opened; y.hours += t.hours; y.withDuration += t.withDuration;
+    }
+    var yearKeys = Object.keys(years).sort();
+    draw("chart-yearly", [
+      { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearKeys, line: { color: BLUE },
+        y: yearKeys.map(function (k) { return years[k].opened; }) },
+      { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearKeys, yaxis: "y2",
+        line: { color: ORANGE, dash: "dot" },
+        y: yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); }) }],
+      { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category" },
+        yaxis: { title: { text: "enquiries" }, rangemode: "tozero" },
+        yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", rangemode: "tozero" },
+        margin: { l: 60, r: 60, t: 30, b: 40 } });
+
+    var bySubject = sumBy(rows.map(function (i) { return M.subject[i]; }), opened);
+    var subjectKeys = Object.keys(bySubject).sort(function (a, b) { return bySubject[a] - bySubject[b]; });
+    draw("chart-subjects", [{ type: "bar", orientation: "h", marker: { color: BLUE },
+      y: subjectKeys.map(function (k) { return DIMS.subject[k]; }),
+      x: subjectKeys.map(function (k) { return bySubject[k]; }) }],
+      { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
+
+    var topN = Number(byId("control-top-n").value);
+    byId("top-n-label").textContent = String(topN);
+    var byReason = sumBy(rows.map(function (i) { return M.reason[i]; }), opened);
+    var reasonKeys = Object.keys(byReason).sort(function (a, b) { return byReason[b] - byReason[a]; })
+      .slice(0, topN).reverse();
+    draw("chart-top-reasons", [{ type: "bar", orientation: "h", marker: { color: ORANGE },
+      y: reasonKeys.map(function (k) { return DIMS.reason[k]; }),
+      x: reasonKeys.map(function (k) { return byReason[k]; }) }],
+      { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
+  }
+
+  // ---- Analytics sheet --------------------------------------------------------------------------
+  function renderAnalytics() {
+    var department = chosen("control-department"), year = Number(byId("control-year").value);
+
+    var O = DATA.ontime, lines = {};
+    for (var i = 0; i < O.month.length; i++) {
+      if (department >= 0 && O.department[i] !== department) { continue; }
+      if (O.closed_on_time[i] + O.closed_late[i] === 0) { continue; }
+      var line = lines[O.department[i]] || (lines[O.department[i]] = { x: [], y: [] });
+      line.x.push(MONTHS[O.month[i]] + "-01");
+      line.y.push(O.closed_on_time[i] / (O.closed_on_time[i] + O.closed_late[i]));
+    }
+    draw("chart-ontime-by-department", Object.keys(lines).map(function (d) {
+      return { type: "scatter", mode: "lines+markers", marker: { size: 4 }, name: DIMS.department[d],
+               x: lines[d].x, y: lines[d].y };
+    }), { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } });
+
+    var R = DATA.resolution, types = [];
+    for (var r = 0; r < R.year.length; r++) {
+      if (R.year[r] !== year) { continue; }
+      if (department >= 0 && R.department[r] !== department) { continue; }
+      types.push(r);
+    }
+    types.sort(function (a, b) { return R.closed_cases[b] - R.closed_cases[a]; });
+    types = types.slice(0, 15).reverse();
+    var typeLabels = types.map(function (r) { return DIMS.type[R.type[r]] + " (" + DIMS.department[R.department[r]] + ")"; });
+    draw("chart-resolution-by-type", [
+      { type: "bar", orientation: "h", name: "p50 hours", marker: { color: BLUE }, y: typeLabels,
+        x: types.map(function (r) { return R.p50_hours[r]; }) },
+      { type: "bar", orientation: "h", name: "p90 hours", marker: { color: ORANGE }, y: typeLabels,
+        x: types.map(function (r) { return R.p90_hours[r]; }) }],
+      { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
+        margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } });
+
+    var G = DATA.geo, lat = [], lon = [], count = [];
+    for (var g = 0; g < G.year.length; g++) {
+      if (G.year[g] !== year) { continue; }
+      lat.push(G.cell_lat[g]); lon.push(G.cell_lon[g]); count.push(G.requests[g]);
+    }
+    var biggest = Math.max.apply(null, count.concat([1]));
+    draw("chart-geo-grid", [{ type: "scatter", mode: "markers", x: lon, y: lat,
+      marker: { size: count.map(function (c) { return 4 + 16 * Math.sqrt(c / biggest); }), color: count,
+                colorscale: "YlOrRd", reversescale: true, showscale: true, opacity: 0.8,
+                colorbar: { title: { text: "requests" } } },
+      text: count, hovertemplate: "%{y:.4f}, %{x:.4f}: %{text:,} requests<extra></extra>" }],
+      { xaxis: { title: { text: "longitude" } }, yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1.35 },
+        margin: { l: 60, r: 20, t: 10, b: 40 } });
+
+    var B = DATA.backlog, weeks = {};
+    for (var w = 0; w < B.week_start.length; w++) {
+      if (department >= 0 && B.department[w] !== department) { continue; }
+      var series = weeks[B.department[w]] || (weeks[B.department[w]] = { x: [], y: [] });
+      series.x.push(DIMS.week_start[B.week_start[w]]);
+      series.y.push(B.open_cases[w]);
+    }
+    draw("chart-backlog", Object.keys(weeks).map(function (d) {
+      return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y };
+    }), { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } });
+  }
+
+  // ---- controls and tabs ------------------------------------------------------------------------
+  function setUp() {
+    var last = MONTHS.length - 1;
+    fillSelect("control-reason", DIMS.reason, "All reasons");
+    fillSelect("control-subject", DIMS.subject, "All subjects");
+    fillSelect("control-source", DIMS.source, "All sources");
+    fillSelect("control-period-from", MONTHS.map(monthLabel), null, 0);
+    fillSelect("control-period-to", MONTHS.map(monthLabel), null, last);
+    fillSelect("control-department", DIMS.department, "All departments");
+    var yearSelect = byId("control-year");
+    DATA.years.forEach(function (y) { yearSelect.add(new Option(String(y), String(y))); });
+    if (DATA.years.length) { yearSelect.value = String(DATA.years[DATA.years.length - 1]); }
+
+    ["control-reason", "control-subject", "control-source", "control-period-from", "control-period-to"]
+      .forEach(function (id) { byId(id).addEventListener("change", renderManagement); });
+    byId("control-top-n").addEventListener("input", renderManagement);
+    ["control-department", "control-year"].forEach(function (id) {
+      byId(id).addEventListener("change", renderAnalytics);
+    });
+    document.querySelectorAll("nav.tabs button").forEach(function (button) {
+      button.addEventListener("click", function () {
+        document.querySelectorAll("nav.tabs button").forEach(function (b) { b.classList.remove("active"); });
+        document.querySelectorAll(".sheet").forEach(function (s) { s.hidden = true; });
+        button.classList.add("active");
+        var sheet = byId(button.getAttribute("data-sheet"));
+        sheet.hidden = false;
+        sheet.querySelectorAll(".js-plotly-plot").forEach(function (div) { Plotly.Plots.resize(div); });
+      });
+    });
+  }
+
+  if (!MONTHS.length) {
+    document.querySelectorAll(".sheet .grid").forEach(function (grid) {
+      grid.innerHTML = '<p class="empty">No Gold data in this lake yet: run the pipeline, then rebuild the dashboard.</p>';
+    });
+    return;
+  }
+  setUp();
+  renderManagement();
+  renderAnalytics();
+  document.body.setAttribute("data-ready", "true");
+})();
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""The local dashboard in a real headless Chromium: it renders offline, and its controls filter the visuals.
+
+Also a small CLI to refresh the README's screenshot from a lake:
+``python tests/test_dashboard_browser.py --lake ./lake --out docs/dashboard.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent / "quicksight")]
+import dashboard  # noqa: E402
+import local_lake  # noqa: E402
+import serving_helpers as helpers  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+# Without these, Chromium tries the network at start-up, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+MANAGEMENT_CHARTS = [
+    "chart-enquiries-sparkline",
+    "chart-sources",
+    "chart-yearly",
+    "chart-subjects",
+    "chart-top-reasons",
+]
+ANALYTICS_CHARTS = [
+    "chart-ontime-by-department",
+    "chart-resolution-by-type",
+    "chart-geo-grid",
+    "chart-backlog",
+]
+# Rendered marks of every trace type the dashboard uses: scatter points and lines, bars, pie slices.
+MARKS = ".scatterlayer path.point, .scatterlayer path.js-line, .barlayer g.point path, .pielayer g.slice path.surface"
+
+pytestmark = pytest.mark.browser
+
+
+def chromium_missing_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is not installed (Debian: apt-get install chromium; .ci/run installs it)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    return None
+
+
+def build_lake(root: Path, realistic: bool = False) -> Path:
+    """Write a hand-made lake, its lake.duckdb and its dashboard; returns the HTML path."""
+    silver, gold = (helpers.write_realistic_lake if realistic else helpers.write_small_lake)(root)
+    local_lake.build_local_query_layer(str(root / "lake.duckdb"), str(silver), str(gold))
+    return Path(dashboard.build_dashboard(str(root / "lake.duckdb"), str(root / "dashboard" / "index.html")))
+
+
+class Page:
+    """A loaded dashboard page and the console errors it produced."""
+
+    def __init__(self, page: object, errors: list[str]) -> None:
+        self.page, self.errors = page, errors
+
+
+def open_dashboard(browser: object, html: Path, width: int = 1400) -> Page:
+    """Load the dashboard from a file:// URL and wait until its script has drawn every visual."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
+    page.goto(html.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    return Page(page, errors)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the module, skipped with the reason when it is not installed."""
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def small_dashboard(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny lake's dashboard HTML."""
+    return build_lake(tmp_path_factory.mktemp("dashboard_lake"))
+
+
+@pytest.fixture(scope="module")
+def loaded(browser: object, small_dashboard: Path) -> Iterator[Page]:
+    """The tiny lake's dashboard, loaded once for the module."""
+    loaded_page = open_dashboard(browser, small_dashboard)
+    yield loaded_page
+    loaded_page.page.close()
+
+
+def view_enquiries(html: Path, source: str | None) -> int:
+    """What v_monthly_requests says for the enquiries KPI: requests opened in the latest month, for a source."""
+    with duckdb.connect(str(html.parent.parent / "lake.duckdb"), read_only=True) as connection:
+        return connection.execute(
+            "SELECT coalesce(sum(requests_opened), 0) FROM v_monthly_requests "
+            "WHERE month = (SELECT max(month) FROM v_monthly_requests) AND (? IS NULL OR source = ?)",
+            [source, source],
+        ).fetchone()[0]
+
+
+def kpi(page: object, name: str) -> str:
+    """The raw value of one KPI (its data-value attribute)."""
+    return page.get_attribute(f"#kpi-{name}-value", "data-value")
+
+
+def test_the_file_is_self_contained(small_dashboard: Path) -> None:
+    html = small_dashboard.read_text(encoding="utf-8")
+    assert "cdn.plot.ly" not in html.replace("https://cdn.plot.ly", "")  # only plotly.js's own comments
+    assert '<script src="http' not in html and "<link " not in html
+    assert "Enquiries to Boston" in html
+
+
+def test_loads_offline_without_console_errors_and_every_chart_has_marks(loaded: Page) -> None:
+    page = loaded.page
+    assert page.inner_text("#dashboard-title") == "Enquiries to Boston"
+    for chart in MANAGEMENT_CHARTS:
+        assert page.locator(f"#{chart} .plot-container").count() == 1, chart
+        assert page.locator(f"#{chart} .plot-container").locator(MARKS).count() > 0, f"{chart} has no marks"
+    page.click("#tab-analytics")
+    assert page.is_visible("#chart-geo-grid") and not page.is_visible("#chart-sources")
+    for chart in ANALYTICS_CHARTS:
+        assert page.locator(f"#{chart} .plot-container").locator(MARKS).count() > 0, f"{chart} has no marks"
+    page.click("#tab-management")
+    assert loaded.errors == []
+
+
+def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> None:
+    page = loaded.page
+    # February 2024: 20 + 4 + 1 opened, against 10 + 5 in January (+66.7%).
+    assert page.inner_text("#kpi-enquiries-month") == "Feb 2024"
+    assert page.inner_text("#kpi-enquiries-value") == "25"
+    assert page.inner_text("#kpi-enquiries-change").startswith("+66.7% vs Jan 2024 (15)")
+    # Delay: (300 + 96) hours / (12 + 4) cases / 24 = 1.03 days; January (80 + 25) / 13 / 24 = 0.34 days.
+    assert float(kpi(page, "delay")) == pytest.approx(396 / 16 / 24)
+    assert page.inner_text("#kpi-delay-change").startswith("+0.7 days")
+    # On time: (9 + 1) / (9 + 1 + 6 + 3) = 52.6%.
+    assert page.inner_text("#kpi-ontime-value") == "52.6%"
+
+
+def test_the_source_control_sets_the_enquiries_kpi_to_the_views_value(
+    loaded: Page, small_dashboard: Path
+) -> None:
+    page = loaded.page
+    labels = page.eval_on_selector_all("#control-source option", "options => options.map(o => o.label)")
+    assert labels == ["All sources", "Citizens Connect App", "Constituent Call", "Self Service"]
+    for source in labels[1:]:
+        page.select_option("#control-source", label=source)
+        expected = view_enquiries(small_dashboard, source)
+        assert int(kpi(page, "enquiries")) == expected, source
+        assert page.inner_text("#kpi-enquiries-value") == f"{expected:,}"
+    assert view_enquiries(small_dashboard, "Constituent Call") == 4  # the view itself, worked out by hand
+    page.select_option("#control-source", label="Citizens Connect App")
+    assert page.locator("#chart-sources .pielayer g.slice").count() == 1  # the donut is filtered too
+    page.select_option("#control-source", label="All sources")
+    assert int(kpi(page, "enquiries")) == view_enquiries(small_dashboard, None) == 25
+    assert loaded.errors == []
+
+
+def test_period_reason_and_top_n_controls_filter_the_visuals(loaded: Page) -> None:
+    page = loaded.page
+    page.select_option("#control-period-to", label="Jan 2024")
+    assert page.inner_text("#kpi-enquiries-value") == "15"
+    assert page.inner_text("#kpi-enquiries-change").startswith("+114.3% vs Dec 2023 (7)")
+    page.select_option("#control-period-to", label="Feb 2024")
+    page.select_option("#control-reason", label="Street Cleaning")
+    assert page.inner_text("#kpi-enquiries-value") == "4"
+    page.select_option("#control-reason", label="All reasons")
+    assert page.locator("#chart-top-reasons .barlayer g.point").count() == 4
+    page.fill("#control-top-n", "2")
+    page.dispatch_event("#control-top-n", "input")
+    assert page.inner_text("#top-n-label") == "2"
+    assert page.locator("#chart-top-reasons .barlayer g.point").count() == 2
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+    assert loaded.errors == []
+
+
+def test_analytics_controls_filter_by_department(loaded: Page) -> None:
+    page = loaded.page
+    page.click("#tab-analytics")
+    assert page.locator("#chart-backlog .scatterlayer path.js-line").count() == 2  # BTDT and PWDx
+    page.select_option("#control-department", label="BTDT")
+    assert page.locator("#chart-backlog .scatterlayer path.js-line").count() == 1
+    assert (
+        page.locator("#chart-resolution-by-type .barlayer g.point").count() == 2
+    )  # p50 and p90 of Parking Enforcement
+    page.screenshot(path=str(ARTIFACTS / "dashboard-analytics.png"), full_page=True)
+    page.select_option("#control-department", label="All departments")
+    page.click("#tab-management")
+    assert loaded.errors == []
+
+
+def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path) -> None:
+    html = build_lake(tmp_path, realistic=True)
+    loaded_page = open_dashboard(browser, html)
+    try:
+        assert loaded_page.page.locator("#chart-geo-grid .scatterlayer path.point").count() > 100
+        loaded_page.page.screenshot(path=str(ARTIFACTS / "dashboard-realistic.png"), full_page=True)
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
+def save_screenshot(html: Path, png: Path, width: int = 1280) -> None:
+    """Save the Management sheet of a dashboard as a PNG (for the README)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        loaded_page = open_dashboard(chromium, html, width=width)
+        if loaded_page.errors:
+            raise RuntimeError(f"The dashboard logged errors: {loaded_page.errors}")
+        png.parent.mkdir(parents=True, exist_ok=True)
+        loaded_page.page.screenshot(path=str(png), full_page=True)
+        chromium.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Screenshot a lake's dashboard (or, without --lake, the realistic hand-made one) for the README."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument(
+        "--lake", default=None, help="a lake with dashboard/index.html (default: build a realistic one)"
+    )
+    parser.add_argument("--out", default="docs/dashboard.png")
+    args = parser.parse_args(argv)
+    reason = chromium_missing_reason()
+    if reason:
+        print(f"Cannot take the screenshot: {reason}.", file=sys.stderr)
+        return 2
+    if args.lake:
+        save_screenshot(Path(args.lake).resolve() / "dashboard" / "index.html", Path(args.out))
+    else:
+        scratch = Path(args.out).resolve().parent / ".screenshot-lake"
+        try:
+            save_screenshot(build_lake(scratch, realistic=True), Path(args.out))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
