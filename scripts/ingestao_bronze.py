@@ -125,9 +125,12 @@ OPEN_DATE_COLUMNS = frozenset({"open_dt", "open_date"})
 # S3 endpoints a presigned download may redirect to: s3.amazonaws.com, bucket.s3.amazonaws.com,
 # s3.us-east-1.amazonaws.com, bucket.s3.us-east-1.amazonaws.com, s3-us-east-1 and dualstack forms.
 S3_HOST = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*\.)?s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com$")
-YEAR_NAME = re.compile(r"\b((?:19|20)\d\d)\s*$")
-NEW_SYSTEM_NAME = re.compile(r"\bnew\s+system\b", re.IGNORECASE)
-SERVICE_REQUESTS_NAME = re.compile(r"\b311\s+service\s+requests\b", re.IGNORECASE)
+# Resource names: "311 Service Requests - NEW SYSTEM", "311 SERVICE REQUESTS - 2022" (any case, any dash).
+# Documents such as "311 Service Requests Data Dictionary - NEW SYSTEM" must not match.
+RESOURCE_NAME = re.compile(
+    r"\s*311\s+service\s+requests\s*[-\u2013\u2014:]?\s*(?:(?P<new>new\s+system)|(?P<year>(?:19|20)\d\d))\s*",
+    re.IGNORECASE,
+)
 
 
 class UsageError(Exception):
@@ -146,7 +149,6 @@ class PortalResource:
     name: str
     dataset: str
     url: str
-    format: str = "csv"
     portal_last_modified: str | None = None
     portal_size: int | None = None
     portal_hash: str | None = None
@@ -247,12 +249,10 @@ def parse_years(spec: str) -> frozenset[int]:
 
 def dataset_for(name: str) -> str | None:
     """``legacy_<year>`` or ``new_system`` from a resource NAME (never the file name); None otherwise."""
-    if not SERVICE_REQUESTS_NAME.search(name):
+    match = RESOURCE_NAME.fullmatch(name)
+    if match is None:
         return None
-    if NEW_SYSTEM_NAME.search(name):
-        return NEW_SYSTEM
-    match = YEAR_NAME.search(name)
-    return f"legacy_{match.group(1)}" if match else None
+    return NEW_SYSTEM if match.group("new") else f"legacy_{match.group('year')}"
 
 
 def resource_name(raw: dict[str, Any]) -> str:
@@ -276,8 +276,13 @@ def parse_package_show(document: dict[str, Any]) -> list[PortalResource]:
     for raw in document["result"]["resources"]:
         name, url = resource_name(raw), raw.get("url") or ""
         dataset = dataset_for(name)
-        if not (url and dataset and is_csv(raw.get("format"), url)):
-            log.debug("ignoring resource %s (%r, %s)", raw.get("id"), name, raw.get("format"))
+        if not (url and is_csv(raw.get("format"), url)):
+            log.debug("ignoring resource %s (%r, %s): not a CSV", raw.get("id"), name, raw.get("format"))
+            continue
+        if dataset is None:
+            log.warning(
+                "ignoring CSV resource %s: its name %r is not a 311 year or NEW SYSTEM", raw.get("id"), name
+            )
             continue
         size = raw.get("size")
         resources.append(
@@ -402,6 +407,11 @@ class HostAllowList:
             and bool(host)
             and (host in self.hosts or bool(S3_HOST.match(host)))
         )
+
+
+def count(size: int | None) -> str:
+    """A byte count with thousands separators, ``?`` when unknown."""
+    return "?" if size is None else f"{size:,}"
 
 
 def safe_url(url: str) -> str:
@@ -534,7 +544,7 @@ class Fetcher:
                     if interruptions > self.resume_attempts:
                         raise ResourceError(
                             f"transfer interrupted {interruptions} times, last at {received:,} of "
-                            f"{expected if expected is not None else '?'} bytes ({short_reason(error)})"
+                            f"{count(expected)} bytes ({short_reason(error)})"
                         ) from error
                     log.warning(
                         "transfer interrupted at %s bytes (%s); resuming with Range",
@@ -567,8 +577,8 @@ class Fetcher:
             return int(length) if length and length.isdigit() else None
         if status == 416 and received:
             raise ResourceError(
-                f"truncated body: received {received:,} of the {expected if expected is not None else '?'} "
-                "bytes announced, and the server has no more"
+                f"truncated body: received {received:,} of the {count(expected)} bytes announced, "
+                "and the server has no more"
             )
         retried = len(response.raw.retries.history) if getattr(response.raw, "retries", None) else 0
         suffix = f" after {retried} retries" if retried else ""
@@ -702,12 +712,12 @@ def new_state(previous: dict[str, Any] | None, entries: list[ManifestEntry], run
 
 
 def unique_run_id(store: BronzeStore, started: datetime) -> str:
-    """``20261125T172233Z``, with a counter when a run of the same second already wrote a manifest."""
+    """``20261125T172233Z``; ``..Z_2``, ``..Z_3`` (sorting after it) when a run of that second already exists."""
     base = started.strftime("%Y%m%dT%H%M%SZ")
     run_id, counter = base, 1
     while store.exists(f"{BRONZE_MANIFESTS}/{run_id}.json"):
         counter += 1
-        run_id = f"{base}-{counter}"
+        run_id = f"{base}_{counter}"
     return run_id
 
 

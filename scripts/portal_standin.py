@@ -55,7 +55,7 @@ HTML_INSTEAD_OF_CSV = (
     b"<!DOCTYPE html>\n<html><head><title>Analyze Boston</title></head>"
     b"<body><h1>We'll be back soon</h1><p>The portal is under maintenance.</p></body></html>\n"
 )
-FAULT_KINDS = ("status", "drop", "html", "empty", "lie", "slow", "no_range")
+FAULT_KINDS = ("status", "foreign_redirect", "drop", "html", "empty", "lie", "slow", "no_range")
 
 
 @dataclass
@@ -65,7 +65,8 @@ class Fault:
     kind: ``status`` (answer ``status``, e.g. 500 or 429 with ``retry_after``, at the portal URL),
     ``drop`` (close the connection after ``at`` bytes), ``html`` (an HTML page with status 200),
     ``empty`` (status 200, no body), ``lie`` (Content-Length ``extra`` bytes larger than the body),
-    ``slow`` (the body in ``chunk``-byte pieces, ``delay`` seconds apart), ``no_range`` (ignore Range).
+    ``slow`` (the body in ``chunk``-byte pieces, ``delay`` seconds apart), ``no_range`` (ignore Range),
+    ``foreign_redirect`` (the portal's 302 points at ``localhost`` instead of this server's address).
     """
 
     kind: str
@@ -125,6 +126,7 @@ class Portal:
         self.port = 0
         self.downloads: Counter[str] = Counter()  # portal download URL hits, by resource id
         self.s3_gets: Counter[str] = Counter()  # presigned URL hits, by resource id
+        self.range_starts: list[tuple[str, int]] = []  # (resource id, first byte) of each Range request
         self.paths: list[str] = []  # every path requested, in order
         self._lock = threading.Lock()
         self._work_dir: str | None = None
@@ -378,8 +380,8 @@ class StandinHandler(BaseHTTPRequestHandler):
             return
         with self.portal._lock:
             self.portal.downloads[resource_id] += 1
-        fault = self.portal.take_fault(resource_id, ("status",))
-        if fault is not None:
+        fault = self.portal.take_fault(resource_id, ("status", "foreign_redirect"))
+        if fault is not None and fault.kind == "status":
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
             self._send(fault.status, f"stand-in fault: HTTP {fault.status}\n".encode(), "text/plain", headers)
             return
@@ -387,8 +389,9 @@ class StandinHandler(BaseHTTPRequestHandler):
             self._send(200, FAKE_PDF, "application/pdf")
             return
         signature = hashlib.sha256(f"{resource_id}{time.time_ns()}".encode()).hexdigest()
+        base = f"http://localhost:{self.portal.port}" if fault is not None else self.base
         location = (
-            f"{self.base}/s3/{BUCKET}/{resource_id}/{quote(resource.file_name)}"
+            f"{base}/s3/{BUCKET}/{resource_id}/{quote(resource.file_name)}"
             f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=STANDIN%2F20260927%2Fus-east-1%2Fs3%2Faws4_request"
             f"&X-Amz-Date=20260927T125342Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}"
         )
@@ -420,6 +423,8 @@ class StandinHandler(BaseHTTPRequestHandler):
             match = re.fullmatch(r"bytes=(\d+)-", range_header.strip())
             if match:
                 start, status = int(match.group(1)), 206
+                with self.portal._lock:
+                    self.portal.range_starts.append((resource_id, start))
                 if start >= size:
                     self._send(416, b"", "application/xml", {"Content-Range": f"bytes */{size}"})
                     return

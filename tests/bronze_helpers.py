@@ -1,0 +1,69 @@
+"""Helpers shared by the Bronze tests: run the ingest in-process, read what landed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import ingestao_bronze
+from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# The stand-in serves these samples under the real resource names (docs: scripts/portal_standin.py).
+SAMPLE_BY_DATASET = {
+    "new_system": FIXTURES / "new_system_api-export_2025-08_to_2026-02.csv",
+    "legacy_2022": FIXTURES / "legacy_2022_old29col_qsv-sample100.csv",
+    "legacy_2015": FIXTURES / "legacy_2015_reissued30col_pandas-filtered_first2000.csv",
+    "legacy_2011": FIXTURES / "legacy_2011_old29col_raw_first3000.csv",
+}
+ERA_BY_DATASET = {
+    "new_system": "new_system",
+    "legacy_2022": "legacy29",
+    "legacy_2015": "legacy30",
+    "legacy_2011": "legacy29",
+}
+# Fast and deterministic: no backoff sleeps, two retries, short timeouts.
+FAST = ["--backoff", "0", "--retries", "2", "--timeout", "5", "--connect-timeout", "2"]
+
+
+def ingest(portal_url: str, lake: str | Path, *flags: str) -> int:
+    """Run the Bronze CLI in-process against a portal; returns the exit code."""
+    return ingestao_bronze.main(["--portal", portal_url, "--lake", str(lake), *FAST, *flags])
+
+
+def lake_files(lake: Path) -> list[str]:
+    """Every file under the local lake, as keys relative to its root, sorted."""
+    return sorted(
+        str(path.relative_to(lake)).replace(os.sep, "/") for path in lake.rglob("*") if path.is_file()
+    )
+
+
+def data_keys(keys: list[str]) -> list[str]:
+    """Only the landed CSV keys (not manifests or state)."""
+    return [key for key in keys if key.startswith(f"{BRONZE_PREFIX}/dataset=")]
+
+
+def manifests(lake: Path) -> list[dict[str, Any]]:
+    """The run manifests of a local lake, oldest first."""
+    folder = lake / BRONZE_MANIFESTS
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+
+def state(lake: Path) -> dict[str, Any]:
+    """The state file of a local lake."""
+    return json.loads((lake / BRONZE_STATE).read_text())
+
+
+def by_dataset(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Manifest entries keyed by dataset."""
+    return {entry["dataset"]: entry for entry in manifest["resources"]}
+
+
+def big_csv(min_bytes: int) -> bytes:
+    """A legacy-2011 CSV of at least ``min_bytes``: the real header, the real rows repeated."""
+    lines = SAMPLE_BY_DATASET["legacy_2011"].read_bytes().splitlines(keepends=True)
+    header, rows = lines[0], b"".join(lines[1:])
+    copies = min_bytes // len(rows) + 1
+    return header + rows * copies

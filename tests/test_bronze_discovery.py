@@ -1,0 +1,212 @@
+"""Bronze: discovery from the real package_show JSON and the dataset page, selection, and the pure rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ingestao_bronze as bronze
+from bronze_helpers import FIXTURES, SAMPLE_BY_DATASET
+from portal_standin import Portal
+
+PACKAGE_SHOW = json.loads((FIXTURES / "ckan_package_show_311-service-requests_2026-09-27.json").read_text())
+YEARS = list(range(2026, 2010, -1))
+
+
+def test_package_show_selects_new_system_and_every_year_and_ignores_documents() -> None:
+    resources = bronze.parse_package_show(PACKAGE_SHOW)
+
+    assert [r.dataset for r in resources] == ["new_system"] + [f"legacy_{year}" for year in YEARS]
+    assert all(r.url.endswith(".csv") for r in resources)
+    new_system = resources[0]
+    assert new_system.resource_id == "254adca6-64ab-4c5c-9fc0-a6da622be185"
+    assert new_system.name == "311 Service Requests - NEW SYSTEM"
+    assert new_system.fingerprint == (
+        "2026-09-27T12:53:42.048698",
+        488098,
+        "cf344c9d30ef25448eb5daa0d2bd2ab7",
+    )
+    assert new_system.file_name == "tmptahr44h_.csv"
+
+
+def test_package_show_reads_mixed_case_names_and_keeps_ids() -> None:
+    by_dataset = {r.dataset: r for r in bronze.parse_package_show(PACKAGE_SHOW)}
+
+    assert by_dataset["legacy_2025"].name == "311 Service Requests - 2025"
+    assert by_dataset["legacy_2022"].name == "311 SERVICE REQUESTS - 2022"
+    assert by_dataset["legacy_2022"].resource_id == "81a7b022-f8fc-4da5-80e4-b160058ca207"
+    # The 2026 file is named tmpXXXX.csv: the dataset comes from the name, never the file name.
+    assert by_dataset["legacy_2026"].file_name == "tmpye11svam.csv"
+
+
+def test_null_names_fall_back_to_the_translated_title_and_are_not_csv() -> None:
+    documents = [r for r in PACKAGE_SHOW["result"]["resources"] if r["name"] is None]
+
+    assert len(documents) == 4
+    assert bronze.resource_name(documents[0]) == "311 Service Requests Data Dictionary - NEW SYSTEM"
+    assert all(bronze.dataset_for(bronze.resource_name(r)) is None for r in documents)
+
+
+@pytest.mark.parametrize(
+    ("name", "dataset"),
+    [
+        ("311 Service Requests - NEW SYSTEM", "new_system"),
+        ("311 service requests - new system", "new_system"),
+        ("311 SERVICE REQUESTS - 2022", "legacy_2022"),
+        ("311 Service Requests - 2025 ", "legacy_2025"),
+        ("311 Service Requests Data Dictionary - NEW SYSTEM", None),
+        ("CRM Value Codex", None),
+        ("311 Service Requests Data Transition Guide", None),
+        ("", None),
+    ],
+)
+def test_dataset_comes_from_the_resource_name(name: str, dataset: str | None) -> None:
+    assert bronze.dataset_for(name) == dataset
+
+
+def test_package_show_without_success_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        bronze.parse_package_show({"success": False, "error": {"message": "Not found"}})
+
+
+def test_dataset_page_built_from_the_real_package_lists_the_same_resources() -> None:
+    portal = Portal.from_fixtures()
+    base = "http://127.0.0.1:9"
+    page = portal.dataset_page(base)
+
+    from_page = bronze.parse_dataset_page(page, base + "/dataset/311-service-requests")
+    from_api = bronze.parse_package_show(portal.package_show(base))
+
+    assert [(r.resource_id, r.name, r.dataset, r.url) for r in from_page] == [
+        (r.resource_id, r.name, r.dataset, r.url) for r in from_api
+    ]
+    assert [r.dataset for r in from_page] == ["new_system", "legacy_2022", "legacy_2015", "legacy_2011"]
+    assert all(r.fingerprint == (None, None, None) for r in from_page)  # the page carries no metadata
+
+
+def test_dataset_page_heading_without_title_uses_text_without_the_format_label() -> None:
+    page = """<ul><li class="resource-item" data-id="abc">
+      <a class="heading" href="/x">311 Service Requests - 2019<span class="format-label" data-format="csv">CSV</span></a>
+      <a class="resource-url-analytics" href="/dataset/p/resource/abc/download/f.csv">Download</a></li>
+      <li class="resource-item" data-id="pdf">
+      <a class="heading" href="/y" title="311 Service Requests - 2018">x<span class="format-label" data-format="pdf">PDF</span></a>
+      <a class="resource-url-analytics" href="/dataset/p/resource/pdf/download/f.pdf">Download</a></li></ul>"""
+
+    resources = bronze.parse_dataset_page(page, "https://data.boston.gov/dataset/311-service-requests")
+
+    assert [(r.resource_id, r.name, r.dataset, r.url) for r in resources] == [
+        (
+            "abc",
+            "311 Service Requests - 2019",
+            "legacy_2019",
+            "https://data.boston.gov/dataset/p/resource/abc/download/f.csv",
+        )
+    ]
+
+
+def test_select_by_years_and_new_system() -> None:
+    resources = bronze.parse_package_show(PACKAGE_SHOW)
+
+    chosen = bronze.select_resources(resources, bronze.parse_years("2019-2021,2025"), new_system=False)
+    everything = bronze.select_resources(resources, None, new_system=True)
+
+    assert [r.dataset for r in chosen] == ["legacy_2025", "legacy_2021", "legacy_2020", "legacy_2019"]
+    assert len(everything) == 17
+
+
+@pytest.mark.parametrize("spec", ["20x", "2023-2019", "2019-", "", "2019,,2020", "19-20"])
+def test_bad_years_are_a_usage_error(spec: str) -> None:
+    with pytest.raises(bronze.UsageError):
+        bronze.parse_years(spec)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "era"),
+    [
+        ("new_system", "new_system"),
+        ("legacy_2022", "legacy29"),
+        ("legacy_2015", "legacy30"),
+        ("legacy_2011", "legacy29"),
+    ],
+)
+def test_header_era_of_each_real_sample(dataset: str, era: str) -> None:
+    assert bronze.header_era(SAMPLE_BY_DATASET[dataset].read_bytes()[:65536]) == era
+
+
+def test_header_era_handles_a_bom_and_the_full_new_system_header() -> None:
+    header = ",".join(sorted(bronze.NEW_SYSTEM_COLUMNS)).encode()
+
+    assert bronze.header_era(b"\xef\xbb\xbf" + header + b"\r\n") == "new_system"
+    assert bronze.header_era(b'"case_enquiry_id","open_dt","extra"\n1,2,3\n') == "minimal"
+
+
+@pytest.mark.parametrize(
+    ("head", "reason"),
+    [
+        (b"", "empty"),
+        (b"  \n", "empty"),
+        (b"<!DOCTYPE html><html><body>Maintenance</body></html>", "HTML"),
+        (b"\n<html>", "HTML"),
+        (b"id,name\n1,x\n", "not a known 311 header"),
+        (b"case_enquiry_id,closed_dt\n1,2\n", "not a known 311 header"),
+    ],
+)
+def test_header_era_refuses_what_is_not_a_311_csv(head: bytes, reason: str) -> None:
+    with pytest.raises(bronze.ResourceError, match=reason):
+        bronze.header_era(head)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://data.boston.gov/dataset/x/download/f.csv", True),
+        ("https://s3.amazonaws.com/bucket/f.csv?X-Amz-Signature=1", True),
+        ("https://s3.amazonaws.com:443/bucket/f.csv", True),
+        ("https://bucket.s3.amazonaws.com/f.csv", True),
+        ("https://s3.us-east-1.amazonaws.com/bucket/f.csv", True),
+        ("https://my.bucket.s3.us-east-1.amazonaws.com/f.csv", True),
+        ("https://s3-us-west-2.amazonaws.com/bucket/f.csv", True),
+        ("https://mirror.example.org/f.csv", False),
+        ("https://s3.amazonaws.com.evil.example/f.csv", False),
+        ("https://evil-s3.amazonaws.com.example/f.csv", False),
+        ("https://ec2.amazonaws.com/f.csv", False),
+        ("ftp://data.boston.gov/f.csv", False),
+        ("file:///etc/passwd", False),
+    ],
+)
+def test_host_allow_list(url: str, allowed: bool) -> None:
+    allow = bronze.HostAllowList.for_portal("https://data.boston.gov")
+
+    assert allow.allows(url) is allowed
+
+
+def test_allow_host_flag_extends_the_list() -> None:
+    allow = bronze.HostAllowList.for_portal("https://data.boston.gov", ["Mirror.Example.org"])
+
+    assert allow.allows("https://mirror.example.org/f.csv")
+
+
+def test_a_second_different_ingest_on_one_day_gets_a_distinct_key() -> None:
+    key = bronze.landing_key("legacy_2024", "2026-11-25", "lagan_311_open_data_2024_rvsd3.csv")
+
+    assert (
+        key
+        == "bronze/boston311/dataset=legacy_2024/ingest_date=2026-11-25/lagan_311_open_data_2024_rvsd3.csv"
+    )
+    assert bronze.distinct_key(key, "20261125T172233Z") == (
+        "bronze/boston311/dataset=legacy_2024/ingest_date=2026-11-25/lagan_311_open_data_2024_rvsd3.20261125T172233Z.csv"
+    )
+
+
+def test_unchanged_on_portal_needs_known_and_equal_metadata() -> None:
+    resource = bronze.PortalResource("id", "311 SERVICE REQUESTS - 2022", "legacy_2022", "u", None, 10, "h")
+    landed = {"portal_last_modified": None, "portal_size": 10, "portal_hash": "h"}
+    page_only = bronze.PortalResource("id", "311 SERVICE REQUESTS - 2022", "legacy_2022", "u")
+
+    assert bronze.unchanged_on_portal(resource, landed)
+    assert not bronze.unchanged_on_portal(resource, {**landed, "portal_size": 11})
+    assert not bronze.unchanged_on_portal(resource, None)
+    assert not bronze.unchanged_on_portal(
+        page_only, {"portal_last_modified": None, "portal_size": None, "portal_hash": None}
+    )

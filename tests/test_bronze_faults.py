@@ -1,0 +1,247 @@
+"""Bronze under every fault the stand-in can inject: retried where transient, refused where bad, nothing partial."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, data_keys, ingest, lake_files, manifests
+from lake import BRONZE_STATE
+from portal_standin import Fault, Portal, serve
+
+
+@pytest.fixture
+def portal() -> Portal:
+    return Portal.from_fixtures()
+
+
+@pytest.fixture
+def portal_url(portal: Portal) -> Iterator[str]:
+    with serve(portal) as url:
+        yield url
+
+
+def assert_nothing_partial(lake: Path) -> None:
+    """Only whole landed files, manifests and the state: no staging folder, no temp or part files."""
+    files = lake_files(lake)
+    landed = {e["key"] for m in manifests(lake) for e in m["resources"] if e["status"] == "landed"}
+    assert set(data_keys(files)) == landed
+    assert all(not Path(f).name.startswith(".") and not f.endswith((".part", ".tmp")) for f in files)
+    assert not (lake / "bronze/boston311/_staging").exists()
+    assert (lake / BRONZE_STATE).exists()
+
+
+def assert_landed_faithfully(lake: Path, dataset: str) -> None:
+    entry = by_dataset(manifests(lake)[-1])[dataset]
+    assert entry["status"] == "landed"
+    assert (lake / entry["key"]).read_bytes() == SAMPLE_BY_DATASET[dataset].read_bytes()
+
+
+def failure_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# ---------------------------------------------------------------- transient: retried, then landed
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_server_errors_then_success_are_retried(
+    portal: Portal, portal_url: str, tmp_path: Path, status: int
+) -> None:
+    rid = portal.resource_id("legacy_2022")
+    portal.inject(rid, Fault("status", times=2, status=status, retry_after=0 if status == 429 else None))
+
+    code = ingest(portal_url, tmp_path, "--years", "2022", "--no-new-system")
+
+    assert code == 0
+    assert portal.downloads[rid] == 3
+    assert_landed_faithfully(tmp_path, "legacy_2022")
+
+
+def test_retry_after_is_honoured(
+    portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib3.util.retry
+
+    waits: list[float] = []
+    monkeypatch.setattr(urllib3.util.retry.time, "sleep", waits.append)
+    rid = portal.resource_id("legacy_2022")
+    portal.inject(rid, Fault("status", times=1, status=429, retry_after=7))
+
+    code = ingest(portal_url, tmp_path, "--years", "2022", "--no-new-system")
+
+    assert code == 0
+    assert 7 in waits  # the backoff base is 0 here, so the only wait of 7 s is the server's Retry-After
+
+
+def test_connection_dropped_mid_body_resumes_with_range(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    rid = portal.resource_id("legacy_2011")
+    portal.inject(rid, Fault("drop", at=300_000))
+
+    code = ingest(portal_url, tmp_path, "--years", "2011", "--no-new-system")
+
+    assert code == 0
+    assert portal.range_starts == [(rid, 300_000)]
+    assert portal.s3_gets[rid] == 2
+    assert_landed_faithfully(tmp_path, "legacy_2011")
+
+
+def test_server_ignoring_range_restarts_from_zero(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    rid = portal.resource_id("legacy_2011")
+    portal.inject(rid, Fault("drop", at=300_000))
+    portal.inject(rid, Fault("no_range"))
+
+    code = ingest(portal_url, tmp_path, "--years", "2011", "--no-new-system")
+
+    assert code == 0
+    assert portal.s3_gets[rid] == 2
+    assert_landed_faithfully(tmp_path, "legacy_2011")
+
+
+def test_slow_body_within_the_timeout_lands(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    rid = portal.resource_id("legacy_2022")
+    portal.inject(rid, Fault("slow", delay=0.05, chunk=16_384))
+
+    code = ingest(portal_url, tmp_path, "--years", "2022", "--no-new-system")
+
+    assert code == 0
+    assert_landed_faithfully(tmp_path, "legacy_2022")
+
+
+# ---------------------------------------------------------------- bad: refused, reported, not landed
+
+
+def run_with_bad_resource(
+    portal: Portal, portal_url: str, lake: Path, dataset: str, fault: Fault, *flags: str
+) -> tuple[int, dict]:
+    portal.inject(portal.resource_id(dataset), fault)
+    code = ingest(portal_url, lake, *flags)
+    return code, by_dataset(manifests(lake)[-1])
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (Fault("html", times=None), "an HTML page was served instead of a CSV"),
+        (Fault("empty", times=None), "the body is empty"),
+        (
+            Fault("lie", times=None, extra=5000),
+            "truncated body: received 47,701 of the 52,701 bytes announced",
+        ),
+        (Fault("status", times=None, status=500), "HTTP 500 from 127.0.0.1 after 2 retries"),
+        (Fault("drop", times=None, at=10_000), "transfer interrupted 3 times"),
+        (
+            Fault("foreign_redirect", times=None),
+            "refused to fetch from 'localhost': host not on the allow-list",
+        ),
+    ],
+    ids=[
+        "html",
+        "empty",
+        "lying-content-length",
+        "500-forever",
+        "dropped-every-time",
+        "redirect-to-foreign-host",
+    ],
+)
+def test_bad_resource_is_refused_while_the_good_ones_land(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    fault: Fault,
+    message: str,
+) -> None:
+    code, entries = run_with_bad_resource(portal, portal_url, tmp_path, "legacy_2022", fault)
+
+    assert code == 1
+    assert entries["legacy_2022"]["status"] == "failed"
+    assert message in entries["legacy_2022"]["error"]
+    assert entries["legacy_2022"]["key"] is None and entries["legacy_2022"]["sha256"] is None
+    for dataset in ("new_system", "legacy_2015", "legacy_2011"):
+        assert_landed_faithfully(tmp_path, dataset)
+    [line] = failure_lines(caplog)
+    assert line.startswith("legacy_2022 (311 SERVICE REQUESTS - 2022): ") and message in line
+    assert "\n" not in line
+    assert_nothing_partial(tmp_path)
+
+
+def test_stalled_body_times_out_and_is_not_landed(
+    portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    code, entries = run_with_bad_resource(
+        portal,
+        portal_url,
+        tmp_path,
+        "legacy_2022",
+        Fault("slow", times=None, delay=1.0, chunk=8192),
+        "--timeout",
+        "0.2",
+        "--retries",
+        "1",
+        "--years",
+        "2022",
+    )
+
+    assert code == 1
+    assert "timed out" in entries["legacy_2022"]["error"]
+    assert_nothing_partial(tmp_path)
+
+
+def test_a_failed_resource_is_fetched_again_on_the_next_run(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    run_with_bad_resource(portal, portal_url, tmp_path, "legacy_2022", Fault("html"))
+
+    code = ingest(portal_url, tmp_path)
+
+    entries = by_dataset(manifests(tmp_path)[-1])
+    assert code == 0
+    assert entries["legacy_2022"]["status"] == "landed"
+    assert {entries[d]["status"] for d in entries if d != "legacy_2022"} == {"unchanged"}
+
+
+def test_link_to_a_foreign_host_is_refused_without_a_connection(
+    portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 'localhost' reaches this very server, so any fetch would show up in its counters.
+    rid = portal.add_csv("311 SERVICE REQUESTS - 2019", SAMPLE_BY_DATASET["legacy_2022"], host="localhost")
+
+    code = ingest(portal_url, tmp_path)
+
+    entries = by_dataset(manifests(tmp_path)[-1])
+    assert code == 1
+    assert entries["legacy_2019"]["status"] == "failed"
+    assert entries["legacy_2019"]["url"].startswith("http://localhost:")
+    assert "refused to fetch from 'localhost'" in entries["legacy_2019"]["error"]
+    assert portal.downloads[rid] == 0 and portal.s3_gets[rid] == 0
+    assert not [p for p in portal.paths if rid in p]
+    assert len(data_keys(lake_files(tmp_path))) == 4
+    assert_nothing_partial(tmp_path)
+
+
+def test_foreign_host_from_the_page_is_refused_too(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    portal.package_show_enabled = False
+    rid = portal.add_csv("311 SERVICE REQUESTS - 2019", SAMPLE_BY_DATASET["legacy_2022"], host="localhost")
+
+    code = ingest(portal_url, tmp_path, "--years", "2019", "--no-new-system")
+
+    assert code == 1
+    assert manifests(tmp_path)[-1]["discovery"] == "dataset_page"
+    assert portal.downloads[rid] == 0
+
+
+def test_allow_host_lets_a_known_mirror_through(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    portal.add_csv("311 SERVICE REQUESTS - 2019", SAMPLE_BY_DATASET["legacy_2022"], host="localhost")
+
+    code = ingest(portal_url, tmp_path, "--years", "2019", "--no-new-system", "--allow-host", "localhost")
+
+    assert code == 0
+    assert (tmp_path / by_dataset(manifests(tmp_path)[-1])["legacy_2019"]["key"]).read_bytes() == (
+        SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+    )

@@ -1,0 +1,226 @@
+"""Bronze into a local-folder lake against the loopback portal stand-in: landing, manifest, state, re-runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bronze_helpers import (
+    ERA_BY_DATASET,
+    SAMPLE_BY_DATASET,
+    by_dataset,
+    data_keys,
+    ingest,
+    lake_files,
+    manifests,
+    state,
+)
+from lake import BRONZE_STATE
+from portal_standin import Portal, serve
+
+MANIFEST_FIELDS = {"run_id", "started_at", "finished_at", "portal", "discovery", "lake", "resources"}
+ENTRY_FIELDS = {
+    "resource_id",
+    "name",
+    "dataset",
+    "url",
+    "portal_last_modified",
+    "portal_size",
+    "portal_hash",
+    "status",
+    "error",
+    "key",
+    "sha256",
+    "bytes",
+    "header_era",
+    "ingested_at",
+}
+
+
+@pytest.fixture
+def portal() -> Portal:
+    return Portal.from_fixtures()
+
+
+@pytest.fixture
+def portal_url(portal: Portal) -> Iterator[str]:
+    with serve(portal) as url:
+        yield url
+
+
+def test_first_run_lands_every_csv_byte_for_byte_with_a_manifest(portal_url: str, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+
+    code = ingest(portal_url, lake)
+
+    assert code == 0
+    [manifest] = manifests(lake)
+    assert set(manifest) == MANIFEST_FIELDS
+    assert manifest["discovery"] == "package_show"
+    assert manifest["portal"] == portal_url
+    assert manifest["lake"] == str(lake)
+    entries = by_dataset(manifest)
+    assert set(entries) == set(SAMPLE_BY_DATASET)
+    for dataset, entry in entries.items():
+        assert set(entry) == ENTRY_FIELDS
+        assert entry["status"] == "landed" and entry["error"] is None
+        assert entry["key"].startswith(f"bronze/boston311/dataset={dataset}/ingest_date=")
+        assert (lake / entry["key"]).read_bytes() == SAMPLE_BY_DATASET[dataset].read_bytes()
+        assert entry["bytes"] == SAMPLE_BY_DATASET[dataset].stat().st_size
+        assert entry["header_era"] == ERA_BY_DATASET[dataset]
+        assert entry["ingested_at"].endswith("Z")
+    # file names are the portal's, whatever the dataset
+    assert entries["new_system"]["key"].endswith("/tmptahr44h_.csv")
+    assert entries["legacy_2011"]["key"].endswith("/lagan_311_open_data_2011_rvsd3.csv")
+
+
+def test_lake_holds_only_data_manifest_and_state(portal_url: str, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+
+    ingest(portal_url, lake)
+
+    files = lake_files(lake)
+    assert len(data_keys(files)) == 4
+    assert set(files) - set(data_keys(files)) == {
+        f"bronze/boston311/_manifests/{manifests(lake)[0]['run_id']}.json",
+        BRONZE_STATE,
+    }
+    assert not (lake / "bronze/boston311/_staging").exists()
+
+
+def test_state_records_what_was_landed_per_resource(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+
+    ingest(portal_url, lake)
+
+    recorded = state(lake)["resources"]
+    new_system_id = portal.resource_id("new_system")
+    assert set(recorded) == {portal.resource_id(d) for d in SAMPLE_BY_DATASET}
+    assert recorded[new_system_id]["portal_hash"] == portal.resource(new_system_id).raw["hash"]
+    assert recorded[new_system_id]["run_id"] == manifests(lake)[0]["run_id"]
+
+
+def test_second_run_lands_nothing_and_downloads_nothing(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    files_after_first = data_keys(lake_files(lake))
+    downloads_after_first = sum(portal.downloads.values())
+
+    code = ingest(portal_url, lake)
+
+    assert code == 0
+    assert data_keys(lake_files(lake)) == files_after_first
+    assert sum(portal.downloads.values()) == downloads_after_first
+    second = manifests(lake)[1]
+    assert {e["status"] for e in second["resources"]} == {"unchanged"}
+    assert by_dataset(second)["legacy_2022"]["key"] == by_dataset(manifests(lake)[0])["legacy_2022"]["key"]
+
+
+def test_a_resource_rewritten_in_place_lands_a_new_ingest(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    first = by_dataset(manifests(lake)[0])
+    rewritten = (
+        SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+        + SAMPLE_BY_DATASET["legacy_2022"].read_bytes().split(b"\n", 1)[1]
+    )
+    portal.rewrite(portal.resource_id("legacy_2022"), rewritten)
+
+    code = ingest(portal_url, lake)
+
+    second = by_dataset(manifests(lake)[1])
+    assert code == 0
+    assert second["legacy_2022"]["status"] == "landed"
+    assert {second[d]["status"] for d in second if d != "legacy_2022"} == {"unchanged"}
+    # same day, different bytes: a distinct key, and the first object is left untouched
+    assert second["legacy_2022"]["key"] != first["legacy_2022"]["key"]
+    assert second["legacy_2022"]["key"].endswith(f".{manifests(lake)[1]['run_id']}.csv")
+    assert (lake / second["legacy_2022"]["key"]).read_bytes() == rewritten
+    assert (lake / first["legacy_2022"]["key"]).read_bytes() == SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+    assert (
+        second["legacy_2022"]["portal_hash"] == portal.resource(portal.resource_id("legacy_2022")).raw["hash"]
+    )
+
+
+def test_renamed_file_is_the_same_resource(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    portal.rewrite(
+        portal.resource_id("legacy_2011"),
+        SAMPLE_BY_DATASET["legacy_2011"].read_bytes(),
+        file_name="tmpabc123.csv",
+    )
+
+    ingest(portal_url, lake)
+
+    # the portal metadata changed (new last_modified) but the bytes did not: nothing new lands
+    second = by_dataset(manifests(lake)[1])
+    assert second["legacy_2011"]["status"] == "unchanged"
+    assert len(data_keys(lake_files(lake))) == 4
+
+
+def test_dataset_page_fallback_and_sha256_comparison_on_rerun(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    portal.package_show_enabled = False
+
+    assert ingest(portal_url, lake) == 0
+    assert ingest(portal_url, lake) == 0
+
+    first, second = manifests(lake)
+    assert first["discovery"] == second["discovery"] == "dataset_page"
+    assert {e["status"] for e in first["resources"]} == {"landed"}
+    # without portal metadata the files are downloaded again, compared by sha256, and not landed again
+    assert {e["status"] for e in second["resources"]} == {"unchanged"}
+    assert sum(portal.s3_gets.values()) == 8
+    assert len(data_keys(lake_files(lake))) == 4
+
+
+def test_years_and_no_new_system_filter(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+
+    code = ingest(portal_url, lake, "--years", "2011-2014,2022", "--no-new-system")
+
+    assert code == 0
+    assert set(by_dataset(manifests(lake)[0])) == {"legacy_2011", "legacy_2022"}
+    assert portal.downloads[portal.resource_id("new_system")] == 0
+
+
+def test_dry_run_writes_nothing(
+    portal: Portal, portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+
+    code = ingest(portal_url, lake, "--dry-run")
+
+    assert code == 0
+    assert not lake.exists()
+    assert sum(portal.downloads.values()) == 0
+    assert capsys.readouterr().out.count("would fetch") == 4
+
+
+def test_summary_table_counts(portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ingest(portal_url, tmp_path / "lake")
+
+    out = capsys.readouterr().out
+
+    assert out.strip().splitlines()[-1] == "landed 4, unchanged 0, failed 0"
+
+
+def test_unreachable_portal_is_a_configuration_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with serve() as url:
+        pass  # the server is gone: its port now refuses connections
+
+    code = ingest(url, tmp_path / "lake", "--retries", "0")
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Could not list the dataset's resources" in err and "check --portal" in err
+    assert not (tmp_path / "lake" / "bronze/boston311/_manifests").exists()
