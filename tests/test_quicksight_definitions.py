@@ -1,0 +1,327 @@
+"""The QuickSight request bodies: in sync with their JSON, valid for the API model, faithful to the views."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import athena_sql
+import definitions
+import local_lake
+from serving_helpers import write_small_lake
+
+TARGET = definitions.PLACEHOLDER_TARGET
+
+# DuckDB type of a view column -> the QuickSight input type a SPICE dataset gives it.
+QUICKSIGHT_TYPE = {
+    "DATE": "DATETIME",
+    "TIMESTAMP": "DATETIME",
+    "INTEGER": "INTEGER",
+    "BIGINT": "INTEGER",
+    "DOUBLE": "DECIMAL",
+    "VARCHAR": "STRING",
+    "BOOLEAN": "BOOLEAN",
+}
+
+
+@pytest.fixture(scope="module")
+def small_lake(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """The serving engineer's tiny lake, with the Athena views built over it in DuckDB."""
+    root = tmp_path_factory.mktemp("qs_lake")
+    silver, gold = write_small_lake(root)
+    database = root / "lake.duckdb"
+    local_lake.build_local_query_layer(str(database), str(silver), str(gold))
+    connection = duckdb.connect(str(database), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def view_columns(small_lake: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Each view's columns and DuckDB types, as the views' SQL produces them."""
+    return {
+        view: {name: kind for name, kind, *_ in small_lake.execute(f'DESCRIBE "{view}"').fetchall()}
+        for view in athena_sql.view_names()
+    }
+
+
+def columns_by_dataset(view_columns: dict[str, dict[str, str]]) -> dict[str, set[str]]:
+    """DataSetIdentifier -> the columns of its view."""
+    return {spec.identifier: set(view_columns[spec.view]) for spec in definitions.DATASETS}
+
+
+def visuals_by_id(definition: dict) -> dict[str, dict]:
+    """Every visual of the definition, by VisualId (value: the inner visual, e.g. the KPIVisual body)."""
+    return {
+        definitions.visual_id_of(visual): next(iter(visual.values()))
+        for sheet in definition["Sheets"]
+        for visual in sheet["Visuals"]
+    }
+
+
+def test_committed_json_is_what_the_builder_writes(tmp_path: Path) -> None:
+    written = definitions.write_definitions(tmp_path)
+    committed = sorted(path.name for path in definitions.DEFINITIONS_DIR.glob("*.json"))
+    assert committed == sorted(path.name for path in written), "run python quicksight/definitions.py --write"
+    for path in written:
+        assert (definitions.DEFINITIONS_DIR / path.name).read_text(encoding="utf-8") == path.read_text(
+            encoding="utf-8"
+        ), f"{path.name} is stale: run python quicksight/definitions.py --write"
+
+
+def test_check_mode_fails_on_a_stale_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    definitions.write_definitions(tmp_path)
+    monkeypatch.setattr(definitions, "DEFINITIONS_DIR", tmp_path)
+    assert definitions.main(["--check"]) == 0
+    (tmp_path / "analysis.json").write_text("{}", encoding="utf-8")
+    assert definitions.main(["--check"]) == 1
+
+
+@pytest.mark.parametrize("stem", list(definitions.all_requests(TARGET)))
+def test_every_create_request_matches_the_api_model(stem: str) -> None:
+    operation, body = definitions.all_requests(TARGET)[stem]
+    assert definitions.model_errors("quicksight", operation, body) == []
+
+
+def test_the_strict_model_check_catches_what_botocore_lets_through() -> None:
+    body = definitions.analysis_request(TARGET)
+    sheet = body["Definition"]["Sheets"][0]
+    kpi = next(v for v in sheet["Visuals"] if "KPIVisual" in v)
+    kpi["KPIVisual"]["ChartConfiguration"]["KPIOptions"]["Sparkline"]["Type"] = "BARS"  # not an enum value
+    sheet["Visuals"][0]["PieChartVisual"] = {"VisualId": "two_in_one"}  # a union with two members
+    sheet["SheetId"] = "management sheet!"  # breaks the id pattern
+    errors = definitions.model_errors("quicksight", "CreateAnalysis", body)
+    assert any("Sparkline.Type: 'BARS' is not one of" in error for error in errors)
+    assert any("Visuals[0]: exactly one of" in error for error in errors)
+    assert any("SheetId: 'management sheet!' does not match" in error for error in errors)
+
+
+def test_dataset_columns_are_the_views_columns_with_matching_types(
+    view_columns: dict[str, dict[str, str]],
+) -> None:
+    assert sorted(spec.view for spec in definitions.DATASETS) == athena_sql.view_names()
+    for spec in definitions.DATASETS:
+        expected = {name: QUICKSIGHT_TYPE[kind] for name, kind in view_columns[spec.view].items()}
+        assert dict(spec.columns) == expected, spec.view
+
+
+def test_datasets_read_their_view_through_the_athena_data_source() -> None:
+    for spec in definitions.DATASETS:
+        body = definitions.dataset_request(TARGET, spec)
+        (table,) = body["PhysicalTableMap"].values()
+        relational = table["RelationalTable"]
+        assert body["ImportMode"] == "SPICE"
+        assert (relational["Schema"], relational["Name"]) == (TARGET.database, spec.view)
+        assert (
+            relational["DataSourceArn"]
+            == "arn:aws:quicksight:us-east-1:123456789012:datasource/boston311-athena"
+        )
+        assert [c["Name"] for c in relational["InputColumns"]] == [name for name, _ in spec.columns]
+
+
+def test_every_column_the_dashboard_names_exists_in_its_view(view_columns: dict[str, dict[str, str]]) -> None:
+    definition = definitions.definition(TARGET)
+    assert definitions.check_column_references(definition, columns_by_dataset(view_columns)) == []
+    assert definitions.check_internal_references(definition) == []
+
+
+def test_a_broken_column_fails_with_the_visuals_name(view_columns: dict[str, dict[str, str]]) -> None:
+    broken = copy.deepcopy(definitions.definition(TARGET))
+    donut = visuals_by_id(broken)["donut_source"]
+    wells = donut["ChartConfiguration"]["FieldWells"]["PieChartAggregatedFieldWells"]
+    wells["Category"][0]["CategoricalDimensionField"]["Column"]["ColumnName"] = "channel"
+    problems = definitions.check_column_references(broken, columns_by_dataset(view_columns))
+    assert problems == [
+        "visual donut_source (\"Enquiries by source\") on sheet 'Management': "
+        "column 'channel' is not in dataset 'monthly_requests'"
+    ]
+
+
+def test_a_broken_calculated_field_or_filter_is_named(view_columns: dict[str, dict[str, str]]) -> None:
+    broken = copy.deepcopy(definitions.definition(TARGET))
+    delay = next(f for f in broken["CalculatedFields"] if f["Name"] == "avg_delay_days")
+    delay["Expression"] = delay["Expression"].replace("{closed_with_duration}", "{closed_cases}")
+    period = next(g for g in broken["FilterGroups"] if g["FilterGroupId"] == "group_period")
+    period["Filters"][0]["TimeRangeFilter"]["Column"]["ColumnName"] = "opened_at"
+    problems = definitions.check_column_references(broken, columns_by_dataset(view_columns))
+    assert (
+        "calculated field 'avg_delay_days': column 'closed_cases' is not in dataset 'monthly_requests'"
+        in problems
+    )
+    assert "filter 'filter_period': column 'opened_at' is not in dataset 'monthly_requests'" in problems
+
+
+def test_internal_references_catch_an_unplaced_visual_and_an_orphan_control() -> None:
+    broken = copy.deepcopy(definitions.definition(TARGET))
+    management = broken["Sheets"][0]
+    elements = management["Layouts"][0]["Configuration"]["GridLayout"]["Elements"]
+    management["Layouts"][0]["Configuration"]["GridLayout"]["Elements"] = [
+        e for e in elements if e["ElementId"] != "bar_subject"
+    ]
+    broken["FilterGroups"] = [g for g in broken["FilterGroups"] if g["FilterGroupId"] != "group_source"]
+    problems = definitions.check_internal_references(broken)
+    assert "sheet 'management': VISUAL 'bar_subject' is not placed in any layout" in problems
+    assert "filter control 'control_source': its filter is not in any filter group" in problems
+
+
+def test_the_management_sheet_has_every_visual_and_control_of_the_old_dashboard() -> None:
+    definition = definitions.definition(TARGET)
+    management = definition["Sheets"][0]
+    assert management["Name"] == "Management"
+    assert "Enquiries to Boston" in management["TextBoxes"][0]["Content"]
+    visuals = visuals_by_id(definition)
+    for kpi_id, value in (
+        ("kpi_enquiries", "requests_opened"),
+        ("kpi_avg_delay", "avg_delay_days"),
+        ("kpi_on_time", "on_time_rate"),
+    ):
+        configuration = visuals[kpi_id]["ChartConfiguration"]
+        assert (
+            configuration["FieldWells"]["Values"][0]["NumericalMeasureField"]["Column"]["ColumnName"] == value
+        )
+        trend = configuration["FieldWells"]["TrendGroups"][0]["DateDimensionField"]
+        assert (trend["Column"]["ColumnName"], trend["DateGranularity"]) == ("month", "MONTH")
+        assert configuration["KPIOptions"]["Sparkline"]["Visibility"] == "VISIBLE"
+    assert visuals["kpi_enquiries"]["ChartConfiguration"]["KPIOptions"]["Comparison"] == {
+        "ComparisonMethod": "PERCENT_DIFFERENCE"
+    }
+    donut = visuals["donut_source"]["ChartConfiguration"]
+    assert "DonutOptions" in donut
+    by_year = visuals["line_by_year"]["ChartConfiguration"]
+    assert (
+        by_year["FieldWells"]["LineChartAggregatedFieldWells"]["Category"][0]["DateDimensionField"][
+            "DateGranularity"
+        ]
+        == "YEAR"
+    )
+    assert [s["FieldSeriesItem"]["AxisBinding"] for s in by_year["Series"]] == [
+        "PRIMARY_YAXIS",
+        "SECONDARY_YAXIS",
+    ]
+    assert visuals["bar_subject"]["ChartConfiguration"]["Orientation"] == "HORIZONTAL"
+
+    # Top N reasons: a TopBottomFilter on reason, scoped to that visual, N from a slider-driven parameter.
+    (top_group,) = [g for g in definition["FilterGroups"] if "TopBottomFilter" in g["Filters"][0]]
+    top = top_group["Filters"][0]["TopBottomFilter"]
+    assert top["Column"]["ColumnName"] == "reason"
+    scope = top_group["ScopeConfiguration"]["SelectedSheets"]["SheetVisualScopingConfigurations"][0]
+    assert scope["VisualIds"] == ["bar_top_reasons"]
+    (parameter,) = definition["ParameterDeclarations"]
+    assert parameter["IntegerParameterDeclaration"]["Name"] == top["ParameterName"]
+    assert parameter["IntegerParameterDeclaration"]["DefaultValues"]["StaticValues"] == [10]
+    (slider,) = management["ParameterControls"]
+    assert slider["Slider"]["SourceParameterName"] == top["ParameterName"]
+
+    # Controls: Reason, Subject, Source dropdowns and an Opening period date range on month.
+    filters = {
+        next(iter(f.values()))["FilterId"]: f for g in definition["FilterGroups"] for f in g["Filters"]
+    }
+    controls = {next(iter(c.values()))["Title"]: c for c in management["FilterControls"]}
+    assert sorted(controls) == ["Opening period", "Reason", "Source", "Subject"]
+    for control_title, column_name in (("Reason", "reason"), ("Subject", "subject"), ("Source", "source")):
+        source_filter = filters[controls[control_title]["Dropdown"]["SourceFilterId"]]
+        assert source_filter["CategoryFilter"]["Column"]["ColumnName"] == column_name
+    period = controls["Opening period"]["DateTimePicker"]
+    assert period["Type"] == "DATE_RANGE"
+    assert filters[period["SourceFilterId"]]["TimeRangeFilter"]["Column"]["ColumnName"] == "month"
+
+
+def test_the_analytics_sheet_reads_the_right_views() -> None:
+    definition = definitions.definition(TARGET)
+    analytics = definition["Sheets"][1]
+    assert analytics["Name"] == "Analytics"
+    visuals = visuals_by_id(definition)
+    on_time = visuals["line_on_time_department"]["ChartConfiguration"]["FieldWells"][
+        "LineChartAggregatedFieldWells"
+    ]
+    assert on_time["Colors"][0]["CategoricalDimensionField"]["Column"]["ColumnName"] == "department"
+    hours = visuals["bar_hours_by_type"]["ChartConfiguration"]["FieldWells"]["BarChartAggregatedFieldWells"]
+    assert {v["NumericalMeasureField"]["Column"]["DataSetIdentifier"] for v in hours["Values"]} == {
+        "resolution_times"
+    }
+    geo = visuals["map_requests"]["ChartConfiguration"]["FieldWells"]["GeospatialMapAggregatedFieldWells"]
+    assert [g["NumericalDimensionField"]["Column"]["ColumnName"] for g in geo["Geospatial"]] == [
+        "cell_lat",
+        "cell_lon",
+    ]
+    backlog = visuals["area_open_backlog"]["ChartConfiguration"]["FieldWells"][
+        "LineChartAggregatedFieldWells"
+    ]
+    assert backlog["Values"][0]["NumericalMeasureField"]["Column"] == {
+        "DataSetIdentifier": "open_backlog",
+        "ColumnName": "open_cases",
+    }
+    geo_dataset = definitions.dataset_request(TARGET, definitions.DATASET_BY_ID["geo_grid"])
+    (logical,) = geo_dataset["LogicalTableMap"].values()
+    roles = {
+        t["TagColumnOperation"]["ColumnName"]: t["TagColumnOperation"]["Tags"][0]
+        for t in logical["DataTransforms"]
+    }
+    assert roles == {
+        "cell_lat": {"ColumnGeographicRole": "LATITUDE"},
+        "cell_lon": {"ColumnGeographicRole": "LONGITUDE"},
+    }
+
+
+def as_duckdb(expression: str) -> str:
+    """A QuickSight calculated-field expression in DuckDB SQL (enough for ours: ifelse, sum, {column})."""
+    return (
+        re.sub(r"\{([^{}]+)\}", r'"\1"', expression).replace("ifelse(", "if(").replace("NULL", "NULL::DOUBLE")
+    )
+
+
+def test_calculated_rates_agree_with_the_contract_and_the_named_query(
+    small_lake: duckdb.DuckDBPyConnection,
+) -> None:
+    fields = {name: expression for _, name, expression in definitions.CALCULATED_FIELDS}
+    rows = small_lake.execute(
+        f"""
+        SELECT month, department,
+               {as_duckdb(fields["on_time_rate"])} AS on_time_rate,
+               {as_duckdb(fields["avg_delay_days"])} AS avg_delay_days,
+               sum(closed_on_time), sum(closed_late), sum(sum_hours_to_close), sum(closed_with_duration)
+        FROM v_monthly_requests GROUP BY month, department ORDER BY month, department
+        """
+    ).fetchall()
+    named = {
+        (month, department): rate
+        for month, department, _, _, rate in small_lake.execute(
+            f"SELECT * FROM {local_lake.named_query_view('ontime_rate_by_department_month')}"
+        ).fetchall()
+    }
+    assert rows, "the small lake has monthly rows"
+    for month, department, rate, delay, on_time, late, hours, with_duration in rows:
+        if on_time + late:
+            assert rate == pytest.approx(on_time / (on_time + late))
+            assert named[(month, department)] == pytest.approx(rate)
+        else:
+            assert rate is None and named[(month, department)] is None
+        if with_duration:
+            assert delay == pytest.approx(hours / with_duration / 24)
+        else:
+            assert delay is None
+
+
+def test_refresh_runs_daily_after_the_pipeline_on_boston_time() -> None:
+    schedule = definitions.refresh_schedule_request(TARGET, definitions.DATASETS[0])["Schedule"]
+    assert schedule["ScheduleFrequency"] == {
+        "Interval": "DAILY",
+        "Timezone": "America/New_York",
+        "TimeOfTheDay": "06:00",
+    }
+    assert schedule["RefreshType"] == "FULL_REFRESH"
+
+
+def test_generated_files_use_only_placeholders() -> None:
+    text = "".join(path.read_text(encoding="utf-8") for path in definitions.DEFINITIONS_DIR.glob("*.json"))
+    accounts = set(re.findall(r"\b\d{12}\b", text))
+    assert accounts == {TARGET.account_id}
+    assert (
+        json.loads((definitions.DEFINITIONS_DIR / "data_source.json").read_text())["Operation"]
+        == "CreateDataSource"
+    )
