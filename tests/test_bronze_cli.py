@@ -1,0 +1,136 @@
+"""Bronze command line, run as a real subprocess: bad usage exits 2 with one sentence and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "scripts" / "ingestao_bronze.py"
+STANDIN = REPO / "scripts" / "portal_standin.py"
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "LAKE_ROOT"}
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (["--years", "2019-20x"], "--years must be years and ranges like 2019-2023,2025, not '2019-20x'."),
+        (["--years", "2023-2019"], "--years range 2023-2019 runs backwards."),
+        (
+            ["--lake", "gs://bucket/lake"],
+            "--lake must be a local folder or s3://bucket[/prefix], not 'gs://bucket/lake'.",
+        ),
+        (["--lake", "s3://"], "--lake 's3://' names no bucket (expected s3://bucket[/prefix])."),
+        (["--portal", "data.boston.gov"], "--portal must be an http(s) URL like https://data.boston.gov"),
+        (["--retries", "-1"], "--retries and --backoff must not be negative."),
+        (["--timeout", "0"], "--timeout and --connect-timeout must be positive numbers of seconds."),
+        (["--retries", "many"], "Argument --retries: invalid int value: 'many'."),
+        (["--frobnicate"], "Unrecognized arguments: --frobnicate."),
+    ],
+)
+def test_bad_usage_exits_2_with_one_sentence(tmp_path: Path, args: list[str], sentence: str) -> None:
+    result = run_cli(*args, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"ingestao_bronze.py: error: {sentence}")
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # not even ./lake
+
+
+def test_lake_that_is_a_file_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "lake").write_text("not a folder")
+
+    result = run_cli("--lake", "lake", "--portal", "http://127.0.0.1:9", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"ingestao_bronze.py: error: The lake path {tmp_path / 'lake'} exists and is not a folder."
+    )
+
+
+def test_kms_key_on_a_local_lake_exits_2(tmp_path: Path) -> None:
+    result = run_cli("--lake", str(tmp_path / "lake"), "--kms-key-id", "alias/x", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ingestao_bronze.py: error: --kms-key-id only applies to an s3:// lake."
+
+
+def test_help_describes_every_flag(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+
+    assert result.returncode == 0
+    flags = [
+        "--portal",
+        "--lake",
+        "--years",
+        "--no-new-system",
+        "--dry-run",
+        "--quiet",
+        "--discovery",
+        "--allow-host",
+        "--kms-key-id",
+        "--work-dir",
+        "--timeout",
+        "--connect-timeout",
+        "--retries",
+        "--backoff",
+    ]
+    assert all(flag in result.stdout for flag in flags)
+    assert "Exit codes: 0" in result.stdout
+
+
+def test_standin_cli_serves_until_interrupted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(STANDIN), "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()
+        url = first_line.split(" at ", 1)[1].split(" ", 1)[0]
+        with urllib.request.urlopen(
+            f"{url}/api/3/action/package_show?id=311-service-requests", timeout=10
+        ) as response:
+            document = json.load(response)
+        assert document["success"] and len(document["result"]["resources"]) == 8
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_end_to_end_cli_against_the_standin_then_rerun(tmp_path: Path) -> None:
+    standin = subprocess.Popen(
+        [sys.executable, str(STANDIN), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert standin.stdout is not None
+        url = standin.stdout.readline().split(" at ", 1)[1].split(" ", 1)[0]
+
+        first = run_cli("--portal", url, "--lake", str(tmp_path / "lake"), "--quiet", cwd=tmp_path)
+        second = run_cli("--portal", url, "--lake", str(tmp_path / "lake"), "--quiet", cwd=tmp_path)
+
+        assert first.returncode == 0 and second.returncode == 0
+        assert first.stdout.splitlines()[-1] == "landed 4, unchanged 0, failed 0"
+        assert second.stdout.splitlines()[-1] == "landed 0, unchanged 4, failed 0"
+        assert first.stderr == ""  # --quiet: no progress, no info lines
+    finally:
+        standin.send_signal(signal.SIGINT)
+        standin.wait(timeout=10)

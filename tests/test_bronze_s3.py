@@ -1,0 +1,222 @@
+"""Bronze into an S3 lake under moto: faithful objects, SSE, metadata, multipart, re-runs, parity with local."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
+from bronze_helpers import (
+    FAST,
+    SAMPLE_BY_DATASET,
+    big_csv,
+    by_dataset,
+    data_keys,
+    ingest,
+    lake_files,
+    manifests,
+)
+from lake import BRONZE_MANIFESTS, BRONZE_STATE
+from portal_standin import Portal, serve
+
+REPO = Path(__file__).resolve().parent.parent
+BUCKET = "boston311-lake-test"
+PREFIX = "lake"
+LAKE_URI = f"s3://{BUCKET}/{PREFIX}"
+VOLATILE = {"ingested_at"}  # differs between two runs by design
+
+
+@pytest.fixture
+def s3(aws_credentials: None) -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+@pytest.fixture
+def portal() -> Portal:
+    return Portal.from_fixtures()
+
+
+@pytest.fixture
+def portal_url(portal: Portal) -> Iterator[str]:
+    with serve(portal) as url:
+        yield url
+
+
+def s3_keys(client: Any, prefix: str = PREFIX + "/") -> list[str]:
+    """Every key under the lake prefix, relative to the lake root, sorted."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return sorted(obj["Key"][len(prefix) :] for page in pages for obj in page.get("Contents", []))
+
+
+def s3_json(client: Any, key: str) -> Any:
+    return json.loads(client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["Body"].read())
+
+
+def s3_manifests(client: Any) -> list[dict[str, Any]]:
+    return [s3_json(client, k) for k in s3_keys(client) if k.startswith(BRONZE_MANIFESTS)]
+
+
+def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: Any, portal_url: str) -> None:
+    code = ingest(portal_url, LAKE_URI)
+
+    assert code == 0
+    [manifest] = s3_manifests(s3)
+    assert manifest["lake"] == LAKE_URI
+    for dataset, entry in by_dataset(manifest).items():
+        obj = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{entry['key']}")
+        body = obj["Body"].read()
+        assert body == SAMPLE_BY_DATASET[dataset].read_bytes()
+        assert obj["ServerSideEncryption"] == "AES256"
+        assert obj["Metadata"]["sha256"] == hashlib.sha256(body).hexdigest() == entry["sha256"]
+        assert obj["Metadata"]["source-url"] == entry["url"]
+        assert obj["ContentType"] == "text/csv"
+    for key in (BRONZE_STATE, f"{BRONZE_MANIFESTS}/{manifest['run_id']}.json"):
+        assert s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["ServerSideEncryption"] == "AES256"
+
+
+def test_kms_key_id_switches_to_sse_kms(s3: Any, portal_url: str) -> None:
+    key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+
+    code = ingest(portal_url, LAKE_URI, "--kms-key-id", key_id, "--years", "2022", "--no-new-system")
+
+    assert code == 0
+    entry = by_dataset(s3_manifests(s3)[0])["legacy_2022"]
+    head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{entry['key']}")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert key_id in head["SSEKMSKeyId"]
+
+
+def test_file_over_16_mb_is_uploaded_in_parts(s3: Any, portal: Portal, portal_url: str) -> None:
+    payload = big_csv(17 * 1024 * 1024)
+    portal.add_csv("311 SERVICE REQUESTS - 2019", payload)
+
+    code = ingest(portal_url, LAKE_URI, "--years", "2019", "--no-new-system")
+
+    assert code == 0
+    entry = by_dataset(s3_manifests(s3)[0])["legacy_2019"]
+    obj = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{entry['key']}")
+    assert obj["ETag"].strip('"').endswith("-2")  # a multipart upload of two 16 MiB parts
+    assert hashlib.sha256(obj["Body"].read()).hexdigest() == hashlib.sha256(payload).hexdigest()
+    assert obj["Metadata"]["sha256"] == entry["sha256"]
+
+
+def test_rerun_lands_nothing_and_a_changed_resource_lands_a_new_ingest(
+    s3: Any, portal: Portal, portal_url: str
+) -> None:
+    ingest(portal_url, LAKE_URI)
+    first_keys = data_keys(s3_keys(s3))
+    downloads = sum(portal.downloads.values())
+
+    assert ingest(portal_url, LAKE_URI) == 0
+    assert data_keys(s3_keys(s3)) == first_keys
+    assert sum(portal.downloads.values()) == downloads
+
+    changed = SAMPLE_BY_DATASET["legacy_2015"].read_bytes().replace(b"Animal Found", b"Animal Found!")
+    portal.rewrite(portal.resource_id("legacy_2015"), changed)
+    assert ingest(portal_url, LAKE_URI) == 0
+
+    third = by_dataset(s3_manifests(s3)[-1])
+    assert [d for d, e in third.items() if e["status"] == "landed"] == ["legacy_2015"]
+    assert set(data_keys(s3_keys(s3))) == set(first_keys) | {third["legacy_2015"]["key"]}
+    assert (
+        s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{third['legacy_2015']['key']}")["Body"].read() == changed
+    )
+
+
+def test_local_backend_has_the_same_layout_and_manifest_as_s3(
+    s3: Any, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingestao_bronze
+
+    # both runs in the same second: same run_id, so the layouts can be compared key for key
+    frozen = ingestao_bronze.utc_now()
+    monkeypatch.setattr(ingestao_bronze, "utc_now", lambda: frozen)
+
+    assert ingest(portal_url, LAKE_URI) == 0
+    assert ingest(portal_url, tmp_path) == 0
+
+    assert s3_keys(s3) == lake_files(tmp_path)
+    [on_s3], [local] = s3_manifests(s3), manifests(tmp_path)
+    assert {k: v for k, v in on_s3.items() if k not in ("lake", "resources")} == {
+        k: v for k, v in local.items() if k not in ("lake", "resources")
+    }
+    assert [{k: v for k, v in e.items() if k not in VOLATILE} for e in on_s3["resources"]] == [
+        {k: v for k, v in e.items() if k not in VOLATILE} for e in local["resources"]
+    ]
+    assert set(s3_json(s3, BRONZE_STATE)["resources"]) == set(
+        json.loads((tmp_path / BRONZE_STATE).read_text())["resources"]
+    )
+
+
+def test_missing_bucket_is_a_configuration_error(
+    s3: Any, portal_url: str, capsys: pytest.CaptureFixture
+) -> None:
+    code = ingest(portal_url, "s3://no-such-bucket/lake")
+
+    assert code == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "ingestao_bronze.py: error: The bucket no-such-bucket does not exist."
+    )
+
+
+def test_cli_subprocess_lands_into_a_moto_server(portal_url: str, tmp_path: Path) -> None:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        client.create_bucket(Bucket=BUCKET)
+
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "scripts/ingestao_bronze.py"),
+                "--portal",
+                portal_url,
+                "--lake",
+                LAKE_URI,
+            ]
+            + FAST
+            + ["--quiet", "--work-dir", str(tmp_path / "work")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == "landed 4, unchanged 0, failed 0"
+        assert len(data_keys(s3_keys(client))) == 4
+        assert list((tmp_path / "work").iterdir()) == []  # the staging folder is cleaned up
+    finally:
+        server.stop()
