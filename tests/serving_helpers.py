@@ -323,8 +323,12 @@ def realistic_gold(
                     row = (month, dept, subject, reason, case_type, source, neighborhood, opened, closed, on_time,
                            closed - on_time, opened - closed, round(hours, 2), with_duration)  # fmt: skip
                     monthly.append(row)
-                    cell = (month.year, case_type, round(lat + CELL * rng.randint(-6, 6), 4),
-                            round(lon + CELL * rng.randint(-6, 6), 4))  # fmt: skip
+                    cell = (
+                        month.year,
+                        case_type,
+                        round(lat + CELL * round(rng.gauss(0, 3.5)), 4),
+                        round(lon + CELL * round(rng.gauss(0, 4.5)), 4),
+                    )
                     geo_counts[cell] = geo_counts.get(cell, 0) + opened
     resolution, years = [], sorted({row[0].year for row in monthly})
     for year in years:

@@ -346,3 +346,27 @@ def test_cli_refuses_a_missing_lake_in_one_sentence(
 def test_an_s3_lake_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="is on S3"):
         local_lake.build_local_query_layer("/tmp/x.duckdb", "s3://b/silver", "s3://b/gold")
+
+
+@pytest.mark.spark
+def test_the_real_gold_job_writes_what_the_ddl_declares_and_the_views_read_it(spark, tmp_path: Path) -> None:
+    """Drift guard between stages: Gold from the Gold job (on the tiny Silver) against the DDL and the views."""
+    import gold_job
+
+    silver, gold = tmp_path / "silver" / "boston311", tmp_path / "gold" / "boston311"
+    helpers.write_silver(silver, helpers.SMALL_SILVER)
+    gold_job.run_gold(spark, str(silver), str(gold))
+    for table in athena_sql.GOLD_TABLES:
+        folder = gold / table.removeprefix("gold_")
+        parquet = pq.read_schema(next(folder.rglob("*.parquet")))
+        declared = {name: HIVE_TO_ARROW[kind] for name, kind in athena_sql.table_columns(table).items()}
+        assert {f.name: f.type for f in parquet if f.name in declared} == declared, table
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        # Every Silver row is counted once in monthly_requests; every view and named query runs.
+        assert connection.execute("SELECT sum(requests_opened) FROM v_monthly_requests").fetchone() == (10,)
+        for view in [
+            *athena_sql.view_names(),
+            *map(local_lake.named_query_view, athena_sql.named_query_names()),
+        ]:
+            assert connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0, view
