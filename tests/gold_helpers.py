@@ -1,0 +1,62 @@
+"""Helpers for the Gold tests: hand-made Silver rows with the Silver contract schema (docs/CONTRACTS.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+# The Silver table service_requests as docs/CONTRACTS.md fixes it.
+SILVER_SCHEMA = T.StructType(
+    [
+        T.StructField("case_id", T.StringType()),
+        T.StructField("source_system", T.StringType()),
+        T.StructField("opened_at", T.TimestampType()),
+        T.StructField("target_at", T.TimestampType()),
+        T.StructField("closed_at", T.TimestampType()),
+        T.StructField("is_closed", T.BooleanType()),
+        T.StructField("status_detail", T.StringType()),
+        T.StructField("on_time", T.BooleanType()),
+        T.StructField("hours_to_close", T.DoubleType()),
+        T.StructField("department", T.StringType()),
+        T.StructField("subject", T.StringType()),
+        T.StructField("reason", T.StringType()),
+        T.StructField("type", T.StringType()),
+        T.StructField("queue", T.StringType()),
+        T.StructField("case_title", T.StringType()),
+        T.StructField("source", T.StringType()),
+        T.StructField("source_raw", T.StringType()),
+        T.StructField("neighborhood", T.StringType()),
+        T.StructField("zipcode", T.StringType()),
+        T.StructField("ward", T.StringType()),
+        T.StructField("precinct", T.StringType()),
+        T.StructField("street_name", T.StringType()),
+        T.StructField("latitude", T.DoubleType()),
+        T.StructField("longitude", T.DoubleType()),
+        T.StructField("location_quality", T.StringType()),
+        T.StructField("open_year", T.IntegerType()),
+        T.StructField("open_month", T.IntegerType()),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("ingested_at", T.TimestampType()),
+    ]
+)
+
+
+def utc(text: str) -> datetime:
+    """An aware UTC datetime from 'YYYY-MM-DDTHH:MM' (aware, so Spark never applies the machine's zone)."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def silver_frame(spark: SparkSession, rows: list[dict]) -> DataFrame:
+    """A Silver DataFrame from partial rows: fields not given are None; case_id and open_year/month filled."""
+    filled = []
+    for number, given in enumerate(rows, start=1):
+        row = {field.name: None for field in SILVER_SCHEMA.fields}
+        row["case_id"] = f"{number:012d}"
+        row.update(given)
+        if row["opened_at"] is not None:
+            row["open_year"] = row["open_year"] or row["opened_at"].year
+            row["open_month"] = row["open_month"] or row["opened_at"].month
+        filled.append(tuple(row[field.name] for field in SILVER_SCHEMA.fields))
+    return spark.createDataFrame(filled, SILVER_SCHEMA)

@@ -1,0 +1,206 @@
+"""run_gold end to end on a Silver Parquet written to a temporary lake, and the job's command line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gold_helpers import SILVER_SCHEMA, silver_frame, utc
+from pyspark.sql import functions as F
+
+import gold_job
+from conftest import REPO
+
+pytestmark = pytest.mark.spark
+
+ROXBURY_POTHOLE = {
+    "department": "PWDx",
+    "subject": "Public Works Department",
+    "reason": "Highway Maintenance",
+    "type": "Pothole",
+    "source": "Citizens Connect App",
+    "neighborhood": "Roxbury",
+    "latitude": 42.3250,
+    "longitude": -71.0850,
+}
+
+
+def write_silver(spark, silver_path: Path, rows: list[dict]) -> None:
+    """Write Silver rows where the Silver job puts them (service_requests/open_year=/open_month=), replacing any."""
+    shutil.rmtree(silver_path / "service_requests", ignore_errors=True)
+    (
+        silver_frame(spark, rows)
+        .write.mode("overwrite")
+        .partitionBy("open_year", "open_month")
+        .parquet(str(silver_path / "service_requests"))
+    )
+
+
+def three_years_of_requests() -> list[dict]:
+    """Eight requests over 2022-2024, open and closed, one with no department or coordinates."""
+    closed = {"is_closed": True, "on_time": True, "hours_to_close": 24.0}
+    return [
+        {
+            **ROXBURY_POTHOLE,
+            **closed,
+            "opened_at": utc("2022-05-02T14:00"),
+            "closed_at": utc("2022-05-03T14:00"),
+        },
+        {
+            **ROXBURY_POTHOLE,
+            **closed,
+            "opened_at": utc("2023-05-02T14:00"),
+            "closed_at": utc("2023-05-03T14:00"),
+        },
+        {**ROXBURY_POTHOLE, "opened_at": utc("2023-06-02T14:00"), "is_closed": False},
+        {
+            **ROXBURY_POTHOLE,
+            **closed,
+            "opened_at": utc("2024-01-02T14:00"),
+            "closed_at": utc("2024-01-03T14:00"),
+        },
+        {**ROXBURY_POTHOLE, "opened_at": utc("2024-01-09T14:00"), "is_closed": False},
+        {**ROXBURY_POTHOLE, "opened_at": utc("2024-02-09T14:00"), "is_closed": False, "type": "Sign"},
+        {"opened_at": utc("2024-02-10T14:00"), "is_closed": False},
+        {"opened_at": utc("2024-03-10T14:00"), "is_closed": True, "closed_at": utc("2024-03-12T14:00")},
+    ]
+
+
+def test_run_gold_writes_the_five_tables_and_a_run_summary(spark, tmp_path):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+
+    rows = gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    assert list(rows) == list(gold_job.GOLD_TABLES)
+    for table, count in rows.items():
+        assert spark.read.parquet(str(gold_path / table)).count() == count, table
+        assert list((gold_path / table).rglob("*.snappy.parquet")), table
+    # 2022: May; 2023: May and June; 2024: Pothole Jan (two requests), Sign Feb, Unknown Feb, Unknown Mar.
+    assert rows["monthly_requests"] == 1 + 2 + 4
+    assert sorted(p.name for p in (gold_path / "monthly_requests").iterdir() if p.is_dir()) == [
+        "year=2022",
+        "year=2023",
+        "year=2024",
+    ]
+    monthly = spark.read.parquet(str(gold_path / "monthly_requests"))
+    assert monthly.agg(F.sum("requests_opened")).first()[0] == 8
+    assert dict(monthly.dtypes)["year"] == "int"
+    assert dict(monthly.dtypes)["month"] == "date"
+
+    summary = json.loads((gold_path / "_runs" / "latest.json").read_text())
+    assert {table: info["rows"] for table, info in summary["tables"].items()} == rows
+    assert summary["inputs"]["silver_rows"] == 8
+    assert summary["inputs"]["silver_path"] == str(silver_path)
+    assert (gold_path / "_runs" / f"{summary['run_id']}.json").read_text() == (
+        gold_path / "_runs" / "latest.json"
+    ).read_text()
+    assert not (gold_path / "_staging").exists() or not any((gold_path / "_staging").iterdir())
+
+
+def test_a_rerun_replaces_each_table_whole(spark, tmp_path):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    write_silver(spark, silver_path, [r for r in three_years_of_requests() if r["opened_at"].year == 2024])
+    rows = gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    # the 2022 and 2023 partitions of the first run are gone, not merged with the new ones
+    assert sorted(p.name for p in (gold_path / "monthly_requests").iterdir() if p.is_dir()) == ["year=2024"]
+    assert rows["monthly_requests"] == 4
+    assert (
+        spark.read.parquet(str(gold_path / "monthly_requests")).agg(F.sum("requests_opened")).first()[0] == 5
+    )
+    assert (
+        spark.read.parquet(str(gold_path / "neighborhood_scorecard")).select("year").distinct().count() == 1
+    )
+
+
+def test_a_failed_run_leaves_the_previous_tables_untouched(spark, tmp_path, monkeypatch):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    before = sorted(str(p.relative_to(gold_path)) for p in gold_path.rglob("*") if "_runs" not in p.parts)
+
+    def broken_backlog(silver):
+        raise RuntimeError("simulated failure while building open_backlog")
+
+    monkeypatch.setitem(gold_job.GOLD_BUILDERS, "open_backlog", broken_backlog)
+    write_silver(spark, silver_path, three_years_of_requests()[:2])
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    after = sorted(str(p.relative_to(gold_path)) for p in gold_path.rglob("*") if "_runs" not in p.parts)
+    assert after == before
+    assert (
+        spark.read.parquet(str(gold_path / "monthly_requests")).agg(F.sum("requests_opened")).first()[0] == 8
+    )
+
+
+# --- user errors ------------------------------------------------------------------------------
+
+
+def test_missing_silver_is_one_sentence_and_exit_1(tmp_path, capsys):
+    code = gold_job.main(["--silver_path", str(tmp_path / "nowhere"), "--gold_path", str(tmp_path / "gold")])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"No Silver table at {tmp_path}/nowhere/service_requests: run the Silver job first or check --silver_path."
+    ]
+    assert not (tmp_path / "gold").exists()
+
+
+def test_missing_silver_from_the_shell_prints_no_traceback(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "emr" / "gold_job.py"), "--silver_path", str(tmp_path / "nowhere"),
+         "--gold_path", str(tmp_path / "gold")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.strip().startswith("No Silver table at ")
+
+
+def test_bad_arguments_exit_2_with_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        gold_job.main(["--silver_path", "/somewhere"])
+
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--gold_path" in err[0]
+
+
+def test_silver_folder_without_parquet_is_a_user_error(spark, tmp_path, capsys):
+    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+
+    code = gold_job.main(["--silver_path", str(tmp_path / "silver"), "--gold_path", str(tmp_path / "gold")])
+
+    assert code == 1
+    assert "holds no Parquet data" in capsys.readouterr().err
+    assert not (tmp_path / "gold").exists()
+    assert spark.range(1).count() == 1  # main did not stop the session it did not start
+
+
+def test_silver_with_no_rows_is_a_user_error(spark, tmp_path):
+    empty = spark.createDataFrame([], SILVER_SCHEMA)
+    empty.write.parquet(str(tmp_path / "silver" / "service_requests"))
+
+    with pytest.raises(gold_job.GoldInputError, match="has no rows"):
+        gold_job.run_gold(spark, str(tmp_path / "silver"), str(tmp_path / "gold"))
+    assert not (tmp_path / "gold").exists()
+
+
+def test_silver_without_a_needed_column_is_a_user_error(spark, tmp_path):
+    silver = silver_frame(spark, three_years_of_requests()).drop("hours_to_close")
+    silver.write.parquet(str(tmp_path / "silver" / "service_requests"))
+
+    with pytest.raises(gold_job.GoldInputError, match="lacks the columns hours_to_close"):
+        gold_job.run_gold(spark, str(tmp_path / "silver"), str(tmp_path / "gold"))

@@ -1,0 +1,347 @@
+"""Each Gold table from a small hand-made Silver, with the right answer worked out by hand beside it."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from chispa import assert_df_equality
+from gold_helpers import silver_frame, utc
+from pyspark.sql import functions as F
+
+import gold_job
+import lake
+
+pytestmark = pytest.mark.spark
+
+PWD = {"department": "PWDx", "subject": "Public Works Department", "reason": "Highway Maintenance"}
+
+
+def test_gold_table_names_match_the_lake_layout():
+    assert gold_job.GOLD_TABLES == lake.GOLD_TABLES
+    assert list(gold_job.GOLD_BUILDERS) == list(lake.GOLD_TABLES)
+
+
+# --- monthly_requests -------------------------------------------------------------------------
+
+
+def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
+    pothole = {**PWD, "type": "Pothole", "source": "Citizens Connect App", "neighborhood": "Dorchester"}
+    silver = silver_frame(
+        spark,
+        [
+            # 03:30 UTC on 1 March is 22:30 on 29 February in Boston (EST, UTC-5): a February request.
+            {
+                **pothole,
+                "opened_at": utc("2024-03-01T03:30"),
+                "is_closed": True,
+                "on_time": True,
+                "hours_to_close": 10.0,
+            },
+            {
+                **pothole,
+                "opened_at": utc("2024-02-10T15:00"),
+                "is_closed": True,
+                "on_time": False,
+                "hours_to_close": 30.0,
+            },
+            # closed, but no duration and no on_time: counted closed, neither on time nor late
+            {**pothole, "opened_at": utc("2024-02-12T15:00"), "is_closed": True},
+            # open and currently on time: not closed_on_time
+            {**pothole, "opened_at": utc("2024-02-15T15:00"), "is_closed": False, "on_time": True},
+            # 05:30 UTC on 1 March is 00:30 in Boston: March. Blank and null keys become Unknown;
+            # an unknown is_closed is read as still open.
+            {
+                "opened_at": utc("2024-03-01T05:30"),
+                "reason": "",
+                "source": "Constituent Call",
+                "neighborhood": " ",
+                "is_closed": None,
+            },
+            {
+                "opened_at": utc("2023-12-31T12:00"),
+                "department": "BTDT",
+                "subject": "Transportation - Traffic Division",
+                "reason": "Signs & Signals",
+                "type": "Sign Repair",
+                "source": "Self Service",
+                "neighborhood": "Back Bay",
+                "is_closed": True,
+                "on_time": True,
+                "hours_to_close": 5.5,
+            },
+        ],
+    )
+    expected = spark.createDataFrame(
+        [
+            (date(2024, 2, 1), 2024, "PWDx", "Public Works Department", "Highway Maintenance", "Pothole",
+             "Citizens Connect App", "Dorchester", 4, 3, 1, 1, 1, 40.0, 2),
+            (date(2024, 3, 1), 2024, "Unknown", "Unknown", "Unknown", "Unknown",
+             "Constituent Call", "Unknown", 1, 0, 0, 0, 1, 0.0, 0),
+            (date(2023, 12, 1), 2023, "BTDT", "Transportation - Traffic Division", "Signs & Signals", "Sign Repair",
+             "Self Service", "Back Bay", 1, 1, 1, 0, 0, 5.5, 1),
+        ],
+        "month date, year int, department string, subject string, reason string, type string, source string, "
+        "neighborhood string, requests_opened long, requests_closed long, closed_on_time long, closed_late long, "
+        "still_open long, sum_hours_to_close double, closed_with_duration long",
+    )  # fmt: skip
+
+    actual = gold_job.monthly_requests(silver)
+
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_monthly_requests_add_up_to_silver_rows(spark):
+    silver = random_silver(spark, cases=300, seed=7)
+    totals = gold_job.monthly_requests(silver).agg(
+        F.sum("requests_opened").alias("opened"),
+        F.sum("requests_closed").alias("closed"),
+        F.sum("still_open").alias("open"),
+        F.sum(F.col("closed_on_time") + F.col("closed_late")).alias("with_on_time"),
+    )
+    opened, closed, still_open, with_on_time = totals.first()
+    assert opened == 300
+    assert closed + still_open == 300
+    assert with_on_time <= closed
+
+
+# --- resolution_times -------------------------------------------------------------------------
+
+
+def test_resolution_times_percentiles_mean_and_on_time_rate(spark):
+    pothole = {"department": "PWDx", "type": "Pothole", "is_closed": True}
+    silver = silver_frame(
+        spark,
+        [
+            {**pothole, "opened_at": utc("2024-05-01T12:00"), "hours_to_close": 1.0, "on_time": True},
+            {**pothole, "opened_at": utc("2024-05-02T12:00"), "hours_to_close": 2.0, "on_time": True},
+            {**pothole, "opened_at": utc("2024-05-03T12:00"), "hours_to_close": 3.0, "on_time": False},
+            {**pothole, "opened_at": utc("2024-05-04T12:00"), "hours_to_close": 4.0, "on_time": None},
+            # 02:00 UTC on 1 January 2025 is 21:00 on 31 December 2024 in Boston: year 2024
+            {**pothole, "opened_at": utc("2025-01-01T02:00"), "hours_to_close": 100.0, "on_time": False},
+            {**pothole, "opened_at": utc("2024-05-06T12:00"), "hours_to_close": None, "on_time": True},
+            # open cases are not resolutions, whatever their other fields say
+            {"department": "PWDx", "type": "Pothole", "opened_at": utc("2024-05-07T12:00"), "is_closed": False,
+             "hours_to_close": 500.0, "on_time": True},
+            {"type": "Sign", "opened_at": utc("2023-03-01T12:00"), "is_closed": True, "hours_to_close": 8.0},
+        ],
+    )  # fmt: skip
+    # PWDx/Pothole/2024: 6 closed; hours 1, 2, 3, 4, 100 -> p50 is the 3rd of 5 (3.0), p90 the 5th
+    # (100.0), mean 110 / 5 = 22.0; on_time known for 5 (T, T, F, F, T) -> 3 / 5 = 0.6.
+    # Unknown/Sign/2023: one closed case, on_time unknown -> rate null.
+    expected = spark.createDataFrame(
+        [
+            (2024, "PWDx", "Pothole", 6, 3.0, 100.0, 22.0, 0.6),
+            (2023, "Unknown", "Sign", 1, 8.0, 8.0, 8.0, None),
+        ],
+        "year int, department string, type string, closed_cases long, p50_hours double, p90_hours double, "
+        "mean_hours double, on_time_rate double",
+    )
+
+    actual = gold_job.resolution_times(silver)
+
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# --- neighborhood_scorecard -------------------------------------------------------------------
+
+
+def test_neighborhood_scorecard(spark):
+    silver = silver_frame(
+        spark,
+        [
+            {"opened_at": utc("2024-04-01T12:00"), "neighborhood": "Roxbury", "type": "Pothole",
+             "is_closed": True, "hours_to_close": 10.0, "on_time": True},
+            {"opened_at": utc("2024-04-02T12:00"), "neighborhood": "Roxbury", "type": "Sign",
+             "is_closed": True, "hours_to_close": 20.0, "on_time": False},
+            # open: its (inconsistent) hours must not reach the median
+            {"opened_at": utc("2024-04-03T12:00"), "neighborhood": "Roxbury", "type": "Pothole",
+             "is_closed": False, "hours_to_close": 999.0},
+            {"opened_at": utc("2024-04-04T12:00"), "neighborhood": "Dorchester", "type": "Sign",
+             "is_closed": True, "hours_to_close": 4.0, "on_time": True},
+            # a 1-1 tie between types goes to the alphabetically first one
+            {"opened_at": utc("2024-04-05T12:00"), "neighborhood": None, "type": "Sign", "is_closed": False},
+            {"opened_at": utc("2024-04-06T12:00"), "neighborhood": "", "type": "Graffiti",
+             "is_closed": True, "hours_to_close": 6.0},
+            {"opened_at": utc("2023-06-01T12:00"), "neighborhood": "Roxbury", "type": "Pothole", "is_closed": False},
+        ],
+    )  # fmt: skip
+    # 2024 has 6 requests: Roxbury 3 (share 1/2, median of 10 and 20 is 10, 1 of 2 on time),
+    # Dorchester 1 (1/6), Unknown 2 (1/3, median 6, no known on_time). 2023: Roxbury alone.
+    expected = spark.createDataFrame(
+        [
+            (2024, "Roxbury", 3, 10.0, 0.5, "Pothole", 0.5),
+            (2024, "Dorchester", 1, 4.0, 1.0, "Sign", 1 / 6),
+            (2024, "Unknown", 2, 6.0, None, "Graffiti", 1 / 3),
+            (2023, "Roxbury", 1, None, None, "Pothole", 1.0),
+        ],
+        "year int, neighborhood string, requests long, p50_hours double, on_time_rate double, top_type string, "
+        "share_of_city double",
+    )
+
+    actual = gold_job.neighborhood_scorecard(silver)
+
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+# --- open_backlog -----------------------------------------------------------------------------
+
+
+def test_open_backlog_by_week_and_department(spark):
+    pwd = {"department": "PWDx"}
+    silver = silver_frame(
+        spark,
+        [
+            # opened and closed in the week of Mon 1 Jan: never open at a week's end
+            {**pwd, "opened_at": utc("2024-01-01T15:00"), "closed_at": utc("2024-01-03T15:00"), "is_closed": True},
+            # open at the end of week 1 Jan, closed in week 8 Jan
+            {**pwd, "opened_at": utc("2024-01-02T15:00"), "closed_at": utc("2024-01-09T15:00"), "is_closed": True},
+            # opened in week 8 Jan, still open
+            {**pwd, "opened_at": utc("2024-01-10T15:00"), "is_closed": False},
+            # 03:00 UTC Mon 8 Jan is Sun 7 Jan 22:00 in Boston (week 1 Jan); 04:00 UTC Mon 15 Jan is
+            # Sun 14 Jan 23:00 (week 8 Jan): open at the end of week 1 Jan only
+            {**pwd, "opened_at": utc("2024-01-08T03:00"), "closed_at": utc("2024-01-15T04:00"), "is_closed": True},
+            # closed with no closing time: closes in the week it opened
+            {**pwd, "opened_at": utc("2024-01-16T15:00"), "is_closed": True},
+            # no department; opened in the last week, closed after it: open at the end of week 22 Jan
+            {"opened_at": utc("2024-01-22T15:00"), "closed_at": utc("2024-02-20T15:00"), "is_closed": True},
+            # closed_at before opened_at (a data glitch): never open, never negative
+            {"opened_at": utc("2024-01-03T15:00"), "closed_at": utc("2023-12-20T15:00"), "is_closed": True},
+        ],
+    )  # fmt: skip
+    weeks = [date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15), date(2024, 1, 22)]
+    # PWDx: week 1 Jan +3 -1 = 2; week 8 Jan +1 -2 = 1; week 15 Jan +1 -1 = 1; week 22 Jan 1.
+    # Unknown: +1 -1 in week 1 Jan, then 0, 0, and the last week's opening -> 1.
+    expected = spark.createDataFrame(
+        [(week, "PWDx", count) for week, count in zip(weeks, [2, 1, 1, 1], strict=True)]
+        + [(week, "Unknown", count) for week, count in zip(weeks, [0, 0, 0, 1], strict=True)],
+        "week_start date, department string, open_cases long",
+    )
+
+    actual = gold_job.open_backlog(silver)
+
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_open_backlog_matches_a_direct_count_every_week(spark):
+    silver = random_silver(spark, cases=400, seed=11)
+    backlog = {
+        (row["week_start"], row["department"]): row["open_cases"]
+        for row in gold_job.open_backlog(silver).collect()
+    }
+
+    boston = ZoneInfo("America/New_York")
+    cases = silver.select("department", "opened_at", "closed_at", "is_closed").collect()
+    local_dates = [row["opened_at"].astimezone(boston).date() for row in cases]
+    first_week = min(local_dates) - timedelta(days=min(local_dates).weekday())
+    last_week = max(local_dates) - timedelta(days=max(local_dates).weekday())
+    weeks = [first_week + timedelta(days=7 * n) for n in range((last_week - first_week).days // 7 + 1)]
+    departments = {row["department"] or "Unknown" for row in cases}
+
+    assert len(weeks) > 10
+    assert set(backlog) == {(week, department) for week in weeks for department in departments}
+    for week in weeks:
+        week_end = week + timedelta(days=7)
+        for department in departments:
+            still_open = sum(
+                1
+                for row in cases
+                if (row["department"] or "Unknown") == department
+                and row["opened_at"].astimezone(boston).date() < week_end
+                and not (row["is_closed"] and row["closed_at"].astimezone(boston).date() < week_end)
+            )
+            assert backlog[(week, department)] == still_open, (week, department)
+    assert min(backlog.values()) >= 0
+
+
+# --- geo_grid ---------------------------------------------------------------------------------
+
+
+def test_geo_grid_cells_of_about_250_metres(spark):
+    silver = silver_frame(
+        spark,
+        [
+            {
+                "opened_at": utc("2024-07-01T12:00"),
+                "type": "Pothole",
+                "latitude": 42.3601,
+                "longitude": -71.0589,
+            },
+            # ~14 m away: the same cell
+            {
+                "opened_at": utc("2024-07-02T12:00"),
+                "type": "Pothole",
+                "latitude": 42.3602,
+                "longitude": -71.0590,
+            },
+            # ~330 m north: the next row of cells
+            {
+                "opened_at": utc("2024-07-03T12:00"),
+                "type": "Pothole",
+                "latitude": 42.3631,
+                "longitude": -71.0589,
+            },
+            # untrusted coordinates (Silver nulls them) are left out
+            {
+                "opened_at": utc("2024-07-04T12:00"),
+                "type": "Pothole",
+                "latitude": None,
+                "longitude": -71.0589,
+            },
+            {"opened_at": utc("2024-07-05T12:00"), "type": "Pothole", "latitude": 42.3601, "longitude": None},
+            {"opened_at": utc("2023-07-01T12:00"), "type": None, "latitude": 42.3400, "longitude": -71.0800},
+        ],
+    )
+    # lat step 250 / 111132 = 0.0022495771 deg; lon step = that / cos(42.36 deg) = 0.0030443879 deg.
+    # 42.3601 / 0.0022495771 = 18830.25 -> cell 18830, centre 18830.5 * step = 42.360661;
+    # 42.3631 -> 18831.58 -> 42.362911; -71.0589 / 0.0030443879 = -23340.95 -> cell -23341, centre
+    # -23340.5 * step = -71.057535; 42.34 -> 42.340415; -71.08 -> -23347.88 -> -71.078846.
+    expected = spark.createDataFrame(
+        [
+            (2024, "Pothole", 42.360661, -71.057535, 2),
+            (2024, "Pothole", 42.362911, -71.057535, 1),
+            (2023, "Unknown", 42.340415, -71.078846, 1),
+        ],
+        "year int, type string, cell_lat double, cell_lon double, requests long",
+    )
+
+    actual = gold_job.geo_grid(silver)
+
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_grid_cells_are_250_metres_on_both_axes_at_boston():
+    metres_per_degree_longitude = gold_job.METERS_PER_DEGREE_LATITUDE * math.cos(math.radians(42.36))
+    cell_height = gold_job.GRID_LAT_STEP * gold_job.METERS_PER_DEGREE_LATITUDE
+    cell_width = gold_job.GRID_LON_STEP * metres_per_degree_longitude
+    assert cell_height == pytest.approx(250)
+    assert cell_width == pytest.approx(250)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def random_silver(spark, cases: int, seed: int):
+    """Reproducible pseudo-random Silver rows over ~20 weeks, a third of them still open."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(cases):
+        opened = utc("2024-02-26T00:00") + timedelta(minutes=rng.randrange(20 * 7 * 24 * 60))
+        closed = rng.random() < 0.66
+        closed_at = opened + timedelta(hours=rng.choice([1, 30, 200, 900])) if closed else None
+        rows.append(
+            {
+                "opened_at": opened,
+                "closed_at": closed_at,
+                "is_closed": closed,
+                "on_time": rng.choice([True, False, None]),
+                "hours_to_close": (closed_at - opened).total_seconds() / 3600 if closed else None,
+                "department": rng.choice(["PWDx", "BTDT", None]),
+                "type": rng.choice(["Pothole", "Sign", None]),
+                "neighborhood": rng.choice(["Roxbury", "Dorchester", ""]),
+            }
+        )
+    return silver_frame(spark, rows)
