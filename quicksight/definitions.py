@@ -13,6 +13,7 @@ service model, stricter than botocore's own validation: enums, maximum lengths, 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import re
@@ -1227,15 +1228,21 @@ def model_errors(service: str, operation: str, params: dict[str, Any]) -> list[s
     botocore checks required members, unknown members, types and minimums. This also checks enums,
     maximum lengths and counts, patterns, and one-of ("union"/"variant") structures.
     """
-    import botocore.session
     from botocore.validate import ParamValidator
 
-    model = botocore.session.get_session().get_service_model(service)
-    input_shape = model.operation_model(operation).input_shape
+    input_shape = _service_model(service).operation_model(operation).input_shape
     report = ParamValidator().validate(params, input_shape)
     errors = [report.generate_report()] if report.has_errors() else []
     _strict(input_shape, params, operation, errors)
     return errors
+
+
+@functools.cache
+def _service_model(service: str) -> Any:
+    """botocore's model of a service, loaded once (the QuickSight model is large)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
 
 
 def _strict(shape: Any, value: Any, path: str, errors: list[str]) -> None:

@@ -1,0 +1,471 @@
+"""quicksight/deploy.py: every request it sends, on the create path and the update path, checked against
+botocore's Athena and QuickSight models (Stubber validates each call; ``model_errors`` adds enums, maxima,
+patterns and unions); failures are one sentence naming the step and asset; moto where it supports the calls."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+
+import athena_sql
+import definitions
+import deploy
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+PRINCIPAL = f"arn:aws:quicksight:{REGION}:{ACCOUNT}:user/default/analyst"
+TARGET = definitions.Target(ACCOUNT, REGION, PRINCIPAL, "analytics", "boston311")
+CONFIG = deploy.DeployConfig(
+    TARGET, "s3://lake-bucket/lake/silver/boston311", "s3://lake-bucket/lake/gold/boston311"
+)
+ARGV = [
+    "--account-id", ACCOUNT,
+    "--region", REGION,
+    "--principal-arn", PRINCIPAL,
+    "--athena-workgroup", "analytics",
+    "--database", "boston311",
+    "--lake", "s3://lake-bucket/lake",
+]  # fmt: skip
+NO_WAIT = deploy.Waits(sleep=lambda seconds: None)
+IDS = {"AwsAccountId": ACCOUNT}
+
+
+class StubbedAws:
+    """Athena and QuickSight clients behind Stubbers, recording every request the deploy builds."""
+
+    def __init__(self) -> None:
+        session = boto3.Session(region_name=REGION)
+        self.clients = deploy.make_clients(REGION, session=session)
+        self.athena = Stubber(self.clients.athena)
+        self.quicksight = Stubber(self.clients.quicksight)
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        for client in (self.clients.athena, self.clients.quicksight):
+            client.meta.events.register("before-parameter-build", self._record)
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.requests.append((model.service_model.service_name, model.name, copy.deepcopy(params)))
+
+    def client(self, service: str, region_name: str | None = None) -> Any:
+        """Stand in for boto3.Session.client, so main() gets these stubbed clients."""
+        return {"athena": self.clients.athena, "quicksight": self.clients.quicksight}[service]
+
+    def __enter__(self) -> StubbedAws:
+        self.athena.activate()
+        self.quicksight.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.athena.deactivate()
+        self.quicksight.deactivate()
+
+    def assert_done_and_valid(self) -> None:
+        """Every queued answer was used, and every request passes the strict model check."""
+        self.athena.assert_no_pending_responses()
+        self.quicksight.assert_no_pending_responses()
+        for service, operation, params in self.requests:
+            assert definitions.model_errors(service, operation, params) == [], operation
+
+    def operations(self) -> list[str]:
+        """The operations sent, in order."""
+        return [operation for _, operation, _ in self.requests]
+
+    # ---- Athena -------------------------------------------------------------------------------------
+
+    def expect_statements(self, fail_at: str | None = None, reason: str = "") -> None:
+        """Each DDL/view statement started and polled (once RUNNING, then SUCCEEDED, or FAILED at fail_at)."""
+        for index, (what, asset, sql) in enumerate(
+            deploy.athena_statements(TARGET.database, CONFIG.silver_location, CONFIG.gold_location)
+        ):
+            request = {"QueryString": sql, "WorkGroup": TARGET.athena_workgroup}
+            if what != "create database":
+                request["QueryExecutionContext"] = {"Database": TARGET.database}
+            execution = f"q{index}"
+            self.athena.add_response("start_query_execution", {"QueryExecutionId": execution}, request)
+            polled = {"QueryExecutionId": execution}
+            self.athena.add_response("get_query_execution", _execution(execution, "RUNNING"), polled)
+            if asset == fail_at:
+                self.athena.add_response(
+                    "get_query_execution", _execution(execution, "FAILED", reason), polled
+                )
+                return
+            self.athena.add_response("get_query_execution", _execution(execution, "SUCCEEDED"), polled)
+
+    def expect_named_queries_created(self) -> None:
+        """An empty workgroup: every named query is created."""
+        self.athena.add_response("list_named_queries", {}, {"WorkGroup": "analytics"})
+        for query in deploy.named_queries(TARGET.database):
+            self.athena.add_response(
+                "create_named_query",
+                {"NamedQueryId": f"id-{query['Name']}"},
+                {**query, "WorkGroup": "analytics"},
+            )
+
+    def expect_named_queries_updated(self, changed: str) -> None:
+        """Every named query exists; only ``changed`` differs, so only it is updated."""
+        queries = deploy.named_queries(TARGET.database)
+        ids = [f"id-{query['Name']}" for query in queries]
+        self.athena.add_response("list_named_queries", {"NamedQueryIds": ids}, {"WorkGroup": "analytics"})
+        for query, query_id in zip(queries, ids, strict=True):
+            stored = {**query, "NamedQueryId": query_id, "WorkGroup": "analytics"}
+            if query["Name"] == changed:
+                stored["QueryString"] = "SELECT 1"
+            self.athena.add_response("get_named_query", {"NamedQuery": stored}, {"NamedQueryId": query_id})
+        changed_query = next(query for query in queries if query["Name"] == changed)
+        self.athena.add_response(
+            "update_named_query",
+            {},
+            {
+                "NamedQueryId": f"id-{changed}",
+                "Name": changed,
+                "Description": changed_query["Description"],
+                "QueryString": changed_query["QueryString"],
+            },
+        )
+
+    # ---- QuickSight ---------------------------------------------------------------------------------
+
+    def missing(self, operation: str, params: dict[str, Any]) -> None:
+        """The Describe* call answers ResourceNotFoundException."""
+        self.quicksight.add_client_error(
+            operation, "ResourceNotFoundException", "not found", 404, expected_params=params
+        )
+
+    def expect_quicksight_created(self, analysis_errors: list[dict[str, Any]] | None = None) -> None:
+        """Nothing exists yet: create the data source, datasets, schedules, analysis and dashboard."""
+        qs = self.quicksight
+        source = {**IDS, "DataSourceId": definitions.DATA_SOURCE_ID}
+        self.missing("describe_data_source", source)
+        qs.add_response("create_data_source", {"Status": 202}, definitions.data_source_request(TARGET))
+        qs.add_response("describe_data_source", _data_source("CREATION_IN_PROGRESS"), source)
+        qs.add_response("describe_data_source", _data_source("CREATION_SUCCESSFUL"), source)
+        for spec in definitions.DATASETS:
+            dataset = {**IDS, "DataSetId": spec.dataset_id}
+            self.missing("describe_data_set", dataset)
+            qs.add_response("create_data_set", {"Status": 201}, definitions.dataset_request(TARGET, spec))
+            self.missing(
+                "describe_refresh_schedule", {**dataset, "ScheduleId": definitions.REFRESH_SCHEDULE_ID}
+            )
+            qs.add_response(
+                "create_refresh_schedule", {"Status": 200}, definitions.refresh_schedule_request(TARGET, spec)
+            )
+        analysis = {**IDS, "AnalysisId": definitions.ANALYSIS_ID}
+        self.missing("describe_analysis", analysis)
+        qs.add_response("create_analysis", {"Status": 202}, definitions.analysis_request(TARGET))
+        if analysis_errors:
+            qs.add_response("describe_analysis", _analysis("CREATION_FAILED", analysis_errors), analysis)
+            return
+        qs.add_response("describe_analysis", _analysis("CREATION_SUCCESSFUL"), analysis)
+        dashboard = {**IDS, "DashboardId": definitions.DASHBOARD_ID}
+        self.missing("describe_dashboard", dashboard)
+        qs.add_response("create_dashboard", _dashboard_version_arn(1), definitions.dashboard_request(TARGET))
+        qs.add_response(
+            "describe_dashboard", _dashboard(1, "CREATION_SUCCESSFUL"), {**dashboard, "VersionNumber": 1}
+        )
+
+    def expect_quicksight_updated(self) -> None:
+        """Everything exists: update each asset, re-grant the principal, publish the new dashboard version."""
+        qs = self.quicksight
+        grant = [{"Principal": PRINCIPAL, "Actions": ANY}]
+        source = {**IDS, "DataSourceId": definitions.DATA_SOURCE_ID}
+        qs.add_response("describe_data_source", _data_source("CREATION_SUCCESSFUL"), source)
+        body = definitions.data_source_request(TARGET)
+        update = {key: body[key] for key in ("AwsAccountId", "DataSourceId", "Name", "DataSourceParameters")}
+        qs.add_response("update_data_source", {"Status": 202}, update)
+        qs.add_response(
+            "update_data_source_permissions", {"Status": 200}, {**source, "GrantPermissions": grant}
+        )
+        qs.add_response("describe_data_source", _data_source("UPDATE_SUCCESSFUL"), source)
+        for spec in definitions.DATASETS:
+            dataset = {**IDS, "DataSetId": spec.dataset_id}
+            qs.add_response(
+                "describe_data_set", {"DataSet": {"DataSetId": spec.dataset_id}, "Status": 200}, dataset
+            )
+            update = {
+                k: v for k, v in definitions.dataset_request(TARGET, spec).items() if k != "Permissions"
+            }
+            qs.add_response("update_data_set", {"Status": 201}, update)
+            qs.add_response(
+                "update_data_set_permissions", {"Status": 200}, {**dataset, "GrantPermissions": grant}
+            )
+            schedule = definitions.refresh_schedule_request(TARGET, spec)
+            qs.add_response(
+                "describe_refresh_schedule",
+                {"RefreshSchedule": schedule["Schedule"], "Status": 200},
+                {**dataset, "ScheduleId": definitions.REFRESH_SCHEDULE_ID},
+            )
+            qs.add_response("update_refresh_schedule", {"Status": 200}, schedule)
+        analysis = {**IDS, "AnalysisId": definitions.ANALYSIS_ID}
+        qs.add_response("describe_analysis", _analysis("CREATION_SUCCESSFUL"), analysis)
+        update = {k: v for k, v in definitions.analysis_request(TARGET).items() if k != "Permissions"}
+        qs.add_response("update_analysis", {"Status": 202}, update)
+        qs.add_response(
+            "update_analysis_permissions", {"Status": 200}, {**analysis, "GrantPermissions": grant}
+        )
+        qs.add_response("describe_analysis", _analysis("UPDATE_SUCCESSFUL"), analysis)
+        dashboard = {**IDS, "DashboardId": definitions.DASHBOARD_ID}
+        qs.add_response("describe_dashboard", _dashboard(6, "CREATION_SUCCESSFUL"), dashboard)
+        update = {k: v for k, v in definitions.dashboard_request(TARGET).items() if k != "Permissions"}
+        qs.add_response("update_dashboard", _dashboard_version_arn(7), update)
+        qs.add_response(
+            "update_dashboard_permissions", {"Status": 200}, {**dashboard, "GrantPermissions": grant}
+        )
+        qs.add_response(
+            "describe_dashboard", _dashboard(7, "CREATION_IN_PROGRESS"), {**dashboard, "VersionNumber": 7}
+        )
+        qs.add_response(
+            "describe_dashboard", _dashboard(7, "CREATION_SUCCESSFUL"), {**dashboard, "VersionNumber": 7}
+        )
+        qs.add_response(
+            "update_dashboard_published_version", {"Status": 200}, {**dashboard, "VersionNumber": 7}
+        )
+
+
+def _execution(execution_id: str, state: str, reason: str = "") -> dict[str, Any]:
+    status: dict[str, Any] = {"State": state}
+    if reason:
+        status["StateChangeReason"] = reason
+    return {"QueryExecution": {"QueryExecutionId": execution_id, "Status": status}}
+
+
+def _data_source(status: str) -> dict[str, Any]:
+    return {"DataSource": {"DataSourceId": definitions.DATA_SOURCE_ID, "Status": status}, "Status": 200}
+
+
+def _analysis(status: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    analysis: dict[str, Any] = {"AnalysisId": definitions.ANALYSIS_ID, "Status": status}
+    if errors:
+        analysis["Errors"] = errors
+    return {"Analysis": analysis, "Status": 200}
+
+
+def _dashboard(version: int, status: str) -> dict[str, Any]:
+    return {
+        "Dashboard": {
+            "DashboardId": definitions.DASHBOARD_ID,
+            "Version": {"VersionNumber": version, "Status": status},
+        },
+        "Status": 200,
+    }
+
+
+def _dashboard_version_arn(version: int) -> dict[str, Any]:
+    arn = f"arn:aws:quicksight:{REGION}:{ACCOUNT}:dashboard/{definitions.DASHBOARD_ID}"
+    return {"Arn": arn, "VersionArn": f"{arn}/version/{version}", "Status": 202}
+
+
+@pytest.fixture
+def aws(aws_credentials: None) -> StubbedAws:
+    """Stubbed clients over fake credentials: nothing can reach AWS."""
+    with StubbedAws() as stubbed:
+        yield stubbed
+
+
+def test_first_deploy_creates_everything_with_valid_requests(
+    aws: StubbedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.expect_statements()
+    aws.expect_named_queries_created()
+    aws.expect_quicksight_created()
+    assert deploy.main(ARGV, session=aws, waits=NO_WAIT) == 0
+    aws.assert_done_and_valid()
+    assert (
+        capsys.readouterr().out.strip()
+        == f"https://{REGION}.quicksight.aws.amazon.com/sn/dashboards/boston311-dashboard"
+    )
+    operations = aws.operations()
+    assert operations.count("StartQueryExecution") == 1 + len(athena_sql.table_names()) + len(
+        athena_sql.view_names()
+    )
+    assert operations.count("CreateNamedQuery") == len(athena_sql.named_query_names())
+    assert (
+        operations.count("CreateDataSet")
+        == operations.count("CreateRefreshSchedule")
+        == len(definitions.DATASETS)
+    )
+    assert (
+        operations.index("CreateDataSource")
+        < operations.index("CreateDataSet")
+        < operations.index("CreateAnalysis")
+    )
+    assert operations.index("CreateAnalysis") < operations.index("CreateDashboard")
+    assert "UpdateDashboardPublishedVersion" not in operations  # a new dashboard publishes its first version
+
+
+def test_second_deploy_updates_everything_and_publishes_the_new_version(aws: StubbedAws) -> None:
+    aws.expect_statements()
+    aws.expect_named_queries_updated(changed="channel_mix_over_time")
+    aws.expect_quicksight_updated()
+    assert deploy.deploy(CONFIG, aws.clients, NO_WAIT) == deploy.dashboard_url(REGION)
+    aws.assert_done_and_valid()
+    operations = aws.operations()
+    assert "CreateNamedQuery" not in operations and operations.count("UpdateNamedQuery") == 1
+    assert not [operation for operation in operations if operation.startswith("Create")]
+    assert operations[-1] == "UpdateDashboardPublishedVersion"
+
+
+def test_skip_athena_sends_no_athena_request(aws: StubbedAws) -> None:
+    aws.expect_quicksight_created()
+    assert deploy.main([*ARGV, "--skip-athena"], session=aws, waits=NO_WAIT) == 0
+    aws.assert_done_and_valid()
+    assert {service for service, _, _ in aws.requests} == {"quicksight"}
+
+
+def test_a_failed_athena_statement_is_one_sentence_naming_it(
+    aws: StubbedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.expect_statements(fail_at="gold_monthly_requests", reason="FAILED: SemanticException table exists.")
+    assert deploy.main(ARGV, session=aws, waits=NO_WAIT) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("Athena: create table gold_monthly_requests failed: query q2 failed:")
+    assert "SemanticException table exists" in err
+
+
+def test_an_aws_error_names_the_quicksight_step_and_asset(
+    aws: StubbedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = {**IDS, "DataSourceId": definitions.DATA_SOURCE_ID}
+    aws.missing("describe_data_source", source)
+    aws.quicksight.add_client_error(
+        "create_data_source",
+        "AccessDeniedException",
+        "User is not authorized to perform CreateDataSource.",
+        403,
+    )
+    assert deploy.main([*ARGV, "--skip-athena"], session=aws, waits=NO_WAIT) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "QuickSight: data source boston311-athena failed: AccessDeniedException: "
+        "User is not authorized to perform CreateDataSource.\n"
+    )
+
+
+def test_quicksight_definition_errors_are_reported_with_the_offending_path(
+    aws: StubbedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    errors = [
+        {
+            "Type": "COLUMN_NOT_FOUND",
+            "Message": "Column channel not found",
+            "ViolatedEntities": [{"Path": "sheet/management/visual/donut_source"}],
+        }
+    ]
+    aws.expect_quicksight_created(analysis_errors=errors)
+    assert deploy.main([*ARGV, "--skip-athena"], session=aws, waits=NO_WAIT) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("the analysis ended CREATION_FAILED: COLUMN_NOT_FOUND Column channel not found")
+    assert "sheet/management/visual/donut_source" in err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--account-id": "12345"}, "--account-id must be 12 digits"),
+        ({"--region": "Boston"}, "--region must be an AWS region"),
+        (
+            {"--principal-arn": "arn:aws:iam::123456789012:user/alice"},
+            "--principal-arn must be a QuickSight user or group ARN",
+        ),
+        ({"--database": "Boston-311"}, "--database must be lower-case"),
+        ({"--lake": "/tmp/lake"}, "--lake must be an s3:// URI"),
+        ({"--lake": None}, "The Athena step needs --silver-location and --gold-location"),
+        ({"--region": None}, "The following arguments are required: --region"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_sentence(
+    change: dict[str, str | None], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = list(ARGV)
+    for flag, value in change.items():
+        position = argv.index(flag)
+        if value is None:
+            del argv[position : position + 2]
+        else:
+            argv[position + 1] = value
+    assert deploy.main(argv, session=NoAws()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_locations_must_be_s3_and_not_mixed_with_lake(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ARGV[:-2]
+    assert deploy.main([*base, "--silver-location", "/local/silver", "--gold-location", "s3://b/gold"]) == 2
+    assert capsys.readouterr().err.startswith("--silver-location must be an s3:// URI")
+    assert deploy.main([*ARGV, "--gold-location", "s3://b/gold"]) == 2
+    assert capsys.readouterr().err.startswith("Give either --lake or --silver-location/--gold-location")
+
+
+def test_an_unknown_profile_is_bad_input(aws_credentials: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main([*ARGV, "--profile", "no-such-profile"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Cannot open an AWS session:") and "no-such-profile" in err
+
+
+class NoAws:
+    """A session that fails the test if the code under test tries to talk to AWS."""
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no AWS client may be created here")
+
+
+def test_dry_run_checks_every_request_and_calls_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main([*ARGV, "--dry-run"], session=NoAws()) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].endswith("https://us-east-1.quicksight.aws.amazon.com/sn/dashboards/boston311-dashboard")
+    checked = [line for line in out[:-1] if line.startswith("ok")]
+    assert len(checked) == len(out) - 1 == len(deploy.planned_requests(CONFIG))
+    assert "ok   quicksight CreateDashboard dashboard" in out
+
+
+def test_the_athena_sql_carries_the_deploy_locations() -> None:
+    statements = {asset: sql for _, asset, sql in deploy.athena_statements("boston311", *CONFIG_LOCATIONS)}
+    assert statements["boston311"].startswith("CREATE DATABASE IF NOT EXISTS boston311")
+    assert (
+        "LOCATION 's3://lake-bucket/lake/gold/boston311/monthly_requests/'"
+        in statements["gold_monthly_requests"]
+    )
+    assert "s3://lake-bucket/lake/silver/boston311/service_requests/" in statements["silver_service_requests"]
+    placeholders = ("${database}", "${silver_location}", "${gold_location}")
+    assert not [
+        sql
+        for sql in statements.values()
+        if sql.lstrip().startswith("--") or any(p in sql for p in placeholders)
+    ]
+    # Athena's own template keys stay for partition projection.
+    assert "monthly_requests/year=${year}/" in statements["gold_monthly_requests"]
+
+
+CONFIG_LOCATIONS = (CONFIG.silver_location, CONFIG.gold_location)
+
+
+def test_moto_athena_deploy_is_idempotent(aws_credentials: None) -> None:
+    with mock_aws():
+        athena = boto3.client("athena", region_name=REGION)
+        athena.create_work_group(
+            Name="analytics", Configuration={"ResultConfiguration": {"OutputLocation": "s3://r/"}}
+        )
+        deploy.deploy_athena(athena, CONFIG, sleep=lambda seconds: None)
+        first = athena.list_named_queries(WorkGroup="analytics")["NamedQueryIds"]
+        deploy.deploy_athena(athena, CONFIG, sleep=lambda seconds: None)
+        second = athena.list_named_queries(WorkGroup="analytics")["NamedQueryIds"]
+        executions = athena.list_query_executions(WorkGroup="analytics")["QueryExecutionIds"]
+        stored = {athena.get_named_query(NamedQueryId=i)["NamedQuery"]["Name"] for i in second}
+    assert sorted(first) == sorted(second) and len(second) == len(athena_sql.named_query_names())
+    assert stored == set(athena_sql.named_query_names())
+    assert len(executions) == 2 * (1 + len(athena_sql.table_names()) + len(athena_sql.view_names()))
+
+
+def test_moto_creates_the_athena_data_source(aws_credentials: None) -> None:
+    with mock_aws():
+        quicksight = boto3.client("quicksight", region_name=REGION)
+        deploy.ensure_data_source(quicksight, TARGET, NO_WAIT)
+        source = quicksight.describe_data_source(
+            AwsAccountId=ACCOUNT, DataSourceId=definitions.DATA_SOURCE_ID
+        )
+    assert source["DataSource"]["Type"] == "ATHENA"
+    assert source["DataSource"]["DataSourceParameters"] == {"AthenaParameters": {"WorkGroup": "analytics"}}
