@@ -646,7 +646,7 @@ def visual_id_of(visual: dict[str, Any]) -> str:
 
 
 def visual_label(visual: dict[str, Any]) -> str:
-    """A visual's id and title, for messages: ``kpi_enquiries ("Enquiries this month")``."""
+    """A visual's id and title, for messages: ``donut_source ("Enquiries by source")``."""
     inner = next(iter(visual.values()))
     text = inner.get("Title", {}).get("FormatText", {}).get("PlainText")
     return f'{inner["VisualId"]} ("{text}")' if text else inner["VisualId"]
@@ -916,7 +916,8 @@ def definition(target: Target) -> dict[str, Any]:
                 "SheetContentType": "INTERACTIVE",
             }
         },
-        "Options": {"Timezone": REFRESH_TIMEZONE, "WeekStart": "MONDAY"},
+        # No Timezone: month and week_start are already Boston-local dates; a display zone would shift them.
+        "Options": {"WeekStart": "MONDAY"},
     }
 
 
