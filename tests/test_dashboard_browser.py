@@ -49,8 +49,6 @@ ANALYTICS_CHARTS = [
 # Rendered marks of every trace type the dashboard uses: scatter points and lines, bars, pie slices.
 MARKS = ".scatterlayer path.point, .scatterlayer path.js-line, .barlayer g.point path, .pielayer g.slice path.surface"
 
-pytestmark = pytest.mark.browser
-
 
 def chromium_missing_reason() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
@@ -71,22 +69,30 @@ def build_lake(root: Path, realistic: bool = False) -> Path:
 
 
 class Page:
-    """A loaded dashboard page and the console errors it produced."""
+    """A loaded dashboard page, the console errors it produced and the network requests it tried."""
 
-    def __init__(self, page: object, errors: list[str]) -> None:
-        self.page, self.errors = page, errors
+    def __init__(self, page: object, errors: list[str], remote_requests: list[str]) -> None:
+        self.page, self.errors, self.remote_requests = page, errors, remote_requests
 
 
-def open_dashboard(browser: object, html: Path, width: int = 1400) -> Page:
-    """Load the dashboard from a file:// URL and wait until its script has drawn every visual."""
+def open_dashboard(
+    browser: object, html: Path, width: int = 1400, ready: str = "body[data-ready=true]"
+) -> Page:
+    """Load the dashboard from a file:// URL (any other request is recorded and refused) and wait until drawn."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     errors: list[str] = []
+    remote_requests: list[str] = []
+
+    def refuse_remote(route: object) -> None:
+        remote_requests.append(route.request.url)
+        route.abort()
+
+    page.route(lambda url: not url.startswith("file://"), refuse_remote)
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("requestfailed", lambda request: errors.append(f"request failed: {request.url}"))
     page.goto(html.as_uri())
-    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
-    return Page(page, errors)
+    page.wait_for_selector(ready, timeout=30_000)
+    return Page(page, errors, remote_requests)
 
 
 @pytest.fixture(scope="module")
@@ -132,13 +138,55 @@ def kpi(page: object, name: str) -> str:
     return page.get_attribute(f"#kpi-{name}-value", "data-value")
 
 
-def test_the_file_is_self_contained(small_dashboard: Path) -> None:
+def test_the_file_is_one_self_contained_page(small_dashboard: Path) -> None:
     html = small_dashboard.read_text(encoding="utf-8")
-    assert "cdn.plot.ly" not in html.replace("https://cdn.plot.ly", "")  # only plotly.js's own comments
-    assert '<script src="http' not in html and "<link " not in html
-    assert "Enquiries to Boston" in html
+    assert "<script src=" not in html and "<link " not in html
+    assert html.count('<script type="application/json" id="dashboard-data">') == 1
+    assert list(small_dashboard.parent.iterdir()) == [small_dashboard]  # no partial file left behind
 
 
+def test_dashboard_data_rolls_the_views_up_for_the_visuals(small_dashboard: Path) -> None:
+    with duckdb.connect(str(small_dashboard.parent.parent / "lake.duckdb"), read_only=True) as connection:
+        data = dashboard.dashboard_data(connection)
+    assert data["dims"]["month"] == ["2023-12", "2024-01", "2024-02"]
+    assert data["dims"]["source"] == ["Citizens Connect App", "Constituent Call", "Self Service"]
+    management = data["management"]
+    assert sum(management["requests_opened"]) == 47
+    assert len(management["month"]) == 6  # the tiny lake's rows differ in subject, reason or source
+    assert data["years"] == [2024]
+    assert sorted(data["dims"]["department"]) == ["BTDT", "PWDx", "Unknown"]
+
+
+def test_months_are_contiguous_so_the_month_before_always_exists() -> None:
+    assert dashboard.month_range("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
+    assert dashboard.month_range("2024-02", "2024-02") == ["2024-02"]
+
+
+def test_embedded_json_cannot_close_its_script_element() -> None:
+    text = dashboard.embed_json({"reason": "</script><script>alert(1)</script>"})
+    assert "</script" not in text and '"<\\/script>' in text
+
+
+def test_cli_without_a_query_layer_is_one_sentence_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert dashboard.main(["--lake", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "There is no query layer at" in err and "Traceback" not in err
+    assert not (tmp_path / "dashboard").exists()
+
+
+def test_cli_writes_the_dashboard_where_the_lake_layout_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    silver, gold = helpers.write_small_lake(tmp_path)
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    assert dashboard.main(["--lake", str(tmp_path)]) == 0
+    assert (tmp_path / "dashboard" / "index.html").stat().st_size > 1_000_000  # plotly.js is inlined
+    assert "Dashboard: " in capsys.readouterr().out
+
+
+@pytest.mark.browser
 def test_loads_offline_without_console_errors_and_every_chart_has_marks(loaded: Page) -> None:
     page = loaded.page
     assert page.inner_text("#dashboard-title") == "Enquiries to Boston"
@@ -151,8 +199,10 @@ def test_loads_offline_without_console_errors_and_every_chart_has_marks(loaded: 
         assert page.locator(f"#{chart} .plot-container").locator(MARKS).count() > 0, f"{chart} has no marks"
     page.click("#tab-management")
     assert loaded.errors == []
+    assert loaded.remote_requests == []
 
 
+@pytest.mark.browser
 def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> None:
     page = loaded.page
     # February 2024: 20 + 4 + 1 opened, against 10 + 5 in January (+66.7%).
@@ -166,6 +216,7 @@ def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> Non
     assert page.inner_text("#kpi-ontime-value") == "52.6%"
 
 
+@pytest.mark.browser
 def test_the_source_control_sets_the_enquiries_kpi_to_the_views_value(
     loaded: Page, small_dashboard: Path
 ) -> None:
@@ -185,6 +236,7 @@ def test_the_source_control_sets_the_enquiries_kpi_to_the_views_value(
     assert loaded.errors == []
 
 
+@pytest.mark.browser
 def test_period_reason_and_top_n_controls_filter_the_visuals(loaded: Page) -> None:
     page = loaded.page
     page.select_option("#control-period-to", label="Jan 2024")
@@ -204,6 +256,7 @@ def test_period_reason_and_top_n_controls_filter_the_visuals(loaded: Page) -> No
     assert loaded.errors == []
 
 
+@pytest.mark.browser
 def test_analytics_controls_filter_by_department(loaded: Page) -> None:
     page = loaded.page
     page.click("#tab-analytics")
@@ -219,6 +272,7 @@ def test_analytics_controls_filter_by_department(loaded: Page) -> None:
     assert loaded.errors == []
 
 
+@pytest.mark.browser
 def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path) -> None:
     html = build_lake(tmp_path, realistic=True)
     loaded_page = open_dashboard(browser, html)
@@ -266,6 +320,22 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     print(f"Wrote {args.out}")
     return 0
+
+
+@pytest.mark.browser
+def test_an_empty_lake_says_so_without_errors(browser: object, tmp_path: Path) -> None:
+    local_lake.build_local_query_layer(
+        str(tmp_path / "lake.duckdb"), str(tmp_path / "silver"), str(tmp_path / "gold")
+    )
+    html = Path(
+        dashboard.build_dashboard(str(tmp_path / "lake.duckdb"), str(tmp_path / "dashboard" / "index.html"))
+    )
+    loaded_page = open_dashboard(browser, html, ready="p.empty")
+    try:
+        assert "No Gold data in this lake yet" in loaded_page.page.inner_text("#sheet-management")
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
 
 
 if __name__ == "__main__":
