@@ -1,0 +1,211 @@
+"""Submit the Gold job to AWS: as a step on a running EMR 7.x cluster, or as an EMR Serverless job run.
+
+    python emr/submit.py step --cluster-id j-XXXXXXXX --script s3://bucket/code/gold_job.py \\
+        --silver-path s3://bucket/silver/boston311 --gold-path s3://bucket/gold/boston311
+    python emr/submit.py serverless --application-id 00abc... --execution-role-arn arn:aws:iam::123:role/x \\
+        --script s3://bucket/code/gold_job.py --silver-path ... --gold-path ... [--log-uri s3://bucket/logs/]
+
+The requests are the JSON files beside this script (``emr_step.json``: AddJobFlowSteps,
+``emr_serverless_job_run.json``: StartJobRun) with ``${name}`` placeholders filled in; ``--dry-run``
+prints the filled request instead of sending it. Credentials and region come from the default
+boto3 chain (environment, profile, instance role); nothing is stored here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+log = logging.getLogger(__name__)
+
+DEFINITIONS = Path(__file__).resolve().parent
+STEP_DEFINITION = DEFINITIONS / "emr_step.json"
+SERVERLESS_DEFINITION = DEFINITIONS / "emr_serverless_job_run.json"
+ACTIONS_ON_FAILURE = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER")
+CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
+
+
+def render(definition: Any, values: Mapping[str, str]) -> Any:
+    """Fill every ``${name}`` in the strings of a JSON structure; KeyError names a missing value."""
+    if isinstance(definition, str):
+        return Template(definition).substitute(values)
+    if isinstance(definition, list):
+        return [render(item, values) for item in definition]
+    if isinstance(definition, dict):
+        return {key: render(item, values) for key, item in definition.items()}
+    return definition
+
+
+def load_definition(path: Path) -> dict:
+    """A request template from this folder."""
+    return json.loads(path.read_text())
+
+
+def step_request(
+    cluster_id: str, script: str, silver_path: str, gold_path: str, action_on_failure: str = "CONTINUE"
+) -> dict:
+    """The AddJobFlowSteps request that runs the Gold job in cluster mode on an EMR cluster."""
+    values = {
+        "cluster_id": cluster_id,
+        "script": script,
+        "silver_path": silver_path,
+        "gold_path": gold_path,
+        "action_on_failure": action_on_failure,
+    }
+    return render(load_definition(STEP_DEFINITION), values)
+
+
+def serverless_request(
+    application_id: str,
+    execution_role_arn: str,
+    script: str,
+    silver_path: str,
+    gold_path: str,
+    log_uri: str | None = None,
+) -> dict:
+    """The StartJobRun request that runs the Gold job on an EMR Serverless Spark application."""
+    definition = load_definition(SERVERLESS_DEFINITION)
+    if log_uri is None:
+        # Without an S3 log location, EMR Serverless keeps the logs in its managed storage.
+        definition.pop("configurationOverrides")
+    values = {
+        "application_id": application_id,
+        "execution_role_arn": execution_role_arn,
+        "script": script,
+        "silver_path": silver_path,
+        "gold_path": gold_path,
+        "log_uri": log_uri or "",
+    }
+    return render(definition, values)
+
+
+def aws_client(service: str, session: boto3.Session | None = None, region: str | None = None) -> Any:
+    """A boto3 client from the given session or the default credential chain."""
+    return (session or boto3.Session()).client(service, region_name=region)
+
+
+def submit_step(request: dict, session: boto3.Session | None = None, region: str | None = None) -> str:
+    """Add the step to the cluster; return the step id."""
+    response = aws_client("emr", session, region).add_job_flow_steps(**request)
+    return response["StepIds"][0]
+
+
+def submit_serverless(request: dict, session: boto3.Session | None = None, region: str | None = None) -> str:
+    """Start the job run (boto3 adds the idempotency clientToken); return the job run id."""
+    response = aws_client("emr-serverless", session, region).start_job_run(**request)
+    return response["jobRunId"]
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one sentence on stderr and exits with 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print one sentence and exit 2."""
+        self.exit(2, f"{self.prog}: {message} (see --help).\n")
+
+
+def s3_uri(value: str) -> str:
+    """An argparse type: an s3:// URI with a bucket."""
+    if not re.match(r"^s3://[^/]+", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an s3://bucket/... URI")
+    return value
+
+
+def cluster_id(value: str) -> str:
+    """An argparse type: an EMR cluster id such as j-2AXXXXXXGAPLF."""
+    if not CLUSTER_ID.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an EMR cluster id like j-2AXXXXXXGAPLF")
+    return value
+
+
+def role_arn(value: str) -> str:
+    """An argparse type: an IAM role ARN."""
+    if not ROLE_ARN.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an IAM role ARN like arn:aws:iam::123456789012:role/name"
+        )
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = OneLineArgumentParser(
+        prog="submit.py", description="Submit the Gold job to EMR or EMR Serverless."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
+    step = commands.add_parser("step", help="add the Gold job as a step to a running EMR 7.x cluster")
+    step.add_argument("--cluster-id", type=cluster_id, required=True)
+    step.add_argument("--action-on-failure", choices=ACTIONS_ON_FAILURE, default="CONTINUE")
+    serverless = commands.add_parser("serverless", help="start the Gold job on an EMR Serverless application")
+    serverless.add_argument("--application-id", required=True)
+    serverless.add_argument("--execution-role-arn", type=role_arn, required=True)
+    serverless.add_argument(
+        "--log-uri", type=s3_uri, default=None, help="S3 prefix for the driver/executor logs"
+    )
+    for command in (step, serverless):
+        command.add_argument("--script", type=s3_uri, required=True, help="gold_job.py uploaded to S3")
+        command.add_argument(
+            "--silver-path", type=s3_uri, required=True, help="e.g. s3://bucket/silver/boston311"
+        )
+        command.add_argument(
+            "--gold-path", type=s3_uri, required=True, help="e.g. s3://bucket/gold/boston311"
+        )
+        command.add_argument("--region", default=None, help="AWS region (default: the boto3 chain)")
+        command.add_argument("--profile", default=None, help="named AWS profile (default: the boto3 chain)")
+        command.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Render the request and send it; 0 on success, 1 when AWS refuses, 2 on bad usage.
+
+    Parameters
+    ----------
+    argv
+        ``step ...`` or ``serverless ...`` (default: ``sys.argv[1:]``); see ``--help``.
+    """
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "step":
+        request = step_request(
+            args.cluster_id, args.script, args.silver_path, args.gold_path, args.action_on_failure
+        )
+    else:
+        request = serverless_request(
+            args.application_id,
+            args.execution_role_arn,
+            args.script,
+            args.silver_path,
+            args.gold_path,
+            args.log_uri,
+        )
+    if args.dry_run:
+        print(json.dumps(request, indent=2))
+        return 0
+    try:
+        session = boto3.Session(profile_name=args.profile) if args.profile else None
+        if args.command == "step":
+            step_id = submit_step(request, session, args.region)
+            print(f"Added step {step_id} to cluster {args.cluster_id}.")
+        else:
+            job_run_id = submit_serverless(request, session, args.region)
+            print(f"Started job run {job_run_id} on application {args.application_id}.")
+    except (ClientError, BotoCoreError) as error:
+        print(f"submit.py: AWS did not accept the {args.command} request: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

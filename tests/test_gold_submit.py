@@ -1,0 +1,185 @@
+"""The EMR step and EMR Serverless job-run requests for the Gold job, against moto and the real service models."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+import submit
+
+SCRIPT = "s3://lake-bucket/code/gold_job.py"
+SILVER = "s3://lake-bucket/silver/boston311"
+GOLD = "s3://lake-bucket/gold/boston311"
+ROLE = "arn:aws:iam::123456789012:role/boston311-gold"
+GOLD_ARGS = ["--script", SCRIPT, "--silver-path", SILVER, "--gold-path", GOLD]
+
+
+def test_step_request_runs_the_script_in_cluster_mode():
+    request = submit.step_request("j-ABC123", SCRIPT, SILVER, GOLD)
+
+    assert request["JobFlowId"] == "j-ABC123"
+    [step] = request["Steps"]
+    assert step["ActionOnFailure"] == "CONTINUE"
+    assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
+    args = step["HadoopJarStep"]["Args"]
+    assert args[:3] == ["spark-submit", "--deploy-mode", "cluster"]
+    assert args[-5:] == [SCRIPT, "--silver_path", SILVER, "--gold_path", GOLD]
+    assert "${" not in json.dumps(request)
+
+
+def test_serverless_request_matches_the_start_job_run_model(aws_credentials):
+    request = submit.serverless_request(
+        "00fabc123", ROLE, SCRIPT, SILVER, GOLD, log_uri="s3://lake-bucket/logs/"
+    )
+    client = boto3.client("emr-serverless", region_name="us-east-1")
+    stubber = Stubber(client)
+    # Stubber checks the request against botocore's model of the real service (names, types, required).
+    stubber.add_response(
+        "start_job_run",
+        {
+            "applicationId": "00fabc123",
+            "jobRunId": "00frun456",
+            "arn": "arn:aws:emr-serverless:us-east-1:123456789012:/applications/00fabc123/jobruns/00frun456",
+        },
+        request,
+    )
+
+    with stubber:
+        job_run_id = client.start_job_run(**request)["jobRunId"]
+
+    assert job_run_id == "00frun456"
+    spark_submit = request["jobDriver"]["sparkSubmit"]
+    assert spark_submit["entryPoint"] == SCRIPT
+    assert spark_submit["entryPointArguments"] == ["--silver_path", SILVER, "--gold_path", GOLD]
+    assert "spark.sql.session.timeZone=UTC" in spark_submit["sparkSubmitParameters"]
+    assert request["configurationOverrides"]["monitoringConfiguration"]["s3MonitoringConfiguration"] == {
+        "logUri": "s3://lake-bucket/logs/"
+    }
+
+
+def test_serverless_request_without_log_uri_has_no_empty_log_location():
+    request = submit.serverless_request("00fabc123", ROLE, SCRIPT, SILVER, GOLD)
+
+    assert "configurationOverrides" not in request
+    assert "${" not in json.dumps(request)
+
+
+@mock_aws
+def test_step_command_adds_the_step_to_the_cluster(aws_credentials, capsys):
+    emr = boto3.client("emr", region_name="us-east-1")
+    cluster = emr.run_job_flow(
+        Name="boston311",
+        ReleaseLabel="emr-7.5.0",
+        Instances={
+            "MasterInstanceType": "m5.xlarge",
+            "InstanceCount": 1,
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+
+    code = submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS])
+
+    assert code == 0
+    [step] = emr.list_steps(ClusterId=cluster)["Steps"]
+    assert step["Name"] == "boston311-gold"
+    assert step["Config"]["Jar"] == "command-runner.jar"
+    assert (
+        step["Config"]["Args"]
+        == submit.step_request(cluster, SCRIPT, SILVER, GOLD)["Steps"][0]["HadoopJarStep"]["Args"]
+    )
+    assert f"Added step {step['Id']} to cluster {cluster}." in capsys.readouterr().out
+
+
+@mock_aws
+def test_serverless_command_starts_a_job_run(aws_credentials, capsys):
+    emr_serverless = boto3.client("emr-serverless", region_name="us-east-1")
+    application = emr_serverless.create_application(name="boston311", releaseLabel="emr-7.5.0", type="SPARK")[
+        "applicationId"
+    ]
+
+    code = submit.main(
+        [
+            "serverless",
+            "--application-id",
+            application,
+            "--execution-role-arn",
+            ROLE,
+            "--region",
+            "us-east-1",
+            *GOLD_ARGS,
+        ]
+    )
+
+    assert code == 0
+    [job_run] = emr_serverless.list_job_runs(applicationId=application)["jobRuns"]
+    detail = emr_serverless.get_job_run(applicationId=application, jobRunId=job_run["id"])["jobRun"]
+    assert detail["executionRole"] == ROLE
+    assert detail["jobDriver"]["sparkSubmit"]["entryPoint"] == SCRIPT
+    assert detail["jobDriver"]["sparkSubmit"]["entryPointArguments"] == [
+        "--silver_path",
+        SILVER,
+        "--gold_path",
+        GOLD,
+    ]
+    assert f"Started job run {job_run['id']}" in capsys.readouterr().out
+
+
+def test_dry_run_prints_the_request_and_sends_nothing(capsys):
+    code = submit.main(["step", "--cluster-id", "j-ABC123", "--dry-run", *GOLD_ARGS])
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == submit.step_request("j-ABC123", SCRIPT, SILVER, GOLD)
+
+
+@mock_aws
+def test_aws_refusal_is_one_sentence_and_exit_1(aws_credentials, capsys):
+    code = submit.main(
+        [
+            "serverless",
+            "--application-id",
+            "00fmissing",
+            "--execution-role-arn",
+            ROLE,
+            "--region",
+            "us-east-1",
+            *GOLD_ARGS,
+        ]
+    )
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1
+    assert err[0].startswith("submit.py: AWS did not accept the serverless request")
+    assert "00fmissing does not exist" in err[0]
+
+
+@pytest.mark.parametrize(
+    "argv, complaint",
+    [
+        (["step", *GOLD_ARGS], "--cluster-id"),
+        (["step", "--cluster-id", "cluster-1", *GOLD_ARGS], "not an EMR cluster id"),
+        (
+            ["step", "--cluster-id", "j-ABC123", "--script", "/home/me/gold_job.py", *GOLD_ARGS[2:]],
+            "not an s3://",
+        ),
+        (
+            ["serverless", "--application-id", "00f", "--execution-role-arn", "boston311-gold", *GOLD_ARGS],
+            "IAM role",
+        ),
+        (["launch", *GOLD_ARGS], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv, complaint, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        submit.main(argv)
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2
+    assert len(err) == 1
+    assert complaint in err[0]
