@@ -1072,7 +1072,8 @@ def write_definitions(out_dir: Path = DEFINITIONS_DIR, target: Target = PLACEHOL
 # Checks
 # ----------------------------------------------------------------------------------------------------------
 
-_EXPRESSION_COLUMN = re.compile(r"\{([^{}]+)\}")
+# {column} in a QuickSight expression; ${Parameter} is a parameter, not a column.
+_EXPRESSION_COLUMN = re.compile(r"(?<!\$)\{([^{}]+)\}")
 
 
 def _column_identifiers(node: Any) -> list[dict[str, str]]:
