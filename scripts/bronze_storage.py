@@ -111,7 +111,7 @@ class LocalStore:
     def commit_file(self, local_path: str, key: str, metadata: dict[str, str]) -> None:
         """Rename the staged file into place; the target never exists half-written."""
         target = self._full(key)
-        with _storage_errors(f"write {target}"):
+        with _local_errors(f"write {target}"):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(local_path, target)
 
@@ -299,6 +299,15 @@ def open_store(
     if check:
         store.check_writable()
     return store
+
+
+@contextmanager
+def _local_errors(action: str) -> Iterator[None]:
+    """Turn a file-system failure while writing into one StorageError sentence."""
+    try:
+        yield
+    except OSError as error:
+        raise StorageError(f"Cannot {action}: {error.strerror or error}.") from error
 
 
 @contextmanager

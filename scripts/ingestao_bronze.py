@@ -16,12 +16,14 @@ import hashlib
 import io
 import logging
 import os
+import queue
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -476,6 +478,86 @@ def short_reason(error: BaseException) -> str:
     return " ".join(text.split())[:160]
 
 
+class BodySink:
+    """Writes and hashes a body on two worker threads, so reading the network never waits on either.
+
+    Each queue holds at most ``depth`` chunks: memory stays at about 2 x depth x CHUNK_BYTES.
+    A failure to write the local file is a StorageError (not a network problem to retry).
+    """
+
+    def __init__(self, path: str, depth: int = 8) -> None:
+        self.path = path
+        self.size = 0
+        try:
+            self._file = open(path, "wb")  # noqa: SIM115 - closed in __exit__
+        except OSError as error:
+            raise StorageError(f"Cannot write the staging file {path}: {error.strerror or error}.") from error
+        self._digest = hashlib.sha256()
+        self._errors: list[BaseException] = []
+        self._queues: list[queue.Queue] = [queue.Queue(depth), queue.Queue(depth)]
+        actions = (self._file.write, lambda chunk: self._digest.update(chunk))
+        self._workers = [
+            threading.Thread(target=self._work, args=(q, action), daemon=True)
+            for q, action in zip(self._queues, actions, strict=True)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def _work(self, chunks: queue.Queue, action: Any) -> None:
+        while True:
+            chunk = chunks.get()
+            try:
+                if chunk is None:
+                    return
+                if not self._errors:
+                    action(chunk)
+            except BaseException as error:  # handed to the reading thread
+                self._errors.append(error)
+            finally:
+                chunks.task_done()
+
+    def _raise_if_failed(self) -> None:
+        if self._errors:
+            error = self._errors[0]
+            raise StorageError(f"Cannot write the staging file {self.path}: {error}.") from error
+
+    def write(self, chunk: bytes) -> None:
+        """Queue a chunk for the file and the hash."""
+        self._raise_if_failed()
+        for chunks in self._queues:
+            chunks.put(chunk)
+        self.size += len(chunk)
+
+    def drain(self) -> None:
+        """Wait until every queued chunk is written and hashed."""
+        for chunks in self._queues:
+            chunks.join()
+        self._raise_if_failed()
+
+    def restart(self) -> None:
+        """Forget everything received (the server ignored a Range request)."""
+        self.drain()
+        self._file.seek(0)
+        self._file.truncate()
+        self._digest, self.size = hashlib.sha256(), 0
+
+    def finish(self) -> str:
+        """Drain, flush to disk and return the sha256 of everything written."""
+        self.drain()
+        self._file.flush()
+        return self._digest.hexdigest()
+
+    def __enter__(self) -> BodySink:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for chunks in self._queues:
+            chunks.put(None)
+        for worker in self._workers:
+            worker.join()
+        self._file.close()
+
+
 @dataclass
 class Fetcher:
     """Streams one URL to a local file: allow-listed redirects, retries, Range resume, sha256."""
@@ -519,47 +601,43 @@ class Fetcher:
         """Download ``url`` into ``destination``; return (sha256, bytes). ResourceError when it cannot."""
         from urllib3.exceptions import HTTPError as Urllib3Error
 
-        digest, received, expected, interruptions = hashlib.sha256(), 0, None, 0
-        with open(destination, "wb") as out:
+        expected, interruptions = None, 0
+        with BodySink(destination) as sink:
             while True:
-                response = self.open(url, received)
+                response = self.open(url, sink.size)
                 try:
-                    expected = self._check_response(response, received, expected)
-                    if response.status_code == 200 and received:
+                    expected = self._check_response(response, sink.size, expected)
+                    if response.status_code == 200 and sink.size:
                         log.warning("server ignored the Range request; restarting %s", safe_url(url))
-                        out.seek(0)
-                        out.truncate()
-                        digest, received = hashlib.sha256(), 0
+                        sink.restart()
                         progress.reset(total=expected)
                     elif progress.total is None and expected is not None:
                         progress.reset(total=expected)
-                        progress.update(received)
+                        progress.update(sink.size)
                     for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        received += len(chunk)
+                        sink.write(chunk)
                         progress.update(len(chunk))
                 except (Urllib3Error, OSError) as error:
                     interruptions += 1
                     if interruptions > self.resume_attempts:
                         raise ResourceError(
-                            f"transfer interrupted {interruptions} times, last at {received:,} of "
+                            f"transfer interrupted {interruptions} times, last at {sink.size:,} of "
                             f"{count(expected)} bytes ({short_reason(error)})"
                         ) from error
                     log.warning(
                         "transfer interrupted at %s bytes (%s); resuming with Range",
-                        received,
+                        sink.size,
                         short_reason(error),
                     )
                     time.sleep(self.backoff * 2 ** (interruptions - 1))
                     continue
                 finally:
                     response.close()
-                if expected is not None and received != expected:
+                if expected is not None and sink.size != expected:
                     raise ResourceError(
-                        f"truncated body: received {received:,} of the {expected:,} bytes announced"
+                        f"truncated body: received {sink.size:,} of the {expected:,} bytes announced"
                     )
-                return digest.hexdigest(), received
+                return sink.finish(), sink.size
 
     @staticmethod
     def _check_response(response: Any, received: int, expected: int | None) -> int | None:
@@ -633,6 +711,13 @@ def progress_bar(enabled: bool, **options: Any) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
+
+
+def tqdm_logging() -> Any:
+    """Route log lines through tqdm while bars are shown, so they do not break the bars."""
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm()  # the root logger's console handler, where our lines propagate
 
 
 def land_resource(
@@ -751,7 +836,10 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
             config.backoff,
         )
         entries = []
-        with progress_bar(config.progress, desc="resources", total=len(chosen), unit="file") as overall:
+        with (
+            tqdm_logging() if config.progress else nullcontext(),
+            progress_bar(config.progress, desc="resources", total=len(chosen), unit="file") as overall,
+        ):
             for resource in chosen:
                 previous = state["resources"].get(resource.resource_id)
                 try:

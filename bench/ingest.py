@@ -1,0 +1,189 @@
+"""Benchmark the Bronze ingest: one >= 1 GB CSV on loopback, into the local lake and a moto S3 server, vs curl.
+
+Builds ``bench/out/legacy_big.csv`` from the real samples' rows (the 29-column header, the 2011 and
+2022 rows repeated), serves it through the portal stand-in (302 to the presigned-S3-like path), and
+in the same run times ``curl -o`` of the same URL, the ingest into a local lake and the ingest into a
+ThreadedMotoServer. The ingest runs as a subprocess so its peak RSS is its own (``wait4`` rusage).
+
+    python bench/ingest.py [--size-mb 1100] [--skip-s3] [--keep]
+
+Targets (issue 2): peak RSS <= 200 MB whatever the file size; local throughput >= 80% of curl's.
+bench/out is git-ignored and removed at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+from portal_standin import FIXTURES, Portal, serve  # noqa: E402
+
+OUT = REPO / "bench" / "out"
+SCRIPT = REPO / "scripts" / "ingestao_bronze.py"
+SOURCES = ("legacy_2011_old29col_raw_first3000.csv", "legacy_2022_old29col_qsv-sample100.csv")
+BUCKET = "bench-lake"
+MB = 1_000_000
+RSS_TARGET_MB = 200
+RATIO_TARGET = 0.80
+
+
+def build_csv(path: Path, min_bytes: int) -> tuple[int, str]:
+    """Write a legacy-29 CSV of at least ``min_bytes`` from the real rows; return (size, sha256)."""
+    header, rows = b"", b""
+    for name in SOURCES:
+        lines = (FIXTURES / name).read_bytes().splitlines(keepends=True)
+        header = header or lines[0]
+        rows += b"".join(lines[1:])
+    block = rows * max(1, (8 * MB) // len(rows))
+    digest, size = hashlib.sha256(header), len(header)
+    with open(path, "wb") as out:
+        out.write(header)
+        while size < min_bytes:
+            out.write(block)
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def timed_curl(url: str, target: Path) -> float:
+    """Seconds for ``curl -L -o`` of the URL."""
+    started = time.perf_counter()
+    subprocess.run(["curl", "-sS", "-L", "--max-redirs", "3", "-o", str(target), url], check=True)
+    elapsed = time.perf_counter() - started
+    target.unlink()
+    return elapsed
+
+
+def timed_ingest(portal_url: str, lake: str, env: dict[str, str]) -> tuple[float, float, int]:
+    """Run the ingest CLI as a child: (seconds, peak RSS in MB, exit code)."""
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--portal",
+        portal_url,
+        "--lake",
+        lake,
+        "--quiet",
+        "--no-new-system",
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss * 1024 / MB, process.returncode
+
+
+def moto_environment(endpoint: str) -> dict[str, str]:
+    """The child's environment for the moto server: fake credentials, endpoint override."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the file, serve it, time curl and the two ingests, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mb", type=int, default=1100, help="minimum file size in MB (default 1100)")
+    parser.add_argument("--skip-s3", action="store_true", help="only the local lake")
+    parser.add_argument("--keep", action="store_true", help="keep bench/out afterwards")
+    args = parser.parse_args(argv)
+
+    if shutil.which("curl") is None:
+        print("bench/ingest.py: curl is required for the comparison.", file=sys.stderr)
+        return 2
+    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        source = OUT / "legacy_big.csv"
+        size, sha256 = build_csv(source, args.size_mb * MB)
+        print(
+            f"file: {size:,} bytes ({size / MB:,.0f} MB), sha256 {sha256[:16]}…; load average {os.getloadavg()}"
+        )
+
+        portal = Portal.from_fixtures()
+        for resource in [r for r in portal.resources if r.path is not None]:
+            portal.remove(resource.resource_id)
+        resource_id = portal.add_csv("311 SERVICE REQUESTS - 2011", source, file_name="legacy_big.csv")
+        with serve(portal) as base:
+            url = portal.download_url(base, portal.resource(resource_id))
+            rows = []
+            curl_seconds = timed_curl(url, OUT / "curl.csv")
+            rows.append(("curl -o", curl_seconds, None, 0))
+
+            lake = OUT / "lake"
+            seconds, rss, code = timed_ingest(base, str(lake), {**os.environ, "LAKE_ROOT": ""})
+            landed = next(lake.glob("bronze/boston311/dataset=legacy_2011/ingest_date=*/legacy_big.csv"))
+            assert hashlib.sha256(landed.read_bytes()).hexdigest() == sha256, "local copy differs"
+            rows.append(("ingest -> local lake", seconds, rss, code))
+            shutil.rmtree(lake)
+
+            curl_again = timed_curl(url, OUT / "curl.csv")
+            rows.append(("curl -o (again)", curl_again, None, 0))
+            curl_seconds = min(curl_seconds, curl_again)
+
+            if not args.skip_s3:
+                rows.append(("ingest -> moto S3", *s3_ingest(base, size, sha256)))
+
+        print(f"\n{'run':<22} {'seconds':>8} {'MB/s':>8} {'peak RSS MB':>12} {'vs curl':>8}  exit")
+        for label, seconds, rss, code in rows:
+            ratio = curl_seconds / seconds
+            rss_text = f"{rss:,.0f}" if rss is not None else "-"
+            print(
+                f"{label:<22} {seconds:>8.2f} {size / MB / seconds:>8.0f} {rss_text:>12} {ratio:>8.2f}  {code}"
+            )
+        local = rows[1]
+        print(
+            f"\nlocal lake: {curl_seconds / local[1]:.0%} of curl's throughput (target >= {RATIO_TARGET:.0%}), "
+            f"peak RSS {local[2]:.0f} MB (target <= {RSS_TARGET_MB} MB)"
+        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(OUT, ignore_errors=True)
+    return 0
+
+
+def s3_ingest(base: str, size: int, sha256: str) -> tuple[float, float, int]:
+    """Ingest into a ThreadedMotoServer bucket; checks size and the recorded sha256."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = moto_environment(f"http://{host}:{port}")
+        client = boto3.client(
+            "s3",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
+        client.create_bucket(Bucket=BUCKET)
+        result = timed_ingest(base, f"s3://{BUCKET}/lake", {**env, "LAKE_ROOT": ""})
+        listing = client.list_objects_v2(Bucket=BUCKET, Prefix="lake/bronze/boston311/dataset=")["Contents"]
+        head = client.head_object(Bucket=BUCKET, Key=listing[0]["Key"])
+        assert head["ContentLength"] == size and head["Metadata"]["sha256"] == sha256, "S3 copy differs"
+        return result
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
