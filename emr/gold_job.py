@@ -270,32 +270,43 @@ def open_backlog(silver: DataFrame) -> DataFrame:
         case_is_closed() & F.col("closed_at").isNotNull(),
         F.greatest(week_start(boston_local("closed_at")), opened_week),
     ).when(case_is_closed(), opened_week)
-    cases = silver.filter(F.col("opened_at").isNotNull()).select(
-        known_or_unknown("department"),
-        opened_week.alias("opened_week"),
-        closed_week.alias("closed_week"),
-    )
-    # +1 in the week a case opens, -1 in the week it closes; the running sum is the backlog.
-    openings = cases.select("department", F.col("opened_week").alias("week_start"), F.lit(1).alias("change"))
-    closings = cases.filter(F.col("closed_week").isNotNull()).select(
-        "department", F.col("closed_week").alias("week_start"), F.lit(-1).alias("change")
+    # +1 in the week a case opens, -1 in the week it closes: one pass over Silver yields both events,
+    # summed per department and week; the running sum over the weeks is the backlog.
+    events = F.array(
+        F.struct(opened_week.alias("week_start"), F.lit(1).alias("opened"), F.lit(0).alias("closed")),
+        F.struct(closed_week.alias("week_start"), F.lit(0).alias("opened"), F.lit(1).alias("closed")),
     )
     weekly_change = (
-        openings.unionByName(closings)
-        .groupBy("department", "week_start")
-        .agg(F.sum("change").alias("change"))
+        silver.filter(F.col("opened_at").isNotNull())
+        .select(known_or_unknown("department"), F.explode(events).alias("event"))
+        .filter(F.col("event.week_start").isNotNull())
+        .groupBy("department", F.col("event.week_start").alias("week_start"))
+        .agg(F.sum("event.opened").alias("opened"), F.sum("event.closed").alias("closed"))
+        .select(
+            "department",
+            "week_start",
+            "opened",
+            "closed",
+            (F.col("opened") - F.col("closed")).alias("change"),
+        )
     )
-    calendar = cases.agg(
-        F.min("opened_week").alias("first_week"), F.max("opened_week").alias("last_week")
+    # Every week from the first opening to the last, for every department (a few thousand rows).
+    openings = weekly_change.filter(F.col("opened") > 0)
+    calendar = openings.agg(
+        F.min("week_start").alias("first_week"), F.max("week_start").alias("last_week")
     ).select(F.explode(F.sequence("first_week", "last_week", F.expr("INTERVAL 7 DAYS"))).alias("week_start"))
-    department_weeks = cases.select("department").distinct().crossJoin(calendar)
+    department_weeks = weekly_change.select("department").distinct().crossJoin(calendar)
     to_date = (
         Window.partitionBy("department")
         .orderBy("week_start")
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
     # Closings after the last week fall outside the calendar: those cases were open at its end.
-    return department_weeks.join(weekly_change, on=["department", "week_start"], how="left").select(
+    return department_weeks.join(
+        weekly_change.select("department", "week_start", "change"),
+        on=["department", "week_start"],
+        how="left",
+    ).select(
         "week_start",
         "department",
         F.sum(F.coalesce(F.col("change"), F.lit(0))).over(to_date).cast("bigint").alias("open_cases"),
