@@ -210,6 +210,7 @@ class IngestConfig:
     years: frozenset[int] | None = None
     new_system: bool = True
     dry_run: bool = False
+    force: bool = False
     quiet: bool = False
     discovery: str = "auto"
     allow_hosts: tuple[str, ...] = ()
@@ -747,36 +748,52 @@ def land_resource(
         if previous is not None and previous.get("sha256") == sha256:
             log.info("%s: downloaded bytes equal the last landed ones; not landing again", resource.dataset)
             return _unchanged(entry, previous)
-        key = landing_key(resource.dataset, ingest_date, resource.file_name)
-        if store.exists(key):
-            if store.stored_sha256(key) == sha256:
-                entry.status, entry.key, entry.sha256, entry.bytes, entry.header_era = (
-                    "unchanged",
-                    key,
-                    sha256,
-                    size,
-                    era,
-                )
-                entry.ingested_at = (previous or {}).get("ingested_at")
-                return entry
-            key = distinct_key(key, run_id)
+        key, already_landed = free_key(
+            store, landing_key(resource.dataset, ingest_date, resource.file_name), sha256, run_id
+        )
+        if already_landed:
+            log.info("%s: %s already holds these bytes; not landing again", resource.dataset, key)
+            return _fill(entry, "unchanged", key, sha256, size, era, (previous or {}).get("ingested_at"))
         metadata = {"sha256": sha256, "source-url": resource.url, "resource-id": resource.resource_id}
         store.commit_file(staged, key, metadata)
     finally:
         if os.path.exists(staged):
             os.remove(staged)
-    entry.status, entry.key, entry.sha256, entry.bytes, entry.header_era = "landed", key, sha256, size, era
-    entry.ingested_at = iso_z(utc_now())
     log.info("%s: landed %s bytes as %s (%s)", resource.dataset, f"{size:,}", key, era)
+    return _fill(entry, "landed", key, sha256, size, era, iso_z(utc_now()))
+
+
+def free_key(store: BronzeStore, key: str, sha256: str, run_id: str) -> tuple[str, bool]:
+    """The key to land under, never over a different object; True when it already holds these bytes."""
+    candidates = [key, distinct_key(key, run_id)]
+    for candidate in candidates:
+        if not store.exists(candidate):
+            return candidate, False
+        if store.stored_sha256(candidate) == sha256:
+            return candidate, True
+    return distinct_key(key, f"{run_id}-{uuid.uuid4().hex[:8]}"), False
+
+
+def _fill(
+    entry: ManifestEntry, status: str, key: str, sha256: str, size: int, era: str, ingested_at: str | None
+) -> ManifestEntry:
+    """Record the outcome of a resource in its manifest entry."""
+    entry.status, entry.key, entry.sha256, entry.bytes = status, key, sha256, size
+    entry.header_era, entry.ingested_at = era, ingested_at
     return entry
 
 
 def _unchanged(entry: ManifestEntry, previous: dict[str, Any]) -> ManifestEntry:
     """An 'unchanged' entry pointing at the object landed before."""
-    entry.status = "unchanged"
-    entry.key, entry.sha256, entry.bytes = previous.get("key"), previous.get("sha256"), previous.get("bytes")
-    entry.header_era, entry.ingested_at = previous.get("header_era"), previous.get("ingested_at")
-    return entry
+    return _fill(
+        entry,
+        "unchanged",
+        previous.get("key"),
+        previous.get("sha256"),
+        previous.get("bytes"),
+        previous.get("header_era"),
+        previous.get("ingested_at"),
+    )
 
 
 # ---------------------------------------------------------------- the run
@@ -841,7 +858,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
             progress_bar(config.progress, desc="resources", total=len(chosen), unit="file") as overall,
         ):
             for resource in chosen:
-                previous = state["resources"].get(resource.resource_id)
+                previous = None if config.force else state["resources"].get(resource.resource_id)
                 try:
                     entry = land_resource(
                         resource,
@@ -921,6 +938,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dry-run", action="store_true", help="list what would be fetched; download and write nothing"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="ignore the state: download and land every selected resource again "
+        "(an object with the same bytes already landed today is not duplicated)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars and only warnings in the log")
     parser.add_argument(
         "--discovery",
@@ -991,6 +1014,7 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
         years=parse_years(args.years) if args.years is not None else None,
         new_system=not args.no_new_system,
         dry_run=args.dry_run,
+        force=args.force,
         quiet=args.quiet,
         discovery=args.discovery,
         allow_hosts=tuple(args.allow_host),

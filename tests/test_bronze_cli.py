@@ -81,6 +81,7 @@ def test_help_describes_every_flag(tmp_path: Path) -> None:
         "--years",
         "--no-new-system",
         "--dry-run",
+        "--force",
         "--quiet",
         "--discovery",
         "--allow-host",

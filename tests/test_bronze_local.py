@@ -224,3 +224,40 @@ def test_unreachable_portal_is_a_configuration_error(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     assert "Could not list the dataset's resources" in err and "check --portal" in err
     assert not (tmp_path / "lake" / "bronze/boston311/_manifests").exists()
+
+
+def test_force_lands_again_what_the_state_calls_unchanged(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    lost = lake / by_dataset(manifests(lake)[0])["legacy_2011"]["key"]
+    lost.unlink()  # someone deleted an object; the state still lists it
+
+    assert ingest(portal_url, lake) == 0
+    assert not lost.exists()
+    assert ingest(portal_url, lake, "--force") == 0
+
+    forced = by_dataset(manifests(lake)[-1])
+    assert lost.read_bytes() == SAMPLE_BY_DATASET["legacy_2011"].read_bytes()
+    assert forced["legacy_2011"]["status"] == "landed"
+    # the others are still in place with the same bytes: recognised, not duplicated
+    assert {forced[d]["status"] for d in forced if d != "legacy_2011"} == {"unchanged"}
+    assert len(data_keys(lake_files(lake))) == 4
+
+
+def test_two_resources_with_one_file_name_never_overwrite_each_other(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    twin = SAMPLE_BY_DATASET["legacy_2011"].read_bytes()
+    portal.add_csv("311 Service Requests - 2022", twin, file_name="lagan_311_open_data_2022_rvsd3.csv")
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    entries = manifests(lake)[0]["resources"]
+    assert [e["status"] for e in entries] == ["landed", "landed"]
+    first, second = (lake / e["key"] for e in entries)
+    assert first != second
+    assert first.read_bytes() == twin
+    assert second.read_bytes() == SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
