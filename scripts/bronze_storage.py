@@ -208,12 +208,13 @@ class S3Store:
     def _head(self, key: str) -> dict | None:
         from botocore.exceptions import ClientError
 
-        try:
-            return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+        with _storage_errors(f"read s3://{self.bucket}/{self._key(key)}"):
+            try:
+                return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
 
     def stored_sha256(self, key: str) -> str | None:
         """The sha256 recorded in the object's metadata when it was landed."""
@@ -238,12 +239,13 @@ class S3Store:
         """Parse the JSON object under ``key`` if there is one."""
         from botocore.exceptions import ClientError
 
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
+        with _storage_errors(f"read s3://{self.bucket}/{self._key(key)}"):
+            try:
+                body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
         return json.loads(body)
 
     def write_json(self, key: str, document: Any) -> None:

@@ -47,78 +47,27 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_AFTER_MAX_SECONDS = 300
 
 # The three header eras of the City's CSVs (data README), compared as sets of lower-case names.
-LEGACY29_COLUMNS = frozenset(
-    [
-        "case_enquiry_id",
-        "open_dt",
-        "target_dt",
-        "closed_dt",
-        "ontime",
-        "case_status",
-        "closure_reason",
-        "case_title",
-        "subject",
-        "reason",
-        "type",
-        "queue",
-        "department",
-        "submittedphoto",
-        "closedphoto",
-        "location",
-        "fire_district",
-        "pwd_district",
-        "city_council_district",
-        "police_district",
-        "neighborhood",
-        "neighborhood_services_district",
-        "ward",
-        "precinct",
-        "location_street_name",
-        "location_zipcode",
-        "latitude",
-        "longitude",
-        "source",
-    ]  # noqa: SIM905
+LEGACY29_HEADER = (
+    "case_enquiry_id,open_dt,target_dt,closed_dt,ontime,case_status,closure_reason,case_title,subject,reason,"
+    "type,queue,department,submittedphoto,closedphoto,location,fire_district,pwd_district,city_council_district,"
+    "police_district,neighborhood,neighborhood_services_district,ward,precinct,location_street_name,"
+    "location_zipcode,latitude,longitude,source"
 )
-LEGACY30_COLUMNS = (LEGACY29_COLUMNS - {"target_dt", "ontime", "submittedphoto", "closedphoto"}) | {
-    "sla_target_dt",
-    "on_time",
-    "submitted_photo",
-    "closed_photo",
-    "geom_4326",
-}
-NEW_SYSTEM_COLUMNS = frozenset(
-    [
-        "case_id",
-        "open_date",
-        "close_date",
-        "target_close_date",
-        "case_topic",
-        "service_name",
-        "assigned_department",
-        "assigned_team",
-        "case_status",
-        "closure_reason",
-        "closure_comments",
-        "on_time",
-        "report_source",
-        "full_address",
-        "street_number",
-        "street_name",
-        "zip_code",
-        "neighborhood",
-        "public_works_district",
-        "city_council_district",
-        "fire_district",
-        "police_district",
-        "ward",
-        "precinct",
-        "submitted_photo",
-        "closed_photo",
-        "longitude",
-        "latitude",
-    ]  # noqa: SIM905
+LEGACY30_HEADER = (
+    "case_enquiry_id,open_dt,sla_target_dt,closed_dt,on_time,case_status,closure_reason,case_title,subject,reason,"
+    "type,queue,department,submitted_photo,closed_photo,location,fire_district,pwd_district,city_council_district,"
+    "police_district,neighborhood,neighborhood_services_district,ward,precinct,location_street_name,"
+    "location_zipcode,latitude,longitude,geom_4326,source"
 )
+NEW_SYSTEM_HEADER = (
+    "case_id,open_date,close_date,target_close_date,case_topic,service_name,assigned_department,assigned_team,"
+    "case_status,closure_reason,closure_comments,on_time,report_source,full_address,street_number,street_name,"
+    "zip_code,neighborhood,public_works_district,city_council_district,fire_district,police_district,ward,"
+    "precinct,submitted_photo,closed_photo,longitude,latitude"
+)
+LEGACY29_COLUMNS = frozenset(LEGACY29_HEADER.split(","))
+LEGACY30_COLUMNS = frozenset(LEGACY30_HEADER.split(","))
+NEW_SYSTEM_COLUMNS = frozenset(NEW_SYSTEM_HEADER.split(","))
 # Exports through the datastore API drop the two photo columns; the rest must be there.
 NEW_SYSTEM_OPTIONAL = frozenset({"submitted_photo", "closed_photo"})
 CASE_ID_COLUMNS = frozenset({"case_enquiry_id", "case_id"})
@@ -463,7 +412,7 @@ def http_session(retries: int, backoff: float) -> Any:
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.headers["User-Agent"] = "boston311-lake-bronze/0.1 (+https://github.com/)"
+    session.headers["User-Agent"] = f"boston311-lake-bronze/0.1 {session.headers['User-Agent']}"
     return session
 
 
@@ -813,6 +762,19 @@ def new_state(previous: dict[str, Any] | None, entries: list[ManifestEntry], run
     return {"updated_at": iso_z(utc_now()), "resources": resources}
 
 
+def read_state(store: BronzeStore) -> dict[str, Any]:
+    """The state of the last run (empty on a new lake); StorageError when it cannot be read as one."""
+    try:
+        state = store.read_json(BRONZE_STATE) or {"resources": {}}
+    except ValueError as error:
+        raise StorageError(
+            f"The state file {BRONZE_STATE} is not valid JSON ({error}); fix or delete it."
+        ) from error
+    if not isinstance(state, dict) or not isinstance(state.get("resources"), dict):
+        raise StorageError(f"The state file {BRONZE_STATE} has no 'resources' object; fix or delete it.")
+    return state
+
+
 def unique_run_id(store: BronzeStore, started: datetime) -> str:
     """``20261125T172233Z``; ``..Z_2``, ``..Z_3`` (sorting after it) when a run of that second already exists."""
     base = started.strftime("%Y%m%dT%H%M%SZ")
@@ -840,7 +802,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         chosen = select_resources(discovered, config.years, config.new_system)
         if not chosen:
             log.warning("no resource matches --years/--no-new-system; nothing to do")
-        state = store.read_json(BRONZE_STATE) or {"resources": {}}
+        state = read_state(store)
         if config.dry_run:
             return 0, dry_run_report(chosen, state)
         run_id = unique_run_id(store, started)

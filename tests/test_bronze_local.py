@@ -261,3 +261,19 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
     assert first != second
     assert first.read_bytes() == twin
     assert second.read_bytes() == SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+
+
+def test_corrupt_state_is_a_configuration_error(
+    portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    (lake / BRONZE_STATE).write_text("{not json")
+
+    code = ingest(portal_url, lake)
+
+    assert code == 2
+    assert (
+        "The state file bronze/boston311/_state/resources.json is not valid JSON" in capsys.readouterr().err
+    )
+    assert len(manifests(lake)) == 1

@@ -220,3 +220,42 @@ def test_cli_subprocess_lands_into_a_moto_server(portal_url: str, tmp_path: Path
         assert list((tmp_path / "work").iterdir()) == []  # the staging folder is cleaned up
     finally:
         server.stop()
+
+
+def test_dry_run_against_a_missing_bucket_is_a_configuration_error(
+    s3: Any, portal_url: str, capsys: pytest.CaptureFixture
+) -> None:
+    code = ingest(portal_url, "s3://no-such-bucket/lake", "--dry-run")
+
+    assert code == 2
+    assert "Cannot read s3://no-such-bucket/lake/bronze/boston311/_state/resources.json: NoSuchBucket." in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_bucket_that_refuses_writes_is_a_configuration_error(
+    s3: Any, portal_url: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    import bronze_storage
+
+    def access_denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+
+    def denying_client(session: Any = None) -> Any:
+        client = boto3.client("s3", region_name="us-east-1")
+        client.meta.events.register("before-call.s3.PutObject", access_denied)
+        return client
+
+    monkeypatch.setattr(bronze_storage, "s3_client", denying_client)
+
+    code = ingest(portal_url, LAKE_URI, "--years", "2022", "--no-new-system")
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(
+        "ingestao_bronze.py: error: Cannot upload s3://boston311-lake-test/lake/bronze/boston311/"
+    )
+    assert "AccessDenied" in err and "Traceback" not in err
+    assert data_keys(s3_keys(s3)) == []
