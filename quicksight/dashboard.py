@@ -482,17 +482,18 @@ SCRIPT = r"""
   function renderAnalytics() {
     var department = chosen("control-department"), year = Number(byId("control-year").value);
 
+    // One point per month of the data, null where nothing closed, so a line breaks over gaps.
     var O = DATA.ontime, lines = {};
+    var monthDates = MONTHS.map(function (m) { return m + "-01"; });
     for (var i = 0; i < O.month.length; i++) {
       if (department >= 0 && O.department[i] !== department) { continue; }
       if (O.closed_on_time[i] + O.closed_late[i] === 0) { continue; }
-      var line = lines[O.department[i]] || (lines[O.department[i]] = { x: [], y: [] });
-      line.x.push(MONTHS[O.month[i]] + "-01");
-      line.y.push(O.closed_on_time[i] / (O.closed_on_time[i] + O.closed_late[i]));
+      var line = lines[O.department[i]] || (lines[O.department[i]] = MONTHS.map(function () { return null; }));
+      line[O.month[i]] = O.closed_on_time[i] / (O.closed_on_time[i] + O.closed_late[i]);
     }
     draw("chart-ontime-by-department", Object.keys(lines).map(function (d) {
       return { type: "scatter", mode: "lines+markers", marker: { size: 4 }, name: DIMS.department[d],
-               x: lines[d].x, y: lines[d].y };
+               x: monthDates, y: lines[d], connectgaps: false };
     }), { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } });
 
     var R = DATA.resolution, types = [];

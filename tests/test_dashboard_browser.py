@@ -273,6 +273,23 @@ def test_analytics_controls_filter_by_department(loaded: Page) -> None:
 
 
 @pytest.mark.browser
+def test_on_time_lines_are_the_named_querys_rates(loaded: Page, small_dashboard: Path) -> None:
+    page = loaded.page
+    assert page.input_value("#control-department") == ""  # all departments
+    drawn = page.evaluate(
+        """() => document.getElementById("chart-ontime-by-department").data.flatMap(trace =>
+             trace.x.map((month, i) => [month, trace.name, trace.y[i]]).filter(point => point[2] !== null))"""
+    )
+    with duckdb.connect(str(small_dashboard.parent.parent / "lake.duckdb"), read_only=True) as connection:
+        expected = connection.execute(
+            "SELECT strftime(month, '%Y-%m-%d'), department, on_time_rate FROM nq_ontime_rate_by_department_month "
+            "WHERE on_time_rate IS NOT NULL"
+        ).fetchall()
+    assert sorted((m, d, pytest.approx(r)) for m, d, r in drawn) == sorted(expected)
+    assert ["2024-01-01", "PWDx", pytest.approx(11 / 13)] in [list(p) for p in drawn]
+
+
+@pytest.mark.browser
 def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path) -> None:
     html = build_lake(tmp_path, realistic=True)
     loaded_page = open_dashboard(browser, html)
