@@ -694,6 +694,13 @@ def land_resource(
             sha256, size = fetcher.fetch(resource.url, staged, bar)
         with open(staged, "rb") as handle:
             era = header_era(handle.read(SNIFF_BYTES))
+        if resource.portal_size is not None and resource.portal_size != size:
+            log.warning(
+                "%s: the portal lists %s bytes but the download has %s (landed as served)",
+                resource.dataset,
+                f"{resource.portal_size:,}",
+                f"{size:,}",
+            )
         if previous is not None and previous.get("sha256") == sha256:
             log.info("%s: downloaded bytes equal the last landed ones; not landing again", resource.dataset)
             return _unchanged(entry, previous)

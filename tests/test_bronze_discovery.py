@@ -8,7 +8,7 @@ import pytest
 
 import ingestao_bronze as bronze
 from bronze_helpers import FIXTURES, SAMPLE_BY_DATASET
-from portal_standin import Portal
+from portal_standin import Portal, StandinResource
 
 PACKAGE_SHOW = json.loads((FIXTURES / "ckan_package_show_311-service-requests_2026-09-27.json").read_text())
 YEARS = list(range(2026, 2010, -1))
@@ -210,3 +210,17 @@ def test_unchanged_on_portal_needs_known_and_equal_metadata() -> None:
     assert not bronze.unchanged_on_portal(
         page_only, {"portal_last_modified": None, "portal_size": None, "portal_hash": None}
     )
+
+
+def test_dataset_page_with_all_21_real_resources_selects_the_same_17_csvs_as_package_show() -> None:
+    result = PACKAGE_SHOW["result"]
+    package = {k: v for k, v in result.items() if k != "resources"}
+    portal = Portal(package, [StandinResource(raw) for raw in result["resources"]])
+    base = "http://127.0.0.1:9"
+
+    from_page = bronze.parse_dataset_page(portal.dataset_page(base), base + "/dataset/311-service-requests")
+
+    assert [(r.resource_id, r.name, r.dataset) for r in from_page] == [
+        (r.resource_id, r.name, r.dataset) for r in bronze.parse_package_show(PACKAGE_SHOW)
+    ]
+    assert {r.name for r in from_page} >= {"311 Service Requests - 2025", "311 SERVICE REQUESTS - 2011"}

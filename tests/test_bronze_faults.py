@@ -245,3 +245,18 @@ def test_allow_host_lets_a_known_mirror_through(portal: Portal, portal_url: str,
     assert (tmp_path / by_dataset(manifests(tmp_path)[-1])["legacy_2019"]["key"]).read_bytes() == (
         SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
     )
+
+
+def test_a_size_that_differs_from_the_portal_listing_is_logged_and_landed_as_served(
+    portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    portal.resource(portal.resource_id("legacy_2022")).raw["size"] = 1234
+
+    code = ingest(portal_url, tmp_path, "--years", "2022", "--no-new-system")
+
+    assert code == 0
+    assert_landed_faithfully(tmp_path, "legacy_2022")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        "legacy_2022: the portal lists 1,234 bytes but the download has 47,701 (landed as served)" in warnings
+    )
