@@ -1,0 +1,1187 @@
+"""Silver: three eras of Boston 311 CSV exports from Bronze -> one trustworthy ``service_requests`` table.
+
+Runs unchanged on AWS Glue 5.0 (Spark 3.5) and locally with ``spark-submit``::
+
+    spark-submit glue/silver_job.py --JOB_NAME silver --bronze_path <lake>/bronze/boston311 \
+        --silver_path <lake>/silver/boston311 [--time_basis_override new_system=utc,legacy_2015=shifted_back] \
+        [--mappings_path <dir with departments.csv, channels.csv, statuses.csv>]
+
+Self-contained on purpose (uploadable alone in the Glue console); the mapping CSVs ship beside it
+(``--extra-files`` on Glue). Every rule is documented in docs/silver.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+try:  # Glue's libraries exist only on AWS (and as a stub package locally)
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from awsglue.utils import getResolvedOptions
+except ImportError:  # pragma: no cover - depends on the environment
+    GlueContext = Job = getResolvedOptions = None
+
+log = logging.getLogger(__name__)
+
+BOSTON_TZ = "America/New_York"
+CORRUPT = "_corrupt_record"
+READINGS = ("wall_clock", "shifted_back", "utc")
+MAPPING_FILES = ("departments.csv", "channels.csv", "statuses.csv")
+CITY_HALL = (42.3594, -71.0587)  # placeholder coordinates of older exports
+BOSTON_BOX = {"lat": (42.20, 42.42), "lon": (-71.20, -70.90)}
+BUSINESS_HOURS = (8, 16)  # 08:00-16:59 Boston wall clock
+NIGHT_HOURS = (0, 5)  # 00:00-05:59
+
+# Each era: source column -> canonical column (one era per file, recognised from the file's own header).
+ERA_COLUMNS: dict[str, dict[str, str]] = {
+    "legacy29": {
+        "case_enquiry_id": "case_id",
+        "open_dt": "opened_raw",
+        "target_dt": "target_raw",
+        "closed_dt": "closed_raw",
+        "ontime": "on_time_raw",
+        "case_status": "status_raw",
+        "closure_reason": "closure_reason",
+        "case_title": "case_title",
+        "subject": "subject",
+        "reason": "reason",
+        "type": "type",
+        "queue": "queue",
+        "department": "department_raw",
+        "neighborhood": "neighborhood",
+        "ward": "ward_raw",
+        "precinct": "precinct_raw",
+        "location_street_name": "street_name",
+        "location_zipcode": "zipcode_raw",
+        "latitude": "latitude_raw",
+        "longitude": "longitude_raw",
+        "source": "source_raw",
+    },
+    "new_system": {
+        "case_id": "case_id",
+        "open_date": "opened_raw",
+        "target_close_date": "target_raw",
+        "close_date": "closed_raw",
+        "on_time": "on_time_raw",
+        "case_status": "status_raw",
+        "closure_reason": "closure_reason",
+        "closure_comments": "closure_comments",
+        "service_name": "type",
+        "case_topic": "reason",
+        "assigned_department": "department_raw",
+        "assigned_team": "queue",
+        "neighborhood": "neighborhood",
+        "ward": "ward_raw",
+        "precinct": "precinct_raw",
+        "street_name": "street_name",
+        "zip_code": "zipcode_raw",
+        "latitude": "latitude_raw",
+        "longitude": "longitude_raw",
+        "report_source": "source_raw",
+    },
+}
+ERA_COLUMNS["legacy30"] = {
+    {"target_dt": "sla_target_dt", "ontime": "on_time"}.get(name, name): canonical
+    for name, canonical in ERA_COLUMNS["legacy29"].items()
+}
+# NEW SYSTEM has no subject / case_title: the nearest legacy meanings (see docs/silver.md).
+NEW_SYSTEM_ALIASES = {"subject": "department_raw", "case_title": "type"}
+# Columns a header may carry that Silver does not use.
+ERA_EXTRA_COLUMNS = {
+    "legacy29": {
+        "submittedphoto",
+        "closedphoto",
+        "location",
+        "fire_district",
+        "pwd_district",
+        "city_council_district",
+        "police_district",
+        "neighborhood_services_district",
+    },
+    "legacy30": {
+        "submitted_photo",
+        "closed_photo",
+        "location",
+        "fire_district",
+        "pwd_district",
+        "city_council_district",
+        "police_district",
+        "neighborhood_services_district",
+        "geom_4326",
+    },
+    "new_system": {
+        "full_address",
+        "street_number",
+        "public_works_district",
+        "city_council_district",
+        "fire_district",
+        "police_district",
+        "submitted_photo",
+        "closed_photo",
+    },
+}
+ERA_OPTIONAL = {"legacy29": set(), "legacy30": set(), "new_system": {"submitted_photo", "closed_photo"}}
+RAW_COLUMNS = [
+    "case_id",
+    "opened_raw",
+    "target_raw",
+    "closed_raw",
+    "on_time_raw",
+    "status_raw",
+    "closure_reason",
+    "closure_comments",
+    "case_title",
+    "subject",
+    "reason",
+    "type",
+    "queue",
+    "department_raw",
+    "neighborhood",
+    "ward_raw",
+    "precinct_raw",
+    "street_name",
+    "zipcode_raw",
+    "latitude_raw",
+    "longitude_raw",
+    "source_raw",
+]
+LINEAGE_COLUMNS = ["source_file", "dataset", "source_era", "ingested_at", "row_position", "raw_record"]
+
+OUTPUT_COLUMNS = [
+    "case_id",
+    "source_system",
+    "opened_at",
+    "target_at",
+    "closed_at",
+    "is_closed",
+    "status_detail",
+    "on_time",
+    "hours_to_close",
+    "department",
+    "subject",
+    "reason",
+    "type",
+    "queue",
+    "case_title",
+    "source",
+    "source_raw",
+    "neighborhood",
+    "zipcode",
+    "ward",
+    "precinct",
+    "street_name",
+    "latitude",
+    "longitude",
+    "location_quality",
+    "department_raw",
+    "closure_reason",
+    "dataset",
+    "source_era",
+    "time_basis",
+    "source_file",
+    "ingested_at",
+    "open_year",
+    "open_month",
+]
+PARTITION_COLUMNS = ["open_year", "open_month"]
+NULL_RATE_COLUMNS = [c for c in OUTPUT_COLUMNS if c not in PARTITION_COLUMNS]
+OUTCOME_COUNTS = {
+    "kept": "rows_written",
+    "duplicate": "duplicates_removed",
+    "quarantined": "rows_quarantined",
+}
+QUARANTINE_COLUMNS = [
+    "reject_reason",
+    "source_file",
+    "raw_record",
+    "dataset",
+    "source_era",
+    "ingested_at",
+    "case_id",
+    "row_position",
+]
+# Dedupe order, newest first: the most recent ingest, then the later file (path from dataset= on), then row.
+DEDUPE_ORDER = (("ingested_at", "desc"), ("source_file", "desc"), ("row_position", "desc"))
+
+
+class SilverError(Exception):
+    """A problem the user can fix (bad path, unknown header, broken conservation); one clear sentence."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Column helpers (Column -> Column)
+# ----------------------------------------------------------------------------------------------------------
+def blank_to_null(value: Column) -> Column:
+    """Trimmed text, with "" and " " (the exports' blanks) as null."""
+    trimmed = F.trim(F.regexp_replace(value, r"[\r\n]+$", ""))
+    return F.when(trimmed == "", F.lit(None)).otherwise(trimmed)
+
+
+def parse_stamp(value: Column) -> Column:
+    """A naive timestamp from the exports' text; a trailing ``+00``/``Z`` label is dropped (it is judged later)."""
+    without_label = F.regexp_replace(value, r"(\d)(?:Z|[+-]00(?::?00)?)$", "$1")
+    return F.try_to_timestamp(without_label)
+
+
+def wall_clock(stamp: Column, reading: Column) -> Column:
+    """Boston wall clock of a stamp under a reading (wall_clock / shifted_back / utc)."""
+    return (
+        F.when(reading == "shifted_back", F.to_utc_timestamp(stamp, BOSTON_TZ))  # wall = value + |offset|
+        .when(reading == "utc", F.from_utc_timestamp(stamp, BOSTON_TZ))
+        .otherwise(stamp)
+    )
+
+
+def true_instant(stamp: Column, reading: Column) -> Column:
+    """The UTC instant of a stamp under a reading."""
+    return F.when(reading == "utc", stamp).otherwise(
+        F.to_utc_timestamp(wall_clock(stamp, reading), BOSTON_TZ)
+    )
+
+
+def closed_text_stamp(closure_reason: Column) -> Column:
+    """Boston wall clock written in ``closure_reason`` ("Closed date : Wed Jan 19 11:42:16 EST 2022" or ISO)."""
+    named = F.regexp_extract(
+        closure_reason, r"Closed date : \w{3} (\w{3} +\d{1,2} \d\d:\d\d:\d\d) E[SD]T (\d{4})", 1
+    )
+    year = F.regexp_extract(
+        closure_reason, r"Closed date : \w{3} \w{3} +\d{1,2} \d\d:\d\d:\d\d E[SD]T (\d{4})", 1
+    )
+    iso = F.regexp_extract(closure_reason, r"Closed date : (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", 1)
+    from_named = F.try_to_timestamp(
+        F.concat_ws(" ", F.regexp_replace(named, " +", " "), year), F.lit("MMM d HH:mm:ss yyyy")
+    )
+    from_iso = F.try_to_timestamp(iso, F.lit("yyyy-MM-dd HH:mm:ss"))
+    return F.when(named != "", from_named).when(iso != "", from_iso)
+
+
+def lookup(value: Column, mapping: dict[str, str | bool]) -> Column:
+    """The mapped value of a text column (case-insensitive), null when unmapped."""
+    if not mapping:
+        return F.lit(None)
+    pairs = [item for key, mapped in mapping.items() for item in (F.lit(key), F.lit(mapped))]
+    return F.try_element_at(F.create_map(*pairs), F.lower(value))
+
+
+def normalise_zipcode(value: Column) -> Column:
+    """Five-digit zip: ``2135.0`` -> ``02135``, ``02135-1234`` -> ``02135``; anything else -> null."""
+    digits = F.regexp_extract(value, r"^(\d{3,5})(?:\.0*)?(?:-\d{4})?$", 1)
+    return F.when(digits != "", F.lpad(digits, 5, "0"))
+
+
+def normalise_ward(value: Column) -> Column:
+    """Two-digit ward: ``Ward 18`` -> ``18``, ``3`` -> ``03``."""
+    digits = F.regexp_extract(value, r"(?i)^(?:ward\s*)?(\d{1,2})$", 1)
+    return F.when(digits != "", F.lpad(digits, 2, "0"))
+
+
+def normalise_precinct(value: Column, ward: Column) -> Column:
+    """Four-digit ward+precinct: legacy ``306`` -> ``0306``; NEW SYSTEM precinct ``01`` in ward ``14`` -> ``1401``."""
+    digits = F.regexp_extract(value, r"^(\d{1,4})$", 1)
+    is_combined = F.length(digits) >= 3
+    is_within_ward = (F.length(digits).between(1, 2)) & ward.isNotNull()
+    return F.when(is_combined, F.lpad(digits, 4, "0")).when(
+        is_within_ward, F.concat(ward, F.lpad(digits, 2, "0"))
+    )
+
+
+def location_quality(latitude: Column, longitude: Column, latitude_raw: Column) -> Column:
+    """Why a coordinate is (not) usable: ok, missing, unparsable, city_hall_placeholder, outside_boston."""
+    is_placeholder = (latitude == CITY_HALL[0]) & (longitude == CITY_HALL[1])
+    in_box = latitude.between(*BOSTON_BOX["lat"]) & longitude.between(*BOSTON_BOX["lon"])
+    return (
+        F.when(latitude_raw.isNull(), "missing")
+        .when(latitude.isNull() | longitude.isNull(), "unparsable")
+        .when(is_placeholder, "city_hall_placeholder")
+        .when(~in_box, "outside_boston")
+        .otherwise("ok")
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Transforms (DataFrame -> DataFrame)
+# ----------------------------------------------------------------------------------------------------------
+def clean_blanks(df: DataFrame) -> DataFrame:
+    """Every raw text column trimmed, blanks as null."""
+    return df.select(
+        *[blank_to_null(F.col(c)).alias(c) if c in RAW_COLUMNS else F.col(c) for c in df.columns]
+    )
+
+
+def parse_stamps(df: DataFrame) -> DataFrame:
+    """Naive open/target/closed stamps (their time basis is decided per file afterwards)."""
+    return (
+        df.withColumn("opened_stamp", parse_stamp(F.col("opened_raw")))
+        .withColumn("target_stamp", parse_stamp(F.col("target_raw")))
+        .withColumn("closed_stamp", parse_stamp(F.col("closed_raw")))
+    )
+
+
+def apply_time_basis(readings: dict[str, str]):
+    """Transform: true UTC instants from each file's decided reading (``source_file -> reading``)."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        pairs = [item for key, reading in readings.items() for item in (F.lit(key), F.lit(reading))]
+        by_file = F.try_element_at(F.create_map(*pairs), F.col("source_file")) if pairs else F.lit(None)
+        reading = F.coalesce(by_file, F.lit("wall_clock"))
+        return (
+            df.withColumn("time_basis", reading)
+            .withColumn("opened_at", true_instant(F.col("opened_stamp"), F.col("time_basis")))
+            .withColumn("target_at", true_instant(F.col("target_stamp"), F.col("time_basis")))
+            .withColumn("closed_at", true_instant(F.col("closed_stamp"), F.col("time_basis")))
+        )
+
+    return transform
+
+
+def harmonise(mappings: dict[str, dict]):
+    """Transform: one department, channel and status vocabulary across eras; raw values kept beside."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        department = F.coalesce(
+            lookup(F.col("department_raw"), mappings["department_code"]),
+            lookup(F.col("subject"), mappings["department_name"]),
+            lookup(F.col("department_raw"), mappings["department_name"]),
+        )
+        intake_fallback = F.col("department_raw")
+        is_closed_by_status = lookup(F.col("status_raw"), mappings["status"])
+        on_time_text = F.upper(F.col("on_time_raw"))
+        return (
+            df.withColumn("department_known", department.isNotNull() | F.col("department_raw").isNull())
+            .withColumn("department", F.coalesce(department, intake_fallback))
+            .withColumn(
+                "source_known",
+                lookup(F.col("source_raw"), mappings["channel"]).isNotNull() | F.col("source_raw").isNull(),
+            )
+            .withColumn(
+                "source", F.coalesce(lookup(F.col("source_raw"), mappings["channel"]), F.col("source_raw"))
+            )
+            .withColumn("status_known", is_closed_by_status.isNotNull() | F.col("status_raw").isNull())
+            .withColumn(
+                "is_closed", F.coalesce(is_closed_by_status.cast("boolean"), F.col("closed_at").isNotNull())
+            )
+            .withColumn("status_detail", F.col("status_raw"))
+            .withColumn(
+                "on_time", F.when(on_time_text == "ONTIME", True).when(on_time_text == "OVERDUE", False)
+            )
+            .withColumn(
+                "source_system", F.when(F.col("source_era") == "new_system", "new").otherwise("legacy")
+            )
+        )
+
+    return transform
+
+
+def normalise_location(df: DataFrame) -> DataFrame:
+    """Zip, ward, precinct and coordinates in one form; coordinates nulled with a reason when unusable."""
+    latitude = F.expr("try_cast(latitude_raw as double)")
+    longitude = F.expr("try_cast(longitude_raw as double)")
+    return (
+        df.withColumn("zipcode", normalise_zipcode(F.col("zipcode_raw")))
+        .withColumn("ward", normalise_ward(F.col("ward_raw")))
+        .withColumn("precinct", normalise_precinct(F.col("precinct_raw"), F.col("ward")))
+        .withColumn("location_quality", location_quality(latitude, longitude, F.col("latitude_raw")))
+        .withColumn("latitude", F.when(F.col("location_quality") == "ok", latitude))
+        .withColumn("longitude", F.when(F.col("location_quality") == "ok", longitude))
+    )
+
+
+def add_durations(df: DataFrame) -> DataFrame:
+    """hours_to_close for closed cases, and the Boston-time open year/month used as partitions."""
+    seconds = F.col("closed_at").cast("double") - F.col("opened_at").cast("double")
+    opened_boston = F.from_utc_timestamp(F.col("opened_at"), BOSTON_TZ)
+    return (
+        df.withColumn("hours_to_close", F.when(F.col("is_closed") & (seconds >= 0), seconds / 3600.0))
+        .withColumn("open_year", F.year(opened_boston))
+        .withColumn("open_month", F.month(opened_boston))
+    )
+
+
+def flag_rejects(df: DataFrame) -> DataFrame:
+    """reject_reason for records that cannot be trusted (null for good records); the first reason wins."""
+    unparsable = lambda name: F.col(f"{name}_raw").isNotNull() & F.col(f"{name}_stamp").isNull()  # noqa: E731
+    reason = (
+        F.when(F.col("raw_record").isNotNull(), "malformed_record")
+        .when(F.col("case_id").isNull(), "missing_case_id")
+        .when(F.col("opened_raw").isNull() | F.col("opened_stamp").isNull(), "unparsable_opened_at")
+        .when(unparsable("closed"), "unparsable_closed_at")
+        .when(unparsable("target"), "unparsable_target_at")
+        .when(F.col("closed_at") < F.col("opened_at"), "closed_before_opened")
+    )
+    return df.withColumn("reject_reason", reason)
+
+
+def mark_duplicates(existing_keys: DataFrame | None = None):
+    """Transform: outcome per record: kept / duplicate / quarantined (newest ingest wins, then later file, row)."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        is_good = F.col("reject_reason").isNull()
+        newest_first = Window.partitionBy("case_id", "reject_reason").orderBy(
+            *[F.col(name).desc_nulls_last() for name, _ in DEDUPE_ORDER]
+        )
+        ranked = df.withColumn("case_rank", F.when(is_good, F.row_number().over(newest_first)))
+        if existing_keys is not None:
+            existing = existing_keys.select(
+                "case_id",
+                F.col("ingested_at").alias("existing_ingested_at"),
+                F.col("source_file").alias("existing_source_file"),
+            )
+            ranked = ranked.join(existing, on="case_id", how="left")
+            existing_is_newer = (F.col("existing_ingested_at") > F.col("ingested_at")) | (
+                (F.col("existing_ingested_at") == F.col("ingested_at"))
+                & (F.col("existing_source_file") > F.col("source_file"))
+            )
+            loses_to_existing = F.coalesce(existing_is_newer, F.lit(False))
+        else:
+            loses_to_existing = F.lit(False)
+        outcome = (
+            F.when(~is_good, "quarantined")
+            .when((F.col("case_rank") == 1) & ~loses_to_existing, "kept")
+            .otherwise("duplicate")
+        )
+        return ranked.withColumn("outcome", outcome)
+
+    return transform
+
+
+def to_silver(df: DataFrame, mappings: dict[str, dict], readings: dict[str, str]) -> DataFrame:
+    """All of Silver's rules on parsed Bronze records (before dedupe)."""
+    return (
+        df.transform(apply_time_basis(readings))
+        .transform(harmonise(mappings))
+        .transform(normalise_location)
+        .transform(add_durations)
+        .transform(flag_rejects)
+    )
+
+
+def outcome_counts(classified: DataFrame) -> DataFrame:
+    """Rows per file, outcome, reject reason and partition, with non-null counts (for the quality report)."""
+    return classified.groupBy("source_file", "outcome", "reject_reason", *PARTITION_COLUMNS).agg(
+        F.count(F.lit(1)).alias("rows"), *[F.count(c).alias(f"nn__{c}") for c in NULL_RATE_COLUMNS]
+    )
+
+
+def quarantine_records(rejected: DataFrame) -> DataFrame:
+    """Quarantine rows: reason, lineage and the raw record (Spark's raw text, else the mapped fields as JSON)."""
+    mapped_fields = F.to_json(F.struct(*[F.col(c) for c in RAW_COLUMNS]))
+    return rejected.withColumn("raw_record", F.coalesce(F.col("raw_record"), mapped_fields)).select(
+        *QUARANTINE_COLUMNS
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Time basis: evidence per file and the decision
+# ----------------------------------------------------------------------------------------------------------
+def time_basis_evidence(df: DataFrame, phone_values: list[str]) -> DataFrame:
+    """Per source file: rows read, and for every reading the counts that tell the readings apart."""
+    is_phone = F.col("source_raw").isin(phone_values)
+    text_stamp = closed_text_stamp(F.col("closure_reason"))
+    aggregates = [
+        F.count(F.lit(1)).alias("rows_read"),
+        F.sum(is_phone.cast("int")).alias("phone_openings"),
+        F.count(text_stamp).alias("closed_texts"),
+        F.count("target_stamp").alias("targets"),
+    ]
+    for reading in READINGS:
+        as_read = F.lit(reading)
+        opened_hour = F.hour(wall_clock(F.col("opened_stamp"), as_read))
+        closed_wall = F.date_trunc("second", wall_clock(F.col("closed_stamp"), as_read))
+        target_wall = wall_clock(F.col("target_stamp"), as_read)
+        business = is_phone & opened_hour.between(*BUSINESS_HOURS)
+        night = is_phone & opened_hour.between(*NIGHT_HOURS)
+        text_match = text_stamp.isNotNull() & (closed_wall == text_stamp)
+        at_0830 = (F.hour(target_wall) == 8) & (F.minute(target_wall) == 30)
+        aggregates += [
+            F.sum(business.cast("int")).alias(f"{reading}__business"),
+            F.sum(night.cast("int")).alias(f"{reading}__night"),
+            F.sum(F.coalesce(text_match, F.lit(False)).cast("int")).alias(f"{reading}__closed_text"),
+            F.sum(F.coalesce(at_0830, F.lit(False)).cast("int")).alias(f"{reading}__target_0830"),
+        ]
+    return df.groupBy("source_file", "dataset", "source_era").agg(*aggregates)
+
+
+def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[str, str]) -> dict:
+    """The reading of one file: override, else closure text, else 08:30 SLA targets, else phone profile, else era default."""
+    share = lambda part, whole: round(part / whole, 4) if whole else None  # noqa: E731
+    scores = {
+        reading: {
+            "closed_text_match": share(
+                evidence.get(f"{reading}__closed_text") or 0, evidence.get("closed_texts")
+            ),
+            "target_at_0830": share(evidence.get(f"{reading}__target_0830") or 0, evidence.get("targets")),
+            "phone_business_hours": share(
+                evidence.get(f"{reading}__business") or 0, evidence.get("phone_openings")
+            ),
+            "phone_night": share(evidence.get(f"{reading}__night") or 0, evidence.get("phone_openings")),
+        }
+        for reading in READINGS
+    }
+    counts = {k: evidence.get(k) or 0 for k in ("closed_texts", "targets", "phone_openings")}
+
+    def winner(metric: str, minimum_share: float, margin: float) -> str | None:
+        ranked = sorted(READINGS, key=lambda r: scores[r][metric] or 0, reverse=True)
+        best, second = (scores[r][metric] or 0 for r in ranked[:2])
+        return ranked[0] if best >= minimum_share and best - second >= margin else None
+
+    for reading in READINGS:
+        business, night = scores[reading]["phone_business_hours"], scores[reading]["phone_night"]
+        scores[reading]["phone_profile"] = None if business is None else round(business - night, 4)
+
+    decision = {"reading": None, "basis": None}
+    override = overrides.get(dataset) or overrides.get(era)
+    if override:
+        decision = {"reading": override, "basis": "override"}
+    elif counts["closed_texts"] >= 3 and (pick := winner("closed_text_match", 0.5, 0.2)):
+        decision = {"reading": pick, "basis": "closed_text"}
+    elif counts["targets"] >= 20 and (pick := winner("target_at_0830", 0.2, 0.1)):
+        decision = {"reading": pick, "basis": "sla_target_0830"}
+    elif counts["phone_openings"] >= 20 and (pick := winner("phone_profile", 0.0, 0.05)):
+        decision = {"reading": pick, "basis": "phone_profile"}
+    else:
+        default = {"legacy29": "wall_clock", "legacy30": "shifted_back", "new_system": "wall_clock"}[era]
+        decision = {"reading": default, "basis": "era_default"}
+    return {**decision, "evidence": {"counts": counts, "scores": scores}}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# I/O: lake files through Hadoop's FileSystem (local paths and s3:// alike, no Spark job)
+# ----------------------------------------------------------------------------------------------------------
+class LakeFiles:
+    """Small file operations on the lake through the JVM's Hadoop FileSystem."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.jvm = spark.sparkContext._jvm
+        self.conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _fs(self, path: str):
+        """The FileSystem and Path of a path."""
+        hadoop_path = self.jvm.org.apache.hadoop.fs.Path(path)
+        return hadoop_path.getFileSystem(self.conf), hadoop_path
+
+    def exists(self, path: str) -> bool:
+        """True when the path exists."""
+        fs, hadoop_path = self._fs(path)
+        return bool(fs.exists(hadoop_path))
+
+    def list_files(self, root: str) -> list[dict]:
+        """Every file under root (recursive): path, size, modified (ms)."""
+        fs, hadoop_path = self._fs(root)
+        found, iterator = [], fs.listFiles(hadoop_path, True)
+        while iterator.hasNext():
+            status = iterator.next()
+            found.append(
+                {
+                    "path": status.getPath().toString(),
+                    "size": status.getLen(),
+                    "modified": status.getModificationTime(),
+                }
+            )
+        return found
+
+    def list_dirs(self, root: str) -> list[str]:
+        """Names of the sub-folders of root (empty when root does not exist)."""
+        if not self.exists(root):
+            return []
+        fs, hadoop_path = self._fs(root)
+        return [s.getPath().getName() for s in fs.listStatus(hadoop_path) if s.isDirectory()]
+
+    def first_line(self, path: str) -> str:
+        """The first line of a text file ("" when empty)."""
+        fs, hadoop_path = self._fs(path)
+        stream = fs.open(hadoop_path)
+        try:
+            reader = self.jvm.java.io.BufferedReader(self.jvm.java.io.InputStreamReader(stream, "UTF-8"))
+            line = reader.readLine()
+        finally:
+            stream.close()
+        return (line or "").lstrip("\ufeff")
+
+    def read_text(self, path: str) -> str:
+        """A whole (small) text file."""
+        fs, hadoop_path = self._fs(path)
+        stream = fs.open(hadoop_path)
+        try:
+            return str(self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
+    def write_text(self, path: str, text: str) -> None:
+        """Write (replace) a small text file."""
+        fs, hadoop_path = self._fs(path)
+        stream = fs.create(hadoop_path, True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+    def delete(self, path: str) -> None:
+        """Delete a file or folder tree if it exists."""
+        fs, hadoop_path = self._fs(path)
+        if fs.exists(hadoop_path):
+            fs.delete(hadoop_path, True)
+
+
+def bronze_suffix(path: str) -> str | None:
+    """The part of a Bronze path from ``dataset=`` on (how manifests and state name a file)."""
+    match = re.search(r"(dataset=[^/]+/ingest_date=[^/]+/[^/]+)$", unquote(path))
+    return match.group(1) if match else None
+
+
+def recognise_era(header: list[str]) -> str | None:
+    """The era whose columns a header carries (order free, optional columns may be missing), else None."""
+    names = [name.strip().lower() for name in header]
+    if len(set(names)) != len(names):
+        return None
+    for era, columns in ERA_COLUMNS.items():
+        known = set(columns) | ERA_EXTRA_COLUMNS[era]
+        required = known - ERA_OPTIONAL[era]
+        if required <= set(names) <= known:
+            return era
+    return None
+
+
+def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
+    """``dataset=…`` suffix -> ingested_at from every Bronze manifest (later manifests win)."""
+    manifests_dir = f"{bronze_path}/_manifests"
+    times: dict[str, str] = {}
+    if not files.exists(manifests_dir):
+        return times
+    for entry in sorted(files.list_files(manifests_dir), key=lambda f: f["path"]):
+        if not entry["path"].endswith(".json"):
+            continue
+        try:
+            manifest = json.loads(files.read_text(entry["path"]))
+        except ValueError:
+            log.warning("skipping unreadable manifest %s", entry["path"])
+            continue
+        for resource in manifest.get("resources", []):
+            suffix = bronze_suffix(resource.get("key") or "")
+            if suffix and resource.get("ingested_at") and resource.get("status") == "landed":
+                times[suffix] = resource["ingested_at"]
+    return times
+
+
+def plan_bronze_files(files: LakeFiles, bronze_path: str, processed: dict[str, dict]) -> list[dict]:
+    """The Bronze CSV objects not processed yet, each with suffix, dataset, header, era and ingested_at."""
+    if not files.exists(bronze_path):
+        raise SilverError(f"The Bronze path {bronze_path} does not exist.")
+    ingest_times = manifest_ingest_times(files, bronze_path)
+    planned = []
+    for entry in sorted(files.list_files(bronze_path), key=lambda f: f["path"]):
+        suffix = bronze_suffix(entry["path"])
+        if suffix is None or "/_" in entry["path"].split(bronze_path.rstrip("/"), 1)[-1]:
+            continue  # _manifests/, _state/ and anything not laid out as dataset=/ingest_date=/file
+        seen = processed.get(suffix)
+        if seen and seen.get("size") == entry["size"] and seen.get("modified") == entry["modified"]:
+            continue
+        ingest_date = re.search(r"ingest_date=([^/]+)", suffix).group(1)
+        line = files.first_line(entry["path"]) if entry["size"] else ""
+        header = next(csv.reader(io.StringIO(line)), []) if line.strip() else []
+        era = recognise_era(header) if header else "empty"
+        if era is None:
+            raise SilverError(
+                f"The Bronze file {suffix} has an unknown header (starts {line[:80]!r}); Silver refuses it."
+            )
+        planned.append(
+            {
+                **entry,
+                "suffix": suffix,
+                "dataset": re.search(r"dataset=([^/]+)", suffix).group(1),
+                "header": [name.strip().lower() for name in header],
+                "era": era,
+                "ingested_at": ingest_times.get(suffix) or f"{ingest_date}T00:00:00Z",
+                "ingested_at_from": "manifest" if suffix in ingest_times else "ingest_date",
+            }
+        )
+    return planned
+
+
+def read_bronze(spark: SparkSession, planned: list[dict]) -> DataFrame:
+    """All planned files as canonical raw-string records with lineage; one read per distinct header."""
+    frames = []
+    by_header: dict[tuple, list[dict]] = {}
+    for entry in planned:
+        if entry["era"] != "empty":
+            by_header.setdefault(tuple(entry["header"]), []).append(entry)
+    for header, group in by_header.items():
+        era = group[0]["era"]
+        schema = T.StructType(
+            [T.StructField(f"c{i}", T.StringType()) for i in range(len(header))]
+            + [T.StructField(CORRUPT, T.StringType())]
+        )
+        records = (
+            spark.read.schema(schema)
+            .option("header", True)
+            .option("multiLine", True)
+            .option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", CORRUPT)
+            .option("escape", '"')
+            .option("encoding", "UTF-8")
+            .csv([entry["path"] for entry in group])
+        )
+        position = {name: i for i, name in enumerate(header)}
+        mapping = ERA_COLUMNS[era]
+        aliases = NEW_SYSTEM_ALIASES if era == "new_system" else {}
+        canonical = []
+        for column in RAW_COLUMNS:
+            source = next((name for name, target in mapping.items() if target == column), None)
+            if source is None and column in aliases:
+                source = next(name for name, target in mapping.items() if target == aliases[column])
+            canonical.append(
+                (F.col(f"c{position[source]}") if source in position else F.lit(None).cast("string")).alias(
+                    column
+                )
+            )
+        ingested = {e["suffix"]: e["ingested_at"] for e in group}
+        ingested_pairs = [item for k, v in ingested.items() for item in (F.lit(k), F.lit(v))]
+        file_path = F.regexp_replace(F.input_file_name(), r"\+", "%2B")
+        suffix = F.regexp_extract(
+            F.expr("url_decode(file_path)"), r"(dataset=[^/]+/ingest_date=[^/]+/[^/]+)$", 1
+        )
+        frames.append(
+            records.withColumn("file_path", file_path)
+            .withColumn("source_file", suffix)
+            .select(
+                F.col("source_file"),
+                F.regexp_extract(F.col("source_file"), r"dataset=([^/]+)", 1).alias("dataset"),
+                F.lit(era).alias("source_era"),
+                F.to_timestamp(F.try_element_at(F.create_map(*ingested_pairs), F.col("source_file"))).alias(
+                    "ingested_at"
+                ),
+                F.monotonically_increasing_id().alias("row_position"),
+                F.col(CORRUPT).alias("raw_record"),
+                *canonical,
+            )
+        )
+    if not frames:
+        return None
+    bronze = frames[0]
+    for frame in frames[1:]:
+        bronze = bronze.unionByName(frame)
+    return bronze
+
+
+def load_mappings(mappings_path: str | None) -> dict[str, dict]:
+    """Department, channel and status mappings from --mappings_path, else beside this script, else the cwd."""
+    candidates = [mappings_path] if mappings_path else []
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates += [os.path.join(here, "mappings"), here, os.getcwd()]
+    folder = next(
+        (c for c in candidates if all(os.path.exists(os.path.join(c, f)) for f in MAPPING_FILES)), None
+    )
+    if folder is None:
+        looked = ", ".join(candidates)
+        raise SilverError(
+            f"The mapping files {', '.join(MAPPING_FILES)} were not found (looked in {looked})."
+        )
+
+    def rows(name: str) -> list[dict]:
+        with open(os.path.join(folder, name), encoding="utf-8", newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    departments = rows("departments.csv")
+    return {
+        "folder": folder,
+        "department_code": {
+            r["value"].strip().lower(): r["department"].strip()
+            for r in departments
+            if r["kind"] == "code" and r["department"].strip()
+        },
+        "department_name": {
+            r["value"].strip().lower(): r["department"].strip() for r in departments if r["kind"] == "name"
+        },
+        "channel": {r["value"].strip().lower(): r["source"].strip() for r in rows("channels.csv")},
+        "status": {
+            r["value"].strip().lower(): r["is_closed"].strip().lower() == "true" for r in rows("statuses.csv")
+        },
+    }
+
+
+def parse_overrides(text: str | None) -> dict[str, str]:
+    """``new_system=utc,legacy_2015=shifted_back`` -> dict; SilverError on a bad reading."""
+    overrides = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        dataset, _, reading = item.partition("=")
+        if reading.strip() not in READINGS:
+            raise SilverError(
+                f"The time basis override {item!r} is not dataset=reading with reading one of {', '.join(READINGS)}."
+            )
+        overrides[dataset.strip()] = reading.strip()
+    return overrides
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The run
+# ----------------------------------------------------------------------------------------------------------
+def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
+    """Bronze objects already processed: suffix -> size, modified, run_id."""
+    state_file = f"{silver_path}/_state/processed.json"
+    if not files.exists(state_file):
+        return {}
+    return json.loads(files.read_text(state_file)).get("objects", {})
+
+
+def existing_silver_keys(spark: SparkSession, table_path: str, files: LakeFiles) -> DataFrame | None:
+    """The current Silver table's dedupe keys and partitions, or None when there is no table yet."""
+    if not any(name.startswith("open_year=") for name in files.list_dirs(table_path)):
+        return None
+    return spark.read.parquet(table_path).select("case_id", "ingested_at", "source_file", *PARTITION_COLUMNS)
+
+
+def configure(spark: SparkSession) -> None:
+    """Session settings Silver relies on (UTC session clock, dynamic partition overwrite, portable timestamps)."""
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
+
+
+def run_silver(
+    spark: SparkSession,
+    bronze_path: str,
+    silver_path: str,
+    time_basis_overrides: dict[str, str] | None = None,
+    mappings_path: str | None = None,
+    read_transformation_ctx: str | None = None,
+) -> dict:
+    """Read unprocessed Bronze objects, apply Silver's rules, write Silver + quarantine + report; return the report."""
+    started = time.time()
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    bronze_path, silver_path = bronze_path.rstrip("/"), silver_path.rstrip("/")
+    overrides = time_basis_overrides or {}
+    mappings = load_mappings(mappings_path)
+    files = LakeFiles(spark)
+    processed = read_state(files, silver_path)
+    planned = plan_bronze_files(files, bronze_path, processed)
+    report = {
+        "run_id": run_id,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "bronze_path": bronze_path,
+        "silver_path": silver_path,
+        "time_basis_overrides": overrides,
+        "mappings": mappings["folder"],
+    }
+    if not planned:
+        log.info(
+            "Silver: nothing new in %s (%d objects already processed); no Spark job started",
+            bronze_path,
+            len(processed),
+        )
+        return {**report, "status": "nothing_new", "files": [], "totals": {"rows_read": 0, "rows_written": 0}}
+
+    configure(spark)
+    table_path = f"{silver_path}/service_requests"
+    bronze = read_bronze(spark, planned)
+    file_reports = {e["suffix"]: _file_report(e) for e in planned}
+    if bronze is None:  # only empty files
+        return _finish(files, silver_path, report, file_reports, processed, planned, {}, started, [])
+
+    parsed = bronze.transform(clean_blanks).transform(parse_stamps).persist(StorageLevel.MEMORY_AND_DISK)
+    phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
+    evidence_rows = time_basis_evidence(
+        parsed.withColumn("source_raw", F.lower("source_raw")), phone_values
+    ).collect()
+    readings = {}
+    for row in evidence_rows:
+        evidence = row.asDict()
+        decision = decide_time_basis(evidence, evidence["dataset"], evidence["source_era"], overrides)
+        readings[row["source_file"]] = decision["reading"]
+        file_reports[row["source_file"]].update(rows_read=evidence["rows_read"], time_basis=decision)
+
+    existing = existing_silver_keys(spark, table_path, files)
+    classified = (
+        parsed.transform(lambda df: to_silver(df, mappings, readings))
+        .transform(mark_duplicates(existing))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    outcomes = outcome_counts(classified).collect()
+    parsed.unpersist()
+    new_partitions, non_null, kept_rows = set(), {}, 0
+    for row in outcomes:
+        counts = file_reports[row["source_file"]]
+        counts[OUTCOME_COUNTS[row["outcome"]]] += row["rows"]
+        if row["reject_reason"]:
+            reasons = counts["rejects_by_reason"]
+            reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["rows"]
+        if row["outcome"] == "kept":
+            new_partitions.add((row["open_year"], row["open_month"]))
+            kept_rows += row["rows"]
+            for column in NULL_RATE_COLUMNS:
+                non_null[column] = non_null.get(column, 0) + row[f"nn__{column}"]
+    _check_conservation(file_reports)
+
+    kept = classified.filter(F.col("outcome") == "kept")
+    report["null_rate"] = {
+        c: round(1 - non_null[c] / kept_rows, 4) if kept_rows else None for c in NULL_RATE_COLUMNS
+    }
+    report["unknown_mapping_values"] = unknown_mapping_values(kept)
+    partitions = _write_silver(spark, files, kept, existing, new_partitions, table_path, silver_path, run_id)
+    if any(r["rows_quarantined"] for r in file_reports.values()):
+        (
+            classified.filter(F.col("outcome") == "quarantined")
+            .transform(quarantine_records)
+            .write.mode("overwrite")
+            .parquet(f"{silver_path}/quarantine/run_id={run_id}")
+        )
+    classified.unpersist()
+    return _finish(
+        files, silver_path, report, file_reports, processed, planned, readings, started, partitions
+    )
+
+
+def _file_report(entry: dict) -> dict:
+    """An empty per-file entry of the quality report."""
+    return {
+        "source_file": entry["suffix"],
+        "dataset": entry["dataset"],
+        "era": entry["era"],
+        "ingested_at": entry["ingested_at"],
+        "ingested_at_from": entry["ingested_at_from"],
+        "bytes": entry["size"],
+        "rows_read": 0,
+        "rows_written": 0,
+        "rows_quarantined": 0,
+        "duplicates_removed": 0,
+        "rejects_by_reason": {},
+        "time_basis": None,
+    }
+
+
+def _check_conservation(file_reports: dict[str, dict]) -> None:
+    """Rows read = rows written + quarantined + duplicates removed, for every file; SilverError otherwise."""
+    for name, counts in file_reports.items():
+        accounted = counts["rows_written"] + counts["rows_quarantined"] + counts["duplicates_removed"]
+        if accounted != counts["rows_read"]:
+            raise SilverError(
+                f"Conservation failed for {name}: {counts['rows_read']} rows read but {accounted} accounted for "
+                f"({counts['rows_written']} written, {counts['rows_quarantined']} quarantined, "
+                f"{counts['duplicates_removed']} duplicates); nothing was written."
+            )
+
+
+def unknown_mapping_values(kept: DataFrame) -> dict[str, dict[str, int]]:
+    """Values that no mapping knew (passed through unchanged), with their row counts, per mapping."""
+    unknown = F.explode(
+        F.array(
+            *[
+                F.when(
+                    ~F.col(f"{kind}_known"), F.struct(F.lit(kind).alias("kind"), F.col(raw).alias("value"))
+                )
+                for kind, raw in (
+                    ("department", "department_raw"),
+                    ("source", "source_raw"),
+                    ("status", "status_raw"),
+                )
+            ]
+        )
+    )
+    rows = (
+        kept.select(unknown.alias("unknown"))
+        .filter(F.col("unknown").isNotNull())
+        .groupBy("unknown.kind", "unknown.value")
+        .count()
+        .orderBy(F.desc("count"))
+        .limit(300)
+        .collect()
+    )
+    found: dict[str, dict[str, int]] = {"department": {}, "source": {}, "status": {}}
+    for row in rows:
+        found[row["kind"]][row["value"]] = row["count"]
+    return found
+
+
+def _write_silver(
+    spark: SparkSession,
+    files: LakeFiles,
+    kept: DataFrame,
+    existing: DataFrame | None,
+    new_partitions: set[tuple[int, int]],
+    table_path: str,
+    silver_path: str,
+    run_id: str,
+) -> list[str]:
+    """Write kept rows; on an existing table rewrite only the touched partitions, dropping superseded rows."""
+    rows = kept.select(*OUTPUT_COLUMNS)
+    if existing is None:
+        rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(table_path)
+        return [
+            f"open_year={r[0]}/open_month={r[1]}"
+            for r in rows.select(*PARTITION_COLUMNS).distinct().collect()
+        ]
+    new_partitions = rows.select(*PARTITION_COLUMNS)
+    superseded_partitions = existing.join(rows.select("case_id"), on="case_id", how="left_semi").select(
+        *PARTITION_COLUMNS
+    )
+    touched = {tuple(r) for r in new_partitions.union(superseded_partitions).distinct().collect()}
+    touched_filter = F.lit(False)
+    for year, month in touched:
+        touched_filter = touched_filter | ((F.col("open_year") == year) & (F.col("open_month") == month))
+    survivors = (
+        spark.read.parquet(table_path)
+        .filter(touched_filter)
+        .join(rows.select("case_id"), on="case_id", how="left_anti")
+        .select(*OUTPUT_COLUMNS)
+    )
+    # Materialise first: the touched partitions are read lazily, so they are staged before being overwritten.
+    staging = f"{silver_path}/_staging/{run_id}"
+    survivors.unionByName(rows).write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(staging)
+    staged = {name for name in files.list_dirs(staging)}
+    spark.read.parquet(staging).write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(table_path)
+    for year, month in touched:  # a partition whose rows all moved elsewhere is left empty: remove it
+        if f"open_year={year}" not in staged or not files.exists(
+            f"{staging}/open_year={year}/open_month={month}"
+        ):
+            files.delete(f"{table_path}/open_year={year}/open_month={month}")
+    files.delete(staging)
+    return sorted(f"open_year={y}/open_month={m}" for y, m in touched)
+
+
+def _finish(
+    files: LakeFiles,
+    silver_path: str,
+    report: dict,
+    file_reports: dict[str, dict],
+    processed: dict[str, dict],
+    planned: list[dict],
+    readings: dict[str, str],
+    started: float,
+    partitions: list[str],
+) -> dict:
+    """Totals, per-era counts, the report files and the processed-objects state; log a one-screen summary."""
+    per_file = list(file_reports.values())
+    keys = ("rows_read", "rows_written", "rows_quarantined", "duplicates_removed")
+    totals = {k: sum(f[k] for f in per_file) for k in keys}
+    rejects: dict[str, int] = {}
+    per_era: dict[str, dict] = {}
+    for entry in per_file:
+        for reason, count in entry["rejects_by_reason"].items():
+            rejects[reason] = rejects.get(reason, 0) + count
+        era = per_era.setdefault(entry["era"], {k: 0 for k in ("files", *keys)})
+        era["files"] += 1
+        for k in keys:
+            era[k] += entry[k]
+    report.update(
+        status="ok",
+        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=round(time.time() - started, 1),
+        totals=totals,
+        per_era=per_era,
+        rejects_by_reason=rejects,
+        partitions_written=partitions,
+        files=per_file,
+    )
+    text = json.dumps(report, indent=1, default=str)
+    files.write_text(f"{silver_path}/_quality/{report['run_id']}.json", text)
+    files.write_text(f"{silver_path}/_quality/latest.json", text)
+    for entry in planned:
+        processed[entry["suffix"]] = {
+            "size": entry["size"],
+            "modified": entry["modified"],
+            "run_id": report["run_id"],
+        }
+    files.write_text(f"{silver_path}/_state/processed.json", json.dumps({"objects": processed}, indent=1))
+    log.info("%s", summary(report))
+    return report
+
+
+def summary(report: dict) -> str:
+    """A one-screen text summary of a quality report."""
+    totals = report.get("totals", {})
+    lines = [
+        f"Silver run {report['run_id']}: {totals.get('rows_read', 0)} read, {totals.get('rows_written', 0)} written, "
+        f"{totals.get('rows_quarantined', 0)} quarantined, {totals.get('duplicates_removed', 0)} duplicates removed "
+        f"({report.get('seconds', '?')} s)",
+    ]
+    for entry in report.get("files", []):
+        basis = entry.get("time_basis") or {}
+        lines.append(
+            f"  {entry['source_file']} [{entry['era']}] read {entry['rows_read']} -> {entry['rows_written']} "
+            f"+ {entry['rows_quarantined']} quarantined + {entry['duplicates_removed']} dup; "
+            f"time basis {basis.get('reading')} ({basis.get('basis')})"
+        )
+    if report.get("rejects_by_reason"):
+        lines.append(f"  rejects: {report['rejects_by_reason']}")
+    unknown = {k: len(v) for k, v in report.get("unknown_mapping_values", {}).items() if v}
+    if unknown:
+        lines.append(f"  unknown mapping values (distinct): {unknown}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Entry point
+# ----------------------------------------------------------------------------------------------------------
+REQUIRED_ARGS = ["bronze_path", "silver_path"]
+OPTIONAL_ARGS = ["JOB_NAME", "time_basis_override", "mappings_path"]
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    """Glue-style ``--name value`` arguments; getResolvedOptions is strict, so only names present are asked for."""
+    wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
+    if getResolvedOptions is not None:
+        return getResolvedOptions(argv, wanted)
+    import argparse  # pragma: no cover - only without the awsglue package
+
+    parser = argparse.ArgumentParser()
+    for name in wanted:
+        parser.add_argument(f"--{name}", required=True)
+    return vars(parser.parse_known_args(argv[1:])[0])
+
+
+def glue_or_spark() -> tuple[SparkSession, object | None]:
+    """GlueContext's session on AWS Glue; a plain local SparkSession elsewhere (Glue's jars exist only on AWS)."""
+    if GlueContext is not None:
+        from pyspark.context import SparkContext
+
+        try:
+            glue_context = GlueContext(SparkContext.getOrCreate())
+            return glue_context.spark_session, glue_context
+        except Exception as error:  # locally: "'JavaPackage' object is not callable"
+            log.info("GlueContext unavailable (%s); using a plain SparkSession", error)
+    spark = (
+        SparkSession.builder.appName("boston311-silver")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .getOrCreate()
+    )
+    return spark, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv if argv is None else argv)
+    args = parse_args(argv)
+    try:
+        overrides = parse_overrides(args.get("time_basis_override"))
+        load_mappings(args.get("mappings_path"))  # fail before Spark starts
+        spark, glue_context = glue_or_spark()
+        job = None
+        if glue_context is not None and args.get("JOB_NAME"):
+            job = Job(glue_context)
+            job.init(args["JOB_NAME"], args)
+        run_silver(spark, args["bronze_path"], args["silver_path"], overrides, args.get("mappings_path"))
+        if job is not None:
+            job.commit()
+    except SilverError as error:
+        print(f"silver_job: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Helpers for the Silver tests: Bronze-shaped folders, small CSV rows of each era, reading Silver back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+LEGACY29_HEADER = [
+    "case_enquiry_id",
+    "open_dt",
+    "target_dt",
+    "closed_dt",
+    "ontime",
+    "case_status",
+    "closure_reason",
+    "case_title",
+    "subject",
+    "reason",
+    "type",
+    "queue",
+    "department",
+    "submittedphoto",
+    "closedphoto",
+    "location",
+    "fire_district",
+    "pwd_district",
+    "city_council_district",
+    "police_district",
+    "neighborhood",
+    "neighborhood_services_district",
+    "ward",
+    "precinct",
+    "location_street_name",
+    "location_zipcode",
+    "latitude",
+    "longitude",
+    "source",
+]
+
+
+def legacy29_row(case_id: str, open_dt: str, closed_dt: str = "", **values: str) -> list[str]:
+    """One 29-column legacy record; unspecified fields get plausible values of the 2022 sample."""
+    row = dict.fromkeys(LEGACY29_HEADER, "")
+    row.update(
+        case_enquiry_id=case_id, open_dt=open_dt, closed_dt=closed_dt, ontime="ONTIME",
+        case_status="Closed" if closed_dt else "Open", closure_reason=" ", case_title="Needle Pickup",
+        subject="Public Works Department", reason="Needle Program", type="Needle Pickup", queue="PWDx_Needles",
+        department="PWDx", neighborhood="Boston", ward="03", precinct="0303", location_street_name="42 Cross St",
+        location_zipcode="02113", latitude="42.3634", longitude="-71.0566", source="Constituent Call",
+    )  # fmt: skip
+    row.update(values)
+    return [row[name] for name in LEGACY29_HEADER]
+
+
+def csv_text(header: list[str], rows: list[list[str]], newline: str = "\n") -> str:
+    """CSV text as the exports write it (minimal quoting)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=newline)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def land(bronze: Path, dataset: str, ingest_date: str, name: str, content: str | bytes | Path) -> Path:
+    """Put one file where the Bronze ingest lands it; return its path."""
+    target = bronze / f"dataset={dataset}" / f"ingest_date={ingest_date}" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, Path):
+        shutil.copyfile(content, target)
+    elif isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content, encoding="utf-8", newline="")
+    return target
+
+
+def write_manifest(bronze: Path, run_id: str, entries: dict[str, str]) -> None:
+    """A Bronze manifest giving ``ingested_at`` per landed key (``dataset=…/ingest_date=…/file`` -> ISO time)."""
+    resources = [
+        {"dataset": key.split("/")[0].removeprefix("dataset="), "status": "landed",
+         "key": f"bronze/boston311/{key}", "ingested_at": ingested_at}
+        for key, ingested_at in entries.items()
+    ]  # fmt: skip
+    folder = bronze / "_manifests"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{run_id}.json").write_text(
+        json.dumps({"run_id": run_id, "resources": resources}), encoding="utf-8"
+    )
+
+
+def silver_rows(spark, silver: Path) -> dict[str, dict]:
+    """The Silver table as case_id -> row dict (plus the partition folder it lives in)."""
+    table = spark.read.parquet(str(silver / "service_requests"))
+    return {row["case_id"]: row.asDict() for row in table.collect()}

@@ -1,0 +1,266 @@
+"""One small inline test per Silver rule: a few rows (one with None) and the expected value beside the input."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+import silver_job as S
+
+pytestmark = pytest.mark.spark
+
+
+def frame(spark, columns: str, rows: list[tuple]):
+    """A DataFrame from a DDL schema string and rows."""
+    return spark.createDataFrame(rows, columns)
+
+
+def check(actual, expected) -> None:
+    """chispa equality, order-free, nullability ignored."""
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+@pytest.fixture(scope="module")
+def mappings():
+    return S.load_mappings(None)
+
+
+def test_blank_and_space_become_null(spark):
+    rows = [("a", " x "), ("b", " "), ("c", ""), ("d", None), ("e", "Closed\r")]
+    df = frame(spark, "id string, value string", rows).select(
+        "id", S.blank_to_null(F.col("value")).alias("value")
+    )
+    expected = frame(
+        spark, "id string, value string", [("a", "x"), ("b", None), ("c", None), ("d", None), ("e", "Closed")]
+    )
+    check(df, expected)
+
+
+def test_time_basis_readings_give_true_utc_instants(spark):
+    # the same Boston moment, 2022-01-19 11:42:16 EST = 16:42:16 UTC, as each era writes it
+    rows = [
+        ("wall_clock", "2022-01-19 11:42:16", datetime(2022, 1, 19, 16, 42, 16)),
+        ("shifted_back", "2022-01-19 06:42:16", datetime(2022, 1, 19, 16, 42, 16)),
+        ("utc", "2022-01-19 16:42:16.5+00", datetime(2022, 1, 19, 16, 42, 16, 500000)),
+        ("wall_clock", "2022-07-19 11:42:16+00", datetime(2022, 7, 19, 15, 42, 16)),  # EDT
+        ("wall_clock", None, None),
+        ("utc", "not a date", None),
+    ]
+    df = frame(spark, "reading string, stamp string, expected timestamp", rows)
+    actual = df.select(
+        "reading", "stamp", S.true_instant(S.parse_stamp(F.col("stamp")), F.col("reading")).alias("expected")
+    )
+    check(actual, df)
+
+
+def test_closed_date_text_is_read_as_boston_wall_clock(spark):
+    rows = [
+        (
+            "Case Closed. Closed date : Wed Jan 19 11:42:16 EST 2022 Resolved",
+            datetime(2022, 1, 19, 11, 42, 16),
+        ),
+        ("Case Closed. Closed date : 2015-07-30 12:41:05.417 VIOLFND", datetime(2015, 7, 30, 12, 41, 5)),
+        ("Case Closed. Closed date : Sat Jul 02 09:05:00 EDT 2022 Noted", datetime(2022, 7, 2, 9, 5, 0)),
+        ("Case Closed Case Resolved replaced fuse", None),
+        (None, None),
+    ]
+    df = frame(spark, "closure_reason string, stamp timestamp", rows)
+    actual = df.select("closure_reason", S.closed_text_stamp(F.col("closure_reason")).alias("stamp"))
+    check(actual, df)
+
+
+def test_zip_ward_precinct_are_normalised(spark):
+    rows = [
+        ("2135.0", "Ward 18", "1805", "02135", "18", "1805"),
+        ("02113", "03", "0303", "02113", "03", "0303"),
+        ("02121", "14", "01", "02121", "14", "1401"),  # NEW SYSTEM: precinct within the ward
+        ("02118-1234", "3", "306", "02118", "03", "0306"),
+        ("n/a", " ", None, None, None, None),
+        (None, None, "07", None, None, None),
+    ]
+    schema = "zipcode_raw string, ward_raw string, precinct_raw string, zipcode string, ward string, precinct string"
+    df = frame(spark, schema, rows)
+    actual = df.select(
+        "zipcode_raw", "ward_raw", "precinct_raw",
+        S.normalise_zipcode(F.col("zipcode_raw")).alias("zipcode"),
+        S.normalise_ward(F.col("ward_raw")).alias("ward"),
+        S.normalise_precinct(F.col("precinct_raw"), S.normalise_ward(F.col("ward_raw"))).alias("precinct"),
+    )  # fmt: skip
+    check(actual, df)
+
+
+def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark):
+    rows = [
+        ("42.3634", "-71.0566", 42.3634, -71.0566, "ok"),
+        ("42.3594", "-71.0587", None, None, "city_hall_placeholder"),
+        ("40.7128", "-74.0060", None, None, "outside_boston"),
+        ("abc", "-71.0566", None, None, "unparsable"),
+        (None, None, None, None, "missing"),
+    ]
+    schema = "latitude_raw string, longitude_raw string, latitude double, longitude double, location_quality string"
+    df = frame(spark, schema, rows)
+    raw = df.select(
+        "latitude_raw",
+        "longitude_raw",
+        *[F.lit(None).cast("string").alias(c) for c in ("zipcode_raw", "ward_raw", "precinct_raw")],
+    )
+    actual = raw.transform(S.normalise_location).select(*df.columns)
+    check(actual, df)
+
+
+def test_departments_channels_and_statuses_are_harmonised(spark, mappings):
+    schema = (
+        "source_era string, department_raw string, subject string, source_raw string, status_raw string, "
+        "on_time_raw string, closed_at timestamp, department string, source string, is_closed boolean, on_time boolean"
+    )
+    closed = datetime(2022, 1, 1, 12)
+    rows = [
+        ("legacy29", "PWDx", "Property Management", "Constituent Call", "Closed", "ONTIME", closed, "Public Works", "Phone", True, True),
+        ("legacy30", "INFO", "Animal Control", "Citizens Connect App", "Open", "OVERDUE", None, "Animal Care & Control", "App", False, False),
+        ("new_system", "Animal Care & Control", "Animal Care & Control", "Call", "In progress", None, None, "Animal Care & Control", "Phone", False, None),
+        ("new_system", "Public Works Department (PWD)", "Public Works Department (PWD)", "BOS311", "Closed", "ONTIME", closed, "Public Works", "App", True, True),
+        ("legacy29", "XYZ_", "Somebody New", "Carrier Pigeon", "Weird", None, closed, "XYZ_", "Carrier Pigeon", True, None),
+        ("new_system", None, None, None, None, None, None, None, None, False, None),
+    ]  # fmt: skip
+    df = frame(spark, schema, rows)
+    inputs = df.select(*df.columns[:7])
+    actual = inputs.transform(S.harmonise(mappings)).select(*df.columns)
+    check(actual, df)
+    known = (
+        inputs.transform(S.harmonise(mappings)).filter(~F.col("department_known")).select("department_raw")
+    )
+    assert [r[0] for r in known.collect()] == ["XYZ_"]  # unknown values pass through and are counted
+
+
+def test_hours_to_close_and_boston_open_month(spark):
+    schema = "opened_at timestamp, closed_at timestamp, is_closed boolean, hours_to_close double, open_year int, open_month int"
+    rows = [
+        (
+            datetime(2022, 1, 1, 3, 0),
+            datetime(2022, 1, 1, 5, 30),
+            True,
+            2.5,
+            2021,
+            12,
+        ),  # 22:00 on Dec 31 in Boston
+        (datetime(2022, 7, 1, 12, 0), None, False, None, 2022, 7),
+        (datetime(2022, 7, 1, 12, 0), datetime(2022, 7, 2, 12, 0), False, None, 2022, 7),  # open: no duration
+        (
+            datetime(2022, 7, 1, 12, 0),
+            datetime(2022, 7, 1, 11, 0),
+            True,
+            None,
+            2022,
+            7,
+        ),  # negative: quarantined later
+    ]
+    df = frame(spark, schema, rows)
+    actual = df.select("opened_at", "closed_at", "is_closed").transform(S.add_durations)
+    check(actual, df)
+
+
+def test_untrustworthy_records_get_a_reject_reason(spark):
+    schema = (
+        "raw_record string, case_id string, opened_raw string, opened_stamp timestamp, closed_raw string, "
+        "closed_stamp timestamp, target_raw string, target_stamp timestamp, opened_at timestamp, closed_at timestamp, "
+        "reject_reason string"
+    )
+    t1, t2 = datetime(2022, 1, 1, 10), datetime(2022, 1, 2, 10)
+    rows = [
+        (None, "1", "x", t1, "x", t2, None, None, t1, t2, None),
+        ("1,2,3", "2", "x", t1, None, None, None, None, t1, None, "malformed_record"),
+        (None, None, "x", t1, None, None, None, None, t1, None, "missing_case_id"),
+        (None, "4", "soon", None, None, None, None, None, None, None, "unparsable_opened_at"),
+        (None, "5", "x", t1, "later", None, None, None, t1, None, "unparsable_closed_at"),
+        (None, "6", "x", t2, "x", t1, None, None, t2, t1, "closed_before_opened"),
+    ]
+    df = frame(spark, schema, rows)
+    check(df.drop("reject_reason").transform(S.flag_rejects), df)
+
+
+def test_dedupe_keeps_the_newest_ingest_then_the_later_file_then_the_later_row(spark):
+    schema = "case_id string, ingested_at timestamp, source_file string, row_position long, reject_reason string, outcome string"
+    early, late = datetime(2026, 11, 20), datetime(2026, 11, 25)
+    rows = [
+        ("A", early, "dataset=legacy_2024/ingest_date=2026-11-20/a.csv", 5, None, "duplicate"),
+        ("A", late, "dataset=legacy_2024/ingest_date=2026-11-25/a.csv", 1, None, "kept"),
+        ("B", late, "dataset=legacy_2024/ingest_date=2026-11-25/a.csv", 7, None, "duplicate"),
+        ("B", late, "dataset=legacy_2025/ingest_date=2026-11-25/b.csv", 2, None, "kept"),
+        ("C", late, "dataset=legacy_2025/ingest_date=2026-11-25/b.csv", 3, None, "duplicate"),
+        ("C", late, "dataset=legacy_2025/ingest_date=2026-11-25/b.csv", 9, None, "kept"),
+        (None, late, "dataset=legacy_2025/ingest_date=2026-11-25/b.csv", 4, "missing_case_id", "quarantined"),
+    ]
+    df = frame(spark, schema, rows)
+    actual = df.drop("outcome").transform(S.mark_duplicates()).drop("case_rank")
+    check(actual, df)
+
+
+def test_dedupe_holds_against_the_existing_silver_table(spark):
+    schema = (
+        "case_id string, ingested_at timestamp, source_file string, row_position long, reject_reason string"
+    )
+    existing_schema = "case_id string, ingested_at timestamp, source_file string"
+    early, late = datetime(2026, 11, 20), datetime(2026, 11, 25)
+    new = frame(
+        spark,
+        schema,
+        [
+            ("A", late, "dataset=x/ingest_date=2026-11-25/a.csv", 1, None),
+            ("B", early, "dataset=x/ingest_date=2026-11-20/a.csv", 1, None),
+            ("C", late, "dataset=x/ingest_date=2026-11-25/a.csv", 2, None),
+        ],
+    )
+    existing = frame(
+        spark,
+        existing_schema,
+        [
+            ("A", early, "dataset=x/ingest_date=2026-11-20/a.csv"),
+            ("B", late, "dataset=x/ingest_date=2026-11-25/a.csv"),
+            ("Z", None, None),
+        ],
+    )
+    outcomes = {r["case_id"]: r["outcome"] for r in new.transform(S.mark_duplicates(existing)).collect()}
+    assert outcomes == {"A": "kept", "B": "duplicate", "C": "kept"}
+
+
+def test_time_basis_decision_prefers_override_then_closure_text_then_targets_then_phone_profile():
+    evidence = {"closed_texts": 10, "targets": 0, "phone_openings": 100}
+    for reading, (text, business, night) in {
+        "wall_clock": (10, 40, 30),
+        "shifted_back": (0, 80, 2),
+        "utc": (0, 20, 10),
+    }.items():
+        evidence.update(
+            {f"{reading}__closed_text": text, f"{reading}__business": business, f"{reading}__night": night}
+        )
+    assert S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})["basis"] == "closed_text"
+    assert S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})["reading"] == "wall_clock"
+    assert (
+        S.decide_time_basis(evidence, "legacy_2022", "legacy29", {"legacy_2022": "utc"})["reading"] == "utc"
+    )
+    without_text = {**evidence, "closed_texts": 0}
+    decided = S.decide_time_basis(without_text, "new_system", "new_system", {})
+    assert (decided["reading"], decided["basis"]) == ("shifted_back", "phone_profile")
+    assert decided["evidence"]["scores"]["shifted_back"]["phone_night"] == 0.02
+    nothing = S.decide_time_basis({}, "legacy_2015", "legacy30", {})
+    assert (nothing["reading"], nothing["basis"]) == ("shifted_back", "era_default")
+
+
+def test_headers_overrides_and_paths_are_recognised():
+    from silver_helpers import LEGACY29_HEADER
+
+    assert S.recognise_era(LEGACY29_HEADER) == "legacy29"
+    assert S.recognise_era([c.upper() for c in reversed(LEGACY29_HEADER)]) == "legacy29"
+    assert S.recognise_era(["case_id", "open_date", "something_else"]) is None
+    assert S.parse_overrides("new_system=utc, legacy_2015=shifted_back") == {
+        "new_system": "utc",
+        "legacy_2015": "shifted_back",
+    }
+    with pytest.raises(S.SilverError, match="not dataset=reading"):
+        S.parse_overrides("new_system=eastern")
+    assert S.bronze_suffix("s3://b/bronze/boston311/dataset=new_system/ingest_date=2026-11-25/f%20x.csv") == (
+        "dataset=new_system/ingest_date=2026-11-25/f x.csv"
+    )
