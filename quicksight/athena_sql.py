@@ -51,16 +51,21 @@ class SqlError(ValueError):
     """A SQL file that is missing, or a placeholder left without a value."""
 
 
-def sql_path(kind: str, name: str) -> Path:
-    """The file of one DDL, view or named query."""
+def sql_folder(kind: str) -> Path:
+    """The folder of one kind of SQL file: ``ddl``, ``views`` or ``named_queries``."""
     if kind not in SQL_KINDS:
         raise SqlError(f"Unknown SQL kind {kind!r}; expected one of {', '.join(SQL_KINDS)}.")
-    return ATHENA_DIR / kind / f"{name}.sql"
+    return ATHENA_DIR / kind
+
+
+def sql_path(kind: str, name: str) -> Path:
+    """The file of one DDL, view or named query."""
+    return sql_folder(kind) / f"{name}.sql"
 
 
 def sql_names(kind: str) -> list[str]:
     """The names (file stems) of every SQL file of one kind, sorted."""
-    return sorted(path.stem for path in sql_path(kind, "x").parent.glob("*.sql"))
+    return sorted(path.stem for path in sql_folder(kind).glob("*.sql"))
 
 
 def view_names() -> list[str]:
