@@ -404,6 +404,8 @@ class StandinHandler(BaseHTTPRequestHandler):
         try:
             resource = self.portal.resource(resource_id)
         except KeyError:
+            resource = None
+        if resource is None or resource.path is None:
             self._send(404, b"<Error><Code>NoSuchKey</Code></Error>", "application/xml")
             return
         with self.portal._lock:
@@ -415,7 +417,6 @@ class StandinHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "empty":
             self._send(200, b"", "text/csv")
             return
-        assert resource.path is not None
         size = resource.path.stat().st_size
         start, status = 0, 200
         range_header = self.headers.get("Range")
