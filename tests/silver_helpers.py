@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 LEGACY29_HEADER = [
@@ -91,7 +92,27 @@ def write_manifest(bronze: Path, run_id: str, entries: dict[str, str]) -> None:
     )
 
 
+def utc_rows(df) -> list[dict]:
+    """Rows as dicts with timestamps as naive UTC datetimes, whatever the Python process's time zone."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    stamps = [f.name for f in df.schema.fields if isinstance(f.dataType, T.TimestampType)]
+    as_text = df.select(
+        *[
+            F.date_format(c, "yyyy-MM-dd HH:mm:ss.SSSSSS").alias(c) if c in stamps else F.col(c)
+            for c in df.columns
+        ]
+    )
+    rows = []
+    for row in as_text.collect():
+        record = row.asDict()
+        for name in stamps:
+            record[name] = datetime.fromisoformat(record[name]) if record[name] else None
+        rows.append(record)
+    return rows
+
+
 def silver_rows(spark, silver: Path) -> dict[str, dict]:
-    """The Silver table as case_id -> row dict (plus the partition folder it lives in)."""
-    table = spark.read.parquet(str(silver / "service_requests"))
-    return {row["case_id"]: row.asDict() for row in table.collect()}
+    """The Silver table as case_id -> row dict (timestamps naive UTC)."""
+    return {row["case_id"]: row for row in utc_rows(spark.read.parquet(str(silver / "service_requests")))}
