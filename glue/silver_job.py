@@ -1019,15 +1019,13 @@ def _write_silver(
     rows = kept.select(*OUTPUT_COLUMNS)
     if existing is None:
         rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(table_path)
-        return [
-            f"open_year={r[0]}/open_month={r[1]}"
-            for r in rows.select(*PARTITION_COLUMNS).distinct().collect()
-        ]
-    new_partitions = rows.select(*PARTITION_COLUMNS)
-    superseded_partitions = existing.join(rows.select("case_id"), on="case_id", how="left_semi").select(
+        return sorted(f"open_year={y}/open_month={m}" for y, m in new_partitions)
+    superseded = existing.join(rows.select("case_id"), on="case_id", how="left_semi").select(
         *PARTITION_COLUMNS
     )
-    touched = {tuple(r) for r in new_partitions.union(superseded_partitions).distinct().collect()}
+    touched = new_partitions | {tuple(r) for r in superseded.distinct().collect()}
+    if not touched:
+        return []
     touched_filter = F.lit(False)
     for year, month in touched:
         touched_filter = touched_filter | ((F.col("open_year") == year) & (F.col("open_month") == month))
@@ -1040,12 +1038,9 @@ def _write_silver(
     # Materialise first: the touched partitions are read lazily, so they are staged before being overwritten.
     staging = f"{silver_path}/_staging/{run_id}"
     survivors.unionByName(rows).write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(staging)
-    staged = {name for name in files.list_dirs(staging)}
     spark.read.parquet(staging).write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(table_path)
     for year, month in touched:  # a partition whose rows all moved elsewhere is left empty: remove it
-        if f"open_year={year}" not in staged or not files.exists(
-            f"{staging}/open_year={year}/open_month={month}"
-        ):
+        if not files.exists(f"{staging}/open_year={year}/open_month={month}"):
             files.delete(f"{table_path}/open_year={year}/open_month={month}")
     files.delete(staging)
     return sorted(f"open_year={y}/open_month={m}" for y, m in touched)
