@@ -1,0 +1,135 @@
+"""Bad Bronze input: nothing lost, nothing crashes with a traceback, unknown headers refused by name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import silver_job
+from silver_helpers import LEGACY29_HEADER, csv_text, land, legacy29_row, silver_rows
+
+pytestmark = pytest.mark.spark
+
+
+def line(row: list[str]) -> str:
+    """One CSV record without its line end (a quoted newline stays inside the record)."""
+    return csv_text(LEGACY29_HEADER, [row], newline="\r\n").split("\r\n", 1)[1].removesuffix("\r\n")
+
+
+@pytest.fixture(scope="module")
+def bad_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One Bronze holding every kind of damaged file, run through Silver once."""
+    root = tmp_path_factory.mktemp("silver_bad")
+    bronze, silver = root / "bronze" / "boston311", root / "silver" / "boston311"
+    header = ",".join(LEGACY29_HEADER)
+    good = legacy29_row("101004100001", "2022-01-19 11:18:00", "2022-01-19 11:42:16")
+    quoted_newline = legacy29_row("101004100002", "2022-01-19 12:00:00", case_title="Needle\nPickup")
+    ragged_short = "101004100003,2022-01-19 11:18:00,,,ONTIME,Open"
+    ragged_long = line(legacy29_row("101004100004", "2022-01-19 11:18:00")) + ",extra,fields"
+    no_id = legacy29_row("", "2022-01-19 11:18:00")
+    bad_date = legacy29_row("101004100005", "19/01/2022 11:18")
+    reversed_times = legacy29_row("101004100006", "2022-01-19 11:18:00", "2022-01-18 09:00:00")
+    records = [
+        line(good),
+        line(quoted_newline),
+        ragged_short,
+        ragged_long,
+        line(no_id),
+        line(bad_date),
+        line(reversed_times),
+    ]
+    body = "\ufeff" + header + "\r\n" + "\r\n".join(records) + "\r\n"  # UTF-8 BOM and CRLF line ends
+    land(bronze, "legacy_2022", "2026-11-25", "bom_crlf.csv", body.encode("utf-8"))
+    land(bronze, "legacy_2021", "2026-11-25", "empty.csv", b"")
+    land(bronze, "legacy_2020", "2026-11-25", "header_only.csv", header + "\n")
+    unclosed = line(legacy29_row("101004100007", "2022-02-01 10:00:00")).replace(
+        "Needle Pickup,", '"Needle Pickup,', 1
+    )
+    land(
+        bronze,
+        "legacy_2019",
+        "2026-11-25",
+        "unclosed_quote.csv",
+        header + "\n" + unclosed + "\n" + line(good) + "\n",
+    )
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    quarantine = spark.read.parquet(str(silver / "quarantine")).collect()
+    return {"report": report, "rows": silver_rows(spark, silver), "quarantine": quarantine, "silver": silver}
+
+
+def test_good_records_survive_bom_crlf_and_quoted_newlines(bad_lake):
+    rows = bad_lake["rows"]
+    assert rows["101004100001"]["status_detail"] == "Closed"
+    assert rows["101004100001"]["source"] == "Phone"  # last column: no stray carriage return
+    assert rows["101004100002"]["case_title"] == "Needle\nPickup"
+
+
+def test_bad_records_are_quarantined_with_reason_file_and_raw_text(bad_lake):
+    by_reason: dict[str, list] = {}
+    for row in bad_lake["quarantine"]:
+        by_reason.setdefault(row["reject_reason"], []).append(row)
+    assert sorted(by_reason) == [
+        "closed_before_opened", "malformed_record", "missing_case_id", "unparsable_opened_at",
+    ]  # fmt: skip
+    malformed = {r["source_file"].split("/")[-1]: r["raw_record"] for r in by_reason["malformed_record"]}
+    assert len(by_reason["malformed_record"]) == 3  # short row, long row, the unclosed quote
+    assert any("101004100003" in r["raw_record"] for r in by_reason["malformed_record"])
+    assert "101004100007" in malformed["unclosed_quote.csv"]  # the swallowed lines are kept in the raw text
+    assert json.loads(by_reason["unparsable_opened_at"][0]["raw_record"])["opened_raw"] == "19/01/2022 11:18"
+    assert all(r["source_file"].startswith("dataset=") for r in bad_lake["quarantine"])
+
+
+def test_every_file_is_accounted_for(bad_lake):
+    files = {f["source_file"].split("/")[-1]: f for f in bad_lake["report"]["files"]}
+    assert set(files) == {"bom_crlf.csv", "empty.csv", "header_only.csv", "unclosed_quote.csv"}
+    assert files["bom_crlf.csv"]["rows_read"] == 7
+    assert (files["bom_crlf.csv"]["rows_written"], files["bom_crlf.csv"]["rows_quarantined"]) == (2, 5)
+    assert files["empty.csv"]["era"] == "empty" and files["empty.csv"]["rows_read"] == 0
+    assert files["header_only.csv"]["rows_read"] == 0
+    for entry in files.values():
+        assert (
+            entry["rows_read"]
+            == entry["rows_written"] + entry["rows_quarantined"] + entry["duplicates_removed"]
+        )
+    state = json.loads((bad_lake["silver"] / "_state" / "processed.json").read_text())
+    assert len(state["objects"]) == 4  # empty files are marked processed too
+
+
+def test_unknown_header_is_refused_naming_the_file(spark, tmp_path: Path):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land(
+        bronze,
+        "legacy_2022",
+        "2026-11-25",
+        "fine.csv",
+        csv_text(LEGACY29_HEADER, [legacy29_row("1", "2022-01-01 10:00:00")]),
+    )
+    land(bronze, "legacy_2023", "2026-11-25", "strange.csv", "id,opened,what\n1,2023-01-01,x\n")
+    with pytest.raises(
+        silver_job.SilverError, match=r"dataset=legacy_2023/ingest_date=2026-11-25/strange\.csv"
+    ):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    assert not silver.exists()  # refused before anything was written
+
+
+def test_cli_user_errors_end_with_one_sentence_and_exit_1(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    argv = [
+        "silver_job.py",
+        "--JOB_NAME",
+        "silver",
+        "--bronze_path",
+        str(bronze),
+        "--silver_path",
+        str(silver),
+    ]
+    assert silver_job.main(argv) == 1
+    error = capsys.readouterr().err
+    assert f"The Bronze path {bronze} does not exist." in error
+    assert "Traceback" not in error
+    assert silver_job.main([*argv, "--time_basis_override", "new_system=eastern"]) == 1
+    assert "not dataset=reading" in capsys.readouterr().err
