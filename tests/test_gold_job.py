@@ -99,7 +99,7 @@ def test_run_gold_writes_the_five_tables_and_a_run_summary(spark, tmp_path):
     assert (gold_path / "_runs" / f"{summary['run_id']}.json").read_text() == (
         gold_path / "_runs" / "latest.json"
     ).read_text()
-    assert not (gold_path / "_staging").exists() or not any((gold_path / "_staging").iterdir())
+    assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
 
 
 def test_a_rerun_replaces_each_table_whole(spark, tmp_path):
@@ -136,7 +136,7 @@ def test_a_failed_run_leaves_the_previous_tables_untouched(spark, tmp_path, monk
         gold_job.run_gold(spark, str(silver_path), str(gold_path))
 
     after = sorted(str(p.relative_to(gold_path)) for p in gold_path.rglob("*") if "_runs" not in p.parts)
-    assert after == before
+    assert after == before  # same files, and no staging folder left behind
     assert (
         spark.read.parquet(str(gold_path / "monthly_requests")).agg(F.sum("requests_opened")).first()[0] == 8
     )
