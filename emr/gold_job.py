@@ -540,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     problem = local_input_problem(args.silver_path)
     if problem:
         print(problem, file=sys.stderr)
