@@ -857,7 +857,6 @@ def run_silver(
     silver_path: str,
     time_basis_overrides: dict[str, str] | None = None,
     mappings_path: str | None = None,
-    read_transformation_ctx: str | None = None,
 ) -> dict:
     """Read unprocessed Bronze objects, apply Silver's rules, write Silver + quarantine + report; return the report."""
     started = time.time()
@@ -1153,6 +1152,7 @@ def glue_or_spark() -> tuple[SparkSession, object | None]:
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("WARN")  # Spark's INFO lines would bury the job's own summary
     return spark, None
 
 

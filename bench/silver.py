@@ -1,0 +1,249 @@
+"""Benchmark the Silver job against a bare Spark CSV->Parquet conversion and a DuckDB SQL doing the same cleaning.
+
+Generates deterministic synthetic Bronze (bench/synthetic_bronze.py) under bench/out/, runs the three contenders
+one after the other in separate processes on the same files, and prints time, rows/s, peak memory (RSS of the
+process tree) and the ratios. Usage: ``python bench/silver.py [--rows 1000000,4000000] [--keep]``.
+Figures depend on the machine's load: run it on a quiet machine and say how loaded it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO / "bench"), str(REPO / "glue")]
+
+import silver_job  # noqa: E402
+from synthetic_bronze import write_synthetic_bronze  # noqa: E402
+
+OUT = REPO / "bench" / "out" / "silver"
+TARGET_RATIO = 1.5
+
+BARE_SPARK = textwrap.dedent(
+    """
+    import sys
+    from pyspark.sql import SparkSession
+    spark = SparkSession.builder.appName("bare-csv-to-parquet").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    groups, target = __import__("json").loads(sys.argv[1]), sys.argv[2]
+    for index, paths in enumerate(groups):
+        (spark.read.option("header", True).option("multiLine", True).option("escape", '"').csv(paths)
+         .write.mode("overwrite").parquet(f"{target}/group={index}"))
+    """
+)
+
+DUCKDB_SQL = """
+create or replace macro blank(v) as nullif(trim(v), '');
+create or replace macro stamp(v) as try_cast(regexp_replace(blank(v), '(\\d)(Z|[+-]00(:?00)?)$', '\\1') as timestamp);
+create or replace macro to_utc(ts) as timezone('UTC', ts at time zone 'America/New_York');
+create table departments as select lower(value) as key, kind, nullif(department, '') as department
+    from read_csv('{mappings}/departments.csv', all_varchar = true);
+create table channels as select lower(value) as key, source from read_csv('{mappings}/channels.csv', all_varchar = true);
+create table statuses as select lower(value) as key, is_closed = 'true' as is_closed
+    from read_csv('{mappings}/statuses.csv', all_varchar = true);
+create table raw as {union};
+create table cleaned as
+with typed as (
+    select *, stamp(opened_raw) as opened_s, stamp(closed_raw) as closed_s, stamp(target_raw) as target_s,
+        try_cast(regexp_extract(filename, 'ingest_date=([^/]+)', 1) as timestamp) as ingested_at
+    from raw
+), instants as (
+    select *,
+        case era when 'legacy30' then to_utc(to_utc(opened_s)) else to_utc(opened_s) end as opened_at,
+        case era when 'legacy30' then to_utc(to_utc(closed_s)) else to_utc(closed_s) end as closed_at,
+        case era when 'legacy30' then to_utc(to_utc(target_s)) else to_utc(target_s) end as target_at
+    from typed
+)
+select i.*,
+    coalesce(dc.department, dn.department, dr.department, i.department_raw) as department,
+    coalesce(ch.source, i.source_raw) as source,
+    coalesce(st.is_closed, i.closed_at is not null) as is_closed,
+    case upper(on_time_raw) when 'ONTIME' then true when 'OVERDUE' then false end as on_time,
+    lpad(nullif(regexp_extract(zipcode_raw, '^(\\d{{3,5}})(\\.0*)?(-\\d{{4}})?$', 1), ''), 5, '0') as zipcode,
+    lpad(nullif(regexp_extract(ward_raw, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0') as ward,
+    case when try_cast(latitude_raw as double) = 42.3594 and try_cast(longitude_raw as double) = -71.0587
+        then null else try_cast(latitude_raw as double) end as latitude,
+    case
+        when case_id is null then 'missing_case_id'
+        when opened_at is null then 'unparsable_opened_at'
+        when closed_raw is not null and closed_at is null then 'unparsable_closed_at'
+        when closed_at < opened_at then 'closed_before_opened'
+    end as reject_reason
+from instants as i
+left join departments as dc on dc.kind = 'code' and dc.key = lower(i.department_raw)
+left join departments as dn on dn.kind = 'name' and dn.key = lower(i.subject)
+left join departments as dr on dr.kind = 'name' and dr.key = lower(i.department_raw)
+left join channels as ch on ch.key = lower(i.source_raw)
+left join statuses as st on st.key = lower(i.status_raw);
+copy (
+    select *, date_part('year', timezone('America/New_York', opened_at::timestamptz)) as open_year,
+        date_part('month', timezone('America/New_York', opened_at::timestamptz)) as open_month,
+        case when is_closed and closed_at >= opened_at then epoch(closed_at - opened_at) / 3600 end as hours_to_close
+    from cleaned where reject_reason is null
+    qualify row_number() over (partition by case_id order by ingested_at desc, filename desc, row_position desc) = 1
+) to '{target}' (format parquet, partition_by (open_year, open_month), compression snappy, overwrite_or_ignore);
+"""
+
+
+def measured(command: list[str], log_file: Path, env: dict | None = None) -> dict:
+    """Run a command (output to a log file); wall seconds and peak RSS (MB) of its whole process tree."""
+    started = time.perf_counter()
+    with open(log_file, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return _watch(process, started, log_file)
+
+
+def _watch(process: subprocess.Popen, started: float, log_file: Path) -> dict:
+    """Poll a running process tree for its peak RSS until it ends."""
+    watched, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        try:
+            tree = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    if process.returncode != 0:
+        raise SystemExit(f"{process.args[0]} failed; see {log_file}:\n{log_file.read_text()[-3000:]}")
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak / 2**20}
+
+
+def spark_env() -> dict:
+    """Environment for spark-submit from the virtualenv, Java 17."""
+    venv_bin = Path(sys.executable).parent
+    java = os.environ.get("JAVA_HOME") or "/usr/lib/jvm/java-17-openjdk-amd64"
+    return dict(
+        os.environ, JAVA_HOME=java, PYSPARK_PYTHON=sys.executable, PATH=f"{venv_bin}:{os.environ['PATH']}"
+    )
+
+
+def spark_submit(script: Path, args: list[str], driver_memory: str) -> list[str]:
+    """The spark-submit command line used for both Spark contenders (same settings)."""
+    spark = str(Path(sys.executable).parent / "spark-submit")
+    settings = ["--master", "local[*]", "--driver-memory", driver_memory, "--conf", "spark.ui.enabled=false",
+                "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
+                "--conf", "spark.sql.session.timeZone=UTC"]  # fmt: skip
+    return [spark, *settings, str(script), *args]
+
+
+def header_groups(files: list[str]) -> dict[str, list[str]]:
+    """Era -> files, from each file's header (as Silver recognises it)."""
+    groups: dict[str, list[str]] = {}
+    for path in files:
+        with open(path, encoding="utf-8-sig") as handle:
+            header = [c.strip().lower() for c in handle.readline().strip().split(",")]
+        groups.setdefault(silver_job.recognise_era(header), []).append(path)
+    return groups
+
+
+def duckdb_union(groups: dict[str, list[str]]) -> str:
+    """One SELECT per era mapping its columns to Silver's canonical names, unioned."""
+    selects = []
+    for era, paths in groups.items():
+        mapping = {canonical: source for source, canonical in silver_job.ERA_COLUMNS[era].items()}
+        if era == "new_system":
+            mapping.update(subject=mapping["department_raw"], case_title=mapping["type"])
+        columns = ", ".join(
+            f"blank({mapping[c]}) as {c}" if c in mapping else f"null::varchar as {c}"
+            for c in silver_job.RAW_COLUMNS
+        )
+        file_list = ", ".join(f"'{p}'" for p in paths)
+        selects.append(
+            f"select '{era}' as era, filename, row_number() over () as row_position, {columns} "
+            f"from read_csv([{file_list}], all_varchar = true, header = true, filename = true, ignore_errors = true)"
+        )
+    return " union all ".join(selects)
+
+
+def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
+    """Generate one size and time the three contenders on it."""
+    folder = OUT / f"rows_{rows}"
+    shutil.rmtree(folder, ignore_errors=True)
+    bronze = folder / "bronze" / "boston311"
+    started = time.perf_counter()
+    generated = write_synthetic_bronze(str(bronze), rows)
+    print(
+        f"\n== {rows:,} rows: generated {generated['bytes'] / 2**20:.0f} MB of CSV in {time.perf_counter() - started:.0f} s"
+    )
+    groups = header_groups(generated["files"])
+
+    silver = measured(
+        spark_submit(REPO / "glue" / "silver_job.py", ["--JOB_NAME", "bench", "--bronze_path", str(bronze),
+                     "--silver_path", str(folder / "silver")], driver_memory),
+        folder / "silver.log", spark_env(),
+    )  # fmt: skip
+    report = json.loads((folder / "silver" / "_quality" / "latest.json").read_text())
+    bare_script = folder / "bare_spark.py"
+    bare_script.write_text(BARE_SPARK)
+    bare = measured(
+        spark_submit(bare_script, [json.dumps(list(groups.values())), str(folder / "bare")], driver_memory),
+        spark_env(),
+    )
+    sql = DUCKDB_SQL.format(
+        mappings=REPO / "glue" / "mappings", union=duckdb_union(groups), target=folder / "duck"
+    )
+    sql_file = folder / "duckdb_silver.sql"
+    sql_file.write_text(sql)
+    duck = measured(
+        [sys.executable, "-c", f"import duckdb; duckdb.connect().execute(open({str(sql_file)!r}).read())"]
+    )
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"rows": generated["rows"], "silver": silver, "bare": bare, "duckdb": duck, "report": report}
+
+
+def show(result: dict) -> None:
+    """Print one size's figures and ratios."""
+    rows = result["rows"]
+    print(f"{'contender':<28}{'seconds':>9}{'rows/s':>12}{'peak MB':>10}")
+    for name, key in (
+        ("Silver job (spark-submit)", "silver"),
+        ("bare Spark CSV->Parquet", "bare"),
+        ("DuckDB same cleaning", "duckdb"),
+    ):
+        figures = result[key]
+        print(
+            f"{name:<28}{figures['seconds']:>9.1f}{rows / figures['seconds']:>12,.0f}{figures['peak_mb']:>10,.0f}"
+        )
+    ratio = result["silver"]["seconds"] / result["bare"]["seconds"]
+    print(
+        f"Silver / bare Spark = {ratio:.2f}x (target <= {TARGET_RATIO}x: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+    )
+    print(f"Silver / DuckDB     = {result['silver']['seconds'] / result['duckdb']['seconds']:.2f}x")
+    totals = result["report"]["totals"]
+    print(f"Silver report: {totals} in {result['report']['seconds']} s inside the job (without JVM start)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for each requested size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", default="1000000,4000000", help="comma-separated sizes (default: 1M and 4M)"
+    )
+    parser.add_argument("--driver-memory", default="4g", help="Spark driver memory for both Spark contenders")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the generated data and outputs under bench/out/"
+    )
+    args = parser.parse_args(argv)
+    print(
+        f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared machines skew every figure)"
+    )
+    for rows in (int(size) for size in args.rows.split(",")):
+        show(run_size(rows, args.driver_memory, args.keep))
+    if not args.keep:
+        shutil.rmtree(OUT, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
