@@ -30,6 +30,7 @@ STAGES = ("ingest", "silver", "gold", "serve")
 SILVER_JOB = REPO / "glue" / "silver_job.py"
 GOLD_JOB = REPO / "emr" / "gold_job.py"
 DEFAULT_PORTAL = "https://data.boston.gov"
+SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
 
 log = logging.getLogger("run_pipeline")
 
@@ -101,8 +102,6 @@ def run_ingest(lake: Lake, args: argparse.Namespace) -> StageResult:
 
     with portal_url(args) as portal:
         argv = ["--portal", portal, "--lake", lake.root]
-        if args.offline:
-            argv += ["--allow-host", "127.0.0.1"]
         if args.years:
             argv += ["--years", args.years]
         if args.no_new_system:
@@ -132,6 +131,11 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
         "local[*]",
         "--driver-memory",
         os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
+        "--driver-java-options",
+        f"-Dlog4j2.configurationFile=file:{SPARK_LOG_CONFIG}",
+        "--conf",
+        # Local data is small: a few shuffle partitions per core instead of Spark's cluster default of 200.
+        f"spark.sql.shuffle.partitions={4 * (os.cpu_count() or 2)}",
         "--conf",
         "spark.ui.enabled=false",
         "--conf",
