@@ -237,11 +237,18 @@ def parse_stamp(value: Column) -> Column:
     return F.try_to_timestamp(without_label)
 
 
+WALL_CLOCK_OF = {
+    "wall_clock": lambda stamp: stamp,
+    "shifted_back": lambda stamp: F.to_utc_timestamp(stamp, BOSTON_TZ),  # wall = value + |UTC offset|
+    "utc": lambda stamp: F.from_utc_timestamp(stamp, BOSTON_TZ),
+}
+
+
 def wall_clock(stamp: Column, reading: Column) -> Column:
-    """Boston wall clock of a stamp under a reading (wall_clock / shifted_back / utc)."""
+    """Boston wall clock of a stamp under a per-row reading (wall_clock / shifted_back / utc)."""
     return (
-        F.when(reading == "shifted_back", F.to_utc_timestamp(stamp, BOSTON_TZ))  # wall = value + |offset|
-        .when(reading == "utc", F.from_utc_timestamp(stamp, BOSTON_TZ))
+        F.when(reading == "shifted_back", WALL_CLOCK_OF["shifted_back"](stamp))
+        .when(reading == "utc", WALL_CLOCK_OF["utc"](stamp))
         .otherwise(stamp)
     )
 
@@ -498,10 +505,10 @@ def time_basis_evidence(df: DataFrame, phone_values: list[str]) -> DataFrame:
         F.count("target_stamp").alias("targets"),
     ]
     for reading in READINGS:
-        as_read = F.lit(reading)
-        opened_hour = F.hour(wall_clock(F.col("opened_stamp"), as_read))
-        closed_wall = F.date_trunc("second", wall_clock(F.col("closed_stamp"), as_read))
-        target_wall = wall_clock(F.col("target_stamp"), as_read)
+        as_read = WALL_CLOCK_OF[reading]
+        opened_hour = F.hour(as_read(F.col("opened_stamp")))
+        closed_wall = F.date_trunc("second", as_read(F.col("closed_stamp")))
+        target_wall = as_read(F.col("target_stamp"))
         business = is_phone & opened_hour.between(*BUSINESS_HOURS)
         night = is_phone & opened_hour.between(*NIGHT_HOURS)
         text_match = text_stamp.isNotNull() & (closed_wall == text_stamp)
@@ -721,7 +728,7 @@ def read_bronze(spark: SparkSession, planned: list[dict]) -> DataFrame:
     for header, group in by_header.items():
         era = group[0]["era"]
         schema = T.StructType(
-            [T.StructField(f"c{i}", T.StringType()) for i in range(len(header))]
+            [T.StructField(name, T.StringType()) for name in header]  # the file's own order (validated names)
             + [T.StructField(CORRUPT, T.StringType())]
         )
         records = (
@@ -734,7 +741,6 @@ def read_bronze(spark: SparkSession, planned: list[dict]) -> DataFrame:
             .option("encoding", "UTF-8")
             .csv([entry["path"] for entry in group])
         )
-        position = {name: i for i, name in enumerate(header)}
         mapping = ERA_COLUMNS[era]
         aliases = NEW_SYSTEM_ALIASES if era == "new_system" else {}
         canonical = []
@@ -743,9 +749,7 @@ def read_bronze(spark: SparkSession, planned: list[dict]) -> DataFrame:
             if source is None and column in aliases:
                 source = next(name for name, target in mapping.items() if target == aliases[column])
             canonical.append(
-                (F.col(f"c{position[source]}") if source in position else F.lit(None).cast("string")).alias(
-                    column
-                )
+                (F.col(source) if source in header else F.lit(None).cast("string")).alias(column)
             )
         ingested = {e["suffix"]: e["ingested_at"] for e in group}
         ingested_pairs = [item for k, v in ingested.items() for item in (F.lit(k), F.lit(v))]
@@ -849,6 +853,8 @@ def configure(spark: SparkSession) -> None:
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
+    # let adaptive execution size the cached (deduplicated) data's partitions instead of 200 fixed ones
+    spark.conf.set("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
 
 
 def run_silver(
@@ -1017,7 +1023,10 @@ def _write_silver(
     """Write kept rows; on an existing table rewrite only the touched partitions, dropping superseded rows."""
     rows = kept.select(*OUTPUT_COLUMNS)
     if existing is None:
-        rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(table_path)
+        # one writer per month: the dedupe shuffled by case_id, which would scatter every month over all tasks
+        rows.repartition(*PARTITION_COLUMNS).write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(
+            table_path
+        )
         return sorted(f"open_year={y}/open_month={m}" for y, m in new_partitions)
     superseded = existing.join(rows.select("case_id"), on="case_id", how="left_semi").select(
         *PARTITION_COLUMNS
@@ -1036,7 +1045,9 @@ def _write_silver(
     )
     # Materialise first: the touched partitions are read lazily, so they are staged before being overwritten.
     staging = f"{silver_path}/_staging/{run_id}"
-    survivors.unionByName(rows).write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(staging)
+    survivors.unionByName(rows).repartition(*PARTITION_COLUMNS).write.mode("overwrite").partitionBy(
+        *PARTITION_COLUMNS
+    ).parquet(staging)
     spark.read.parquet(staging).write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(table_path)
     for year, month in touched:  # a partition whose rows all moved elsewhere is left empty: remove it
         if not files.exists(f"{staging}/open_year={year}/open_month={month}"):
