@@ -463,6 +463,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     silver = read_silver(spark, silver_path).coalesce(input_partitions).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         silver_rows = silver.count()
+        read_seconds = round(time.monotonic() - started, 3)
         if silver_rows == 0:
             raise GoldInputError(
                 f"The Silver table under {silver_path} has no rows, so there is nothing to build."
@@ -483,7 +484,12 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
         "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),  # noqa: UP017
         "seconds": round(time.monotonic() - started, 3),
-        "inputs": {"silver_path": silver_path, "silver_table": SILVER_TABLE, "silver_rows": silver_rows},
+        "inputs": {
+            "silver_path": silver_path,
+            "silver_table": SILVER_TABLE,
+            "silver_rows": silver_rows,
+            "read_seconds": read_seconds,
+        },
         "gold_path": gold_path,
         "tables": tables,
         "percentile_accuracy": PERCENTILE_ACCURACY,
