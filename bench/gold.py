@@ -198,6 +198,7 @@ def duckdb_gold(silver_table: Path, gold: Path) -> dict[str, dict]:
     gold.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
     con.execute(DUCKDB_SILVER_TABLE.format(silver_table=silver_table))
     results = {"read Silver once": {"seconds": time.perf_counter() - started, "rows": None}}
