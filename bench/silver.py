@@ -187,6 +187,7 @@ def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
     bare_script.write_text(BARE_SPARK)
     bare = measured(
         spark_submit(bare_script, [json.dumps(list(groups.values())), str(folder / "bare")], driver_memory),
+        folder / "bare.log",
         spark_env(),
     )
     sql = DUCKDB_SQL.format(
@@ -195,7 +196,8 @@ def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
     sql_file = folder / "duckdb_silver.sql"
     sql_file.write_text(sql)
     duck = measured(
-        [sys.executable, "-c", f"import duckdb; duckdb.connect().execute(open({str(sql_file)!r}).read())"]
+        [sys.executable, "-c", f"import duckdb; duckdb.connect().execute(open({str(sql_file)!r}).read())"],
+        folder / "duckdb.log",
     )
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)

@@ -43,6 +43,7 @@ READINGS = ("wall_clock", "shifted_back", "utc")
 MAPPING_FILES = ("departments.csv", "channels.csv", "statuses.csv")
 CITY_HALL = (42.3594, -71.0587)  # placeholder coordinates of older exports
 BOSTON_BOX = {"lat": (42.20, 42.42), "lon": (-71.20, -70.90)}
+SHUFFLE_BYTES = 64 * 2**20  # CSV bytes per shuffle partition
 BUSINESS_HOURS = (8, 16)  # 08:00-16:59 Boston wall clock
 NIGHT_HOURS = (0, 5)  # 00:00-05:59
 
@@ -691,7 +692,8 @@ def plan_bronze_files(files: LakeFiles, bronze_path: str, processed: dict[str, d
     planned = []
     for entry in sorted(files.list_files(bronze_path), key=lambda f: f["path"]):
         suffix = bronze_suffix(entry["path"])
-        if suffix is None or "/_" in entry["path"].split(bronze_path.rstrip("/"), 1)[-1]:
+        hidden = suffix is not None and suffix.rsplit("/", 1)[-1].startswith((".", "_"))  # .crc, _SUCCESS
+        if suffix is None or hidden or "/_" in entry["path"].split(bronze_path.rstrip("/"), 1)[-1]:
             continue  # _manifests/, _state/ and anything not laid out as dataset=/ingest_date=/file
         seen = processed.get(suffix)
         if seen and seen.get("size") == entry["size"] and seen.get("modified") == entry["modified"]:
@@ -847,8 +849,12 @@ def existing_silver_keys(spark: SparkSession, table_path: str, files: LakeFiles)
     return spark.read.parquet(table_path).select("case_id", "ingested_at", "source_file", *PARTITION_COLUMNS)
 
 
-def configure(spark: SparkSession) -> None:
+def configure(spark: SparkSession, input_bytes: int = 0) -> None:
     """Session settings Silver relies on (UTC session clock, dynamic partition overwrite, portable timestamps)."""
+    # Shuffles sized to the input (~64 MB of CSV each, at least one per core): 200 fixed partitions cost
+    # more than the work itself on small inputs, and cached plans are not coalesced by adaptive execution.
+    cores = spark.sparkContext.defaultParallelism
+    spark.conf.set("spark.sql.shuffle.partitions", str(max(cores, -(-input_bytes // SHUFFLE_BYTES))))
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
@@ -889,7 +895,7 @@ def run_silver(
         )
         return {**report, "status": "nothing_new", "files": [], "totals": {"rows_read": 0, "rows_written": 0}}
 
-    configure(spark)
+    configure(spark, sum(entry["size"] for entry in planned))
     table_path = f"{silver_path}/service_requests"
     bronze = read_bronze(spark, planned)
     file_reports = {e["suffix"]: _file_report(e) for e in planned}
@@ -898,6 +904,7 @@ def run_silver(
 
     parsed = bronze.transform(clean_blanks).transform(parse_stamps).persist(StorageLevel.MEMORY_AND_DISK)
     phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
+    step = _stopwatch(report)
     evidence_rows = time_basis_evidence(
         parsed.withColumn("source_raw", F.lower("source_raw")), phone_values
     ).collect()
@@ -914,6 +921,7 @@ def run_silver(
         .transform(mark_duplicates(existing))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
+    step("read_parse_and_time_basis_evidence")
     outcomes = outcome_counts(classified).collect()
     parsed.unpersist()
     new_partitions, non_null, kept_rows = set(), {}, 0
@@ -934,7 +942,9 @@ def run_silver(
     report["null_rate"] = {
         c: round(1 - non_null[c] / kept_rows, 4) if kept_rows else None for c in NULL_RATE_COLUMNS
     }
+    step("rules_dedupe_and_counts")
     report["unknown_mapping_values"] = unknown_mapping_values(kept)
+    step("unknown_mapping_values")
     partitions = _write_silver(spark, files, kept, existing, new_partitions, table_path, silver_path, run_id)
     if any(r["rows_quarantined"] for r in file_reports.values()):
         (
@@ -943,10 +953,23 @@ def run_silver(
             .write.mode("overwrite")
             .parquet(f"{silver_path}/quarantine/run_id={run_id}")
         )
+    step("write_silver_and_quarantine")
     classified.unpersist()
     return _finish(
         files, silver_path, report, file_reports, processed, planned, readings, started, partitions
     )
+
+
+def _stopwatch(report: dict):
+    """A callable that records the seconds since its previous call under ``report["step_seconds"][name]``."""
+    report["step_seconds"], last = {}, [time.time()]
+
+    def step(name: str) -> None:
+        now = time.time()
+        report["step_seconds"][name] = round(now - last[0], 1)
+        last[0] = now
+
+    return step
 
 
 def _file_report(entry: dict) -> dict:
