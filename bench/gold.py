@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         silver_rows = spark.read.parquet(str(silver / "service_requests")).count()
         print(f"Silver job: {silver_rows:,} rows in {silver_seconds:.1f} s", flush=True)
 
+        # Silver sizes the session's shuffle partitions to its input; Gold runs in its own
+        # spark-submit in production, so it gets Spark's default back here.
+        spark.conf.unset("spark.sql.shuffle.partitions")
         started = time.perf_counter()
         gold_rows = gold_job.run_gold(spark, str(silver), str(gold))
         gold_seconds = time.perf_counter() - started
