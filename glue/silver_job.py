@@ -228,7 +228,7 @@ class SilverError(Exception):
 # ----------------------------------------------------------------------------------------------------------
 def blank_to_null(value: Column) -> Column:
     """Trimmed text, with "" and " " (the exports' blanks) as null."""
-    trimmed = F.trim(F.regexp_replace(value, r"[\r\n]+$", ""))
+    trimmed = F.btrim(value, F.lit(" \t\r\n"))
     return F.when(trimmed == "", F.lit(None)).otherwise(trimmed)
 
 
@@ -274,7 +274,8 @@ def closed_text_stamp(closure_reason: Column) -> Column:
         F.concat_ws(" ", F.regexp_replace(named, " +", " "), year), F.lit("MMM d HH:mm:ss yyyy")
     )
     from_iso = F.try_to_timestamp(iso, F.lit("yyyy-MM-dd HH:mm:ss"))
-    return F.when(named != "", from_named).when(iso != "", from_iso)
+    has_text = closure_reason.contains("Closed date : ")  # cheap test first: most rows have no such text
+    return F.when(has_text & (named != ""), from_named).when(has_text & (iso != ""), from_iso)
 
 
 def lookup(value: Column, mapping: dict[str, str | bool]) -> Column:
@@ -902,7 +903,8 @@ def run_silver(
     if bronze is None:  # only empty files
         return _finish(files, silver_path, report, file_reports, processed, planned, {}, started, [])
 
-    parsed = bronze.transform(clean_blanks).transform(parse_stamps).persist(StorageLevel.MEMORY_AND_DISK)
+    # Not cached: re-parsing the CSV for the second pass is cheaper than building an in-memory copy of it.
+    parsed = bronze.transform(clean_blanks).transform(parse_stamps)
     phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
     step = _stopwatch(report)
     evidence_rows = time_basis_evidence(
@@ -923,7 +925,6 @@ def run_silver(
     )
     step("read_parse_and_time_basis_evidence")
     outcomes = outcome_counts(classified).collect()
-    parsed.unpersist()
     new_partitions, non_null, kept_rows = set(), {}, 0
     for row in outcomes:
         counts = file_reports[row["source_file"]]
