@@ -485,12 +485,18 @@ def outcome_counts(classified: DataFrame) -> DataFrame:
     )
 
 
+def keep_needed_columns(classified: DataFrame) -> DataFrame:
+    """Only what the counts and writes need (a narrower cache); quarantined rows carry their raw record."""
+    mapped_fields = F.to_json(F.struct(*[F.col(c) for c in RAW_COLUMNS]))
+    is_quarantined = F.col("outcome") == "quarantined"
+    raw_record = F.when(is_quarantined, F.coalesce(F.col("raw_record"), mapped_fields))
+    flags = ["outcome", "reject_reason", "row_position", "department_known", "source_known", "status_known"]
+    return classified.select(*OUTPUT_COLUMNS, *flags, raw_record.alias("raw_record"))
+
+
 def quarantine_records(rejected: DataFrame) -> DataFrame:
     """Quarantine rows: reason, lineage and the raw record (Spark's raw text, else the mapped fields as JSON)."""
-    mapped_fields = F.to_json(F.struct(*[F.col(c) for c in RAW_COLUMNS]))
-    return rejected.withColumn("raw_record", F.coalesce(F.col("raw_record"), mapped_fields)).select(
-        *QUARANTINE_COLUMNS
-    )
+    return rejected.select(*QUARANTINE_COLUMNS)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -921,6 +927,7 @@ def run_silver(
     classified = (
         parsed.transform(lambda df: to_silver(df, mappings, readings))
         .transform(mark_duplicates(existing))
+        .transform(keep_needed_columns)
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     step("read_parse_and_time_basis_evidence")
@@ -1014,7 +1021,7 @@ def unknown_mapping_values(kept: DataFrame) -> dict[str, dict[str, int]]:
                 for kind, raw in (
                     ("department", "department_raw"),
                     ("source", "source_raw"),
-                    ("status", "status_raw"),
+                    ("status", "status_detail"),
                 )
             ]
         )
