@@ -9,7 +9,7 @@ ingest into a ThreadedMotoServer. The ingest runs as a subprocess whose resident
     python bench/ingest.py [--size-mb 1100] [--rounds 3] [--skip-s3] [--keep]
 
 Targets (issue 2): peak RSS <= 200 MB whatever the file size; local throughput >= 80% of curl's.
-bench/out is git-ignored and removed at the end unless --keep.
+bench/out/ingest is git-ignored and removed at the end unless --keep.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from portal_standin import FIXTURES, Portal, serve  # noqa: E402
 
-OUT = REPO / "bench" / "out"
+OUT = REPO / "bench" / "out" / "ingest"  # its own folder: other benchmarks share bench/out
 SCRIPT = REPO / "scripts" / "ingestao_bronze.py"
 SOURCES = ("legacy_2011_old29col_raw_first3000.csv", "legacy_2022_old29col_qsv-sample100.csv")
 BUCKET = "bench-lake"
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1100, help="minimum file size in MB (default 1100)")
     parser.add_argument("--skip-s3", action="store_true", help="only the local lake")
-    parser.add_argument("--keep", action="store_true", help="keep bench/out afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep bench/out/ingest afterwards")
     parser.add_argument(
         "--rounds",
         type=int,
