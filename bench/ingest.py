@@ -1,6 +1,6 @@
 """Benchmark the Bronze ingest: one >= 1 GB CSV on loopback, into the local lake and a moto S3 server, vs curl.
 
-Builds ``bench/out/legacy_big.csv`` from the real samples' rows (the 29-column header, the 2011 and
+Builds ``bench/out/ingest/legacy_big.csv`` from the real samples' rows (the 29-column header, the 2011 and
 2022 rows repeated), serves it through the portal stand-in (302 to the presigned-S3-like path), and
 in the same run times ``curl -o`` of the same URL and the ingest into a local lake, alternately for
 ``--rounds`` rounds (best and median compared: the machine's load moves single runs a lot), then the
