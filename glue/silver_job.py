@@ -902,70 +902,76 @@ def run_silver(
         )
         return {**report, "status": "nothing_new", "files": [], "totals": {"rows_read": 0, "rows_written": 0}}
 
+    previous_shuffle_partitions = spark.conf.get("spark.sql.shuffle.partitions")
     configure(spark, sum(entry["size"] for entry in planned))
-    table_path = f"{silver_path}/service_requests"
-    bronze = read_bronze(spark, planned)
-    file_reports = {e["suffix"]: _file_report(e) for e in planned}
-    if bronze is None:  # only empty files
-        return _finish(files, silver_path, report, file_reports, processed, planned, {}, started, [])
+    try:
+        table_path = f"{silver_path}/service_requests"
+        bronze = read_bronze(spark, planned)
+        file_reports = {e["suffix"]: _file_report(e) for e in planned}
+        if bronze is None:  # only empty files
+            return _finish(files, silver_path, report, file_reports, processed, planned, {}, started, [])
 
-    # Not cached: re-parsing the CSV for the second pass is cheaper than building an in-memory copy of it.
-    parsed = bronze.transform(clean_blanks).transform(parse_stamps)
-    phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
-    step = _stopwatch(report)
-    evidence_rows = time_basis_evidence(
-        parsed.withColumn("source_raw", F.lower("source_raw")), phone_values
-    ).collect()
-    readings = {}
-    for row in evidence_rows:
-        evidence = row.asDict()
-        decision = decide_time_basis(evidence, evidence["dataset"], evidence["source_era"], overrides)
-        readings[row["source_file"]] = decision["reading"]
-        file_reports[row["source_file"]].update(rows_read=evidence["rows_read"], time_basis=decision)
+        # Not cached: re-parsing the CSV for the second pass is cheaper than building an in-memory copy of it.
+        parsed = bronze.transform(clean_blanks).transform(parse_stamps)
+        phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
+        step = _stopwatch(report)
+        evidence_rows = time_basis_evidence(
+            parsed.withColumn("source_raw", F.lower("source_raw")), phone_values
+        ).collect()
+        readings = {}
+        for row in evidence_rows:
+            evidence = row.asDict()
+            decision = decide_time_basis(evidence, evidence["dataset"], evidence["source_era"], overrides)
+            readings[row["source_file"]] = decision["reading"]
+            file_reports[row["source_file"]].update(rows_read=evidence["rows_read"], time_basis=decision)
 
-    existing = existing_silver_keys(spark, table_path, files)
-    classified = (
-        parsed.transform(lambda df: to_silver(df, mappings, readings))
-        .transform(mark_duplicates(existing))
-        .transform(keep_needed_columns)
-        .persist(StorageLevel.MEMORY_AND_DISK)
-    )
-    step("read_parse_and_time_basis_evidence")
-    outcomes = outcome_counts(classified).collect()
-    new_partitions, non_null, kept_rows = set(), {}, 0
-    for row in outcomes:
-        counts = file_reports[row["source_file"]]
-        counts[OUTCOME_COUNTS[row["outcome"]]] += row["rows"]
-        if row["reject_reason"]:
-            reasons = counts["rejects_by_reason"]
-            reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["rows"]
-        if row["outcome"] == "kept":
-            new_partitions.add((row["open_year"], row["open_month"]))
-            kept_rows += row["rows"]
-            for column in NULL_RATE_COLUMNS:
-                non_null[column] = non_null.get(column, 0) + row[f"nn__{column}"]
-    _check_conservation(file_reports)
-
-    kept = classified.filter(F.col("outcome") == "kept")
-    report["null_rate"] = {
-        c: round(1 - non_null[c] / kept_rows, 4) if kept_rows else None for c in NULL_RATE_COLUMNS
-    }
-    step("rules_dedupe_and_counts")
-    report["unknown_mapping_values"] = unknown_mapping_values(kept)
-    step("unknown_mapping_values")
-    partitions = _write_silver(spark, files, kept, existing, new_partitions, table_path, silver_path, run_id)
-    if any(r["rows_quarantined"] for r in file_reports.values()):
-        (
-            classified.filter(F.col("outcome") == "quarantined")
-            .transform(quarantine_records)
-            .write.mode("overwrite")
-            .parquet(f"{silver_path}/quarantine/run_id={run_id}")
+        existing = existing_silver_keys(spark, table_path, files)
+        classified = (
+            parsed.transform(lambda df: to_silver(df, mappings, readings))
+            .transform(mark_duplicates(existing))
+            .transform(keep_needed_columns)
+            .persist(StorageLevel.MEMORY_AND_DISK)
         )
-    step("write_silver_and_quarantine")
-    classified.unpersist()
-    return _finish(
-        files, silver_path, report, file_reports, processed, planned, readings, started, partitions
-    )
+        step("read_parse_and_time_basis_evidence")
+        outcomes = outcome_counts(classified).collect()
+        new_partitions, non_null, kept_rows = set(), {}, 0
+        for row in outcomes:
+            counts = file_reports[row["source_file"]]
+            counts[OUTCOME_COUNTS[row["outcome"]]] += row["rows"]
+            if row["reject_reason"]:
+                reasons = counts["rejects_by_reason"]
+                reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["rows"]
+            if row["outcome"] == "kept":
+                new_partitions.add((row["open_year"], row["open_month"]))
+                kept_rows += row["rows"]
+                for column in NULL_RATE_COLUMNS:
+                    non_null[column] = non_null.get(column, 0) + row[f"nn__{column}"]
+        _check_conservation(file_reports)
+
+        kept = classified.filter(F.col("outcome") == "kept")
+        report["null_rate"] = {
+            c: round(1 - non_null[c] / kept_rows, 4) if kept_rows else None for c in NULL_RATE_COLUMNS
+        }
+        step("rules_dedupe_and_counts")
+        report["unknown_mapping_values"] = unknown_mapping_values(kept)
+        step("unknown_mapping_values")
+        partitions = _write_silver(
+            spark, files, kept, existing, new_partitions, table_path, silver_path, run_id
+        )
+        if any(r["rows_quarantined"] for r in file_reports.values()):
+            (
+                classified.filter(F.col("outcome") == "quarantined")
+                .transform(quarantine_records)
+                .write.mode("overwrite")
+                .parquet(f"{silver_path}/quarantine/run_id={run_id}")
+            )
+        step("write_silver_and_quarantine")
+        classified.unpersist()
+        return _finish(
+            files, silver_path, report, file_reports, processed, planned, readings, started, partitions
+        )
+    finally:  # the session may be shared (tests, a pipeline running Gold next): give it back as found
+        spark.conf.set("spark.sql.shuffle.partitions", previous_shuffle_partitions)
 
 
 def _stopwatch(report: dict):
