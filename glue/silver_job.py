@@ -395,6 +395,22 @@ def harmonise(mappings: dict[str, dict]):
     return transform
 
 
+def harmonise_subject(mappings: dict[str, dict]):
+    """Transform: NEW SYSTEM subjects in the legacy wording, so one department is one subject across eras."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        # NEW SYSTEM has no subject; its department name stands in ("Public Works Department (PWD)"), which
+        # would split the subject dimension in 2025 from the legacy "Public Works Department".
+        is_new_system = F.col("source_era") == "new_system"
+        legacy_wording = lookup(F.col("subject"), mappings["legacy_subject"])
+        return df.withColumn(
+            "subject",
+            F.when(is_new_system, F.coalesce(legacy_wording, F.col("subject"))).otherwise(F.col("subject")),
+        )
+
+    return transform
+
+
 def normalise_location(df: DataFrame) -> DataFrame:
     """Zip, ward, precinct and coordinates in one form; coordinates nulled with a reason when unusable."""
     latitude = F.expr("try_cast(latitude_raw as double)")
@@ -472,6 +488,7 @@ def to_silver(df: DataFrame, mappings: dict[str, dict], readings: dict[str, str]
     return (
         df.transform(apply_time_basis(readings))
         .transform(harmonise(mappings))
+        .transform(harmonise_subject(mappings))
         .transform(normalise_location)
         .transform(add_durations)
         .transform(flag_rejects)
@@ -817,6 +834,11 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
         },
         "department_name": {
             r["value"].strip().lower(): r["department"].strip() for r in departments if r["kind"] == "name"
+        },
+        "legacy_subject": {
+            r["value"].strip().lower(): (r.get("legacy_subject") or "").strip()
+            for r in departments
+            if r["kind"] == "name" and (r.get("legacy_subject") or "").strip()
         },
         "channel": {r["value"].strip().lower(): r["source"].strip() for r in rows("channels.csv")},
         "status": {

@@ -135,6 +135,21 @@ def test_departments_channels_and_statuses_are_harmonised(spark, mappings):
     assert [r[0] for r in known.collect()] == ["XYZ_"]  # unknown values pass through and are counted
 
 
+def test_new_system_subjects_take_the_legacy_wording(spark, mappings):
+    schema = "source_era string, subject string, expected string"
+    rows = [
+        ("new_system", "Public Works Department (PWD)", "Public Works Department"),
+        ("new_system", "Boston Transportation Department (BTD)", "Transportation - Traffic Division"),
+        ("new_system", "A Department Nobody Mapped", "A Department Nobody Mapped"),
+        ("new_system", None, None),
+        ("legacy29", "Public Works Department (PWD)", "Public Works Department (PWD)"),  # legacy text is kept
+    ]
+    df = frame(spark, schema, rows)
+    actual = df.transform(S.harmonise_subject(mappings)).select("source_era", "expected", F.col("subject"))
+    expected = df.select("source_era", "expected", F.col("expected").alias("subject"))
+    check(actual, expected)
+
+
 def test_hours_to_close_and_boston_open_month(spark):
     schema = "opened_at timestamp, closed_at timestamp, is_closed boolean, hours_to_close double, open_year int, open_month int"
     rows = [
