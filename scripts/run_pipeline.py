@@ -125,6 +125,7 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
     """Run a job script with the virtualenv's spark-submit in local mode; raise StageFailed on error."""
     spark_submit_bin = Path(sys.executable).parent / "spark-submit"
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: stay on loopback
     command = [
         str(spark_submit_bin),
         "--master",
