@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,23 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def portal():
+    """The offline portal stand-in with the real samples (scripts/portal_standin.py); faults are set per test."""
+    from portal_standin import Portal
+
+    return Portal.from_fixtures()
+
+
+@pytest.fixture
+def portal_url(portal) -> Iterator[str]:
+    """The stand-in served on a free loopback port."""
+    from portal_standin import serve
+
+    with serve(portal) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, data_keys, ingest, lake_files, manifests
 from lake import BRONZE_STATE
-from portal_standin import Fault, Portal, serve
-
-
-@pytest.fixture
-def portal() -> Portal:
-    return Portal.from_fixtures()
-
-
-@pytest.fixture
-def portal_url(portal: Portal) -> Iterator[str]:
-    with serve(portal) as url:
-        yield url
+from portal_standin import Fault, Portal
 
 
 def assert_nothing_partial(lake: Path) -> None:

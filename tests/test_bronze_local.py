@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,17 +36,6 @@ ENTRY_FIELDS = {
     "header_era",
     "ingested_at",
 }
-
-
-@pytest.fixture
-def portal() -> Portal:
-    return Portal.from_fixtures()
-
-
-@pytest.fixture
-def portal_url(portal: Portal) -> Iterator[str]:
-    with serve(portal) as url:
-        yield url
 
 
 def test_first_run_lands_every_csv_byte_for_byte_with_a_manifest(portal_url: str, tmp_path: Path) -> None:

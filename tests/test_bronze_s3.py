@@ -27,7 +27,7 @@ from bronze_helpers import (
     manifests,
 )
 from lake import BRONZE_MANIFESTS, BRONZE_STATE
-from portal_standin import Portal, serve
+from portal_standin import Portal
 
 REPO = Path(__file__).resolve().parent.parent
 BUCKET = "boston311-lake-test"
@@ -42,17 +42,6 @@ def s3(aws_credentials: None) -> Iterator[Any]:
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         yield client
-
-
-@pytest.fixture
-def portal() -> Portal:
-    return Portal.from_fixtures()
-
-
-@pytest.fixture
-def portal_url(portal: Portal) -> Iterator[str]:
-    with serve(portal) as url:
-        yield url
 
 
 def s3_keys(client: Any, prefix: str = PREFIX + "/") -> list[str]:
