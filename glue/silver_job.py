@@ -933,7 +933,8 @@ def run_silver(
         if bronze is None:  # only empty files
             return _finish(files, silver_path, report, file_reports, processed, planned, {}, started, [])
 
-        parsed = bronze.transform(clean_blanks).transform(parse_stamps).persist(StorageLevel.MEMORY_AND_DISK)
+        # Not cached: re-parsing the CSV for the second pass is cheaper than building an in-memory copy of it.
+        parsed = bronze.transform(clean_blanks).transform(parse_stamps)
         phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
         step = _stopwatch(report)
         evidence_rows = time_basis_evidence(
@@ -967,7 +968,6 @@ def run_silver(
                 kept_rows += row["rows"]
                 for column in NULL_RATE_COLUMNS:
                     non_null[column] = non_null.get(column, 0) + row[f"nn__{column}"]
-        parsed.unpersist()  # classified is materialised now
         _check_conservation(file_reports)
 
         kept = classified.filter(F.col("outcome") == "kept")
