@@ -49,38 +49,14 @@ LEGACY29 = [
     "longitude",
     "source",
 ]
-LEGACY30 = [
-    "case_enquiry_id",
-    "open_dt",
-    "sla_target_dt",
-    "closed_dt",
-    "on_time",
-    "case_status",
-    "closure_reason",
-    "case_title",
-    "subject",
-    "reason",
-    "type",
-    "queue",
-    "department",
-    "submitted_photo",
-    "closed_photo",
-    "location",
-    "fire_district",
-    "pwd_district",
-    "city_council_district",
-    "police_district",
-    "neighborhood",
-    "neighborhood_services_district",
-    "ward",
-    "precinct",
-    "location_street_name",
-    "location_zipcode",
-    "latitude",
-    "longitude",
-    "geom_4326",
-    "source",
-]
+# The 30-column re-issue renames four columns and adds geom_4326 before source.
+LEGACY30_RENAMES = {
+    "target_dt": "sla_target_dt",
+    "ontime": "on_time",
+    "submittedphoto": "submitted_photo",
+    "closedphoto": "closed_photo",
+}
+LEGACY30 = [LEGACY30_RENAMES.get(name, name) for name in LEGACY29[:-1]] + ["geom_4326", "source"]
 NEW_SYSTEM = [
     "case_id",
     "open_date",
