@@ -171,10 +171,7 @@ def run_gold(lake: Lake) -> StageResult:
     spark_submit(GOLD_JOB, ["--silver_path", lake.silver, "--gold_path", lake.gold])
     summary = latest_json(Path(lake.gold) / "_runs", "latest.json")
     tables = summary.get("tables", {})
-    rows = ", ".join(
-        f"{name} {info.get('rows', info) if isinstance(info, dict) else info}"
-        for name, info in tables.items()
-    )
+    rows = ", ".join(f"{name} {info['rows']}" for name, info in tables.items())
     return StageResult(read=lake.silver, wrote=lake.gold, rows=rows or "?")
 
 
