@@ -99,3 +99,37 @@ def test_an_older_ingest_read_late_does_not_replace_a_newer_row(spark, tmp_path:
         report["totals"]["duplicates_removed"] == 1
     )  # without a manifest, ingested_at comes from ingest_date
     assert silver_rows(spark, silver)["101004000009"]["is_closed"] is True
+
+
+def test_duplicates_in_one_file_do_not_drop_rows_of_another_file_in_the_same_run(spark, tmp_path: Path):
+    # The first pass marks losers by row position and the second pass drops them: positions must be unique across
+    # files (Spark's own id restarts at 0 in every file of a union, so row 0 of each file would collide).
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land(
+        bronze,
+        "legacy_2021",
+        "2026-11-20",
+        "311_service_requests_2021.csv",
+        csv_text(LEGACY29_HEADER, [legacy29_row("101003000001", "2021-06-01 09:00:00")]),
+    )
+    repeated = [
+        legacy29_row("101004000001", "2022-06-01 09:00:00"),  # row 0: loses to the later row of the same case
+        legacy29_row("101004000001", "2022-06-01 09:00:00", "2022-06-02 09:00:00"),
+    ]
+    land(
+        bronze,
+        "legacy_2022",
+        "2026-11-20",
+        "311_service_requests_2022.csv",
+        csv_text(LEGACY29_HEADER, repeated),
+    )
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert report["totals"] == {
+        "rows_read": 3,
+        "rows_written": 2,
+        "rows_quarantined": 0,
+        "duplicates_removed": 1,
+    }
+    rows = silver_rows(spark, silver)
+    assert sorted(rows) == ["101003000001", "101004000001"]
+    assert rows["101004000001"]["is_closed"] is True
