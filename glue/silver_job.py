@@ -220,6 +220,10 @@ class SilverError(Exception):
     """A problem the user can fix (bad path, unknown header, broken conservation); one clear sentence."""
 
 
+class PublishError(SilverError):
+    """Publishing failed half-way: the staging folder must be kept (it holds the only copy of some rows)."""
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Column helpers (Column -> Column)
 # ----------------------------------------------------------------------------------------------------------
@@ -1026,7 +1030,7 @@ def run_silver(
     previous = {key: spark.conf.get(key, None) for key in SESSION_SETTINGS}
     configure(spark, sum(entry["size"] for entry in planned))
     staging = f"{silver_path}/_staging/{run_id}"
-    marked = None
+    marked, keep_staging = None, False
     try:
         file_reports = {e["suffix"]: _file_report(e) for e in planned}
         records = read_bronze(spark, planned)
@@ -1104,10 +1108,14 @@ def run_silver(
         files.delete(staging)
         step("check_and_publish")
         return _finish(files, silver_path, report, file_reports, processed, planned, started, partitions)
+    except PublishError:
+        keep_staging = True
+        raise
     finally:  # the session may be shared (tests, a pipeline running Gold next): give it back as found
         if marked is not None:
             marked.unpersist()
-        files.delete(staging)  # a failed run leaves nothing half-written behind
+        if not keep_staging:
+            files.delete(staging)  # a failed run leaves nothing half-written behind
         for key, value in previous.items():
             if value is None:
                 spark.conf.unset(key)
@@ -1165,13 +1173,31 @@ def _stage_survivors(
 
 
 def _publish(files: LakeFiles, staging: str, table_path: str, touched: set[tuple[int, int]]) -> list[str]:
-    """Swap every touched month of the table for its staged folder (a month left without rows is removed)."""
+    """Swap every touched month of the table for its staged folder (a month left without rows is removed).
+
+    The live folder is moved aside to ``<staging>/retired/`` first and put back if the staged folder cannot
+    be moved in; on such a failure the staging folder is kept and PublishError raised (the state is not saved,
+    so the next run redoes the run: months already swapped hold the same rows it will write again).
+    """
     published = []
     for year, month in sorted(touched):
         partition = f"open_year={year}/open_month={month}"
-        files.delete(f"{table_path}/{partition}")
-        if files.exists(f"{staging}/service_requests/{partition}"):
-            files.rename(f"{staging}/service_requests/{partition}", f"{table_path}/{partition}")
+        live, staged = f"{table_path}/{partition}", f"{staging}/service_requests/{partition}"
+        retired = f"{staging}/retired/{partition}"
+        moved_aside = False
+        try:
+            if files.exists(live):
+                files.rename(live, retired)
+                moved_aside = True
+            if files.exists(staged):
+                files.rename(staged, live)
+        except Exception as error:
+            if moved_aside and not files.exists(live):
+                files.rename(retired, live)  # the month as it was
+            raise PublishError(
+                f"Publishing stopped at {partition} ({error}): earlier months are published, this one and later "
+                f"ones are unchanged; the next run redoes this one (its rows are kept in {staging})."
+            ) from error
         published.append(partition)
     return published
 

@@ -133,3 +133,51 @@ def test_duplicates_in_one_file_do_not_drop_rows_of_another_file_in_the_same_run
     rows = silver_rows(spark, silver)
     assert sorted(rows) == ["101003000001", "101004000001"]
     assert rows["101004000001"]["is_closed"] is True
+
+
+def test_a_publish_that_fails_half_way_keeps_every_row(spark, tmp_path: Path, monkeypatch):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    first = [
+        legacy29_row("101004000001", "2022-01-10 09:00:00"),
+        legacy29_row("101004000002", "2022-02-10 09:00:00"),
+    ]
+    land(
+        bronze, "legacy_2022", "2026-11-20", "311_service_requests_2022.csv", csv_text(LEGACY29_HEADER, first)
+    )
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    changed = [
+        legacy29_row("101004000001", "2022-01-10 09:00:00", "2022-01-11 09:00:00"),
+        legacy29_row("101004000002", "2022-02-10 09:00:00", "2022-02-11 09:00:00"),
+    ]
+    land(
+        bronze,
+        "legacy_2022",
+        "2026-11-25",
+        "311_service_requests_2022.csv",
+        csv_text(LEGACY29_HEADER, changed),
+    )
+
+    real_rename = silver_job.LakeFiles.rename
+
+    def rename(self, source: str, target: str) -> None:
+        if (
+            "_staging" in source and "service_requests/open_year=2022/open_month=2" in source
+        ):  # staged February
+            raise OSError("simulated S3 failure")
+        real_rename(self, source, target)
+
+    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+    with pytest.raises(silver_job.PublishError, match="Publishing stopped at open_year=2022/open_month=2"):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+    staging = next((silver / "_staging").iterdir())  # kept for the operator
+    assert list((staging / "service_requests" / "open_year=2022" / "open_month=2").glob("*.parquet"))
+    rows = silver_rows(spark, silver)
+    assert sorted(rows) == ["101004000001", "101004000002"]  # February was put back as it was: no row lost
+    assert (rows["101004000001"]["is_closed"], rows["101004000002"]["is_closed"]) == (True, False)
+    monkeypatch.undo()
+    report = silver_job.run_silver(spark, str(bronze), str(silver))  # no state was written: the run is redone
+    assert report["totals"]["rows_written"] == 2
+    rows = silver_rows(spark, silver)
+    assert sorted(rows) == ["101004000001", "101004000002"]
+    assert all(row["is_closed"] for row in rows.values())
