@@ -1051,7 +1051,6 @@ def run_silver(
         for row in file_counts(marked).collect():
             counts = file_reports[row["source_file"]]
             counts["rows_read"] += row["rows"]
-            counts["expected"][row["outcome"]] += row["rows"]
             if row["outcome"] == "duplicate":
                 counts["duplicates_removed"] += row["rows"]
             if row["reject_reason"]:
@@ -1092,7 +1091,7 @@ def run_silver(
         kept.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(f"{staging}/service_requests")
         step("second_pass_rules_and_write")
 
-        new_partitions = _count_staged(spark, staging, file_reports, kept.schema)
+        new_partitions = _count_staged(spark, staging, file_reports, kept.schema, quarantined.schema)
         _check_conservation(file_reports)
         non_null = observed.get
         report["null_rate"] = {
@@ -1105,7 +1104,6 @@ def run_silver(
         partitions = _publish(files, staging, table_path, touched)
         if any(r["rows_quarantined"] for r in file_reports.values()):
             files.rename(f"{staging}/quarantine", f"{silver_path}/quarantine/run_id={run_id}")
-        files.delete(staging)
         step("check_and_publish")
         return _finish(files, silver_path, report, file_reports, processed, planned, started, partitions)
     except PublishError:
@@ -1115,7 +1113,7 @@ def run_silver(
         if marked is not None:
             marked.unpersist()
         if not keep_staging:
-            files.delete(staging)  # a failed run leaves nothing half-written behind
+            files.delete(staging)  # done with it, or a failed run: nothing half-written is left behind
         for key, value in previous.items():
             if value is None:
                 spark.conf.unset(key)
@@ -1124,24 +1122,25 @@ def run_silver(
 
 
 def _count_staged(
-    spark: SparkSession, staging: str, file_reports: dict[str, dict], schema: T.StructType
+    spark: SparkSession,
+    staging: str,
+    file_reports: dict[str, dict],
+    table_schema: T.StructType,
+    quarantine_schema: T.StructType,
 ) -> set[tuple[int, int]]:
-    """Rows written and quarantined per file, counted from the staged output; the months written."""
+    """Rows written and quarantined per file, counted from the staged output; the months written.
+
+    The schemas are the written DataFrames' own, so that a staged folder without rows still reads.
+    """
     partitions = set()
-    table = spark.read.schema(schema).parquet(f"{staging}/service_requests")  # schema: reads even when empty
+    table = spark.read.schema(table_schema).parquet(f"{staging}/service_requests")
     for row in table.groupBy("source_file", *PARTITION_COLUMNS).count().collect():
         file_reports[row["source_file"]]["rows_written"] += row["count"]
         partitions.add((row["open_year"], row["open_month"]))
-    quarantine = spark.read.schema(_quarantine_schema(spark)).parquet(f"{staging}/quarantine")
+    quarantine = spark.read.schema(quarantine_schema).parquet(f"{staging}/quarantine")
     for row in quarantine.groupBy("source_file").count().collect():
         file_reports[row["source_file"]]["rows_quarantined"] += row["count"]
     return partitions
-
-
-def _quarantine_schema(spark: SparkSession) -> T.StructType:
-    """The quarantine files' schema (so that an empty staged quarantine folder still reads)."""
-    types = {"ingested_at": T.TimestampType(), "row_position": T.LongType()}
-    return T.StructType([T.StructField(c, types.get(c, T.StringType())) for c in QUARANTINE_COLUMNS])
 
 
 def _stage_survivors(
@@ -1229,7 +1228,6 @@ def _file_report(entry: dict) -> dict:
         "duplicates_removed": 0,
         "rejects_by_reason": {},
         "time_basis": None,
-        "expected": {"kept": 0, "quarantined": 0, "duplicate": 0},  # the first pass's verdicts
     }
 
 
@@ -1259,7 +1257,7 @@ def _finish(
     partitions: list[str],
 ) -> dict:
     """Totals, per-era counts, the report files and the processed-objects state; log a one-screen summary."""
-    per_file = [{k: v for k, v in entry.items() if k != "expected"} for entry in file_reports.values()]
+    per_file = list(file_reports.values())
     keys = ("rows_read", "rows_written", "rows_quarantined", "duplicates_removed")
     totals = {k: sum(f[k] for f in per_file) for k in keys}
     rejects: dict[str, int] = {}
