@@ -51,6 +51,14 @@ def land(bronze: Path, dataset: str, ingest_date: str, name: str, content: str |
     return target
 
 
+def land_legacy29(
+    bronze: Path, dataset: str, ingest_date: str, rows: list[list[str]], name: str = ""
+) -> Path:
+    """Land legacy 29-column rows as one Bronze CSV (named like the portal's yearly files unless ``name``)."""
+    name = name or f"311_service_requests_{dataset.rsplit('_', 1)[-1]}.csv"
+    return land(bronze, dataset, ingest_date, name, csv_text(LEGACY29_HEADER, rows))
+
+
 def write_manifest(bronze: Path, run_id: str, entries: dict[str, str]) -> None:
     """A Bronze manifest giving ``ingested_at`` per landed key (``dataset=…/ingest_date=…/file`` -> ISO time)."""
     resources = [

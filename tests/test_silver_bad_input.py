@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import silver_job
-from silver_helpers import LEGACY29_HEADER, csv_text, land, legacy29_row, silver_rows
+from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legacy29_row, silver_rows
 
 pytestmark = pytest.mark.spark
 
@@ -99,13 +99,7 @@ def test_every_file_is_accounted_for(bad_lake):
 
 def test_unknown_header_is_refused_naming_the_file(spark, tmp_path: Path):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land(
-        bronze,
-        "legacy_2022",
-        "2026-11-25",
-        "fine.csv",
-        csv_text(LEGACY29_HEADER, [legacy29_row("1", "2022-01-01 10:00:00")]),
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("1", "2022-01-01 10:00:00")], "fine.csv")
     land(bronze, "legacy_2023", "2026-11-25", "strange.csv", "id,opened,what\n1,2023-01-01,x\n")
     with pytest.raises(
         silver_job.SilverError, match=r"dataset=legacy_2023/ingest_date=2026-11-25/strange\.csv"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import silver_job
-from silver_helpers import LEGACY29_HEADER, csv_text, land, legacy29_row, silver_rows, write_manifest
+from silver_helpers import land_legacy29, legacy29_row, silver_rows, write_manifest
 
 pytestmark = pytest.mark.spark
 
@@ -28,9 +28,7 @@ def test_incremental_runs(spark, tmp_path: Path):
         legacy29_row("101004000002", "2022-02-10 09:00:00"),
         legacy29_row("101004000003", "2022-03-10 09:00:00", "2022-03-11 10:00:00"),
     ]
-    land(
-        bronze, "legacy_2022", "2026-11-20", "311_service_requests_2022.csv", csv_text(LEGACY29_HEADER, first)
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", first)
     write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
     report = silver_job.run_silver(spark, str(bronze), str(silver))
     assert report["totals"]["rows_written"] == 3
@@ -51,13 +49,7 @@ def test_incremental_runs(spark, tmp_path: Path):
         legacy29_row("101004000002", "2022-03-01 09:00:00", "2022-03-02 09:00:00"),
         legacy29_row("101004000004", "2022-04-01 09:00:00"),
     ]
-    land(
-        bronze,
-        "legacy_2022",
-        "2026-11-25",
-        "311_service_requests_2022.csv",
-        csv_text(LEGACY29_HEADER, changed),
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", changed)
     write_manifest(bronze, "20261125T060000Z", {SECOND: "2026-11-25T06:00:00Z"})
     third = silver_job.run_silver(spark, str(bronze), str(silver))
 
@@ -86,14 +78,10 @@ def test_incremental_runs(spark, tmp_path: Path):
 def test_an_older_ingest_read_late_does_not_replace_a_newer_row(spark, tmp_path: Path):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     newer = [legacy29_row("101004000009", "2022-05-01 09:00:00", "2022-05-02 09:00:00")]
-    land(
-        bronze, "legacy_2022", "2026-11-25", "311_service_requests_2022.csv", csv_text(LEGACY29_HEADER, newer)
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", newer)
     silver_job.run_silver(spark, str(bronze), str(silver))
     older = [legacy29_row("101004000009", "2022-05-01 09:00:00")]
-    land(
-        bronze, "legacy_2022", "2026-11-20", "311_service_requests_2022.csv", csv_text(LEGACY29_HEADER, older)
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", older)
     report = silver_job.run_silver(spark, str(bronze), str(silver))
     assert (
         report["totals"]["duplicates_removed"] == 1
@@ -105,24 +93,12 @@ def test_duplicates_in_one_file_do_not_drop_rows_of_another_file_in_the_same_run
     # The first pass marks losers by row position and the second pass drops them: positions must be unique across
     # files (Spark's own id restarts at 0 in every file of a union, so row 0 of each file would collide).
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land(
-        bronze,
-        "legacy_2021",
-        "2026-11-20",
-        "311_service_requests_2021.csv",
-        csv_text(LEGACY29_HEADER, [legacy29_row("101003000001", "2021-06-01 09:00:00")]),
-    )
+    land_legacy29(bronze, "legacy_2021", "2026-11-20", [legacy29_row("101003000001", "2021-06-01 09:00:00")])
     repeated = [
         legacy29_row("101004000001", "2022-06-01 09:00:00"),  # row 0: loses to the later row of the same case
         legacy29_row("101004000001", "2022-06-01 09:00:00", "2022-06-02 09:00:00"),
     ]
-    land(
-        bronze,
-        "legacy_2022",
-        "2026-11-20",
-        "311_service_requests_2022.csv",
-        csv_text(LEGACY29_HEADER, repeated),
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", repeated)
     report = silver_job.run_silver(spark, str(bronze), str(silver))
     assert report["totals"] == {
         "rows_read": 3,
@@ -141,28 +117,19 @@ def test_a_publish_that_fails_half_way_keeps_every_row(spark, tmp_path: Path, mo
         legacy29_row("101004000001", "2022-01-10 09:00:00"),
         legacy29_row("101004000002", "2022-02-10 09:00:00"),
     ]
-    land(
-        bronze, "legacy_2022", "2026-11-20", "311_service_requests_2022.csv", csv_text(LEGACY29_HEADER, first)
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", first)
     silver_job.run_silver(spark, str(bronze), str(silver))
     changed = [
         legacy29_row("101004000001", "2022-01-10 09:00:00", "2022-01-11 09:00:00"),
         legacy29_row("101004000002", "2022-02-10 09:00:00", "2022-02-11 09:00:00"),
     ]
-    land(
-        bronze,
-        "legacy_2022",
-        "2026-11-25",
-        "311_service_requests_2022.csv",
-        csv_text(LEGACY29_HEADER, changed),
-    )
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", changed)
 
     real_rename = silver_job.LakeFiles.rename
 
     def rename(self, source: str, target: str) -> None:
-        if (
-            "_staging" in source and "service_requests/open_year=2022/open_month=2" in source
-        ):  # staged February
+        staged_february = "_staging" in source and "service_requests/open_year=2022/open_month=2" in source
+        if staged_february:
             raise OSError("simulated S3 failure")
         real_rename(self, source, target)
 
