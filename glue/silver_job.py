@@ -790,8 +790,41 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
     return times
 
 
-def plan_bronze_files(files: LakeFiles, bronze_path: str, processed: dict[str, dict]) -> list[dict]:
-    """The Bronze CSV objects not processed yet, each with suffix, dataset, header, era and ingested_at."""
+# transformation_ctx of the one bookmarked read: Glue keys the bookmark state on it
+BOOKMARK_CONTEXT = "bronze_manifests"
+
+
+def bookmarked_bronze_objects(glue_context, bronze_path: str) -> set[str]:
+    """The Bronze objects (``dataset=…`` suffixes) landed by the ingest runs whose manifests Glue's job bookmark has
+    not handed over yet.
+
+    Bookmarks key on ``transformation_ctx`` of DynamicFrame reads; the CSVs themselves need Spark's reader (per-file
+    header, corrupt-record column), so the bookmarked read is of ``_manifests/`` (one small JSON per ingest run):
+    Glue gives only manifests written since the last committed run, and ``Job.commit`` after a successful run moves
+    the bookmark on. A failed run commits nothing, so the next run is handed the same manifests again.
+    """
+    frame = glue_context.create_dynamic_frame.from_options(
+        connection_type="s3",
+        connection_options={"paths": [f"{bronze_path.rstrip('/')}/_manifests/"], "recurse": True},
+        format="json",
+        format_options={"jsonPath": "$.resources[*]", "multiline": True},
+        transformation_ctx=BOOKMARK_CONTEXT,
+    )
+    resources = frame.toDF()
+    if not {"key", "status"} <= set(resources.columns):  # no new manifest (an empty frame has no columns)
+        return set()
+    landed = resources.filter(F.col("status") == "landed").select("key").collect()
+    return {suffix for row in landed if (suffix := bronze_suffix(row["key"] or ""))}
+
+
+def plan_bronze_files(
+    files: LakeFiles, bronze_path: str, processed: dict[str, dict], announced: set[str] | None = None
+) -> list[dict]:
+    """The Bronze CSV objects to read, each with suffix, dataset, header, era and ingested_at.
+
+    Without ``announced``: every object the state file does not know (same size and modification time). With it
+    (Glue's job bookmark is on, see ``bookmarked_bronze_objects``): exactly the announced objects still in Bronze.
+    """
     if not files.exists(bronze_path):
         raise SilverError(f"The Bronze path {bronze_path} does not exist.")
     ingest_times = manifest_ingest_times(files, bronze_path)
@@ -802,7 +835,10 @@ def plan_bronze_files(files: LakeFiles, bronze_path: str, processed: dict[str, d
         if suffix is None or hidden or "/_" in entry["path"].split(bronze_path.rstrip("/"), 1)[-1]:
             continue  # _manifests/, _state/ and anything not laid out as dataset=/ingest_date=/file
         seen = processed.get(suffix)
-        if seen and seen.get("size") == entry["size"] and seen.get("modified") == entry["modified"]:
+        if announced is not None:
+            if suffix not in announced:
+                continue  # the job bookmark decides what is new
+        elif seen and seen.get("size") == entry["size"] and seen.get("modified") == entry["modified"]:
             continue
         ingest_date = re.search(r"ingest_date=([^/]+)", suffix).group(1)
         line = files.first_line(entry["path"]) if entry["size"] else ""
@@ -995,13 +1031,15 @@ def run_silver(
     silver_path: str,
     time_basis_overrides: dict[str, str] | None = None,
     mappings_path: str | None = None,
+    announced: set[str] | None = None,
 ) -> dict:
     """Read unprocessed Bronze objects, apply Silver's rules, write Silver + quarantine + report; return the report.
 
     Two passes over the new CSV: the first decides per record what does not depend on time (reject reason,
     duplicate or not) and gathers each file's time-basis evidence; the second applies every rule with the decided
     basis and writes the kept records. Output is staged under ``_staging/<run_id>`` and published (partition
-    folders moved into place) only after the conservation check passed.
+    folders moved into place) only after the conservation check passed. ``announced``: the objects Glue's job
+    bookmark handed over (``bookmarked_bronze_objects``); without it the state file decides what is new.
     """
     started = time.time()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -1010,7 +1048,7 @@ def run_silver(
     mappings = load_mappings(mappings_path)
     files = LakeFiles(spark)
     processed = read_state(files, silver_path)
-    planned = plan_bronze_files(files, bronze_path, processed)
+    planned = plan_bronze_files(files, bronze_path, processed, announced)
     report = {
         "run_id": run_id,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1018,12 +1056,15 @@ def run_silver(
         "silver_path": silver_path,
         "time_basis_overrides": overrides,
         "mappings": mappings["folder"],
+        "new_objects_from": "state_file" if announced is None else "job_bookmark",
     }
     if not planned:
         log.info(
-            "Silver: nothing new in %s (%d objects already processed); no Spark job started",
+            "Silver: nothing new in %s (%s); no Spark job started",
             bronze_path,
-            len(processed),
+            f"{len(processed)} objects already processed"
+            if announced is None
+            else f"the job bookmark announced {len(announced)} objects, none left to read",
         )
         return {**report, "status": "nothing_new", "files": [], "totals": {"rows_read": 0, "rows_written": 0}}
 
@@ -1321,10 +1362,15 @@ def summary(report: dict) -> str:
 # ----------------------------------------------------------------------------------------------------------
 REQUIRED_ARGS = ["bronze_path", "silver_path"]
 OPTIONAL_ARGS = ["JOB_NAME", "time_basis_override", "mappings_path"]
+# Glue's default; with "job-bookmark-enable" (or "-pause") the job reads what the bookmark hands over
+BOOKMARKS_OFF = "job-bookmark-disable"
 
 
 def parse_args(argv: list[str]) -> dict[str, str]:
-    """Glue-style ``--name value`` arguments; getResolvedOptions is strict, so only names present are asked for."""
+    """Glue-style ``--name value`` arguments; getResolvedOptions is strict, so only names present are asked for.
+
+    Glue passes its own ``--job-bookmark-option``, which getResolvedOptions returns as ``job_bookmark_option``.
+    """
     wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
     if getResolvedOptions is not None:
         return getResolvedOptions(argv, wanted)
@@ -1333,6 +1379,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     parser = argparse.ArgumentParser()
     for name in wanted:
         parser.add_argument(f"--{name}", required=True)
+    parser.add_argument("--job-bookmark-option", dest="job_bookmark_option", default=BOOKMARKS_OFF)
     return vars(parser.parse_known_args(argv[1:])[0])
 
 
@@ -1365,13 +1412,17 @@ def main(argv: list[str] | None = None) -> int:
         overrides = parse_overrides(args.get("time_basis_override"))
         load_mappings(args.get("mappings_path"))  # fail before Spark starts
         spark, glue_context = glue_or_spark()
-        job = None
+        job, announced = None, None
         if glue_context is not None and args.get("JOB_NAME"):
             job = Job(glue_context)
             job.init(args["JOB_NAME"], args)
-        run_silver(spark, args["bronze_path"], args["silver_path"], overrides, args.get("mappings_path"))
+            if args.get("job_bookmark_option", BOOKMARKS_OFF) != BOOKMARKS_OFF:
+                announced = bookmarked_bronze_objects(glue_context, args["bronze_path"])
+        run_silver(
+            spark, args["bronze_path"], args["silver_path"], overrides, args.get("mappings_path"), announced
+        )
         if job is not None:
-            job.commit()
+            job.commit()  # only after a successful run: the bookmark moves on with the published table
     except SilverError as error:
         print(f"silver_job: {error}", file=sys.stderr)
         return 1
