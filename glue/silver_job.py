@@ -515,40 +515,54 @@ def to_silver(df: DataFrame, mappings: dict[str, dict]) -> DataFrame:
 SCREENED_COLUMNS = ["case_id", "opened_raw", "target_raw", "closed_raw", "closure_reason", *MAPPED_COLUMNS]
 
 
+# The evidence, declared once: counts per file, and per reading the measures that are shares of those counts.
+EVIDENCE_COUNTS = ("phone_openings", "closed_texts", "targets")
+EVIDENCE_MEASURES = {  # measure -> (its score's name in the report, the count it is a share of)
+    "closed_text": ("closed_text_match", "closed_texts"),
+    "target_0830": ("target_at_0830", "targets"),
+    "business": ("phone_business_hours", "phone_openings"),
+    "night": ("phone_night", "phone_openings"),
+}
+
+
+def evidence_column(reading: str, measure: str) -> str:
+    """Name of the per-record flag (and per-file sum) of one measure under one reading."""
+    return f"{reading}__{measure}"
+
+
+EVIDENCE_COLUMNS = [
+    "evidence_sample",
+    *EVIDENCE_COUNTS,
+    *[evidence_column(reading, measure) for reading in READINGS for measure in EVIDENCE_MEASURES],
+]
+
+
 def time_basis_evidence(phone_values: list[str]) -> list[Column]:
     """Per record of the file's evidence sample, 0/1 flags that tell the readings apart; summed per file they are
     the evidence for the decision (records outside the sample count 0, and their times are not converted)."""
     in_sample = F.col("row_position") % F.col("evidence_every") == 0
     is_phone = F.lower(F.col("source_raw")).isin(phone_values)
     text_stamp = closed_text_stamp(F.col("closure_reason"))
+    has_target = F.col("target_stamp").isNotNull()
     as_int = lambda condition: F.coalesce(in_sample & condition, F.lit(False)).cast("int")  # noqa: E731
-    flags = [
-        as_int(F.lit(True)).alias("evidence_sample"),
-        as_int(is_phone).alias("phone_openings"),
-        as_int(text_stamp.isNotNull()).alias("closed_texts"),
-        as_int(F.col("target_stamp").isNotNull()).alias("targets"),
-    ]
+    counted = {"phone_openings": is_phone, "closed_texts": text_stamp.isNotNull(), "targets": has_target}
+    flags = [as_int(F.lit(True)).alias("evidence_sample")]
+    flags += [as_int(counted[name]).alias(name) for name in EVIDENCE_COUNTS]
     for reading in READINGS:
         as_read = WALL_CLOCK_OF[reading]
         opened_hour = F.hour(as_read(F.col("opened_stamp")))
         closed_wall = F.date_trunc("second", as_read(F.col("closed_stamp")))
         target_wall = as_read(F.col("target_stamp"))
-        flags += [
-            as_int(is_phone & opened_hour.between(*BUSINESS_HOURS)).alias(f"{reading}__business"),
-            as_int(is_phone & opened_hour.between(*NIGHT_HOURS)).alias(f"{reading}__night"),
-            as_int(text_stamp.isNotNull() & (closed_wall == text_stamp)).alias(f"{reading}__closed_text"),
-            as_int(
-                F.col("target_stamp").isNotNull() & (F.hour(target_wall) == 8) & (F.minute(target_wall) == 30)
-            ).alias(f"{reading}__target_0830"),
-        ]
+        measured = {
+            "closed_text": text_stamp.isNotNull() & (closed_wall == text_stamp),
+            "target_0830": has_target & (F.hour(target_wall) == 8) & (F.minute(target_wall) == 30),
+            "business": is_phone & opened_hour.between(*BUSINESS_HOURS),
+            "night": is_phone & opened_hour.between(*NIGHT_HOURS),
+        }
+        flags += [as_int(measured[m]).alias(evidence_column(reading, m)) for m in EVIDENCE_MEASURES]
     return flags
 
 
-EVIDENCE_COLUMNS = ["evidence_sample", "phone_openings", "closed_texts", "targets"] + [
-    f"{reading}__{measure}"
-    for reading in READINGS
-    for measure in ("business", "night", "closed_text", "target_0830")
-]
 # Time-basis evidence comes from a systematic sample of every file: 1 record in N, N a power of two chosen so that
 # 16-32 MB of each file (about 45,000-90,000 records) is examined; a file under 32 MB is examined whole.
 EVIDENCE_SAMPLE_BYTES = 16 * 2**20
@@ -626,18 +640,12 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
     share = lambda part, whole: round(part / whole, 4) if whole else None  # noqa: E731
     scores = {
         reading: {
-            "closed_text_match": share(
-                evidence.get(f"{reading}__closed_text") or 0, evidence.get("closed_texts")
-            ),
-            "target_at_0830": share(evidence.get(f"{reading}__target_0830") or 0, evidence.get("targets")),
-            "phone_business_hours": share(
-                evidence.get(f"{reading}__business") or 0, evidence.get("phone_openings")
-            ),
-            "phone_night": share(evidence.get(f"{reading}__night") or 0, evidence.get("phone_openings")),
+            score: share(evidence.get(evidence_column(reading, measure)) or 0, evidence.get(count))
+            for measure, (score, count) in EVIDENCE_MEASURES.items()
         }
         for reading in READINGS
     }
-    counts = {k: evidence.get(k) or 0 for k in ("closed_texts", "targets", "phone_openings")}
+    counts = {name: evidence.get(name) or 0 for name in EVIDENCE_COUNTS}
 
     def winner(metric: str, minimum_share: float, margin: float) -> str | None:
         ranked = sorted(READINGS, key=lambda r: scores[r][metric] or 0, reverse=True)

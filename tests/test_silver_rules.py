@@ -249,9 +249,8 @@ def test_time_basis_decision_prefers_override_then_closure_text_then_targets_the
         "shifted_back": (0, 80, 2),
         "utc": (0, 20, 10),
     }.items():
-        evidence.update(
-            {f"{reading}__closed_text": text, f"{reading}__business": business, f"{reading}__night": night}
-        )
+        for measure, value in {"closed_text": text, "business": business, "night": night}.items():
+            evidence[S.evidence_column(reading, measure)] = value
     assert S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})["basis"] == "closed_text"
     assert S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})["reading"] == "wall_clock"
     assert (
