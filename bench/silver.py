@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,11 +97,14 @@ copy (
 
 
 def measured(command: list[str], log_file: Path, env: dict | None = None) -> dict:
-    """Run a command (output to a log file); wall seconds and peak RSS (MB) of its whole process tree."""
+    """Run a command (output to a log file); wall seconds, peak RSS (MB) of its whole process tree, and for a JVM
+    started with ``-XX:+CITime`` the CPU seconds HotSpot spent compiling (printed by the JVM as it exits)."""
     started = time.perf_counter()
     with open(log_file, "w") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        return _watch(process, started, log_file)
+        figures = _watch(process, started, log_file)
+    jit = re.search(r"Total compilation time\s*:\s*([\d.]+) s", log_file.read_text(errors="replace"))
+    return {**figures, "jit_seconds": float(jit.group(1)) if jit else None}
 
 
 def _watch(process: subprocess.Popen, started: float, log_file: Path) -> dict:
@@ -130,7 +134,9 @@ def spark_env() -> dict:
 def spark_submit(script: Path, args: list[str], driver_memory: str) -> list[str]:
     """The spark-submit command line used for both Spark contenders (same settings)."""
     spark = str(Path(sys.executable).parent / "spark-submit")
-    settings = ["--master", "local[*]", "--driver-memory", driver_memory, "--conf", "spark.ui.enabled=false",
+    # -XX:+CITime: the JVM reports its JIT compile time at exit (on 2 cores it is a large share of a short run)
+    settings = ["--master", "local[*]", "--driver-memory", driver_memory, "--driver-java-options", "-XX:+CITime",
+                "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.driver.bindAddress=127.0.0.1",
                 "--conf", "spark.sql.session.timeZone=UTC"]  # fmt: skip
     return [spark, *settings, str(script), *args]
@@ -207,15 +213,17 @@ def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
 def show(result: dict) -> None:
     """Print one size's figures and ratios."""
     rows = result["rows"]
-    print(f"{'contender':<28}{'seconds':>9}{'rows/s':>12}{'peak MB':>10}")
+    print(f"{'contender':<28}{'seconds':>9}{'rows/s':>12}{'peak MB':>10}{'JIT CPU s':>11}")
     for name, key in (
         ("Silver job (spark-submit)", "silver"),
         ("bare Spark CSV->Parquet", "bare"),
         ("DuckDB same cleaning", "duckdb"),
     ):
         figures = result[key]
+        jit = "-" if figures["jit_seconds"] is None else f"{figures['jit_seconds']:.1f}"
         print(
             f"{name:<28}{figures['seconds']:>9.1f}{rows / figures['seconds']:>12,.0f}{figures['peak_mb']:>10,.0f}"
+            f"{jit:>11}"
         )
     ratio = result["silver"]["seconds"] / result["bare"]["seconds"]
     print(
