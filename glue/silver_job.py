@@ -870,9 +870,8 @@ def plan_bronze_files(
     return planned
 
 
-ROW_POSITION_FILE_BITS = (
-    44  # row_position = file ordinal << 44 | Spark's id within the file (partition << 33 | row)
-)
+# row_position = file ordinal << 44 | Spark's id within the file (partition << 33 | row)
+ROW_POSITION_FILE_BITS = 44
 
 
 def read_bronze_file(
@@ -1424,7 +1423,7 @@ def main(argv: list[str] | None = None) -> int:
         if glue_context is not None and args.get("JOB_NAME"):
             job = Job(glue_context)
             job.init(args["JOB_NAME"], args)
-            if args.get("job_bookmark_option", BOOKMARKS_OFF) != BOOKMARKS_OFF:
+            if args["job_bookmark_option"] != BOOKMARKS_OFF:  # always given by parse_args
                 announced = bookmarked_bronze_objects(glue_context, args["bronze_path"])
         run_silver(
             spark, args["bronze_path"], args["silver_path"], overrides, args.get("mappings_path"), announced
