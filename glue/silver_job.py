@@ -880,8 +880,7 @@ def read_bronze_file(
     """One planned Bronze file as canonical raw-string records; its lineage (and time basis) as constants.
 
     PERMISSIVE parsing keeps malformed lines in ``raw_record`` instead of failing; unquoted fields are trimmed of
-    whitespace by the parser. Reading file by file makes lineage literal: no per-row path parsing, and Spark folds
-    the per-file time basis into each file's plan.
+    whitespace by the parser. Reading file by file makes lineage literal: no per-row path parsing.
     """
     header, era = entry["header"], entry["era"]
     schema = T.StructType(
@@ -1013,6 +1012,14 @@ def existing_silver_keys(spark: SparkSession, table_path: str, files: LakeFiles)
     return spark.read.parquet(table_path).select("case_id", "ingested_at", "source_file", *PARTITION_COLUMNS)
 
 
+EXCLUDED_RULES = "spark.sql.optimizer.excludedRules"
+UNION_PUSHDOWN_RULES = (
+    "org.apache.spark.sql.catalyst.optimizer.PushProjectionThroughUnion",
+    "org.apache.spark.sql.catalyst.optimizer.PushDownLeftSemiAntiJoin",
+)
+SESSION_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.codegen.hugeMethodLimit", EXCLUDED_RULES)
+
+
 def configure(spark: SparkSession, input_bytes: int = 0) -> None:
     """Session settings Silver relies on (UTC session clock, dynamic partition overwrite, portable timestamps)."""
     # Shuffles sized to the input (~64 MB of CSV each, at least one per core): 200 fixed partitions cost
@@ -1023,13 +1030,18 @@ def configure(spark: SparkSession, input_bytes: int = 0) -> None:
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
-    # The rules compile to one Java method per file scan; above HotSpot's 8,000-byte limit the JIT never compiles
-    # it and every record runs interpreted (measured: 2x slower). Spark's documented HotSpot setting makes such a
+    # The rules compile to one Java method; above HotSpot's 8,000-byte limit the JIT never compiles it and every
+    # record runs interpreted (measured: 2x slower). Spark's documented HotSpot setting makes such a
     # stage fall back to per-expression compiled code instead.
     spark.conf.set("spark.sql.codegen.hugeMethodLimit", "8000")
-
-
-SESSION_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.codegen.hugeMethodLimit")
+    # The rules run once, above the union of the files. Left to itself the optimizer pushes every projection and
+    # the second pass's anti-join into each file's branch of the union: the whole rule set is generated, compiled
+    # and JIT-compiled once per file, and the anti-join's side broadcast once per file (measured at 1M rows in 12
+    # files: 113 s -> 73 s for the whole job, JIT CPU 119 s -> 71 s). Filters and column pruning still reach the
+    # scans (other rules).
+    excluded = (spark.conf.get(EXCLUDED_RULES, None) or "").split(",")
+    rules = dict.fromkeys(rule.strip() for rule in [*excluded, *UNION_PUSHDOWN_RULES] if rule.strip())
+    spark.conf.set(EXCLUDED_RULES, ",".join(rules))
 
 
 def run_silver(
