@@ -6,9 +6,10 @@ The same file runs locally (``--master local[*]``), as an EMR 7.x step (``--depl
 script and arguments from S3) and as an EMR Serverless job run (``entryPoint``). It imports nothing
 from the rest of the repository, so it can be copied to S3 on its own.
 
-Top to bottom: the facts the tables depend on (time zone, grid size, percentile accuracy), one pure
-``DataFrame -> DataFrame`` function per Gold table, then ``run_gold`` (the only reads and writes),
-then the command line. docs/gold.md explains every table and rule.
+Top to bottom: the facts the tables depend on (time zone, grid size, percentile accuracy), the
+shared base every table reads (``gold_base``: Silver's rows with Boston dates, keys and flags derived
+once), one pure ``DataFrame -> DataFrame`` function per Gold table, then ``run_gold`` (the only reads
+and writes), then the command line. docs/gold.md explains every table and rule.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ SILVER_COLUMNS = (
 # must stay importable on its own on EMR).
 GOLD_TABLES = ("monthly_requests", "resolution_times", "neighborhood_scorecard", "open_backlog", "geo_grid")
 PARTITION_COLUMNS = {"monthly_requests": ("year",)}
+SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 RUNS_FOLDER = "_runs"
 STAGING_FOLDER = "_staging"
 
@@ -142,62 +144,60 @@ def closed_late() -> Column:
 
 
 # ---------------------------------------------------------------------------------------------
-# The five Gold tables: Silver service_requests -> table
+# The five Gold tables: Silver service_requests -> shared base -> table
 # ---------------------------------------------------------------------------------------------
 
 
-def monthly_requests(silver: DataFrame) -> DataFrame:
-    """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive."""
+def gold_base(silver: DataFrame) -> DataFrame:
+    """Silver's rows as the five tables read them, every shared value derived once: the Boston year, month and week
+    of opening, the week a case leaves the backlog, group keys with 'Unknown', closed / on-time / late flags (an
+    unknown is_closed reads as still open) and the map grid cell of trusted coordinates."""
     opened_local = boston_local("opened_at")
-    has_duration = case_is_closed() & F.col("hours_to_close").isNotNull()
-    measures = (
+    opened_week = week_start(opened_local)
+    # A case leaves the backlog in the week it closed. A closed case without a closed_at (or one stamped before it
+    # opened) closes in the week it opened, so it never counts as open.
+    closed_week = F.when(
+        case_is_closed() & F.col("closed_at").isNotNull(),
+        F.greatest(week_start(boston_local("closed_at")), opened_week),
+    ).when(case_is_closed(), opened_week)
+    has_coordinates = F.col("latitude").isNotNull() & F.col("longitude").isNotNull()
+    return silver.select(
+        F.year(opened_local).alias("year"),
+        month_start(opened_local).alias("month"),
+        opened_week.alias("opened_week"),
+        closed_week.alias("closed_week"),
+        *(known_or_unknown(key) for key in MONTHLY_KEYS),
+        case_is_closed().alias("is_closed"),
+        closed_on_time().alias("is_closed_on_time"),
+        closed_late().alias("is_closed_late"),
+        "on_time",
+        "hours_to_close",
+        F.when(has_coordinates, grid_cell("latitude", GRID_LAT_STEP)).alias("cell_lat"),
+        F.when(has_coordinates, grid_cell("longitude", GRID_LON_STEP)).alias("cell_lon"),
+    )
+
+
+def monthly_requests(base: DataFrame) -> DataFrame:
+    """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive."""
+    has_duration = F.col("is_closed") & F.col("hours_to_close").isNotNull()
+    return base.groupBy("month", "year", *MONTHLY_KEYS).agg(
         F.count(F.lit(1)).alias("requests_opened"),
-        count_where(case_is_closed()).alias("requests_closed"),
-        count_where(closed_on_time()).alias("closed_on_time"),
-        count_where(closed_late()).alias("closed_late"),
-        count_where(~case_is_closed()).alias("still_open"),
+        count_where(F.col("is_closed")).alias("requests_closed"),
+        count_where(F.col("is_closed_on_time")).alias("closed_on_time"),
+        count_where(F.col("is_closed_late")).alias("closed_late"),
+        count_where(~F.col("is_closed")).alias("still_open"),
         F.coalesce(F.sum(F.when(has_duration, F.col("hours_to_close"))), F.lit(0.0)).alias(
             "sum_hours_to_close"
         ),
         count_where(has_duration).alias("closed_with_duration"),
     )
-    return (
-        silver.select(
-            month_start(opened_local).alias("month"),
-            F.year(opened_local).alias("year"),
-            *(known_or_unknown(key) for key in MONTHLY_KEYS),
-            "is_closed",
-            "on_time",
-            "hours_to_close",
-        )
-        .groupBy("month", "year", *MONTHLY_KEYS)
-        .agg(*measures)
-        .select(
-            "month",
-            "year",
-            *MONTHLY_KEYS,
-            "requests_opened",
-            "requests_closed",
-            "closed_on_time",
-            "closed_late",
-            "still_open",
-            "sum_hours_to_close",
-            "closed_with_duration",
-        )
-    )
 
 
-def resolution_times(silver: DataFrame) -> DataFrame:
+def resolution_times(base: DataFrame) -> DataFrame:
     """Closed cases per Boston year of opening, department and type: how long they took, how often on time."""
-    closed_cases = silver.filter(case_is_closed()).select(
-        F.year(boston_local("opened_at")).alias("year"),
-        known_or_unknown("department"),
-        known_or_unknown("type"),
-        "hours_to_close",
-        "on_time",
-    )
     return (
-        closed_cases.groupBy("year", "department", "type")
+        base.filter(F.col("is_closed"))
+        .groupBy("year", "department", "type")
         .agg(
             F.count(F.lit(1)).alias("closed_cases"),
             F.percentile_approx("hours_to_close", [0.5, 0.9], PERCENTILE_ACCURACY).alias("hours_percentiles"),
@@ -218,17 +218,8 @@ def resolution_times(silver: DataFrame) -> DataFrame:
     )
 
 
-def neighborhood_scorecard(silver: DataFrame) -> DataFrame:
+def neighborhood_scorecard(base: DataFrame) -> DataFrame:
     """Per Boston year and neighborhood: requests, median hours to close, on-time rate, top type, share of city."""
-    cases = silver.select(
-        F.year(boston_local("opened_at")).alias("year"),
-        known_or_unknown("neighborhood"),
-        known_or_unknown("type"),
-        case_is_closed().alias("is_closed"),
-        closed_on_time().alias("is_closed_on_time"),
-        closed_late().alias("is_closed_late"),
-        "hours_to_close",
-    )
     # The most requested type; a tie goes to the alphabetically first type, so reruns agree.
     type_rank = (
         Window.partitionBy("year", "neighborhood")
@@ -236,13 +227,13 @@ def neighborhood_scorecard(silver: DataFrame) -> DataFrame:
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
     top_types = (
-        cases.groupBy("year", "neighborhood", "type")
+        base.groupBy("year", "neighborhood", "type")
         .agg(F.count(F.lit(1)).alias("type_requests"))
         .withColumn("type_rank", F.row_number().over(type_rank))
         .filter(F.col("type_rank") == 1)
         .select("year", "neighborhood", F.col("type").alias("top_type"))
     )
-    scores = cases.groupBy("year", "neighborhood").agg(
+    scores = base.groupBy("year", "neighborhood").agg(
         F.count(F.lit(1)).alias("requests"),
         F.percentile_approx(
             F.when(F.col("is_closed"), F.col("hours_to_close")), 0.5, PERCENTILE_ACCURACY
@@ -262,24 +253,21 @@ def neighborhood_scorecard(silver: DataFrame) -> DataFrame:
     )
 
 
-def open_backlog(silver: DataFrame) -> DataFrame:
+def open_backlog(base: DataFrame) -> DataFrame:
     """Cases open at the end of each Boston week (Monday start) per department, every week of the data."""
-    opened_week = week_start(boston_local("opened_at"))
-    # A case leaves the backlog in the week it closed. A closed case without a closed_at (or one
-    # stamped before it opened) closes in the week it opened, so it never counts as open.
-    closed_week = F.when(
-        case_is_closed() & F.col("closed_at").isNotNull(),
-        F.greatest(week_start(boston_local("closed_at")), opened_week),
-    ).when(case_is_closed(), opened_week)
     # +1 in the week a case opens, -1 in the week it closes: one pass over Silver yields both events,
     # summed per department and week; the running sum over the weeks is the backlog.
     events = F.array(
-        F.struct(opened_week.alias("week_start"), F.lit(1).alias("opened"), F.lit(0).alias("closed")),
-        F.struct(closed_week.alias("week_start"), F.lit(0).alias("opened"), F.lit(1).alias("closed")),
+        F.struct(
+            F.col("opened_week").alias("week_start"), F.lit(1).alias("opened"), F.lit(0).alias("closed")
+        ),
+        F.struct(
+            F.col("closed_week").alias("week_start"), F.lit(0).alias("opened"), F.lit(1).alias("closed")
+        ),
     )
     weekly_change = (
-        silver.filter(F.col("opened_at").isNotNull())
-        .select(known_or_unknown("department"), F.explode(events).alias("event"))
+        base.filter(F.col("opened_week").isNotNull())
+        .select("department", F.explode(events).alias("event"))
         .filter(F.col("event.week_start").isNotNull())
         .groupBy("department", F.col("event.week_start").alias("week_start"))
         .agg(F.sum("event.opened").alias("opened"), F.sum("event.closed").alias("closed"))
@@ -314,20 +302,12 @@ def open_backlog(silver: DataFrame) -> DataFrame:
     )
 
 
-def geo_grid(silver: DataFrame) -> DataFrame:
+def geo_grid(base: DataFrame) -> DataFrame:
     """Requests per Boston year, type and ~250 m grid cell, for maps; only rows with trusted coordinates."""
-    has_coordinates = F.col("latitude").isNotNull() & F.col("longitude").isNotNull()
     return (
-        silver.filter(has_coordinates)
-        .select(
-            F.year(boston_local("opened_at")).alias("year"),
-            known_or_unknown("type"),
-            grid_cell("latitude", GRID_LAT_STEP).alias("cell_lat"),
-            grid_cell("longitude", GRID_LON_STEP).alias("cell_lon"),
-        )
+        base.filter(F.col("cell_lat").isNotNull() & F.col("cell_lon").isNotNull())
         .groupBy("year", "type", "cell_lat", "cell_lon")
         .agg(F.count(F.lit(1)).alias("requests"))
-        .select("year", "type", "cell_lat", "cell_lon", "requests")
     )
 
 
@@ -419,13 +399,14 @@ def write_table(table: DataFrame, path: str, partition_by: tuple[str, ...]) -> N
     writer.parquet(path)
 
 
-def write_staged_tables(spark: SparkSession, silver: DataFrame, staging: str) -> dict[str, dict]:
-    """Build and write every Gold table under the staging folder; rows and seconds per table."""
+def write_staged_tables(spark: SparkSession, base: DataFrame, staging: str) -> dict[str, dict]:
+    """Build every Gold table from the base (``gold_base``) and write it under the staging folder; rows and
+    seconds per table."""
     tables = {}
     for table in GOLD_TABLES:
         started = time.monotonic()
         staged = f"{staging}/{table}"
-        write_table(GOLD_BUILDERS[table](silver), staged, PARTITION_COLUMNS.get(table, ()))
+        write_table(GOLD_BUILDERS[table](base), staged, PARTITION_COLUMNS.get(table, ()))
         rows = spark.read.parquet(staged).count()
         tables[table] = {"rows": rows, "seconds": round(time.monotonic() - started, 3)}
         log.info("Gold %s: %d rows in %.1f s", table, rows, tables[table]["seconds"])
@@ -455,14 +436,22 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
     gold_path = gold_path.rstrip("/")
 
-    # The five tables scan Silver six times: read it once and keep Gold's columns cached (spilling
-    # to disk when memory is short) for the run, instead of re-reading storage each time. Many small
-    # Silver files would make hundreds of tiny partitions and as many tasks in every stage, so the
-    # input is coalesced to two partitions per core (a no-op when it already has fewer).
+    # The five tables scan Silver six times: read it once and keep the shared base (gold_base: Boston dates,
+    # 'Unknown' keys, flags, grid cells, derived once) cached, spilling to disk when memory is short, instead of
+    # re-reading storage and re-deriving each time. Many small Silver files would make hundreds of tiny partitions
+    # and as many tasks in every stage, so the input is coalesced to two partitions per core (a no-op when it
+    # already has fewer); Gold's aggregates are small, so their shuffles get as many partitions, not Spark's 200
+    # (the session's own value is given back afterwards).
     input_partitions = 2 * max(spark.sparkContext.defaultParallelism, 1)
-    silver = read_silver(spark, silver_path).coalesce(input_partitions).persist(StorageLevel.MEMORY_AND_DISK)
+    shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS, None)
+    spark.conf.set(SHUFFLE_PARTITIONS, str(input_partitions))
+    base = (
+        gold_base(read_silver(spark, silver_path))
+        .coalesce(input_partitions)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     try:
-        silver_rows = silver.count()
+        silver_rows = base.count()
         read_seconds = round(time.monotonic() - started, 3)
         if silver_rows == 0:
             raise GoldInputError(
@@ -471,13 +460,17 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
         log.info("Gold run %s: %d Silver rows from %s", run_id, silver_rows, silver_path)
         staging = f"{gold_path}/{STAGING_FOLDER}/{run_id}-{uuid.uuid4().hex[:8]}"
         try:
-            tables = write_staged_tables(spark, silver, staging)
+            tables = write_staged_tables(spark, base, staging)
             publish_tables(spark, staging, gold_path)
         finally:
             delete_path(spark, staging)
             delete_if_empty(spark, f"{gold_path}/{STAGING_FOLDER}")
     finally:
-        silver.unpersist()
+        base.unpersist()
+        if shuffle_partitions is None:
+            spark.conf.unset(SHUFFLE_PARTITIONS)
+        else:
+            spark.conf.set(SHUFFLE_PARTITIONS, shuffle_partitions)
 
     summary = {
         "run_id": run_id,

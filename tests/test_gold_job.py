@@ -122,13 +122,25 @@ def test_a_rerun_replaces_each_table_whole(spark, tmp_path):
     )
 
 
+def test_a_run_gives_the_shuffle_setting_back(spark, tmp_path):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    before = spark.conf.get(gold_job.SHUFFLE_PARTITIONS)
+    spark.conf.set(gold_job.SHUFFLE_PARTITIONS, "7")
+    try:
+        gold_job.run_gold(spark, str(silver_path), str(gold_path))
+        assert spark.conf.get(gold_job.SHUFFLE_PARTITIONS) == "7"
+    finally:
+        spark.conf.set(gold_job.SHUFFLE_PARTITIONS, before)
+
+
 def test_a_failed_run_leaves_the_previous_tables_untouched(spark, tmp_path, monkeypatch):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
     gold_job.run_gold(spark, str(silver_path), str(gold_path))
     before = sorted(str(p.relative_to(gold_path)) for p in gold_path.rglob("*") if "_runs" not in p.parts)
 
-    def broken_backlog(silver):
+    def broken_backlog(base):
         raise RuntimeError("simulated failure while building open_backlog")
 
     monkeypatch.setitem(gold_job.GOLD_BUILDERS, "open_backlog", broken_backlog)

@@ -89,14 +89,14 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
         "still_open long, sum_hours_to_close double, closed_with_duration long",
     )  # fmt: skip
 
-    actual = gold_job.monthly_requests(silver)
+    actual = gold_job.monthly_requests(gold_job.gold_base(silver))
 
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_monthly_requests_add_up_to_silver_rows(spark):
     silver = random_silver(spark, cases=300, seed=7)
-    totals = gold_job.monthly_requests(silver).agg(
+    totals = gold_job.monthly_requests(gold_job.gold_base(silver)).agg(
         F.sum("requests_opened").alias("opened"),
         F.sum("requests_closed").alias("closed"),
         F.sum("still_open").alias("open"),
@@ -141,7 +141,7 @@ def test_resolution_times_percentiles_mean_and_on_time_rate(spark):
         "mean_hours double, on_time_rate double",
     )
 
-    actual = gold_job.resolution_times(silver)
+    actual = gold_job.resolution_times(gold_job.gold_base(silver))
 
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -182,7 +182,7 @@ def test_neighborhood_scorecard(spark):
         "share_of_city double",
     )
 
-    actual = gold_job.neighborhood_scorecard(silver)
+    actual = gold_job.neighborhood_scorecard(gold_job.gold_base(silver))
 
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -221,7 +221,7 @@ def test_open_backlog_by_week_and_department(spark):
         "week_start date, department string, open_cases long",
     )
 
-    actual = gold_job.open_backlog(silver)
+    actual = gold_job.open_backlog(gold_job.gold_base(silver))
 
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
@@ -230,7 +230,7 @@ def test_open_backlog_matches_a_direct_count_every_week(spark):
     silver = random_silver(spark, cases=400, seed=11)
     backlog = {
         (row["week_start"], row["department"]): row["open_cases"]
-        for row in gold_job.open_backlog(silver).collect()
+        for row in gold_job.open_backlog(gold_job.gold_base(silver)).collect()
     }
 
     boston = ZoneInfo("America/New_York")
@@ -308,7 +308,7 @@ def test_geo_grid_cells_of_about_250_metres(spark):
         "year int, type string, cell_lat double, cell_lon double, requests long",
     )
 
-    actual = gold_job.geo_grid(silver)
+    actual = gold_job.geo_grid(gold_job.gold_base(silver))
 
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
