@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
 
@@ -390,13 +390,17 @@ def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     return silver.select(*SILVER_COLUMNS)
 
 
-def write_table(table: DataFrame, path: str, partition_by: tuple[str, ...]) -> None:
-    """Write one Gold table as snappy Parquet: one file per partition value, or one file in all."""
+def write_table(table: DataFrame, path: str, partition_by: tuple[str, ...]) -> int:
+    """Write one Gold table as snappy Parquet (one file per partition value, or one file in all); return its row
+    count, observed while writing (no second read)."""
+    written = Observation()
     arranged = table.repartition(*partition_by) if partition_by else table.coalesce(1)
-    writer = arranged.write.mode("overwrite").option("compression", "snappy")
+    writer = arranged.observe(written, F.count(F.lit(1)).alias("rows")).write.mode("overwrite")
+    writer = writer.option("compression", "snappy")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.parquet(path)
+    return written.get["rows"]
 
 
 def write_staged_tables(spark: SparkSession, base: DataFrame, staging: str) -> dict[str, dict]:
@@ -406,8 +410,7 @@ def write_staged_tables(spark: SparkSession, base: DataFrame, staging: str) -> d
     for table in GOLD_TABLES:
         started = time.monotonic()
         staged = f"{staging}/{table}"
-        write_table(GOLD_BUILDERS[table](base), staged, PARTITION_COLUMNS.get(table, ()))
-        rows = spark.read.parquet(staged).count()
+        rows = write_table(GOLD_BUILDERS[table](base), staged, PARTITION_COLUMNS.get(table, ()))
         tables[table] = {"rows": rows, "seconds": round(time.monotonic() - started, 3)}
         log.info("Gold %s: %d rows in %.1f s", table, rows, tables[table]["seconds"])
     return tables
