@@ -1100,12 +1100,13 @@ def run_silver(
         table_path = f"{silver_path}/service_requests"
         existing = existing_silver_keys(spark, table_path, files)
 
-        # First pass: rejects, duplicates and evidence, per record; counted per file in one aggregation.
+        # First pass: rejects, duplicates and evidence, per record; counted per file in one aggregation. Cached at
+        # Spark's own default level for DataFrames (PySpark's MEMORY_AND_DISK also serializes the cached batches).
         phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
         marked = (
             records.transform(screen(phone_values))
             .transform(mark_duplicates(existing))
-            .persist(StorageLevel.MEMORY_AND_DISK)
+            .persist(StorageLevel.MEMORY_AND_DISK_DESER)
         )
         evidence: dict[str, dict] = {}
         for row in file_counts(marked).collect():
