@@ -67,7 +67,8 @@ SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 RUNS_FOLDER = "_runs"
 STAGING_FOLDER = "_staging"
 
-MONTHLY_KEYS = ("department", "subject", "reason", "type", "source", "neighborhood")
+# The group keys the tables take from Silver, written "Unknown" when null or blank (monthly_requests uses all six).
+GROUP_KEYS = ("department", "subject", "reason", "type", "source", "neighborhood")
 
 # percentile_approx's accuracy: the returned value's rank is within n / accuracy of the exact rank
 # (so exact for groups of fewer than 10,000 closed cases). 10,000 is Spark's default, stated here.
@@ -166,7 +167,7 @@ def gold_base(silver: DataFrame) -> DataFrame:
         month_start(opened_local).alias("month"),
         opened_week.alias("opened_week"),
         closed_week.alias("closed_week"),
-        *(known_or_unknown(key) for key in MONTHLY_KEYS),
+        *(known_or_unknown(key) for key in GROUP_KEYS),
         case_is_closed().alias("is_closed"),
         closed_on_time().alias("is_closed_on_time"),
         closed_late().alias("is_closed_late"),
@@ -180,7 +181,7 @@ def gold_base(silver: DataFrame) -> DataFrame:
 def monthly_requests(base: DataFrame) -> DataFrame:
     """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive."""
     has_duration = F.col("is_closed") & F.col("hours_to_close").isNotNull()
-    return base.groupBy("month", "year", *MONTHLY_KEYS).agg(
+    return base.groupBy("month", "year", *GROUP_KEYS).agg(
         F.count(F.lit(1)).alias("requests_opened"),
         count_where(F.col("is_closed")).alias("requests_closed"),
         count_where(F.col("is_closed_on_time")).alias("closed_on_time"),
