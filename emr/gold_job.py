@@ -396,8 +396,8 @@ def write_table(table: DataFrame, path: str, partition_by: tuple[str, ...]) -> i
     count, observed while writing (no second read)."""
     written = Observation()
     arranged = table.repartition(*partition_by) if partition_by else table.coalesce(1)
-    writer = arranged.observe(written, F.count(F.lit(1)).alias("rows")).write.mode("overwrite")
-    writer = writer.option("compression", "snappy")
+    counted = arranged.observe(written, F.count(F.lit(1)).alias("rows"))
+    writer = counted.write.mode("overwrite").option("compression", "snappy")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.parquet(path)
@@ -444,10 +444,10 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     # 'Unknown' keys, flags, grid cells, derived once) cached, spilling to disk when memory is short, instead of
     # re-reading storage and re-deriving each time. The cache level is Spark's own default for DataFrames
     # (MEMORY_AND_DISK_DESER); PySpark's MEMORY_AND_DISK also serializes the cached batches (measured 10-20 %
-    # slower to fill and to scan). Many small Silver files would make hundreds of tiny partitions
-    # and as many tasks in every stage, so the input is coalesced to two partitions per core (a no-op when it
-    # already has fewer); Gold's aggregates are small, so their shuffles get as many partitions, not Spark's 200
-    # (the session's own value is given back afterwards).
+    # slower to fill and to scan). Many small Silver files would make hundreds of tiny partitions and as many
+    # tasks in every stage, so the input is coalesced to two partitions per core (a no-op when it already has
+    # fewer); Gold's aggregates are small, so their shuffles get as many partitions, not Spark's 200 (the
+    # session's own value is given back afterwards).
     input_partitions = 2 * max(spark.sparkContext.defaultParallelism, 1)
     shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS, None)
     spark.conf.set(SHUFFLE_PARTITIONS, str(input_partitions))
