@@ -1,6 +1,7 @@
 """Benchmark the Silver job against a bare Spark CSV->Parquet conversion and a DuckDB SQL doing the same cleaning.
 
-Generates deterministic synthetic Bronze (bench/synthetic_bronze.py) under bench/out/, runs the three contenders
+Generates deterministic synthetic Bronze (bench/synthetic_bronze.py) under bench/out/, runs the four contenders
+(Silver, the bare conversion, the Spark floor -- parse, one row per case, month partitions, no rules -- and DuckDB)
 one after the other in separate processes on the same files, and prints time, rows/s, peak memory (RSS of the
 process tree) and the ratios. Usage: ``python bench/silver.py [--rows 1000000,4000000] [--keep]``.
 Figures depend on the machine's load: run it on a quiet machine and say how loaded it was.
@@ -40,6 +41,32 @@ BARE_SPARK = textwrap.dedent(
     for index, paths in enumerate(groups):
         (spark.read.option("header", True).option("multiLine", True).option("escape", '"').csv(paths)
          .write.mode("overwrite").parquet(f"{target}/group={index}"))
+    """
+)
+
+# The least any Silver must do, with none of its rules: parse, keep one row per case (the newest file's), write
+# partitioned by month. Whatever Silver adds (types, time basis, mappings, quarantine, evidence, checks) comes on
+# top of this, so Silver / bare can never be lower than floor / bare on the same machine.
+SPARK_FLOOR = textwrap.dedent(
+    """
+    import sys
+    from pyspark.sql import SparkSession, Window, functions as F
+    spark = SparkSession.builder.appName("spark-floor").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    groups, target = __import__("json").loads(sys.argv[1]), sys.argv[2]
+    frames = [
+        spark.read.option("header", True).option("multiLine", True).option("escape", '"').csv(group["paths"])
+        .withColumn("_case", F.col(group["case_column"]))
+        .withColumn("_month", F.substring(group["opened_column"], 1, 7))
+        .withColumn("_file", F.input_file_name())
+        for group in groups
+    ]
+    records = frames[0]
+    for frame in frames[1:]:
+        records = records.unionByName(frame, allowMissingColumns=True)
+    newest_first = Window.partitionBy("_case").orderBy(F.col("_file").desc())
+    one_per_case = records.withColumn("_rank", F.row_number().over(newest_first)).filter("_rank = 1").drop("_rank")
+    one_per_case.write.mode("overwrite").partitionBy("_month").parquet(target)
     """
 )
 
@@ -152,6 +179,17 @@ def header_groups(files: list[str]) -> dict[str, list[str]]:
     return groups
 
 
+def floor_groups(groups: dict[str, list[str]]) -> list[dict]:
+    """Per era its files and the header's case-id and opening-time columns (for the Spark floor)."""
+    floor = []
+    for era, paths in groups.items():
+        source_of = {canonical: source for source, canonical in silver_job.ERA_COLUMNS[era].items()}
+        floor.append(
+            {"paths": paths, "case_column": source_of["case_id"], "opened_column": source_of["opened_raw"]}
+        )
+    return floor
+
+
 def duckdb_union(groups: dict[str, list[str]]) -> str:
     """One SELECT per era mapping its columns to Silver's canonical names, unioned."""
     selects = []
@@ -196,6 +234,13 @@ def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
         folder / "bare.log",
         spark_env(),
     )
+    floor_script = folder / "spark_floor.py"
+    floor_script.write_text(SPARK_FLOOR)
+    floor = measured(
+        spark_submit(floor_script, [json.dumps(floor_groups(groups)), str(folder / "floor")], driver_memory),
+        folder / "floor.log",
+        spark_env(),
+    )
     sql = DUCKDB_SQL.format(
         mappings=REPO / "glue" / "mappings", union=duckdb_union(groups), target=folder / "duck"
     )
@@ -207,7 +252,14 @@ def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
     )
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)
-    return {"rows": generated["rows"], "silver": silver, "bare": bare, "duckdb": duck, "report": report}
+    return {
+        "rows": generated["rows"],
+        "silver": silver,
+        "bare": bare,
+        "floor": floor,
+        "duckdb": duck,
+        "report": report,
+    }
 
 
 def show(result: dict) -> None:
@@ -217,6 +269,7 @@ def show(result: dict) -> None:
     for name, key in (
         ("Silver job (spark-submit)", "silver"),
         ("bare Spark CSV->Parquet", "bare"),
+        ("Spark floor (no rules)", "floor"),
         ("DuckDB same cleaning", "duckdb"),
     ):
         figures = result[key]
@@ -228,6 +281,14 @@ def show(result: dict) -> None:
     ratio = result["silver"]["seconds"] / result["bare"]["seconds"]
     print(
         f"Silver / bare Spark = {ratio:.2f}x (target <= {TARGET_RATIO}x: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+    )
+    floor = result["floor"]["seconds"]
+    print(
+        f"Spark floor / bare = {floor / result['bare']['seconds']:.2f}x (parse, one row per case, month partitions: "
+        "no Silver can be faster than this)"
+    )
+    print(
+        f"Silver / floor      = {result['silver']['seconds'] / floor:.2f}x (what Silver's rules and checks cost)"
     )
     print(f"Silver / DuckDB     = {result['silver']['seconds'] / result['duckdb']['seconds']:.2f}x")
     totals = result["report"]["totals"]
