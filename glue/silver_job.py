@@ -350,19 +350,18 @@ def clean_blanks(df: DataFrame) -> DataFrame:
 
 def parse_stamps(df: DataFrame) -> DataFrame:
     """Naive open/target/closed stamps (their time basis is decided per file afterwards)."""
-    return (
-        df.withColumn("opened_stamp", parse_stamp(F.col("opened_raw")))
-        .withColumn("target_stamp", parse_stamp(F.col("target_raw")))
-        .withColumn("closed_stamp", parse_stamp(F.col("closed_raw")))
+    return df.withColumns(
+        {f"{name}_stamp": parse_stamp(F.col(f"{name}_raw")) for name in ("opened", "target", "closed")}
     )
 
 
 def apply_time_basis(df: DataFrame) -> DataFrame:
     """True UTC instants from each record's ``time_basis`` (its file's decided reading, a constant per file)."""
-    return (
-        df.withColumn("opened_at", true_instant(F.col("opened_stamp"), F.col("time_basis")))
-        .withColumn("target_at", true_instant(F.col("target_stamp"), F.col("time_basis")))
-        .withColumn("closed_at", true_instant(F.col("closed_stamp"), F.col("time_basis")))
+    return df.withColumns(
+        {
+            f"{name}_at": true_instant(F.col(f"{name}_stamp"), F.col("time_basis"))
+            for name in ("opened", "target", "closed")
+        }
     )
 
 
@@ -376,29 +375,21 @@ def harmonise(mappings: dict[str, dict]):
             lookup(F.col("department_raw"), mappings["department_name"]),
         )
         intake_fallback = F.col("department_raw")
+        source = lookup(F.col("source_raw"), mappings["channel"])
         is_closed_by_status = lookup(F.col("status_raw"), mappings["status"])
         on_time_text = F.upper(F.col("on_time_raw"))
-        return (
-            df.withColumn("department_known", department.isNotNull() | F.col("department_raw").isNull())
-            .withColumn("department", F.coalesce(department, intake_fallback))
-            .withColumn(
-                "source_known",
-                lookup(F.col("source_raw"), mappings["channel"]).isNotNull() | F.col("source_raw").isNull(),
-            )
-            .withColumn(
-                "source", F.coalesce(lookup(F.col("source_raw"), mappings["channel"]), F.col("source_raw"))
-            )
-            .withColumn("status_known", is_closed_by_status.isNotNull() | F.col("status_raw").isNull())
-            .withColumn(
-                "is_closed", F.coalesce(is_closed_by_status.cast("boolean"), F.col("closed_at").isNotNull())
-            )
-            .withColumn("status_detail", F.col("status_raw"))
-            .withColumn(
-                "on_time", F.when(on_time_text == "ONTIME", True).when(on_time_text == "OVERDUE", False)
-            )
-            .withColumn(
-                "source_system", F.when(F.col("source_era") == "new_system", "new").otherwise("legacy")
-            )
+        return df.withColumns(
+            {
+                "department_known": department.isNotNull() | F.col("department_raw").isNull(),
+                "department": F.coalesce(department, intake_fallback),
+                "source_known": source.isNotNull() | F.col("source_raw").isNull(),
+                "source": F.coalesce(source, F.col("source_raw")),
+                "status_known": is_closed_by_status.isNotNull() | F.col("status_raw").isNull(),
+                "is_closed": F.coalesce(is_closed_by_status.cast("boolean"), F.col("closed_at").isNotNull()),
+                "status_detail": F.col("status_raw"),
+                "on_time": F.when(on_time_text == "ONTIME", True).when(on_time_text == "OVERDUE", False),
+                "source_system": F.when(F.col("source_era") == "new_system", "new").otherwise("legacy"),
+            }
         )
 
     return transform
@@ -424,13 +415,18 @@ def normalise_location(df: DataFrame) -> DataFrame:
     """Zip, ward, precinct and coordinates in one form; coordinates nulled with a reason when unusable."""
     latitude = F.expr("try_cast(latitude_raw as double)")
     longitude = F.expr("try_cast(longitude_raw as double)")
-    return (
-        df.withColumn("zipcode", normalise_zipcode(F.col("zipcode_raw")))
-        .withColumn("ward", normalise_ward(F.col("ward_raw")))
-        .withColumn("precinct", normalise_precinct(F.col("precinct_raw"), F.col("ward")))
-        .withColumn("location_quality", location_quality(latitude, longitude, F.col("latitude_raw")))
-        .withColumn("latitude", F.when(F.col("location_quality") == "ok", latitude))
-        .withColumn("longitude", F.when(F.col("location_quality") == "ok", longitude))
+    return df.withColumns(
+        {
+            "zipcode": normalise_zipcode(F.col("zipcode_raw")),
+            "ward": normalise_ward(F.col("ward_raw")),
+            "location_quality": location_quality(latitude, longitude, F.col("latitude_raw")),
+        }
+    ).withColumns(  # from the normalised ward and the quality
+        {
+            "precinct": normalise_precinct(F.col("precinct_raw"), F.col("ward")),
+            "latitude": F.when(F.col("location_quality") == "ok", latitude),
+            "longitude": F.when(F.col("location_quality") == "ok", longitude),
+        }
     )
 
 
@@ -438,10 +434,12 @@ def add_durations(df: DataFrame) -> DataFrame:
     """hours_to_close for closed cases, and the Boston-time open year/month used as partitions."""
     seconds = F.col("closed_at").cast("double") - F.col("opened_at").cast("double")
     opened_boston = F.from_utc_timestamp(F.col("opened_at"), BOSTON_TZ)
-    return (
-        df.withColumn("hours_to_close", F.when(F.col("is_closed") & (seconds >= 0), seconds / 3600.0))
-        .withColumn("open_year", F.year(opened_boston))
-        .withColumn("open_month", F.month(opened_boston))
+    return df.withColumns(
+        {
+            "hours_to_close": F.when(F.col("is_closed") & (seconds >= 0), seconds / 3600.0),
+            "open_year": F.year(opened_boston),
+            "open_month": F.month(opened_boston),
+        }
     )
 
 
