@@ -56,7 +56,7 @@ format: setup ## apply ruff's formatting and safe fixes
 bench-ingest: setup ## benchmark Bronze ingest against curl (1 GB file on loopback)
 	$(PY) bench/ingest.py $(ARGS)
 
-bench-silver: setup java ## benchmark the Silver job against a bare Spark conversion and DuckDB
+bench-silver: setup java ## benchmark the Silver job against a bare Spark conversion, the Spark floor and DuckDB
 	$(PY) bench/silver.py $(ARGS)
 
 bench-gold: setup java ## benchmark the Gold job against DuckDB
