@@ -667,7 +667,8 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
     else:
         default = {"legacy29": "wall_clock", "legacy30": "shifted_back", "new_system": "wall_clock"}[era]
         decision = {"reading": default, "basis": "era_default"}
-    return {**decision, "evidence": {"counts": counts, "scores": scores}}
+    examined = evidence.get("evidence_sample") or 0  # the file's sample (every record of a file under 32 MB)
+    return {**decision, "evidence": {"records_examined": examined, "counts": counts, "scores": scores}}
 
 
 # ----------------------------------------------------------------------------------------------------------

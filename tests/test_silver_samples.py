@@ -125,6 +125,8 @@ def test_time_basis_decisions_are_recorded_per_file(lake):
         "new_system": "wall_clock",  # the +00 label is false: Boston wall clock (see docs/silver.md)
     }
     assert decisions["legacy_2015"]["evidence"]["scores"]["shifted_back"]["closed_text_match"] == 1.0
+    for entry in lake["report"]["files"]:  # samples under 32 MB: every record is examined
+        assert entry["time_basis"]["evidence"]["records_examined"] == entry["rows_read"], entry["dataset"]
     new_scores = decisions["new_system"]["evidence"]["scores"]
     assert new_scores["utc"]["phone_night"] > 3 * new_scores["wall_clock"]["phone_night"]
 
