@@ -32,7 +32,7 @@ $(VENV)/.installed: requirements.txt
 
 setup: $(VENV)/.installed ## create the virtualenv and install the pinned requirements (done by every target that needs it)
 
-java:
+java: ## check that JAVA_HOME is a Java 17 (Spark 3.5 needs it)
 	@test -n "$(JAVA_HOME)" && "$(JAVA_HOME)/bin/java" -version 2>&1 | grep -q 'version "17' || \
 	  { echo "Java 17 is required by Spark 3.5: install it (Debian: apt-get install openjdk-17-jre-headless) or run make JAVA_HOME=/path/to/jdk-17."; exit 2; }
 

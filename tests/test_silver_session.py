@@ -1,5 +1,6 @@
-"""How Silver uses the Spark session it is given: the rules planned once above the union of the files, and every
-setting it changes given back afterwards (the session may be shared with Gold or other jobs)."""
+"""How Silver uses the Spark session it is given: the rules planned once above the union of the files, and the
+settings that would change another job's plan given back afterwards (the session may be shared with Gold or other
+jobs; the UTC time zone, dynamic overwrite and Parquet settings stay, as every stage wants them)."""
 
 from __future__ import annotations
 
