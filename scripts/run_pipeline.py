@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lake import Lake
+from lake import BRONZE_MANIFESTS, Lake
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("ingest", "silver", "gold", "serve")
@@ -54,7 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="run_pipeline.py",
         description="Run the Boston 311 lake end to end on this machine (no AWS account needed).",
     )
-    parser.add_argument("--lake", default=None, help="local lake folder (default $LAKE_ROOT or ./lake)")
+    parser.add_argument(
+        "--lake",
+        default=None,
+        help="local lake folder, or s3://bucket[/prefix] with --stages ingest (default $LAKE_ROOT or ./lake)",
+    )
     parser.add_argument(
         "--portal", default=DEFAULT_PORTAL, help="CKAN portal to ingest from (default %(default)s)"
     )
@@ -72,7 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(STAGES),
         help="comma-separated stages to run, in order: %(default)s",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars; only the stage lines")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars (the stage lines and Bronze's summary remain)"
+    )
     args = parser.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     unknown = [s for s in stages if s not in STAGES]
@@ -111,7 +117,7 @@ def run_ingest(lake: Lake, args: argparse.Namespace) -> StageResult:
         code = ingestao_bronze.main(argv)
     if code != 0:
         raise StageFailed(f"ingest failed (exit {code}); files that were landed are kept, re-run to resume")
-    manifest = latest_json(Path(lake.bronze) / "_manifests", "*.json")
+    manifest = newest_manifest(lake)
     statuses = [r.get("status") for r in manifest.get("resources", [])]
     landed, unchanged = statuses.count("landed"), statuses.count("unchanged")
     return StageResult(
@@ -185,6 +191,22 @@ def run_serve(lake: Lake) -> StageResult:
     local_lake.build_local_query_layer(lake.duckdb, lake.silver, lake.gold)
     dashboard.build_dashboard(lake.duckdb, lake.dashboard)
     return StageResult(read=lake.gold, wrote=f"{lake.duckdb}, {lake.dashboard}", rows="views + dashboard")
+
+
+def newest_manifest(lake: Lake) -> dict:
+    """The newest Bronze run manifest (``_manifests/<run_id>.json``; run ids sort by time), local or on S3; {}
+    when there is none."""
+    folder = lake.path(BRONZE_MANIFESTS)
+    if not lake.is_s3:
+        names = sorted(Path(folder).glob("*.json"))
+        return json.loads(names[-1].read_text()) if names else {}
+    import boto3
+
+    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/")
+    keys = sorted(o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".json"))
+    return json.loads(s3.get_object(Bucket=bucket, Key=keys[-1])["Body"].read()) if keys else {}
 
 
 def latest_json(folder: Path, pattern: str) -> dict:

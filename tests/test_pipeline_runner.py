@@ -1,0 +1,33 @@
+"""scripts/run_pipeline.py without Spark: the ingest stage into an S3 lake (moto) reports what landed."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import run_pipeline
+
+BUCKET = "boston311-runner-test"
+
+
+@pytest.fixture
+def s3_lake(aws_credentials: None):
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        yield f"s3://{BUCKET}/lake"
+
+
+def test_ingest_into_s3_counts_from_the_run_manifest(s3_lake, capsys):
+    argv = ["--offline", "--quiet", "--lake", s3_lake, "--stages", "ingest"]
+
+    assert run_pipeline.main(argv) == 0
+    assert "4 landed, 0 unchanged" in capsys.readouterr().out
+
+    assert run_pipeline.main(argv) == 0  # the second run's manifest is the newest one
+    assert "0 landed, 4 unchanged" in capsys.readouterr().out
+
+
+def test_later_stages_refuse_an_s3_lake_in_one_sentence(s3_lake, capsys):
+    assert run_pipeline.main(["--lake", s3_lake, "--stages", "ingest,silver"]) == 2
+    assert "needs a local --lake" in capsys.readouterr().err
