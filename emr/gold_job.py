@@ -87,6 +87,18 @@ class GoldInputError(Exception):
     """A problem with the job's input the user can fix; its message is one sentence."""
 
 
+class GoldPublishError(Exception):
+    """Publishing stopped half-way through the tables; its message is one sentence saying which tables are new.
+
+    ``keep_staging`` is true when the staging folder still holds a previous table that could not be put back,
+    so it must not be deleted.
+    """
+
+    def __init__(self, message: str, keep_staging: bool) -> None:
+        super().__init__(message)
+        self.keep_staging = keep_staging
+
+
 # ---------------------------------------------------------------------------------------------
 # Column helpers
 # ---------------------------------------------------------------------------------------------
@@ -418,21 +430,82 @@ def write_staged_tables(spark: SparkSession, base: DataFrame, staging: str) -> d
 
 
 def publish_tables(spark: SparkSession, staging: str, gold_path: str) -> None:
-    """Swap each fully written staged table in for the live one (old one moved aside, then deleted)."""
+    """Swap each fully written staged table in for the live one, one table at a time in GOLD_TABLES order.
+
+    The live table is moved aside to ``<staging>/_replaced/<table>``, then the staged one is moved in. When that
+    second move fails, whatever of the new table reached the live folder is deleted and the old table moved back
+    (``put_back``), and GoldPublishError says which tables are already new; it asks to keep the staging folder
+    when the old table is still in it.
+    """
+    published: list[str] = []
     for table in GOLD_TABLES:
-        live = f"{gold_path}/{table}"
-        if path_exists(spark, live):
-            move_path(spark, live, f"{staging}/_replaced/{table}")
-        move_path(spark, f"{staging}/{table}", live)
+        live, staged, replaced = f"{gold_path}/{table}", f"{staging}/{table}", f"{staging}/_replaced/{table}"
+        moving_in = False
+        try:
+            if path_exists(spark, live):
+                move_path(spark, live, replaced)
+            moving_in = True
+            move_path(spark, staged, live)
+        except Exception as error:
+            if moving_in:
+                put_back(spark, live, replaced)
+            raise publish_stopped(spark, table, published, error, live, replaced) from error
+        published.append(table)
+
+
+def put_back(spark: SparkSession, live: str, replaced: str) -> None:
+    """Undo a swap whose second move failed: delete what of the new table reached ``live`` (an S3 rename copies
+    file by file) and move the old table, if there was one, back from ``replaced``. A failure here is logged;
+    the old table then stays in ``replaced``."""
+    try:
+        delete_path(spark, live)
+        if path_exists(spark, replaced):
+            move_path(spark, replaced, live)
+    except Exception as error:
+        log.error("Gold: could not put the previous %s back from %s: %s", live, replaced, error)
+
+
+def publish_stopped(
+    spark: SparkSession, table: str, published: list[str], error: Exception, live: str, replaced: str
+) -> GoldPublishError:
+    """The error of a publish that stopped at table, after the tables in published were swapped in."""
+    try:
+        old_table_aside = path_exists(spark, replaced)
+    except Exception:
+        old_table_aside = True  # cannot tell: keep the staging folder
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if published:
+        new = f"{', '.join(published)} {'is' if len(published) == 1 else 'are'} already new"
+    else:
+        new = "no table is new yet"
+    if old_table_aside:
+        return GoldPublishError(
+            f"Publishing Gold stopped at {table} ({reason}): {new}, the tables after {table} are unchanged, "
+            f"and the previous {table} could not be put back: it is kept in {replaced} (move it to {live}, "
+            f"or rerun Gold to rebuild every table).",
+            keep_staging=True,
+        )
+    return GoldPublishError(
+        f"Publishing Gold stopped at {table} ({reason}): {new}, {table} and the tables after it are unchanged; "
+        f"rerun Gold to rebuild every table.",
+        keep_staging=False,
+    )
 
 
 def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     """Build the five Gold tables from Silver and publish them; return the rows written per table.
 
     Every table is first written in full under ``<gold_path>/_staging/<run>/``; only when all five
-    are written are they moved into ``<gold_path>/<table>/`` one by one, so a failed run leaves the
-    previous tables untouched. ``<gold_path>/_runs/latest.json`` (and a copy named after the run)
-    records rows and seconds per table and the inputs.
+    are written are they swapped into ``<gold_path>/<table>/`` one by one (``publish_tables``). So a
+    run that fails while reading, computing or writing leaves every previous table as it was. A run
+    that fails during the swaps raises GoldPublishError: the tables swapped before the failure are
+    new, the table whose swap failed is put back as it was and the later ones are untouched (the
+    tables then come from two runs until Gold is rerun); the staging folder is kept only when a
+    previous table could not be put back. ``<gold_path>/_runs/latest.json`` (and a copy named after
+    the run) records rows and seconds per table and the inputs, after a complete publish only.
+
+    The session time zone is set to UTC and stays so (every Boston date depends on it);
+    ``spark.sql.shuffle.partitions`` is changed for the run and always given back.
     """
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     started = time.monotonic()
@@ -446,17 +519,17 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     # (MEMORY_AND_DISK_DESER); PySpark's MEMORY_AND_DISK also serializes the cached batches (measured 10-20 %
     # slower to fill and to scan). Many small Silver files would make hundreds of tiny partitions and as many
     # tasks in every stage, so the input is coalesced to two partitions per core (a no-op when it already has
-    # fewer); Gold's aggregates are small, so their shuffles get as many partitions, not Spark's 200 (the
-    # session's own value is given back afterwards).
+    # fewer); Gold's aggregates are small, so their shuffles get as many partitions, not Spark's 200. The
+    # setting is changed only once Silver is known to be usable, and given back whatever happens next.
     input_partitions = 2 * max(spark.sparkContext.defaultParallelism, 1)
     shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS, None)
-    spark.conf.set(SHUFFLE_PARTITIONS, str(input_partitions))
     base = (
         gold_base(read_silver(spark, silver_path))
         .coalesce(input_partitions)
         .persist(StorageLevel.MEMORY_AND_DISK_DESER)
     )
     try:
+        spark.conf.set(SHUFFLE_PARTITIONS, str(input_partitions))
         silver_rows = base.count()
         read_seconds = round(time.monotonic() - started, 3)
         if silver_rows == 0:
@@ -465,12 +538,17 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
             )
         log.info("Gold run %s: %d Silver rows from %s", run_id, silver_rows, silver_path)
         staging = f"{gold_path}/{STAGING_FOLDER}/{run_id}-{uuid.uuid4().hex[:8]}"
+        keep_staging = False
         try:
             tables = write_staged_tables(spark, base, staging)
             publish_tables(spark, staging, gold_path)
+        except GoldPublishError as error:
+            keep_staging = error.keep_staging  # it holds a previous table that could not be put back
+            raise
         finally:
-            delete_path(spark, staging)
-            delete_if_empty(spark, f"{gold_path}/{STAGING_FOLDER}")
+            if not keep_staging:
+                delete_path(spark, staging)
+                delete_if_empty(spark, f"{gold_path}/{STAGING_FOLDER}")
     finally:
         base.unpersist()
         if shuffle_partitions is None:
@@ -536,7 +614,8 @@ def local_input_problem(silver_path: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the Gold job from the command line; 0 on success, 1 on an input problem, 2 on bad usage.
+    """Run the Gold job from the command line; 0 on success, 1 on an input problem or a publish that stopped
+    half-way, 2 on bad usage.
 
     Parameters
     ----------
@@ -558,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         rows = run_gold(spark, args.silver_path, args.gold_path)
-    except GoldInputError as error:
+    except (GoldInputError, GoldPublishError) as error:
         print(error, file=sys.stderr)
         return 1
     finally:

@@ -155,6 +155,93 @@ def test_a_failed_run_leaves_the_previous_tables_untouched(spark, tmp_path, monk
     )
 
 
+def table_files(gold_path: Path, table: str) -> list[str]:
+    """The files of one published Gold table, relative to the Gold folder."""
+    return sorted(str(p.relative_to(gold_path)) for p in (gold_path / table).rglob("*"))
+
+
+def fail_to_move(monkeypatch, *sources: str) -> None:
+    """Make gold_job.move_path fail for these sources inside the run's staging folder ("resolution_times": the
+    staged table; "_replaced/resolution_times": the previous one, moved aside). A staged table leaves one of its
+    Parquet files at the target first, as a failed S3 rename (copy file by file, then delete) can."""
+    real_move = gold_job.move_path
+
+    def move_path(spark, source: str, target: str) -> None:
+        _, staging, in_run = source.partition(f"/{gold_job.STAGING_FOLDER}/")
+        source_in_run = in_run.split("/", 1)[-1]
+        if staging and source_in_run in sources:
+            if source_in_run in gold_job.GOLD_TABLES:
+                Path(target).mkdir(parents=True)
+                shutil.copy(next(Path(source).glob("*.parquet")), target)
+            raise OSError(f"simulated S3 failure moving {source_in_run}")
+        real_move(spark, source, target)
+
+    monkeypatch.setattr(gold_job, "move_path", move_path)
+
+
+def test_a_publish_that_fails_half_way_puts_the_table_back(spark, tmp_path, monkeypatch, capsys):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    before = {table: table_files(gold_path, table) for table in gold_job.GOLD_TABLES}
+    write_silver(spark, silver_path, three_years_of_requests()[:2])
+
+    fail_to_move(monkeypatch, "resolution_times")
+    code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err == [
+        "Publishing Gold stopped at resolution_times (simulated S3 failure moving resolution_times): "
+        "monthly_requests is already new, resolution_times and the tables after it are unchanged; "
+        "rerun Gold to rebuild every table."
+    ]
+    monthly = spark.read.parquet(str(gold_path / "monthly_requests"))
+    assert monthly.agg(F.sum("requests_opened")).first()[0] == 2  # swapped in before the failure
+    for table in gold_job.GOLD_TABLES[1:]:
+        assert table_files(gold_path, table) == before[table], table  # as it was: no partial copy left
+    resolution = spark.read.parquet(str(gold_path / "resolution_times"))
+    assert resolution.agg(F.sum("closed_cases")).first()[0] == 4  # the previous run's rows, readable
+    assert not (gold_path / "_staging").exists()  # nothing of the old tables was left in it
+
+    monkeypatch.undo()
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    resolution = spark.read.parquet(str(gold_path / "resolution_times"))
+    assert resolution.agg(F.sum("closed_cases")).first()[0] == 2
+    assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
+
+
+def test_a_table_that_cannot_be_put_back_is_kept_in_staging(spark, tmp_path, monkeypatch):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    write_silver(spark, silver_path, three_years_of_requests()[:2])
+
+    fail_to_move(monkeypatch, "resolution_times", "_replaced/resolution_times")
+    with pytest.raises(gold_job.GoldPublishError) as error_info:
+        gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    (kept,) = (gold_path / "_staging").glob("*/_replaced/resolution_times")
+    assert spark.read.parquet(str(kept)).agg(F.sum("closed_cases")).first()[0] == 4  # the old rows, kept
+    message = str(error_info.value)
+    assert f"the previous resolution_times could not be put back: it is kept in {kept} " in message
+    monkeypatch.undo()
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    resolution = spark.read.parquet(str(gold_path / "resolution_times"))
+    assert resolution.agg(F.sum("closed_cases")).first()[0] == 2
+
+
+def test_a_run_without_silver_leaves_the_shuffle_setting_alone(spark, tmp_path):
+    before = spark.conf.get(gold_job.SHUFFLE_PARTITIONS)
+    spark.conf.set(gold_job.SHUFFLE_PARTITIONS, "7")
+    try:
+        with pytest.raises(gold_job.GoldInputError, match="No Silver table at "):
+            gold_job.run_gold(spark, str(tmp_path / "nowhere"), str(tmp_path / "gold"))
+        assert spark.conf.get(gold_job.SHUFFLE_PARTITIONS) == "7"
+    finally:
+        spark.conf.set(gold_job.SHUFFLE_PARTITIONS, before)
+
+
 # --- user errors ------------------------------------------------------------------------------
 
 
