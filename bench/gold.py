@@ -1,14 +1,15 @@
 """Benchmark Gold: the Gold job on the synthetic Silver, the same five tables in DuckDB, and Silver's time.
 
-    python bench/gold.py [--rows 4000000] [--driver-memory 4g] [--keep]
+    python bench/gold.py [--rows 4000000] [--seed 311] [--driver-memory 4g] [--out bench/out/gold] [--keep]
 
 Synthetic Bronze (bench/synthetic_bronze.py) -> the Silver job (timed) -> the Gold job (timed per
 table) -> DuckDB building the same five tables from the same Silver Parquet into Parquet (timed per
 table), in one process, one after the other. Both engines read Silver once into memory first (the
 job caches it; DuckDB loads a temporary table), shown as its own line. Prints seconds per table, the Spark / DuckDB ratio, and
 Gold's time as a share of Silver's (target: Gold <= 25% of Silver). Row counts of both engines are
-printed side by side as a cross-check. Data lives under bench/out/gold/ and is deleted afterwards
-unless --keep. Timings depend on the machine's load; the script prints the load average with them.
+printed side by side as a cross-check. Data lives under bench/out/gold/ (or --out): that folder is
+deleted when the run starts, --keep or not, and again at the end unless --keep. Timings depend on the
+machine's load; the script prints the load average with them.
 """
 
 from __future__ import annotations
@@ -166,7 +167,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=311, help="generator seed (default %(default)s)")
     parser.add_argument("--driver-memory", default="4g", help="Spark driver memory (default %(default)s)")
     parser.add_argument(
-        "--out", type=Path, default=OUT, help="scratch folder, deleted afterwards (default %(default)s)"
+        "--out",
+        type=Path,
+        default=OUT,
+        help="scratch folder, deleted at the start and, unless --keep, at the end (default %(default)s)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
     args = parser.parse_args(argv)
