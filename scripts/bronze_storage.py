@@ -33,7 +33,7 @@ MAX_CONCURRENCY = 4
 
 
 class StorageError(Exception):
-    """The lake cannot be used (missing bucket, no credentials, not writable): a configuration error."""
+    """The lake cannot be used or failed (no bucket, no credentials, not writable, disk full): one sentence."""
 
 
 class BronzeStore(Protocol):
@@ -46,6 +46,9 @@ class BronzeStore(Protocol):
 
     def exists(self, key: str) -> bool:
         """True when an object or file is stored under ``key``."""
+
+    def keys_in(self, folder: str) -> list[str]:
+        """The keys of the objects or files directly under ``folder`` (no trailing slash), sorted."""
 
     def stored_sha256(self, key: str) -> str | None:
         """The sha256 of what is stored under ``key``, or None when nothing is."""
@@ -83,30 +86,52 @@ class LocalStore:
         return os.path.join(self.root, *key.split("/"))
 
     def check_writable(self) -> None:
-        """Raise StorageError unless the lake root can be created and written."""
+        """Raise StorageError unless the lake folder is writable or can be created; creates nothing.
+
+        The folder is created by the first write, so a run that stops early (exit 2) leaves no trace.
+        """
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             raise StorageError(f"The lake path {self.root} exists and is not a folder.")
-        try:
-            os.makedirs(self.root, exist_ok=True)
-        except OSError as error:
-            raise StorageError(f"Cannot create the lake folder {self.root}: {error.strerror}.") from error
-        if not os.access(self.root, os.W_OK):
-            raise StorageError(f"The lake folder {self.root} is not writable.")
+        existing = self.root
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise StorageError(f"Cannot create the lake folder {self.root}: {existing} is not a folder.")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            if existing == self.root:
+                raise StorageError(f"The lake folder {self.root} is not writable.")
+            raise StorageError(f"Cannot create the lake folder {self.root}: {existing} is not writable.")
 
     def staging_dir(self) -> str:
         """The lake's own ``_staging`` folder, so that the commit is a rename on one file system."""
         if self._staging is None:
-            self._staging = self._full(f"{BRONZE_STAGING}/{uuid.uuid4().hex}")
-            os.makedirs(self._staging, exist_ok=True)
+            staging = self._full(f"{BRONZE_STAGING}/{uuid.uuid4().hex}")
+            with _local_errors(f"create {staging}"):
+                os.makedirs(staging, exist_ok=True)
+            self._staging = staging
         return self._staging
 
     def exists(self, key: str) -> bool:
         """True when a file exists under ``key``."""
         return os.path.isfile(self._full(key))
 
+    def keys_in(self, folder: str) -> list[str]:
+        """The files directly in ``folder`` (hidden temp files skipped), as keys, sorted."""
+        path = self._full(folder)
+        if not os.path.isdir(path):
+            return []
+        with _local_errors(f"list {path}"):
+            names = sorted(os.listdir(path))
+        return [
+            f"{folder}/{n}" for n in names if not n.startswith(".") and os.path.isfile(os.path.join(path, n))
+        ]
+
     def stored_sha256(self, key: str) -> str | None:
-        """Hash the stored file (only needed when two ingests of one day collide)."""
-        return sha256_of_file(self._full(key)) if self.exists(key) else None
+        """Hash the stored file (only needed when ingests of one day collide)."""
+        if not self.exists(key):
+            return None
+        with _local_errors(f"read {self._full(key)}"):
+            return sha256_of_file(self._full(key))
 
     def commit_file(self, local_path: str, key: str, metadata: dict[str, str]) -> None:
         """Rename the staged file into place; the target never exists half-written."""
@@ -120,26 +145,27 @@ class LocalStore:
         path = self._full(key)
         if not os.path.isfile(path):
             return None
-        with open(path, encoding="utf-8") as handle:
+        with _local_errors(f"read {path}"), open(path, encoding="utf-8") as handle:
             return json.load(handle)
 
     def write_json(self, key: str, document: Any) -> None:
         """Write to a hidden temp file beside the target, fsync, then rename."""
         target = self._full(key)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed into place
-            "w", encoding="utf-8", dir=os.path.dirname(target), prefix=".", suffix=".tmp", delete=False
-        )
-        try:
-            with handle:
-                json.dump(document, handle, indent=2, sort_keys=False)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, target)
-        except BaseException:
-            _remove_quietly(handle.name)
-            raise
+        with _local_errors(f"write {target}"):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed into place
+                "w", encoding="utf-8", dir=os.path.dirname(target), prefix=".", suffix=".tmp", delete=False
+            )
+            try:
+                with handle:
+                    json.dump(document, handle, indent=2, sort_keys=False)
+                    handle.write("\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(handle.name, target)
+            except BaseException:
+                _remove_quietly(handle.name)
+                raise
 
     def close(self) -> None:
         """Remove this run's staging folder, and ``_staging`` itself when it is empty."""
@@ -196,14 +222,24 @@ class S3Store:
     def staging_dir(self) -> str:
         """A private temp folder (under ``work_dir`` when given) for the files to upload."""
         if self._staging is None:
-            if self.work_dir:
-                os.makedirs(self.work_dir, exist_ok=True)
-            self._staging = tempfile.mkdtemp(prefix="bronze-", dir=self.work_dir)
+            with _local_errors(f"create a staging folder in {self.work_dir or tempfile.gettempdir()}"):
+                if self.work_dir:
+                    os.makedirs(self.work_dir, exist_ok=True)
+                self._staging = tempfile.mkdtemp(prefix="bronze-", dir=self.work_dir)
         return self._staging
 
     def exists(self, key: str) -> bool:
         """True when ``head_object`` finds the key."""
         return self._head(key) is not None
+
+    def keys_in(self, folder: str) -> list[str]:
+        """The objects directly under ``folder/`` (``list_objects_v2`` with a delimiter), as keys, sorted."""
+        listing = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=f"{self._key(folder)}/", Delimiter="/"
+        )
+        with _storage_errors(f"list s3://{self.bucket}/{self._key(folder)}/"):
+            keys = [item["Key"] for page in listing for item in page.get("Contents", [])]
+        return sorted(key[len(self.prefix) :] for key in keys)
 
     def _head(self, key: str) -> dict | None:
         from botocore.exceptions import ClientError
@@ -291,8 +327,8 @@ def open_store(
 
         try:
             client = s3_client(session)
-        except BotoCoreError as error:
-            raise StorageError(f"Cannot create an S3 client: {error}.") from error
+        except (BotoCoreError, ValueError) as error:  # ValueError: a bad AWS_ENDPOINT_URL or AWS_MAX_ATTEMPTS
+            raise StorageError(f"Cannot create an S3 client: {str(error).rstrip('.')}.") from error
         store: LocalStore | S3Store = S3Store(lake.root, client, kms_key_id=kms_key_id, work_dir=work_dir)
     else:
         if kms_key_id:
@@ -305,7 +341,7 @@ def open_store(
 
 @contextmanager
 def _local_errors(action: str) -> Iterator[None]:
-    """Turn a file-system failure while writing into one StorageError sentence."""
+    """Turn a file-system failure (permissions, disk full) into one StorageError sentence."""
     try:
         yield
     except OSError as error:

@@ -5,7 +5,9 @@ selects the yearly legacy CSVs and the NEW SYSTEM CSV, streams each one to a sta
 (constant memory, sha256 on the fly, retries, Range resume, host allow-list), checks that its
 first record is a known 311 header, and commits it under
 ``bronze/boston311/dataset=<dataset>/ingest_date=<UTC date>/<portal file name>``.
-A manifest per run and a state file let a re-run land only what changed on the portal.
+A manifest per run and a state file let a re-run land only what changed on the portal; each object is
+recorded in the state before it is committed, so that every object in Bronze is announced as landed by a
+manifest, even when a run is interrupted or killed (the next run writes the manifest it did not).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import csv
 import hashlib
 import io
 import logging
+import math
 import os
 import queue
 import re
@@ -22,7 +25,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +48,18 @@ SNIFF_BYTES = 64 * 1024
 MAX_REDIRECTS = 5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_AFTER_MAX_SECONDS = 300
+DEFAULT_BACKOFF_SECONDS = 1.0
+# The state field where a run records what it lands, before each commit, until its manifest is written.
+RUN_IN_PROGRESS = "run_in_progress"
+# The loggers through which urllib3 can log a request URL (it logs the presigned URL when it retries).
+URLLIB3_LOGGERS = (
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+)
+QUERY_STRING = re.compile(r"\?[^\s'\"<>]+")
 
 # The three header eras of the City's CSVs (data README), compared as sets of lower-case names.
 LEGACY29_HEADER = (
@@ -149,6 +164,13 @@ class ManifestEntry:
             resource.portal_hash,
         )
 
+    @classmethod
+    def failed(cls, resource: PortalResource, error: str) -> ManifestEntry:
+        """The entry of a resource that could not be landed, with the reason in one sentence."""
+        entry = cls.for_resource(resource)
+        entry.error = error
+        return entry
+
 
 @dataclass
 class IngestConfig:
@@ -220,6 +242,23 @@ def is_csv(format_label: str | None, url: str) -> bool:
     return urlsplit(url).path.lower().endswith(".csv")
 
 
+def dataset_of_listed(resource_id: str, name: str, format_label: str | None, url: str) -> str | None:
+    """The dataset of a listed resource that is a 311 CSV; None for anything else.
+
+    Documents are skipped quietly; a CSV whose name is not a 311 year or NEW SYSTEM is skipped with a
+    warning, so that a resource the City renames is noticed (both discovery methods come through here).
+    """
+    if not (url and is_csv(format_label, url)):
+        log.debug("ignoring resource %s (%r, %s): not a CSV", resource_id, name, format_label)
+        return None
+    dataset = dataset_for(name)
+    if dataset is None:
+        log.warning(
+            "ignoring CSV resource %s: its name %r is not a 311 year or NEW SYSTEM", resource_id, name
+        )
+    return dataset
+
+
 def parse_package_show(document: dict[str, Any]) -> list[PortalResource]:
     """The dataset's 311 CSV resources from a CKAN ``package_show`` response."""
     if not document.get("success") or "resources" not in (document.get("result") or {}):
@@ -227,14 +266,8 @@ def parse_package_show(document: dict[str, Any]) -> list[PortalResource]:
     resources = []
     for raw in document["result"]["resources"]:
         name, url = resource_name(raw), raw.get("url") or ""
-        dataset = dataset_for(name)
-        if not (url and is_csv(raw.get("format"), url)):
-            log.debug("ignoring resource %s (%r, %s): not a CSV", raw.get("id"), name, raw.get("format"))
-            continue
+        dataset = dataset_of_listed(raw.get("id"), name, raw.get("format"), url)
         if dataset is None:
-            log.warning(
-                "ignoring CSV resource %s: its name %r is not a 311 year or NEW SYSTEM", raw.get("id"), name
-            )
             continue
         size = raw.get("size")
         resources.append(
@@ -273,10 +306,11 @@ def parse_dataset_page(html: str, page_url: str) -> list[PortalResource]:
         if download is None:
             continue
         url = urljoin(page_url, str(download["href"]))
-        dataset = dataset_for(name)
         format_label = (label.get("data-format") or label.get_text()) if label is not None else None
-        if dataset and is_csv(str(format_label) if format_label else None, url):
-            resources.append(PortalResource(str(item["data-id"]), name, dataset, url))
+        resource_id = str(item["data-id"])
+        dataset = dataset_of_listed(resource_id, name, str(format_label) if format_label else None, url)
+        if dataset is not None:
+            resources.append(PortalResource(resource_id, name, dataset, url))
     return resources
 
 
@@ -372,6 +406,22 @@ def safe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def redact_query_strings(text: str) -> str:
+    """``text`` with every query string (``?X-Amz-Signature=...``) replaced by ``?<redacted>``."""
+    return QUERY_STRING.sub("?<redacted>", text)
+
+
+class RedactQueryStrings(logging.Filter):
+    """Rewrites a log record without query strings: urllib3 logs the presigned URL when it retries."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_query_strings(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def summary_table(entries: list[ManifestEntry]) -> str:
     """The final table: one line per resource, then the counts of landed / unchanged / failed."""
     lines = [f"{'dataset':<14} {'status':<10} {'bytes':>14}  detail"]
@@ -424,7 +474,7 @@ def short_reason(error: BaseException) -> str:
         if not isinstance(inner, BaseException) or inner is reason:
             break
         reason = inner
-    text = str(reason) or type(reason).__name__
+    text = redact_query_strings(str(reason) or type(reason).__name__)
     return " ".join(text.split())[:160]
 
 
@@ -672,18 +722,26 @@ def tqdm_logging() -> Any:
 
 def land_resource(
     resource: PortalResource,
-    previous: dict[str, Any] | None,
+    landed_before: dict[str, Any] | None,
     *,
     store: BronzeStore,
     fetcher: Fetcher,
     run_id: str,
     ingest_date: str,
+    force: bool,
     progress: bool,
+    before_commit: Callable[[ManifestEntry], None],
 ) -> ManifestEntry:
-    """Fetch, validate and commit one resource; the entry says landed, unchanged or failed."""
+    """Fetch, validate and commit one resource; the entry says landed or unchanged.
+
+    ``landed_before`` is the state's record of the resource. ``force`` ignores it as a reason not to download
+    or land, but an object already in today's folder with these bytes is never copied again.
+    ``before_commit`` records the entry in the state before its object is committed.
+    ResourceError when the resource cannot be landed; StorageError when the lake fails.
+    """
     entry = ManifestEntry.for_resource(resource)
-    if unchanged_on_portal(resource, previous):
-        return _unchanged(entry, previous)
+    if not force and unchanged_on_portal(resource, landed_before):
+        return _unchanged(entry, landed_before)
     if not fetcher.allow.allows(resource.url):
         raise ResourceError(
             f"refused to fetch from {urlsplit(resource.url).hostname!r}: host not on the allow-list"
@@ -701,32 +759,48 @@ def land_resource(
                 f"{resource.portal_size:,}",
                 f"{size:,}",
             )
-        if previous is not None and previous.get("sha256") == sha256:
+        if not force and landed_before is not None and landed_before.get("sha256") == sha256:
             log.info("%s: downloaded bytes equal the last landed ones; not landing again", resource.dataset)
-            return _unchanged(entry, previous)
-        key, already_landed = free_key(
+            return _unchanged(entry, landed_before)
+        key, already_there = free_key(
             store, landing_key(resource.dataset, ingest_date, resource.file_name), sha256, run_id
         )
-        if already_landed:
+        if already_there and (landed_before or {}).get("key") == key:  # with --force: the state's own object
             log.info("%s: %s already holds these bytes; not landing again", resource.dataset, key)
-            return _fill(entry, "unchanged", key, sha256, size, era, (previous or {}).get("ingested_at"))
+            return _unchanged(entry, landed_before)
+        _fill(entry, "landed", key, sha256, size, era, iso_z(utc_now()))
+        if already_there:
+            log.info(
+                "%s: %s already holds these bytes (landed earlier today); announced as landed, not copied",
+                resource.dataset,
+                key,
+            )
+            return entry
+        before_commit(entry)
         metadata = {"sha256": sha256, "source-url": resource.url, "resource-id": resource.resource_id}
         store.commit_file(staged, key, metadata)
     finally:
         if os.path.exists(staged):
             os.remove(staged)
     log.info("%s: landed %s bytes as %s (%s)", resource.dataset, f"{size:,}", key, era)
-    return _fill(entry, "landed", key, sha256, size, era, iso_z(utc_now()))
+    return entry
 
 
 def free_key(store: BronzeStore, key: str, sha256: str, run_id: str) -> tuple[str, bool]:
-    """The key to land under, never over a different object; True when it already holds these bytes."""
-    candidates = [key, distinct_key(key, run_id)]
-    for candidate in candidates:
-        if not store.exists(candidate):
-            return candidate, False
+    """Where to land: today's object of this file holding these bytes (True), else a free key (False).
+
+    Today's objects of ``<stem>.<ext>`` are the key itself and its variants ``<stem>.<run_id>.<ext>``, so
+    bytes landed today are never landed twice, even with --force; a new object never goes over any of them.
+    """
+    folder, _, file_name = key.rpartition("/")
+    stem = file_name.rpartition(".")[0] or file_name
+    todays = [k for k in store.keys_in(folder) if k == key or k.rpartition("/")[2].startswith(f"{stem}.")]
+    for candidate in sorted(todays, key=lambda k: k != key):  # the key itself first
         if store.stored_sha256(candidate) == sha256:
             return candidate, True
+    for candidate in (key, distinct_key(key, run_id)):
+        if candidate not in todays:
+            return candidate, False
     return distinct_key(key, f"{run_id}-{uuid.uuid4().hex[:8]}"), False
 
 
@@ -739,16 +813,16 @@ def _fill(
     return entry
 
 
-def _unchanged(entry: ManifestEntry, previous: dict[str, Any]) -> ManifestEntry:
-    """An 'unchanged' entry pointing at the object landed before."""
+def _unchanged(entry: ManifestEntry, landed: dict[str, Any]) -> ManifestEntry:
+    """An 'unchanged' entry: the state's record of the object landed before, as it is."""
     return _fill(
         entry,
         "unchanged",
-        previous.get("key"),
-        previous.get("sha256"),
-        previous.get("bytes"),
-        previous.get("header_era"),
-        previous.get("ingested_at"),
+        landed.get("key"),
+        landed.get("sha256"),
+        landed.get("bytes"),
+        landed.get("header_era"),
+        landed.get("ingested_at"),
     )
 
 
@@ -779,6 +853,52 @@ def read_state(store: BronzeStore) -> dict[str, Any]:
         ) from error
     if not isinstance(state, dict) or not isinstance(state.get("resources"), dict):
         raise StorageError(f"The state file {BRONZE_STATE} has no 'resources' object; fix or delete it.")
+    unfinished = state.get(RUN_IN_PROGRESS)
+    if unfinished is not None and not (
+        isinstance(unfinished, dict)
+        and unfinished.get("run_id")
+        and isinstance(unfinished.get("resources"), list)
+    ):
+        raise StorageError(
+            f"The state file {BRONZE_STATE} has a malformed '{RUN_IN_PROGRESS}' record; fix it."
+        )
+    return state
+
+
+def announce_unfinished_run(store: BronzeStore) -> dict[str, Any]:
+    """The state, once the objects of a run that stopped before the end are announced by its manifest.
+
+    A run records each object in the state (``run_in_progress``) before committing it, and at the end writes
+    its manifest, then the state without that record. A record still there means that run was interrupted,
+    killed, or lost the lake before the end: its manifest is written now (unless it was written), listing as
+    landed the recorded objects that are in the lake, and the state takes them in.
+    """
+    state = read_state(store)
+    unfinished = state.get(RUN_IN_PROGRESS)
+    if unfinished is None:
+        return state
+    run_id = unfinished["run_id"]
+    committed = [
+        ManifestEntry(**recorded)
+        for recorded in unfinished["resources"]
+        if store.stored_sha256(recorded["key"]) == recorded["sha256"]
+    ]
+    manifest_key = f"{BRONZE_MANIFESTS}/{run_id}.json"
+    if not store.exists(manifest_key):
+        manifest = {
+            **unfinished,
+            "finished_at": iso_z(utc_now()),
+            "resources": [asdict(e) for e in committed],
+        }
+        store.write_json(manifest_key, manifest)
+        log.warning(
+            "run %s stopped before writing its manifest; %s now announces the %d objects it landed",
+            run_id,
+            manifest_key,
+            len(committed),
+        )
+    state = new_state(state, committed, run_id)
+    store.write_json(BRONZE_STATE, state)
     return state
 
 
@@ -793,7 +913,10 @@ def unique_run_id(store: BronzeStore, started: datetime) -> str:
 
 
 def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str, Any]]:
-    """One ingest run: discover, land what changed, write manifest then state. Returns (exit code, manifest)."""
+    """One ingest run: discover, land what changed, write manifest then state. Returns (exit code, manifest).
+
+    StorageError when the lake cannot be used; on Ctrl-C what landed so far is announced before it propagates.
+    """
     started = utc_now()
     lake = Lake.from_uri(config.lake)
     store = open_store(
@@ -804,65 +927,115 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         check=not config.dry_run,
     )
     try:
+        state = read_state(store) if config.dry_run else announce_unfinished_run(store)
         http = http_session(config.retries, config.backoff)
         method, discovered = discover(http, config)
         chosen = select_resources(discovered, config.years, config.new_system)
         if not chosen:
             log.warning("no resource matches --years/--no-new-system; nothing to do")
-        state = read_state(store)
         if config.dry_run:
             return 0, dry_run_report(chosen, state)
         run_id = unique_run_id(store, started)
-        fetcher = Fetcher(
-            http,
-            HostAllowList.for_portal(config.portal, config.allow_hosts),
-            config.connect_timeout,
-            config.timeout,
-            config.retries,
-            config.backoff,
-        )
-        entries = []
-        with (
-            tqdm_logging() if config.progress else nullcontext(),
-            progress_bar(config.progress, desc="resources", total=len(chosen), unit="file") as overall,
-        ):
-            for resource in chosen:
-                previous = None if config.force else state["resources"].get(resource.resource_id)
-                try:
-                    entry = land_resource(
-                        resource,
-                        previous,
-                        store=store,
-                        fetcher=fetcher,
-                        run_id=run_id,
-                        ingest_date=started.strftime("%Y-%m-%d"),
-                        progress=config.progress,
-                    )
-                except ResourceError as error:
-                    entry = ManifestEntry.for_resource(resource)
-                    entry.error = str(error)
-                    log.error("%s (%s): %s", resource.dataset, resource.name, error)
-                entries.append(entry)
-                overall.update(1)
-        manifest = {
+        header = {
             "run_id": run_id,
             "started_at": iso_z(started),
-            "finished_at": iso_z(utc_now()),
+            "finished_at": None,
             "portal": config.portal,
             "discovery": method,
             "lake": lake.root,
-            "resources": [asdict(entry) for entry in entries],
         }
-        store.write_json(f"{BRONZE_MANIFESTS}/{run_id}.json", manifest)
+        entries = land_selection(chosen, state, header, started.strftime("%Y-%m-%d"), config, store, http)
+        manifest = {**header, "finished_at": iso_z(utc_now()), "resources": [asdict(e) for e in entries]}
+        try:
+            store.write_json(f"{BRONZE_MANIFESTS}/{run_id}.json", manifest)
+        except StorageError as error:
+            if any(e.status == "landed" for e in entries):
+                raise StorageError(
+                    f"{str(error).rstrip('.')}; the next run announces what this run landed."
+                ) from error
+            raise
         store.write_json(BRONZE_STATE, new_state(state, entries, run_id))
         print(summary_table(entries))
         return (1 if any(e.status == "failed" for e in entries) else 0), manifest
+    except KeyboardInterrupt:
+        if not config.dry_run:
+            try:
+                announce_unfinished_run(store)
+            except StorageError as error:
+                log.warning("could not announce what this run landed (%s); the next run will", error)
+        raise
     finally:
         store.close()
 
 
+def land_selection(
+    chosen: list[PortalResource],
+    state: dict[str, Any],
+    header: dict[str, Any],
+    ingest_date: str,
+    config: IngestConfig,
+    store: BronzeStore,
+    http: Any,
+) -> list[ManifestEntry]:
+    """Land each chosen resource in turn, one entry each; once the lake fails, the rest are not attempted."""
+    fetcher = Fetcher(
+        http,
+        HostAllowList.for_portal(config.portal, config.allow_hosts),
+        config.connect_timeout,
+        config.timeout,
+        config.retries,
+        config.backoff,
+    )
+    recorded: list[dict[str, Any]] = []
+
+    def before_commit(entry: ManifestEntry) -> None:
+        """Record the entry in the state as landed by this run, before its object is committed."""
+        recorded.append(asdict(entry))
+        store.write_json(BRONZE_STATE, {**state, RUN_IN_PROGRESS: {**header, "resources": recorded}})
+
+    entries: list[ManifestEntry] = []
+    lake_failed_on = None  # the dataset whose landing hit a StorageError
+    with (
+        tqdm_logging() if config.progress else nullcontext(),
+        progress_bar(config.progress, desc="resources", total=len(chosen), unit="file") as overall,
+    ):
+        for resource in chosen:
+            if lake_failed_on is not None:
+                entries.append(
+                    ManifestEntry.failed(
+                        resource, f"not attempted: storage failed while landing {lake_failed_on}"
+                    )
+                )
+                continue
+            try:
+                entry = land_resource(
+                    resource,
+                    state["resources"].get(resource.resource_id),
+                    store=store,
+                    fetcher=fetcher,
+                    run_id=header["run_id"],
+                    ingest_date=ingest_date,
+                    force=config.force,
+                    progress=config.progress,
+                    before_commit=before_commit,
+                )
+            except (ResourceError, StorageError) as error:
+                entry = ManifestEntry.failed(resource, str(error))
+                log.error("%s (%s): %s", resource.dataset, resource.name, error)
+                if isinstance(error, StorageError):
+                    lake_failed_on = resource.dataset
+            entries.append(entry)
+            overall.update(1)
+    return entries
+
+
 def dry_run_report(chosen: list[PortalResource], state: dict[str, Any]) -> dict[str, Any]:
     """Print what a real run would do, without downloading or writing anything."""
+    unfinished = state.get(RUN_IN_PROGRESS)
+    if unfinished is not None:
+        print(
+            f"run {unfinished['run_id']} stopped before its manifest: the next run announces what it landed"
+        )
     lines = []
     for resource in chosen:
         previous = state["resources"].get(resource.resource_id)
@@ -888,8 +1061,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ingestao_bronze.py",
         description="Land every Boston 311 CSV of the City's open-data portal, unchanged, in the Bronze layer "
         "of the lake (a local folder or s3://bucket[/prefix]). A re-run lands only what changed.",
-        epilog="Exit codes: 0 everything landed or unchanged, 1 some resources failed, 2 usage or configuration "
-        "error. AWS credentials come from the default chain (AWS_PROFILE, environment, instance role).",
+        epilog="Exit codes: 0 everything landed or unchanged, 1 some resources failed (the others landed), "
+        "2 usage or configuration error, 130 interrupted. Whatever landed is announced as landed in a "
+        "manifest (by the next run when this one is killed). "
+        "AWS credentials come from the default chain (AWS_PROFILE, environment, instance role).",
     )
     parser.add_argument(
         "--portal", default=DEFAULT_PORTAL, help="CKAN portal base URL (default: %(default)s)"
@@ -910,8 +1085,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="ignore the state: download and land every selected resource again "
-        "(an object with the same bytes already landed today is not duplicated)",
+        help="ignore the state: download every selected resource and land it again under today's date "
+        "(bytes already landed today are not landed twice)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars and only warnings in the log")
     parser.add_argument(
@@ -947,14 +1122,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--retries",
         type=int,
         default=5,
-        help="retries on connection errors, 429 and 5xx, and resumes of a broken transfer (default: %(default)s)",
+        help=f"retries on connection errors and HTTP {', '.join(map(str, RETRY_STATUSES))}, and resumes of a "
+        "broken transfer (default: %(default)s)",
     )
     parser.add_argument(
         "--backoff",
         type=float,
-        default=float(os.environ.get("BRONZE_BACKOFF", "1.0")),
         help="base of the exponential backoff in seconds; Retry-After wins when sent "
-        "(default: $BRONZE_BACKOFF or 1.0)",
+        f"(default: $BRONZE_BACKOFF or {DEFAULT_BACKOFF_SECONDS})",
     )
     return parser
 
@@ -968,15 +1143,17 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
         raise UsageError(f"--portal must be an http(s) URL like {DEFAULT_PORTAL}, not {args.portal!r}.")
     lake = args.lake or os.environ.get("LAKE_ROOT") or None
     if lake is not None:
+        source = "--lake" if args.lake else "$LAKE_ROOT"
         scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", lake)
         if scheme and scheme.group(1) != "s3":
-            raise UsageError(f"--lake must be a local folder or s3://bucket[/prefix], not {lake!r}.")
+            raise UsageError(f"{source} must be a local folder or s3://bucket[/prefix], not {lake!r}.")
         if lake.startswith("s3://") and not lake[len("s3://") :].split("/", 1)[0]:
-            raise UsageError(f"--lake {lake!r} names no bucket (expected s3://bucket[/prefix]).")
-    if args.timeout <= 0 or args.connect_timeout <= 0:
+            raise UsageError(f"{source} {lake!r} names no bucket (expected s3://bucket[/prefix]).")
+    if not (0 < args.timeout < math.inf and 0 < args.connect_timeout < math.inf):
         raise UsageError("--timeout and --connect-timeout must be positive numbers of seconds.")
-    if args.retries < 0 or args.backoff < 0:
-        raise UsageError("--retries and --backoff must not be negative.")
+    if args.retries < 0:
+        raise UsageError("--retries must not be negative.")
+    backoff = backoff_seconds(args.backoff)
     return IngestConfig(
         portal=portal,
         lake=lake,
@@ -992,17 +1169,39 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
         connect_timeout=args.connect_timeout,
         timeout=args.timeout,
         retries=args.retries,
-        backoff=args.backoff,
+        backoff=backoff,
         progress=not args.quiet and sys.stderr.isatty(),
     )
 
 
+def backoff_seconds(flag: float | None) -> float:
+    """--backoff, else $BRONZE_BACKOFF, else the default; UsageError unless it is a number of seconds >= 0."""
+    if flag is not None:
+        source, seconds = "--backoff", flag
+    else:
+        source, text = "$BRONZE_BACKOFF", os.environ.get("BRONZE_BACKOFF", "").strip()
+        try:
+            seconds = float(text) if text else DEFAULT_BACKOFF_SECONDS
+        except ValueError:
+            raise UsageError(f"$BRONZE_BACKOFF must be a number of seconds, not {text!r}.") from None
+    if not 0 <= seconds < math.inf:
+        raise UsageError(f"{source} must be a non-negative number of seconds, not {seconds}.")
+    return seconds
+
+
 def configure_logging(quiet: bool) -> None:
-    """Log lines to stderr: INFO by default, WARNING with --quiet (keeps handlers a host set up)."""
+    """Log lines to stderr: INFO by default, WARNING with --quiet (keeps handlers a host set up).
+
+    urllib3's loggers get a filter that removes query strings, so presigned signatures never reach a log.
+    """
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     level = logging.WARNING if quiet else logging.INFO
     for name in ("ingestao_bronze", "bronze_storage"):
         logging.getLogger(name).setLevel(level)
+    for name in URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactQueryStrings) for existing in logger.filters):
+            logger.addFilter(RedactQueryStrings())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1016,8 +1215,9 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 when every selected resource is landed or unchanged, 1 when some failed,
-        2 on a usage or configuration error (one sentence on stderr, nothing written).
+        0 when every selected resource is landed or unchanged, 1 when some failed (the others landed),
+        2 on a usage or configuration error (one sentence on stderr), 130 when interrupted.
+        Whatever landed is announced as landed in a manifest (docs/bronze.md, "Exit codes").
     """
     try:
         config = parse_config(argv)
@@ -1033,7 +1233,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingestao_bronze.py: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("ingestao_bronze.py: interrupted; nothing half-written was left in the lake.", file=sys.stderr)
+        print(
+            "ingestao_bronze.py: interrupted; what landed is announced in a manifest, "
+            "nothing half-written is left.",
+            file=sys.stderr,
+        )
         return 130
     return code
 

@@ -51,6 +51,11 @@ def manifests(lake: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
 
 
+def announced(all_manifests: list[dict[str, Any]]) -> set[str]:
+    """The keys that some manifest lists as landed (what Silver's job bookmark is handed)."""
+    return {e["key"] for m in all_manifests for e in m["resources"] if e["status"] == "landed"}
+
+
 def state(lake: Path) -> dict[str, Any]:
     """The state file of a local lake."""
     return json.loads((lake / BRONZE_STATE).read_text())

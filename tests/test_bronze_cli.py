@@ -12,13 +12,25 @@ from pathlib import Path
 
 import pytest
 
+from portal_standin import Portal, serve
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "ingestao_bronze.py"
 STANDIN = REPO / "scripts" / "portal_standin.py"
+# Fake credentials, no config files, and a dead proxy: nothing here can reach AWS, even by mistake.
+OFFLINE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+}
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "LAKE_ROOT"}
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if k not in ("LAKE_ROOT", "BRONZE_BACKOFF")}, **(env or {})}
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
     )
@@ -35,8 +47,11 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         ),
         (["--lake", "s3://"], "--lake 's3://' names no bucket (expected s3://bucket[/prefix])."),
         (["--portal", "data.boston.gov"], "--portal must be an http(s) URL like https://data.boston.gov"),
-        (["--retries", "-1"], "--retries and --backoff must not be negative."),
+        (["--retries", "-1"], "--retries must not be negative."),
+        (["--backoff", "-1"], "--backoff must be a non-negative number of seconds, not -1.0."),
+        (["--backoff", "nan"], "--backoff must be a non-negative number of seconds, not nan."),
         (["--timeout", "0"], "--timeout and --connect-timeout must be positive numbers of seconds."),
+        (["--timeout", "inf"], "--timeout and --connect-timeout must be positive numbers of seconds."),
         (["--retries", "many"], "Argument --retries: invalid int value: 'many'."),
         (["--frobnicate"], "Unrecognized arguments: --frobnicate."),
     ],
@@ -50,6 +65,69 @@ def test_bad_usage_exits_2_with_one_sentence(tmp_path: Path, args: list[str], se
     assert line.startswith(f"ingestao_bronze.py: error: {sentence}")
     assert "Traceback" not in result.stderr
     assert list(tmp_path.iterdir()) == []  # not even ./lake
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "sentence"),
+    [
+        ({"BRONZE_BACKOFF": "soon"}, [], "$BRONZE_BACKOFF must be a number of seconds, not 'soon'."),
+        ({"BRONZE_BACKOFF": "-2"}, [], "$BRONZE_BACKOFF must be a non-negative number of seconds, not -2.0."),
+        ({"LAKE_ROOT": "gs://bucket/lake"}, [], "$LAKE_ROOT must be a local folder or s3://bucket[/prefix]"),
+        (
+            {**OFFLINE_AWS, "AWS_ENDPOINT_URL": "not-a-url"},
+            ["--lake", "s3://bucket/lake"],
+            "Cannot create an S3 client: Invalid endpoint: not-a-url.",
+        ),
+        (
+            {**OFFLINE_AWS, "AWS_MAX_ATTEMPTS": "many"},
+            ["--lake", "s3://bucket/lake"],
+            "Cannot create an S3 client: invalid literal for int() with base 10: 'many'.",
+        ),
+    ],
+    ids=["backoff-not-a-number", "backoff-negative", "lake-root-scheme", "aws-endpoint", "aws-max-attempts"],
+)
+def test_bad_environment_values_exit_2_with_one_sentence(
+    tmp_path: Path, env: dict[str, str], args: list[str], sentence: str
+) -> None:
+    result = run_cli("--portal", "http://127.0.0.1:9", *args, cwd=tmp_path, env=env)
+
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"ingestao_bronze.py: error: {sentence}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_works_whatever_the_environment(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path, env={"BRONZE_BACKOFF": "soon"})
+
+    assert result.returncode == 0 and "--backoff" in result.stdout
+
+
+def test_a_failing_run_that_exits_2_creates_no_lake_folder(tmp_path: Path) -> None:
+    result = run_cli("--portal", "http://127.0.0.1:9", "--retries", "0", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "Could not list the dataset's resources" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # ./lake was not created for nothing
+
+
+def test_presigned_query_strings_never_reach_the_log(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+    with serve() as gone:
+        pass  # that server is gone: its port refuses connections, and urllib3 logs each retry
+    rid = portal.add_csv("311 SERVICE REQUESTS - 2019", FIXTURES / "legacy_2022_old29col_qsv-sample100.csv")
+    portal.resource(rid).raw["url"] = (
+        f"{gone}/s3/bucket/{rid}/f.csv?X-Amz-Credential=AKIASTANDIN&X-Amz-Signature=SECRET"
+    )
+
+    lake = str(tmp_path / "lake")
+    flags = ["--years", "2019", "--no-new-system", "--backoff", "0", "--retries", "2"]
+
+    result = run_cli("--portal", portal_url, "--lake", lake, *flags, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "SECRET" not in result.stderr + result.stdout
+    assert "AKIASTANDIN" not in result.stderr + result.stdout
+    assert "Retrying" in result.stderr and "/f.csv?<redacted>" in result.stderr  # urllib3's lines, redacted
 
 
 def test_lake_that_is_a_file_exits_2(tmp_path: Path) -> None:
@@ -93,7 +171,9 @@ def test_help_describes_every_flag(tmp_path: Path) -> None:
         "--backoff",
     ]
     assert all(flag in result.stdout for flag in flags)
-    assert "Exit codes: 0" in result.stdout
+    text = " ".join(result.stdout.split())
+    assert "Exit codes: 0" in text and "130 interrupted" in text
+    assert "retries on connection errors and HTTP 429, 500, 502, 503, 504" in text
 
 
 def test_standin_cli_serves_until_interrupted(tmp_path: Path) -> None:

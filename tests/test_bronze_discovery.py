@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -224,3 +225,41 @@ def test_dataset_page_with_all_21_real_resources_selects_the_same_17_csvs_as_pac
         (r.resource_id, r.name, r.dataset) for r in bronze.parse_package_show(PACKAGE_SHOW)
     ]
     assert {r.name for r in from_page} >= {"311 Service Requests - 2025", "311 SERVICE REQUESTS - 2011"}
+
+
+def test_a_csv_with_another_name_is_ignored_with_a_warning_by_both_discovery_methods(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    portal = Portal.from_fixtures()
+    portal.add_csv("311 Service Requests - Archive", SAMPLE_BY_DATASET["legacy_2022"])
+    base = "http://127.0.0.1:9"
+
+    with caplog.at_level(logging.WARNING, logger="ingestao_bronze"):
+        from_api = bronze.parse_package_show(portal.package_show(base))
+        from_page = bronze.parse_dataset_page(
+            portal.dataset_page(base), base + "/dataset/311-service-requests"
+        )
+
+    assert (
+        [r.dataset for r in from_api]
+        == [r.dataset for r in from_page]
+        == [
+            "new_system",
+            "legacy_2022",
+            "legacy_2015",
+            "legacy_2011",
+        ]
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert all(
+        "its name '311 Service Requests - Archive' is not a 311 year or NEW SYSTEM" in w for w in warnings
+    )
+
+
+def test_network_errors_are_described_without_query_strings() -> None:
+    import requests
+
+    error = requests.ConnectionError("Max retries exceeded with url: /f.csv?X-Amz-Signature=SECRET (refused)")
+
+    assert bronze.short_reason(error) == "Max retries exceeded with url: /f.csv?<redacted> (refused)"

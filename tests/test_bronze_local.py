@@ -211,7 +211,7 @@ def test_unreachable_portal_is_a_configuration_error(tmp_path: Path, capsys: pyt
     assert code == 2
     err = capsys.readouterr().err
     assert "Could not list the dataset's resources" in err and "check --portal" in err
-    assert not (tmp_path / "lake" / "bronze/boston311/_manifests").exists()
+    assert not (tmp_path / "lake").exists()  # exit 2 leaves nothing, not even the lake folder
 
 
 def test_force_lands_again_what_the_state_calls_unchanged(

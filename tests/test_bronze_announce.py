@@ -1,0 +1,323 @@
+"""Every object in Bronze is announced as landed by some manifest: after a storage failure, Ctrl-C, a kill,
+a manifest the lake refused, --force, twin resources or a lost state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import ingestao_bronze
+from bronze_helpers import (
+    SAMPLE_BY_DATASET,
+    announced,
+    by_dataset,
+    data_keys,
+    ingest,
+    lake_files,
+    manifests,
+    state,
+)
+from bronze_storage import LocalStore, StorageError
+from lake import BRONZE_MANIFESTS, BRONZE_STATE
+from portal_standin import Portal
+
+BUCKET = "boston311-lake-test"
+LAKE_URI = f"s3://{BUCKET}/lake"
+DATASETS_IN_ORDER = ["new_system", "legacy_2022", "legacy_2015", "legacy_2011"]  # as the stand-in lists them
+
+
+def assert_every_object_announced(lake: Path) -> None:
+    """The invariant Silver's job bookmark relies on; no run left a record of unannounced objects."""
+    assert set(data_keys(lake_files(lake))) == announced(manifests(lake))
+    assert "run_in_progress" not in state(lake)
+
+
+def interrupt_after_commit(
+    monkeypatch: pytest.MonkeyPatch, nth: int, interruption: BaseException
+) -> list[str]:
+    """Make the nth commit of a local lake happen, then raise ``interruption`` (the worst moment to stop)."""
+    commit = LocalStore.commit_file
+    committed: list[str] = []
+
+    def commit_then_stop(self: LocalStore, local_path: str, key: str, metadata: dict[str, str]) -> None:
+        commit(self, local_path, key, metadata)
+        committed.append(key)
+        if len(committed) == nth:
+            raise interruption
+
+    monkeypatch.setattr(LocalStore, "commit_file", commit_then_stop)
+    return committed
+
+
+# ---------------------------------------------------------------- S3: an upload fails on the second resource
+
+
+@pytest.fixture
+def s3(aws_credentials: None) -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def s3_manifests(client: Any) -> list[dict[str, Any]]:
+    import json
+
+    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=f"lake/{BRONZE_MANIFESTS}/")
+    keys = sorted(obj["Key"] for obj in listing.get("Contents", []))
+    return [json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read()) for key in keys]
+
+
+def s3_data_keys(client: Any) -> set[str]:
+    listing = client.list_objects_v2(Bucket=BUCKET, Prefix="lake/")
+    return set(data_keys([obj["Key"].removeprefix("lake/") for obj in listing.get("Contents", [])]))
+
+
+def test_an_upload_failure_stops_the_run_and_every_object_that_landed_is_announced(
+    s3: Any, portal_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    import bronze_storage
+
+    data_uploads: list[str] = []
+
+    def fail_the_second_data_upload(params: dict[str, Any], **_: Any) -> None:
+        if "/dataset=" in params["Key"]:
+            data_uploads.append(params["Key"])
+            if len(data_uploads) == 2:
+                raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "PutObject")
+
+    def flaky_client(session: Any = None) -> Any:
+        client = boto3.client("s3", region_name="us-east-1")
+        client.meta.events.register("before-parameter-build.s3.PutObject", fail_the_second_data_upload)
+        return client
+
+    monkeypatch.setattr(bronze_storage, "s3_client", flaky_client)
+
+    code = ingest(portal_url, LAKE_URI)
+
+    assert code == 1  # a resource failed; the run did not stop as a configuration error
+    [manifest] = s3_manifests(s3)
+    entries = by_dataset(manifest)
+    assert [entries[d]["status"] for d in DATASETS_IN_ORDER] == ["landed", "failed", "failed", "failed"]
+    assert entries["legacy_2022"]["error"].startswith("Cannot upload s3://boston311-lake-test/lake/bronze/")
+    assert "InternalError" in entries["legacy_2022"]["error"]
+    for dataset in (
+        "legacy_2015",
+        "legacy_2011",
+    ):  # the lake failed: the rest were not downloaded for nothing
+        assert entries[dataset]["error"] == "not attempted: storage failed while landing legacy_2022"
+    assert s3_data_keys(s3) == announced([manifest]) == {entries["new_system"]["key"]}
+
+    code = ingest(portal_url, LAKE_URI)
+
+    assert code == 0
+    rerun = by_dataset(s3_manifests(s3)[-1])
+    assert rerun["new_system"]["status"] == "unchanged"
+    assert {rerun[d]["status"] for d in DATASETS_IN_ORDER[1:]} == {"landed"}
+    assert len(s3_data_keys(s3)) == 4
+    assert s3_data_keys(s3) == announced(s3_manifests(s3))
+
+
+def test_force_on_s3_finds_todays_objects_and_lands_nothing_twice(s3: Any, portal_url: str) -> None:
+    ingest(portal_url, LAKE_URI)
+    keys = s3_data_keys(s3)
+
+    assert ingest(portal_url, LAKE_URI, "--force") == 0
+
+    assert s3_data_keys(s3) == keys
+    assert {e["status"] for e in s3_manifests(s3)[-1]["resources"]} == {"unchanged"}
+
+
+# ---------------------------------------------------------------- local: interrupted, killed, refused
+
+
+def test_ctrl_c_right_after_a_commit_still_announces_that_object(
+    portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    committed = interrupt_after_commit(monkeypatch, 2, KeyboardInterrupt())
+
+    code = ingest(portal_url, lake)
+
+    assert code == 130
+    assert "interrupted" in capsys.readouterr().err
+    [manifest] = manifests(lake)
+    assert announced([manifest]) == set(committed) == set(data_keys(lake_files(lake)))
+    assert_every_object_announced(lake)
+
+    assert ingest(portal_url, lake) == 0  # the later commits go through
+    assert len(data_keys(lake_files(lake))) == 4
+    assert_every_object_announced(lake)
+
+
+def test_a_run_killed_after_a_commit_is_announced_by_the_next_run_even_a_day_later(
+    portal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    lake = tmp_path / "lake"
+    committed = interrupt_after_commit(monkeypatch, 2, SystemExit(137))  # nothing after the commit runs
+    with pytest.raises(SystemExit):
+        ingest(portal_url, lake)
+    killed_run_landed = set(committed)
+    assert manifests(lake) == [] and len(killed_run_landed) == 2
+    assert ingest(portal_url, lake, "--dry-run") == 0
+    assert "stopped before its manifest: the next run announces what it landed" in capsys.readouterr().out
+
+    tomorrow = ingestao_bronze.utc_now() + timedelta(days=1)
+    monkeypatch.setattr(ingestao_bronze, "utc_now", lambda: tomorrow)
+    assert ingest(portal_url, lake) == 0
+
+    recovered, next_day = manifests(lake)
+    assert [e["status"] for e in recovered["resources"]] == ["landed", "landed"]
+    assert announced([recovered]) == killed_run_landed
+    statuses = {d: e["status"] for d, e in by_dataset(next_day).items()}
+    assert statuses == {"new_system": "unchanged", "legacy_2022": "unchanged", "legacy_2015": "landed"} | {
+        "legacy_2011": "landed"
+    }
+    assert len(data_keys(lake_files(lake))) == 4  # the killed run's objects are not landed again
+    assert_every_object_announced(lake)
+    assert any("stopped before writing its manifest" in r.getMessage() for r in caplog.records)
+
+
+def test_a_manifest_the_lake_refused_is_written_by_the_next_run(
+    portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    write_json = LocalStore.write_json
+
+    def refuse_manifests(self: LocalStore, key: str, document: Any) -> None:
+        if key.startswith(BRONZE_MANIFESTS):
+            raise StorageError(f"Cannot write {key}: No space left on device.")
+        write_json(self, key, document)
+
+    monkeypatch.setattr(LocalStore, "write_json", refuse_manifests)
+    assert ingest(portal_url, lake) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device; the next run announces what this run landed." in err
+    assert "Traceback" not in err
+    assert len(data_keys(lake_files(lake))) == 4
+
+    monkeypatch.setattr(LocalStore, "write_json", write_json)
+    assert ingest(portal_url, lake) == 0
+
+    recovered, rerun = manifests(lake)
+    assert {e["status"] for e in recovered["resources"]} == {"landed"}
+    assert {e["status"] for e in rerun["resources"]} == {"unchanged"}
+    assert_every_object_announced(lake)
+
+
+# ---------------------------------------------------------------- same day: --force, twins, lost state
+
+
+def test_force_on_the_same_day_points_unchanged_entries_at_the_objects_landed_earlier(
+    portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+
+    assert ingest(portal_url, lake, "--force") == 0
+
+    first, forced = manifests(lake)
+    for dataset, entry in by_dataset(forced).items():
+        earlier = by_dataset(first)[dataset]
+        assert entry["status"] == "unchanged"
+        assert [entry[f] for f in ("key", "sha256", "bytes", "ingested_at")] == [
+            earlier[f] for f in ("key", "sha256", "bytes", "ingested_at")
+        ]
+    assert {record["run_id"] for record in state(lake)["resources"].values()} == {first["run_id"]}
+
+
+def test_force_does_not_land_again_bytes_landed_today_under_a_distinct_key(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    rewritten = SAMPLE_BY_DATASET["legacy_2022"].read_bytes() + b"\n"
+    portal.rewrite(portal.resource_id("legacy_2022"), rewritten)
+    ingest(portal_url, lake)  # lands <stem>.<run_id>.csv beside the first object
+    second = by_dataset(manifests(lake)[1])["legacy_2022"]
+    keys = data_keys(lake_files(lake))
+
+    assert ingest(portal_url, lake, "--force") == 0
+
+    forced = by_dataset(manifests(lake)[2])["legacy_2022"]
+    assert data_keys(lake_files(lake)) == keys
+    assert forced["status"] == "unchanged" and forced["key"] == second["key"]
+    assert forced["ingested_at"] == second["ingested_at"]
+
+
+def test_twin_resources_with_the_same_bytes_share_one_object_and_both_are_landed(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    portal.add_csv(
+        "311 Service Requests - 2022",
+        SAMPLE_BY_DATASET["legacy_2022"].read_bytes(),
+        file_name="lagan_311_open_data_2022_rvsd3.csv",
+    )
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    twin, original = manifests(lake)[0]["resources"]
+    assert twin["status"] == original["status"] == "landed"
+    assert twin["key"] == original["key"] and original["ingested_at"] is not None
+    assert len(data_keys(lake_files(lake))) == 1
+    run_id = manifests(lake)[0]["run_id"]
+    assert {r["run_id"] for r in state(lake)["resources"].values()} == {run_id}
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+    assert {e["status"] for e in manifests(lake)[1]["resources"]} == {"unchanged"}
+
+
+def test_a_lost_state_announces_todays_objects_again_without_copying_them(
+    portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    keys = data_keys(lake_files(lake))
+    (lake / BRONZE_STATE).unlink()
+
+    assert ingest(portal_url, lake) == 0
+
+    first, second = manifests(lake)
+    assert {e["status"] for e in second["resources"]} == {"landed"}
+    assert announced([second]) == announced([first]) == set(keys)
+    assert data_keys(lake_files(lake)) == keys
+
+
+def test_a_storage_failure_while_staging_is_that_resources_failure(
+    portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    fetch = ingestao_bronze.Fetcher.fetch
+    fetches: list[str] = []
+
+    def disk_full_on_the_second(self: Any, url: str, destination: str, progress: Any) -> tuple[str, int]:
+        fetches.append(url)
+        if len(fetches) == 2:
+            raise StorageError(f"Cannot write the staging file {destination}: No space left on device.")
+        return fetch(self, url, destination, progress)
+
+    monkeypatch.setattr(ingestao_bronze.Fetcher, "fetch", disk_full_on_the_second)
+
+    assert ingest(portal_url, lake) == 1
+
+    entries = by_dataset(manifests(lake)[0])
+    assert [entries[d]["status"] for d in DATASETS_IN_ORDER] == ["landed", "failed", "failed", "failed"]
+    assert "No space left on device" in entries["legacy_2022"]["error"]
+    assert len(fetches) == 2  # nothing downloaded after the lake failed
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.startswith("legacy_2022 (311 SERVICE REQUESTS - 2022): Cannot write the staging file")
+    assert_every_object_announced(lake)
