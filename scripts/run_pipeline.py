@@ -77,7 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated stages to run, in order: %(default)s",
     )
     parser.add_argument(
-        "--quiet", action="store_true", help="no progress bars (the stage lines and Bronze's summary remain)"
+        "--quiet",
+        action="store_true",
+        help="no progress bars (the stage lines, Bronze's summary and warnings remain)",
     )
     args = parser.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
