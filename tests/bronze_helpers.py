@@ -24,6 +24,21 @@ ERA_BY_DATASET = {
     "legacy_2015": "legacy30",
     "legacy_2011": "legacy29",
 }
+
+
+def s3_client_calling(event: str, handler: Any) -> Any:
+    """A stand-in for ``bronze_storage.s3_client`` whose clients call ``handler`` on a botocore event (to inject
+    S3 faults under moto)."""
+    import boto3
+
+    def s3_client(session: Any = None) -> Any:
+        client = boto3.client("s3", region_name="us-east-1")
+        client.meta.events.register(event, handler)
+        return client
+
+    return s3_client
+
+
 # Fast and deterministic: no backoff sleeps, two retries, short timeouts.
 FAST = ["--backoff", "0", "--retries", "2", "--timeout", "5", "--connect-timeout", "2"]
 

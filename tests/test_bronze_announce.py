@@ -22,6 +22,7 @@ from bronze_helpers import (
     ingest,
     lake_files,
     manifests,
+    s3_client_calling,
     state,
 )
 from bronze_storage import LocalStore, StorageError
@@ -95,11 +96,7 @@ def test_an_upload_failure_stops_the_run_and_every_object_that_landed_is_announc
             if len(data_uploads) == 2:
                 raise ClientError({"Error": {"Code": "InternalError", "Message": "try again"}}, "PutObject")
 
-    def flaky_client(session: Any = None) -> Any:
-        client = boto3.client("s3", region_name="us-east-1")
-        client.meta.events.register("before-parameter-build.s3.PutObject", fail_the_second_data_upload)
-        return client
-
+    flaky_client = s3_client_calling("before-parameter-build.s3.PutObject", fail_the_second_data_upload)
     monkeypatch.setattr(bronze_storage, "s3_client", flaky_client)
 
     code = ingest(portal_url, LAKE_URI)

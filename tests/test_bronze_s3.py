@@ -25,6 +25,7 @@ from bronze_helpers import (
     ingest,
     lake_files,
     manifests,
+    s3_client_calling,
 )
 from lake import BRONZE_MANIFESTS, BRONZE_STATE
 from portal_standin import Portal
@@ -237,12 +238,9 @@ def test_a_bucket_that_refuses_writes_is_a_configuration_error(
     def access_denied(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
 
-    def denying_client(session: Any = None) -> Any:
-        client = boto3.client("s3", region_name="us-east-1")
-        client.meta.events.register("before-call.s3.PutObject", access_denied)
-        return client
-
-    monkeypatch.setattr(bronze_storage, "s3_client", denying_client)
+    monkeypatch.setattr(
+        bronze_storage, "s3_client", s3_client_calling("before-call.s3.PutObject", access_denied)
+    )
 
     code = ingest(portal_url, LAKE_URI, "--years", "2022", "--no-new-system")
 
