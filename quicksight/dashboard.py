@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -151,20 +152,24 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
 
 
 def embed_json(data: dict) -> str:
-    """JSON safe to place inside a <script> element."""
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    """JSON safe to place inside a <script> element: every ``<`` written as the JSON escape ``\\u003c``, so no
+    value can close the element or open a comment, and the text still parses as the same JSON."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
 
 
 def render_html(data: dict, plotly_js: str) -> str:
-    """The whole dashboard page: styles, markup, inlined plotly.js, the data and the filtering script."""
-    return (
-        PAGE.replace("__TITLE__", TITLE)
-        .replace("__GENERATED__", data["generated_at"])
-        .replace("__PLOTLY_JS__", plotly_js.replace("</script", "<\\/script"))
-        .replace("__DASHBOARD_DATA__", embed_json(data))
-        .replace("__DASHBOARD_JS__", SCRIPT)
-    )
+    """The whole dashboard page: styles, markup, inlined plotly.js, the data and the filtering script.
+
+    The placeholders are filled in one pass, so a data value that looks like a placeholder stays a value.
+    """
+    fills = {
+        "__TITLE__": TITLE,
+        "__GENERATED__": data["generated_at"],
+        "__PLOTLY_JS__": plotly_js.replace("</script", "<\\/script"),
+        "__DASHBOARD_DATA__": embed_json(data),
+        "__DASHBOARD_JS__": SCRIPT,
+    }
+    return re.sub("|".join(map(re.escape, fills)), lambda found: fills[found.group(0)], PAGE)
 
 
 def build_dashboard(duckdb_path: str, out_path: str) -> str:
@@ -176,9 +181,10 @@ def build_dashboard(duckdb_path: str, out_path: str) -> str:
     try:
         with duckdb.connect(duckdb_path, read_only=True) as connection:
             data = dashboard_data(connection)
-    except duckdb.CatalogException as error:
+    except duckdb.Error as error:  # a missing view or column: a query layer older than this dashboard
+        first_line = str(error).strip().splitlines()[0]
         raise DashboardError(
-            f"{duckdb_path} lacks a dashboard view ({error}); rebuild it with local_lake.py."
+            f"{duckdb_path} cannot serve the dashboard ({first_line}); rebuild it with local_lake.py."
         ) from None
     page = render_html(data, get_plotlyjs())
     target = Path(out_path)

@@ -187,11 +187,17 @@ def run_serve(lake: Lake) -> StageResult:
     """Gold -> the DuckDB query layer (lake.duckdb) and the offline HTML dashboard."""
     # The serving code lives in its own stage folder, beside the Athena SQL it shares.
     sys.path.insert(0, str(REPO / "quicksight"))
+    import duckdb
+
     import dashboard
     import local_lake
 
-    local_lake.build_local_query_layer(lake.duckdb, lake.silver, lake.gold)
-    dashboard.build_dashboard(lake.duckdb, lake.dashboard)
+    try:
+        local_lake.build_local_query_layer(lake.duckdb, lake.silver, lake.gold)
+        dashboard.build_dashboard(lake.duckdb, lake.dashboard)
+    except (ValueError, OSError, duckdb.Error, dashboard.DashboardError) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise StageFailed(f"serving failed ({first_line.rstrip('.')})") from error
     return StageResult(read=lake.gold, wrote=f"{lake.duckdb}, {lake.dashboard}", rows="views + dashboard")
 
 

@@ -7,6 +7,7 @@ Also a small CLI to refresh the README's screenshot from a lake:
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from collections.abc import Iterator
@@ -162,9 +163,25 @@ def test_months_are_contiguous_so_the_month_before_always_exists() -> None:
     assert dashboard.month_range("2024-02", "2024-02") == ["2024-02"]
 
 
-def test_embedded_json_cannot_close_its_script_element() -> None:
-    text = dashboard.embed_json({"reason": "</script><script>alert(1)</script>"})
-    assert "</script" not in text and '"<\\/script>' in text
+def test_embedded_json_cannot_close_its_script_element_and_still_parses() -> None:
+    values = {"reason": "</script><script>alert(1)</script>", "subject": "Graffiti <!-- removal"}
+    text = dashboard.embed_json(values)
+    assert "<" not in text
+    assert json.loads(text) == values  # what JSON.parse in the page reads back
+
+
+def test_a_value_that_looks_like_a_placeholder_stays_a_value() -> None:
+    page = dashboard.render_html({"generated_at": "now", "reason": "__DASHBOARD_JS__"}, "/* plotly */")
+    assert page.count(dashboard.SCRIPT) == 1
+    assert '"reason":"__DASHBOARD_JS__"' in page
+
+
+def test_a_query_layer_missing_a_column_is_one_sentence(tmp_path: Path) -> None:
+    layer = tmp_path / "lake.duckdb"
+    with duckdb.connect(str(layer)) as connection:  # a view from an older layout: no such columns
+        connection.execute("create view v_monthly_requests as select 1 as month")
+    with pytest.raises(dashboard.DashboardError, match="cannot serve the dashboard .*rebuild it"):
+        dashboard.build_dashboard(str(layer), str(tmp_path / "index.html"))
 
 
 def test_cli_without_a_query_layer_is_one_sentence_and_exit_2(

@@ -31,3 +31,13 @@ def test_ingest_into_s3_counts_from_the_run_manifest(s3_lake, capsys):
 def test_later_stages_refuse_an_s3_lake_in_one_sentence(s3_lake, capsys):
     assert run_pipeline.main(["--lake", s3_lake, "--stages", "ingest,silver"]) == 2
     assert "needs a local --lake" in capsys.readouterr().err
+
+
+def test_a_serve_failure_is_one_stage_line_not_a_traceback(tmp_path, capsys):
+    lake = tmp_path / "lake"
+    (lake / "lake.duckdb").mkdir(parents=True)  # something in the way of the query layer's file
+
+    assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 1
+    err = capsys.readouterr().err
+    assert "[serve] FAILED: serving failed (" in err
+    assert "Traceback" not in err
