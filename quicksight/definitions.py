@@ -227,8 +227,15 @@ CALCULATED_FIELDS: tuple[tuple[str, str, str], ...] = (
     ),
     # Percentiles cannot be added up: across departments and years the chart shows each type's
     # case-weighted mean of the group percentiles, the closest honest summary the Gold grain allows.
-    (RESOLUTION, "p50_hours_weighted", "sum({p50_hours} * {closed_cases}) / sum({closed_cases})"),
-    (RESOLUTION, "p90_hours_weighted", "sum({p90_hours} * {closed_cases}) / sum({closed_cases})"),
+    # A group without a percentile (closed by status, no close time) weighs nothing.
+    *(
+        (
+            RESOLUTION,
+            f"{percentile}_weighted",
+            f"sum({{{percentile}}} * {{closed_cases}}) / sum(ifelse(isNull({{{percentile}}}), 0, {{closed_cases}}))",
+        )
+        for percentile in ("p50_hours", "p90_hours")
+    ),
 )
 
 

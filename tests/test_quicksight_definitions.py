@@ -269,9 +269,11 @@ def test_the_analytics_sheet_reads_the_right_views() -> None:
 
 
 def as_duckdb(expression: str) -> str:
-    """A QuickSight calculated-field expression in DuckDB SQL (enough for ours: ifelse, sum, {column})."""
+    """A QuickSight calculated-field expression in DuckDB SQL (enough for ours: ifelse, isNull, sum, {column})."""
+    columns = re.sub(r"\{([^{}]+)\}", r'"\1"', expression)
+    tests = re.sub(r"isNull\(([^()]+)\)", r"(\1 IS NULL)", columns)
     return (
-        re.sub(r"\{([^{}]+)\}", r'"\1"', expression).replace("ifelse(", "if(").replace("NULL", "NULL::DOUBLE")
+        tests.replace("ifelse(", "if(").replace("NULL", "NULL::DOUBLE").replace("IS NULL::DOUBLE", "IS NULL")
     )
 
 
@@ -305,6 +307,17 @@ def test_calculated_rates_agree_with_the_contract_and_the_named_query(
             assert delay == pytest.approx(hours / with_duration / 24)
         else:
             assert delay is None
+
+
+def test_weighted_percentiles_ignore_groups_without_a_percentile() -> None:
+    fields = {name: expression for _, name, expression in definitions.CALCULATED_FIELDS}
+    as_sql = as_duckdb(fields["p50_hours_weighted"])
+    # department A: 100 closed cases, p50 10 h; department B: 100 closed by status only, no close time
+    rows = "(10.0, 100), (NULL, 100)"
+    [(weighted,)] = duckdb.sql(
+        f"SELECT {as_sql} FROM (VALUES {rows}) AS resolution(p50_hours, closed_cases)"
+    ).fetchall()
+    assert weighted == pytest.approx(10.0)
 
 
 def test_refresh_runs_daily_after_the_pipeline_on_boston_time() -> None:
