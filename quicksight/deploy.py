@@ -1,6 +1,7 @@
 """Deploy the serving layer to AWS: Athena database, tables, views and named queries, then QuickSight.
 
-Every step creates its asset or, when it exists, updates it, so running the command twice is safe.
+Every step creates its asset or, when it exists, updates it (Athena tables are dropped and created again: for
+external tables that is their definition only), so running the command twice is safe.
 Credentials come from boto3's default chain (``--profile`` picks a named profile); nothing is in code.
 """
 
@@ -108,15 +109,19 @@ def step(action: str, asset: str) -> Iterator[None]:
 
 
 def athena_statements(database: str, silver_location: str, gold_location: str) -> list[tuple[str, str, str]]:
-    """Every Athena statement in order: (what, asset, SQL) for the database, the tables, then the views."""
+    """Every Athena statement in order: (what, asset, SQL) for the database, the tables (each dropped and created
+    again), then the views."""
     locations = {"database": database, "silver_location": silver_location, "gold_location": gold_location}
     statements = [
         ("create database", database, athena_sql.load_sql("ddl", athena_sql.DATABASE_DDL, **locations))
     ]
-    statements += [
-        ("create table", table, athena_sql.load_sql("ddl", table, **locations))
-        for table in athena_sql.table_names()
-    ]
+    # External tables: dropping one removes only its definition (the data stays on S3), so a redeploy replaces each
+    # table with the current DDL and locations instead of keeping a stale one (CREATE ... IF NOT EXISTS alone).
+    for table in athena_sql.table_names():
+        statements += [
+            ("drop table", table, f"DROP TABLE IF EXISTS {database}.{table}"),
+            ("create table", table, athena_sql.load_sql("ddl", table, **locations)),
+        ]
     statements += [
         ("create view", view, athena_sql.load_sql("views", view, database=database))
         for view in athena_sql.view_names()

@@ -88,7 +88,7 @@ class StubbedAws:
             self.athena.add_response("start_query_execution", {"QueryExecutionId": execution}, request)
             polled = {"QueryExecutionId": execution}
             self.athena.add_response("get_query_execution", _execution(execution, "RUNNING"), polled)
-            if asset == fail_at:
+            if f"{what} {asset}" == fail_at:
                 self.athena.add_response(
                     "get_query_execution", _execution(execution, "FAILED", reason), polled
                 )
@@ -278,9 +278,8 @@ def test_first_deploy_creates_everything_with_valid_requests(
         == f"https://{REGION}.quicksight.aws.amazon.com/sn/dashboards/boston311-dashboard"
     )
     operations = aws.operations()
-    assert operations.count("StartQueryExecution") == 1 + len(athena_sql.table_names()) + len(
-        athena_sql.view_names()
-    )
+    tables, views = len(athena_sql.table_names()), len(athena_sql.view_names())
+    assert operations.count("StartQueryExecution") == 1 + 2 * tables + views  # each table dropped, created
     assert operations.count("CreateNamedQuery") == len(athena_sql.named_query_names())
     assert (
         operations.count("CreateDataSet")
@@ -318,11 +317,16 @@ def test_skip_athena_sends_no_athena_request(aws: StubbedAws) -> None:
 def test_a_failed_athena_statement_is_one_sentence_naming_it(
     aws: StubbedAws, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    aws.expect_statements(fail_at="gold_monthly_requests", reason="FAILED: SemanticException table exists.")
+    aws.expect_statements(
+        fail_at="create table gold_monthly_requests", reason="FAILED: SemanticException table exists."
+    )
     assert deploy.main(ARGV, session=aws, waits=NO_WAIT) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("Athena: create table gold_monthly_requests failed: query q2 failed:")
+    failed_at = [f"{what} {asset}" for what, asset, _ in deploy.athena_statements("b", "s", "g")].index(
+        "create table gold_monthly_requests"
+    )
+    assert err.startswith(f"Athena: create table gold_monthly_requests failed: query q{failed_at} failed:")
     assert "SemanticException table exists" in err
 
 
@@ -422,6 +426,16 @@ def test_dry_run_checks_every_request_and_calls_nothing(capsys: pytest.CaptureFi
     assert "ok   quicksight CreateDashboard dashboard" in out
 
 
+def test_a_redeploy_replaces_each_table_so_a_moved_lake_is_read_from_its_new_place() -> None:
+    statements = [
+        (what, asset, sql) for what, asset, sql in deploy.athena_statements("boston311", *CONFIG_LOCATIONS)
+    ]
+    for table in athena_sql.table_names():
+        drop = statements.index(("drop table", table, f"DROP TABLE IF EXISTS boston311.{table}"))
+        what, asset, sql = statements[drop + 1]
+        assert (what, asset) == ("create table", table) and "s3://lake-bucket/lake/" in sql
+
+
 def test_the_athena_sql_carries_the_deploy_locations() -> None:
     statements = {asset: sql for _, asset, sql in deploy.athena_statements("boston311", *CONFIG_LOCATIONS)}
     assert statements["boston311"].startswith("CREATE DATABASE IF NOT EXISTS boston311")
@@ -457,7 +471,8 @@ def test_moto_athena_deploy_is_idempotent(aws_credentials: None) -> None:
         stored = {athena.get_named_query(NamedQueryId=i)["NamedQuery"]["Name"] for i in second}
     assert sorted(first) == sorted(second) and len(second) == len(athena_sql.named_query_names())
     assert stored == set(athena_sql.named_query_names())
-    assert len(executions) == 2 * (1 + len(athena_sql.table_names()) + len(athena_sql.view_names()))
+    # per deploy: the database, each table dropped and created, each view
+    assert len(executions) == 2 * (1 + 2 * len(athena_sql.table_names()) + len(athena_sql.view_names()))
 
 
 def test_moto_creates_the_athena_data_source(aws_credentials: None) -> None:
