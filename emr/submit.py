@@ -102,7 +102,8 @@ def submit_step(request: dict, session: boto3.Session | None = None, region: str
 
 
 def submit_serverless(request: dict, session: boto3.Session | None = None, region: str | None = None) -> str:
-    """Start the job run (boto3 adds the idempotency clientToken); return the job run id."""
+    """Start the job run; return the job run id. boto3 adds the clientToken, so its retries of this call are
+    idempotent, but a second ``submit.py`` starts a second run."""
     response = aws_client("emr-serverless", session, region).start_job_run(**request)
     return response["jobRunId"]
 
