@@ -39,7 +39,9 @@ FAILED = {"CREATION_FAILED", "UPDATE_FAILED", "DELETED"}
 
 ACCOUNT_ID = re.compile(r"\d{12}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
-PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group|namespace)/.+")
+# Users and groups only (data sources and datasets take no other principals), in the commercial partition the
+# asset ARNs are built in (definitions.Target.arn).
+PRINCIPAL_ARN = re.compile(r"arn:aws:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+")
 GLUE_DATABASE = re.compile(r"[a-z0-9_]{1,255}")
 
 Sleep = Callable[[float], None]

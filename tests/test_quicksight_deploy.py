@@ -375,6 +375,10 @@ def test_quicksight_definition_errors_are_reported_with_the_offending_path(
             {"--principal-arn": "arn:aws:iam::123456789012:user/alice"},
             "--principal-arn must be a QuickSight user or group ARN",
         ),
+        (
+            {"--principal-arn": "arn:aws:quicksight:us-east-1:123456789012:namespace/default"},
+            "--principal-arn must be a QuickSight user or group ARN",
+        ),
         ({"--database": "Boston-311"}, "--database must be lower-case"),
         ({"--lake": "/tmp/lake"}, "--lake must be an s3:// URI"),
         ({"--lake": None}, "The Athena step needs --silver-location and --gold-location"),
