@@ -31,9 +31,13 @@ from pyspark.sql import types as T
 try:  # Glue's libraries exist only on AWS (and as a stub package locally)
     from awsglue.context import GlueContext
     from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
+    from awsglue.utils import GlueArgumentError, getResolvedOptions
 except ImportError:  # pragma: no cover - depends on the environment
     GlueContext = Job = getResolvedOptions = None
+
+    class GlueArgumentError(Exception):
+        """Stands in for awsglue's: an argument missing or without a value."""
+
 
 log = logging.getLogger(__name__)
 
@@ -237,22 +241,22 @@ def blank_to_null(value: Column) -> Column:
     return F.when(trimmed != "", trimmed)
 
 
-ZERO_OFFSET_LABELS = ("Z", "+00", "+0000", "+00:00", "-00", "-0000", "-00:00")
+ZERO_OFFSET_LABELS = ("Z", "UTC", "+00", "+0000", "+00:00", "-00", "-0000", "-00:00")
 
 
 def parse_stamp(value: Column) -> Column:
     """A naive timestamp from the exports' text; a zero-offset label (``+00``, ``Z``) is set aside (it is judged
-    per file later), any other offset makes the stamp unparsable.
+    per file later), any other offset or zone (``-05:00``, ``EST``) makes the stamp unparsable.
 
     Relies on the session time zone being UTC (``configure``): a zero offset then reads as the same naive stamp.
-    Plain string tests instead of a regular expression: this runs on three columns of every record.
+    Plain string tests instead of a regular expression: this runs on three columns of every record. A plain stamp
+    is digits, spaces, ``:``, ``.``, ``T`` and the date's two dashes, wherever they stand (``2022-1-9 1:42`` too).
     """
-    after_seconds = F.substring(value, 20, 20)  # "yyyy-MM-dd HH:mm:ss" is 19 characters
-    has_offset = after_seconds.contains("+") | after_seconds.contains("-") | after_seconds.contains("Z")
+    is_plain = F.translate(value, "0123456789 :.T", "") == "--"
     zero_offset = F.lit(False)
     for label in ZERO_OFFSET_LABELS:
-        zero_offset = zero_offset | after_seconds.endswith(label)
-    return F.when(~has_offset | zero_offset, F.try_to_timestamp(value))
+        zero_offset = zero_offset | value.endswith(label)
+    return F.when(is_plain | zero_offset, F.try_to_timestamp(value))
 
 
 WALL_CLOCK_OF = {
@@ -304,8 +308,9 @@ def lookup(value: Column, mapping: dict[str, str | bool]) -> Column:
 
 
 def normalise_zipcode(value: Column) -> Column:
-    """Five-digit zip: ``2135.0`` -> ``02135``, ``02135-1234`` -> ``02135``; anything else -> null."""
-    digits = F.regexp_extract(value, r"^(\d{3,5})(?:\.0*)?(?:-\d{4})?$", 1)
+    """Five-digit zip: ``2135.0`` -> ``02135`` (a number that lost its leading zero), ``02135-1234`` -> ``02135``;
+    anything else (``213``, ``n/a``) -> null."""
+    digits = F.regexp_extract(value, r"^(\d{4,5})(?:\.0*)?(?:-\d{4})?$", 1)
     return F.when(digits != "", F.lpad(digits, 5, "0"))
 
 
@@ -472,10 +477,17 @@ def mark_duplicates(existing_keys: DataFrame | None = None):
         )
         ranked = df.withColumn("case_rank", F.when(is_good, F.row_number().over(newest_first)))
         if existing_keys is not None:
-            existing = existing_keys.select(
-                "case_id",
-                F.col("ingested_at").alias("existing_ingested_at"),
-                F.col("source_file").alias("existing_source_file"),
+            # one row per case: a table holding a case twice (a publish that stopped while the case moved months)
+            # must not double the case's new records; the newest existing row is the one to beat
+            newest = F.max(F.struct("ingested_at", "source_file"))  # orders by ingested_at, then source_file
+            existing = (
+                existing_keys.groupBy("case_id")
+                .agg(newest.alias("newest"))
+                .select(
+                    "case_id",
+                    F.col("newest.ingested_at").alias("existing_ingested_at"),
+                    F.col("newest.source_file").alias("existing_source_file"),
+                )
             )
             ranked = ranked.join(existing, on="case_id", how="left")
             existing_is_newer = (F.col("existing_ingested_at") > F.col("ingested_at")) | (
@@ -648,7 +660,8 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
     def winner(metric: str, minimum_share: float, margin: float) -> str | None:
         ranked = sorted(READINGS, key=lambda r: scores[r][metric] or 0, reverse=True)
         best, second = (scores[r][metric] or 0 for r in ranked[:2])
-        return ranked[0] if best >= minimum_share and best - second >= margin else None
+        # the shares are rounded to 4 places: compare the lead on that grid (0.6 - 0.4 is 0.19999... in floats)
+        return ranked[0] if best >= minimum_share and round(best - second, 4) >= margin else None
 
     for reading in READINGS:
         business, night = scores[reading]["phone_business_hours"], scores[reading]["phone_night"]
@@ -692,14 +705,17 @@ class LakeFiles:
         return bool(fs.exists(hadoop_path))
 
     def list_files(self, root: str) -> list[dict]:
-        """Every file under root (recursive): path, size, modified (ms)."""
+        """Every file under root (recursive): path, relative (its part below root), size, modified (ms)."""
         fs, hadoop_path = self._fs(root)
+        qualified_root = fs.makeQualified(hadoop_path).toString().rstrip("/")  # as the listing spells paths
         found, iterator = [], fs.listFiles(hadoop_path, True)
         while iterator.hasNext():
             status = iterator.next()
+            path = status.getPath().toString()
             found.append(
                 {
-                    "path": status.getPath().toString(),
+                    "path": path,
+                    "relative": path.removeprefix(qualified_root).lstrip("/"),
                     "size": status.getLen(),
                     "modified": status.getModificationTime(),
                 }
@@ -734,8 +750,27 @@ class LakeFiles:
             stream.close()
 
     def write_text(self, path: str, text: str) -> None:
-        """Write (replace) a small text file."""
+        """Write (replace) a small text file, never leaving it half-written.
+
+        On S3 an object appears only once its upload is complete, so it is written in place. Elsewhere (a local
+        disk) the text goes to a hidden temporary file first, which then replaces the file: a run that dies while
+        writing leaves the previous file whole (one that dies between the delete and the rename leaves none).
+        """
         fs, hadoop_path = self._fs(path)
+        if str(fs.getUri().getScheme()).startswith("s3"):
+            self._write_file(fs, hadoop_path, text)
+            return
+        temporary = self.jvm.org.apache.hadoop.fs.Path(
+            hadoop_path.getParent(), f".{hadoop_path.getName()}.tmp"
+        )
+        self._write_file(fs, temporary, text)
+        fs.delete(hadoop_path, False)
+        if not fs.rename(temporary, hadoop_path):
+            raise SilverError(f"Could not move {temporary.toString()} to {path}.")
+
+    @staticmethod
+    def _write_file(fs, hadoop_path, text: str) -> None:
+        """Create (replace) one file with the text."""
         stream = fs.create(hadoop_path, True)
         try:
             stream.write(bytearray(text.encode("utf-8")))
@@ -838,8 +873,9 @@ def plan_bronze_files(
     planned = []
     for entry in sorted(files.list_files(bronze_path), key=lambda f: f["path"]):
         suffix = bronze_suffix(entry["path"])
-        hidden = suffix is not None and suffix.rsplit("/", 1)[-1].startswith((".", "_"))  # .crc, _SUCCESS
-        if suffix is None or hidden or "/_" in entry["path"].split(bronze_path.rstrip("/"), 1)[-1]:
+        # only the part below the Bronze path counts (the lake may well sit under a folder named _work)
+        hidden = any(part.startswith((".", "_")) for part in entry["relative"].split("/"))  # .crc, _SUCCESS
+        if suffix is None or hidden:
             continue  # _manifests/, _state/ and anything not laid out as dataset=/ingest_date=/file
         seen = processed.get(suffix)
         if announced is not None:
@@ -847,14 +883,23 @@ def plan_bronze_files(
                 continue  # the job bookmark decides what is new
         elif seen and seen.get("size") == entry["size"] and seen.get("modified") == entry["modified"]:
             continue
-        ingest_date = re.search(r"ingest_date=([^/]+)", suffix).group(1)
-        line = files.first_line(entry["path"]) if entry["size"] else ""
-        header = next(csv.reader(io.StringIO(line)), []) if line.strip() else []
-        era = recognise_era(header) if header else "empty"
-        if era is None:
-            raise SilverError(
-                f"The Bronze file {suffix} has an unknown header (starts {line[:80]!r}); Silver refuses it."
-            )
+        header, era = [], "empty"  # only a 0-byte file is empty
+        if entry["size"]:
+            line = files.first_line(entry["path"])
+            if not line.strip():
+                raise SilverError(
+                    f"The Bronze file {suffix} is not empty but its first line is blank (no header); Silver refuses it."
+                )
+            header = next(csv.reader(io.StringIO(line)), [])
+            era = recognise_era(header)
+            if era is None:
+                raise SilverError(
+                    f"The Bronze file {suffix} has an unknown header (starts {line[:80]!r}); Silver refuses it."
+                )
+        if suffix in ingest_times:
+            ingested_at, ingested_at_from = ingest_times[suffix], "manifest"
+        else:
+            ingested_at, ingested_at_from = ingest_time_of_object(suffix, entry["modified"])
         planned.append(
             {
                 **entry,
@@ -862,11 +907,25 @@ def plan_bronze_files(
                 "dataset": re.search(r"dataset=([^/]+)", suffix).group(1),
                 "header": [name.strip().lower() for name in header],
                 "era": era,
-                "ingested_at": ingest_times.get(suffix) or f"{ingest_date}T00:00:00Z",
-                "ingested_at_from": "manifest" if suffix in ingest_times else "ingest_date",
+                "ingested_at": ingested_at,
+                "ingested_at_from": ingested_at_from,
             }
         )
     return planned
+
+
+def ingest_time_of_object(suffix: str, modified: int) -> tuple[str, str]:
+    """``ingested_at`` of a Bronze object no manifest names, and where it came from.
+
+    The object's modification time (its upload time on S3) when it falls on its folder's ``ingest_date`` (UTC), so
+    that of two landings of one day (``x.csv``, then ``x.<run_id>.csv``) the later wins the dedupe; otherwise (a
+    copied or restored Bronze) the folder's ``ingest_date`` at 00:00 UTC.
+    """
+    ingest_date = re.search(r"ingest_date=([^/]+)", suffix).group(1)
+    uploaded = datetime.fromtimestamp(modified / 1000, UTC)
+    if uploaded.date().isoformat() == ingest_date:
+        return uploaded.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "object_modified"
+    return f"{ingest_date}T00:00:00Z", "ingest_date"
 
 
 # row_position = file ordinal << 44 | Spark's id within the file (partition << 33 | row)
@@ -980,16 +1039,28 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
     }
 
 
+# What an override may name: a dataset (legacy_YYYY, new_system) or an era (legacy29, legacy30, new_system).
+OVERRIDE_NAME = re.compile(r"legacy_\d{4}|legacy29|legacy30|new_system")
+
+
 def parse_overrides(text: str | None) -> dict[str, str]:
-    """``new_system=utc,legacy_2015=shifted_back`` -> dict; SilverError on a bad reading."""
+    """``new_system=utc,legacy_2015=shifted_back`` -> dict; SilverError on a bad reading or a name that can never
+    match (``legacy2015``, ``NEW_SYSTEM``, a name given twice)."""
     overrides = {}
     for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        dataset, _, reading = item.partition("=")
-        if reading.strip() not in READINGS:
+        name, _, reading = (part.strip() for part in item.partition("="))
+        if reading not in READINGS:
             raise SilverError(
                 f"The time basis override {item!r} is not dataset=reading with reading one of {', '.join(READINGS)}."
             )
-        overrides[dataset.strip()] = reading.strip()
+        if not OVERRIDE_NAME.fullmatch(name):
+            raise SilverError(
+                f"The time basis override {item!r} names neither a dataset (legacy_YYYY, new_system) nor an era "
+                "(legacy29, legacy30, new_system), written in lower case."
+            )
+        if name in overrides:
+            raise SilverError(f"The time basis override for {name!r} is given twice.")
+        overrides[name] = reading
     return overrides
 
 
@@ -1001,7 +1072,16 @@ def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
     state_file = f"{silver_path}/_state/processed.json"
     if not files.exists(state_file):
         return {}
-    return json.loads(files.read_text(state_file)).get("objects", {})
+    try:
+        objects = json.loads(files.read_text(state_file)).get("objects", {})
+    except (ValueError, AttributeError):  # not JSON, or JSON but not {"objects": {…}}
+        objects = None
+    if not isinstance(objects, dict):
+        raise SilverError(
+            f"The state file {state_file} is damaged (not the JSON Silver writes): restore it from a backup or "
+            "delete it (without it every Bronze object counts as unread, and the dedupe gives the same table)."
+        )
+    return objects
 
 
 def existing_silver_keys(spark: SparkSession, table_path: str, files: LakeFiles) -> DataFrame | None:
@@ -1065,6 +1145,7 @@ def run_silver(
     overrides = time_basis_overrides or {}
     mappings = load_mappings(mappings_path)
     files = LakeFiles(spark)
+    restore_interrupted_publish(files, silver_path)
     processed = read_state(files, silver_path)
     planned = plan_bronze_files(files, bronze_path, processed, announced)
     report = {
@@ -1161,14 +1242,13 @@ def run_silver(
         touched = new_partitions
         if existing is not None:
             touched = _stage_survivors(spark, existing, table_path, staging, new_partitions, kept.schema)
+        keep_staging = True  # from the first move on, the staging folder may hold the only copy of a month
         partitions = _publish(files, staging, table_path, touched)
+        keep_staging = False
         if any(r["rows_quarantined"] for r in file_reports.values()):
             files.rename(f"{staging}/quarantine", f"{silver_path}/quarantine/run_id={run_id}")
         step("check_and_publish")
         return _finish(files, silver_path, report, file_reports, processed, planned, started, partitions)
-    except PublishError:
-        keep_staging = True
-        raise
     finally:  # the session may be shared (tests, a pipeline running Gold next): give it back as found
         if marked is not None:
             marked.unpersist()
@@ -1234,31 +1314,116 @@ def _stage_survivors(
 def _publish(files: LakeFiles, staging: str, table_path: str, touched: set[tuple[int, int]]) -> list[str]:
     """Swap every touched month of the table for its staged folder (a month left without rows is removed).
 
-    The live folder is moved aside to ``<staging>/retired/`` first and put back if the staged folder cannot
-    be moved in; on such a failure the staging folder is kept and PublishError raised (the state is not saved,
-    so the next run redoes the run: months already swapped hold the same rows it will write again).
+    Per month: the live folder is moved aside to ``<staging>/retired/<month>``, the staged folder is moved in and the
+    retired copy deleted; ``<staging>/publishing.json`` records how far the swap got. A swap that stops anywhere,
+    also part-way through a folder move (on S3 a move is a copy and a delete per object), is undone by
+    ``_put_back``: here, or by the next run if this one dies (``restore_interrupted_publish``). On a failure the
+    staging folder is kept and PublishError raised; the state is not saved, so the next run redoes the run (months
+    already swapped hold the rows it will write again).
     """
     published = []
     for year, month in sorted(touched):
         partition = f"open_year={year}/open_month={month}"
         live, staged = f"{table_path}/{partition}", f"{staging}/service_requests/{partition}"
         retired = f"{staging}/retired/{partition}"
-        moved_aside = False
+        step = "moving_aside"  # not recorded: a month the record does not name was being moved aside
         try:
             if files.exists(live):
                 files.rename(live, retired)
-                moved_aside = True
+            _record_step(files, staging, partition, "moving_in")
+            step = "moving_in"
             if files.exists(staged):
                 files.rename(staged, live)
-        except Exception as error:
-            if moved_aside and not files.exists(live):
-                files.rename(retired, live)  # the month as it was
-            raise PublishError(
-                f"Publishing stopped at {partition} ({error}): earlier months are published, this one and later "
-                f"ones are unchanged; the next run redoes this one (its rows are kept in {staging})."
-            ) from error
+            _record_step(files, staging, partition, "published")
+            step = "published"
+            files.delete(retired)
+        except BaseException as error:  # an interrupt between two moves must not leave a month half-moved
+            raise _stopped(files, staging, table_path, partition, step, error) from error
         published.append(partition)
     return published
+
+
+def _record_step(files: LakeFiles, staging: str, partition: str, step: str) -> None:
+    """Record in ``<staging>/publishing.json`` which step of swapping a month starts (or is done)."""
+    files.write_text(f"{staging}/publishing.json", json.dumps({"partition": partition, "step": step}))
+
+
+def _put_back(files: LakeFiles, staging: str, table_path: str, partition: str, step: str) -> None:
+    """Put a month back as it was before a swap that stopped at ``step``.
+
+    ``moving_aside``: the live folder holds the files not moved yet, the retired folder the others;
+    ``moving_in``: the live folder holds only (part of) the staged month, the retired folder the whole old month;
+    ``putting_back`` (an earlier put-back that stopped): as ``moving_aside``; ``published``: the swap is done, only
+    the retired copy is left to delete. Each step can be redone: a put-back that stops is finished by the next run.
+    """
+    live, retired = f"{table_path}/{partition}", f"{staging}/retired/{partition}"
+    if step == "published":
+        files.delete(retired)
+        return
+    if step == "moving_in":
+        files.delete(live)
+        _record_step(files, staging, partition, "putting_back")
+    if files.exists(retired):
+        for entry in files.list_files(retired):
+            target = f"{live}/{entry['relative']}"
+            if files.exists(target):  # a whole copy is already there (S3 copies an object, then deletes it)
+                files.delete(entry["path"])
+            else:
+                files.rename(entry["path"], target)
+        files.delete(retired)
+
+
+def _stopped(
+    files: LakeFiles, staging: str, table_path: str, partition: str, step: str, error: BaseException
+) -> PublishError:
+    """Put back the month whose swap stopped at ``step``; the PublishError that says where things are."""
+    stopped = f"Publishing stopped at {partition} ({str(error) or type(error).__name__})"
+    if step == "published":  # only deleting the old copy failed: the next run deletes it
+        return PublishError(
+            f"{stopped} after swapping it in: it and earlier months are published, later ones are unchanged; the "
+            f"next run deletes the old copy left in {staging}/retired/{partition} and redoes them."
+        )
+    try:
+        _put_back(files, staging, table_path, partition, step)
+    except BaseException as failure:
+        return PublishError(
+            f"{stopped} and putting the month back failed ({str(failure) or type(failure).__name__}): its previous "
+            f"rows are kept in {staging}/retired/{partition}, which the next run puts back into "
+            f"{table_path}/{partition} before anything else (do not delete {staging})."
+        )
+    return PublishError(
+        f"{stopped}: earlier months are published, this one is back as it was and later ones are unchanged; the "
+        f"next run redoes them ({staging} is kept)."
+    )
+
+
+def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
+    """Put back a month an earlier run left moved aside under ``_staging/<run>/retired/`` (a run that died while
+    swapping it, e.g. at Glue's timeout); SilverError if that fails.
+
+    Without this the redo would rebuild the month's surviving rows from the damaged live folder and lose the rest for
+    good. Assumes one Silver run at a time (``MaxConcurrentRuns: 1`` in ``glue/job_definition.json``).
+    """
+    staging_root, table_path = f"{silver_path}/_staging", f"{silver_path}/service_requests"
+    for run in files.list_dirs(staging_root):
+        staging = f"{staging_root}/{run}"
+        for year in files.list_dirs(f"{staging}/retired"):
+            for month in files.list_dirs(f"{staging}/retired/{year}"):
+                partition = f"{year}/{month}"
+                try:
+                    record = f"{staging}/publishing.json"
+                    last = json.loads(files.read_text(record)) if files.exists(record) else {}
+                    step = last["step"] if last.get("partition") == partition else "moving_aside"
+                    _put_back(files, staging, table_path, partition, step)
+                except Exception as error:
+                    raise SilverError(
+                        f"An interrupted publish (run {run}) left the previous rows of {partition} in "
+                        f"{staging}/retired/{partition} and putting them back failed ({error}); fix the cause and run "
+                        f"again (do not delete {staging})."
+                    ) from error
+                log.warning(
+                    "Silver: run %s stopped while publishing %s (%s); put back in order", run, partition, step
+                )
 
 
 def _stopwatch(report: dict):
@@ -1386,20 +1551,40 @@ BOOKMARKS_OFF = "job-bookmark-disable"
 
 
 def parse_args(argv: list[str]) -> dict[str, str]:
-    """Glue-style ``--name value`` arguments; getResolvedOptions is strict, so only names present are asked for.
+    """Glue-style ``--name value`` (or ``--name=value``) arguments; getResolvedOptions is strict, so only names present
+    are asked for. SilverError when a required one is missing or has no value.
 
     Glue passes its own ``--job-bookmark-option``, which getResolvedOptions returns as ``job_bookmark_option``.
     """
-    wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
-    if getResolvedOptions is not None:
-        return getResolvedOptions(argv, wanted)
-    import argparse  # pragma: no cover - only without the awsglue package
+    given = lambda name: any(arg == f"--{name}" or arg.startswith(f"--{name}=") for arg in argv)  # noqa: E731
+    wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if given(name)]
+    try:
+        if getResolvedOptions is not None:
+            return getResolvedOptions(argv, wanted)
+        return _parse_args_without_glue(argv, wanted)  # pragma: no cover - only without the awsglue package
+    except GlueArgumentError as error:
+        raise SilverError(
+            f"The job's arguments are incomplete ({error}): --bronze_path and --silver_path are required, and every "
+            "argument given needs a value."
+        ) from error
 
-    parser = argparse.ArgumentParser()
+
+def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, str]:  # pragma: no cover
+    """parse_args with the standard library, as getResolvedOptions would (GlueArgumentError on a missing value)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(exit_on_error=False)
     for name in wanted:
-        parser.add_argument(f"--{name}", required=True)
+        parser.add_argument(f"--{name}")
     parser.add_argument("--job-bookmark-option", dest="job_bookmark_option", default=BOOKMARKS_OFF)
-    return vars(parser.parse_known_args(argv[1:])[0])
+    try:
+        args = vars(parser.parse_known_args(argv[1:])[0])
+    except argparse.ArgumentError as error:
+        raise GlueArgumentError(str(error)) from error
+    missing = [f"--{name}" for name in wanted if args[name] is None]
+    if missing:
+        raise GlueArgumentError(f"the following arguments are required: {', '.join(missing)}")
+    return args
 
 
 def glue_or_spark() -> tuple[SparkSession, object | None]:
@@ -1426,8 +1611,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv if argv is None else argv)
-    args = parse_args(argv)
     try:
+        args = parse_args(argv)
         overrides = parse_overrides(args.get("time_basis_override"))
         load_mappings(args.get("mappings_path"))  # fail before Spark starts
         spark, glue_context = glue_or_spark()

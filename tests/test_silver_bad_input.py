@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,75 @@ def test_cli_user_errors_end_with_one_sentence_and_exit_1(
     assert "Traceback" not in error
     assert silver_job.main([*argv, "--time_basis_override", "new_system=eastern"]) == 1
     assert "not dataset=reading" in capsys.readouterr().err
+
+
+def test_a_file_whose_first_line_is_blank_is_refused_naming_the_file(spark, tmp_path: Path):
+    # only a 0-byte file is "empty": a blank line where the header should be would otherwise lose every row
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    rows = csv_text(LEGACY29_HEADER, [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    land(bronze, "legacy_2022", "2026-11-25", "blank_first_line.csv", "\r\n" + rows)
+    with pytest.raises(
+        silver_job.SilverError,
+        match=r"dataset=legacy_2022/ingest_date=2026-11-25/blank_first_line\.csv is not empty but its first line is blank",
+    ):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    assert not silver.exists()
+
+
+def test_a_damaged_state_file_is_refused_naming_it(spark, tmp_path: Path):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    state = silver / "_state" / "processed.json"
+    state.parent.mkdir(parents=True)
+    state.write_text('{"objects": {"dataset=legacy_2022/ingest_da', encoding="utf-8")  # cut off mid-write
+    with pytest.raises(
+        silver_job.SilverError, match=re.escape(f"The state file {silver}/_state/processed.json is damaged")
+    ):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+
+def test_a_state_write_that_fails_half_way_leaves_the_previous_state_whole(
+    spark, tmp_path: Path, monkeypatch
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    state = silver / "_state" / "processed.json"
+    before = state.read_text(encoding="utf-8")
+    real_write = silver_job.LakeFiles._write_file
+
+    def write_half(fs, hadoop_path, text: str) -> None:
+        real_write(fs, hadoop_path, text[: len(text) // 2])
+        raise OSError("simulated disk full")
+
+    monkeypatch.setattr(silver_job.LakeFiles, "_write_file", staticmethod(write_half))
+    with pytest.raises(OSError, match="disk full"):
+        silver_job.LakeFiles(spark).write_text(str(state), json.dumps({"objects": {}, "padding": "x" * 1000}))
+    assert state.read_text(encoding="utf-8") == before
+
+
+def test_missing_arguments_end_with_one_sentence_and_exit_1(capsys: pytest.CaptureFixture):
+    assert silver_job.main(["silver_job.py", "--silver_path", "/tmp/silver"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("silver_job: The job's arguments are incomplete") and "--bronze_path" in error
+    assert "Traceback" not in error and error.count("\n") == 1
+    assert silver_job.main(["silver_job.py", "--bronze_path", "/tmp/bronze", "--silver_path"]) == 1
+    assert "--silver_path: expected one argument" in capsys.readouterr().err
+
+
+def test_arguments_in_the_equals_form_are_read(tmp_path: Path, capsys: pytest.CaptureFixture):
+    argv = ["silver_job.py", "--bronze_path=/b", "--silver_path=/s", "--time_basis_override=new_system=utc"]
+    args = silver_job.parse_args(argv)
+    assert (args["bronze_path"], args["silver_path"], args["time_basis_override"]) == (
+        "/b",
+        "/s",
+        "new_system=utc",
+    )
+    bad = [
+        "silver_job.py",
+        f"--bronze_path={tmp_path}",
+        f"--silver_path={tmp_path}",
+        "--time_basis_override=x=utc",
+    ]
+    assert silver_job.main(bad) == 1  # checked, not silently ignored
+    assert "names neither a dataset" in capsys.readouterr().err

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import silver_job
-from silver_helpers import land_legacy29, legacy29_row, silver_rows, write_manifest
+from silver_helpers import land_legacy29, legacy29_row, silver_rows, utc_rows, write_manifest
 
 pytestmark = pytest.mark.spark
 
@@ -148,3 +151,224 @@ def test_a_publish_that_fails_half_way_keeps_every_row(spark, tmp_path: Path, mo
     rows = silver_rows(spark, silver)
     assert sorted(rows) == ["101004000001", "101004000002"]
     assert all(row["is_closed"] for row in rows.values())
+
+
+# A lake whose February is two Parquet files, and a third ingest that changes January and adds to February: the
+# publish of that third run is what the tests below make fail, part-way through in several places.
+FEBRUARY = "service_requests/open_year=2022/open_month=2"
+
+
+def lake_with_two_february_files(spark, tmp_path: Path) -> tuple[Path, Path]:
+    """Bronze and Silver after two runs (February = the second run's case 3 + the first run's surviving case 2),
+    with a third ingest landed but not run: case 1 closed (January), case 4 new (February)."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    first = [
+        legacy29_row("101004000001", "2022-01-10 09:00:00"),
+        legacy29_row("101004000002", "2022-02-10 09:00:00"),
+        legacy29_row("101004000003", "2022-02-11 09:00:00"),
+    ]
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", first)
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    second = [legacy29_row("101004000003", "2022-02-11 09:00:00", "2022-02-12 09:00:00")]
+    land_legacy29(bronze, "legacy_2022", "2026-11-22", second)
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    assert len(partition_files(silver, 2022, 2)) == 2
+    third = [
+        legacy29_row("101004000001", "2022-01-10 09:00:00", "2022-01-11 09:00:00"),
+        legacy29_row("101004000004", "2022-02-20 09:00:00"),
+    ]
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", third)
+    return bronze, silver
+
+
+def closed_by_case(spark, silver: Path) -> dict[str, bool]:
+    """case_id -> is_closed of the Silver table."""
+    return {case: row["is_closed"] for case, row in silver_rows(spark, silver).items()}
+
+
+# after the failed third run: January is published (case 1 closed), February is the second run's
+AFTER_FAILURE = {"101004000001": True, "101004000002": False, "101004000003": True}
+AFTER_REDO = {**AFTER_FAILURE, "101004000004": False}
+
+
+def move_part_way(monkeypatch, is_stopped_move) -> None:
+    """LakeFiles.rename moves the first file of a folder ``is_stopped_move`` picks, then fails: an S3 folder move
+    (a copy and a delete per object) that stops part-way. Moves of single files work."""
+    real_rename = silver_job.LakeFiles.rename
+
+    def rename(self, source: str, target: str) -> None:
+        if Path(source).is_dir() and is_stopped_move(source):
+            first = sorted(Path(source).glob("*.parquet"))[0]
+            real_rename(self, str(first), f"{target}/{first.name}")
+            raise OSError("simulated S3 failure half-way through a folder move")
+        real_rename(self, source, target)
+
+    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+
+
+def is_live_february(source: str) -> bool:
+    return source.endswith(FEBRUARY) and "_staging" not in source
+
+
+def is_staged_february(source: str) -> bool:
+    return source.endswith(FEBRUARY) and "_staging" in source
+
+
+def test_a_move_aside_that_stops_part_way_puts_the_month_back(spark, tmp_path: Path, monkeypatch):
+    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+    february = partition_files(silver, 2022, 2)
+    move_part_way(monkeypatch, is_live_february)
+    with pytest.raises(silver_job.PublishError, match="open_month=2 .*this one is back as it was"):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    assert partition_files(silver, 2022, 2) == february  # both files, not the one the move left behind
+    assert closed_by_case(spark, silver) == AFTER_FAILURE
+    monkeypatch.undo()
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    assert closed_by_case(spark, silver) == AFTER_REDO
+
+
+def test_a_move_in_that_stops_part_way_puts_the_month_back(spark, tmp_path: Path, monkeypatch):
+    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+    february = partition_files(silver, 2022, 2)
+    move_part_way(monkeypatch, is_staged_february)
+    with pytest.raises(silver_job.PublishError, match="open_month=2 .*this one is back as it was"):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    assert partition_files(silver, 2022, 2) == february  # the part of the staged month that got in is gone
+    assert closed_by_case(spark, silver) == AFTER_FAILURE
+    monkeypatch.undo()
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    assert closed_by_case(spark, silver) == AFTER_REDO
+
+
+def test_an_interrupt_between_the_two_moves_puts_the_month_back(spark, tmp_path: Path, monkeypatch):
+    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+    february = partition_files(silver, 2022, 2)
+    real_rename = silver_job.LakeFiles.rename
+
+    def rename(self, source: str, target: str) -> None:
+        if is_staged_february(source):  # February's live folder has just been moved aside
+            raise KeyboardInterrupt
+        real_rename(self, source, target)
+
+    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+    try:
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    except KeyboardInterrupt:
+        pytest.fail(
+            "the interrupt escaped the publish: the staging folder, with February's rows, was deleted"
+        )
+    except silver_job.PublishError as error:
+        assert "open_month=2 (KeyboardInterrupt): earlier months are published, this one is back" in str(
+            error
+        )
+    assert partition_files(silver, 2022, 2) == february
+    assert closed_by_case(spark, silver) == AFTER_FAILURE
+    assert list((silver / "_staging").iterdir())  # kept
+
+
+def test_a_failed_put_back_keeps_the_old_month_and_the_next_run_puts_it_back(
+    spark, tmp_path: Path, monkeypatch
+):
+    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+    february = partition_files(silver, 2022, 2)
+    real_rename = silver_job.LakeFiles.rename
+
+    def rename(self, source: str, target: str) -> None:
+        if is_staged_february(source) or "/retired/" in source:  # the move in fails, and so does the way back
+            raise OSError("simulated S3 outage")
+        real_rename(self, source, target)
+
+    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+    with pytest.raises(silver_job.PublishError, match="putting the month back failed") as stopped:
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    staging = next((silver / "_staging").iterdir())
+    retired = staging / "retired" / "open_year=2022" / "open_month=2"
+    assert f"kept in {retired}" in str(stopped.value)
+    assert {p.name for p in retired.glob("*.parquet")} == february  # the only copy of February, kept
+    monkeypatch.undo()
+    report = silver_job.run_silver(
+        spark, str(bronze), str(silver)
+    )  # puts February back first, then redoes the run
+    assert report["status"] == "ok"
+    assert closed_by_case(spark, silver) == AFTER_REDO
+    assert not retired.exists()
+
+
+def test_a_run_that_died_while_publishing_is_put_back_by_the_next_run(spark, tmp_path: Path, monkeypatch):
+    # The run dies (a Glue timeout) while February is half moved aside: nothing in the process puts it back.
+    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+    move_part_way(monkeypatch, is_live_february)
+    monkeypatch.setattr(silver_job, "_put_back", lambda *args: None)
+    with pytest.raises(silver_job.PublishError):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    assert len(partition_files(silver, 2022, 2)) == 1  # the other file is under _staging/<run>/retired/
+    monkeypatch.undo()
+    # The redo must not rebuild February's surviving rows from that one file: it puts the month back first.
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    assert closed_by_case(spark, silver) == AFTER_REDO
+
+
+def test_a_table_holding_a_case_twice_is_repaired_by_the_next_change(spark, tmp_path: Path):
+    # A publish that stopped while a case moved months can leave it in both; the next record of the case must
+    # still count once (conservation) and leave one row.
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    january = silver / "service_requests" / "open_year=2022" / "open_month=1"
+    shutil.copytree(january, silver / "service_requests" / "open_year=2022" / "open_month=2")
+    assert spark.read.parquet(str(silver / "service_requests")).count() == 2
+    changed = [legacy29_row("101004000001", "2022-01-10 09:00:00", "2022-01-11 09:00:00")]
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", changed)
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert report["totals"] == {
+        "rows_read": 1,
+        "rows_written": 1,
+        "rows_quarantined": 0,
+        "duplicates_removed": 0,
+    }
+    table = utc_rows(spark.read.parquet(str(silver / "service_requests")))
+    assert [(row["case_id"], row["open_month"], row["is_closed"]) for row in table] == [
+        ("101004000001", 1, True)
+    ]
+
+
+def test_without_a_manifest_the_later_landing_of_a_day_wins(spark, tmp_path: Path):
+    # The Bronze ingest names a second landing of the same day <stem>.<run_id>.csv, which sorts BEFORE <stem>.csv;
+    # without manifests the objects' upload times say which is newer.
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    earlier = land_legacy29(
+        bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000001", "2022-01-10 09:00:00")]
+    )
+    later = land_legacy29(
+        bronze,
+        "legacy_2022",
+        "2026-11-25",
+        [legacy29_row("101004000001", "2022-01-10 09:00:00", "2022-01-11 09:00:00")],
+        name="311_service_requests_2022.20261125T120000Z.csv",
+    )
+    for landed, hour in ((earlier, 10), (later, 12)):
+        uploaded = datetime(2026, 11, 25, hour, tzinfo=UTC).timestamp()
+        os.utime(landed, (uploaded, uploaded))
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert {
+        f["source_file"].rsplit("/", 1)[-1]: (f["ingested_at"], f["ingested_at_from"])
+        for f in report["files"]
+    } == {
+        "311_service_requests_2022.csv": ("2026-11-25T10:00:00.000Z", "object_modified"),
+        "311_service_requests_2022.20261125T120000Z.csv": ("2026-11-25T12:00:00.000Z", "object_modified"),
+    }
+    row = silver_rows(spark, silver)["101004000001"]
+    assert (row["is_closed"], row["source_file"]) == (
+        True,
+        f"dataset=legacy_2022/ingest_date=2026-11-25/{later.name}",
+    )
+
+
+def test_a_lake_under_a_folder_named_with_an_underscore_is_read(spark, tmp_path: Path):
+    # Only the part of a path below the Bronze path decides what is hidden (_manifests/, _state/), not the folders
+    # above it; the Bronze path here is relative (to the JVM's working directory) and sits under _work/.
+    bronze, silver = tmp_path / "_work" / "bronze" / "boston311", tmp_path / "_work" / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    jvm_directory = spark.sparkContext._jvm.java.lang.System.getProperty("user.dir")
+    report = silver_job.run_silver(spark, os.path.relpath(bronze, jvm_directory), str(silver))
+    assert report["totals"]["rows_written"] == 1

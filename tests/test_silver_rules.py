@@ -57,6 +57,25 @@ def test_time_basis_readings_give_true_utc_instants(spark):
     check(actual, df)
 
 
+def test_stamps_with_an_offset_or_zone_other_than_zero_are_unparsable(spark):
+    # wherever the offset stands: the stamp's date and time need not have their full width
+    rows = [
+        ("2022-01-19 11:42:16", datetime(2022, 1, 19, 11, 42, 16)),
+        ("2022-1-9 1:42:16", datetime(2022, 1, 9, 1, 42, 16)),
+        ("2022-01-19T11:42:16Z", datetime(2022, 1, 19, 11, 42, 16)),
+        ("2026-02-02 15:58:24+00", datetime(2026, 2, 2, 15, 58, 24)),
+        ("2022-01-19 11:42:16 UTC", datetime(2022, 1, 19, 11, 42, 16)),
+        ("2022-01-19 11:42-05:00", None),
+        ("2022-1-9 11:42:16-05:00", None),
+        ("2022-01-19 1:42:16-05:00", None),
+        ("2022-01-19 11:42:16 EST", None),
+        ("2022-01-19 11:42:16 America/New_York", None),
+        (None, None),
+    ]
+    df = frame(spark, "stamp string, parsed timestamp", rows)
+    check(df.select("stamp", S.parse_stamp(F.col("stamp")).alias("parsed")), df)
+
+
 def test_closed_date_text_is_read_as_boston_wall_clock(spark):
     rows = [
         (
@@ -79,6 +98,8 @@ def test_zip_ward_precinct_are_normalised(spark):
         ("02113", "03", "0303", "02113", "03", "0303"),
         ("02121", "14", "01", "02121", "14", "1401"),  # NEW SYSTEM: precinct within the ward
         ("02118-1234", "3", "306", "02118", "03", "0306"),
+        ("2135", "3", "306", "02135", "03", "0306"),  # a number that lost its leading zero
+        ("213", "3", "306", None, "03", "0306"),  # too short to be a zip
         ("n/a", " ", None, None, None, None),
         (None, None, "07", None, None, None),
     ]
@@ -264,6 +285,15 @@ def test_time_basis_decision_prefers_override_then_closure_text_then_targets_the
     assert (nothing["reading"], nothing["basis"]) == ("shifted_back", "era_default")
 
 
+def test_a_lead_exactly_at_the_margin_decides():
+    # 6 of 10 closure texts match under wall_clock, 4 of 10 under shifted_back: 20 points ahead, as required
+    # (0.6 - 0.4 is 0.19999999999999996 in floats)
+    evidence = {"closed_texts": 10, S.evidence_column("wall_clock", "closed_text"): 6}
+    evidence[S.evidence_column("shifted_back", "closed_text")] = 4
+    decided = S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})
+    assert (decided["reading"], decided["basis"]) == ("wall_clock", "closed_text")
+
+
 def test_headers_overrides_and_paths_are_recognised():
     from silver_helpers import LEGACY29_HEADER
 
@@ -276,6 +306,15 @@ def test_headers_overrides_and_paths_are_recognised():
     }
     with pytest.raises(S.SilverError, match="not dataset=reading"):
         S.parse_overrides("new_system=eastern")
+    assert S.parse_overrides("legacy29=wall_clock,legacy30=utc") == {
+        "legacy29": "wall_clock",
+        "legacy30": "utc",
+    }
+    for never_matches in ("legacy2015=utc", "NEW_SYSTEM=utc", "=utc", "legacy_15=utc", "new-system=utc"):
+        with pytest.raises(S.SilverError, match="names neither a dataset .* nor an era"):
+            S.parse_overrides(never_matches)
+    with pytest.raises(S.SilverError, match="'new_system' is given twice"):
+        S.parse_overrides("new_system=utc,new_system=wall_clock")
     assert S.bronze_suffix("s3://b/bronze/boston311/dataset=new_system/ingest_date=2026-11-25/f%20x.csv") == (
         "dataset=new_system/ingest_date=2026-11-25/f x.csv"
     )
