@@ -183,11 +183,21 @@ def header_groups(files: list[str]) -> dict[str, list[str]]:
     return groups
 
 
+def source_columns(era: str) -> dict[str, str]:
+    """Silver's canonical column -> the era's header column, as silver_job reads them (NEW SYSTEM aliases too)."""
+    source_of = {canonical: source for source, canonical in silver_job.ERA_COLUMNS[era].items()}
+    if era == "new_system":
+        source_of.update(
+            {alias: source_of[target] for alias, target in silver_job.NEW_SYSTEM_ALIASES.items()}
+        )
+    return source_of
+
+
 def floor_groups(groups: dict[str, list[str]]) -> list[dict]:
     """Per era its files and the header's case-id and opening-time columns (for the Spark floor)."""
     floor = []
     for era, paths in groups.items():
-        source_of = {canonical: source for source, canonical in silver_job.ERA_COLUMNS[era].items()}
+        source_of = source_columns(era)
         floor.append(
             {"paths": paths, "case_column": source_of["case_id"], "opened_column": source_of["opened_raw"]}
         )
@@ -198,9 +208,7 @@ def duckdb_union(groups: dict[str, list[str]]) -> str:
     """One SELECT per era mapping its columns to Silver's canonical names, unioned."""
     selects = []
     for era, paths in groups.items():
-        mapping = {canonical: source for source, canonical in silver_job.ERA_COLUMNS[era].items()}
-        if era == "new_system":
-            mapping.update(subject=mapping["department_raw"], case_title=mapping["type"])
+        mapping = source_columns(era)
         columns = ", ".join(
             f"blank({mapping[c]}) as {c}" if c in mapping else f"null::varchar as {c}"
             for c in silver_job.RAW_COLUMNS
