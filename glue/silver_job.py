@@ -13,6 +13,7 @@ Self-contained on purpose (uploadable alone in the Glue console); the mapping CS
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import logging
@@ -1557,6 +1558,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     Glue passes its own ``--job-bookmark-option``, which getResolvedOptions returns as ``job_bookmark_option``.
     """
     given = lambda name: any(arg == f"--{name}" or arg.startswith(f"--{name}=") for arg in argv)  # noqa: E731
+    _refuse_misspelled(argv)
     wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if given(name)]
     try:
         if getResolvedOptions is not None:
@@ -1567,6 +1569,24 @@ def parse_args(argv: list[str]) -> dict[str, str]:
             f"The job's arguments are incomplete ({error}): --bronze_path and --silver_path are required, and every "
             "argument given needs a value."
         ) from error
+
+
+def _refuse_misspelled(argv: list[str]) -> None:
+    """SilverError for an argument named almost like one of the job's (``--time_basis_overide``).
+
+    getResolvedOptions returns only the names asked for, so a misspelled optional argument would be ignored
+    silently (a forgotten override changes the data). Unknown names in general cannot be refused: Glue passes
+    its own (``--JOB_ID``, ``--TempDir``, ``--enable-metrics``, …), none of them close to the job's.
+    """
+    ours = [*REQUIRED_ARGS, *OPTIONAL_ARGS]
+    for arg in argv[1:]:
+        if not arg.startswith("--"):
+            continue
+        name = arg[2:].split("=", 1)[0]
+        close = difflib.get_close_matches(name.lower(), [n.lower() for n in ours], n=1, cutoff=0.8)
+        if close and name not in ours:
+            meant = next(n for n in ours if n.lower() == close[0])
+            raise SilverError(f"Unknown argument --{name}: did you mean --{meant}?")
 
 
 def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, str]:  # pragma: no cover

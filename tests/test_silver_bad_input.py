@@ -200,3 +200,31 @@ def test_arguments_in_the_equals_form_are_read(tmp_path: Path, capsys: pytest.Ca
     ]
     assert silver_job.main(bad) == 1  # checked, not silently ignored
     assert "names neither a dataset" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argument", "meant"),
+    [
+        ("--time_basis_overide=new_system=utc", "--time_basis_override"),
+        ("--time-basis-override", "--time_basis_override"),
+        ("--mapping_path", "--mappings_path"),
+        ("--job_name", "--JOB_NAME"),
+    ],
+)
+def test_a_misspelled_argument_is_refused_not_ignored(
+    argument: str, meant: str, capsys: pytest.CaptureFixture
+):
+    argv = ["silver_job.py", "--bronze_path", "/b", "--silver_path", "/s", argument, "x"]
+    assert silver_job.main(argv) == 1
+    error = capsys.readouterr().err
+    assert error == f"silver_job: Unknown argument {argument.split('=')[0]}: did you mean {meant}?\n"
+
+
+def test_glues_own_arguments_are_not_taken_for_misspellings():
+    glue_passes = ["--JOB_ID", "j1", "--JOB_RUN_ID", "jr_1", "--job-bookmark-option", "job-bookmark-enable",
+                   "--TempDir", "s3://b/tmp", "--enable-metrics", "true", "--job-language", "python",
+                   "--extra-files", "s3://b/m.csv", "--enable-glue-datacatalog", "true"]  # fmt: skip
+    args = silver_job.parse_args(
+        ["silver_job.py", "--bronze_path", "/b", "--silver_path", "/s", *glue_passes]
+    )
+    assert (args["bronze_path"], args["silver_path"]) == ("/b", "/s")
