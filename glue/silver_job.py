@@ -1400,10 +1400,12 @@ def _stopped(
 
 def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
     """Put back a month an earlier run left moved aside under ``_staging/<run>/retired/`` (a run that died while
-    swapping it, e.g. at Glue's timeout); SilverError if that fails.
+    swapping it, e.g. at Glue's timeout), then delete the staging folders earlier runs kept; SilverError if putting
+    a month back fails (its folder is kept).
 
     Without this the redo would rebuild the month's surviving rows from the damaged live folder and lose the rest for
-    good. Assumes one Silver run at a time (``MaxConcurrentRuns: 1`` in ``glue/job_definition.json``).
+    good. Once its months are back, an earlier run's staging folder holds nothing this run does not redo (that run
+    saved no state). Assumes one Silver run at a time (``MaxConcurrentRuns: 1`` in ``glue/job_definition.json``).
     """
     staging_root, table_path = f"{silver_path}/_staging", f"{silver_path}/service_requests"
     for run in files.list_dirs(staging_root):
@@ -1425,6 +1427,16 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
                 log.warning(
                     "Silver: run %s stopped while publishing %s (%s); put back in order", run, partition, step
                 )
+        try:
+            files.delete(staging)
+        except Exception as error:  # only space is at stake: the next run tries again
+            log.warning(
+                "Silver: could not delete the staging folder run %s kept (%s): %s", run, staging, error
+            )
+            continue
+        log.warning(
+            "Silver: deleted the staging folder run %s kept (%s); this run redoes its work", run, staging
+        )
 
 
 def _stopwatch(report: dict):

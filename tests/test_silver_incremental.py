@@ -151,6 +151,7 @@ def test_a_publish_that_fails_half_way_keeps_every_row(spark, tmp_path: Path, mo
     rows = silver_rows(spark, silver)
     assert sorted(rows) == ["101004000001", "101004000002"]
     assert all(row["is_closed"] for row in rows.values())
+    assert not staging.exists()  # the redo deleted what the failed run kept (it had nothing the redo needs)
 
 
 # A lake whose February is two Parquet files, and a third ingest that changes January and adds to February: the
@@ -285,7 +286,7 @@ def test_a_failed_put_back_keeps_the_old_month_and_the_next_run_puts_it_back(
     )  # puts February back first, then redoes the run
     assert report["status"] == "ok"
     assert closed_by_case(spark, silver) == AFTER_REDO
-    assert not retired.exists()
+    assert not staging.exists()
 
 
 def test_a_run_that_died_while_publishing_is_put_back_by_the_next_run(spark, tmp_path: Path, monkeypatch):
@@ -366,3 +367,23 @@ def test_a_lake_under_a_folder_named_with_an_underscore_is_read(spark, tmp_path:
     jvm_directory = spark.sparkContext._jvm.java.lang.System.getProperty("user.dir")
     report = silver_job.run_silver(spark, os.path.relpath(bronze, jvm_directory), str(silver))
     assert report["totals"]["rows_written"] == 1
+
+
+def test_a_kept_staging_folder_that_cannot_be_deleted_does_not_stop_the_run(
+    spark, tmp_path: Path, monkeypatch
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    kept = silver / "_staging" / "20261120T000000000000Z"
+    (kept / "service_requests").mkdir(parents=True)
+    real_delete = silver_job.LakeFiles.delete
+
+    def delete(self, path: str) -> None:
+        if path.endswith(kept.name):
+            raise OSError("simulated S3 AccessDenied")
+        real_delete(self, path)
+
+    monkeypatch.setattr(silver_job.LakeFiles, "delete", delete)
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert report["status"] == "ok" and report["totals"]["rows_written"] == 1
+    assert kept.exists()  # left for the next run
