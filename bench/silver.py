@@ -44,13 +44,15 @@ BARE_SPARK = textwrap.dedent(
     """
 )
 
-# The least any Silver must do, with none of its rules: parse, keep one row per case (the newest file's), write
-# partitioned by month. Whatever Silver adds (types, time basis, mappings, quarantine, evidence, checks) comes on
-# top of this, so Silver / bare can never be lower than floor / bare on the same machine.
+# The least any Silver must do, with none of its rules: parse, keep one row per case (the newest file's, then the
+# later row), write partitioned by month. Whatever Silver adds (types, time basis, mappings, quarantine, evidence,
+# checks) comes on top of this, so Silver / bare can never be lower than floor / bare on the same machine. One row per
+# case the cheapest way measured (as Silver does it): the duplicated cases are found from a pass over two narrow
+# columns and broadcast, instead of ranking whole rows in a window (1M rows: 31.5 s vs 34.6-36.6 s, same rows).
 SPARK_FLOOR = textwrap.dedent(
     """
     import sys
-    from pyspark.sql import SparkSession, Window, functions as F
+    from pyspark.sql import SparkSession, functions as F
     spark = SparkSession.builder.appName("spark-floor").getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     groups, target = __import__("json").loads(sys.argv[1]), sys.argv[2]
@@ -64,8 +66,18 @@ SPARK_FLOOR = textwrap.dedent(
     records = frames[0]
     for frame in frames[1:]:
         records = records.unionByName(frame, allowMissingColumns=True)
-    newest_first = Window.partitionBy("_case").orderBy(F.col("_file").desc())
-    one_per_case = records.withColumn("_rank", F.row_number().over(newest_first)).filter("_rank = 1").drop("_rank")
+    records = records.withColumn("_row", F.monotonically_increasing_id())
+    newest = F.max(F.struct("_file", "_row")).alias("_newest")
+    duplicated = (
+        records.select("_case", "_file", "_row").groupBy("_case").agg(F.count("*").alias("_n"), newest)
+        .filter("_n > 1").select(F.col("_case").alias("_duplicated"), "_newest")
+    )
+    one_per_case = (
+        records.join(F.broadcast(duplicated), records["_case"].eqNullSafe(duplicated["_duplicated"]), "left")
+        .filter(F.col("_newest").isNull()
+                | ((F.col("_newest._file") == F.col("_file")) & (F.col("_newest._row") == F.col("_row"))))
+        .drop("_duplicated", "_newest", "_row")
+    )
     one_per_case.write.mode("overwrite").partitionBy("_month").parquet(target)
     """
 )
@@ -296,8 +308,8 @@ def show(result: dict) -> None:
     )
     floor = result["floor"]["seconds"]
     print(
-        f"Spark floor / bare = {floor / result['bare']['seconds']:.2f}x (parse, one row per case, month partitions: "
-        "no Silver can be faster than this)"
+        f"Spark floor / bare = {floor / result['bare']['seconds']:.2f}x (parse, one row per case, month partitions, "
+        "the cheapest way measured: what any Silver does at least)"
     )
     print(
         f"Silver / floor      = {result['silver']['seconds'] / floor:.2f}x (what Silver's rules and checks cost)"
