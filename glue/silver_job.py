@@ -1433,10 +1433,10 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
             log.warning(
                 "Silver: could not delete the staging folder run %s kept (%s): %s", run, staging, error
             )
-            continue
-        log.warning(
-            "Silver: deleted the staging folder run %s kept (%s); this run redoes its work", run, staging
-        )
+        else:
+            log.warning(
+                "Silver: deleted the staging folder run %s kept (%s); this run redoes its work", run, staging
+            )
 
 
 def _stopwatch(report: dict):
@@ -1569,9 +1569,11 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
     Glue passes its own ``--job-bookmark-option``, which getResolvedOptions returns as ``job_bookmark_option``.
     """
-    given = lambda name: any(arg == f"--{name}" or arg.startswith(f"--{name}=") for arg in argv)  # noqa: E731
-    _refuse_misspelled(argv)
-    wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if given(name)]
+    given = {
+        arg[2:].split("=", 1)[0] for arg in argv[1:] if arg.startswith("--")
+    }  # from --name and --name=value
+    _refuse_misspelled(given)
+    wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if name in given]
     try:
         if getResolvedOptions is not None:
             return getResolvedOptions(argv, wanted)
@@ -1583,22 +1585,18 @@ def parse_args(argv: list[str]) -> dict[str, str]:
         ) from error
 
 
-def _refuse_misspelled(argv: list[str]) -> None:
+def _refuse_misspelled(given: set[str]) -> None:
     """SilverError for an argument named almost like one of the job's (``--time_basis_overide``).
 
     getResolvedOptions returns only the names asked for, so a misspelled optional argument would be ignored
     silently (a forgotten override changes the data). Unknown names in general cannot be refused: Glue passes
     its own (``--JOB_ID``, ``--TempDir``, ``--enable-metrics``, …), none of them close to the job's.
     """
-    ours = [*REQUIRED_ARGS, *OPTIONAL_ARGS]
-    for arg in argv[1:]:
-        if not arg.startswith("--"):
-            continue
-        name = arg[2:].split("=", 1)[0]
-        close = difflib.get_close_matches(name.lower(), [n.lower() for n in ours], n=1, cutoff=0.8)
-        if close and name not in ours:
-            meant = next(n for n in ours if n.lower() == close[0])
-            raise SilverError(f"Unknown argument --{name}: did you mean --{meant}?")
+    ours = {name.lower(): name for name in [*REQUIRED_ARGS, *OPTIONAL_ARGS]}
+    for name in sorted(given - set(ours.values())):
+        close = difflib.get_close_matches(name.lower(), ours, n=1, cutoff=0.8)
+        if close:
+            raise SilverError(f"Unknown argument --{name}: did you mean --{ours[close[0]]}?")
 
 
 def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, str]:  # pragma: no cover
