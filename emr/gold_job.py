@@ -66,6 +66,10 @@ PARTITION_COLUMNS = {"monthly_requests": ("year",)}
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 RUNS_FOLDER = "_runs"
 STAGING_FOLDER = "_staging"
+# Written into a staging folder a failed run keeps (it holds a previous table that could not be put back): the
+# next run that publishes all five tables deletes every folder carrying it. Folders without it may belong to a
+# run still going, so they are never touched.
+KEPT_NOTE = "_kept.txt"
 
 # The group keys the tables take from Silver, written "Unknown" when null or blank (monthly_requests uses all six).
 GROUP_KEYS = ("department", "subject", "reason", "type", "source", "neighborhood")
@@ -383,6 +387,33 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
         stream.close()
 
 
+def delete_kept_staging(spark: SparkSession, gold_path: str) -> None:
+    """After a complete publish, delete the staging folders earlier failed runs kept (``KEPT_NOTE``): the
+    previous tables they hold are replaced now. A folder that cannot be deleted is logged and left for the next
+    run; it never fails this one."""
+    staging_root = f"{gold_path}/{STAGING_FOLDER}"
+    try:
+        fs = filesystem(spark, staging_root)
+        folders = [status.getPath() for status in fs.listStatus(hadoop_path(spark, staging_root))]
+        kept = [str(folder) for folder in folders if fs.exists(folder.suffix(f"/{KEPT_NOTE}"))]
+    except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
+        log.debug("Gold: no kept staging folders under %s: %s", staging_root, error)
+        return
+    for folder in kept:
+        try:
+            delete_path(spark, folder)
+            if path_exists(spark, folder):
+                raise OSError("the file system refused")
+        except Exception as error:
+            log.warning(
+                "Gold: could not delete %s, kept by an earlier run (%s); the next run tries again",
+                folder,
+                error,
+            )
+        else:
+            log.info("Gold: deleted %s, kept by an earlier run: the tables it held are replaced now", folder)
+
+
 def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     """The Silver service requests with the columns Gold needs; GoldInputError when absent or unusable."""
     table_path = f"{silver_path.rstrip('/')}/{SILVER_TABLE}"
@@ -465,6 +496,17 @@ def put_back(spark: SparkSession, live: str, replaced: str) -> None:
         log.error("Gold: could not put the previous %s back from %s: %s", live, replaced, error)
 
 
+def note_kept_staging(spark: SparkSession, staging: str, message: str) -> None:
+    """Mark a staging folder the run keeps, so that the next complete run deletes it; the note is the error's
+    sentence. When even the note cannot be written, the folder stays until someone deletes it (logged)."""
+    try:
+        write_text(spark, f"{staging}/{KEPT_NOTE}", message + "\n")
+    except Exception as error:
+        log.error(
+            "Gold: could not mark %s as kept (%s): delete it by hand once Gold has run again", staging, error
+        )
+
+
 def publish_stopped(
     spark: SparkSession, table: str, published: list[str], error: Exception, live: str, replaced: str
 ) -> GoldPublishError:
@@ -501,7 +543,8 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     that fails during the swaps raises GoldPublishError: the tables swapped before the failure are
     new, the table whose swap failed is put back as it was and the later ones are untouched (the
     tables then come from two runs until Gold is rerun); the staging folder is kept only when a
-    previous table could not be put back. ``<gold_path>/_runs/latest.json`` (and a copy named after
+    previous table could not be put back, marked with ``KEPT_NOTE`` so that the next complete publish
+    deletes it (``delete_kept_staging``). ``<gold_path>/_runs/latest.json`` (and a copy named after
     the run) records rows and seconds per table and the inputs, after a complete publish only.
 
     The session time zone is set to UTC and stays so (every Boston date depends on it);
@@ -542,8 +585,11 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
         try:
             tables = write_staged_tables(spark, base, staging)
             publish_tables(spark, staging, gold_path)
+            delete_kept_staging(spark, gold_path)
         except GoldPublishError as error:
             keep_staging = error.keep_staging  # it holds a previous table that could not be put back
+            if keep_staging:
+                note_kept_staging(spark, staging, str(error))
             raise
         finally:
             if not keep_staging:

@@ -225,10 +225,43 @@ def test_a_table_that_cannot_be_put_back_is_kept_in_staging(spark, tmp_path, mon
     assert spark.read.parquet(str(kept)).agg(F.sum("closed_cases")).first()[0] == 4  # the old rows, kept
     message = str(error_info.value)
     assert f"the previous resolution_times could not be put back: it is kept in {kept} " in message
+    assert (kept.parent.parent / gold_job.KEPT_NOTE).read_text() == message + "\n"
     monkeypatch.undo()
     gold_job.run_gold(spark, str(silver_path), str(gold_path))
     resolution = spark.read.parquet(str(gold_path / "resolution_times"))
     assert resolution.agg(F.sum("closed_cases")).first()[0] == 2
+    # The complete rerun replaced the table the kept folder held, so it deleted the folder.
+    assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
+
+
+def test_only_staging_folders_kept_by_failed_runs_are_deleted(spark, tmp_path, monkeypatch, caplog):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    kept, undeletable, in_use = (gold_path / "_staging" / name for name in ("kept", "undeletable", "in_use"))
+    for folder in (kept, undeletable, in_use):
+        (folder / "_replaced" / "geo_grid").mkdir(parents=True)
+    for folder in (kept, undeletable):
+        (folder / gold_job.KEPT_NOTE).write_text("Publishing Gold stopped at geo_grid (...)\n")
+    real_delete = gold_job.delete_path
+
+    def delete_path(spark, uri: str) -> None:
+        if uri.endswith("/undeletable"):
+            raise OSError("simulated S3 AccessDenied")
+        real_delete(spark, uri)
+
+    monkeypatch.setattr(gold_job, "delete_path", delete_path)
+    with caplog.at_level("INFO", logger=gold_job.log.name):
+        gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    assert not kept.exists()
+    assert in_use.exists()  # no note: it may belong to a run still going
+    assert undeletable.exists()
+    assert (
+        f"could not delete file:{undeletable}, kept by an earlier run (simulated S3 AccessDenied)"
+        in caplog.text
+    )
+    assert f"deleted file:{kept}, kept by an earlier run" in caplog.text
+    assert spark.read.parquet(str(gold_path / "monthly_requests")).count() > 0  # the run itself succeeded
 
 
 def test_a_run_without_silver_leaves_the_shuffle_setting_alone(spark, tmp_path):
