@@ -7,8 +7,9 @@
 
 The requests are the JSON files beside this script (``emr_step.json``: AddJobFlowSteps,
 ``emr_serverless_job_run.json``: StartJobRun) with ``${name}`` placeholders filled in; ``--dry-run``
-prints the filled request instead of sending it. Credentials and region come from the default
-boto3 chain (environment, profile, instance role); nothing is stored here.
+prints the filled request instead of sending it. Nothing is submitted while a step or job run writing the
+same Gold path is pending or running (two runs would swap the same tables in and out). Credentials and region
+come from the default boto3 chain (environment, profile, instance role); nothing is stored here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -32,6 +34,10 @@ DEFINITIONS = Path(__file__).resolve().parent
 STEP_DEFINITION = DEFINITIONS / "emr_step.json"
 SERVERLESS_DEFINITION = DEFINITIONS / "emr_serverless_job_run.json"
 ACTIONS_ON_FAILURE = ("CONTINUE", "CANCEL_AND_WAIT", "TERMINATE_CLUSTER")
+# A run in one of these states may still write Gold; a second run on the same Gold path would race it (both
+# swap tables in and out of the same folders), so submit.py refuses to start one.
+ACTIVE_STEP_STATES = ["PENDING", "RUNNING", "CANCEL_PENDING"]
+ACTIVE_JOB_RUN_STATES = ["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING"]
 CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 
@@ -90,22 +96,89 @@ def serverless_request(
     return render(definition, values)
 
 
+def writes_gold_path(arguments: list[str], gold_path: str) -> bool:
+    """True when a spark-submit argument list runs the Gold job on gold_path (a trailing slash aside)."""
+    return any(
+        name == "--gold_path" and value.rstrip("/") == gold_path.rstrip("/")
+        for name, value in pairwise(arguments)
+    )
+
+
+def active_gold_steps(emr: Any, cluster_id: str, gold_path: str) -> list[str]:
+    """Ids and states of the cluster's pending or running steps that write gold_path, e.g. ``s-123 (RUNNING)``."""
+    pages = emr.get_paginator("list_steps").paginate(ClusterId=cluster_id, StepStates=ACTIVE_STEP_STATES)
+    return [
+        f"{step['Id']} ({step['Status']['State']})"
+        for page in pages
+        for step in page["Steps"]
+        if writes_gold_path(step["Config"].get("Args", []), gold_path)
+    ]
+
+
+def active_gold_job_runs(emr_serverless: Any, application_id: str, gold_path: str) -> list[str]:
+    """Ids and states of the application's unfinished job runs that write gold_path, e.g. ``00f… (RUNNING)``."""
+    pages = emr_serverless.get_paginator("list_job_runs").paginate(
+        applicationId=application_id, states=ACTIVE_JOB_RUN_STATES
+    )
+    active = []
+    for page in pages:
+        for summary in page["jobRuns"]:
+            job_run = emr_serverless.get_job_run(applicationId=application_id, jobRunId=summary["id"])[
+                "jobRun"
+            ]
+            arguments = job_run.get("jobDriver", {}).get("sparkSubmit", {}).get("entryPointArguments", [])
+            if writes_gold_path(arguments, gold_path):
+                active.append(f"{summary['id']} ({summary['state']})")
+    return active
+
+
 def aws_client(service: str, session: boto3.Session | None = None, region: str | None = None) -> Any:
     """A boto3 client from the given session or the default credential chain."""
     return (session or boto3.Session()).client(service, region_name=region)
 
 
-def submit_step(request: dict, session: boto3.Session | None = None, region: str | None = None) -> str:
-    """Add the step to the cluster; return the step id."""
-    response = aws_client("emr", session, region).add_job_flow_steps(**request)
-    return response["StepIds"][0]
+def submit_step(
+    request: dict, gold_path: str, session: boto3.Session | None = None, region: str | None = None
+) -> str:
+    """Add the step to the cluster; return the step id. GoldRunActive when a step on the cluster still writes
+    the same Gold path."""
+    emr = aws_client("emr", session, region)
+    active = active_gold_steps(emr, request["JobFlowId"], gold_path)
+    if active:
+        raise GoldRunActive(
+            f"step {', '.join(active)} on cluster {request['JobFlowId']}",
+            f"aws emr cancel-steps --cluster-id {request['JobFlowId']} --step-ids {active[0].split()[0]}",
+            gold_path,
+        )
+    return emr.add_job_flow_steps(**request)["StepIds"][0]
 
 
-def submit_serverless(request: dict, session: boto3.Session | None = None, region: str | None = None) -> str:
-    """Start the job run; return the job run id. boto3 adds the clientToken, so its retries of this call are
-    idempotent, but a second ``submit.py`` starts a second run."""
-    response = aws_client("emr-serverless", session, region).start_job_run(**request)
-    return response["jobRunId"]
+def submit_serverless(
+    request: dict, gold_path: str, session: boto3.Session | None = None, region: str | None = None
+) -> str:
+    """Start the job run; return the job run id. GoldRunActive when a job run of the application still writes
+    the same Gold path. boto3 adds the clientToken, so its own retries of this call are idempotent."""
+    emr_serverless = aws_client("emr-serverless", session, region)
+    application_id = request["applicationId"]
+    active = active_gold_job_runs(emr_serverless, application_id, gold_path)
+    if active:
+        raise GoldRunActive(
+            f"job run {', '.join(active)} on application {application_id}",
+            f"aws emr-serverless cancel-job-run --application-id {application_id} "
+            f"--job-run-id {active[0].split()[0]}",
+            gold_path,
+        )
+    return emr_serverless.start_job_run(**request)["jobRunId"]
+
+
+class GoldRunActive(Exception):
+    """A Gold run on the same Gold path has not finished yet; the message is one sentence."""
+
+    def __init__(self, runs: str, cancel_command: str, gold_path: str) -> None:
+        super().__init__(
+            f"a Gold run writing {gold_path} is not finished yet ({runs}): wait for it, or cancel it "
+            f"({cancel_command}), then submit again"
+        )
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -169,7 +242,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Render the request and send it; 0 on success, 1 when AWS refuses, 2 on bad usage.
+    """Render the request and send it; 0 on success, 1 when AWS refuses or a Gold run on the same Gold path is
+    not finished yet, 2 on bad usage.
 
     Parameters
     ----------
@@ -197,11 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         session = boto3.Session(profile_name=args.profile) if args.profile else None
         if args.command == "step":
-            step_id = submit_step(request, session, args.region)
+            step_id = submit_step(request, args.gold_path, session, args.region)
             print(f"Added step {step_id} to cluster {args.cluster_id}.")
         else:
-            job_run_id = submit_serverless(request, session, args.region)
+            job_run_id = submit_serverless(request, args.gold_path, session, args.region)
             print(f"Started job run {job_run_id} on application {args.application_id}.")
+    except GoldRunActive as error:
+        print(f"submit.py: nothing submitted: {error}.", file=sys.stderr)
+        return 1
     except (ClientError, BotoCoreError) as error:
         print(f"submit.py: AWS did not accept the {args.command} request: {error}", file=sys.stderr)
         return 1

@@ -8,6 +8,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
+from moto.emrserverless.models import emrserverless_backends
 
 import submit
 
@@ -16,6 +18,31 @@ SILVER = "s3://lake-bucket/silver/boston311"
 GOLD = "s3://lake-bucket/gold/boston311"
 ROLE = "arn:aws:iam::123456789012:role/boston311-gold"
 GOLD_ARGS = ["--script", SCRIPT, "--silver-path", SILVER, "--gold-path", GOLD]
+
+
+def create_application(emr_serverless) -> str:
+    """A moto EMR Serverless Spark application. moto answers ListJobRuns on an application that has never run a
+    job with ResourceNotFound (AWS answers with no runs), so its empty list of runs is made here."""
+    application = emr_serverless.create_application(name="boston311", releaseLabel="emr-7.5.0", type="SPARK")[
+        "applicationId"
+    ]
+    emrserverless_backends[ACCOUNT_ID]["us-east-1"].job_runs.setdefault(application, [])
+    return application
+
+
+def start_cluster() -> str:
+    """A moto EMR cluster kept alive for steps (moto never finishes a step: they stay pending or running)."""
+    return boto3.client("emr", region_name="us-east-1").run_job_flow(
+        Name="boston311",
+        ReleaseLabel="emr-7.5.0",
+        Instances={
+            "MasterInstanceType": "m5.xlarge",
+            "InstanceCount": 1,
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
 
 
 def test_step_request_runs_the_script_in_cluster_mode():
@@ -71,17 +98,7 @@ def test_serverless_request_without_log_uri_has_no_empty_log_location():
 @mock_aws
 def test_step_command_adds_the_step_to_the_cluster(aws_credentials, capsys):
     emr = boto3.client("emr", region_name="us-east-1")
-    cluster = emr.run_job_flow(
-        Name="boston311",
-        ReleaseLabel="emr-7.5.0",
-        Instances={
-            "MasterInstanceType": "m5.xlarge",
-            "InstanceCount": 1,
-            "KeepJobFlowAliveWhenNoSteps": True,
-        },
-        JobFlowRole="EMR_EC2_DefaultRole",
-        ServiceRole="EMR_DefaultRole",
-    )["JobFlowId"]
+    cluster = start_cluster()
 
     code = submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS])
 
@@ -99,9 +116,7 @@ def test_step_command_adds_the_step_to_the_cluster(aws_credentials, capsys):
 @mock_aws
 def test_serverless_command_starts_a_job_run(aws_credentials, capsys):
     emr_serverless = boto3.client("emr-serverless", region_name="us-east-1")
-    application = emr_serverless.create_application(name="boston311", releaseLabel="emr-7.5.0", type="SPARK")[
-        "applicationId"
-    ]
+    application = create_application(emr_serverless)
 
     code = submit.main(
         [
@@ -128,6 +143,54 @@ def test_serverless_command_starts_a_job_run(aws_credentials, capsys):
         GOLD,
     ]
     assert f"Started job run {job_run['id']}" in capsys.readouterr().out
+
+
+@mock_aws
+def test_no_second_step_while_one_writes_the_same_gold_path(aws_credentials, capsys):
+    emr = boto3.client("emr", region_name="us-east-1")
+    cluster = start_cluster()
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS]) == 0
+    [first] = emr.list_steps(ClusterId=cluster)["Steps"]
+    capsys.readouterr()
+
+    code = submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS[:-1], GOLD + "/"])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err == [
+        f"submit.py: nothing submitted: a Gold run writing {GOLD}/ is not finished yet "
+        f"(step {first['Id']} ({first['Status']['State']}) on cluster {cluster}): wait for it, or cancel it "
+        f"(aws emr cancel-steps --cluster-id {cluster} --step-ids {first['Id']}), then submit again."
+    ]
+    assert len(emr.list_steps(ClusterId=cluster)["Steps"]) == 1
+    # Another Gold path on the same cluster is another table set: no conflict.
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS[:-1], "s3://other-bucket/gold"]) == 0
+    assert len(emr.list_steps(ClusterId=cluster)["Steps"]) == 2
+
+
+@mock_aws
+def test_no_second_job_run_while_one_writes_the_same_gold_path(aws_credentials, capsys):
+    emr_serverless = boto3.client("emr-serverless", region_name="us-east-1")
+    application = create_application(emr_serverless)
+    serverless_args = ["serverless", "--application-id", application, "--execution-role-arn", ROLE]
+    serverless_args += ["--region", "us-east-1", *GOLD_ARGS]
+    assert submit.main(serverless_args) == 0  # moto finishes a job run at once (SUCCESS)
+    assert submit.main(serverless_args) == 0  # so a second one may start
+    [first, second] = emrserverless_backends[ACCOUNT_ID]["us-east-1"].job_runs[application]
+    second.state = "RUNNING"  # as a real job run would be for minutes
+    capsys.readouterr()
+
+    code = submit.main(serverless_args)
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err == [
+        f"submit.py: nothing submitted: a Gold run writing {GOLD} is not finished yet "
+        f"(job run {second.id} (RUNNING) on application {application}): wait for it, or cancel it "
+        f"(aws emr-serverless cancel-job-run --application-id {application} --job-run-id {second.id}), "
+        "then submit again."
+    ]
+    assert len(emr_serverless.list_job_runs(applicationId=application)["jobRuns"]) == 2
 
 
 def test_dry_run_prints_the_request_and_sends_nothing(capsys):
