@@ -45,9 +45,10 @@ demo: setup java ## the same pipeline offline, against the built-in portal stand
 test: setup java ## run the test suite (loopback portal, moto, local Spark, headless Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint and format check; cfn-lint on the CloudFormation stack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint infra/boston311.yaml
 
 format: setup ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
