@@ -42,6 +42,16 @@ CLUSTER_ID = re.compile(r"^j-[A-Z0-9]{1,255}$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 
 
+class GoldRunActive(Exception):
+    """A Gold run on the same Gold path has not finished yet; the message is one sentence."""
+
+    def __init__(self, runs: str, cancel_command: str, gold_path: str) -> None:
+        super().__init__(
+            f"a Gold run writing {gold_path} is not finished yet ({runs}): wait for it, or cancel it "
+            f"({cancel_command}), then submit again"
+        )
+
+
 def render(definition: Any, values: Mapping[str, str]) -> Any:
     """Fill every ``${name}`` in the strings of a JSON structure; KeyError names a missing value."""
     if isinstance(definition, str):
@@ -104,19 +114,19 @@ def writes_gold_path(arguments: list[str], gold_path: str) -> bool:
     )
 
 
-def active_gold_steps(emr: Any, cluster_id: str, gold_path: str) -> list[str]:
-    """Ids and states of the cluster's pending or running steps that write gold_path, e.g. ``s-123 (RUNNING)``."""
+def active_gold_steps(emr: Any, cluster_id: str, gold_path: str) -> list[tuple[str, str]]:
+    """(id, state) of each of the cluster's pending or running steps that write gold_path."""
     pages = emr.get_paginator("list_steps").paginate(ClusterId=cluster_id, StepStates=ACTIVE_STEP_STATES)
     return [
-        f"{step['Id']} ({step['Status']['State']})"
+        (step["Id"], step["Status"]["State"])
         for page in pages
         for step in page["Steps"]
         if writes_gold_path(step["Config"].get("Args", []), gold_path)
     ]
 
 
-def active_gold_job_runs(emr_serverless: Any, application_id: str, gold_path: str) -> list[str]:
-    """Ids and states of the application's unfinished job runs that write gold_path, e.g. ``00f… (RUNNING)``."""
+def active_gold_job_runs(emr_serverless: Any, application_id: str, gold_path: str) -> list[tuple[str, str]]:
+    """(id, state) of each of the application's unfinished job runs that write gold_path."""
     pages = emr_serverless.get_paginator("list_job_runs").paginate(
         applicationId=application_id, states=ACTIVE_JOB_RUN_STATES
     )
@@ -128,8 +138,13 @@ def active_gold_job_runs(emr_serverless: Any, application_id: str, gold_path: st
             ]
             arguments = job_run.get("jobDriver", {}).get("sparkSubmit", {}).get("entryPointArguments", [])
             if writes_gold_path(arguments, gold_path):
-                active.append(f"{summary['id']} ({summary['state']})")
+                active.append((summary["id"], summary["state"]))
     return active
+
+
+def listed(runs: list[tuple[str, str]]) -> str:
+    """``id (STATE), id (STATE)`` for a message."""
+    return ", ".join(f"{run_id} ({state})" for run_id, state in runs)
 
 
 def aws_client(service: str, session: boto3.Session | None = None, region: str | None = None) -> Any:
@@ -143,11 +158,13 @@ def submit_step(
     """Add the step to the cluster; return the step id. GoldRunActive when a step on the cluster still writes
     the same Gold path."""
     emr = aws_client("emr", session, region)
-    active = active_gold_steps(emr, request["JobFlowId"], gold_path)
+    cluster = request["JobFlowId"]
+    active = active_gold_steps(emr, cluster, gold_path)
     if active:
+        step_ids = " ".join(step_id for step_id, _ in active)
         raise GoldRunActive(
-            f"step {', '.join(active)} on cluster {request['JobFlowId']}",
-            f"aws emr cancel-steps --cluster-id {request['JobFlowId']} --step-ids {active[0].split()[0]}",
+            f"step {listed(active)} on cluster {cluster}",
+            f"aws emr cancel-steps --cluster-id {cluster} --step-ids {step_ids}",
             gold_path,
         )
     return emr.add_job_flow_steps(**request)["StepIds"][0]
@@ -163,22 +180,11 @@ def submit_serverless(
     active = active_gold_job_runs(emr_serverless, application_id, gold_path)
     if active:
         raise GoldRunActive(
-            f"job run {', '.join(active)} on application {application_id}",
-            f"aws emr-serverless cancel-job-run --application-id {application_id} "
-            f"--job-run-id {active[0].split()[0]}",
+            f"job run {listed(active)} on application {application_id}",
+            f"aws emr-serverless cancel-job-run --application-id {application_id} --job-run-id {active[0][0]}",
             gold_path,
         )
     return emr_serverless.start_job_run(**request)["jobRunId"]
-
-
-class GoldRunActive(Exception):
-    """A Gold run on the same Gold path has not finished yet; the message is one sentence."""
-
-    def __init__(self, runs: str, cancel_command: str, gold_path: str) -> None:
-        super().__init__(
-            f"a Gold run writing {gold_path} is not finished yet ({runs}): wait for it, or cancel it "
-            f"({cancel_command}), then submit again"
-        )
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
