@@ -73,7 +73,7 @@ def test_the_gold_application_fits_the_job_run_it_is_given():
     parameters = json.loads((REPO / "emr" / "emr_serverless_job_run.json").read_text())["jobDriver"][
         "sparkSubmit"
     ]["sparkSubmitParameters"]
-    conf = dict(item.split("=", 1) for item in parameters.split("--conf ")[1:] for item in [item.strip()])
+    conf = dict(setting.strip().split("=", 1) for setting in parameters.split("--conf ")[1:])
     asked = int(conf["spark.driver.cores"]) + int(conf["spark.dynamicAllocation.maxExecutors"]) * int(
         conf["spark.executor.cores"]
     )
