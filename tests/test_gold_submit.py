@@ -176,7 +176,7 @@ def test_no_second_job_run_while_one_writes_the_same_gold_path(aws_credentials, 
     serverless_args += ["--region", "us-east-1", *GOLD_ARGS]
     assert submit.main(serverless_args) == 0  # moto finishes a job run at once (SUCCESS)
     assert submit.main(serverless_args) == 0  # so a second one may start
-    [first, second] = emrserverless_backends[ACCOUNT_ID]["us-east-1"].job_runs[application]
+    [_, second] = emrserverless_backends[ACCOUNT_ID]["us-east-1"].job_runs[application]
     second.state = "RUNNING"  # as a real job run would be for minutes
     capsys.readouterr()
 
