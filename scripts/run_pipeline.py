@@ -202,19 +202,13 @@ def run_serve(lake: Lake) -> StageResult:
 
 
 def newest_manifest(lake: Lake) -> dict:
-    """The newest Bronze run manifest (``_manifests/<run_id>.json``; run ids sort by time), local or on S3; {}
-    when there is none."""
-    folder = lake.path(BRONZE_MANIFESTS)
-    if not lake.is_s3:
-        names = sorted(Path(folder).glob("*.json"))
-        return json.loads(names[-1].read_text()) if names else {}
-    import boto3
+    """The newest Bronze run manifest (``_manifests/<run_id>.json``; run ids sort by time), local or on S3, read
+    through the same store the ingest writes with; {} when there is none."""
+    from bronze_storage import open_store
 
-    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
-    s3 = boto3.client("s3")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}/")
-    keys = sorted(o["Key"] for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".json"))
-    return json.loads(s3.get_object(Bucket=bucket, Key=keys[-1])["Body"].read()) if keys else {}
+    store = open_store(lake, check=False)  # reads only: no staging folder is made, so nothing to close
+    manifests = [key for key in store.keys_in(BRONZE_MANIFESTS) if key.endswith(".json")]
+    return (store.read_json(manifests[-1]) or {}) if manifests else {}
 
 
 def latest_json(folder: Path, pattern: str) -> dict:
