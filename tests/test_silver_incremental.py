@@ -128,15 +128,11 @@ def test_a_publish_that_fails_half_way_keeps_every_row(spark, tmp_path: Path, mo
     ]
     land_legacy29(bronze, "legacy_2022", "2026-11-25", changed)
 
-    real_rename = silver_job.LakeFiles.rename
-
-    def rename(self, source: str, target: str) -> None:
-        staged_february = "_staging" in source and "service_requests/open_year=2022/open_month=2" in source
-        if staged_february:
-            raise OSError("simulated S3 failure")
-        real_rename(self, source, target)
-
-    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+    fail_moves(
+        monkeypatch,
+        lambda source: "_staging" in source and "service_requests/open_year=2022/open_month=2" in source,
+        OSError("simulated S3 failure"),
+    )
     with pytest.raises(silver_job.PublishError, match="Publishing stopped at open_year=2022/open_month=2"):
         silver_job.run_silver(spark, str(bronze), str(silver))
 
@@ -207,6 +203,18 @@ def move_part_way(monkeypatch, is_stopped_move) -> None:
     monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
 
 
+def fail_moves(monkeypatch, is_failed_move, error: BaseException) -> None:
+    """LakeFiles.rename raises ``error`` for the moves ``is_failed_move`` picks (before moving anything)."""
+    real_rename = silver_job.LakeFiles.rename
+
+    def rename(self, source: str, target: str) -> None:
+        if is_failed_move(source):
+            raise error
+        real_rename(self, source, target)
+
+    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+
+
 def is_live_february(source: str) -> bool:
     return source.endswith(FEBRUARY) and "_staging" not in source
 
@@ -238,14 +246,8 @@ def test_a_move_that_stops_part_way_puts_the_month_back(spark, tmp_path: Path, m
 def test_an_interrupt_between_the_two_moves_puts_the_month_back(spark, tmp_path: Path, monkeypatch):
     bronze, silver = lake_with_two_february_files(spark, tmp_path)
     february = partition_files(silver, 2022, 2)
-    real_rename = silver_job.LakeFiles.rename
-
-    def rename(self, source: str, target: str) -> None:
-        if is_staged_february(source):  # February's live folder has just been moved aside
-            raise KeyboardInterrupt
-        real_rename(self, source, target)
-
-    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+    # February's live folder has just been moved aside when the move in is interrupted
+    fail_moves(monkeypatch, is_staged_february, KeyboardInterrupt())
     try:
         silver_job.run_silver(spark, str(bronze), str(silver))
     except KeyboardInterrupt:
@@ -266,14 +268,12 @@ def test_a_failed_put_back_keeps_the_old_month_and_the_next_run_puts_it_back(
 ):
     bronze, silver = lake_with_two_february_files(spark, tmp_path)
     february = partition_files(silver, 2022, 2)
-    real_rename = silver_job.LakeFiles.rename
-
-    def rename(self, source: str, target: str) -> None:
-        if is_staged_february(source) or "/retired/" in source:  # the move in fails, and so does the way back
-            raise OSError("simulated S3 outage")
-        real_rename(self, source, target)
-
-    monkeypatch.setattr(silver_job.LakeFiles, "rename", rename)
+    # the move in fails, and so does the way back
+    fail_moves(
+        monkeypatch,
+        lambda source: is_staged_february(source) or "/retired/" in source,
+        OSError("simulated S3 outage"),
+    )
     with pytest.raises(silver_job.PublishError, match="putting the month back failed") as stopped:
         silver_job.run_silver(spark, str(bronze), str(silver))
     staging = next((silver / "_staging").iterdir())
@@ -281,9 +281,8 @@ def test_a_failed_put_back_keeps_the_old_month_and_the_next_run_puts_it_back(
     assert f"kept in {retired}" in str(stopped.value)
     assert {p.name for p in retired.glob("*.parquet")} == february  # the only copy of February, kept
     monkeypatch.undo()
-    report = silver_job.run_silver(
-        spark, str(bronze), str(silver)
-    )  # puts February back first, then redoes the run
+    # puts February back first, then redoes the run
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
     assert report["status"] == "ok"
     assert closed_by_case(spark, silver) == AFTER_REDO
     assert not staging.exists()
