@@ -1569,9 +1569,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
     Glue passes its own ``--job-bookmark-option``, which getResolvedOptions returns as ``job_bookmark_option``.
     """
-    given = {
-        arg[2:].split("=", 1)[0] for arg in argv[1:] if arg.startswith("--")
-    }  # from --name and --name=value
+    given = {arg[2:].split("=", 1)[0] for arg in argv[1:] if arg.startswith("--")}  # --name and --name=value
     _refuse_misspelled(given)
     wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if name in given]
     try:
