@@ -60,6 +60,28 @@ def data_keys(keys: list[str]) -> list[str]:
     return [key for key in keys if key.startswith(f"{BRONZE_PREFIX}/dataset=")]
 
 
+# The S3 lake of the moto tests (the ``s3`` fixture in conftest.py creates the bucket).
+S3_BUCKET = "boston311-lake-test"
+S3_PREFIX = "lake"
+S3_LAKE = f"s3://{S3_BUCKET}/{S3_PREFIX}"
+
+
+def s3_keys(client: Any, prefix: str = S3_PREFIX + "/") -> list[str]:
+    """Every key under the S3 lake prefix, relative to the lake root, sorted."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET, Prefix=prefix)
+    return sorted(obj["Key"][len(prefix) :] for page in pages for obj in page.get("Contents", []))
+
+
+def s3_json(client: Any, key: str) -> Any:
+    """The JSON object under ``key`` of the S3 lake."""
+    return json.loads(client.get_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{key}")["Body"].read())
+
+
+def s3_manifests(client: Any) -> list[dict[str, Any]]:
+    """The run manifests of the S3 lake, oldest first."""
+    return [s3_json(client, k) for k in s3_keys(client) if k.startswith(BRONZE_MANIFESTS)]
+
+
 def manifests(lake: Path) -> list[dict[str, Any]]:
     """The run manifests of a local lake, oldest first."""
     folder = lake / BRONZE_MANIFESTS

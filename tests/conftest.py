@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,20 @@ def portal_url(portal) -> Iterator[str]:
 
     with serve(portal) as url:
         yield url
+
+
+@pytest.fixture
+def s3(aws_credentials: None) -> Iterator[Any]:
+    """moto S3 with the Bronze tests' lake bucket (``bronze_helpers.S3_BUCKET``) created; yields a client."""
+    import boto3
+    from moto import mock_aws
+
+    from bronze_helpers import S3_BUCKET
+
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=S3_BUCKET)
+        yield client
 
 
 @pytest.fixture

@@ -4,17 +4,15 @@ a manifest the lake refused, --force, twin resources or a lost state."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 import ingestao_bronze
 from bronze_helpers import (
+    S3_LAKE,
     SAMPLE_BY_DATASET,
     announced,
     by_dataset,
@@ -23,14 +21,14 @@ from bronze_helpers import (
     lake_files,
     manifests,
     s3_client_calling,
+    s3_keys,
+    s3_manifests,
     state,
 )
 from bronze_storage import LocalStore, StorageError
 from lake import BRONZE_MANIFESTS, BRONZE_STATE
 from portal_standin import Portal
 
-BUCKET = "boston311-lake-test"
-LAKE_URI = f"s3://{BUCKET}/lake"
 DATASETS_IN_ORDER = ["new_system", "legacy_2022", "legacy_2015", "legacy_2011"]  # as the stand-in lists them
 
 
@@ -60,27 +58,6 @@ def interrupt_after_commit(
 # ---------------------------------------------------------------- S3: an upload fails on the second resource
 
 
-@pytest.fixture
-def s3(aws_credentials: None) -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
-
-
-def s3_manifests(client: Any) -> list[dict[str, Any]]:
-    import json
-
-    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=f"lake/{BRONZE_MANIFESTS}/")
-    keys = sorted(obj["Key"] for obj in listing.get("Contents", []))
-    return [json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read()) for key in keys]
-
-
-def s3_data_keys(client: Any) -> set[str]:
-    listing = client.list_objects_v2(Bucket=BUCKET, Prefix="lake/")
-    return set(data_keys([obj["Key"].removeprefix("lake/") for obj in listing.get("Contents", [])]))
-
-
 def test_an_upload_failure_stops_the_run_and_every_object_that_landed_is_announced(
     s3: Any, portal_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,7 +76,7 @@ def test_an_upload_failure_stops_the_run_and_every_object_that_landed_is_announc
     flaky_client = s3_client_calling("before-parameter-build.s3.PutObject", fail_the_second_data_upload)
     monkeypatch.setattr(bronze_storage, "s3_client", flaky_client)
 
-    code = ingest(portal_url, LAKE_URI)
+    code = ingest(portal_url, S3_LAKE)
 
     assert code == 1  # a resource failed; the run did not stop as a configuration error
     [manifest] = s3_manifests(s3)
@@ -112,25 +89,25 @@ def test_an_upload_failure_stops_the_run_and_every_object_that_landed_is_announc
         "legacy_2011",
     ):  # the lake failed: the rest were not downloaded for nothing
         assert entries[dataset]["error"] == "not attempted: storage failed while landing legacy_2022"
-    assert s3_data_keys(s3) == announced([manifest]) == {entries["new_system"]["key"]}
+    assert set(data_keys(s3_keys(s3))) == announced([manifest]) == {entries["new_system"]["key"]}
 
-    code = ingest(portal_url, LAKE_URI)
+    code = ingest(portal_url, S3_LAKE)
 
     assert code == 0
     rerun = by_dataset(s3_manifests(s3)[-1])
     assert rerun["new_system"]["status"] == "unchanged"
     assert {rerun[d]["status"] for d in DATASETS_IN_ORDER[1:]} == {"landed"}
-    assert len(s3_data_keys(s3)) == 4
-    assert s3_data_keys(s3) == announced(s3_manifests(s3))
+    assert len(set(data_keys(s3_keys(s3)))) == 4
+    assert set(data_keys(s3_keys(s3))) == announced(s3_manifests(s3))
 
 
 def test_force_on_s3_finds_todays_objects_and_lands_nothing_twice(s3: Any, portal_url: str) -> None:
-    ingest(portal_url, LAKE_URI)
-    keys = s3_data_keys(s3)
+    ingest(portal_url, S3_LAKE)
+    keys = set(data_keys(s3_keys(s3)))
 
-    assert ingest(portal_url, LAKE_URI, "--force") == 0
+    assert ingest(portal_url, S3_LAKE, "--force") == 0
 
-    assert s3_data_keys(s3) == keys
+    assert set(data_keys(s3_keys(s3))) == keys
     assert {e["status"] for e in s3_manifests(s3)[-1]["resources"]} == {"unchanged"}
 
 

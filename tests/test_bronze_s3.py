@@ -7,17 +7,18 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from bronze_helpers import (
     FAST,
+    S3_BUCKET,
+    S3_LAKE,
+    S3_PREFIX,
     SAMPLE_BY_DATASET,
     big_csv,
     by_dataset,
@@ -26,47 +27,25 @@ from bronze_helpers import (
     lake_files,
     manifests,
     s3_client_calling,
+    s3_json,
+    s3_keys,
+    s3_manifests,
 )
 from lake import BRONZE_MANIFESTS, BRONZE_STATE
 from portal_standin import Portal
 
 REPO = Path(__file__).resolve().parent.parent
-BUCKET = "boston311-lake-test"
-PREFIX = "lake"
-LAKE_URI = f"s3://{BUCKET}/{PREFIX}"
 VOLATILE = {"ingested_at"}  # differs between two runs by design
 
 
-@pytest.fixture
-def s3(aws_credentials: None) -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
-
-
-def s3_keys(client: Any, prefix: str = PREFIX + "/") -> list[str]:
-    """Every key under the lake prefix, relative to the lake root, sorted."""
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-    return sorted(obj["Key"][len(prefix) :] for page in pages for obj in page.get("Contents", []))
-
-
-def s3_json(client: Any, key: str) -> Any:
-    return json.loads(client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["Body"].read())
-
-
-def s3_manifests(client: Any) -> list[dict[str, Any]]:
-    return [s3_json(client, k) for k in s3_keys(client) if k.startswith(BRONZE_MANIFESTS)]
-
-
 def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: Any, portal_url: str) -> None:
-    code = ingest(portal_url, LAKE_URI)
+    code = ingest(portal_url, S3_LAKE)
 
     assert code == 0
     [manifest] = s3_manifests(s3)
-    assert manifest["lake"] == LAKE_URI
+    assert manifest["lake"] == S3_LAKE
     for dataset, entry in by_dataset(manifest).items():
-        obj = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{entry['key']}")
+        obj = s3.get_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{entry['key']}")
         body = obj["Body"].read()
         assert body == SAMPLE_BY_DATASET[dataset].read_bytes()
         assert obj["ServerSideEncryption"] == "AES256"
@@ -74,17 +53,17 @@ def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: An
         assert obj["Metadata"]["source-url"] == entry["url"]
         assert obj["ContentType"] == "text/csv"
     for key in (BRONZE_STATE, f"{BRONZE_MANIFESTS}/{manifest['run_id']}.json"):
-        assert s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")["ServerSideEncryption"] == "AES256"
+        assert s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{key}")["ServerSideEncryption"] == "AES256"
 
 
 def test_kms_key_id_switches_to_sse_kms(s3: Any, portal_url: str) -> None:
     key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
 
-    code = ingest(portal_url, LAKE_URI, "--kms-key-id", key_id, "--years", "2022", "--no-new-system")
+    code = ingest(portal_url, S3_LAKE, "--kms-key-id", key_id, "--years", "2022", "--no-new-system")
 
     assert code == 0
     entry = by_dataset(s3_manifests(s3)[0])["legacy_2022"]
-    head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/{entry['key']}")
+    head = s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{entry['key']}")
     assert head["ServerSideEncryption"] == "aws:kms"
     assert key_id in head["SSEKMSKeyId"]
 
@@ -93,11 +72,11 @@ def test_file_over_16_mb_is_uploaded_in_parts(s3: Any, portal: Portal, portal_ur
     payload = big_csv(17 * 1024 * 1024)
     portal.add_csv("311 SERVICE REQUESTS - 2019", payload)
 
-    code = ingest(portal_url, LAKE_URI, "--years", "2019", "--no-new-system")
+    code = ingest(portal_url, S3_LAKE, "--years", "2019", "--no-new-system")
 
     assert code == 0
     entry = by_dataset(s3_manifests(s3)[0])["legacy_2019"]
-    obj = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{entry['key']}")
+    obj = s3.get_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{entry['key']}")
     assert obj["ETag"].strip('"').endswith("-2")  # a multipart upload of two 16 MiB parts
     assert hashlib.sha256(obj["Body"].read()).hexdigest() == hashlib.sha256(payload).hexdigest()
     assert obj["Metadata"]["sha256"] == entry["sha256"]
@@ -106,28 +85,29 @@ def test_file_over_16_mb_is_uploaded_in_parts(s3: Any, portal: Portal, portal_ur
 def test_rerun_lands_nothing_and_a_changed_resource_lands_a_new_ingest(
     s3: Any, portal: Portal, portal_url: str
 ) -> None:
-    ingest(portal_url, LAKE_URI)
+    ingest(portal_url, S3_LAKE)
     first_keys = data_keys(s3_keys(s3))
     downloads = sum(portal.downloads.values())
 
-    assert ingest(portal_url, LAKE_URI) == 0
+    assert ingest(portal_url, S3_LAKE) == 0
     assert data_keys(s3_keys(s3)) == first_keys
     assert sum(portal.downloads.values()) == downloads
 
     changed = SAMPLE_BY_DATASET["legacy_2015"].read_bytes().replace(b"Animal Found", b"Animal Found!")
     portal.rewrite(portal.resource_id("legacy_2015"), changed)
-    assert ingest(portal_url, LAKE_URI) == 0
+    assert ingest(portal_url, S3_LAKE) == 0
 
     third = by_dataset(s3_manifests(s3)[-1])
     assert [d for d, e in third.items() if e["status"] == "landed"] == ["legacy_2015"]
     assert third["legacy_2015"]["key"] not in first_keys  # same day, other bytes: a distinct key
     assert set(data_keys(s3_keys(s3))) == set(first_keys) | {third["legacy_2015"]["key"]}
     first_2015 = by_dataset(s3_manifests(s3)[0])["legacy_2015"]["key"]
-    assert s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{first_2015}")["Body"].read() == (
+    assert s3.get_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{first_2015}")["Body"].read() == (
         SAMPLE_BY_DATASET["legacy_2015"].read_bytes()
     )
     assert (
-        s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{third['legacy_2015']['key']}")["Body"].read() == changed
+        s3.get_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{third['legacy_2015']['key']}")["Body"].read()
+        == changed
     )
 
 
@@ -140,7 +120,7 @@ def test_local_backend_has_the_same_layout_and_manifest_as_s3(
     frozen = ingestao_bronze.utc_now()
     monkeypatch.setattr(ingestao_bronze, "utc_now", lambda: frozen)
 
-    assert ingest(portal_url, LAKE_URI) == 0
+    assert ingest(portal_url, S3_LAKE) == 0
     assert ingest(portal_url, tmp_path) == 0
 
     assert s3_keys(s3) == lake_files(tmp_path)
@@ -190,7 +170,7 @@ def test_cli_subprocess_lands_into_a_moto_server(portal_url: str, tmp_path: Path
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
-        client.create_bucket(Bucket=BUCKET)
+        client.create_bucket(Bucket=S3_BUCKET)
 
         result = subprocess.run(
             [
@@ -199,7 +179,7 @@ def test_cli_subprocess_lands_into_a_moto_server(portal_url: str, tmp_path: Path
                 "--portal",
                 portal_url,
                 "--lake",
-                LAKE_URI,
+                S3_LAKE,
             ]
             + FAST
             + ["--quiet", "--work-dir", str(tmp_path / "work")],
@@ -242,7 +222,7 @@ def test_a_bucket_that_refuses_writes_is_a_configuration_error(
         bronze_storage, "s3_client", s3_client_calling("before-call.s3.PutObject", access_denied)
     )
 
-    code = ingest(portal_url, LAKE_URI, "--years", "2022", "--no-new-system")
+    code = ingest(portal_url, S3_LAKE, "--years", "2022", "--no-new-system")
 
     err = capsys.readouterr().err
     assert code == 2  # the object's record in the state, then the manifest, were refused: nothing landed
