@@ -1,13 +1,16 @@
 """Deploy the serving layer to AWS: Athena database, tables, views and named queries, then QuickSight.
 
-Every step creates its asset or, when it exists, updates it (Athena tables are dropped and created again: for
-external tables that is their definition only), so running the command twice is safe.
+Every step creates its asset or, when it exists, updates it, so running the command twice is safe. An Athena
+table whose definition changed (its DDL or the lake's location) is dropped and created again (for an external table
+that is its definition only); an unchanged one is left alone, recognised by the fingerprint of its DDL kept in its
+table properties.
 Credentials come from boto3's default chain (``--profile`` picks a named profile); nothing is in code.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import re
 import sys
@@ -43,6 +46,10 @@ REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 # asset ARNs are built in (definitions.Target.arn).
 PRINCIPAL_ARN = re.compile(r"arn:aws:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+")
 GLUE_DATABASE = re.compile(r"[a-z0-9_]{1,255}")
+# The table property that carries the SHA-256 of the CREATE statement a table was made from (without this property).
+DDL_FINGERPRINT = "boston311.ddl_sha256"
+TABLE_PROPERTIES = re.compile(r"\bTBLPROPERTIES \((\s*)")
+FINGERPRINT_PROPERTY = re.compile(rf"'{re.escape(DDL_FINGERPRINT)}' = '([0-9a-f]{{64}})'")
 
 Sleep = Callable[[float], None]
 
@@ -67,19 +74,21 @@ class DeployConfig:
 
 @dataclass(frozen=True)
 class Clients:
-    """The two AWS clients the deploy uses."""
+    """The AWS clients the deploy uses (Glue only to read the tables' properties)."""
 
     athena: Any
+    glue: Any
     quicksight: Any
 
 
 def make_clients(region: str, session: Any = None, profile: str | None = None) -> Clients:
-    """Athena and QuickSight clients from a boto3 Session (the default credential chain, or ``profile``)."""
+    """Athena, Glue and QuickSight clients from a boto3 Session (the default credential chain, or ``profile``)."""
     import boto3
 
     session = session or boto3.Session(profile_name=profile, region_name=region)
     return Clients(
         athena=session.client("athena", region_name=region),
+        glue=session.client("glue", region_name=region),
         quicksight=session.client("quicksight", region_name=region),
     )
 
@@ -110,19 +119,37 @@ def step(action: str, asset: str) -> Iterator[None]:
 # ----------------------------------------------------------------------------------------------------------
 
 
+def with_fingerprint(create_sql: str) -> str:
+    """The CREATE TABLE statement with its own SHA-256 added as the first table property (DDL_FINGERPRINT)."""
+    if len(TABLE_PROPERTIES.findall(create_sql)) != 1:
+        raise athena_sql.SqlError(
+            "A table's DDL must have one TBLPROPERTIES clause to carry its fingerprint."
+        )
+    fingerprint = hashlib.sha256(create_sql.encode("utf-8")).hexdigest()
+    return TABLE_PROPERTIES.sub(
+        lambda match: f"TBLPROPERTIES ({match[1]}'{DDL_FINGERPRINT}' = '{fingerprint}',{match[1] or ' '}",
+        create_sql,
+    )
+
+
+def fingerprint_in(create_sql: str) -> str:
+    """The fingerprint a ``with_fingerprint`` statement carries."""
+    return FINGERPRINT_PROPERTY.search(create_sql).group(1)  # type: ignore[union-attr]
+
+
 def athena_statements(database: str, silver_location: str, gold_location: str) -> list[tuple[str, str, str]]:
     """Every Athena statement in order: (what, asset, SQL) for the database, the tables (each dropped and created
-    again), then the views."""
+    again, which ``deploy_athena`` skips for a table that is up to date), then the views."""
     locations = {"database": database, "silver_location": silver_location, "gold_location": gold_location}
     statements = [
         ("create database", database, athena_sql.load_sql("ddl", athena_sql.DATABASE_DDL, **locations))
     ]
-    # External tables: dropping one removes only its definition (the data stays on S3), so a redeploy replaces each
-    # table with the current DDL and locations instead of keeping a stale one (CREATE ... IF NOT EXISTS alone).
+    # External tables: dropping one removes only its definition (the data stays on S3), so a redeploy replaces a
+    # table whose DDL or location changed instead of keeping a stale one (CREATE ... IF NOT EXISTS alone).
     for table in athena_sql.table_names():
         statements += [
             ("drop table", table, f"DROP TABLE IF EXISTS {database}.{table}"),
-            ("create table", table, athena_sql.load_sql("ddl", table, **locations)),
+            ("create table", table, with_fingerprint(athena_sql.load_sql("ddl", table, **locations))),
         ]
     statements += [
         ("create view", view, athena_sql.load_sql("views", view, database=database))
@@ -196,10 +223,37 @@ def existing_named_queries(athena: Any, workgroup: str, database: str) -> dict[s
     return found
 
 
-def deploy_athena(athena: Any, config: DeployConfig, sleep: Sleep = time.sleep) -> None:
-    """Create the database, tables and views (each statement waited for), then create/update the named queries."""
+def deployed_fingerprints(glue: Any, database: str) -> dict[str, str]:
+    """The DDL fingerprint of each table already in the database (none when the database does not exist)."""
+    found: dict[str, str] = {}
+    try:
+        for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
+            for table in page.get("TableList", []):
+                fingerprint = (table.get("Parameters") or {}).get(DDL_FINGERPRINT)
+                if fingerprint:
+                    found[table["Name"]] = fingerprint
+    except glue.exceptions.EntityNotFoundException:
+        return {}
+    return found
+
+
+def deploy_athena(athena: Any, glue: Any, config: DeployConfig, sleep: Sleep = time.sleep) -> None:
+    """Create the database, the tables that are missing or changed, and the views (each statement waited for),
+    then create/update the named queries."""
     target = config.target
-    for what, asset, sql in athena_statements(target.database, config.silver_location, config.gold_location):
+    statements = athena_statements(target.database, config.silver_location, config.gold_location)
+    with step("Glue: read table properties in", target.database):
+        deployed = deployed_fingerprints(glue, target.database)
+    up_to_date = {
+        asset
+        for what, asset, sql in statements
+        if what == "create table" and deployed.get(asset) == fingerprint_in(sql)
+    }
+    for what, asset, sql in statements:
+        if what in ("drop table", "create table") and asset in up_to_date:
+            if what == "create table":
+                log.info("table %s is up to date", asset)
+            continue
         # CREATE DATABASE runs before the database exists, so it gets no database context.
         context = None if what == "create database" else target.database
         with step(f"Athena: {what}", asset):
@@ -401,7 +455,7 @@ def deploy(config: DeployConfig, clients: Clients, waits: Waits | None = None) -
     """The whole deploy: Athena (unless skipped), then QuickSight; returns the dashboard URL."""
     waits = waits or Waits()
     if not config.skip_athena:
-        deploy_athena(clients.athena, config, waits.sleep)
+        deploy_athena(clients.athena, clients.glue, config, waits.sleep)
     return deploy_quicksight(clients.quicksight, config.target, waits)
 
 
@@ -411,10 +465,11 @@ def deploy(config: DeployConfig, clients: Clients, waits: Waits | None = None) -
 
 
 def planned_requests(config: DeployConfig) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """(service, operation, asset, body) of every create request a first deploy sends, in order."""
+    """(service, operation, asset, body) of every request a first deploy sends (polls aside), in order."""
     target = config.target
     plan: list[tuple[str, str, str, dict[str, Any]]] = []
     if not config.skip_athena:
+        plan.append(("glue", "GetTables", target.database, {"DatabaseName": target.database}))
         for what, asset, sql in athena_statements(
             target.database, config.silver_location, config.gold_location
         ):

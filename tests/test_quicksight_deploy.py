@@ -5,6 +5,8 @@ patterns and unions); failures are one sentence naming the step and asset; moto 
 from __future__ import annotations
 
 import copy
+import hashlib
+import re
 from typing import Any
 
 import boto3
@@ -36,15 +38,17 @@ IDS = {"AwsAccountId": ACCOUNT}
 
 
 class StubbedAws:
-    """Athena and QuickSight clients behind Stubbers, recording every request the deploy builds."""
+    """Athena, Glue and QuickSight clients behind Stubbers, recording every request the deploy builds."""
 
     def __init__(self) -> None:
         session = boto3.Session(region_name=REGION)
         self.clients = deploy.make_clients(REGION, session=session)
         self.athena = Stubber(self.clients.athena)
+        self.glue = Stubber(self.clients.glue)
         self.quicksight = Stubber(self.clients.quicksight)
+        self.stubbers = (self.athena, self.glue, self.quicksight)
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
-        for client in (self.clients.athena, self.clients.quicksight):
+        for client in (self.clients.athena, self.clients.glue, self.clients.quicksight):
             client.meta.events.register("before-parameter-build", self._record)
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
@@ -52,21 +56,21 @@ class StubbedAws:
 
     def client(self, service: str, region_name: str | None = None) -> Any:
         """Stand in for boto3.Session.client, so main() gets these stubbed clients."""
-        return {"athena": self.clients.athena, "quicksight": self.clients.quicksight}[service]
+        return getattr(self.clients, service)
 
     def __enter__(self) -> StubbedAws:
-        self.athena.activate()
-        self.quicksight.activate()
+        for stubber in self.stubbers:
+            stubber.activate()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.athena.deactivate()
-        self.quicksight.deactivate()
+        for stubber in self.stubbers:
+            stubber.deactivate()
 
     def assert_done_and_valid(self) -> None:
         """Every queued answer was used, and every request passes the strict model check."""
-        self.athena.assert_no_pending_responses()
-        self.quicksight.assert_no_pending_responses()
+        for stubber in self.stubbers:
+            stubber.assert_no_pending_responses()
         for service, operation, params in self.requests:
             assert definitions.model_errors(service, operation, params) == [], operation
 
@@ -76,11 +80,32 @@ class StubbedAws:
 
     # ---- Athena -------------------------------------------------------------------------------------
 
-    def expect_statements(self, fail_at: str | None = None, reason: str = "") -> None:
-        """Each DDL/view statement started and polled (once RUNNING, then SUCCEEDED, or FAILED at fail_at)."""
-        for index, (what, asset, sql) in enumerate(
-            deploy.athena_statements(TARGET.database, CONFIG.silver_location, CONFIG.gold_location)
-        ):
+    def expect_statements(
+        self, fail_at: str | None = None, reason: str = "", deployed: dict[str, str] | None = None
+    ) -> None:
+        """Glue lists the tables already deployed with their fingerprints (``deployed``; None: the database does
+        not exist yet); each DDL/view statement is started and polled (once RUNNING, then SUCCEEDED, or FAILED at
+        fail_at), except the drop and create of a table deployed with the current fingerprint."""
+        listing = {"DatabaseName": TARGET.database}
+        if deployed is None:
+            self.glue.add_client_error("get_tables", "EntityNotFoundException", expected_params=listing)
+            deployed = {}
+        else:
+            tables = [
+                {
+                    "Name": name,
+                    "DatabaseName": TARGET.database,
+                    "Parameters": {deploy.DDL_FINGERPRINT: fingerprint},
+                }
+                for name, fingerprint in deployed.items()
+            ]
+            self.glue.add_response("get_tables", {"TableList": tables}, listing)
+        up_to_date = {
+            table for table, fingerprint in fingerprints().items() if deployed.get(table) == fingerprint
+        }
+        for index, (what, asset, sql) in enumerate(statements()):
+            if what in ("drop table", "create table") and asset in up_to_date:
+                continue
             request = {"QueryString": sql, "WorkGroup": TARGET.athena_workgroup}
             if what != "create database":
                 request["QueryExecutionContext"] = {"Database": TARGET.database}
@@ -225,6 +250,16 @@ class StubbedAws:
         )
 
 
+def statements() -> list[tuple[str, str, str]]:
+    """The Athena statements of CONFIG."""
+    return deploy.athena_statements(TARGET.database, CONFIG.silver_location, CONFIG.gold_location)
+
+
+def fingerprints() -> dict[str, str]:
+    """Each table's DDL fingerprint in CONFIG's statements."""
+    return {asset: deploy.fingerprint_in(sql) for what, asset, sql in statements() if what == "create table"}
+
+
 def _execution(execution_id: str, state: str, reason: str = "") -> dict[str, Any]:
     status: dict[str, Any] = {"State": state}
     if reason:
@@ -296,12 +331,14 @@ def test_first_deploy_creates_everything_with_valid_requests(
 
 
 def test_second_deploy_updates_everything_and_publishes_the_new_version(aws: StubbedAws) -> None:
-    aws.expect_statements()
+    aws.expect_statements(deployed=fingerprints())
     aws.expect_named_queries_updated(changed="channel_mix_over_time")
     aws.expect_quicksight_updated()
     assert deploy.deploy(CONFIG, aws.clients, NO_WAIT) == deploy.dashboard_url(REGION)
     aws.assert_done_and_valid()
     operations = aws.operations()
+    # every table is up to date: the database and the views only
+    assert operations.count("StartQueryExecution") == 1 + len(athena_sql.view_names())
     assert "CreateNamedQuery" not in operations and operations.count("UpdateNamedQuery") == 1
     assert not [operation for operation in operations if operation.startswith("Create")]
     assert operations[-1] == "UpdateDashboardPublishedVersion"
@@ -430,14 +467,70 @@ def test_dry_run_checks_every_request_and_calls_nothing(capsys: pytest.CaptureFi
     assert "ok   quicksight CreateDashboard dashboard" in out
 
 
+def test_a_table_is_replaced_when_missing_or_changed_and_left_alone_when_up_to_date(aws: StubbedAws) -> None:
+    current = fingerprints()
+    stale, missing, *unchanged = athena_sql.table_names()
+    deployed = {stale: "0" * 64, **{table: current[table] for table in unchanged}}
+    aws.expect_statements(deployed=deployed)
+    aws.expect_named_queries_created()
+    deploy.deploy_athena(aws.clients.athena, aws.clients.glue, CONFIG, sleep=lambda seconds: None)
+    aws.assert_done_and_valid()
+    sent = [
+        params["QueryString"]
+        for service, operation, params in aws.requests
+        if operation == "StartQueryExecution"
+    ]
+    assert [sql for sql in sent if sql.startswith("DROP TABLE")] == [
+        f"DROP TABLE IF EXISTS boston311.{stale}",
+        f"DROP TABLE IF EXISTS boston311.{missing}",
+    ]
+    created = [sql.split("(")[0] for sql in sent if sql.startswith("CREATE EXTERNAL TABLE")]
+    assert created == [
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS boston311.{table} " for table in (stale, missing)
+    ]
+
+
 def test_a_redeploy_replaces_each_table_so_a_moved_lake_is_read_from_its_new_place() -> None:
     statements = [
         (what, asset, sql) for what, asset, sql in deploy.athena_statements("boston311", *CONFIG_LOCATIONS)
     ]
+    moved = deploy.athena_statements("boston311", "s3://other/silver/boston311", "s3://other/gold/boston311")
+    moved_fingerprints = {
+        asset: deploy.fingerprint_in(sql) for what, asset, sql in moved if what == "create table"
+    }
     for table in athena_sql.table_names():
         drop = statements.index(("drop table", table, f"DROP TABLE IF EXISTS boston311.{table}"))
         what, asset, sql = statements[drop + 1]
         assert (what, asset) == ("create table", table) and "s3://lake-bucket/lake/" in sql
+        # another location is another fingerprint, so the deployed table is not taken as up to date
+        assert moved_fingerprints[table] != deploy.fingerprint_in(sql)
+
+
+def test_the_fingerprint_is_the_sha256_of_the_statement_without_it() -> None:
+    for what, asset, sql in statements():
+        if what == "create table":
+            fingerprint = deploy.fingerprint_in(sql)
+            bare = athena_sql.load_sql("ddl", asset, **CONFIG_PARAMS)
+            assert hashlib.sha256(bare.encode()).hexdigest() == fingerprint
+            properties = sql.split("TBLPROPERTIES (", 1)[1].lstrip()
+            assert properties.startswith(f"'{deploy.DDL_FINGERPRINT}' = '{fingerprint}',")
+            assert re.sub(rf"'{deploy.DDL_FINGERPRINT}' = '{fingerprint}',\s*", "", sql) == bare
+    with pytest.raises(athena_sql.SqlError, match="TBLPROPERTIES"):
+        deploy.with_fingerprint("CREATE EXTERNAL TABLE t (a int) LOCATION 's3://b/t/'")
+
+
+def test_a_catalog_that_cannot_be_read_is_one_sentence(
+    aws: StubbedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.glue.add_client_error(
+        "get_tables", "AccessDeniedException", "User is not authorized to perform glue:GetTables."
+    )
+    assert deploy.main(ARGV, session=aws, waits=NO_WAIT) == 1
+    assert capsys.readouterr().err == (
+        "Glue: read table properties in boston311 failed: AccessDeniedException: "
+        "User is not authorized to perform glue:GetTables.\n"
+    )
+    assert "StartQueryExecution" not in aws.operations()
 
 
 def test_the_athena_sql_carries_the_deploy_locations() -> None:
@@ -459,6 +552,11 @@ def test_the_athena_sql_carries_the_deploy_locations() -> None:
 
 
 CONFIG_LOCATIONS = (CONFIG.silver_location, CONFIG.gold_location)
+CONFIG_PARAMS = {
+    "database": "boston311",
+    "silver_location": CONFIG.silver_location,
+    "gold_location": CONFIG.gold_location,
+}
 
 
 def test_moto_athena_deploy_is_idempotent(aws_credentials: None) -> None:
@@ -467,16 +565,27 @@ def test_moto_athena_deploy_is_idempotent(aws_credentials: None) -> None:
         athena.create_work_group(
             Name="analytics", Configuration={"ResultConfiguration": {"OutputLocation": "s3://r/"}}
         )
-        deploy.deploy_athena(athena, CONFIG, sleep=lambda seconds: None)
+        glue = boto3.client("glue", region_name=REGION)
+        deploy.deploy_athena(athena, glue, CONFIG, sleep=lambda seconds: None)
         first = athena.list_named_queries(WorkGroup="analytics")["NamedQueryIds"]
-        deploy.deploy_athena(athena, CONFIG, sleep=lambda seconds: None)
+        first_executions = len(athena.list_query_executions(WorkGroup="analytics")["QueryExecutionIds"])
+        # moto records Athena statements without running them: make the catalog what the DDL would have made
+        glue.create_database(DatabaseInput={"Name": "boston311"})
+        for table, fingerprint in fingerprints().items():
+            glue.create_table(
+                DatabaseName="boston311",
+                TableInput={"Name": table, "Parameters": {deploy.DDL_FINGERPRINT: fingerprint}},
+            )
+        deploy.deploy_athena(athena, glue, CONFIG, sleep=lambda seconds: None)
         second = athena.list_named_queries(WorkGroup="analytics")["NamedQueryIds"]
-        executions = athena.list_query_executions(WorkGroup="analytics")["QueryExecutionIds"]
+        executions = len(athena.list_query_executions(WorkGroup="analytics")["QueryExecutionIds"])
         stored = {athena.get_named_query(NamedQueryId=i)["NamedQuery"]["Name"] for i in second}
     assert sorted(first) == sorted(second) and len(second) == len(athena_sql.named_query_names())
     assert stored == set(athena_sql.named_query_names())
-    # per deploy: the database, each table dropped and created, each view
-    assert len(executions) == 2 * (1 + 2 * len(athena_sql.table_names()) + len(athena_sql.view_names()))
+    views = len(athena_sql.view_names())
+    # first deploy: the database, each table dropped and created, each view; second: the database and the views
+    assert first_executions == 1 + 2 * len(athena_sql.table_names()) + views
+    assert executions - first_executions == 1 + views
 
 
 def test_moto_creates_the_athena_data_source(aws_credentials: None) -> None:
