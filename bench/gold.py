@@ -33,7 +33,7 @@ from pyspark.sql import SparkSession  # noqa: E402
 
 import gold_job  # noqa: E402
 import silver_job  # noqa: E402
-from synthetic_bronze import write_synthetic_bronze  # noqa: E402
+from synthetic_bronze import MIN_ROWS, write_synthetic_bronze  # noqa: E402
 
 log = logging.getLogger("bench.gold")
 
@@ -174,8 +174,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
     args = parser.parse_args(argv)
-    if args.rows < 1000:
-        parser.error("--rows must be at least 1000")
+    if args.rows < MIN_ROWS:
+        parser.error(f"--rows must be at least {MIN_ROWS}")
     return args
 
 

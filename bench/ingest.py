@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         help="alternating curl / local-ingest rounds (default 3); best and median",
     )
     args = parser.parse_args(argv)
+    for flag, value in (("--size-mb", args.size_mb), ("--rounds", args.rounds)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the moto server's request log
 
     if shutil.which("curl") is None:

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "bench"), str(REPO / "glue")]
 
 import silver_job  # noqa: E402
-from synthetic_bronze import write_synthetic_bronze  # noqa: E402
+from synthetic_bronze import MIN_ROWS, write_synthetic_bronze  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "silver"
 TARGET_RATIO = 1.5
@@ -330,10 +330,16 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="keep the generated data and outputs under bench/out/"
     )
     args = parser.parse_args(argv)
+    try:
+        sizes = [int(size) for size in args.rows.split(",")]
+    except ValueError:
+        parser.error(f"--rows must be whole numbers separated by commas, got {args.rows!r}")
+    if min(sizes) < MIN_ROWS:
+        parser.error(f"--rows must be at least {MIN_ROWS} each, got {args.rows!r}")
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared machines skew every figure)"
     )
-    for rows in (int(size) for size in args.rows.split(",")):
+    for rows in sizes:
         show(run_size(rows, args.driver_memory, args.keep))
     if not args.keep:
         shutil.rmtree(OUT, ignore_errors=True)

@@ -2,11 +2,12 @@
 
 Layout and manifest follow docs/CONTRACTS.md, so the Silver job (and Gold's benchmark) read it like a real
 Bronze: ``<bronze>/dataset=<dataset>/ingest_date=YYYY-MM-DD/<file>.csv`` plus ``_manifests/<run_id>.json``.
-Usage: ``python bench/synthetic_bronze.py <bronze_path> <rows> [seed]``.
+Usage: ``python bench/synthetic_bronze.py <bronze_path> <rows> [seed]`` (rows at least 1000).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import json
@@ -17,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BOSTON = ZoneInfo("America/New_York")
+# The smallest size the benchmarks accept: fewer rows (a few dozen per file) would not be a measurement.
+MIN_ROWS = 1000
 
 LEGACY29 = [
     "case_enquiry_id",
@@ -436,12 +439,18 @@ def write_synthetic_bronze(bronze_path: str, rows: int, seed: int = 311) -> dict
     }
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Write synthetic Bronze and print its counts as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bronze_path", help="the Bronze folder to write (…/bronze/boston311)")
+    parser.add_argument("rows", type=int, help=f"about how many records (at least {MIN_ROWS})")
+    parser.add_argument("seed", type=int, nargs="?", default=311, help="generator seed (default %(default)s)")
+    args = parser.parse_args(argv)
+    if args.rows < MIN_ROWS:
+        parser.error(f"rows must be at least {MIN_ROWS}, got {args.rows}")
+    print(json.dumps(write_synthetic_bronze(args.bronze_path, args.rows, args.seed), indent=1))
+    return 0
+
+
 if __name__ == "__main__":
-    print(
-        json.dumps(
-            write_synthetic_bronze(
-                sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 311
-            ),
-            indent=1,
-        )
-    )
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""bench/: the synthetic Bronze the Silver and Gold benchmarks time is deterministic and shaped like the real
+exports (the real eras' headers, ~3 % changed cases, ~0.5 % spoiled records, a manifest Silver can trust), and
+every benchmark refuses a size it cannot measure with one line and exit code 2 before starting anything."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+
+import silver_job
+from synthetic_bronze import write_synthetic_bronze
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL_SAMPLES = {
+    "legacy29": FIXTURES / "legacy_2022_old29col_qsv-sample100.csv",
+    "legacy30": FIXTURES / "legacy_2015_reissued30col_pandas-filtered_first2000.csv",
+    "new_system": FIXTURES / "new_system_api-export_2025-08_to_2026-02.csv",
+}
+
+
+def header_of(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return next(csv.reader(handle))
+
+
+def records(path: Path) -> int:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
+
+
+def contents(bronze: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(bronze)): path.read_bytes() for path in sorted(bronze.rglob("*.csv"))}
+
+
+def test_the_same_seed_writes_the_same_bytes_and_another_seed_other_rows(tmp_path: Path) -> None:
+    first, again, other = (tmp_path / name for name in ("first", "again", "other"))
+    write_synthetic_bronze(str(first), 3000, seed=311)
+    write_synthetic_bronze(str(again), 3000, seed=311)
+    write_synthetic_bronze(str(other), 3000, seed=7)
+    assert contents(first) == contents(again)
+    assert contents(first).keys() == contents(other).keys() and contents(first) != contents(other)
+
+
+def test_files_carry_the_real_eras_headers_and_the_manifest_describes_them(tmp_path: Path) -> None:
+    bronze = tmp_path / "bronze"
+    generated = write_synthetic_bronze(str(bronze), 20_000)
+    (manifest_path,) = (bronze / "_manifests").glob("*.json")
+    resources = json.loads(manifest_path.read_text(encoding="utf-8"))["resources"]
+    assert sorted(resource["key"] for resource in resources) == sorted(
+        f"bronze/boston311/{Path(path).relative_to(bronze)}" for path in generated["files"]
+    )
+    eras = set()
+    for resource in resources:
+        path = bronze / resource["key"].removeprefix("bronze/boston311/")
+        header = header_of(path)
+        assert header == header_of(REAL_SAMPLES[resource["header_era"]])
+        assert silver_job.recognise_era(header) == resource["header_era"]
+        assert resource["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        eras.add(resource["header_era"])
+    assert eras == set(REAL_SAMPLES)
+
+
+def test_about_three_percent_changed_cases_and_half_a_percent_spoiled_records(tmp_path: Path) -> None:
+    generated = write_synthetic_bronze(str(tmp_path / "bronze"), 40_000)
+    rows = sum(records(Path(path)) for path in generated["files"])
+    assert rows == generated["rows"]
+    assert 0.98 * 40_000 <= rows <= 1.02 * 40_000
+    assert 0.025 <= generated["duplicates"] / rows <= 0.035
+    assert 0.003 <= generated["bad_records"] / rows <= 0.007
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "message"),
+    [
+        ("silver", ["--rows", "5"], "--rows must be at least 1000 each, got '5'"),
+        ("silver", ["--rows", "1M"], "--rows must be whole numbers separated by commas, got '1M'"),
+        ("silver", ["--rows", "1000000,-4"], "--rows must be at least 1000 each, got '1000000,-4'"),
+        ("gold", ["--rows", "999"], "--rows must be at least 1000"),
+        ("ingest", ["--size-mb", "0"], "--size-mb must be at least 1, got 0"),
+        ("ingest", ["--rounds", "-1"], "--rounds must be at least 1, got -1"),
+        ("synthetic_bronze", ["/tmp/never-written", "10"], "rows must be at least 1000, got 10"),
+    ],
+)
+def test_a_size_that_cannot_be_measured_is_refused_before_anything_runs(
+    module: str, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module(module).main(argv)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].endswith(f"error: {message}") and "Traceback" not in err
+    assert not Path("/tmp/never-written").exists()
