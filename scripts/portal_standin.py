@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -489,7 +490,7 @@ def serve(portal: Portal | None = None, port: int = 0, host: str = "127.0.0.1") 
 def main(argv: list[str] | None = None) -> int:
     """Serve the stand-in until Ctrl-C."""
     parser = argparse.ArgumentParser(
-        description="Serve an offline stand-in of data.boston.gov's 311 dataset."
+        prog="portal_standin.py", description="Serve an offline stand-in of data.boston.gov's 311 dataset."
     )
     parser.add_argument(
         "--port", type=int, default=8000, help="port to listen on, 0 = any free port (default 8000)"
@@ -498,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
     )
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be 0-65535, got {args.port}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         with serve(port=args.port, host=args.host) as url:
@@ -505,7 +508,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Try: python scripts/ingestao_bronze.py --portal {url} --lake /tmp/lake", flush=True)
             threading.Event().wait()
     except OSError as error:
-        print(f"portal_standin.py: error: cannot listen on {args.host}:{args.port}: {error.strerror}.")
+        print(
+            f"portal_standin.py: error: cannot listen on {args.host}:{args.port}: {error.strerror}.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("stopped")

@@ -238,15 +238,15 @@ def main(argv: list[str] | None = None) -> int:
         "serve": lambda: run_serve(lake),
     }
     started = time.monotonic()
-    for stage in args.stages:
+    for done, stage in enumerate(args.stages):
         stage_started = time.monotonic()
         try:
             result = runners[stage]()
         except StageFailed as failure:
-            print(
-                f"[{stage}] FAILED: {failure}. Earlier stages' output is intact under {lake.root}.",
-                file=sys.stderr,
+            intact = (
+                f" The output of {', '.join(args.stages[:done])} is intact under {lake.root}." if done else ""
             )
+            print(f"[{stage}] FAILED: {failure}.{intact}", file=sys.stderr)
             return 1
         seconds = time.monotonic() - stage_started
         print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import portal_standin
 from bronze_helpers import SAMPLE_BY_DATASET
 from portal_standin import Fault, Portal, serve
 
@@ -119,3 +121,23 @@ def test_status_fault_then_success_and_rewrite(portal: Portal, base: str) -> Non
 def test_unknown_fault_kind_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("teapot")
+
+
+def test_a_port_it_cannot_listen_on_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        portal_standin.main(["--port", "99999"])
+    assert stopped.value.code == 2
+    assert (
+        capsys.readouterr().err.splitlines()[-1]
+        == "portal_standin.py: error: --port must be 0-65535, got 99999"
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert portal_standin.main(["--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"portal_standin.py: error: cannot listen on 127.0.0.1:{port}: ")
+        and "Traceback" not in err
+    )

@@ -40,4 +40,15 @@ def test_a_serve_failure_is_one_stage_line_not_a_traceback(tmp_path, capsys):
     assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 1
     err = capsys.readouterr().err
     assert "[serve] FAILED: serving failed (" in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "intact" not in err  # no stage ran before it
+
+
+def test_a_failed_stage_names_the_stages_whose_output_is_intact(tmp_path, capsys):
+    lake = tmp_path / "lake"
+    (lake / "lake.duckdb").mkdir(parents=True)
+
+    assert run_pipeline.main(["--offline", "--quiet", "--lake", str(lake), "--stages", "ingest,serve"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("[serve] FAILED: serving failed (")
+    assert err.endswith(f". The output of ingest is intact under {lake}.")
+    assert len(list((lake / "bronze" / "boston311").rglob("*.csv"))) == 4
