@@ -71,7 +71,8 @@ COPY (
            count(*) FILTER (WHERE closed AND NOT on_time) AS closed_late,
            count(*) FILTER (WHERE NOT closed) AS still_open,
            coalesce(sum(hours_to_close) FILTER (WHERE closed), 0.0) AS sum_hours_to_close,
-           count(hours_to_close) FILTER (WHERE closed) AS closed_with_duration
+           count(hours_to_close) FILTER (WHERE closed) AS closed_with_duration,
+           max(opened_local)::DATE AS last_opened_date
     FROM silver
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 ) TO '{gold}/monthly_requests' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (year), OVERWRITE_OR_IGNORE)

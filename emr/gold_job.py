@@ -181,6 +181,7 @@ def gold_base(silver: DataFrame) -> DataFrame:
     return silver.select(
         F.year(opened_local).alias("year"),
         month_start(opened_local).alias("month"),
+        F.to_date(opened_local).alias("opened_date"),
         opened_week.alias("opened_week"),
         closed_week.alias("closed_week"),
         *(known_or_unknown(key) for key in GROUP_KEYS),
@@ -195,7 +196,9 @@ def gold_base(silver: DataFrame) -> DataFrame:
 
 
 def monthly_requests(base: DataFrame) -> DataFrame:
-    """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive."""
+    """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive, but for
+    ``last_opened_date`` (the Boston day of the group's latest opening), which rolls up with max: its max over a
+    month says how far into the month the data reaches (a partial month ends before the month does)."""
     has_duration = F.col("is_closed") & F.col("hours_to_close").isNotNull()
     return base.groupBy("month", "year", *GROUP_KEYS).agg(
         F.count(F.lit(1)).alias("requests_opened"),
@@ -207,6 +210,7 @@ def monthly_requests(base: DataFrame) -> DataFrame:
             "sum_hours_to_close"
         ),
         count_where(has_duration).alias("closed_with_duration"),
+        F.max("opened_date").alias("last_opened_date"),
     )
 
 

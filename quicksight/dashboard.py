@@ -65,6 +65,8 @@ FROM v_open_backlog
 GROUP BY ALL
 ORDER BY ALL
 """
+# How far the data reaches: the Boston day of the latest opening (a month that ends later is partial).
+DATA_THROUGH_SQL = "SELECT strftime(max(last_opened_date), '%Y-%m-%d') FROM v_monthly_requests"
 GEO_SQL = """
 SELECT year, cell_lat, cell_lon, CAST(SUM(requests) AS BIGINT) AS requests
 FROM v_geo_grid
@@ -105,6 +107,15 @@ def month_range(first: str, last: str) -> list[str]:
     return months
 
 
+def partial_month(data_through: str | None) -> str | None:
+    """The month (``YYYY-MM``) the data stops inside, or None when the data reaches the end of its last month."""
+    if not data_through:
+        return None
+    day = dt.date.fromisoformat(data_through)
+    next_month = (day.replace(day=1) + dt.timedelta(days=31)).replace(day=1)
+    return None if day == next_month - dt.timedelta(days=1) else data_through[:7]
+
+
 def query(connection: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple]]:
     """Column names and rows of one query."""
     cursor = connection.execute(sql)
@@ -118,6 +129,7 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
     resolution_columns, resolution = query(connection, RESOLUTION_SQL)
     backlog_columns, backlog = query(connection, BACKLOG_SQL)
     geo_columns, geo = query(connection, GEO_SQL)
+    data_through = connection.execute(DATA_THROUGH_SQL).fetchone()[0]
 
     data_months = sorted({row[0] for row in management} | {row[0] for row in ontime})
     months = month_range(data_months[0], data_months[-1]) if data_months else []
@@ -137,6 +149,8 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
     return {
         "title": TITLE,
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "data_through": data_through,
+        "partial_month": partial_month(data_through),
         "dims": dims,
         "years": sorted({row[0] for row in resolution} | {row[0] for row in geo}),
         "management": columnar(management_columns, management, pick),
@@ -268,7 +282,7 @@ PAGE = """<!DOCTYPE html>
 </head>
 <body>
 <header><h1 id="dashboard-title">__TITLE__</h1>
-  <span class="generated">Boston 311 service requests &middot; generated __GENERATED__</span></header>
+  <span class="generated">Boston 311 service requests<span id="data-through"></span> &middot; generated __GENERATED__</span></header>
 <nav class="tabs" role="tablist">
   <button id="tab-management" class="active" role="tab" data-sheet="sheet-management">Management</button>
   <button id="tab-analytics" role="tab" data-sheet="sheet-analytics">Analytics</button>
@@ -341,10 +355,18 @@ SCRIPT = r"""
 
   function byId(id) { return document.getElementById(id); }
   function fmtInt(n) { return Math.round(n).toLocaleString("en-US"); }
+  var MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   function monthLabel(m) {
     var parts = m.split("-");
-    var names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    return names[Number(parts[1]) - 1] + " " + parts[0];
+    return MONTH_NAMES[Number(parts[1]) - 1] + " " + parts[0];
+  }
+  function dayLabel(d) {  // 2026-02-11 -> 11 Feb
+    var parts = d.split("-");
+    return Number(parts[2]) + " " + MONTH_NAMES[Number(parts[1]) - 1];
+  }
+  // A month the data stops inside says so wherever it is named as a period: "Feb 2026 (to 11 Feb)".
+  function periodLabel(m) {
+    return m === DATA.partial_month ? monthLabel(m) + " (to " + dayLabel(DATA.data_through) + ")" : monthLabel(m);
   }
   function layout(extra) {
     var base = { margin: { l: 50, r: 20, t: 10, b: 40 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
@@ -407,7 +429,7 @@ SCRIPT = r"""
   function renderKpis(selection, totals) {
     var latest = selection.to, previous = latest - 1;
     var now = totals[latest], before = previous >= 0 ? totals[previous] : null;
-    byId("kpi-enquiries-month").textContent = monthLabel(MONTHS[latest]);
+    byId("kpi-enquiries-month").textContent = periodLabel(MONTHS[latest]);
     var change = before && before.opened > 0 ? (now.opened - before.opened) / before.opened * 100 : null;
     setKpi("enquiries", now.opened, fmtInt(now.opened), change,
       change === null ? "no month before to compare" :
@@ -547,12 +569,18 @@ SCRIPT = r"""
 
   // ---- controls and tabs ------------------------------------------------------------------------
   function setUp() {
+    // The period ends with the last complete month: a partial month against a whole one is no comparison.
     var last = MONTHS.length - 1;
+    if (MONTHS[last] === DATA.partial_month && last > 0) { last -= 1; }
+    if (DATA.data_through) {
+      var through = DATA.data_through.split("-");
+      byId("data-through").textContent = " \u00b7 data through " + dayLabel(DATA.data_through) + " " + through[0];
+    }
     fillSelect("control-reason", DIMS.reason, "All reasons");
     fillSelect("control-subject", DIMS.subject, "All subjects");
     fillSelect("control-source", DIMS.source, "All sources");
-    fillSelect("control-period-from", MONTHS.map(monthLabel), null, 0);
-    fillSelect("control-period-to", MONTHS.map(monthLabel), null, last);
+    fillSelect("control-period-from", MONTHS.map(periodLabel), null, 0);
+    fillSelect("control-period-to", MONTHS.map(periodLabel), null, last);
     fillSelect("control-department", DIMS.department, "All departments");
     var yearSelect = byId("control-year");
     DATA.years.forEach(function (y) { yearSelect.add(new Option(String(y), String(y))); });

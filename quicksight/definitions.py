@@ -42,6 +42,8 @@ REFRESH_TIMEZONE = "America/New_York"
 
 # The first month of Boston 311 data (the system opened in July 2011): the default start of "Opening period".
 FIRST_MONTH = "2011-07-01T00:00:00Z"
+# The default end of "Opening period": the first day of the month before the current one (QuickSight expression).
+LAST_COMPLETE_MONTH = "addDateTime(-1, 'MM', truncDate('MM', now()))"
 TOP_REASONS_PARAMETER = "TopReasonsN"
 TOP_REASONS_DEFAULT = 10
 TOP_REASONS_MAX = 50
@@ -153,6 +155,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             ("still_open", "INTEGER"),
             ("sum_hours_to_close", "DECIMAL"),
             ("closed_with_duration", "INTEGER"),
+            ("last_opened_date", "DATETIME"),
         ),
     ),
     DatasetSpec(
@@ -496,7 +499,9 @@ def category_filter(filter_id: str, dataset: str, name: str) -> dict[str, Any]:
 
 
 def period_filter(filter_id: str, dataset: str, name: str) -> dict[str, Any]:
-    """A month range filter: from the first month of data to the current month (a rolling date)."""
+    """A month range filter: from the first month of data to the last complete month, the one before the current
+    month (a rolling date): with Gold refreshed daily the current month is always partial, and a partial month
+    against a whole one is no comparison for the KPIs. The control reaches the current month too."""
     return {
         "TimeRangeFilter": {
             "FilterId": filter_id,
@@ -505,7 +510,7 @@ def period_filter(filter_id: str, dataset: str, name: str) -> dict[str, Any]:
             "IncludeMaximum": True,
             "RangeMinimumValue": {"StaticValue": FIRST_MONTH},
             "RangeMaximumValue": {
-                "RollingDate": {"DataSetIdentifier": dataset, "Expression": "truncDate('MM', now())"}
+                "RollingDate": {"DataSetIdentifier": dataset, "Expression": LAST_COMPLETE_MONTH}
             },
             "NullOption": "NON_NULLS_ONLY",
             "TimeGranularity": "MONTH",

@@ -74,6 +74,7 @@ GOLD_SCHEMAS = {
             ("still_open", pa.int64()),
             ("sum_hours_to_close", pa.float64()),
             ("closed_with_duration", pa.int64()),
+            ("last_opened_date", pa.date32()),
         ]
     ),
     "resolution_times": pa.schema(
@@ -118,14 +119,15 @@ PWD = "Public Works Department"
 BTD = "Transportation - Traffic Division"
 
 # The tiny lake's monthly_requests: (month, department, subject, reason, type, source, neighborhood,
-#  opened, closed, on_time, late, still_open, sum_hours_to_close, closed_with_duration).
+#  opened, closed, on_time, late, still_open, sum_hours_to_close, closed_with_duration, last_opened_date).
+# Every month is complete: some group of it has an opening on its last day.
 SMALL_MONTHLY = [
-    (dt.date(2023, 12, 1), "PWDx", PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 7, 7, 7, 0, 0, 14.0, 7),
-    (dt.date(2024, 1, 1), "PWDx", PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 10, 8, 6, 2, 2, 80.0, 8),
-    (dt.date(2024, 1, 1), "PWDx", PWD, "Sanitation", "Missed Trash", "Citizens Connect App", "Roxbury", 5, 5, 5, 0, 0, 25.0, 5),
-    (dt.date(2024, 2, 1), "BTDT", BTD, "Enforcement & Abandoned Vehicles", "Parking Enforcement", "Citizens Connect App", "Dorchester", 20, 15, 9, 6, 5, 300.0, 12),
-    (dt.date(2024, 2, 1), "PWDx", PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Roxbury", 4, 4, 1, 3, 0, 96.0, 4),
-    (dt.date(2024, 2, 1), "Unknown", "Unknown", "Unknown", "Unknown", "Self Service", "Unknown", 1, 0, 0, 0, 1, 0.0, 0),
+    (dt.date(2023, 12, 1), "PWDx", PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 7, 7, 7, 0, 0, 14.0, 7, dt.date(2023, 12, 31)),
+    (dt.date(2024, 1, 1), "PWDx", PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 10, 8, 6, 2, 2, 80.0, 8, dt.date(2024, 1, 31)),
+    (dt.date(2024, 1, 1), "PWDx", PWD, "Sanitation", "Missed Trash", "Citizens Connect App", "Roxbury", 5, 5, 5, 0, 0, 25.0, 5, dt.date(2024, 1, 22)),
+    (dt.date(2024, 2, 1), "BTDT", BTD, "Enforcement & Abandoned Vehicles", "Parking Enforcement", "Citizens Connect App", "Dorchester", 20, 15, 9, 6, 5, 300.0, 12, dt.date(2024, 2, 29)),
+    (dt.date(2024, 2, 1), "PWDx", PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Roxbury", 4, 4, 1, 3, 0, 96.0, 4, dt.date(2024, 2, 27)),
+    (dt.date(2024, 2, 1), "Unknown", "Unknown", "Unknown", "Unknown", "Self Service", "Unknown", 1, 0, 0, 0, 1, 0.0, 0, dt.date(2024, 2, 3)),
 ]  # fmt: skip
 SMALL_RESOLUTION = [
     (2024, "PWDx", "Missed Trash", 5, 4.0, 9.0, 5.0, 1.0),
@@ -307,6 +309,9 @@ def realistic_gold(
     for offset in range(months):
         year, month0 = divmod(first_month.month - 1 + offset, 12)
         month = dt.date(first_month.year + year, month0 + 1, 1)
+        # the data stops on the 17th of the last month, as a daily refresh leaves the current month partial
+        month_end = (month + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+        last_opened = month.replace(day=17) if offset == months - 1 else month_end
         season = 1.0 + 0.35 * (month.month in (5, 6, 7, 8, 9)) + 0.02 * offset
         for dept, subject, reason, case_type, typical_hours in REALISTIC_TYPES:
             for source, share in REALISTIC_SOURCES:
@@ -321,7 +326,7 @@ def realistic_gold(
                     with_duration = closed - (1 if closed > 3 else 0)
                     hours = with_duration * typical_hours * rng.uniform(0.5, 1.6)
                     row = (month, dept, subject, reason, case_type, source, neighborhood, opened, closed, on_time,
-                           closed - on_time, opened - closed, round(hours, 2), with_duration)  # fmt: skip
+                           closed - on_time, opened - closed, round(hours, 2), with_duration, last_opened)  # fmt: skip
                     monthly.append(row)
                     cell = (
                         month.year,

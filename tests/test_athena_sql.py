@@ -163,7 +163,7 @@ VIEW_COLUMNS = {
         ("reason", "VARCHAR"), ("type", "VARCHAR"), ("source", "VARCHAR"), ("neighborhood", "VARCHAR"),
         ("requests_opened", "BIGINT"), ("requests_closed", "BIGINT"), ("closed_on_time", "BIGINT"),
         ("closed_late", "BIGINT"), ("still_open", "BIGINT"), ("sum_hours_to_close", "DOUBLE"),
-        ("closed_with_duration", "BIGINT"),
+        ("closed_with_duration", "BIGINT"), ("last_opened_date", "DATE"),
     ],
     "v_resolution_times": [
         ("year", "INTEGER"), ("department", "VARCHAR"), ("type", "VARCHAR"), ("closed_cases", "BIGINT"),
@@ -198,6 +198,14 @@ def test_v_monthly_requests_carries_every_row_and_the_partition_year(db: duckdb.
         "SELECT sum(sum_hours_to_close) / sum(closed_with_duration) / 24 FROM v_monthly_requests "
         "WHERE month = DATE '2024-02-01'",
     ) == [(1.03125,)]
+    # How far each month reaches: the latest opening over all its groups.
+    assert rows(
+        db, "SELECT month, max(last_opened_date) FROM v_monthly_requests GROUP BY month ORDER BY month"
+    ) == [
+        (dt.date(2023, 12, 1), dt.date(2023, 12, 31)),
+        (dt.date(2024, 1, 1), dt.date(2024, 1, 31)),
+        (dt.date(2024, 2, 1), dt.date(2024, 2, 29)),
+    ]
 
 
 def test_v_resolution_times_scorecard_backlog_and_geo_pass_gold_through(

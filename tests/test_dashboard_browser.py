@@ -156,6 +156,24 @@ def test_dashboard_data_rolls_the_views_up_for_the_visuals(small_dashboard: Path
     assert len(management["month"]) == 6  # the tiny lake's rows differ in subject, reason or source
     assert data["years"] == [2024]
     assert sorted(data["dims"]["department"]) == ["BTDT", "PWDx", "Unknown"]
+    assert (data["data_through"], data["partial_month"]) == ("2024-02-29", None)
+
+
+@pytest.mark.parametrize(
+    ("data_through", "partial"),
+    [
+        ("2026-02-11", "2026-02"),
+        ("2024-02-28", "2024-02"),  # a leap year's February has a 29th
+        ("2024-02-29", None),
+        ("2025-12-31", None),
+        ("2025-12-30", "2025-12"),
+        (None, None),  # no Gold rows
+    ],
+)
+def test_a_month_is_partial_when_the_data_stops_before_its_last_day(
+    data_through: str | None, partial: str | None
+) -> None:
+    assert dashboard.partial_month(data_through) == partial
 
 
 def test_months_are_contiguous_so_the_month_before_always_exists() -> None:
@@ -310,9 +328,21 @@ def test_on_time_lines_are_the_named_querys_rates(loaded: Page, small_dashboard:
 def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path) -> None:
     html = build_lake(tmp_path, realistic=True)
     loaded_page = open_dashboard(browser, html)
+    page = loaded_page.page
     try:
-        assert loaded_page.page.locator("#chart-geo-grid .scatterlayer path.point").count() > 100
-        loaded_page.page.screenshot(path=str(ARTIFACTS / "dashboard-realistic.png"), full_page=True)
+        assert page.locator("#chart-geo-grid .scatterlayer path.point").count() > 100
+        page.screenshot(path=str(ARTIFACTS / "dashboard-realistic.png"), full_page=True)
+        assert loaded_page.errors == []
+        # The data stops on 17 Oct 2024: the period ends with September, the last complete month, and October
+        # is named as partial wherever it is offered.
+        assert "data through 17 Oct 2024" in page.inner_text("header")
+        assert page.inner_text("#kpi-enquiries-month") == "Sep 2024"
+        assert " vs Aug 2024 (" in page.inner_text("#kpi-enquiries-change")
+        last_option = page.locator("#control-period-to option").last
+        assert last_option.inner_text() == "Oct 2024 (to 17 Oct)"
+        page.select_option("#control-period-to", label="Oct 2024 (to 17 Oct)")
+        assert page.inner_text("#kpi-enquiries-month") == "Oct 2024 (to 17 Oct)"
+        assert "vs Sep 2024" in page.inner_text("#kpi-enquiries-change")
         assert loaded_page.errors == []
     finally:
         loaded_page.page.close()

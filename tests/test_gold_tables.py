@@ -77,16 +77,17 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
     )
     expected = spark.createDataFrame(
         [
+            # the latest February opening is 22:30 on 29 February in Boston (03:30 UTC on 1 March)
             (date(2024, 2, 1), 2024, "PWDx", "Public Works Department", "Highway Maintenance", "Pothole",
-             "Citizens Connect App", "Dorchester", 4, 3, 1, 1, 1, 40.0, 2),
+             "Citizens Connect App", "Dorchester", 4, 3, 1, 1, 1, 40.0, 2, date(2024, 2, 29)),
             (date(2024, 3, 1), 2024, "Unknown", "Unknown", "Unknown", "Unknown",
-             "Constituent Call", "Unknown", 1, 0, 0, 0, 1, 0.0, 0),
+             "Constituent Call", "Unknown", 1, 0, 0, 0, 1, 0.0, 0, date(2024, 3, 1)),
             (date(2023, 12, 1), 2023, "BTDT", "Transportation - Traffic Division", "Signs & Signals", "Sign Repair",
-             "Self Service", "Back Bay", 1, 1, 1, 0, 0, 5.5, 1),
+             "Self Service", "Back Bay", 1, 1, 1, 0, 0, 5.5, 1, date(2023, 12, 31)),
         ],
         "month date, year int, department string, subject string, reason string, type string, source string, "
         "neighborhood string, requests_opened long, requests_closed long, closed_on_time long, closed_late long, "
-        "still_open long, sum_hours_to_close double, closed_with_duration long",
+        "still_open long, sum_hours_to_close double, closed_with_duration long, last_opened_date date",
     )  # fmt: skip
 
     actual = gold_job.monthly_requests(gold_job.gold_base(silver))

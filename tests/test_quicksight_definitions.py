@@ -229,6 +229,9 @@ def test_the_management_sheet_has_every_visual_and_control_of_the_old_dashboard(
     period = controls["Opening period"]["DateTimePicker"]
     assert period["Type"] == "DATE_RANGE"
     assert filters[period["SourceFilterId"]]["TimeRangeFilter"]["Column"]["ColumnName"] == "month"
+    # by default up to the month before the current one: the last complete month of a daily-refreshed Gold
+    maximum = filters[period["SourceFilterId"]]["TimeRangeFilter"]["RangeMaximumValue"]["RollingDate"]
+    assert maximum["Expression"] == "addDateTime(-1, 'MM', truncDate('MM', now()))"
 
 
 def test_the_analytics_sheet_reads_the_right_views() -> None:

@@ -1,4 +1,5 @@
--- Gold: requests per month (Boston local time of opened_at) and group; every measure is additive.
+-- Gold: requests per month (Boston local time of opened_at) and group; every measure is additive but
+-- last_opened_date (the Boston day of the group's latest opening), which rolls up with max.
 -- Partition projection on year, like Silver, so new years need no MSCK REPAIR.
 CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.gold_monthly_requests (
   `month` date,
@@ -14,7 +15,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.gold_monthly_requests (
   `closed_late` bigint,
   `still_open` bigint,
   `sum_hours_to_close` double,
-  `closed_with_duration` bigint
+  `closed_with_duration` bigint,
+  `last_opened_date` date
 )
 PARTITIONED BY (`year` int)
 STORED AS PARQUET
