@@ -18,6 +18,7 @@ from cfnlint.api import lint_all
 from cfnlint.decode import decode
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
+from moto.events.models import EventPattern
 from moto.s3.responses import ACTION_MAP as S3_ACTIONS
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_glue as moto_sfn_glue,
@@ -228,6 +229,52 @@ def test_the_schedule_starts_the_pipeline_and_is_off_until_turned_on():
     ]
     assert schedule["ScheduleExpressionTimezone"] == "America/New_York"
     assert parameters["PipelineScheduleState"]["Default"] == "DISABLED"
+
+
+def test_an_execution_that_fails_times_out_or_is_stopped_is_alerted_and_nothing_else():
+    """The rule's pattern, matched the EventBridge way (moto's matcher), against the events Step Functions sends."""
+    resources = template()["Resources"]
+    rule = resources["PipelineFailedRule"]["Properties"]
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:boston311-pipeline"
+    pattern = json.dumps(rule["EventPattern"]).replace(
+        json.dumps({"Ref": "PipelineStateMachine"}), json.dumps(machine)
+    )
+
+    def alerted(status: str, state_machine: str = machine) -> bool:
+        event = {
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": {
+                "status": status,
+                "stateMachineArn": state_machine,
+                "executionArn": f"{state_machine}:run",
+            },
+        }
+        return EventPattern.load(pattern).matches_event(event)
+
+    assert [alerted(status) for status in ("FAILED", "TIMED_OUT", "ABORTED")] == [True, True, True]
+    assert [alerted(status) for status in ("RUNNING", "SUCCEEDED")] == [False, False]
+    assert not alerted("FAILED", machine.replace("boston311-pipeline", "another-pipeline"))
+    [target] = rule["Targets"]
+    assert target["Arn"] == {"Ref": "PipelineAlerts"}
+    assert target["InputTransformer"]["InputPathsMap"] == {
+        "status": "$.detail.status",
+        "execution": "$.detail.executionArn",
+    }
+    # only EventBridge may publish to the topic, and only for this rule
+    [statement] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (statement["Principal"], statement["Action"]) == (
+        {"Service": "events.amazonaws.com"},
+        "sns:Publish",
+    )
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PipelineFailedRule", "Arn"]}}
+    }
+    # the email subscription exists only when an address is given
+    assert resources["PipelineAlertsEmail"]["Condition"] == "HasAlertEmail"
+    assert template()["Conditions"]["HasAlertEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]
+    }
 
 
 def as_api_request(self: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
