@@ -31,8 +31,9 @@ DEFAULT_DATABASE = "boston311"
 DATABASE_DDL = "database"
 
 SILVER_TABLE = "silver_service_requests"
+QUARANTINE_TABLE = "silver_quarantine"
 GOLD_TABLES = tuple(f"gold_{name}" for name in lake.GOLD_TABLES)
-TABLES = (SILVER_TABLE, *GOLD_TABLES)
+TABLES = (SILVER_TABLE, QUARANTINE_TABLE, *GOLD_TABLES)
 
 # Hive DDL type -> DuckDB type, for the local query layer's casts.
 DUCKDB_TYPES = {
@@ -79,7 +80,8 @@ def named_query_names() -> list[str]:
 
 
 def table_names() -> list[str]:
-    """The Silver and Gold tables, in creation order (the database DDL is ``load_sql("ddl", "database")``)."""
+    """The Silver tables (with the quarantine) and the Gold tables, in creation order (the database DDL is
+    ``load_sql("ddl", "database")``)."""
     return list(TABLES)
 
 

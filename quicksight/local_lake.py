@@ -23,7 +23,9 @@ import lake as lake_layout
 log = logging.getLogger(__name__)
 
 NAMED_QUERY_PREFIX = "nq_"
-SILVER_TABLE_DIR = "service_requests"
+# The Silver folders under the Silver path, as the lake layout declares them.
+SILVER_TABLE_DIR = lake_layout.SILVER_TABLE.removeprefix(f"{lake_layout.SILVER_PREFIX}/")
+QUARANTINE_DIR = lake_layout.SILVER_QUARANTINE.removeprefix(f"{lake_layout.SILVER_PREFIX}/")
 
 
 def named_query_view(name: str) -> str:
@@ -35,6 +37,8 @@ def table_directory(table: str, silver_path: str, gold_path: str) -> str:
     """The folder holding one catalog table's Parquet files (same keys as the DDL's LOCATION)."""
     if table == athena_sql.SILVER_TABLE:
         return f"{silver_path.rstrip('/')}/{SILVER_TABLE_DIR}"
+    if table == athena_sql.QUARANTINE_TABLE:
+        return f"{silver_path.rstrip('/')}/{QUARANTINE_DIR}"
     return f"{gold_path.rstrip('/')}/{table.removeprefix('gold_')}"
 
 

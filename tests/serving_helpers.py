@@ -47,6 +47,20 @@ SILVER_SCHEMA = pa.schema(
     ]
 )
 SILVER_PARTITIONS = {"open_year": pa.int32(), "open_month": pa.int32()}
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("reject_reason", pa.string()),
+        ("source_file", pa.string()),
+        ("raw_record", pa.string()),
+        ("dataset", pa.string()),
+        ("source_era", pa.string()),
+        ("ingested_at", pa.timestamp("us", tz="UTC")),
+        ("case_id", pa.string()),
+        ("row_position", pa.int64()),
+    ]
+)
+# Each Silver run writes its rejects under quarantine/run_id=<run>/ (a folder per run, not a table partition).
+QUARANTINE_RUNS = {"run_id": pa.string()}
 
 MONTHLY_MEASURES = (
     "requests_opened",
@@ -128,6 +142,17 @@ SMALL_MONTHLY = [
     (dt.date(2024, 2, 1), "BTDT", BTD, "Enforcement & Abandoned Vehicles", "Parking Enforcement", "Citizens Connect App", "Dorchester", 20, 15, 9, 6, 5, 300.0, 12, dt.date(2024, 2, 29)),
     (dt.date(2024, 2, 1), "PWDx", PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Roxbury", 4, 4, 1, 3, 0, 96.0, 4, dt.date(2024, 2, 27)),
     (dt.date(2024, 2, 1), "Unknown", "Unknown", "Unknown", "Unknown", "Self Service", "Unknown", 1, 0, 0, 0, 1, 0.0, 0, dt.date(2024, 2, 3)),
+]  # fmt: skip
+# Three rejects from two Silver runs.
+SMALL_QUARANTINE = [
+    {"run_id": run, "reject_reason": reason, "source_file": f"dataset=legacy_2024/ingest_date={day}/2024.csv",
+     "raw_record": raw, "dataset": "legacy_2024", "source_era": "legacy29",
+     "ingested_at": dt.datetime.fromisoformat(f"{day}T06:00:00+00:00"), "case_id": case_id, "row_position": position}
+    for run, day, reason, raw, case_id, position in [
+        ("20240302T060000Z", "2024-03-02", "missing_case_id", " ,2024-02-01 09:00:00,...", None, 17),
+        ("20240302T060000Z", "2024-03-02", "malformed_record", '101000000090,"2024-02-02 09:00', None, 18),
+        ("20240303T060000Z", "2024-03-03", "closed_before_opened", "101000000091,2024-02-03 ...", "101000000091", 4),
+    ]
 ]  # fmt: skip
 SMALL_RESOLUTION = [
     (2024, "PWDx", "Missed Trash", 5, 4.0, 9.0, 5.0, 1.0),
@@ -252,6 +277,7 @@ def write_small_lake(root: Path) -> tuple[Path, Path]:
     """The tiny lake with known answers; returns (silver_path, gold_path) as the pipeline lays them out."""
     silver, gold = root / "silver" / "boston311", root / "gold" / "boston311"
     write_silver(silver, SMALL_SILVER)
+    write_partitioned(SMALL_QUARANTINE, QUARANTINE_SCHEMA, silver / "quarantine", QUARANTINE_RUNS)
     write_gold(
         gold,
         {

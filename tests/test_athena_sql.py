@@ -56,6 +56,7 @@ def rows(db: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 def test_names_match_the_contract() -> None:
     assert athena_sql.table_names() == [
         "silver_service_requests",
+        "silver_quarantine",
         "gold_monthly_requests",
         "gold_resolution_times",
         "gold_neighborhood_scorecard",
@@ -93,7 +94,9 @@ def test_ddl_columns_match_the_parquet_schema_of_the_contract(table: str, small_
     partition_dirs = {
         part.split("=")[0] for p in folder.rglob("*.parquet") for part in p.relative_to(folder).parts[:-1]
     }
-    assert set(athena_sql.partition_columns(table)) == partition_dirs
+    # the quarantine's run_id=<run> folders are read as plain subfolders, not declared as partitions
+    runs = set(helpers.QUARANTINE_RUNS) if table == athena_sql.QUARANTINE_TABLE else set()
+    assert set(athena_sql.partition_columns(table)) == partition_dirs - runs
     assert all(kind == "int" for kind in athena_sql.partition_columns(table).values())
 
 
@@ -117,9 +120,8 @@ def test_silver_ddl_uses_partition_projection_matching_the_lake_layout() -> None
 def test_ddl_renders_database_and_location(table: str) -> None:
     sql = athena_sql.load_sql("ddl", table, database="analytics", **LOCATIONS)
     assert f"CREATE EXTERNAL TABLE IF NOT EXISTS analytics.{table} (" in sql
-    folder = "service_requests" if table.startswith("silver") else table.removeprefix("gold_")
-    layer = "silver" if table.startswith("silver") else "gold"
-    assert f"LOCATION 's3://my-lake/{layer}/boston311/{folder}/'" in sql
+    folder = local_lake.table_directory(table, LOCATIONS["silver_location"], LOCATIONS["gold_location"])
+    assert f"LOCATION '{folder}/'" in sql
     # The only ${...} left are partition projection's own keys; no comment line is sent to Athena.
     assert set(re.findall(r"\$\{(\w+)\}", sql)) <= {"open_year", "open_month", "year"}
     assert "--" not in sql and not sql.endswith(";")
@@ -183,6 +185,15 @@ VIEW_COLUMNS = {
 @pytest.mark.parametrize("view", sorted(VIEW_COLUMNS))
 def test_view_columns_and_types_are_the_contract(view: str, db: duckdb.DuckDBPyConnection) -> None:
     assert [(r[0], r[1]) for r in db.execute(f"DESCRIBE {view}").fetchall()] == VIEW_COLUMNS[view]
+
+
+def test_the_quarantine_reads_every_runs_folder(db: duckdb.DuckDBPyConnection) -> None:
+    assert rows(db, "SELECT reject_reason, count(*) FROM silver_quarantine GROUP BY 1 ORDER BY 1") == [
+        ("closed_before_opened", 1),
+        ("malformed_record", 1),
+        ("missing_case_id", 1),
+    ]
+    assert rows(db, "SELECT count(DISTINCT ingested_at) FROM silver_quarantine") == [(2,)]
 
 
 def test_v_monthly_requests_carries_every_row_and_the_partition_year(db: duckdb.DuckDBPyConnection) -> None:

@@ -6,12 +6,16 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
+import athena_sql
 import silver_job
 from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legacy29_row, silver_rows
 
 pytestmark = pytest.mark.spark
+# How pyarrow reads the Hive types Silver writes (timestamps are UTC microseconds: TIMESTAMP_MICROS).
+ARROW_TYPES = {"string": "string", "timestamp": "timestamp[us, tz=UTC]", "bigint": "int64"}
 
 
 def line(row: list[str]) -> str:
@@ -80,6 +84,15 @@ def test_bad_records_are_quarantined_with_reason_file_and_raw_text(bad_lake):
     assert "101004100007" in malformed["unclosed_quote.csv"]  # the swallowed lines are kept in the raw text
     assert json.loads(by_reason["unparsable_opened_at"][0]["raw_record"])["opened_raw"] == "19/01/2022 11:18"
     assert all(r["source_file"].startswith("dataset=") for r in bad_lake["quarantine"])
+
+
+def test_the_quarantine_is_what_the_athena_table_declares(bad_lake):
+    """Drift guard: the columns and types Silver writes to quarantine/ are the silver_quarantine DDL's, in order."""
+    parquet = pq.read_schema(next((bad_lake["silver"] / "quarantine").rglob("*.parquet")))
+    declared = athena_sql.table_columns(athena_sql.QUARANTINE_TABLE)
+    assert [(f.name, str(f.type)) for f in parquet] == [
+        (name, ARROW_TYPES[kind]) for name, kind in declared.items()
+    ]
 
 
 def test_every_file_is_accounted_for(bad_lake):
