@@ -86,6 +86,20 @@ def test_the_glue_job_is_glue_job_definition_json():
     }
 
 
+def test_the_glue_job_ships_every_mapping_file_the_silver_job_reads():
+    """--extra-files (stack and glue/job_definition.json) lists exactly silver_job.MAPPING_FILES, all in
+    glue/mappings/ and uploaded under code/glue/mappings/ (docs/infra.md)."""
+    import silver_job
+
+    definition = json.loads((REPO / "glue" / "job_definition.json").read_text())
+    shipped = definition["DefaultArguments"]["--extra-files"].split(",")
+
+    assert shipped == [f"s3://BUCKET/code/glue/mappings/{name}" for name in silver_job.MAPPING_FILES]
+    assert sorted(path.name for path in (REPO / "glue" / "mappings").glob("*.csv")) == sorted(
+        silver_job.MAPPING_FILES
+    )
+
+
 def test_the_gold_application_fits_the_job_run_it_is_given():
     application = template()["Resources"]["GoldApplication"]["Properties"]
     parameters = json.loads((REPO / "emr" / "emr_serverless_job_run.json").read_text())["jobDriver"][
