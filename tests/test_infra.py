@@ -169,9 +169,10 @@ def test_the_pipeline_runs_silver_then_gold_and_ends():
     # No retry: a second execution while one runs Silver fails there (the Glue job takes one run at a time)
     # instead of waiting for it.
     assert "Retry" not in states["Silver"]
-    assert template()["Resources"]["SilverJob"]["Properties"]["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+    resources = template()["Resources"]
+    assert resources["SilverJob"]["Properties"]["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     # and Gold job runs on the application wait for each other
-    gold = template()["Resources"]["GoldApplication"]["Properties"]
+    gold = resources["GoldApplication"]["Properties"]
     assert gold["SchedulerConfiguration"]["MaxConcurrentRuns"] == 1
 
 
@@ -194,13 +195,13 @@ def test_the_pipeline_runs_the_stacks_silver_job_and_the_gold_job_run_of_emr_ser
 
     assert definition["States"]["Gold"]["Parameters"] == json.loads(expected)
     assert definition["States"]["Silver"]["Parameters"] == {"JobName": "${SilverJobName}"}
-    resources = template()["Resources"]
-    silver_job = resources["SilverJob"]["Properties"]
+    body = template()
+    silver_job = body["Resources"]["SilverJob"]["Properties"]
     assert substitutions["SilverJobName"] == {"Ref": "SilverJob"}
     assert substitutions["SilverPath"] == silver_job["DefaultArguments"]["--silver_path"]
     assert substitutions["GoldApplicationId"] == {"Fn::GetAtt": ["GoldApplication", "ApplicationId"]}
     assert substitutions["GoldExecutionRoleArn"] == {"Fn::GetAtt": ["GoldJobRole", "Arn"]}
-    assert substitutions["GoldLogUri"] == template()["Outputs"]["GoldLogUri"]["Value"]
+    assert substitutions["GoldLogUri"] == body["Outputs"]["GoldLogUri"]["Value"]
     assert substitutions["GoldPath"] == {"Fn::Sub": "s3://${LakeBucket}/${LakePrefix}/gold/boston311"}
     assert substitutions["GoldScript"] == {"Fn::Sub": "s3://${LakeBucket}/code/emr/gold_job.py"}
     # every ${…} in the definition has a substitution
@@ -228,8 +229,8 @@ def test_the_pipeline_role_may_do_what_its_integrations_need_on_its_own_jobs_onl
 
 
 def test_the_schedule_starts_the_pipeline_and_is_off_until_turned_on():
-    resources, parameters = template()["Resources"], template()["Parameters"]
-    schedule = resources["PipelineScheduleRule"]["Properties"]
+    body = template()
+    schedule = body["Resources"]["PipelineScheduleRule"]["Properties"]
 
     assert schedule["Target"]["Arn"] == {"Ref": "PipelineStateMachine"}
     assert schedule["Target"]["RoleArn"] == {"Fn::GetAtt": ["PipelineScheduleRole", "Arn"]}
@@ -242,12 +243,13 @@ def test_the_schedule_starts_the_pipeline_and_is_off_until_turned_on():
         }
     ]
     assert schedule["ScheduleExpressionTimezone"] == "America/New_York"
-    assert parameters["PipelineScheduleState"]["Default"] == "DISABLED"
+    assert body["Parameters"]["PipelineScheduleState"]["Default"] == "DISABLED"
 
 
 def test_an_execution_that_fails_times_out_or_is_stopped_is_alerted_and_nothing_else():
     """The rule's pattern, matched the EventBridge way (moto's matcher), against the events Step Functions sends."""
-    resources = template()["Resources"]
+    body = template()
+    resources = body["Resources"]
     rule = resources["PipelineFailedRule"]["Properties"]
     machine = "arn:aws:states:us-east-1:123456789012:stateMachine:boston311-pipeline"
     pattern = json.dumps(rule["EventPattern"]).replace(
@@ -286,9 +288,7 @@ def test_an_execution_that_fails_times_out_or_is_stopped_is_alerted_and_nothing_
     }
     # the email subscription exists only when an address is given
     assert resources["PipelineAlertsEmail"]["Condition"] == "HasAlertEmail"
-    assert template()["Conditions"]["HasAlertEmail"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]
-    }
+    assert body["Conditions"]["HasAlertEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]}
 
 
 def as_api_request(self: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:

@@ -255,9 +255,13 @@ def statements() -> list[tuple[str, str, str]]:
     return deploy.athena_statements(TARGET.database, CONFIG.silver_location, CONFIG.gold_location)
 
 
-def fingerprints() -> dict[str, str]:
-    """Each table's DDL fingerprint in CONFIG's statements."""
-    return {asset: deploy.fingerprint_in(sql) for what, asset, sql in statements() if what == "create table"}
+def fingerprints(planned: list[tuple[str, str, str]] | None = None) -> dict[str, str]:
+    """Each table's DDL fingerprint in the statements (by default CONFIG's)."""
+    return {
+        asset: deploy.fingerprint_in(sql)
+        for what, asset, sql in planned or statements()
+        if what == "create table"
+    }
 
 
 def _execution(execution_id: str, state: str, reason: str = "") -> dict[str, Any]:
@@ -491,16 +495,13 @@ def test_a_table_is_replaced_when_missing_or_changed_and_left_alone_when_up_to_d
 
 
 def test_a_redeploy_replaces_each_table_so_a_moved_lake_is_read_from_its_new_place() -> None:
-    statements = [
-        (what, asset, sql) for what, asset, sql in deploy.athena_statements("boston311", *CONFIG_LOCATIONS)
-    ]
-    moved = deploy.athena_statements("boston311", "s3://other/silver/boston311", "s3://other/gold/boston311")
-    moved_fingerprints = {
-        asset: deploy.fingerprint_in(sql) for what, asset, sql in moved if what == "create table"
-    }
+    planned = statements()
+    moved_fingerprints = fingerprints(
+        deploy.athena_statements("boston311", "s3://other/silver/boston311", "s3://other/gold/boston311")
+    )
     for table in athena_sql.table_names():
-        drop = statements.index(("drop table", table, f"DROP TABLE IF EXISTS boston311.{table}"))
-        what, asset, sql = statements[drop + 1]
+        drop = planned.index(("drop table", table, f"DROP TABLE IF EXISTS boston311.{table}"))
+        what, asset, sql = planned[drop + 1]
         assert (what, asset) == ("create table", table) and "s3://lake-bucket/lake/" in sql
         # another location is another fingerprint, so the deployed table is not taken as up to date
         assert moved_fingerprints[table] != deploy.fingerprint_in(sql)
@@ -510,7 +511,13 @@ def test_the_fingerprint_is_the_sha256_of_the_statement_without_it() -> None:
     for what, asset, sql in statements():
         if what == "create table":
             fingerprint = deploy.fingerprint_in(sql)
-            bare = athena_sql.load_sql("ddl", asset, **CONFIG_PARAMS)
+            bare = athena_sql.load_sql(
+                "ddl",
+                asset,
+                database=TARGET.database,
+                silver_location=CONFIG.silver_location,
+                gold_location=CONFIG.gold_location,
+            )
             assert hashlib.sha256(bare.encode()).hexdigest() == fingerprint
             properties = sql.split("TBLPROPERTIES (", 1)[1].lstrip()
             assert properties.startswith(f"'{deploy.DDL_FINGERPRINT}' = '{fingerprint}',")
@@ -534,29 +541,21 @@ def test_a_catalog_that_cannot_be_read_is_one_sentence(
 
 
 def test_the_athena_sql_carries_the_deploy_locations() -> None:
-    statements = {asset: sql for _, asset, sql in deploy.athena_statements("boston311", *CONFIG_LOCATIONS)}
-    assert statements["boston311"].startswith("CREATE DATABASE IF NOT EXISTS boston311")
+    by_asset = {asset: sql for _, asset, sql in statements()}
+    assert by_asset["boston311"].startswith("CREATE DATABASE IF NOT EXISTS boston311")
     assert (
         "LOCATION 's3://lake-bucket/lake/gold/boston311/monthly_requests/'"
-        in statements["gold_monthly_requests"]
+        in by_asset["gold_monthly_requests"]
     )
-    assert "s3://lake-bucket/lake/silver/boston311/service_requests/" in statements["silver_service_requests"]
+    assert "s3://lake-bucket/lake/silver/boston311/service_requests/" in by_asset["silver_service_requests"]
     placeholders = ("${database}", "${silver_location}", "${gold_location}")
     assert not [
         sql
-        for sql in statements.values()
+        for sql in by_asset.values()
         if sql.lstrip().startswith("--") or any(p in sql for p in placeholders)
     ]
     # Athena's own template keys stay for partition projection.
-    assert "monthly_requests/year=${year}/" in statements["gold_monthly_requests"]
-
-
-CONFIG_LOCATIONS = (CONFIG.silver_location, CONFIG.gold_location)
-CONFIG_PARAMS = {
-    "database": "boston311",
-    "silver_location": CONFIG.silver_location,
-    "gold_location": CONFIG.gold_location,
-}
+    assert "monthly_requests/year=${year}/" in by_asset["gold_monthly_requests"]
 
 
 def test_moto_athena_deploy_is_idempotent(aws_credentials: None) -> None:
