@@ -1,6 +1,6 @@
 -- Median (and 90th percentile) hours to close by type, over every closed case in Silver.
--- approx_percentile is approximate on Athena (and approx_quantile on DuckDB): expect agreement
--- to a few percent on large groups, exact-looking answers on tiny ones.
+-- approx_percentile returns one of the group's values: approximate on Athena's large groups (within
+-- about 1 % in rank), exact on small ones; the local DuckDB layer computes it exactly (quantile_disc).
 SELECT
   type,
   COUNT(*) AS closed_cases,
