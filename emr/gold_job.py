@@ -150,14 +150,20 @@ def case_is_closed() -> Column:
     return F.coalesce(F.col("is_closed"), F.lit(False))
 
 
+def closed_with_time() -> Column:
+    """A closed case with a close time: the only kind whose on_time is judged. A closed case without one (NEW
+    SYSTEM's void ``Error`` cases carry ``ONTIME`` but closed nothing) is neither on time nor late."""
+    return case_is_closed() & F.col("closed_at").isNotNull()
+
+
 def closed_on_time() -> Column:
-    """A closed case whose on_time is true."""
-    return case_is_closed() & F.col("on_time")
+    """A case closed (with a close time) whose on_time is true."""
+    return closed_with_time() & F.col("on_time")
 
 
 def closed_late() -> Column:
-    """A closed case whose on_time is false (a null on_time is neither on time nor late)."""
-    return case_is_closed() & ~F.col("on_time")
+    """A case closed (with a close time) whose on_time is false (a null on_time is neither on time nor late)."""
+    return closed_with_time() & ~F.col("on_time")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +194,6 @@ def gold_base(silver: DataFrame) -> DataFrame:
         case_is_closed().alias("is_closed"),
         closed_on_time().alias("is_closed_on_time"),
         closed_late().alias("is_closed_late"),
-        "on_time",
         "hours_to_close",
         F.when(has_coordinates, grid_cell("latitude", GRID_LAT_STEP)).alias("cell_lat"),
         F.when(has_coordinates, grid_cell("longitude", GRID_LON_STEP)).alias("cell_lon"),
@@ -223,8 +228,8 @@ def resolution_times(base: DataFrame) -> DataFrame:
             F.count(F.lit(1)).alias("closed_cases"),
             F.percentile_approx("hours_to_close", [0.5, 0.9], PERCENTILE_ACCURACY).alias("hours_percentiles"),
             F.avg("hours_to_close").alias("mean_hours"),
-            count_where(F.col("on_time")).alias("on_time_cases"),
-            F.count("on_time").alias("known_on_time_cases"),
+            count_where(F.col("is_closed_on_time")).alias("on_time_cases"),
+            count_where(F.col("is_closed_late")).alias("late_cases"),
         )
         .select(
             "year",
@@ -234,7 +239,7 @@ def resolution_times(base: DataFrame) -> DataFrame:
             F.col("hours_percentiles")[0].alias("p50_hours"),
             F.col("hours_percentiles")[1].alias("p90_hours"),
             "mean_hours",
-            rate(F.col("on_time_cases"), F.col("known_on_time_cases")).alias("on_time_rate"),
+            rate(F.col("on_time_cases"), F.col("on_time_cases") + F.col("late_cases")).alias("on_time_rate"),
         )
     )
 

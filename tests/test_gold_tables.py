@@ -37,6 +37,7 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
             {
                 **pothole,
                 "opened_at": utc("2024-03-01T03:30"),
+                "closed_at": utc("2024-03-01T13:30"),
                 "is_closed": True,
                 "on_time": True,
                 "hours_to_close": 10.0,
@@ -44,12 +45,16 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
             {
                 **pothole,
                 "opened_at": utc("2024-02-10T15:00"),
+                "closed_at": utc("2024-02-11T21:00"),
                 "is_closed": True,
                 "on_time": False,
                 "hours_to_close": 30.0,
             },
             # closed, but no duration and no on_time: counted closed, neither on time nor late
             {**pothole, "opened_at": utc("2024-02-12T15:00"), "is_closed": True},
+            # closed without a close time but stamped on time (NEW SYSTEM's void Error cases): counted closed,
+            # neither on time nor late
+            {**pothole, "opened_at": utc("2024-02-13T15:00"), "is_closed": True, "on_time": True},
             # open and currently on time: not closed_on_time
             {**pothole, "opened_at": utc("2024-02-15T15:00"), "is_closed": False, "on_time": True},
             # 05:30 UTC on 1 March is 00:30 in Boston: March. Blank and null keys become Unknown;
@@ -63,6 +68,7 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
             },
             {
                 "opened_at": utc("2023-12-31T12:00"),
+                "closed_at": utc("2023-12-31T17:30"),
                 "department": "BTDT",
                 "subject": "Transportation - Traffic Division",
                 "reason": "Signs & Signals",
@@ -79,7 +85,7 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
         [
             # the latest February opening is 22:30 on 29 February in Boston (03:30 UTC on 1 March)
             (date(2024, 2, 1), 2024, "PWDx", "Public Works Department", "Highway Maintenance", "Pothole",
-             "Citizens Connect App", "Dorchester", 4, 3, 1, 1, 1, 40.0, 2, date(2024, 2, 29)),
+             "Citizens Connect App", "Dorchester", 5, 4, 1, 1, 1, 40.0, 2, date(2024, 2, 29)),
             (date(2024, 3, 1), 2024, "Unknown", "Unknown", "Unknown", "Unknown",
              "Constituent Call", "Unknown", 1, 0, 0, 0, 1, 0.0, 0, date(2024, 3, 1)),
             (date(2023, 12, 1), 2023, "BTDT", "Transportation - Traffic Division", "Signs & Signals", "Sign Repair",
@@ -117,12 +123,14 @@ def test_resolution_times_percentiles_mean_and_on_time_rate(spark):
     silver = silver_frame(
         spark,
         [
-            {**pothole, "opened_at": utc("2024-05-01T12:00"), "hours_to_close": 1.0, "on_time": True},
-            {**pothole, "opened_at": utc("2024-05-02T12:00"), "hours_to_close": 2.0, "on_time": True},
-            {**pothole, "opened_at": utc("2024-05-03T12:00"), "hours_to_close": 3.0, "on_time": False},
-            {**pothole, "opened_at": utc("2024-05-04T12:00"), "hours_to_close": 4.0, "on_time": None},
+            {**pothole, "opened_at": utc("2024-05-01T12:00"), "closed_at": utc("2024-05-01T13:00"), "hours_to_close": 1.0, "on_time": True},
+            {**pothole, "opened_at": utc("2024-05-02T12:00"), "closed_at": utc("2024-05-02T14:00"), "hours_to_close": 2.0, "on_time": True},
+            {**pothole, "opened_at": utc("2024-05-03T12:00"), "closed_at": utc("2024-05-03T15:00"), "hours_to_close": 3.0, "on_time": False},
+            {**pothole, "opened_at": utc("2024-05-04T12:00"), "closed_at": utc("2024-05-04T16:00"), "hours_to_close": 4.0, "on_time": None},
             # 02:00 UTC on 1 January 2025 is 21:00 on 31 December 2024 in Boston: year 2024
-            {**pothole, "opened_at": utc("2025-01-01T02:00"), "hours_to_close": 100.0, "on_time": False},
+            {**pothole, "opened_at": utc("2025-01-01T02:00"), "closed_at": utc("2025-01-05T06:00"),
+             "hours_to_close": 100.0, "on_time": False},
+            # closed without a close time (a void NEW SYSTEM Error case) yet ONTIME: neither on time nor late
             {**pothole, "opened_at": utc("2024-05-06T12:00"), "hours_to_close": None, "on_time": True},
             # open cases are not resolutions, whatever their other fields say
             {"department": "PWDx", "type": "Pothole", "opened_at": utc("2024-05-07T12:00"), "is_closed": False,
@@ -131,11 +139,11 @@ def test_resolution_times_percentiles_mean_and_on_time_rate(spark):
         ],
     )  # fmt: skip
     # PWDx/Pothole/2024: 6 closed; hours 1, 2, 3, 4, 100 -> p50 is the 3rd of 5 (3.0), p90 the 5th
-    # (100.0), mean 110 / 5 = 22.0; on_time known for 5 (T, T, F, F, T) -> 3 / 5 = 0.6.
+    # (100.0), mean 110 / 5 = 22.0; on time or late for 4 with a close time (T, T, F, F) -> 2 / 4 = 0.5.
     # Unknown/Sign/2023: one closed case, on_time unknown -> rate null.
     expected = spark.createDataFrame(
         [
-            (2024, "PWDx", "Pothole", 6, 3.0, 100.0, 22.0, 0.6),
+            (2024, "PWDx", "Pothole", 6, 3.0, 100.0, 22.0, 0.5),
             (2023, "Unknown", "Sign", 1, 8.0, 8.0, 8.0, None),
         ],
         "year int, department string, type string, closed_cases long, p50_hours double, p90_hours double, "
@@ -155,14 +163,14 @@ def test_neighborhood_scorecard(spark):
         spark,
         [
             {"opened_at": utc("2024-04-01T12:00"), "neighborhood": "Roxbury", "type": "Pothole",
-             "is_closed": True, "hours_to_close": 10.0, "on_time": True},
+             "is_closed": True, "closed_at": utc("2024-04-01T22:00"), "hours_to_close": 10.0, "on_time": True},
             {"opened_at": utc("2024-04-02T12:00"), "neighborhood": "Roxbury", "type": "Sign",
-             "is_closed": True, "hours_to_close": 20.0, "on_time": False},
+             "is_closed": True, "closed_at": utc("2024-04-03T08:00"), "hours_to_close": 20.0, "on_time": False},
             # open: its (inconsistent) hours must not reach the median
             {"opened_at": utc("2024-04-03T12:00"), "neighborhood": "Roxbury", "type": "Pothole",
              "is_closed": False, "hours_to_close": 999.0},
             {"opened_at": utc("2024-04-04T12:00"), "neighborhood": "Dorchester", "type": "Sign",
-             "is_closed": True, "hours_to_close": 4.0, "on_time": True},
+             "is_closed": True, "closed_at": utc("2024-04-04T16:00"), "hours_to_close": 4.0, "on_time": True},
             # a 1-1 tie between types goes to the alphabetically first one
             {"opened_at": utc("2024-04-05T12:00"), "neighborhood": None, "type": "Sign", "is_closed": False},
             {"opened_at": utc("2024-04-06T12:00"), "neighborhood": "", "type": "Graffiti",

@@ -70,6 +70,22 @@ def test_rates_are_within_zero_and_one(spark, gold_lake):
         assert rates.filter((F.col("on_time_rate") < 0) | (F.col("on_time_rate") > 1)).count() == 0, table
 
 
+def test_on_time_counts_only_cases_closed_with_a_close_time(spark, gold_lake):
+    silver = read(spark, gold_lake, "silver")
+    # The NEW SYSTEM sample's void cases: status Error, closed, stamped ONTIME, never closed.
+    void = silver.filter(F.col("status_detail") == "Error")
+    assert void.count() > 0
+    assert void.filter(~F.col("is_closed") | F.col("closed_at").isNotNull() | ~F.col("on_time")).count() == 0
+    judged = silver.filter(F.col("is_closed") & F.col("closed_at").isNotNull() & F.col("on_time").isNotNull())
+    monthly = read(spark, gold_lake, "monthly_requests").agg(
+        F.sum("closed_on_time").alias("on_time"), F.sum("closed_late").alias("late")
+    )
+    assert tuple(monthly.first()) == (
+        judged.filter(F.col("on_time")).count(),
+        judged.filter(~F.col("on_time")).count(),
+    )
+
+
 def test_backlog_is_never_negative(spark, gold_lake):
     backlog = read(spark, gold_lake, "open_backlog")
     assert backlog.count() > 0
