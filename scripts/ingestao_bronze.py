@@ -686,6 +686,8 @@ def discover(http: Any, config: IngestConfig) -> tuple[str, list[PortalResource]
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
             problems.append(f"{method}: {short_reason(error)}")
             log.warning("discovery through %s failed: %s", method, short_reason(error))
+            if isinstance(error, requests.ConnectionError):
+                break  # the host itself is unreachable (no network, DNS, refused): the next method asks it too
             continue
         if not resources:
             problems.append(f"{method}: no 311 CSV resources listed")
@@ -694,7 +696,8 @@ def discover(http: Any, config: IngestConfig) -> tuple[str, list[PortalResource]
         log.info("discovered %d CSV resources through %s (%s)", len(resources), method, safe_url(url))
         return method, resources
     raise UsageError(
-        f"Could not list the dataset's resources at {config.portal} ({'; '.join(problems)}); check --portal."
+        f"Could not list the dataset's resources at {config.portal} ({'; '.join(problems)}); "
+        "check the network connection and --portal."
     )
 
 

@@ -210,7 +210,8 @@ def test_unreachable_portal_is_a_configuration_error(tmp_path: Path, capsys: pyt
 
     assert code == 2
     err = capsys.readouterr().err
-    assert "Could not list the dataset's resources" in err and "check --portal" in err
+    assert "Could not list the dataset's resources" in err and "--portal" in err
+    assert "dataset_page" not in err  # same host, unreachable: the second discovery method is not tried
     assert not (tmp_path / "lake").exists()  # exit 2 leaves nothing, not even the lake folder
 
 
