@@ -94,7 +94,9 @@ def create_table_view(
     """Create one table's view; returns its row count, or None (an empty view) when it has no Parquet files."""
     directory = table_directory(table, silver_path, gold_path)
     if not glob.glob(f"{glob.escape(directory)}/**/*.parquet", recursive=True):
-        log.warning("%s: no Parquet files under %s; its view is created empty.", table, directory)
+        # An empty quarantine is the normal case (nothing rejected); any other empty table is worth a warning.
+        level = logging.INFO if table == athena_sql.QUARANTINE_TABLE else logging.WARNING
+        log.log(level, "%s: no Parquet files under %s; its view is created empty.", table, directory)
         connection.execute(table_view_sql(table, None, {}))
         return None
     scan = parquet_scan(directory, athena_sql.partition_columns(table))

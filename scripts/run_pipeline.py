@@ -118,7 +118,7 @@ def run_ingest(lake: Lake, args: argparse.Namespace) -> StageResult:
             argv.append("--quiet")
         code = ingestao_bronze.main(argv)
     if code != 0:
-        raise StageFailed(f"ingest failed (exit {code}); files that were landed are kept, re-run to resume")
+        raise StageFailed(f"ingest failed (exit {code}, its reason above); a re-run resumes where it stopped")
     manifest = newest_manifest(lake)
     statuses = [r.get("status") for r in manifest.get("resources", [])]
     landed, unchanged = statuses.count("landed"), statuses.count("unchanged")
@@ -162,10 +162,15 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
 
 def run_silver(lake: Lake) -> StageResult:
     """Bronze -> Silver with the Glue job script, in local mode."""
+    started = time.time()
     spark_submit(
         SILVER_JOB, ["--JOB_NAME", "silver", "--bronze_path", lake.bronze, "--silver_path", lake.silver]
     )
-    report = latest_json(Path(lake.silver) / "_quality", "latest.json")
+    report = latest_json(Path(lake.silver) / "_quality", "latest.json", newer_than=started)
+    if not report:  # the job found nothing new in Bronze and wrote no report: Silver is as it was
+        return StageResult(
+            read=lake.bronze, wrote=lake.silver, rows="nothing new in Bronze, Silver unchanged"
+        )
     totals = report.get("totals", {})
     rows = (
         f"{totals.get('rows_read', '?')} read, {totals.get('rows_written', '?')} to Silver, "
@@ -185,6 +190,8 @@ def run_gold(lake: Lake) -> StageResult:
 
 def run_serve(lake: Lake) -> StageResult:
     """Gold -> the DuckDB query layer (lake.duckdb) and the offline HTML dashboard."""
+    if not Path(lake.gold).is_dir():
+        raise StageFailed(f"there are no Gold tables under {lake.gold}; run the gold stage first")
     # The serving code lives in its own stage folder, beside the Athena SQL it shares.
     sys.path.insert(0, str(REPO / "quicksight"))
     import duckdb
@@ -211,9 +218,12 @@ def newest_manifest(lake: Lake) -> dict:
     return (store.read_json(manifests[-1]) or {}) if manifests else {}
 
 
-def latest_json(folder: Path, pattern: str) -> dict:
-    """The newest JSON file matching pattern in folder, or {} when there is none."""
-    candidates = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
+def latest_json(folder: Path, pattern: str, newer_than: float = 0.0) -> dict:
+    """The newest JSON file matching pattern in folder (written after ``newer_than``, epoch seconds, when given),
+    or {} when there is none."""
+    candidates = sorted(
+        (p for p in folder.glob(pattern) if p.stat().st_mtime >= newer_than), key=lambda p: p.stat().st_mtime
+    )
     if not candidates:
         return {}
     return json.loads(candidates[-1].read_text())

@@ -102,6 +102,8 @@ def test_second_run_lands_nothing_and_keeps_silver(demo_lake):
     completed = run_pipeline("--offline", "--lake", str(lake), "--stages", "ingest,silver")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "0 landed, 4 unchanged" in completed.stdout
+    # Silver's line says nothing was new, not the previous run's counts from its last report.
+    assert "nothing new in Bronze, Silver unchanged" in completed.stdout
     assert (
         sorted(p.name for p in (lake / "silver" / "boston311" / "service_requests").rglob("*.parquet"))
         == silver_files

@@ -33,8 +33,21 @@ def test_later_stages_refuse_an_s3_lake_in_one_sentence(s3_lake, capsys):
     assert "needs a local --lake" in capsys.readouterr().err
 
 
+def test_serve_without_gold_is_refused_and_writes_nothing(tmp_path, capsys):
+    lake = tmp_path / "lake"
+
+    assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == f"[serve] FAILED: there are no Gold tables under {lake}/gold/boston311; run the gold stage first."
+    )
+    assert not lake.exists()  # no empty lake.duckdb, no dashboard of zero months
+
+
 def test_a_serve_failure_is_one_stage_line_not_a_traceback(tmp_path, capsys):
     lake = tmp_path / "lake"
+    (lake / "gold" / "boston311").mkdir(parents=True)
     (lake / "lake.duckdb").mkdir(parents=True)  # something in the way of the query layer's file
 
     assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 1
@@ -45,6 +58,7 @@ def test_a_serve_failure_is_one_stage_line_not_a_traceback(tmp_path, capsys):
 
 def test_a_failed_stage_names_the_stages_whose_output_is_intact(tmp_path, capsys):
     lake = tmp_path / "lake"
+    (lake / "gold" / "boston311").mkdir(parents=True)
     (lake / "lake.duckdb").mkdir(parents=True)
 
     assert run_pipeline.main(["--offline", "--quiet", "--lake", str(lake), "--stages", "ingest,serve"]) == 1
