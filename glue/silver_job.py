@@ -1158,6 +1158,16 @@ def run_silver(
         "mappings": mappings["folder"],
         "new_objects_from": "state_file" if announced is None else "job_bookmark",
     }
+    earlier = len(processed.keys() - {entry["suffix"] for entry in planned})
+    if overrides and earlier:
+        log.warning(
+            "The time basis override applies to the Bronze objects this run reads (%d); the %d processed earlier "
+            "keep the reading decided then. To re-read them with it, delete %s/_state/processed.json (on Glue with "
+            "the job bookmark: aws glue reset-job-bookmark) and run again: the dedupe makes the re-read safe.",
+            len(planned),
+            earlier,
+            silver_path,
+        )
     if not planned:
         log.info(
             "Silver: nothing new in %s (%s); no Spark job started",

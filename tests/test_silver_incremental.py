@@ -386,3 +386,30 @@ def test_a_kept_staging_folder_that_cannot_be_deleted_does_not_stop_the_run(
     report = silver_job.run_silver(spark, str(bronze), str(silver))
     assert report["status"] == "ok" and report["totals"]["rows_written"] == 1
     assert kept.exists()  # left for the next run
+
+
+def test_an_override_says_it_does_not_reach_processed_objects_until_they_are_read_again(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    assert silver_rows(spark, silver)["101004000001"]["opened_at"] == datetime(2022, 1, 10, 14, 0)  # EST
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        again = silver_job.run_silver(spark, str(bronze), str(silver), {"legacy_2022": "utc"})
+    assert again["status"] == "nothing_new"
+    assert "the 1 processed earlier keep the reading decided then" in caplog.text
+    assert f"delete {silver}/_state/processed.json" in caplog.text
+
+    # as the warning says: without the state file every object is read again, with the override
+    (silver / "_state" / "processed.json").unlink()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        reread = silver_job.run_silver(spark, str(bronze), str(silver), {"legacy_2022": "utc"})
+    assert "processed earlier" not in caplog.text
+    assert reread["files"][0]["time_basis"]["reading"] == "utc"
+    rows = silver_rows(spark, silver)
+    assert list(rows) == ["101004000001"]
+    assert rows["101004000001"]["opened_at"] == datetime(2022, 1, 10, 9, 0)
