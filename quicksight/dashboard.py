@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
 import athena_sql  # noqa: F401  (puts scripts/ on the path when run as a script)
@@ -27,6 +28,9 @@ import lake as lake_layout
 log = logging.getLogger(__name__)
 
 TITLE = "Enquiries to Boston"
+# One colour per department, the same in every chart: plotly's 24-colour qualitative palette (its default has
+# 10, and the sample's 11 departments drew two backlog lines in the same blue).
+DEPARTMENT_PALETTE = qualitative.Dark24
 
 # Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
 MANAGEMENT_SQL = """
@@ -152,6 +156,7 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
         "data_through": data_through,
         "partial_month": partial_month(data_through),
         "dims": dims,
+        "department_colors": department_colors(dims["department"]),
         "years": sorted({row[0] for row in resolution} | {row[0] for row in geo}),
         "management": columnar(management_columns, management, pick),
         "ontime": columnar(ontime_columns, ontime, {"month": months, "department": dims["department"]}),
@@ -163,6 +168,11 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
         ),
         "geo": columnar(geo_columns, geo, {}),
     }
+
+
+def department_colors(departments: list[str]) -> list[str]:
+    """The colour of each department, by its position in the sorted list (distinct up to 24 departments)."""
+    return [DEPARTMENT_PALETTE[i % len(DEPARTMENT_PALETTE)] for i in range(len(departments))]
 
 
 def embed_json(data: dict) -> str:
@@ -465,10 +475,12 @@ SCRIPT = r"""
 
     var bySource = sumBy(rows.map(function (i) { return M.source[i]; }), opened);
     var sourceKeys = Object.keys(bySource).sort(function (a, b) { return bySource[b] - bySource[a]; });
-    draw("chart-sources", [{ type: "pie", hole: 0.55, sort: false, textinfo: "percent",
+    // Percent labels inside the slices, hidden where a slice is too thin to hold one (they overlapped).
+    draw("chart-sources", [{ type: "pie", hole: 0.55, sort: false, textinfo: "percent", textposition: "inside",
       labels: sourceKeys.map(function (k) { return DIMS.source[k]; }),
       values: sourceKeys.map(function (k) { return bySource[k]; }) }],
-      { showlegend: true, legend: { orientation: "v", x: 1, y: 0.5 }, margin: { l: 10, r: 10, t: 10, b: 10 } });
+      { showlegend: true, legend: { orientation: "v", x: 1, y: 0.5 }, margin: { l: 10, r: 10, t: 10, b: 10 },
+        uniformtext: { minsize: 10, mode: "hide" } });
 
     var years = {};
     for (var m = selection.from; m <= selection.to; m++) {
@@ -520,7 +532,8 @@ SCRIPT = r"""
       line[O.month[i]] = O.closed_on_time[i] / (O.closed_on_time[i] + O.closed_late[i]);
     }
     draw("chart-ontime-by-department", Object.keys(lines).map(function (d) {
-      return { type: "scatter", mode: "lines+markers", marker: { size: 4 }, name: DIMS.department[d],
+      return { type: "scatter", mode: "lines+markers", marker: { size: 4, color: DATA.department_colors[d] },
+               line: { color: DATA.department_colors[d] }, name: DIMS.department[d],
                x: monthDates, y: lines[d], connectgaps: false };
     }), { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } });
 
@@ -563,7 +576,8 @@ SCRIPT = r"""
       series.y.push(B.open_cases[w]);
     }
     draw("chart-backlog", Object.keys(weeks).map(function (d) {
-      return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y };
+      return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y,
+               line: { color: DATA.department_colors[d] } };
     }), { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } });
   }
 

@@ -307,6 +307,26 @@ def test_analytics_controls_filter_by_department(loaded: Page) -> None:
     assert loaded.errors == []
 
 
+def test_departments_keep_distinct_colours_beyond_plotlys_ten() -> None:
+    colors = dashboard.department_colors([f"department {i}" for i in range(24)])
+    assert len(set(colors)) == 24  # plotly's default colorway repeats after 10
+
+
+@pytest.mark.browser
+def test_a_department_has_one_colour_in_every_chart(loaded: Page) -> None:
+    page = loaded.page
+    page.click("#tab-analytics")
+    colours = page.evaluate(
+        """() => ["chart-ontime-by-department", "chart-backlog"].map(id =>
+             Object.fromEntries(document.getElementById(id).data.map(trace => [trace.name, trace.line.color])))"""
+    )
+    page.click("#tab-management")
+    on_time, backlog = colours
+    assert set(backlog) == {"BTDT", "PWDx"}
+    assert len(set(backlog.values())) == len(backlog)
+    assert all(on_time[name] == colour for name, colour in backlog.items() if name in on_time)
+
+
 @pytest.mark.browser
 def test_on_time_lines_are_the_named_querys_rates(loaded: Page, small_dashboard: Path) -> None:
     page = loaded.page
