@@ -792,6 +792,16 @@ class LakeFiles:
         if fs.exists(hadoop_path):
             fs.delete(hadoop_path, True)
 
+    def delete_if_empty(self, path: str) -> None:
+        """Delete a folder that exists and holds nothing (on S3 an empty prefix does not exist: nothing to do)."""
+        fs, hadoop_path = self._fs(path)
+        if (
+            fs.exists(hadoop_path)
+            and fs.getFileStatus(hadoop_path).isDirectory()
+            and not fs.listStatus(hadoop_path)
+        ):
+            fs.delete(hadoop_path, False)
+
 
 def bronze_suffix(path: str) -> str | None:
     """The part of a Bronze path from ``dataset=`` on (how manifests and state name a file)."""
@@ -1265,6 +1275,7 @@ def run_silver(
             marked.unpersist()
         if not keep_staging:
             files.delete(staging)  # done with it, or a failed run: nothing half-written is left behind
+            files.delete_if_empty(f"{silver_path}/_staging")  # no empty folder left in a local lake
         for key, value in previous.items():
             if value is None:
                 spark.conf.unset(key)
