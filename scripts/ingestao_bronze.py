@@ -329,6 +329,12 @@ def select_resources(
     return chosen
 
 
+def years_not_offered(resources: Iterable[PortalResource], years: frozenset[int] | None) -> list[int]:
+    """The years asked for with --years that the portal lists no legacy file for (none when every year is asked)."""
+    offered = {int(r.dataset.removeprefix("legacy_")) for r in resources if r.dataset != NEW_SYSTEM}
+    return sorted((years or frozenset()) - offered)
+
+
 def header_era(head: bytes) -> str:
     """The era of a CSV from its first bytes; ResourceError when it is not a 311 CSV."""
     text = head.decode("utf-8-sig", errors="replace")
@@ -934,6 +940,9 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         http = http_session(config.retries, config.backoff)
         method, discovered = discover(http, config)
         chosen = select_resources(discovered, config.years, config.new_system)
+        missing = years_not_offered(discovered, config.years)
+        if missing:
+            log.warning("the portal lists no file for --years %s", ", ".join(map(str, missing)))
         if not chosen:
             log.warning("no resource matches --years/--no-new-system; nothing to do")
         if config.dry_run:

@@ -114,6 +114,8 @@ def test_select_by_years_and_new_system() -> None:
 
     assert [r.dataset for r in chosen] == ["legacy_2025", "legacy_2021", "legacy_2020", "legacy_2019"]
     assert len(everything) == 17
+    assert bronze.years_not_offered(resources, bronze.parse_years("2009-2012,2025")) == [2009, 2010]
+    assert bronze.years_not_offered(resources, None) == []
 
 
 @pytest.mark.parametrize("spec", ["20x", "2023-2019", "2019-", "", "2019,,2020", "19-20"])

@@ -171,13 +171,16 @@ def test_dataset_page_fallback_and_sha256_comparison_on_rerun(
     assert len(data_keys(lake_files(lake))) == 4
 
 
-def test_years_and_no_new_system_filter(portal: Portal, portal_url: str, tmp_path: Path) -> None:
+def test_years_and_no_new_system_filter(
+    portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     lake = tmp_path / "lake"
 
     code = ingest(portal_url, lake, "--years", "2011-2014,2022", "--no-new-system")
 
     assert code == 0
     assert set(by_dataset(manifests(lake)[0])) == {"legacy_2011", "legacy_2022"}
+    assert "the portal lists no file for --years 2012, 2013, 2014" in caplog.text  # asked for, not there
     assert portal.downloads[portal.resource_id("new_system")] == 0
 
 
