@@ -126,11 +126,19 @@ COPY (
                END AS closed_week
         FROM silver WHERE opened_at IS NOT NULL
     ),
+    aging AS (  -- still open 52 weeks after the opening week: aged from then until the week it closes
+        SELECT *, opened_week + INTERVAL 364 DAY AS aged_week,
+               closed_week IS NULL OR closed_week > opened_week + INTERVAL 364 DAY AS ages
+        FROM cases
+    ),
     changes AS (
-        SELECT department, week_start, sum(change) AS change
-        FROM (SELECT department, opened_week AS week_start, 1 AS change FROM cases
+        SELECT department, week_start, sum(change) AS change, sum(aged) AS aged_change
+        FROM (SELECT department, opened_week AS week_start, 1 AS change, 0 AS aged FROM cases
               UNION ALL
-              SELECT department, closed_week, -1 FROM cases WHERE closed_week IS NOT NULL)
+              SELECT department, closed_week, -1, CASE WHEN ages THEN -1 ELSE 0 END
+              FROM aging WHERE closed_week IS NOT NULL
+              UNION ALL
+              SELECT department, aged_week::DATE, 0, 1 FROM aging WHERE ages)
         GROUP BY 1, 2
     ),
     calendar AS (
@@ -140,7 +148,10 @@ COPY (
     SELECT week_start, department,
            sum(coalesce(change, 0)) OVER (
                PARTITION BY department ORDER BY week_start ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-           )::BIGINT AS open_cases
+           )::BIGINT AS open_cases,
+           sum(coalesce(aged_change, 0)) OVER (
+               PARTITION BY department ORDER BY week_start ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+           )::BIGINT AS open_over_1y
     FROM (SELECT DISTINCT department FROM cases) CROSS JOIN calendar
     LEFT JOIN changes USING (department, week_start)
 ) TO '{gold}/open_backlog.parquet' (FORMAT parquet, COMPRESSION snappy)

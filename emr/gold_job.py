@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # Month, year and week are Boston wall-clock time of opened_at; Silver stores UTC instants.
 BOSTON_TZ = "America/New_York"
 UNKNOWN = "Unknown"
+# open_backlog's aged cases: open at the end of a week at least this many weeks after the week they opened in.
+AGED_WEEKS = 52
 
 SILVER_TABLE = "service_requests"
 # The Silver columns Gold reads (docs/CONTRACTS.md); anything else in Silver is ignored.
@@ -280,15 +282,32 @@ def neighborhood_scorecard(base: DataFrame) -> DataFrame:
 
 
 def open_backlog(base: DataFrame) -> DataFrame:
-    """Cases open at the end of each Boston week (Monday start) per department, every week of the data."""
+    """Cases open at the end of each Boston week (Monday start) per department, every week of the data, and of
+    those the ones open for a year or more (``open_over_1y``: opened at least 52 weeks before the week)."""
     # +1 in the week a case opens, -1 in the week it closes: one pass over Silver yields both events,
-    # summed per department and week; the running sum over the weeks is the backlog.
+    # summed per department and week; the running sum over the weeks is the backlog. A case still open 52
+    # weeks after its opening week adds +1 to the aged backlog then, and -1 in the week it closes.
+    aged_week = F.date_add(F.col("opened_week"), 7 * AGED_WEEKS)
+    ages_open = F.col("closed_week").isNull() | (F.col("closed_week") > aged_week)
+    aged = F.when(ages_open, F.lit(1)).otherwise(F.lit(0))
     events = F.array(
         F.struct(
-            F.col("opened_week").alias("week_start"), F.lit(1).alias("opened"), F.lit(0).alias("closed")
+            F.col("opened_week").alias("week_start"),
+            F.lit(1).alias("opened"),
+            F.lit(0).alias("closed"),
+            F.lit(0).alias("aged"),
         ),
         F.struct(
-            F.col("closed_week").alias("week_start"), F.lit(0).alias("opened"), F.lit(1).alias("closed")
+            F.col("closed_week").alias("week_start"),
+            F.lit(0).alias("opened"),
+            F.lit(1).alias("closed"),
+            (-aged).alias("aged"),
+        ),
+        F.struct(
+            aged_week.alias("week_start"),
+            F.lit(0).alias("opened"),
+            F.lit(0).alias("closed"),
+            aged.alias("aged"),
         ),
     )
     weekly_change = (
@@ -296,13 +315,17 @@ def open_backlog(base: DataFrame) -> DataFrame:
         .select("department", F.explode(events).alias("event"))
         .filter(F.col("event.week_start").isNotNull())
         .groupBy("department", F.col("event.week_start").alias("week_start"))
-        .agg(F.sum("event.opened").alias("opened"), F.sum("event.closed").alias("closed"))
+        .agg(
+            F.sum("event.opened").alias("opened"),
+            F.sum("event.closed").alias("closed"),
+            F.sum("event.aged").alias("aged_change"),
+        )
         .select(
             "department",
             "week_start",
             "opened",
-            "closed",
             (F.col("opened") - F.col("closed")).alias("change"),
+            "aged_change",
         )
     )
     # Every week from the first opening to the last, for every department (a few thousand rows).
@@ -316,15 +339,16 @@ def open_backlog(base: DataFrame) -> DataFrame:
         .orderBy("week_start")
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
-    # Closings after the last week fall outside the calendar: those cases were open at its end.
+    # Events after the last week fall outside the calendar: those cases were open (or not yet aged) at its end.
     return department_weeks.join(
-        weekly_change.select("department", "week_start", "change"),
+        weekly_change.select("department", "week_start", "change", "aged_change"),
         on=["department", "week_start"],
         how="left",
     ).select(
         "week_start",
         "department",
         F.sum(F.coalesce(F.col("change"), F.lit(0))).over(to_date).cast("bigint").alias("open_cases"),
+        F.sum(F.coalesce(F.col("aged_change"), F.lit(0))).over(to_date).cast("bigint").alias("open_over_1y"),
     )
 
 

@@ -64,7 +64,8 @@ ORDER BY year, department, type
 """
 BACKLOG_SQL = """
 SELECT strftime(week_start, '%Y-%m-%d') AS week_start, coalesce(department, 'Unknown') AS department,
-       CAST(SUM(open_cases) AS BIGINT) AS open_cases
+       CAST(SUM(open_cases) AS BIGINT) AS open_cases,
+       CAST(SUM(open_over_1y) AS BIGINT) AS open_over_1y
 FROM v_open_backlog
 GROUP BY ALL
 ORDER BY ALL
@@ -571,13 +572,16 @@ SCRIPT = r"""
     var B = DATA.backlog, weeks = {};
     for (var w = 0; w < B.week_start.length; w++) {
       if (department >= 0 && B.department[w] !== department) { continue; }
-      var series = weeks[B.department[w]] || (weeks[B.department[w]] = { x: [], y: [] });
+      var series = weeks[B.department[w]] || (weeks[B.department[w]] = { x: [], y: [], aged: [] });
       series.x.push(DIMS.week_start[B.week_start[w]]);
       series.y.push(B.open_cases[w]);
+      series.aged.push(B.open_over_1y[w]);
     }
     draw("chart-backlog", Object.keys(weeks).map(function (d) {
+      // The hover says how many of the open cases are a year old or more (cases the City never closed).
       return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y,
-               line: { color: DATA.department_colors[d] } };
+               line: { color: DATA.department_colors[d] }, customdata: weeks[d].aged,
+               hovertemplate: "%{y:,} open, %{customdata:,} of them a year or more<extra>%{fullData.name}</extra>" };
     }), { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } });
   }
 

@@ -191,7 +191,12 @@ DATASETS: tuple[DatasetSpec, ...] = (
         view="v_open_backlog",
         identifier="open_backlog",
         name="Boston 311 - open backlog",
-        columns=(("week_start", "DATETIME"), ("department", "STRING"), ("open_cases", "INTEGER")),
+        columns=(
+            ("week_start", "DATETIME"),
+            ("department", "STRING"),
+            ("open_cases", "INTEGER"),
+            ("open_over_1y", "INTEGER"),
+        ),
     ),
     DatasetSpec(
         view="v_geo_grid",
@@ -374,8 +379,10 @@ def line(
     colors: dict[str, Any] | None = None,
     secondary: dict[str, Any] | None = None,
     chart_type: str = "LINE",
+    tooltip_extra: list[tuple[dict[str, Any], str]] | None = None,
 ) -> dict[str, Any]:
-    """A line (or area) chart over time; ``secondary`` puts one more measure on its own right axis."""
+    """A line (or area) chart over time; ``secondary`` puts one more measure on its own right axis;
+    ``tooltip_extra`` adds (``measure(...)``, label) pairs to the tooltip only, after the charted fields."""
     wells: dict[str, Any] = {"Category": [x_axis], "Values": values + ([secondary] if secondary else [])}
     if colors:
         wells["Colors"] = [colors]
@@ -387,6 +394,35 @@ def line(
         "Type": chart_type,
         "Legend": {"Visibility": "VISIBLE"},
     }
+    if tooltip_extra:
+        charted = [x_axis, *([colors] if colors else []), *values]
+        configuration["Tooltip"] = {
+            "TooltipVisibility": "VISIBLE",
+            "SelectedTooltipType": "DETAILED",
+            "FieldBasedTooltip": {
+                "AggregationVisibility": "HIDDEN",
+                "TooltipTitleType": "PRIMARY_VALUE",
+                "TooltipFields": [
+                    {"FieldTooltipItem": {"FieldId": field_id(field), "Visibility": "VISIBLE"}}
+                    for field in charted
+                ]
+                + [
+                    {
+                        "ColumnTooltipItem": {
+                            "Column": extra["NumericalMeasureField"]["Column"],
+                            "Aggregation": {
+                                "NumericalAggregationFunction": extra["NumericalMeasureField"][
+                                    "AggregationFunction"
+                                ]
+                            },
+                            "Label": label,
+                            "Visibility": "VISIBLE",
+                        }
+                    }
+                    for extra, label in tooltip_extra
+                ],
+            },
+        }
     if secondary:
         configuration["Series"] = [
             {"FieldSeriesItem": {"FieldId": field_id(measure), "AxisBinding": "PRIMARY_YAXIS"}}
@@ -822,6 +858,9 @@ def analytics_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         [measure("area_open_backlog", BACKLOG, "open_cases")],
         colors=category("area_open_backlog", BACKLOG, "department"),
         chart_type="STACKED_AREA",
+        tooltip_extra=[
+            (measure("area_open_backlog", BACKLOG, "open_over_1y"), "of which open a year or more")
+        ],
     )
     scorecard = table(
         "table_neighborhoods",

@@ -115,7 +115,12 @@ GOLD_SCHEMAS = {
         ]
     ),
     "open_backlog": pa.schema(
-        [("week_start", pa.date32()), ("department", pa.string()), ("open_cases", pa.int64())]
+        [
+            ("week_start", pa.date32()),
+            ("department", pa.string()),
+            ("open_cases", pa.int64()),
+            ("open_over_1y", pa.int64()),
+        ]
     ),
     "geo_grid": pa.schema(
         [
@@ -164,10 +169,10 @@ SMALL_SCORECARD = [
     (2024, "Unknown", 1, None, None, "Unknown", 0.025),
 ]
 SMALL_BACKLOG = [
-    (dt.date(2024, 1, 1), "PWDx", 3),
-    (dt.date(2024, 1, 1), "BTDT", 5),
-    (dt.date(2024, 1, 8), "PWDx", 2),
-    (dt.date(2024, 1, 8), "BTDT", 7),
+    (dt.date(2024, 1, 1), "PWDx", 3, 1),
+    (dt.date(2024, 1, 1), "BTDT", 5, 0),
+    (dt.date(2024, 1, 8), "PWDx", 2, 1),
+    (dt.date(2024, 1, 8), "BTDT", 7, 2),
 ]
 SMALL_GEO = [
     (2024, "Missed Trash", 42.3125, -71.0625, 4),
@@ -378,7 +383,8 @@ def realistic_gold(
     backlog, week = [], dt.date(2022, 1, 3)
     while week < first_month + dt.timedelta(days=31 * months):
         for index, (dept, *_rest) in enumerate(sorted({t[:1] for t in REALISTIC_TYPES})):
-            backlog.append((week, dept, int(200 + 150 * index + rng.uniform(-40, 40))))
+            open_cases = int(200 + 150 * index + rng.uniform(-40, 40))
+            backlog.append((week, dept, open_cases, open_cases // 5))
         week += dt.timedelta(days=7)
     geo = [(*key, count) for key, count in sorted(geo_counts.items())]
     return {

@@ -175,7 +175,9 @@ VIEW_COLUMNS = {
         ("year", "INTEGER"), ("neighborhood", "VARCHAR"), ("requests", "BIGINT"), ("p50_hours", "DOUBLE"),
         ("on_time_rate", "DOUBLE"), ("top_type", "VARCHAR"), ("share_of_city", "DOUBLE"),
     ],
-    "v_open_backlog": [("week_start", "DATE"), ("department", "VARCHAR"), ("open_cases", "BIGINT")],
+    "v_open_backlog": [
+        ("week_start", "DATE"), ("department", "VARCHAR"), ("open_cases", "BIGINT"), ("open_over_1y", "BIGINT"),
+    ],
     "v_geo_grid": [
         ("year", "INTEGER"), ("type", "VARCHAR"), ("cell_lat", "DOUBLE"), ("cell_lon", "DOUBLE"), ("requests", "BIGINT"),
     ],
@@ -304,10 +306,10 @@ def test_nq_channel_mix_over_time(db: duckdb.DuckDBPyConnection) -> None:
 
 def test_nq_open_backlog_by_department(db: duckdb.DuckDBPyConnection) -> None:
     assert rows(db, "SELECT * FROM nq_open_backlog_by_department") == [
-        (dt.date(2024, 1, 1), "BTDT", 5, None),
-        (dt.date(2024, 1, 1), "PWDx", 3, None),
-        (dt.date(2024, 1, 8), "BTDT", 7, 2),
-        (dt.date(2024, 1, 8), "PWDx", 2, -1),
+        (dt.date(2024, 1, 1), "BTDT", 5, 0, None),
+        (dt.date(2024, 1, 1), "PWDx", 3, 1, None),
+        (dt.date(2024, 1, 8), "BTDT", 7, 2, 2),
+        (dt.date(2024, 1, 8), "PWDx", 2, 1, -1),
     ]
 
 
@@ -345,12 +347,14 @@ def test_a_missing_gold_table_gives_an_empty_view_and_a_warning(
 
 def test_a_column_missing_from_parquet_reads_as_null(tmp_path: Path) -> None:
     gold = tmp_path / "gold"
-    narrow = helpers.GOLD_SCHEMAS["open_backlog"].remove(2)
+    narrow = (
+        helpers.GOLD_SCHEMAS["open_backlog"].remove(3).remove(2)
+    )  # a Gold written before a column existed
     helpers.write_table([(dt.date(2024, 1, 1), "PWDx")], narrow, gold / "open_backlog")
     local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(tmp_path / "silver"), str(gold))
     with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
         assert connection.execute("SELECT * FROM v_open_backlog").fetchall() == [
-            (dt.date(2024, 1, 1), "PWDx", None)
+            (dt.date(2024, 1, 1), "PWDx", None, None)
         ]
 
 

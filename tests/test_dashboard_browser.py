@@ -328,6 +328,20 @@ def test_a_department_has_one_colour_in_every_chart(loaded: Page) -> None:
 
 
 @pytest.mark.browser
+def test_the_backlog_hover_carries_the_cases_open_a_year_or_more(loaded: Page) -> None:
+    page = loaded.page
+    page.click("#tab-analytics")
+    series = page.evaluate(
+        """() => Object.fromEntries(document.getElementById("chart-backlog").data.map(trace =>
+             [trace.name, [trace.x, trace.y, trace.customdata]]))"""
+    )
+    page.click("#tab-management")
+    # serving_helpers.SMALL_BACKLOG: (week, department, open_cases, open_over_1y)
+    assert series["PWDx"] == [["2024-01-01", "2024-01-08"], [3, 2], [1, 1]]
+    assert series["BTDT"] == [["2024-01-01", "2024-01-08"], [5, 7], [0, 2]]
+
+
+@pytest.mark.browser
 def test_on_time_lines_are_the_named_querys_rates(loaded: Page, small_dashboard: Path) -> None:
     page = loaded.page
     assert page.input_value("#control-department") == ""  # all departments

@@ -224,10 +224,11 @@ def test_open_backlog_by_week_and_department(spark):
     weeks = [date(2024, 1, 1), date(2024, 1, 8), date(2024, 1, 15), date(2024, 1, 22)]
     # PWDx: week 1 Jan +3 -1 = 2; week 8 Jan +1 -2 = 1; week 15 Jan +1 -1 = 1; week 22 Jan 1.
     # Unknown: +1 -1 in week 1 Jan, then 0, 0, and the last week's opening -> 1.
+    # None of them is open a year later: open_over_1y is 0 throughout.
     expected = spark.createDataFrame(
-        [(week, "PWDx", count) for week, count in zip(weeks, [2, 1, 1, 1], strict=True)]
-        + [(week, "Unknown", count) for week, count in zip(weeks, [0, 0, 0, 1], strict=True)],
-        "week_start date, department string, open_cases long",
+        [(week, "PWDx", count, 0) for week, count in zip(weeks, [2, 1, 1, 1], strict=True)]
+        + [(week, "Unknown", count, 0) for week, count in zip(weeks, [0, 0, 0, 1], strict=True)],
+        "week_start date, department string, open_cases long, open_over_1y long",
     )
 
     actual = gold_job.open_backlog(gold_job.gold_base(silver))
@@ -235,10 +236,36 @@ def test_open_backlog_by_week_and_department(spark):
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_open_backlog_matches_a_direct_count_every_week(spark):
-    silver = random_silver(spark, cases=400, seed=11)
+def test_open_backlog_counts_cases_open_a_year_or_more(spark):
+    pwd = {"department": "PWDx"}
+    silver = silver_frame(
+        spark,
+        [
+            # opened in the week of Mon 2 Jan 2023, never closed: aged from the week of Mon 1 Jan 2024 (52 weeks on)
+            {**pwd, "opened_at": utc("2023-01-04T15:00"), "is_closed": False},
+            # opened in the same week, closed in the week it turns a year old: never aged
+            {**pwd, "opened_at": utc("2023-01-05T15:00"), "closed_at": utc("2024-01-03T15:00"), "is_closed": True},
+            # opened in the same week, closed the week after: aged for the week of 1 Jan 2024 only
+            {**pwd, "opened_at": utc("2023-01-06T15:00"), "closed_at": utc("2024-01-10T15:00"), "is_closed": True},
+            # the last opening, which ends the calendar at the week of 15 Jan 2024
+            {**pwd, "opened_at": utc("2024-01-16T15:00"), "is_closed": False},
+        ],
+    )  # fmt: skip
     backlog = {
-        (row["week_start"], row["department"]): row["open_cases"]
+        row["week_start"]: (row["open_cases"], row["open_over_1y"])
+        for row in gold_job.open_backlog(gold_job.gold_base(silver)).collect()
+    }
+    assert backlog[date(2023, 1, 2)] == (3, 0)
+    assert backlog[date(2023, 12, 25)] == (3, 0)
+    assert backlog[date(2024, 1, 1)] == (2, 2)  # one closed in the week it aged; two a year old and open
+    assert backlog[date(2024, 1, 8)] == (1, 1)
+    assert backlog[date(2024, 1, 15)] == (2, 1)
+
+
+def test_open_backlog_matches_a_direct_count_every_week(spark):
+    silver = random_silver(spark, cases=400, seed=11, weeks=90)
+    backlog = {
+        (row["week_start"], row["department"]): (row["open_cases"], row["open_over_1y"])
         for row in gold_job.open_backlog(gold_job.gold_base(silver)).collect()
     }
 
@@ -255,15 +282,22 @@ def test_open_backlog_matches_a_direct_count_every_week(spark):
     for week in weeks:
         week_end = week + timedelta(days=7)
         for department in departments:
-            still_open = sum(
-                1
+            open_then = [
+                row["opened_at"].astimezone(boston).date()
                 for row in cases
                 if (row["department"] or "Unknown") == department
                 and row["opened_at"].astimezone(boston).date() < week_end
                 and not (row["is_closed"] and row["closed_at"].astimezone(boston).date() < week_end)
-            )
-            assert backlog[(week, department)] == still_open, (week, department)
-    assert min(backlog.values()) >= 0
+            ]
+            # aged: its opening week starts 52 weeks or more before this week
+            aged = [
+                opened
+                for opened in open_then
+                if opened - timedelta(days=opened.weekday()) <= week - timedelta(weeks=52)
+            ]
+            assert backlog[(week, department)] == (len(open_then), len(aged)), (week, department)
+    assert max(aged for _, aged in backlog.values()) > 0  # the data does reach the aged case
+    assert min(min(counts) for counts in backlog.values()) >= 0
 
 
 # --- geo_grid ---------------------------------------------------------------------------------
@@ -333,14 +367,15 @@ def test_grid_cells_are_250_metres_on_both_axes_at_boston():
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def random_silver(spark, cases: int, seed: int):
-    """Reproducible pseudo-random Silver rows over ~20 weeks, a third of them still open."""
+def random_silver(spark, cases: int, seed: int, weeks: int = 20):
+    """Reproducible pseudo-random Silver rows over ``weeks`` weeks, a third of them still open; closings take from an
+    hour to 400 days."""
     rng = random.Random(seed)
     rows = []
     for _ in range(cases):
-        opened = utc("2024-02-26T00:00") + timedelta(minutes=rng.randrange(20 * 7 * 24 * 60))
+        opened = utc("2024-02-26T00:00") + timedelta(minutes=rng.randrange(weeks * 7 * 24 * 60))
         closed = rng.random() < 0.66
-        closed_at = opened + timedelta(hours=rng.choice([1, 30, 200, 900])) if closed else None
+        closed_at = opened + timedelta(hours=rng.choice([1, 30, 200, 900, 9600])) if closed else None
         rows.append(
             {
                 "opened_at": opened,

@@ -90,6 +90,11 @@ def test_backlog_is_never_negative(spark, gold_lake):
     backlog = read(spark, gold_lake, "open_backlog")
     assert backlog.count() > 0
     assert backlog.filter(F.col("open_cases") < 0).count() == 0
+    assert (
+        backlog.filter((F.col("open_over_1y") < 0) | (F.col("open_over_1y") > F.col("open_cases"))).count()
+        == 0
+    )
+    assert backlog.agg(F.max("open_over_1y")).first()[0] > 0  # the 2015 cases never closed
 
 
 def test_neighborhood_shares_sum_to_one_per_year(spark, gold_lake):

@@ -259,6 +259,19 @@ def test_the_analytics_sheet_reads_the_right_views() -> None:
         "DataSetIdentifier": "open_backlog",
         "ColumnName": "open_cases",
     }
+    # the hover names the charted fields, then how many of the open cases are a year old or more
+    tooltip = visuals["area_open_backlog"]["ChartConfiguration"]["Tooltip"]["FieldBasedTooltip"][
+        "TooltipFields"
+    ]
+    assert [item["FieldTooltipItem"]["FieldId"] for item in tooltip[:-1]] == [
+        "area_open_backlog.week_start",
+        "area_open_backlog.department",
+        "area_open_backlog.open_cases",
+    ]
+    assert tooltip[-1]["ColumnTooltipItem"]["Column"] == {
+        "DataSetIdentifier": "open_backlog",
+        "ColumnName": "open_over_1y",
+    }
     geo_dataset = definitions.dataset_request(TARGET, definitions.DATASET_BY_ID["geo_grid"])
     (logical,) = geo_dataset["LogicalTableMap"].values()
     roles = {
