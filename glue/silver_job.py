@@ -6,6 +6,16 @@ Runs unchanged on AWS Glue 5.0 (Spark 3.5) and locally with ``spark-submit``::
         --silver_path <lake>/silver/boston311 [--time_basis_override new_system=utc,legacy_2015=shifted_back] \
         [--mappings_path <dir with departments.csv, channels.csv, statuses.csv>]
 
+Arguments (Glue style, ``--name value`` or ``--name=value``):
+
+    --bronze_path          the Bronze prefix the ingest lands in (required)
+    --silver_path          the Silver prefix: service_requests/, quarantine/, _quality/, _state/ (required)
+    --JOB_NAME             the Glue job's name (Glue passes it; locally any name)
+    --time_basis_override  dataset=reading or era=reading, comma-separated; reading is wall_clock,
+                           shifted_back or utc; it applies to the Bronze objects this run reads
+    --mappings_path        the folder of the mapping CSVs (default: glue/mappings/ beside the script,
+                           or the files Glue ships with --extra-files)
+
 Self-contained on purpose (uploadable alone in the Glue console); the mapping CSVs ship beside it
 (``--extra-files`` on Glue). Every rule is documented in docs/silver.md.
 """
@@ -1660,6 +1670,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv if argv is None else argv)
+    if {"-h", "--help"} & set(argv[1:]):  # getResolvedOptions' own help lists Glue's arguments, not the job's
+        print(__doc__)
+        return 0
     try:
         args = parse_args(argv)
         overrides = parse_overrides(args.get("time_basis_override"))

@@ -188,6 +188,14 @@ def test_a_state_write_that_fails_half_way_leaves_the_previous_state_whole(
     assert state.read_text(encoding="utf-8") == before
 
 
+def test_help_lists_the_jobs_own_arguments(capsys: pytest.CaptureFixture):
+    assert silver_job.main(["silver_job.py", "--help"]) == 0
+    out = capsys.readouterr().out
+    for name in ("--bronze_path", "--silver_path", "--JOB_NAME", "--time_basis_override", "--mappings_path"):
+        assert name in out
+    assert "--continuation-option" not in out  # Glue's own, not the job's
+
+
 def test_missing_arguments_end_with_one_sentence_and_exit_1(capsys: pytest.CaptureFixture):
     assert silver_job.main(["silver_job.py", "--silver_path", "/tmp/silver"]) == 1
     error = capsys.readouterr().err
