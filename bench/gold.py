@@ -25,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out" / "gold"
+SCRATCH_MARK = ".bench-gold-scratch"  # in --out: the folder is this benchmark's to delete
 for folder in ("bench", "glue", "emr"):
     sys.path.insert(0, str(REPO / folder))
 
@@ -188,6 +189,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.rows < MIN_ROWS:
         parser.error(f"--rows must be at least {MIN_ROWS}")
+    out = args.out.resolve()
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / SCRATCH_MARK).exists())):
+        parser.error(
+            f"--out {args.out} holds something this benchmark did not make, and it deletes its folder: "
+            "give a new or empty folder"
+        )
     return args
 
 
@@ -234,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     out = args.out.resolve()
-    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(out, ignore_errors=True)  # empty, or made by an earlier run (parse_args checked)
+    out.mkdir(parents=True)
+    (out / SCRATCH_MARK).touch()
     bronze, silver, gold, duck_gold = out / "bronze", out / "silver", out / "gold", out / "duckdb_gold"
     try:
         started = time.perf_counter()

@@ -95,3 +95,34 @@ def test_a_size_that_cannot_be_measured_is_refused_before_anything_runs(
     err = capsys.readouterr().err
     assert err.splitlines()[-1].endswith(f"error: {message}") and "Traceback" not in err
     assert not Path("/tmp/never-written").exists()
+
+
+@pytest.mark.parametrize("kind", ["a folder of someone else's", "a file"])
+def test_gold_refuses_an_out_folder_it_did_not_make(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It deletes --out at its start and end: --out lake would have deleted the lake.
+    victim = tmp_path / "lake"
+    if kind == "a file":
+        victim.write_text("data")
+    else:
+        (victim / "silver").mkdir(parents=True)
+        (victim / "silver" / "part-0.parquet").write_text("data")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module("gold").main(["--rows", "1000", "--out", str(victim)])
+
+    assert stopped.value.code == 2
+    assert "holds something this benchmark did not make" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_gold_accepts_an_empty_out_folder_or_one_it_made(tmp_path: Path) -> None:
+    gold = importlib.import_module("gold")
+    empty, made = tmp_path / "empty", tmp_path / "made"
+    empty.mkdir()
+    (made / "bronze").mkdir(parents=True)
+    (made / gold.SCRATCH_MARK).touch()
+    for out in (empty, made, tmp_path / "new"):
+        assert gold.parse_args(["--out", str(out)]).out == out
