@@ -34,6 +34,7 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
@@ -846,10 +847,17 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
         except ValueError:
             log.warning("skipping unreadable manifest %s", entry["path"])
             continue
-        for resource in manifest.get("resources", []):
-            suffix = bronze_suffix(resource.get("key") or "")
-            if suffix and resource.get("ingested_at") and resource.get("status") == "landed":
+        resources = manifest.get("resources") if isinstance(manifest, dict) else None
+        if not isinstance(resources, list):
+            log.warning("skipping manifest %s: it holds no list of resources", entry["path"])
+            continue
+        for resource in resources:
+            key = resource.get("key") if isinstance(resource, dict) else None
+            suffix = bronze_suffix(key) if isinstance(key, str) else None
+            if suffix and isinstance(resource.get("ingested_at"), str) and resource.get("status") == "landed":
                 times[suffix] = resource["ingested_at"]
+            elif not isinstance(key, str):
+                log.warning("manifest %s: skipping a resource without a key: %.80r", entry["path"], resource)
     return times
 
 
@@ -1097,10 +1105,13 @@ def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
         objects = json.loads(files.read_text(state_file)).get("objects", {})
     except (ValueError, AttributeError):  # not JSON, or JSON but not {"objects": {…}}
         objects = None
-    if not isinstance(objects, dict):
+    except Py4JJavaError:  # edited by hand: Hadoop's .processed.json.crc beside it no longer matches
+        objects = None
+    if not isinstance(objects, dict) or not all(isinstance(entry, dict) for entry in objects.values()):
         raise SilverError(
-            f"The state file {state_file} is damaged (not the JSON Silver writes): restore it from a backup or "
-            "delete it (without it every Bronze object counts as unread, and the dedupe gives the same table)."
+            f"The state file {state_file} is damaged (not the JSON Silver writes, or changed since Silver wrote "
+            "it): restore it from a backup or delete it (without it every Bronze object counts as unread, and the "
+            "dedupe gives the same table)."
         )
     return objects
 

@@ -156,16 +156,49 @@ def test_a_file_whose_first_line_is_blank_is_refused_naming_the_file(spark, tmp_
     assert not silver.exists()
 
 
-def test_a_damaged_state_file_is_refused_naming_it(spark, tmp_path: Path):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        '{"objects": {"dataset=legacy_2022/ingest_da',  # cut off mid-write
+        '{"objects": {"dataset=legacy_2022/ingest_date=2026-11-25/x.csv": 5}}',  # an entry that is not an object
+        "edited",  # Silver's own state file, then changed by hand: its Hadoop .crc no longer matches
+    ],
+)
+def test_a_damaged_state_file_is_refused_naming_it(spark, tmp_path: Path, damage: str):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
     state = silver / "_state" / "processed.json"
-    state.parent.mkdir(parents=True)
-    state.write_text('{"objects": {"dataset=legacy_2022/ingest_da', encoding="utf-8")  # cut off mid-write
+    if damage == "edited":
+        silver_job.run_silver(spark, str(bronze), str(silver))
+        assert (silver / "_state" / ".processed.json.crc").exists()
+        state.write_text(state.read_text()[:100], encoding="utf-8")
+    else:
+        state.parent.mkdir(parents=True)
+        state.write_text(damage, encoding="utf-8")
     with pytest.raises(
         silver_job.SilverError, match=re.escape(f"The state file {silver}/_state/processed.json is damaged")
     ):
         silver_job.run_silver(spark, str(bronze), str(silver))
+
+
+def test_manifest_entries_of_the_wrong_shape_are_skipped_not_a_crash(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    manifests = bronze / "_manifests"
+    manifests.mkdir()
+    good = {"key": "bronze/boston311/dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv",
+            "status": "landed", "ingested_at": "2026-11-25T06:00:00Z"}  # fmt: skip
+    (manifests / "20261125T060000Z.json").write_text(json.dumps({"resources": [5, {"key": ["a"]}, good]}))
+    (manifests / "20261126T060000Z.json").write_text(json.dumps(["not", "a", "manifest"]))
+
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert report["totals"]["rows_written"] == 1
+    assert report["files"][0]["ingested_at_from"] == "manifest"  # the good entry still counts
+    assert "skipping a resource without a key" in caplog.text
+    assert "holds no list of resources" in caplog.text
 
 
 def test_a_state_write_that_fails_half_way_leaves_the_previous_state_whole(
