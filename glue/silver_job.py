@@ -923,7 +923,8 @@ def plan_bronze_files(
             era = recognise_era(header)
             if era is None:
                 raise SilverError(
-                    f"The Bronze file {suffix} has an unknown header (starts {line[:80]!r}); Silver refuses it."
+                    f"The Bronze file {suffix} has an unknown header (starts {line[:80]!r}); Silver refuses it: teach "
+                    "ERA_COLUMNS in glue/silver_job.py the new columns, or move the file out of Bronze to go on."
                 )
         if suffix in ingest_times:
             ingested_at, ingested_at_from = ingest_times[suffix], "manifest"

@@ -85,8 +85,6 @@ LEGACY30_COLUMNS = frozenset(LEGACY30_HEADER.split(","))
 NEW_SYSTEM_COLUMNS = frozenset(NEW_SYSTEM_HEADER.split(","))
 # Exports through the datastore API drop the two photo columns; the rest must be there.
 NEW_SYSTEM_OPTIONAL = frozenset({"submitted_photo", "closed_photo"})
-CASE_ID_COLUMNS = frozenset({"case_enquiry_id", "case_id"})
-OPEN_DATE_COLUMNS = frozenset({"open_dt", "open_date"})
 
 # S3 endpoints a presigned download may redirect to: s3.amazonaws.com, bucket.s3.amazonaws.com,
 # s3.us-east-1.amazonaws.com, bucket.s3.us-east-1.amazonaws.com, s3-us-east-1 and dualstack forms.
@@ -344,15 +342,17 @@ def header_era(head: bytes) -> str:
     if stripped.startswith("<") or "<html" in stripped[:1024].lower():
         raise ResourceError(f"an HTML page was served instead of a CSV (starts {stripped[:30]!r})")
     first_line = text.splitlines()[0] if text.splitlines() else ""
-    columns = {c.strip().lower() for c in next(csv.reader(io.StringIO(first_line)), [])}
+    names = [c.strip().lower() for c in next(csv.reader(io.StringIO(first_line)), [])]
+    columns = set(names)
+    if len(columns) != len(names):
+        raise ResourceError(f"the header names a column twice (starts {first_line[:60]!r})")
+    # Only the eras Silver reads land: a file it would refuse stops every later Silver run.
     if columns == LEGACY29_COLUMNS:
         return "legacy29"
     if columns == LEGACY30_COLUMNS:
         return "legacy30"
     if NEW_SYSTEM_COLUMNS - NEW_SYSTEM_OPTIONAL <= columns <= NEW_SYSTEM_COLUMNS:
         return "new_system"
-    if columns & CASE_ID_COLUMNS and columns & OPEN_DATE_COLUMNS:
-        return "minimal"
     raise ResourceError(f"the first record is not a known 311 header (starts {first_line[:60]!r})")
 
 
@@ -852,6 +852,15 @@ def new_state(previous: dict[str, Any] | None, entries: list[ManifestEntry], run
     return {"updated_at": iso_z(utc_now()), "resources": resources}
 
 
+def is_landing_record(record: Any) -> bool:
+    """A state record of one landed object: an object whose 'key' (and 'sha256', when present) is text."""
+    return (
+        isinstance(record, dict)
+        and isinstance(record.get("key"), str)
+        and isinstance(record.get("sha256", ""), str)
+    )
+
+
 def read_state(store: BronzeStore) -> dict[str, Any]:
     """The state of the last run (empty on a new lake); StorageError when it cannot be read as one."""
     try:
@@ -862,11 +871,17 @@ def read_state(store: BronzeStore) -> dict[str, Any]:
         ) from error
     if not isinstance(state, dict) or not isinstance(state.get("resources"), dict):
         raise StorageError(f"The state file {BRONZE_STATE} has no 'resources' object; fix or delete it.")
+    if not all(is_landing_record(record) for record in state["resources"].values()):
+        raise StorageError(
+            f"The state file {BRONZE_STATE} has a resource record that is not an object with a text 'key'; "
+            "fix or delete it."
+        )
     unfinished = state.get(RUN_IN_PROGRESS)
     if unfinished is not None and not (
         isinstance(unfinished, dict)
         and unfinished.get("run_id")
         and isinstance(unfinished.get("resources"), list)
+        and all(is_landing_record(record) for record in unfinished["resources"])
     ):
         raise StorageError(
             f"The state file {BRONZE_STATE} has a malformed '{RUN_IN_PROGRESS}' record; fix it."

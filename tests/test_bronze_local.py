@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -255,17 +256,36 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
     assert second.read_bytes() == SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
 
 
+@pytest.mark.parametrize(
+    ("damage", "sentence"),
+    [
+        (lambda state: "{not json", "is not valid JSON"),
+        # JSON of the wrong shape: a resource record that is a number, or one whose key is a list
+        (
+            lambda state: json.dumps({**state, "resources": {"r1": 5}}),
+            "has a resource record that is not an object",
+        ),
+        (
+            lambda state: json.dumps(
+                {**state, "resources": {k: {**v, "key": ["a"]} for k, v in state["resources"].items()}}
+            ),
+            "has a resource record that is not an object with a text 'key'",
+        ),
+    ],
+)
 def test_corrupt_state_is_a_configuration_error(
-    portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+    portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture, damage, sentence: str
 ) -> None:
     lake = tmp_path / "lake"
     ingest(portal_url, lake)
-    (lake / BRONZE_STATE).write_text("{not json")
+    state_file = lake / BRONZE_STATE
+    state_file.write_text(damage(json.loads(state_file.read_text())))
 
-    code = ingest(portal_url, lake)
+    for dry_run in ([], ["--dry-run"]):
+        code = ingest(portal_url, lake, *dry_run)
 
-    assert code == 2
-    assert (
-        "The state file bronze/boston311/_state/resources.json is not valid JSON" in capsys.readouterr().err
-    )
+        assert code == 2
+        err = capsys.readouterr().err
+        assert f"The state file bronze/boston311/_state/resources.json {sentence}" in err
+        assert "Traceback" not in err
     assert len(manifests(lake)) == 1
