@@ -57,6 +57,12 @@ BOSTON_TZ = "America/New_York"
 CORRUPT = "_corrupt_record"
 READINGS = ("wall_clock", "shifted_back", "utc")
 MAPPING_FILES = ("departments.csv", "channels.csv", "statuses.csv")
+# The columns each mapping file must have, every line filled (departments.csv may leave department blank).
+MAPPING_COLUMNS = {
+    "departments.csv": ("kind", "value", "department"),
+    "channels.csv": ("value", "source"),
+    "statuses.csv": ("value", "is_closed"),
+}
 CITY_HALL = (42.3594, -71.0587)  # placeholder coordinates of older exports
 BOSTON_BOX = {"lat": (42.20, 42.42), "lon": (-71.20, -70.90)}
 SHUFFLE_BYTES = 64 * 2**20  # CSV bytes per shuffle partition
@@ -1029,10 +1035,13 @@ def read_bronze(
 
 
 def load_mappings(mappings_path: str | None) -> dict[str, dict]:
-    """Department, channel and status mappings from --mappings_path, else beside this script, else the cwd."""
-    candidates = [mappings_path] if mappings_path else []
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates += [os.path.join(here, "mappings"), here, os.getcwd()]
+    """Department, channel and status mappings from --mappings_path (only there, when given), else beside this
+    script, else the cwd; SilverError when a file is missing, unreadable or incomplete."""
+    if mappings_path:
+        candidates = [mappings_path]
+    else:
+        here = os.path.dirname(os.path.abspath(__file__))
+        candidates = [os.path.join(here, "mappings"), here, os.getcwd()]
     folder = next(
         (c for c in candidates if all(os.path.exists(os.path.join(c, f)) for f in MAPPING_FILES)), None
     )
@@ -1043,8 +1052,7 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
         )
 
     def rows(name: str) -> list[dict]:
-        with open(os.path.join(folder, name), encoding="utf-8", newline="") as handle:
-            return list(csv.DictReader(handle))
+        return read_mapping_file(os.path.join(folder, name), MAPPING_COLUMNS[name])
 
     departments = rows("departments.csv")
     return {
@@ -1067,6 +1075,28 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
             r["value"].strip().lower(): r["is_closed"].strip().lower() == "true" for r in rows("statuses.csv")
         },
     }
+
+
+def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
+    """The lines of one mapping CSV; SilverError when it cannot be read, lacks a column, or has a cut-off line."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            lines = list(reader)
+            header = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise SilverError(f"The mapping file {path} cannot be read as UTF-8 CSV ({error}).") from error
+    missing = [column for column in columns if column not in header]
+    if missing:
+        raise SilverError(f"The mapping file {path} lacks the column(s) {', '.join(missing)}.")
+    if not lines:
+        raise SilverError(f"The mapping file {path} has no lines below its header.")
+    for number, line in enumerate(lines, start=2):
+        if any(line.get(column) is None for column in columns) or not line["value"].strip():
+            raise SilverError(f"The mapping file {path} has an incomplete line {number}: {line}.")
+        if "is_closed" in columns and line["is_closed"].strip().lower() not in ("true", "false"):
+            raise SilverError(f"The mapping file {path} line {number}: is_closed must be true or false.")
+    return lines
 
 
 # What an override may name: a dataset (legacy_YYYY, new_system) or an era (legacy29, legacy30, new_system).

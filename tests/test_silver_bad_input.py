@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -11,6 +12,7 @@ import pytest
 
 import athena_sql
 import silver_job
+from conftest import REPO
 from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legacy29_row, silver_rows
 
 pytestmark = pytest.mark.spark
@@ -282,3 +284,37 @@ def test_glues_own_arguments_are_not_taken_for_misspellings():
         ["silver_job.py", "--bronze_path", "/b", "--silver_path", "/s", *glue_passes]
     )
     assert (args["bronze_path"], args["silver_path"]) == ("/b", "/s")
+
+
+@pytest.mark.parametrize(
+    ("damage", "sentence"),
+    [
+        (
+            None,
+            "were not found (looked in",
+        ),  # a --mappings_path that does not exist is not replaced by the bundled files
+        (
+            lambda text: text[: text.index(",", text.index("\n", 200)) + 2],
+            "has an incomplete line",
+        ),  # cut mid-line
+        (lambda text: "", "lacks the column(s) kind, value, department"),
+        (lambda text: text.splitlines()[0] + "\n", "has no lines below its header"),
+        (lambda text: "\x00\xff\xfe binary", "cannot be read as UTF-8 CSV"),
+    ],
+)
+def test_a_mappings_path_is_used_as_given_or_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture, damage, sentence: str
+) -> None:
+    folder = tmp_path / "mappings"
+    if damage is not None:
+        shutil.copytree(REPO / "glue" / "mappings", folder)
+        departments = folder / "departments.csv"
+        text = departments.read_text(encoding="utf-8")
+        departments.write_bytes(damage(text).encode("latin-1" if "\xff" in damage(text) else "utf-8"))
+    argv = ["silver_job.py", "--bronze_path", str(tmp_path), "--silver_path", str(tmp_path / "silver")]
+
+    assert silver_job.main([*argv, "--mappings_path", str(folder)]) == 1  # before Spark starts
+
+    err = capsys.readouterr().err
+    assert err.startswith("silver_job: The mapping file") and sentence in err
+    assert "Traceback" not in err and not (tmp_path / "silver").exists()
