@@ -26,7 +26,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
+from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException
@@ -681,15 +683,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def local_input_problem(silver_path: str) -> str | None:
-    """For a local Silver path, the one-sentence problem with it (checked before Spark starts), else None."""
+def local_input_problem(silver_path: str, gold_path: str = "") -> str | None:
+    """For local paths, the one-sentence problem with them (checked before Spark starts), else None: no Silver
+    table, or a Gold path that is (or lies under) a file."""
     parsed = urlparse(silver_path)
-    if parsed.scheme not in ("", "file"):
-        return None
-    table_path = os.path.join(parsed.path if parsed.scheme else silver_path, SILVER_TABLE)
-    if not os.path.isdir(table_path):
-        return f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
+    if parsed.scheme in ("", "file"):
+        table_path = os.path.join(parsed.path if parsed.scheme else silver_path, SILVER_TABLE)
+        if not os.path.isdir(table_path):
+            return f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
+    parsed = urlparse(gold_path)
+    if gold_path and parsed.scheme in ("", "file"):
+        existing = os.path.abspath(parsed.path if parsed.scheme else gold_path)
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            return f"--gold_path {gold_path} cannot be a folder: {existing} is a file."
     return None
+
+
+def spark_failure(error: Exception) -> str:
+    """The first line of what Spark said when it failed (a Java exception or a PySpark error)."""
+    text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
+    return (text.strip().splitlines() or [type(error).__name__])[0][:300]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -704,7 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    problem = local_input_problem(args.silver_path)
+    problem = local_input_problem(args.silver_path, args.gold_path)
     if problem:
         print(problem, file=sys.stderr)
         return 1
@@ -718,6 +733,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = run_gold(spark, args.silver_path, args.gold_path)
     except (GoldInputError, GoldPublishError) as error:
         print(error, file=sys.stderr)
+        return 1
+    except (Py4JJavaError, PySparkException) as error:  # e.g. a damaged Silver Parquet file
+        print(f"Gold stopped: Spark failed ({spark_failure(error)}); see Spark's log above.", file=sys.stderr)
         return 1
     finally:
         if not session_was_running:

@@ -36,6 +36,7 @@ from urllib.parse import unquote
 
 from py4j.protocol import Py4JJavaError
 from pyspark import StorageLevel
+from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -722,6 +723,11 @@ class LakeFiles:
         fs, hadoop_path = self._fs(path)
         return bool(fs.exists(hadoop_path))
 
+    def is_file(self, path: str) -> bool:
+        """True when the path exists and is a file (not a folder)."""
+        fs, hadoop_path = self._fs(path)
+        return bool(fs.exists(hadoop_path) and fs.getFileStatus(hadoop_path).isFile())
+
     def list_files(self, root: str) -> list[dict]:
         """Every file under root (recursive): path, relative (its part below root), size, modified (ms)."""
         fs, hadoop_path = self._fs(root)
@@ -904,6 +910,8 @@ def plan_bronze_files(
     """
     if not files.exists(bronze_path):
         raise SilverError(f"The Bronze path {bronze_path} does not exist.")
+    if files.is_file(bronze_path):
+        raise SilverError(f"The Bronze path {bronze_path} is a file; give the folder the ingest lands in.")
     ingest_times = manifest_ingest_times(files, bronze_path)
     planned = []
     for entry in sorted(files.list_files(bronze_path), key=lambda f: f["path"]):
@@ -1209,6 +1217,10 @@ def run_silver(
     mappings = load_mappings(mappings_path)
     files = LakeFiles(spark)
     restore_interrupted_publish(files, silver_path)
+    if files.is_file(silver_path):
+        raise SilverError(
+            f"The Silver path {silver_path} is a file; give a folder (it is created when missing)."
+        )
     processed = read_state(files, silver_path)
     planned = plan_bronze_files(files, bronze_path, processed, announced)
     report = {
@@ -1733,6 +1745,14 @@ def main(argv: list[str] | None = None) -> int:
             job.commit()  # only after a successful run: the bookmark moves on with the published table
     except SilverError as error:
         print(f"silver_job: {error}", file=sys.stderr)
+        return 1
+    except (Py4JJavaError, PySparkException) as error:  # e.g. a damaged Parquet file in the Silver table
+        text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
+        first_line = (text.strip().splitlines() or [type(error).__name__])[0][:300]
+        print(
+            f"silver_job: Spark failed ({first_line}); see Spark's log above. Nothing is half-written: a rerun redoes the run.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

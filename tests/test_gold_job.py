@@ -322,6 +322,37 @@ def test_silver_folder_without_parquet_is_a_user_error(spark, tmp_path, capsys):
     assert spark.range(1).count() == 1  # main did not stop the session it did not start
 
 
+@pytest.mark.parametrize("gold", ["a_file", "a_file/gold"])
+def test_a_gold_path_that_is_or_lies_under_a_file_is_refused_before_spark(tmp_path, capsys, gold):
+    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+    (tmp_path / "a_file").write_text("not a folder")
+
+    code = gold_job.main(["--silver_path", str(tmp_path / "silver"), "--gold_path", str(tmp_path / gold)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"--gold_path {tmp_path / gold} cannot be a folder: {tmp_path / 'a_file'} is a file."
+    )
+    assert (tmp_path / "a_file").read_text() == "not a folder"
+
+
+def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp_path, capsys):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+    before = sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet"))
+    capsys.readouterr()
+    victim = next((silver_path / "service_requests").rglob("*.parquet"))
+    victim.write_bytes(victim.read_bytes()[:100])  # cut off: no footer
+
+    code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("Gold stopped: Spark failed (")
+    assert sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet")) == before
+
+
 def test_silver_with_no_rows_is_a_user_error(spark, tmp_path):
     empty = spark.createDataFrame([], SILVER_SCHEMA)
     empty.write.parquet(str(tmp_path / "silver" / "service_requests"))

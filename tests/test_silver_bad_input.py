@@ -318,3 +318,39 @@ def test_a_mappings_path_is_used_as_given_or_refused(
     err = capsys.readouterr().err
     assert err.startswith("silver_job: The mapping file") and sentence in err
     assert "Traceback" not in err and not (tmp_path / "silver").exists()
+
+
+@pytest.mark.parametrize("which", ["bronze", "silver"])
+def test_a_path_that_is_a_file_is_refused_naming_it(spark, tmp_path: Path, capsys, which: str):
+    bronze, silver = tmp_path / "bronze", tmp_path / "silver"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    if which == "silver":
+        silver.write_text("not a folder")
+    else:
+        bronze = tmp_path / "a_file.csv"
+        bronze.write_text("not a folder")
+
+    code = silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)])
+
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err.startswith(f"silver_job: The {which.title()} path ") and "is a file" in err
+
+
+def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(spark, tmp_path: Path, capsys):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    victim = next((silver / "service_requests").rglob("*.parquet"))
+    victim.write_bytes(victim.read_bytes()[:100])  # cut off: no footer
+    damaged = victim.read_bytes()
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00", "2022-01-20 09:00:00")])  # fmt: skip
+    state_before = (silver / "_state" / "processed.json").read_text()
+
+    code = silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("silver_job: Spark failed (")
+    assert victim.read_bytes() == damaged  # the table was not touched
+    assert (silver / "_state" / "processed.json").read_text() == state_before  # the new file stays unread
