@@ -9,6 +9,7 @@ sheet's controls changes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -213,10 +214,17 @@ def build_dashboard(duckdb_path: str, out_path: str) -> str:
         ) from None
     page = render_html(data, get_plotlyjs())
     target = Path(out_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, target)
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(f"{target} is a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # no half-written page left beside the target
+            partial.unlink()
+        raise DashboardError(f"Cannot write the dashboard to {out_path}: {error}.") from None
     log.info("Wrote %s (%d KB, %d months).", target, len(page) // 1024, len(data["dims"]["month"]))
     return str(target)
 
@@ -235,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         0 on success, 2 when the query layer is missing or incomplete.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lake", default=None, help="lake root (default $LAKE_ROOT or ./lake)")
+    parser.add_argument(
+        "--lake",
+        default=None,
+        type=lake_layout.lake_argument,
+        help="lake root (default $LAKE_ROOT or ./lake)",
+    )
     parser.add_argument("--out", default=None, help="output HTML (default <lake>/dashboard/index.html)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")

@@ -160,12 +160,26 @@ def main(argv: list[str] | None = None) -> int:
         0 on success, 2 when the lake cannot be read.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lake", default=None, help="lake root (default $LAKE_ROOT or ./lake)")
+    parser.add_argument(
+        "--lake",
+        default=None,
+        type=lake_layout.lake_argument,
+        help="lake root (default $LAKE_ROOT or ./lake)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     root = lake_layout.Lake.from_uri(args.lake)
     if not root.is_s3 and not os.path.isdir(root.root):
         print(f"The lake {root.root} does not exist; run the pipeline first (make run).", file=sys.stderr)
+        return 2
+    if not root.is_s3 and not any(
+        glob.glob(f"{glob.escape(folder)}/**/*.parquet", recursive=True)
+        for folder in (root.silver, root.gold)
+    ):
+        print(
+            f"The lake {root.root} holds no Silver or Gold tables; run the pipeline first (make run).",
+            file=sys.stderr,
+        )
         return 2
     try:
         summary = build_local_query_layer(root.duckdb, root.silver, root.gold)

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bronze_storage import BronzeStore, StorageError, open_store
-from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE, Lake
+from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE, Lake, lake_argument
 
 log = logging.getLogger("ingestao_bronze")
 
@@ -1097,7 +1097,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--portal", default=DEFAULT_PORTAL, help="CKAN portal base URL (default: %(default)s)"
     )
     parser.add_argument(
-        "--lake", help="lake root: a local folder or s3://bucket[/prefix] (default: $LAKE_ROOT or ./lake)"
+        "--lake",
+        type=lake_argument,
+        help="lake root: a local folder or s3://bucket[/prefix] (default: $LAKE_ROOT or ./lake)",
     )
     parser.add_argument(
         "--years",

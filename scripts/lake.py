@@ -6,6 +6,7 @@ the same relative keys are used under both, so a local lake can be synced to S3 
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 
@@ -69,3 +70,13 @@ class Lake:
     @property
     def dashboard(self) -> str:
         return self.path(DASHBOARD_FILE)
+
+
+def lake_argument(text: str) -> str:
+    """The argparse type of every ``--lake``: a blank value (often an unset shell variable) is refused, not taken
+    for the default ``./lake``."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty (an unset variable?): give a folder or s3://bucket[/prefix], or leave --lake out"
+        )
+    return text

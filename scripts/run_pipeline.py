@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lake import BRONZE_MANIFESTS, Lake
+from lake import BRONZE_MANIFESTS, Lake, lake_argument
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("ingest", "silver", "gold", "serve")
@@ -57,6 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--lake",
         default=None,
+        type=lake_argument,
         help="local lake folder, or s3://bucket[/prefix] with --stages ingest (default $LAKE_ROOT or ./lake)",
     )
     parser.add_argument(
@@ -89,6 +90,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"unknown stage(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(STAGES)}"
         )
     args.stages = [s for s in STAGES if s in stages]
+    if args.years is not None:
+        import ingestao_bronze
+
+        try:
+            ingestao_bronze.parse_years(args.years)  # a usage error now, not a failed ingest later
+        except ingestao_bronze.UsageError as error:
+            parser.error(str(error).rstrip("."))
     return args
 
 

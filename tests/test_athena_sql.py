@@ -375,6 +375,15 @@ def test_cli_refuses_a_missing_lake_in_one_sentence(
     assert "does not exist; run the pipeline first" in err and "Traceback" not in err
 
 
+def test_cli_refuses_a_lake_without_tables_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bronze" / "boston311").mkdir(parents=True)  # ingested, nothing built yet
+    assert local_lake.main(["--lake", str(tmp_path)]) == 2
+    assert "holds no Silver or Gold tables; run the pipeline first" in capsys.readouterr().err
+    assert not (tmp_path / "lake.duckdb").exists()
+
+
 def test_an_s3_lake_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="is on S3"):
         local_lake.build_local_query_layer("/tmp/x.duckdb", "s3://b/silver", "s3://b/gold")

@@ -221,6 +221,23 @@ def test_cli_writes_the_dashboard_where_the_lake_layout_says(
     assert "Dashboard: " in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("out", ["a_folder", "a_file/index.html"])
+def test_an_out_path_that_cannot_be_written_is_one_sentence_and_leaves_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    silver, gold = helpers.write_small_lake(tmp_path)
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "a_file").write_text("not a folder")
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    assert dashboard.main(["--lake", str(tmp_path), "--out", str(tmp_path / out)]) == 2
+
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"Cannot write the dashboard to {tmp_path / out}") and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .partial left behind
+
+
 @pytest.mark.browser
 def test_loads_offline_without_console_errors_and_every_chart_has_marks(loaded: Page) -> None:
     page = loaded.page

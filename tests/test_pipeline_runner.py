@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -66,3 +68,28 @@ def test_a_failed_stage_names_the_stages_whose_output_is_intact(tmp_path, capsys
     assert err.startswith("[serve] FAILED: serving failed (")
     assert err.endswith(f". The output of ingest is intact under {lake}.")
     assert len(list((lake / "bronze" / "boston311").rglob("*.csv"))) == 4
+
+
+@pytest.mark.parametrize("cli", ["run_pipeline", "ingestao_bronze", "local_lake", "dashboard"])
+def test_an_empty_lake_argument_is_refused_not_read_as_the_default(cli, tmp_path, monkeypatch, capsys):
+    # `--lake "$LAKE"` with LAKE unset wrote a manifest and lake.duckdb into ./lake.
+    monkeypatch.chdir(tmp_path)
+    main = importlib.import_module(cli).main
+
+    try:
+        code = main(["--lake", ""])
+    except SystemExit as stopped:  # argparse's exit; ingestao_bronze returns its exit code instead
+        code = stopped.code
+
+    assert code == 2
+    assert "--lake: is empty (an unset variable?)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_years_are_a_usage_error_before_any_stage(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.main(["--offline", "--lake", str(tmp_path / "lake"), "--years", "abc"])
+
+    assert stopped.value.code == 2
+    assert "--years must be years and ranges like 2019-2023,2025, not 'abc'" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
