@@ -19,14 +19,16 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from py4j.protocol import Py4JJavaError
+from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
@@ -105,6 +107,10 @@ class GoldPublishError(Exception):
     def __init__(self, message: str, keep_staging: bool) -> None:
         super().__init__(message)
         self.keep_staging = keep_staging
+
+
+class GoldInterrupted(Exception):
+    """Ctrl-C stopped the run before it published anything."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,6 +625,8 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
         keep_staging = False
         try:
             tables = write_staged_tables(spark, base, staging)
+            if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
+                raise GoldInterrupted("Gold interrupted before publishing: the previous tables are in place.")
             publish_tables(spark, staging, gold_path)
             delete_kept_staging(spark, gold_path)
         except GoldPublishError as error:
@@ -701,6 +709,25 @@ def local_input_problem(silver_path: str, gold_path: str = "") -> str | None:
     return None
 
 
+INTERRUPTED = threading.Event()
+INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+
+
+def cancel_on_interrupt(spark: SparkSession) -> None:
+    """Make Ctrl-C cancel the running Spark jobs (from another thread: PySpark's own handler calls into the JVM
+    from inside the call it interrupts and breaks py4j's connection); a second Ctrl-C stops at once."""
+
+    def handler(signum, frame) -> None:
+        if INTERRUPTED.is_set():
+            raise KeyboardInterrupt
+        INTERRUPTED.set()
+        log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
+        threading.Thread(target=spark.sparkContext.cancelAllJobs, daemon=True).start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+
+
 def spark_failure(error: Exception) -> str:
     """The first line of what Spark said when it failed (a Java exception or a PySpark error)."""
     text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
@@ -729,12 +756,19 @@ def main(argv: list[str] | None = None) -> int:
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
+    cancel_on_interrupt(spark)
     try:
         rows = run_gold(spark, args.silver_path, args.gold_path)
     except (GoldInputError, GoldPublishError) as error:
         print(error, file=sys.stderr)
         return 1
-    except (Py4JJavaError, PySparkException) as error:  # e.g. a damaged Silver Parquet file
+    except GoldInterrupted as error:
+        print(error, file=sys.stderr)
+        return INTERRUPTED_EXIT
+    except (Py4JError, PySparkException) as error:  # e.g. a damaged Silver Parquet file
+        if INTERRUPTED.is_set():  # the cancelled Spark job
+            print("Gold interrupted before publishing: the previous tables are in place.", file=sys.stderr)
+            return INTERRUPTED_EXIT
         print(f"Gold stopped: Spark failed ({spark_failure(error)}); see Spark's log above.", file=sys.stderr)
         return 1
     finally:

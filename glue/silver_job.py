@@ -29,12 +29,14 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
-from py4j.protocol import Py4JJavaError
+from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
@@ -1296,6 +1298,7 @@ def run_silver(
             file_reports[entry["suffix"]]["time_basis"] = decision
         report["unknown_mapping_values"] = unknown_mapping_values(marked, mappings)
         step("first_pass_rejects_duplicates_evidence")
+        stop_if_interrupted()
 
         quarantined = marked.filter(F.col("outcome") == "quarantined").select(*QUARANTINE_COLUMNS)
         quarantined.write.mode("overwrite").parquet(f"{staging}/quarantine")
@@ -1327,6 +1330,7 @@ def run_silver(
         touched = new_partitions
         if existing is not None:
             touched = _stage_survivors(spark, existing, table_path, staging, new_partitions, kept.schema)
+        stop_if_interrupted()  # the last moment to stop with nothing published; a publish once begun is finished
         keep_staging = True  # from the first move on, the staging folder may hold the only copy of a month
         partitions = _publish(files, staging, table_path, touched)
         keep_staging = False
@@ -1700,6 +1704,37 @@ def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, st
     return args
 
 
+class Interrupted(SilverError):
+    """Ctrl-C (SIGINT) stopped the run before it published anything."""
+
+
+INTERRUPTED = threading.Event()
+
+
+def cancel_on_interrupt(spark: SparkSession) -> None:
+    """Make Ctrl-C cancel the running Spark jobs and stop the run before it publishes (``stop_if_interrupted``).
+
+    PySpark's own handler calls into the JVM from inside the call it interrupts, which breaks py4j's connection
+    (a screen of "reentrant call" traces); this one cancels from another thread. A second Ctrl-C stops at once.
+    """
+
+    def handler(signum, frame) -> None:
+        if INTERRUPTED.is_set():
+            raise KeyboardInterrupt
+        INTERRUPTED.set()
+        log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
+        threading.Thread(target=spark.sparkContext.cancelAllJobs, daemon=True).start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+
+
+def stop_if_interrupted() -> None:
+    """Interrupted when Ctrl-C was pressed (a moment with nothing published, so nothing is lost)."""
+    if INTERRUPTED.is_set():
+        raise Interrupted("Interrupted before publishing: nothing was published; a rerun redoes the run.")
+
+
 def glue_or_spark() -> tuple[SparkSession, object | None]:
     """GlueContext's session on AWS Glue; a plain local SparkSession elsewhere (Glue's jars exist only on AWS)."""
     if GlueContext is not None:
@@ -1723,6 +1758,7 @@ def glue_or_spark() -> tuple[SparkSession, object | None]:
 def main(argv: list[str] | None = None) -> int:
     """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines carry traces of closed connections
     argv = list(sys.argv if argv is None else argv)
     if {"-h", "--help"} & set(argv[1:]):  # getResolvedOptions' own help lists Glue's arguments, not the job's
         print(__doc__)
@@ -1732,6 +1768,7 @@ def main(argv: list[str] | None = None) -> int:
         overrides = parse_overrides(args.get("time_basis_override"))
         load_mappings(args.get("mappings_path"))  # fail before Spark starts
         spark, glue_context = glue_or_spark()
+        cancel_on_interrupt(spark)
         job, announced = None, None
         if glue_context is not None and args.get("JOB_NAME"):
             job = Job(glue_context)
@@ -1745,8 +1782,11 @@ def main(argv: list[str] | None = None) -> int:
             job.commit()  # only after a successful run: the bookmark moves on with the published table
     except SilverError as error:
         print(f"silver_job: {error}", file=sys.stderr)
-        return 1
-    except (Py4JJavaError, PySparkException) as error:  # e.g. a damaged Parquet file in the Silver table
+        return 130 if isinstance(error, Interrupted) else 1
+    except (Py4JError, PySparkException) as error:  # e.g. a damaged Parquet file in the Silver table
+        if INTERRUPTED.is_set():  # the cancelled Spark job; the staging folder is already deleted
+            print("silver_job: Interrupted: nothing was published; a rerun redoes the run.", file=sys.stderr)
+            return 130
         text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
         first_line = (text.strip().splitlines() or [type(error).__name__])[0][:300]
         print(

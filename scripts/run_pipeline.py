@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,12 +32,17 @@ SILVER_JOB = REPO / "glue" / "silver_job.py"
 GOLD_JOB = REPO / "emr" / "gold_job.py"
 DEFAULT_PORTAL = "https://data.boston.gov"
 SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
+INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 log = logging.getLogger("run_pipeline")
 
 
 class StageFailed(Exception):
     """A stage ended with an error; its own message has already been printed."""
+
+
+class StageInterrupted(StageFailed):
+    """A stage stopped by Ctrl-C."""
 
 
 @dataclass
@@ -125,6 +131,8 @@ def run_ingest(lake: Lake, args: argparse.Namespace) -> StageResult:
         if args.quiet:
             argv.append("--quiet")
         code = ingestao_bronze.main(argv)
+    if code == INTERRUPTED_EXIT:
+        raise StageInterrupted("ingest was interrupted; a re-run resumes where it stopped")
     if code != 0:
         raise StageFailed(f"ingest failed (exit {code}, its reason above); a re-run resumes where it stopped")
     manifest = newest_manifest(lake)
@@ -163,7 +171,15 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
         *job_args,
     ]
     log.debug("running %s", " ".join(command))
-    completed = subprocess.run(command, env=env, check=False)
+    # Ctrl-C reaches the job too (same terminal): let it cancel its Spark jobs and clean up rather than be
+    # killed by this process's KeyboardInterrupt. A no-op handler, not SIG_IGN, which the job would inherit.
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        completed = subprocess.run(command, env=env, check=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if completed.returncode == INTERRUPTED_EXIT:
+        raise StageInterrupted(f"{script.name} was interrupted; it published nothing, and a re-run redoes it")
     if completed.returncode != 0:
         raise StageFailed(f"{script.name} failed (exit {completed.returncode}); see its message above")
 
@@ -260,12 +276,15 @@ def main(argv: list[str] | None = None) -> int:
         stage_started = time.monotonic()
         try:
             result = runners[stage]()
+        except KeyboardInterrupt:  # Ctrl-C while this process itself works (serving, reading manifests)
+            print(f"[{stage}] interrupted.", file=sys.stderr)
+            return INTERRUPTED_EXIT
         except StageFailed as failure:
             intact = (
                 f" The output of {', '.join(args.stages[:done])} is intact under {lake.root}." if done else ""
             )
             print(f"[{stage}] FAILED: {failure}.{intact}", file=sys.stderr)
-            return 1
+            return INTERRUPTED_EXIT if isinstance(failure, StageInterrupted) else 1
         seconds = time.monotonic() - stage_started
         print(
             f"[{stage:6}] read {result.read} -> wrote {result.wrote} | {result.rows} | {seconds:.1f} s",

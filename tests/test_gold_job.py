@@ -353,6 +353,27 @@ def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp
     assert sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet")) == before
 
 
+def test_an_interrupted_run_keeps_the_previous_tables_and_exits_130(spark, tmp_path, capsys, monkeypatch):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+    before = sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet"))
+    capsys.readouterr()
+    monkeypatch.setattr(gold_job, "cancel_on_interrupt", lambda session: gold_job.INTERRUPTED.set())
+    try:
+        code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+    finally:
+        gold_job.INTERRUPTED.clear()
+
+    assert code == 130
+    assert (
+        capsys.readouterr().err.strip()
+        == "Gold interrupted before publishing: the previous tables are in place."
+    )
+    assert sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet")) == before
+    assert not (gold_path / "_staging").exists()
+
+
 def test_silver_with_no_rows_is_a_user_error(spark, tmp_path):
     empty = spark.createDataFrame([], SILVER_SCHEMA)
     empty.write.parquet(str(tmp_path / "silver" / "service_requests"))

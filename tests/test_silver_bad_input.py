@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -354,3 +355,35 @@ def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(sp
     assert len(err) == 1 and err[0].startswith("silver_job: Spark failed (")
     assert victim.read_bytes() == damaged  # the table was not touched
     assert (silver / "_state" / "processed.json").read_text() == state_before  # the new file stays unread
+
+
+def test_ctrl_c_cancels_spark_jobs_once_and_stops_at_once_the_second_time(spark):
+    pytest_handler = signal.getsignal(signal.SIGINT)
+    try:
+        silver_job.cancel_on_interrupt(spark)
+        signal.raise_signal(
+            signal.SIGINT
+        )  # the first: a flag and a cancel, no KeyboardInterrupt in a py4j call
+        assert silver_job.INTERRUPTED.is_set()
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, pytest_handler)
+        silver_job.INTERRUPTED.clear()
+
+
+def test_an_interrupted_run_publishes_nothing_and_exits_130(spark, tmp_path: Path, capsys, monkeypatch):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    monkeypatch.setattr(silver_job, "cancel_on_interrupt", lambda session: silver_job.INTERRUPTED.set())
+    try:
+        code = silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)])
+    finally:
+        silver_job.INTERRUPTED.clear()
+
+    assert code == 130
+    assert capsys.readouterr().err.strip() == (
+        "silver_job: Interrupted before publishing: nothing was published; a rerun redoes the run."
+    )
+    assert not (silver / "service_requests").exists() and not (silver / "_staging").exists()
+    assert not (silver / "_state" / "processed.json").exists()
