@@ -209,6 +209,13 @@ def cluster_id(value: str) -> str:
     return value
 
 
+def region(value: str) -> str:
+    """An argparse type: an AWS region name such as us-east-1."""
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region like us-east-1")
+    return value
+
+
 def role_arn(value: str) -> str:
     """An argparse type: an IAM role ARN."""
     if not ROLE_ARN.match(value):
@@ -241,10 +248,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         command.add_argument(
             "--gold-path", type=s3_uri, required=True, help="e.g. s3://bucket/gold/boston311"
         )
-        command.add_argument("--region", default=None, help="AWS region (default: the boto3 chain)")
+        command.add_argument(
+            "--region", type=region, default=None, help="AWS region (default: the boto3 chain)"
+        )
         command.add_argument("--profile", default=None, help="named AWS profile (default: the boto3 chain)")
         command.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    silver, gold = args.silver_path.rstrip("/"), args.gold_path.rstrip("/")
+    if silver == gold or gold.startswith(silver + "/") or silver.startswith(gold + "/"):
+        parser.error("--gold-path must be apart from --silver-path (Gold replaces its tables under it)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1183,6 +1183,11 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
     if args.retries < 0:
         raise UsageError("--retries must not be negative.")
     backoff = backoff_seconds(args.backoff)
+    if args.work_dir is not None:
+        if not (lake or "").startswith("s3://"):
+            raise UsageError("--work-dir stages downloads for an S3 lake; a local lake stages beside itself.")
+        if os.path.exists(args.work_dir) and not os.path.isdir(args.work_dir):
+            raise UsageError(f"--work-dir {args.work_dir} is a file, not a folder.")
     return IngestConfig(
         portal=portal,
         lake=lake,

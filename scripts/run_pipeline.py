@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,6 +33,7 @@ SILVER_JOB = REPO / "glue" / "silver_job.py"
 GOLD_JOB = REPO / "emr" / "gold_job.py"
 DEFAULT_PORTAL = "https://data.boston.gov"
 SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
+DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 log = logging.getLogger("run_pipeline")
@@ -67,7 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="local lake folder, or s3://bucket[/prefix] with --stages ingest (default $LAKE_ROOT or ./lake)",
     )
     parser.add_argument(
-        "--portal", default=DEFAULT_PORTAL, help="CKAN portal to ingest from (default %(default)s)"
+        "--portal", default=None, help=f"CKAN portal to ingest from (default {DEFAULT_PORTAL})"
     )
     parser.add_argument(
         "--offline",
@@ -96,6 +98,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"unknown stage(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(STAGES)}"
         )
     args.stages = [s for s in STAGES if s in stages]
+    if args.offline and args.portal:
+        parser.error("--offline ingests from the built-in stand-in; leave out --portal, or --offline")
+    args.portal = args.portal or DEFAULT_PORTAL
+    if not DRIVER_MEMORY.fullmatch(os.environ.get("SPARK_DRIVER_MEMORY", "4g")):
+        parser.error(
+            f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {os.environ['SPARK_DRIVER_MEMORY']!r}"
+        )
     if args.years is not None:
         import ingestao_bronze
 

@@ -54,9 +54,18 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
         (["--timeout", "inf"], "--timeout and --connect-timeout must be positive numbers of seconds."),
         (["--retries", "many"], "Argument --retries: invalid int value: 'many'."),
         (["--frobnicate"], "Unrecognized arguments: --frobnicate."),
+        (
+            ["--work-dir", "w"],
+            "--work-dir stages downloads for an S3 lake; a local lake stages beside itself.",
+        ),
+        (
+            ["--lake", "s3://bucket/lake", "--work-dir", "a_file"],
+            "--work-dir a_file is a file, not a folder.",
+        ),
     ],
 )
 def test_bad_usage_exits_2_with_one_sentence(tmp_path: Path, args: list[str], sentence: str) -> None:
+    (tmp_path / "a_file").write_text("not a folder")
     result = run_cli(*args, cwd=tmp_path)
 
     assert result.returncode == 2
@@ -64,7 +73,7 @@ def test_bad_usage_exits_2_with_one_sentence(tmp_path: Path, args: list[str], se
     [line] = result.stderr.splitlines()
     assert line.startswith(f"ingestao_bronze.py: error: {sentence}")
     assert "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []  # not even ./lake
+    assert [p.name for p in tmp_path.iterdir()] == ["a_file"]  # not even ./lake
 
 
 @pytest.mark.parametrize(

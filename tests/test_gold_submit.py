@@ -236,6 +236,35 @@ def test_aws_refusal_is_one_sentence_and_exit_1(aws_credentials, capsys):
             "IAM role",
         ),
         (["launch", *GOLD_ARGS], "invalid choice"),
+        (["step", "--cluster-id", "j-ABC123", *GOLD_ARGS, "--region", "Boston"], "not an AWS region"),
+        (
+            [
+                "step",
+                "--cluster-id",
+                "j-ABC123",
+                "--script",
+                SCRIPT,
+                "--silver-path",
+                SILVER,
+                "--gold-path",
+                SILVER,
+            ],
+            "--gold-path must be apart from --silver-path",
+        ),
+        (
+            [
+                "step",
+                "--cluster-id",
+                "j-ABC123",
+                "--script",
+                SCRIPT,
+                "--silver-path",
+                SILVER,
+                "--gold-path",
+                f"{SILVER}/gold",
+            ],
+            "--gold-path must be apart from --silver-path",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, complaint, capsys):

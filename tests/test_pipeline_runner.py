@@ -93,3 +93,31 @@ def test_bad_years_are_a_usage_error_before_any_stage(tmp_path, capsys):
     assert stopped.value.code == 2
     assert "--years must be years and ranges like 2019-2023,2025, not 'abc'" in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "complaint"),
+    [
+        (
+            ["--offline", "--portal", "https://example.org"],
+            {},
+            "--offline ingests from the built-in stand-in",
+        ),
+        (
+            [],
+            {"SPARK_DRIVER_MEMORY": "lots"},
+            "SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not 'lots'",
+        ),
+    ],
+)
+def test_conflicting_or_malformed_settings_are_usage_errors(
+    argv, env, complaint, tmp_path, monkeypatch, capsys
+):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.main(["--lake", str(tmp_path / "lake"), *argv])
+
+    assert stopped.value.code == 2
+    assert complaint in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
