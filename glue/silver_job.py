@@ -870,8 +870,12 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
             suffix = bronze_suffix(key) if isinstance(key, str) else None
             if suffix and isinstance(resource.get("ingested_at"), str) and resource.get("status") == "landed":
                 times[suffix] = resource["ingested_at"]
-            elif not isinstance(key, str):
-                log.warning("manifest %s: skipping a resource without a key: %.80r", entry["path"], resource)
+            elif not isinstance(resource, dict) or not isinstance(
+                key, (str, type(None))
+            ):  # a failed one has none
+                log.warning(
+                    "manifest %s: skipping a resource of the wrong shape: %.80r", entry["path"], resource
+                )
     return times
 
 

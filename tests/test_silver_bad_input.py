@@ -193,14 +193,17 @@ def test_manifest_entries_of_the_wrong_shape_are_skipped_not_a_crash(
     manifests.mkdir()
     good = {"key": "bronze/boston311/dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv",
             "status": "landed", "ingested_at": "2026-11-25T06:00:00Z"}  # fmt: skip
-    (manifests / "20261125T060000Z.json").write_text(json.dumps({"resources": [5, {"key": ["a"]}, good]}))
+    failed = {"key": None, "status": "failed", "error": "HTTP 503"}  # the normal shape of a failed download
+    (manifests / "20261125T060000Z.json").write_text(
+        json.dumps({"resources": [5, {"key": ["a"]}, failed, good]})
+    )
     (manifests / "20261126T060000Z.json").write_text(json.dumps(["not", "a", "manifest"]))
 
     report = silver_job.run_silver(spark, str(bronze), str(silver))
 
     assert report["totals"]["rows_written"] == 1
     assert report["files"][0]["ingested_at_from"] == "manifest"  # the good entry still counts
-    assert "skipping a resource without a key" in caplog.text
+    assert caplog.text.count("skipping a resource of the wrong shape") == 2  # not the failed download
     assert "holds no list of resources" in caplog.text
 
 
