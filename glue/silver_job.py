@@ -1788,7 +1788,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"silver_job: {error}", file=sys.stderr)
         return 130 if isinstance(error, Interrupted) else 1
     except (Py4JError, PySparkException) as error:  # e.g. a damaged Parquet file in the Silver table
-        if INTERRUPTED.is_set():  # the cancelled Spark job; the staging folder is already deleted
+        if (
+            INTERRUPTED.is_set()
+        ):  # the cancelled Spark job (a staging folder left behind goes with the next run)
             print("silver_job: Interrupted: nothing was published; a rerun redoes the run.", file=sys.stderr)
             return 130
         text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
