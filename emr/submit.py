@@ -26,6 +26,7 @@ from string import Template
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,12 @@ def listed(runs: list[tuple[str, str]]) -> str:
 
 def aws_client(service: str, session: boto3.Session | None = None, region: str | None = None) -> Any:
     """A boto3 client from the given session or the default credential chain."""
-    return (session or boto3.Session()).client(service, region_name=region)
+    # EMR's control plane answers within seconds: an endpoint that accepts and never answers fails in about a
+    # minute and a half (3 attempts of 30 s) instead of botocore's default of about three minutes, in silence.
+    config = Config(
+        connect_timeout=10, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 3}
+    )
+    return (session or boto3.Session()).client(service, region_name=region, config=config)
 
 
 def submit_step(

@@ -84,12 +84,18 @@ class Clients:
 def make_clients(region: str, session: Any = None, profile: str | None = None) -> Clients:
     """Athena, Glue and QuickSight clients from a boto3 Session (the default credential chain, or ``profile``)."""
     import boto3
+    from botocore.config import Config
 
+    # Control-plane calls answer within seconds: an endpoint that accepts and never answers fails in about a
+    # minute and a half (3 attempts of 30 s) instead of botocore's default of about three minutes, in silence.
+    config = Config(
+        connect_timeout=10, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 3}
+    )
     session = session or boto3.Session(profile_name=profile, region_name=region)
     return Clients(
-        athena=session.client("athena", region_name=region),
-        glue=session.client("glue", region_name=region),
-        quicksight=session.client("quicksight", region_name=region),
+        athena=session.client("athena", region_name=region, config=config),
+        glue=session.client("glue", region_name=region, config=config),
+        quicksight=session.client("quicksight", region_name=region, config=config),
     )
 
 

@@ -275,3 +275,9 @@ def test_bad_arguments_exit_2_with_one_line(argv, complaint, capsys):
     assert exit_info.value.code == 2
     assert len(err) == 1
     assert complaint in err[0]
+
+
+def test_clients_give_up_on_a_silent_endpoint_in_about_a_minute_and_a_half() -> None:
+    config = submit.aws_client("emr-serverless", region="us-east-1").meta.config
+    assert (config.connect_timeout, config.read_timeout) == (10, 30)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}

@@ -54,7 +54,7 @@ class StubbedAws:
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.requests.append((model.service_model.service_name, model.name, copy.deepcopy(params)))
 
-    def client(self, service: str, region_name: str | None = None) -> Any:
+    def client(self, service: str, region_name: str | None = None, config: Any = None) -> Any:
         """Stand in for boto3.Session.client, so main() gets these stubbed clients."""
         return getattr(self.clients, service)
 
@@ -596,3 +596,11 @@ def test_moto_creates_the_athena_data_source(aws_credentials: None) -> None:
         )
     assert source["DataSource"]["Type"] == "ATHENA"
     assert source["DataSource"]["DataSourceParameters"] == {"AthenaParameters": {"WorkGroup": "analytics"}}
+
+
+def test_clients_give_up_on_a_silent_endpoint_in_about_a_minute_and_a_half() -> None:
+    clients = deploy.make_clients("us-east-1")
+    for client in (clients.athena, clients.glue, clients.quicksight):
+        config = client.meta.config
+        assert (config.connect_timeout, config.read_timeout) == (10, 30)
+        assert config.retries == {"mode": "standard", "total_max_attempts": 3}
