@@ -44,7 +44,9 @@ ACCOUNT_ID = re.compile(r"\d{12}")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 # Users and groups only (data sources and datasets take no other principals), in the commercial partition the
 # asset ARNs are built in (definitions.Target.arn).
-PRINCIPAL_ARN = re.compile(r"arn:aws:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+")
+PRINCIPAL_ARN = re.compile(r"arn:aws:quicksight:[a-z0-9-]+:(\d{12}):(user|group)/.+")
+# An S3 location Athena can use: a valid bucket name (3-63 lower-case letters, digits, dots, hyphens), no spaces.
+S3_LOCATION = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?")
 GLUE_DATABASE = re.compile(r"[a-z0-9_]{1,255}")
 # The table property that carries the SHA-256 of the CREATE statement a table was made from (without this property).
 DDL_FINGERPRINT = "boston311.ddl_sha256"
@@ -549,10 +551,15 @@ def config_from_args(args: argparse.Namespace) -> DeployConfig:
         raise BadArguments(f"--account-id must be 12 digits, got {args.account_id!r}.")
     if not REGION.fullmatch(args.region):
         raise BadArguments(f"--region must be an AWS region such as us-east-1, got {args.region!r}.")
-    if not PRINCIPAL_ARN.fullmatch(args.principal_arn):
+    principal = PRINCIPAL_ARN.fullmatch(args.principal_arn)
+    if not principal:
         raise BadArguments(
             "--principal-arn must be a QuickSight user or group ARN "
             f"(arn:aws:quicksight:<region>:<account>:user/default/<name>), got {args.principal_arn!r}."
+        )
+    if principal.group(1) != args.account_id:
+        raise BadArguments(
+            f"--principal-arn belongs to account {principal.group(1)}, not to --account-id {args.account_id}."
         )
     if not args.athena_workgroup.strip():
         raise BadArguments("--athena-workgroup must not be empty.")
@@ -574,8 +581,10 @@ def config_from_args(args: argparse.Namespace) -> DeployConfig:
                 "The Athena step needs --silver-location and --gold-location (or --lake); use --skip-athena to skip it."
             )
         for flag, location in (("--silver-location", silver), ("--gold-location", gold)):
-            if not location.startswith("s3://") or len(location) <= len("s3://"):
-                raise BadArguments(f"{flag} must be an s3:// URI, got {location!r}.")
+            if not S3_LOCATION.fullmatch(location):
+                raise BadArguments(
+                    f"{flag} must be an s3://bucket/prefix URI with a valid bucket name and no spaces, got {location!r}."
+                )
     target = Target(
         args.account_id, args.region, args.principal_arn, args.athena_workgroup.strip(), args.database
     )

@@ -420,7 +420,15 @@ def test_quicksight_definition_errors_are_reported_with_the_offending_path(
             {"--principal-arn": "arn:aws:quicksight:us-east-1:123456789012:namespace/default"},
             "--principal-arn must be a QuickSight user or group ARN",
         ),
+        (
+            {"--principal-arn": "arn:aws:quicksight:us-east-1:999999999999:user/default/alice"},
+            "--principal-arn belongs to account 999999999999, not to --account-id 123456789012.",
+        ),
         ({"--database": "Boston-311"}, "--database must be lower-case"),
+        (
+            {"--lake": "s3://Bad_Bucket!!/x y"},
+            "--silver-location must be an s3://bucket/prefix URI with a valid",
+        ),
         ({"--lake": "/tmp/lake"}, "--lake must be an s3:// URI"),
         ({"--lake": None}, "The Athena step needs --silver-location and --gold-location"),
         ({"--region": None}, "The following arguments are required: --region"),
@@ -444,7 +452,7 @@ def test_bad_arguments_exit_2_with_one_sentence(
 def test_locations_must_be_s3_and_not_mixed_with_lake(capsys: pytest.CaptureFixture[str]) -> None:
     base = ARGV[:-2]
     assert deploy.main([*base, "--silver-location", "/local/silver", "--gold-location", "s3://b/gold"]) == 2
-    assert capsys.readouterr().err.startswith("--silver-location must be an s3:// URI")
+    assert capsys.readouterr().err.startswith("--silver-location must be an s3://bucket/prefix URI")
     assert deploy.main([*ARGV, "--gold-location", "s3://b/gold"]) == 2
     assert capsys.readouterr().err.startswith("Give either --lake or --silver-location/--gold-location")
 
