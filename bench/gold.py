@@ -128,8 +128,8 @@ COPY (
         FROM silver WHERE opened_at IS NOT NULL
     ),
     aging AS (  -- still open 52 weeks after the opening week: aged from then until the week it closes
-        SELECT *, opened_week + INTERVAL 364 DAY AS aged_week,
-               closed_week IS NULL OR closed_week > opened_week + INTERVAL 364 DAY AS ages
+        SELECT *, opened_week + INTERVAL {aged_days} DAY AS aged_week,
+               closed_week IS NULL OR closed_week > opened_week + INTERVAL {aged_days} DAY AS ages
         FROM cases
     ),
     changes AS (
@@ -227,7 +227,14 @@ def duckdb_gold(silver_table: Path, gold: Path) -> dict[str, dict]:
     results = {"read Silver once": {"seconds": time.perf_counter() - started, "rows": None}}
     for table, sql in DUCKDB_GOLD.items():
         started = time.perf_counter()
-        con.execute(sql.format(gold=gold, lat_step=gold_job.GRID_LAT_STEP, lon_step=gold_job.GRID_LON_STEP))
+        con.execute(
+            sql.format(
+                gold=gold,
+                lat_step=gold_job.GRID_LAT_STEP,
+                lon_step=gold_job.GRID_LON_STEP,
+                aged_days=7 * gold_job.AGED_WEEKS,
+            )
+        )
         seconds = time.perf_counter() - started
         pattern = f"{gold}/{table}/**/*.parquet" if table == "monthly_requests" else f"{gold}/{table}.parquet"
         rows = con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]

@@ -112,6 +112,8 @@ class GoldPublishError(Exception):
 class GoldInterrupted(Exception):
     """Ctrl-C stopped the run before it published anything."""
 
+    MESSAGE = "Gold interrupted before publishing: the previous tables are in place."
+
 
 # ---------------------------------------------------------------------------------------------
 # Column helpers
@@ -518,7 +520,7 @@ def publish_tables(spark: SparkSession, staging: str, gold_path: str) -> None:
                 move_path(spark, live, replaced)
             moving_in = True
             move_path(spark, staged, live)
-        except Exception as error:
+        except BaseException as error:  # an interrupt between the two moves too: the old table must go back
             if moving_in:
                 put_back(spark, live, replaced)
             raise publish_stopped(spark, table, published, error, live, replaced) from error
@@ -549,7 +551,7 @@ def note_kept_staging(spark: SparkSession, staging: str, message: str) -> None:
 
 
 def publish_stopped(
-    spark: SparkSession, table: str, published: list[str], error: Exception, live: str, replaced: str
+    spark: SparkSession, table: str, published: list[str], error: BaseException, live: str, replaced: str
 ) -> GoldPublishError:
     """The error of a publish that stopped at table, after the tables in published were swapped in."""
     try:
@@ -626,7 +628,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
         try:
             tables = write_staged_tables(spark, base, staging)
             if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
-                raise GoldInterrupted("Gold interrupted before publishing: the previous tables are in place.")
+                raise GoldInterrupted(GoldInterrupted.MESSAGE)
             publish_tables(spark, staging, gold_path)
             delete_kept_staging(spark, gold_path)
         except GoldPublishError as error:
@@ -713,9 +715,10 @@ INTERRUPTED = threading.Event()
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 
-def cancel_on_interrupt(spark: SparkSession) -> None:
+def cancel_on_interrupt(spark: SparkSession):
     """Make Ctrl-C cancel the running Spark jobs (from another thread: PySpark's own handler calls into the JVM
-    from inside the call it interrupts and breaks py4j's connection); a second Ctrl-C stops at once."""
+    from inside the call it interrupts and breaks py4j's connection); a second Ctrl-C stops at once. Returns the
+    handler it replaced (None off the main thread), for ``main`` to put back."""
 
     def handler(signum, frame) -> None:
         if INTERRUPTED.is_set():
@@ -724,8 +727,10 @@ def cancel_on_interrupt(spark: SparkSession) -> None:
         log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
         threading.Thread(target=spark.sparkContext.cancelAllJobs, daemon=True).start()
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, handler)
+    INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return None  # only the main thread may set a handler (and receives the signal)
+    return signal.signal(signal.SIGINT, handler)
 
 
 def spark_failure(error: Exception) -> str:
@@ -735,8 +740,8 @@ def spark_failure(error: Exception) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the Gold job from the command line; 0 on success, 1 on an input problem or a publish that stopped
-    half-way, 2 on bad usage.
+    """Run the Gold job from the command line; 0 on success, 1 on an input problem, a Spark failure or a publish
+    that stopped half-way, 2 on bad usage, 130 when Ctrl-C stopped it before publishing.
 
     Parameters
     ----------
@@ -756,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
     )
-    cancel_on_interrupt(spark)
+    previous_handler = cancel_on_interrupt(spark)
     try:
         rows = run_gold(spark, args.silver_path, args.gold_path)
     except (GoldInputError, GoldPublishError) as error:
@@ -767,11 +772,13 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED_EXIT
     except (Py4JError, PySparkException) as error:  # e.g. a damaged Silver Parquet file
         if INTERRUPTED.is_set():  # the cancelled Spark job
-            print("Gold interrupted before publishing: the previous tables are in place.", file=sys.stderr)
+            print(GoldInterrupted.MESSAGE, file=sys.stderr)
             return INTERRUPTED_EXIT
         print(f"Gold stopped: Spark failed ({spark_failure(error)}); see Spark's log above.", file=sys.stderr)
         return 1
     finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
         if not session_was_running:
             spark.stop()
     written = ", ".join(f"{table} {count}" for table, count in rows.items())

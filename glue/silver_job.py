@@ -1150,7 +1150,9 @@ def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
         objects = json.loads(files.read_text(state_file)).get("objects", {})
     except (ValueError, AttributeError):  # not JSON, or JSON but not {"objects": {…}}
         objects = None
-    except Py4JJavaError:  # edited by hand: Hadoop's .processed.json.crc beside it no longer matches
+    except Py4JJavaError as error:  # edited by hand: Hadoop's .processed.json.crc beside it no longer matches
+        if "ChecksumException" not in error.java_exception.getClass().getName():
+            raise  # access denied, a timeout …: not damage (main reports it as a Spark failure)
         objects = None
     if not isinstance(objects, dict) or not all(isinstance(entry, dict) for entry in objects.values()):
         raise SilverError(
@@ -1711,15 +1713,19 @@ def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, st
 class Interrupted(SilverError):
     """Ctrl-C (SIGINT) stopped the run before it published anything."""
 
+    MESSAGE = "Interrupted before publishing: nothing was published; a rerun redoes the run."
+
 
 INTERRUPTED = threading.Event()
+INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 
-def cancel_on_interrupt(spark: SparkSession) -> None:
+def cancel_on_interrupt(spark: SparkSession):
     """Make Ctrl-C cancel the running Spark jobs and stop the run before it publishes (``stop_if_interrupted``).
 
     PySpark's own handler calls into the JVM from inside the call it interrupts, which breaks py4j's connection
     (a screen of "reentrant call" traces); this one cancels from another thread. A second Ctrl-C stops at once.
+    Returns the handler it replaced (None off the main thread), for ``main`` to put back.
     """
 
     def handler(signum, frame) -> None:
@@ -1729,14 +1735,16 @@ def cancel_on_interrupt(spark: SparkSession) -> None:
         log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
         threading.Thread(target=spark.sparkContext.cancelAllJobs, daemon=True).start()
 
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, handler)
+    INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return None  # only the main thread may set a handler (and receives the signal)
+    return signal.signal(signal.SIGINT, handler)
 
 
 def stop_if_interrupted() -> None:
     """Interrupted when Ctrl-C was pressed (a moment with nothing published, so nothing is lost)."""
     if INTERRUPTED.is_set():
-        raise Interrupted("Interrupted before publishing: nothing was published; a rerun redoes the run.")
+        raise Interrupted(Interrupted.MESSAGE)
 
 
 def glue_or_spark() -> tuple[SparkSession, object | None]:
@@ -1760,19 +1768,21 @@ def glue_or_spark() -> tuple[SparkSession, object | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error."""
+    """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error or a Spark
+    failure, 130 when Ctrl-C stopped it before publishing."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines carry traces of closed connections
     argv = list(sys.argv if argv is None else argv)
     if {"-h", "--help"} & set(argv[1:]):  # getResolvedOptions' own help lists Glue's arguments, not the job's
         print(__doc__)
         return 0
+    previous_handler = None
     try:
         args = parse_args(argv)
         overrides = parse_overrides(args.get("time_basis_override"))
         load_mappings(args.get("mappings_path"))  # fail before Spark starts
         spark, glue_context = glue_or_spark()
-        cancel_on_interrupt(spark)
+        previous_handler = cancel_on_interrupt(spark)
         job, announced = None, None
         if glue_context is not None and args.get("JOB_NAME"):
             job = Job(glue_context)
@@ -1786,20 +1796,24 @@ def main(argv: list[str] | None = None) -> int:
             job.commit()  # only after a successful run: the bookmark moves on with the published table
     except SilverError as error:
         print(f"silver_job: {error}", file=sys.stderr)
-        return 130 if isinstance(error, Interrupted) else 1
+        return INTERRUPTED_EXIT if isinstance(error, Interrupted) else 1
     except (Py4JError, PySparkException) as error:  # e.g. a damaged Parquet file in the Silver table
         if (
             INTERRUPTED.is_set()
         ):  # the cancelled Spark job (a staging folder left behind goes with the next run)
-            print("silver_job: Interrupted: nothing was published; a rerun redoes the run.", file=sys.stderr)
-            return 130
+            print(f"silver_job: {Interrupted.MESSAGE}", file=sys.stderr)
+            return INTERRUPTED_EXIT
         text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
         first_line = (text.strip().splitlines() or [type(error).__name__])[0][:300]
         print(
-            f"silver_job: Spark failed ({first_line}); see Spark's log above. Nothing is half-written: a rerun redoes the run.",
+            f"silver_job: Spark failed ({first_line}); see Spark's log above. "
+            "Nothing is half-written: a rerun redoes the run.",
             file=sys.stderr,
         )
         return 1
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
     return 0
 
 

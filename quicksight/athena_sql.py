@@ -113,6 +113,10 @@ def load_sql(kind: str, name: str, **params: str) -> str:
 def _exact_percentile(node: exp.Expression) -> exp.Expression:
     """Trino's ``approx_percentile`` as DuckDB's exact ``quantile_disc`` (see ``to_duckdb``)."""
     if isinstance(node, exp.ApproxQuantile):
+        if node.args.get("weight") is not None or node.args.get("accuracy") is not None:
+            raise SqlError(
+                f"approx_percentile with a weight or an accuracy has no local equivalent: {node.sql()}"
+            )
         return exp.Anonymous(this="QUANTILE_DISC", expressions=[node.this, node.args["quantile"]])
     return node
 

@@ -672,6 +672,21 @@ class Fetcher:
 # ---------------------------------------------------------------- discovery
 
 
+def host_unreachable(error: BaseException) -> bool:
+    """True when a request never reached the host (name resolution failed, connection refused or timed out),
+    rather than reaching it and failing there (TLS, a dropped connection, a proxy): then no path on it answers."""
+    import requests
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    if not isinstance(error, requests.ConnectionError) or isinstance(error, requests.exceptions.SSLError):
+        return False
+    cause = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", cause)  # MaxRetryError wraps the urllib3 error
+    return isinstance(reason, (NewConnectionError, NameResolutionError))
+
+
 def discover(http: Any, config: IngestConfig) -> tuple[str, list[PortalResource]]:
     """Resources from package_show (metadata) or, failing that, the dataset page; logs which was used."""
     import requests
@@ -692,8 +707,8 @@ def discover(http: Any, config: IngestConfig) -> tuple[str, list[PortalResource]
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
             problems.append(f"{method}: {short_reason(error)}")
             log.warning("discovery through %s failed: %s", method, short_reason(error))
-            if isinstance(error, requests.ConnectionError):
-                break  # the host itself is unreachable (no network, DNS, refused): the next method asks it too
+            if host_unreachable(error):
+                break  # no network, no DNS answer, refused: the next method asks the same host
             continue
         if not resources:
             problems.append(f"{method}: no 311 CSV resources listed")

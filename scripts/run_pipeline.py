@@ -181,29 +181,33 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
     ]
     log.debug("running %s", " ".join(command))
     # Ctrl-C reaches the job too (same terminal): let it cancel its Spark jobs and clean up rather than be
-    # killed by this process's KeyboardInterrupt. A no-op handler, not SIG_IGN, which the job would inherit.
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    # killed by this process's KeyboardInterrupt; only note it. A handler, not SIG_IGN, which the job would inherit.
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:
         completed = subprocess.run(command, env=env, check=False)
     finally:
         signal.signal(signal.SIGINT, previous)
     if completed.returncode == INTERRUPTED_EXIT:
         raise StageInterrupted(f"{script.name} was interrupted; it published nothing, and a re-run redoes it")
+    if interrupted and completed.returncode == 0:  # Ctrl-C came while the job finished a publish it had begun
+        raise StageInterrupted(f"interrupted after {script.name} finished; the later stages did not run")
     if completed.returncode != 0:
         raise StageFailed(f"{script.name} failed (exit {completed.returncode}); see its message above")
 
 
 def run_silver(lake: Lake) -> StageResult:
     """Bronze -> Silver with the Glue job script, in local mode."""
-    started = time.time()
+    quality = Path(lake.silver) / "_quality"
+    reports_before = set(quality.glob("*.json"))
     spark_submit(
         SILVER_JOB, ["--JOB_NAME", "silver", "--bronze_path", lake.bronze, "--silver_path", lake.silver]
     )
-    report = latest_json(Path(lake.silver) / "_quality", "latest.json", newer_than=started)
-    if not report:  # the job found nothing new in Bronze and wrote no report: Silver is as it was
+    if not set(quality.glob("*.json")) - reports_before:  # a run with nothing new writes no <run_id>.json
         return StageResult(
             read=lake.bronze, wrote=lake.silver, rows="nothing new in Bronze, Silver unchanged"
         )
+    report = latest_json(quality, "latest.json")
     totals = report.get("totals", {})
     rows = (
         f"{totals.get('rows_read', '?')} read, {totals.get('rows_written', '?')} to Silver, "
@@ -251,12 +255,9 @@ def newest_manifest(lake: Lake) -> dict:
     return (store.read_json(manifests[-1]) or {}) if manifests else {}
 
 
-def latest_json(folder: Path, pattern: str, newer_than: float = 0.0) -> dict:
-    """The newest JSON file matching pattern in folder (written after ``newer_than``, epoch seconds, when given),
-    or {} when there is none."""
-    candidates = sorted(
-        (p for p in folder.glob(pattern) if p.stat().st_mtime >= newer_than), key=lambda p: p.stat().st_mtime
-    )
+def latest_json(folder: Path, pattern: str) -> dict:
+    """The newest JSON file matching pattern in folder, or {} when there is none."""
+    candidates = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
     if not candidates:
         return {}
     return json.loads(candidates[-1].read_text())

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
@@ -60,3 +61,27 @@ def silver_frame(spark: SparkSession, rows: list[dict]) -> DataFrame:
             row["open_month"] = row["open_month"] or row["opened_at"].month
         filled.append(tuple(row[field.name] for field in SILVER_SCHEMA.fields))
     return spark.createDataFrame(filled, SILVER_SCHEMA)
+
+
+def random_silver(spark, cases: int, seed: int, weeks: int = 20):
+    """Reproducible pseudo-random Silver rows over ``weeks`` weeks, a third of them still open; closings take from an
+    hour to 400 days."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(cases):
+        opened = utc("2024-02-26T00:00") + timedelta(minutes=rng.randrange(weeks * 7 * 24 * 60))
+        closed = rng.random() < 0.66
+        closed_at = opened + timedelta(hours=rng.choice([1, 30, 200, 900, 9600])) if closed else None
+        rows.append(
+            {
+                "opened_at": opened,
+                "closed_at": closed_at,
+                "is_closed": closed,
+                "on_time": rng.choice([True, False, None]),
+                "hours_to_close": (closed_at - opened).total_seconds() / 3600 if closed else None,
+                "department": rng.choice(["PWDx", "BTDT", None]),
+                "type": rng.choice(["Pothole", "Sign", None]),
+                "neighborhood": rng.choice(["Roxbury", "Dorchester", ""]),
+            }
+        )
+    return silver_frame(spark, rows)

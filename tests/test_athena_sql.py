@@ -411,3 +411,8 @@ def test_the_real_gold_job_writes_what_the_ddl_declares_and_the_views_read_it(sp
             *map(local_lake.named_query_view, athena_sql.named_query_names()),
         ]:
             assert connection.execute(f"SELECT count(*) FROM {view}").fetchone()[0] > 0, view
+
+
+def test_a_weighted_percentile_is_refused_locally_not_silently_unweighted() -> None:
+    with pytest.raises(athena_sql.SqlError, match="weight or an accuracy"):
+        athena_sql.to_duckdb("SELECT approx_percentile(h, w, 0.5) FROM t")

@@ -288,3 +288,20 @@ def test_network_errors_are_described_without_query_strings() -> None:
     error = requests.ConnectionError("Max retries exceeded with url: /f.csv?X-Amz-Signature=SECRET (refused)")
 
     assert bronze.short_reason(error) == "Max retries exceeded with url: /f.csv?<redacted> (refused)"
+
+
+def test_only_a_host_never_reached_skips_the_dataset_page() -> None:
+    import requests
+    from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError
+
+    refused = MaxRetryError(
+        None, "/api/3/action/package_show", NewConnectionError(None, "Connection refused")
+    )
+    no_dns = MaxRetryError(None, "/api", NameResolutionError("data.boston.gov", None, OSError("no name")))
+    dropped = ProtocolError("Connection aborted.", ConnectionResetError())  # reached the host, which hung up
+    assert bronze.host_unreachable(requests.ConnectionError(refused))
+    assert bronze.host_unreachable(requests.ConnectionError(no_dns))
+    assert bronze.host_unreachable(requests.ConnectTimeout())
+    assert not bronze.host_unreachable(requests.ConnectionError(dropped))
+    assert not bronze.host_unreachable(requests.exceptions.SSLError(refused))
+    assert not bronze.host_unreachable(requests.HTTPError("500"))

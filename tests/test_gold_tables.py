@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import random
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from chispa import assert_df_equality
-from gold_helpers import silver_frame, utc
+from gold_helpers import random_silver, silver_frame, utc
 from pyspark.sql import functions as F
 
 import gold_job
@@ -362,30 +361,3 @@ def test_grid_cells_are_250_metres_on_both_axes_at_boston():
     cell_width = gold_job.GRID_LON_STEP * metres_per_degree_longitude
     assert cell_height == pytest.approx(250)
     assert cell_width == pytest.approx(250)
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def random_silver(spark, cases: int, seed: int, weeks: int = 20):
-    """Reproducible pseudo-random Silver rows over ``weeks`` weeks, a third of them still open; closings take from an
-    hour to 400 days."""
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(cases):
-        opened = utc("2024-02-26T00:00") + timedelta(minutes=rng.randrange(weeks * 7 * 24 * 60))
-        closed = rng.random() < 0.66
-        closed_at = opened + timedelta(hours=rng.choice([1, 30, 200, 900, 9600])) if closed else None
-        rows.append(
-            {
-                "opened_at": opened,
-                "closed_at": closed_at,
-                "is_closed": closed,
-                "on_time": rng.choice([True, False, None]),
-                "hours_to_close": (closed_at - opened).total_seconds() / 3600 if closed else None,
-                "department": rng.choice(["PWDx", "BTDT", None]),
-                "type": rng.choice(["Pothole", "Sign", None]),
-                "neighborhood": rng.choice(["Roxbury", "Dorchester", ""]),
-            }
-        )
-    return silver_frame(spark, rows)

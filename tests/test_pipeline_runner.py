@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import signal
+import subprocess
 
 import boto3
 import pytest
@@ -121,3 +123,24 @@ def test_conflicting_or_malformed_settings_are_usage_errors(
     assert stopped.value.code == 2
     assert complaint in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize(
+    ("job_exit", "said"), [(130, "was interrupted; it published nothing"), (0, "interrupted after")]
+)
+def test_ctrl_c_during_a_spark_stage_lets_the_job_finish_its_part_and_stops_the_run(
+    job_exit, said, tmp_path, monkeypatch
+):
+    # The terminal sends Ctrl-C to the job and to this process: this one must not die (the job cleans up
+    # or finishes its publish), and must not go on to the next stage either.
+    def job_gets_ctrl_c_too(command, env, check):
+        signal.raise_signal(signal.SIGINT)  # would be a KeyboardInterrupt here without the runner's handler
+        return subprocess.CompletedProcess(command, job_exit)
+
+    monkeypatch.setattr(run_pipeline.subprocess, "run", job_gets_ctrl_c_too)
+    handler_before = signal.getsignal(signal.SIGINT)
+
+    with pytest.raises(run_pipeline.StageInterrupted, match=said):
+        run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+
+    assert signal.getsignal(signal.SIGINT) is handler_before  # given back

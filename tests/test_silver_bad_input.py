@@ -390,3 +390,36 @@ def test_an_interrupted_run_publishes_nothing_and_exits_130(spark, tmp_path: Pat
     )
     assert not (silver / "service_requests").exists() and not (silver / "_staging").exists()
     assert not (silver / "_state" / "processed.json").exists()
+
+
+def test_a_state_file_that_cannot_be_read_is_not_called_damaged():
+    # Only Hadoop's checksum mismatch means "changed by hand"; access denied or a timeout is not damage, and
+    # "delete it" would be bad advice (main reports it as a Spark failure instead).
+    from py4j.protocol import Py4JJavaError
+
+    class JavaError:
+        _target_id = "o1"  # what py4j keeps of the Java object
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def getClass(self):  # noqa: N802 - the Java method's name
+            return type("Class", (), {"getName": lambda _: self.name})()
+
+        def toString(self) -> str:  # noqa: N802
+            return self.name
+
+    class Files:
+        def __init__(self, java_class: str) -> None:
+            self.java_class = java_class
+
+        def exists(self, path: str) -> bool:
+            return True
+
+        def read_text(self, path: str) -> str:
+            raise Py4JJavaError("reading the state", JavaError(self.java_class))
+
+    with pytest.raises(Py4JJavaError):
+        silver_job.read_state(Files("java.nio.file.AccessDeniedException"), "s3://lake/silver")
+    with pytest.raises(silver_job.SilverError, match="is damaged"):
+        silver_job.read_state(Files("org.apache.hadoop.fs.ChecksumException"), "/lake/silver")
