@@ -321,15 +321,20 @@ def select_resources(
         if resource.dataset == NEW_SYSTEM:
             keep = new_system
         else:
-            keep = years is None or int(resource.dataset.removeprefix("legacy_")) in years
+            keep = years is None or legacy_year(resource) in years
         if keep:
             chosen.append(resource)
     return chosen
 
 
+def legacy_year(resource: PortalResource) -> int:
+    """The year of a legacy resource (dataset ``legacy_YYYY``)."""
+    return int(resource.dataset.removeprefix("legacy_"))
+
+
 def years_not_offered(resources: Iterable[PortalResource], years: frozenset[int] | None) -> list[int]:
     """The years asked for with --years that the portal lists no legacy file for (none when every year is asked)."""
-    offered = {int(r.dataset.removeprefix("legacy_")) for r in resources if r.dataset != NEW_SYSTEM}
+    offered = {legacy_year(r) for r in resources if r.dataset != NEW_SYSTEM}
     return sorted((years or frozenset()) - offered)
 
 
