@@ -423,3 +423,43 @@ def test_a_state_file_that_cannot_be_read_is_not_called_damaged():
         silver_job.read_state(Files("java.nio.file.AccessDeniedException"), "s3://lake/silver")
     with pytest.raises(silver_job.SilverError, match="is damaged"):
         silver_job.read_state(Files("org.apache.hadoop.fs.ChecksumException"), "/lake/silver")
+
+
+@pytest.mark.slow
+def test_ctrl_c_from_the_terminal_mid_run_is_one_line_exit_130_and_nothing_published(tmp_path: Path):
+    """The real path: spark-submit in its own process group, Ctrl-C to the whole group (as a terminal sends it)
+    once the run stages its output; the job cancels its Spark jobs and exits 130 with one line."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from conftest import SAMPLE_2011, SAMPLE_NEW
+
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land(bronze, "legacy_2011", "2026-11-25", SAMPLE_2011.name, SAMPLE_2011)
+    land(bronze, "new_system", "2026-11-25", SAMPLE_NEW.name, SAMPLE_NEW)
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    job = subprocess.Popen(
+        [str(spark_submit), "--master", "local[1]", str(REPO / "glue" / "silver_job.py"),
+         "--bronze_path", str(bronze), "--silver_path", str(silver)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable),
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not (silver / "_staging").exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if job.poll() is not None:
+        pytest.skip("the job ended before it staged anything: nothing to interrupt")
+    os.killpg(job.pid, 2)  # SIGINT to the group, as Ctrl-C in a terminal
+    output, _ = job.communicate(timeout=240)
+
+    if job.returncode == 0:
+        pytest.skip("the job finished its publish before the signal reached it")
+    assert job.returncode == 130, output[-3000:]
+    assert "Traceback (most recent call last)" not in output  # no Python trace (Spark logs its own abort)
+    # The JVM gets the Ctrl-C too and may take the Python driver down before it prints its line.
+    said = [line for line in output.splitlines() if line.startswith("silver_job:")]
+    assert said in ([], [f"silver_job: {silver_job.Interrupted.MESSAGE}"]), said
+    assert not (silver / "service_requests").exists()
+    assert not (silver / "_state" / "processed.json").exists()
