@@ -870,9 +870,8 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
             suffix = bronze_suffix(key) if isinstance(key, str) else None
             if suffix and isinstance(resource.get("ingested_at"), str) and resource.get("status") == "landed":
                 times[suffix] = resource["ingested_at"]
-            elif not isinstance(resource, dict) or not isinstance(
-                key, (str, type(None))
-            ):  # a failed one has none
+            # A failed download's entry has no key (null): normal. Anything else without a text key is not.
+            elif not isinstance(resource, dict) or not isinstance(key, (str, type(None))):
                 log.warning(
                     "manifest %s: skipping a resource of the wrong shape: %.80r", entry["path"], resource
                 )
@@ -1224,11 +1223,11 @@ def run_silver(
     overrides = time_basis_overrides or {}
     mappings = load_mappings(mappings_path)
     files = LakeFiles(spark)
-    restore_interrupted_publish(files, silver_path)
     if files.is_file(silver_path):
         raise SilverError(
             f"The Silver path {silver_path} is a file; give a folder (it is created when missing)."
         )
+    restore_interrupted_publish(files, silver_path)
     processed = read_state(files, silver_path)
     planned = plan_bronze_files(files, bronze_path, processed, announced)
     report = {
@@ -1798,9 +1797,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"silver_job: {error}", file=sys.stderr)
         return INTERRUPTED_EXIT if isinstance(error, Interrupted) else 1
     except (Py4JError, PySparkException) as error:  # e.g. a damaged Parquet file in the Silver table
-        if (
-            INTERRUPTED.is_set()
-        ):  # the cancelled Spark job (a staging folder left behind goes with the next run)
+        # The cancelled Spark job (a staging folder left behind goes with the next run).
+        if INTERRUPTED.is_set():
             print(f"silver_job: {Interrupted.MESSAGE}", file=sys.stderr)
             return INTERRUPTED_EXIT
         text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
