@@ -88,12 +88,17 @@ def parquet_types(connection: duckdb.DuckDBPyConnection, scan: str) -> dict[str,
     return {row[0]: row[1] for row in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
 
 
+def has_parquet(folder: str) -> bool:
+    """True when a local folder holds a Parquet file at any depth (partition folders included)."""
+    return bool(glob.glob(f"{glob.escape(folder)}/**/*.parquet", recursive=True))
+
+
 def create_table_view(
     connection: duckdb.DuckDBPyConnection, table: str, silver_path: str, gold_path: str
 ) -> int | None:
     """Create one table's view; returns its row count, or None (an empty view) when it has no Parquet files."""
     directory = table_directory(table, silver_path, gold_path)
-    if not glob.glob(f"{glob.escape(directory)}/**/*.parquet", recursive=True):
+    if not has_parquet(directory):
         # An empty quarantine is the normal case (nothing rejected); any other empty table is worth a warning.
         level = logging.INFO if table == athena_sql.QUARANTINE_TABLE else logging.WARNING
         log.log(level, "%s: no Parquet files under %s; its view is created empty.", table, directory)
@@ -172,10 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if not root.is_s3 and not os.path.isdir(root.root):
         print(f"The lake {root.root} does not exist; run the pipeline first (make run).", file=sys.stderr)
         return 2
-    if not root.is_s3 and not any(
-        glob.glob(f"{glob.escape(folder)}/**/*.parquet", recursive=True)
-        for folder in (root.silver, root.gold)
-    ):
+    if not root.is_s3 and not (has_parquet(root.silver) or has_parquet(root.gold)):
         print(
             f"The lake {root.root} holds no Silver or Gold tables; run the pipeline first (make run).",
             file=sys.stderr,
