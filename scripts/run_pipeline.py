@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lake import BRONZE_MANIFESTS, Lake, lake_argument
+from lake import BRONZE_MANIFESTS, SILVER_QUALITY, Lake, lake_argument
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("ingest", "silver", "gold", "serve")
@@ -198,7 +198,7 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
 
 def run_silver(lake: Lake) -> StageResult:
     """Bronze -> Silver with the Glue job script, in local mode."""
-    quality = Path(lake.silver) / "_quality"
+    quality = Path(lake.path(SILVER_QUALITY))
     reports_before = set(quality.glob("*.json"))
     spark_submit(
         SILVER_JOB, ["--JOB_NAME", "silver", "--bronze_path", lake.bronze, "--silver_path", lake.silver]
