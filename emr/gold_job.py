@@ -693,17 +693,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def local_path(uri: str) -> str | None:
+    """The file-system path of a local path or ``file:`` URI; None for any other scheme (s3://, hdfs://)."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return parsed.path
+    return uri if parsed.scheme == "" else None
+
+
 def local_input_problem(silver_path: str, gold_path: str = "") -> str | None:
     """For local paths, the one-sentence problem with them (checked before Spark starts), else None: no Silver
     table, or a Gold path that is (or lies under) a file."""
-    parsed = urlparse(silver_path)
-    if parsed.scheme in ("", "file"):
-        table_path = os.path.join(parsed.path if parsed.scheme else silver_path, SILVER_TABLE)
+    silver_local = local_path(silver_path)
+    if silver_local is not None:
+        table_path = os.path.join(silver_local, SILVER_TABLE)
         if not os.path.isdir(table_path):
             return f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
-    parsed = urlparse(gold_path)
-    if gold_path and parsed.scheme in ("", "file"):
-        existing = os.path.abspath(parsed.path if parsed.scheme else gold_path)
+    gold_local = local_path(gold_path) if gold_path else None
+    if gold_local is not None:
+        existing = os.path.abspath(gold_local)
         while not os.path.exists(existing):
             existing = os.path.dirname(existing)
         if not os.path.isdir(existing):
