@@ -222,6 +222,21 @@ def test_aws_refusal_is_one_sentence_and_exit_1(aws_credentials, capsys):
     assert "00fmissing does not exist" in err[0]
 
 
+def step_with_gold_path(gold_path: str) -> list[str]:
+    """A step command line that is valid but for its Gold path."""
+    return [
+        "step",
+        "--cluster-id",
+        "j-ABC123",
+        "--script",
+        SCRIPT,
+        "--silver-path",
+        SILVER,
+        "--gold-path",
+        gold_path,
+    ]
+
+
 @pytest.mark.parametrize(
     "argv, complaint",
     [
@@ -237,34 +252,8 @@ def test_aws_refusal_is_one_sentence_and_exit_1(aws_credentials, capsys):
         ),
         (["launch", *GOLD_ARGS], "invalid choice"),
         (["step", "--cluster-id", "j-ABC123", *GOLD_ARGS, "--region", "Boston"], "not an AWS region"),
-        (
-            [
-                "step",
-                "--cluster-id",
-                "j-ABC123",
-                "--script",
-                SCRIPT,
-                "--silver-path",
-                SILVER,
-                "--gold-path",
-                SILVER,
-            ],
-            "--gold-path must be apart from --silver-path",
-        ),
-        (
-            [
-                "step",
-                "--cluster-id",
-                "j-ABC123",
-                "--script",
-                SCRIPT,
-                "--silver-path",
-                SILVER,
-                "--gold-path",
-                f"{SILVER}/gold",
-            ],
-            "--gold-path must be apart from --silver-path",
-        ),
+        (step_with_gold_path(SILVER), "--gold-path must be apart from --silver-path"),
+        (step_with_gold_path(f"{SILVER}/gold"), "--gold-path must be apart from --silver-path"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, complaint, capsys):
