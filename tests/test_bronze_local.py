@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -289,3 +290,76 @@ def test_corrupt_state_is_a_configuration_error(
         assert f"The state file bronze/boston311/_state/resources.json {sentence}" in err
         assert "Traceback" not in err
     assert len(manifests(lake)) == 1
+
+
+def test_a_new_last_modified_alone_makes_the_run_download_again(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    # Rule 1 skips the download only when last_modified, size and hash all equal the state's.
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake, "--years", "2022", "--no-new-system")
+    rid = portal.resource_id("legacy_2022")
+    portal.resource(rid).raw["last_modified"] = "2031-01-01T00:00:00.000000"
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    assert portal.s3_gets[rid] == 2  # downloaded again, then spared by the sha256 comparison
+    entry = by_dataset(manifests(lake)[1])["legacy_2022"]
+    assert entry["status"] == "unchanged"
+    assert state(lake)["resources"][rid]["portal_last_modified"] == "2031-01-01T00:00:00.000000"
+    assert len(data_keys(lake_files(lake))) == 1
+
+
+def test_three_resources_with_one_file_name_and_different_bytes_land_three_objects(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    # The key and its <stem>.<run_id> variant are both taken: the third gets a random suffix, never overwrites.
+    lake = tmp_path / "lake"
+    file_name = "lagan_311_open_data_2022_rvsd3.csv"
+    portal.add_csv("311 Service Requests - 2022", SAMPLE_BY_DATASET["legacy_2011"], file_name=file_name)
+    portal.add_csv(
+        "311 service requests - 2022",
+        SAMPLE_BY_DATASET["legacy_2011"].read_bytes() + b"\n",
+        file_name=file_name,
+    )
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    entries = manifests(lake)[0]["resources"]
+    assert [e["status"] for e in entries] == ["landed"] * 3
+    assert len({e["key"] for e in entries}) == 3 == len(data_keys(lake_files(lake)))
+    for entry in entries:
+        assert hashlib.sha256((lake / entry["key"]).read_bytes()).hexdigest() == entry["sha256"]
+
+
+def test_two_runs_in_the_same_second_write_two_manifests(
+    portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingestao_bronze
+
+    lake = tmp_path / "lake"
+    frozen = ingestao_bronze.utc_now()
+    monkeypatch.setattr(ingestao_bronze, "utc_now", lambda: frozen)
+
+    assert ingest(portal_url, lake) == 0
+    assert ingest(portal_url, lake) == 0
+
+    first, second = manifests(lake)
+    assert second["run_id"] == first["run_id"] + "_2"
+    assert {e["status"] for e in first["resources"]} == {"landed"}
+    assert {e["status"] for e in second["resources"]} == {"unchanged"}
+
+
+def test_a_portal_that_lists_no_311_csv_is_a_configuration_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    fixtures = Portal.from_fixtures()
+    documents_only = Portal(fixtures.package, [r for r in fixtures.resources if r.raw.get("format") != "CSV"])
+
+    with serve(documents_only) as url:
+        code = ingest(url, tmp_path / "lake")
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "package_show: no 311 CSV resources listed; dataset_page: no 311 CSV resources listed" in err
+    assert not (tmp_path / "lake").exists()
