@@ -60,6 +60,8 @@ def test_null_names_fall_back_to_the_translated_title_and_are_not_csv() -> None:
         ("311 Service Requests Data Dictionary - NEW SYSTEM", None),
         ("CRM Value Codex", None),
         ("311 Service Requests Data Transition Guide", None),
+        ("311 Service Requests - 2022 Archive", None),  # the whole name, not a prefix of it
+        ("Old 311 Service Requests - 2022", None),
         ("", None),
     ],
 )
@@ -158,6 +160,7 @@ def test_bronze_lands_exactly_the_headers_silver_reads() -> None:
         ["case_enquiry_id", "open_dt", "extra"],
         [*legacy29, "extra"],
         [*new_system, "case_id"],  # a column twice
+        [*sorted(bronze.NEW_SYSTEM_COLUMNS), "extra"],  # NEW SYSTEM plus a column Silver does not know
     ]
     for header in headers:
         try:
@@ -305,3 +308,17 @@ def test_only_a_host_never_reached_skips_the_dataset_page() -> None:
     assert not bronze.host_unreachable(requests.ConnectionError(dropped))
     assert not bronze.host_unreachable(requests.exceptions.SSLError(refused))
     assert not bronze.host_unreachable(requests.HTTPError("500"))
+
+
+@pytest.mark.parametrize(
+    ("format_label", "url", "csv"),
+    [
+        ("CSV", "https://data.boston.gov/datastore/dump/abc", True),  # the label wins over the URL
+        (" csv ", "https://data.boston.gov/dataset/x/download/f", True),
+        ("PDF", "https://data.boston.gov/dataset/x/download/f.csv", False),
+        (None, "https://data.boston.gov/dataset/x/download/F.CSV", True),
+        ("", "https://data.boston.gov/dataset/x/download/f.pdf", False),
+    ],
+)
+def test_a_csv_is_known_by_its_format_label_else_by_its_url(format_label, url: str, csv: bool) -> None:
+    assert bronze.is_csv(format_label, url) is csv
