@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -248,3 +250,121 @@ def test_a_size_that_differs_from_the_portal_listing_is_logged_and_landed_as_ser
     assert (
         "legacy_2022: the portal lists 1,234 bytes but the download has 47,701 (landed as served)" in warnings
     )
+
+
+# ---------------------------------------------------------------- resume: what a 206 must say
+
+
+class FakeResponse:
+    """Just what Fetcher reads of a requests response: a body that may break after its bytes."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes, broken: bool = False) -> None:
+        self.status_code, self.headers, self.url, self.is_redirect = (
+            status,
+            headers,
+            "http://p.test/f.csv",
+            False,
+        )
+        self._body, self._broken = body, broken
+        self.raw = self
+
+    def stream(self, amount: int, decode_content: bool = False):
+        from urllib3.exceptions import ProtocolError
+
+        yield self._body
+        if self._broken:
+            raise ProtocolError("Connection broken: reset by peer")
+
+    def close(self) -> None:
+        pass
+
+
+class FakeHttp:
+    """Answers each GET with the next response, recording the Range asked for."""
+
+    def __init__(self, *responses: FakeResponse) -> None:
+        self.responses, self.ranges = list(responses), []
+
+    def get(self, url: str, headers: dict[str, str], **_: object) -> FakeResponse:
+        self.ranges.append(headers.get("Range"))
+        return self.responses.pop(0)
+
+
+class NoProgress:
+    total = None
+
+    def reset(self, total: int | None = None) -> None:
+        self.total = total
+
+    def update(self, n: int) -> None:
+        pass
+
+
+def fetch_with(http: FakeHttp, tmp_path: Path) -> tuple[str, int]:
+    import ingestao_bronze
+
+    fetcher = ingestao_bronze.Fetcher(
+        http, ingestao_bronze.HostAllowList.for_portal("http://p.test"), 2, 5, 2, 0
+    )
+    return fetcher.fetch("http://p.test/f.csv", str(tmp_path / "f.part"), NoProgress())
+
+
+def broken_after_300_of_1000() -> FakeResponse:
+    return FakeResponse(200, {"Content-Length": "1000"}, b"a" * 300, broken=True)
+
+
+def test_a_resume_that_starts_at_another_offset_is_refused(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    http = FakeHttp(
+        broken_after_300_of_1000(), FakeResponse(206, {"Content-Range": "bytes 0-999/1000"}, b"a" * 1000)
+    )
+
+    with pytest.raises(ingestao_bronze.ResourceError, match="resumed at the wrong offset"):
+        fetch_with(http, tmp_path)
+    assert http.ranges == [None, "bytes=300-"]
+
+
+def test_a_resume_that_ends_before_the_announced_total_is_refused_as_truncated(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    http = FakeHttp(
+        broken_after_300_of_1000(), FakeResponse(206, {"Content-Range": "bytes 300-499/1000"}, b"b" * 200)
+    )
+
+    with pytest.raises(
+        ingestao_bronze.ResourceError, match="truncated body: received 500 of the 1,000 bytes"
+    ):
+        fetch_with(http, tmp_path)
+
+
+def test_a_resume_that_completes_the_body_gives_the_sha256_of_the_whole(tmp_path: Path) -> None:
+    http = FakeHttp(
+        broken_after_300_of_1000(), FakeResponse(206, {"Content-Range": "bytes 300-999/1000"}, b"b" * 700)
+    )
+
+    sha256, size = fetch_with(http, tmp_path)
+
+    assert (sha256, size) == (hashlib.sha256(b"a" * 300 + b"b" * 700).hexdigest(), 1000)
+    assert (tmp_path / "f.part").read_bytes() == b"a" * 300 + b"b" * 700
+
+
+def test_the_download_of_a_refused_resource_is_deleted_at_once(
+    portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not only when the run ends: a 190 MB file refused early must not hold the disk while the others download.
+    import ingestao_bronze
+
+    fetch = ingestao_bronze.Fetcher.fetch
+    staged_before_each_fetch: list[list[str]] = []
+
+    def recording_fetch(self: object, url: str, destination: str, progress: object) -> tuple[str, int]:
+        staged_before_each_fetch.append(sorted(os.listdir(os.path.dirname(destination))))
+        return fetch(self, url, destination, progress)
+
+    monkeypatch.setattr(ingestao_bronze.Fetcher, "fetch", recording_fetch)
+    portal.inject(portal.resource_id("legacy_2022"), Fault("html", times=None))
+
+    assert ingest(portal_url, tmp_path) == 1
+
+    assert staged_before_each_fetch == [[], [], [], []]
