@@ -295,3 +295,63 @@ def test_a_storage_failure_while_staging_is_that_resources_failure(
     [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert line.startswith("legacy_2022 (311 SERVICE REQUESTS - 2022): Cannot write the staging file")
     assert_every_object_announced(lake)
+
+
+def test_an_object_recorded_but_never_committed_is_not_announced(
+    portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    commit = LocalStore.commit_file
+    committed: list[str] = []
+
+    def killed_during_the_second_commit(self: LocalStore, local_path: str, key: str, metadata: Any) -> None:
+        if committed:
+            raise SystemExit(137)  # recorded in the state, but the file never reached its key
+        commit(self, local_path, key, metadata)
+        committed.append(key)
+
+    monkeypatch.setattr(LocalStore, "commit_file", killed_during_the_second_commit)
+    with pytest.raises(SystemExit):
+        ingest(portal_url, lake)
+    assert len(state(lake)["run_in_progress"]["resources"]) == 2
+    monkeypatch.setattr(LocalStore, "commit_file", commit)
+
+    assert ingest(portal_url, lake) == 0
+
+    recovered, rerun = manifests(lake)
+    assert announced([recovered]) == set(committed)  # only what is in the lake
+    assert by_dataset(rerun)["legacy_2022"]["status"] == "landed"
+    assert_every_object_announced(lake)
+
+
+def test_a_run_killed_after_its_manifest_keeps_that_manifest_as_written(
+    portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Killed between the manifest and the final state: the next run brings the state up to date only.
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    portal.rewrite(portal.resource_id("legacy_2022"), SAMPLE_BY_DATASET["legacy_2022"].read_bytes() + b"\n")
+    write_json = LocalStore.write_json
+    manifest_written: list[str] = []
+
+    def killed_before_the_final_state(self: LocalStore, key: str, document: Any) -> None:
+        if key == BRONZE_STATE and manifest_written:
+            raise SystemExit(137)
+        write_json(self, key, document)
+        if key.startswith(BRONZE_MANIFESTS):
+            manifest_written.append(key)
+
+    monkeypatch.setattr(LocalStore, "write_json", killed_before_the_final_state)
+    with pytest.raises(SystemExit):
+        ingest(portal_url, lake)
+    monkeypatch.setattr(LocalStore, "write_json", write_json)
+    [killed_manifest] = manifest_written
+    written = (lake / killed_manifest).read_bytes()
+    assert "run_in_progress" in state(lake)
+
+    assert ingest(portal_url, lake) == 0
+
+    assert (lake / killed_manifest).read_bytes() == written
+    assert len(manifests(lake)) == 3
+    assert {e["status"] for e in manifests(lake)[-1]["resources"]} == {"unchanged"}
+    assert_every_object_announced(lake)
