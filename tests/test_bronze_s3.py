@@ -51,6 +51,7 @@ def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: An
         assert obj["ServerSideEncryption"] == "AES256"
         assert obj["Metadata"]["sha256"] == hashlib.sha256(body).hexdigest() == entry["sha256"]
         assert obj["Metadata"]["source-url"] == entry["url"]
+        assert obj["Metadata"]["resource-id"] == entry["resource_id"]
         assert obj["ContentType"] == "text/csv"
     for key in (BRONZE_STATE, f"{BRONZE_MANIFESTS}/{manifest['run_id']}.json"):
         assert s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{key}")["ServerSideEncryption"] == "AES256"
@@ -66,6 +67,10 @@ def test_kms_key_id_switches_to_sse_kms(s3: Any, portal_url: str) -> None:
     head = s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{entry['key']}")
     assert head["ServerSideEncryption"] == "aws:kms"
     assert key_id in head["SSEKMSKeyId"]
+    # the manifest and the state get the same encryption as the data
+    for key in (BRONZE_STATE, f"{BRONZE_MANIFESTS}/{s3_manifests(s3)[0]['run_id']}.json"):
+        head = s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{key}")
+        assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
 
 
 def test_file_over_16_mb_is_uploaded_in_parts(s3: Any, portal: Portal, portal_url: str) -> None:
@@ -230,4 +235,5 @@ def test_a_bucket_that_refuses_writes_is_a_configuration_error(
         "ingestao_bronze.py: error: Cannot write s3://boston311-lake-test/lake/bronze/boston311/_manifests/"
     )
     assert "AccessDenied" in err and "Traceback" not in err
+    assert "the next run announces" not in err  # nothing landed, so there is nothing to announce later
     assert s3_keys(s3) == []
