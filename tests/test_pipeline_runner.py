@@ -144,3 +144,63 @@ def test_ctrl_c_during_a_spark_stage_lets_the_job_finish_its_part_and_stops_the_
         run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
 
     assert signal.getsignal(signal.SIGINT) is handler_before  # given back
+
+
+def test_stages_run_in_pipeline_order_whatever_order_they_are_given_in(tmp_path):
+    args = run_pipeline.parse_args(["--lake", str(tmp_path), "--stages", "serve, ingest,silver"])
+
+    assert args.stages == ["ingest", "silver", "serve"]
+
+
+def test_an_empty_stage_list_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.main(["--lake", str(tmp_path / "lake"), "--stages", " , "])
+
+    assert stopped.value.code == 2
+    assert "unknown stage(s) (none given)" in capsys.readouterr().err
+
+
+def test_an_interrupted_ingest_stops_the_run_with_130(tmp_path, monkeypatch, capsys):
+    import ingestao_bronze
+
+    monkeypatch.setattr(ingestao_bronze, "main", lambda argv: 130)
+
+    assert run_pipeline.main(["--lake", str(tmp_path / "lake"), "--stages", "ingest,silver"]) == 130
+    assert "[ingest] FAILED: ingest was interrupted" in capsys.readouterr().err
+
+
+def test_years_and_no_new_system_reach_the_ingest(tmp_path, capsys):
+    lake = tmp_path / "lake"
+
+    argv = ["--offline", "--quiet", "--lake", str(lake), "--stages", "ingest", "--years", "2022"]
+    assert run_pipeline.main([*argv, "--no-new-system"]) == 0
+
+    assert "1 landed, 0 unchanged" in capsys.readouterr().out
+    assert [p.parent.parent.name for p in (lake / "bronze" / "boston311").rglob("*.csv")] == [
+        "dataset=legacy_2022"
+    ]
+
+
+def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, monkeypatch):
+    lake = run_pipeline.Lake(str(tmp_path / "lake"))
+    quality = tmp_path / "lake" / "silver" / "boston311" / "_quality"
+    quality.mkdir(parents=True)
+    earlier = (
+        '{"totals": {"rows_read": 5, "rows_written": 5, "rows_quarantined": 0, "duplicates_removed": 0}}'
+    )
+    (quality / "20260101T000000Z.json").write_text(earlier)
+    (quality / "latest.json").write_text(earlier)
+    monkeypatch.setattr(run_pipeline, "spark_submit", lambda script, job_args: None)  # a run with nothing new
+
+    assert run_pipeline.run_silver(lake).rows == "nothing new in Bronze, Silver unchanged"
+
+    def silver_writes_a_report(script, job_args):
+        report = (
+            '{"totals": {"rows_read": 10, "rows_written": 8, "rows_quarantined": 1, "duplicates_removed": 1}}'
+        )
+        (quality / "20260102T000000Z.json").write_text(report)
+        (quality / "latest.json").write_text(report)
+
+    monkeypatch.setattr(run_pipeline, "spark_submit", silver_writes_a_report)
+
+    assert run_pipeline.run_silver(lake).rows == "10 read, 8 to Silver, 1 quarantined, 1 duplicates"
