@@ -254,6 +254,7 @@ def step_with_gold_path(gold_path: str) -> list[str]:
         (["step", "--cluster-id", "j-ABC123", *GOLD_ARGS, "--region", "Boston"], "not an AWS region"),
         (step_with_gold_path(SILVER), "--gold-path must be apart from --silver-path"),
         (step_with_gold_path(f"{SILVER}/gold"), "--gold-path must be apart from --silver-path"),
+        (step_with_gold_path("s3://lake-bucket/silver"), "--gold-path must be apart from --silver-path"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, complaint, capsys):
@@ -270,3 +271,65 @@ def test_clients_give_up_on_a_silent_endpoint_in_about_a_minute_and_a_half() -> 
     config = submit.aws_client("emr-serverless", region="us-east-1").meta.config
     assert (config.connect_timeout, config.read_timeout) == (10, 30)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_action_on_failure_reaches_the_step_request(capsys):
+    argv = ["step", "--cluster-id", "j-ABC123", "--action-on-failure", "TERMINATE_CLUSTER", "--dry-run"]
+
+    assert submit.main([*argv, *GOLD_ARGS]) == 0
+
+    [step] = json.loads(capsys.readouterr().out)["Steps"]
+    assert step["ActionOnFailure"] == "TERMINATE_CLUSTER"
+
+
+@mock_aws
+def test_a_pending_step_on_the_same_gold_path_blocks_a_second_one(aws_credentials, capsys):
+    emr = boto3.client("emr", region_name="us-east-1")
+    cluster = start_cluster()
+    other = ["--script", SCRIPT, "--silver-path", SILVER, "--gold-path", "s3://other-bucket/gold"]
+    assert submit.main(["step", "--cluster-id", cluster, *other]) == 0  # runs first
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS]) == 0  # queued behind it
+    states = {
+        step["Config"]["Args"][-1]: step["Status"]["State"]
+        for step in emr.list_steps(ClusterId=cluster)["Steps"]
+    }
+    assert states[GOLD] == "PENDING"
+    capsys.readouterr()
+
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS]) == 1
+
+    assert "(PENDING)" in capsys.readouterr().err
+    assert len(emr.list_steps(ClusterId=cluster)["Steps"]) == 2
+
+
+@mock_aws
+def test_region_flag_picks_the_region_of_the_cluster(aws_credentials, capsys):
+    west = boto3.client("emr", region_name="us-west-2")
+    cluster = west.run_job_flow(
+        Name="boston311",
+        ReleaseLabel="emr-7.5.0",
+        Instances={
+            "MasterInstanceType": "m5.xlarge",
+            "InstanceCount": 1,
+            "KeepJobFlowAliveWhenNoSteps": True,
+        },
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+    )["JobFlowId"]
+
+    assert submit.main(["step", "--cluster-id", cluster, "--region", "us-west-2", *GOLD_ARGS]) == 0
+
+    assert len(west.list_steps(ClusterId=cluster)["Steps"]) == 1
+
+
+@mock_aws
+def test_an_unknown_profile_submits_nothing(aws_credentials, capsys):
+    emr = boto3.client("emr", region_name="us-east-1")
+    cluster = start_cluster()
+
+    code = submit.main(["step", "--cluster-id", cluster, "--profile", "no-such-profile", *GOLD_ARGS])
+
+    assert code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no-such-profile" in err[0]
+    assert emr.list_steps(ClusterId=cluster)["Steps"] == []
