@@ -130,15 +130,15 @@ class StubbedAws:
                 {**query, "WorkGroup": "analytics"},
             )
 
-    def expect_named_queries_updated(self, changed: str) -> None:
-        """Every named query exists; only ``changed`` differs, so only it is updated."""
+    def expect_named_queries_updated(self, changed: str, field: str = "QueryString") -> None:
+        """Every named query exists; only ``changed`` differs (in ``field``), so only it is updated."""
         queries = deploy.named_queries(TARGET.database)
         ids = [f"id-{query['Name']}" for query in queries]
         self.athena.add_response("list_named_queries", {"NamedQueryIds": ids}, {"WorkGroup": "analytics"})
         for query, query_id in zip(queries, ids, strict=True):
             stored = {**query, "NamedQueryId": query_id, "WorkGroup": "analytics"}
             if query["Name"] == changed:
-                stored["QueryString"] = "SELECT 1"
+                stored[field] = "SELECT 1" if field == "QueryString" else "an older description"
             self.athena.add_response("get_named_query", {"NamedQuery": stored}, {"NamedQueryId": query_id})
         changed_query = next(query for query in queries if query["Name"] == changed)
         self.athena.add_response(
@@ -425,6 +425,7 @@ def test_quicksight_definition_errors_are_reported_with_the_offending_path(
             "--principal-arn belongs to account 999999999999, not to --account-id 123456789012.",
         ),
         ({"--database": "Boston-311"}, "--database must be lower-case"),
+        ({"--athena-workgroup": " "}, "--athena-workgroup must not be empty"),
         (
             {"--lake": "s3://Bad_Bucket!!/x y"},
             "--silver-location must be an s3://bucket/prefix URI with a valid",
@@ -612,3 +613,77 @@ def test_clients_give_up_on_a_silent_endpoint_in_about_a_minute_and_a_half() -> 
         config = client.meta.config
         assert (config.connect_timeout, config.read_timeout) == (10, 30)
         assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_a_named_query_whose_description_changed_is_updated(aws: StubbedAws) -> None:
+    aws.expect_statements(deployed=fingerprints())
+    aws.expect_named_queries_updated(changed="channel_mix_over_time", field="Description")
+    deploy.deploy_athena(aws.clients.athena, aws.clients.glue, CONFIG, sleep=lambda seconds: None)
+    aws.assert_done_and_valid()
+    assert aws.operations().count("UpdateNamedQuery") == 1
+
+
+def test_a_named_query_of_another_database_is_left_alone(aws: StubbedAws) -> None:
+    # Same workgroup, same names, another database (another deployment): ours are created beside them.
+    aws.expect_statements(deployed=fingerprints())
+    queries = deploy.named_queries(TARGET.database)
+    ids = [f"other-{query['Name']}" for query in queries]
+    aws.athena.add_response("list_named_queries", {"NamedQueryIds": ids}, {"WorkGroup": "analytics"})
+    for query, query_id in zip(queries, ids, strict=True):
+        theirs = {**query, "Database": "other_db", "NamedQueryId": query_id, "WorkGroup": "analytics"}
+        aws.athena.add_response("get_named_query", {"NamedQuery": theirs}, {"NamedQueryId": query_id})
+    for query in queries:
+        aws.athena.add_response(
+            "create_named_query", {"NamedQueryId": f"id-{query['Name']}"}, {**query, "WorkGroup": "analytics"}
+        )
+    deploy.deploy_athena(aws.clients.athena, aws.clients.glue, CONFIG, sleep=lambda seconds: None)
+    aws.assert_done_and_valid()
+    assert "UpdateNamedQuery" not in aws.operations()
+
+
+class RunningForever:
+    """An Athena client whose query never finishes (stops the test if the deploy never gives up)."""
+
+    def __init__(self) -> None:
+        self.polls = 0
+
+    def start_query_execution(self, **request: Any) -> dict[str, Any]:
+        return {"QueryExecutionId": "q1"}
+
+    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        self.polls += 1
+        assert self.polls < 100, "the deploy never gives up on a running query"
+        return _execution(QueryExecutionId, "RUNNING")
+
+
+def test_a_query_that_never_finishes_is_given_up_after_the_timeout() -> None:
+    athena = RunningForever()
+
+    with pytest.raises(deploy.DeployError, match="query q1 still running after 3 s"):
+        deploy.run_statement(athena, "SELECT 1", "analytics", "boston311", lambda s: None, 1.0, 3.0)
+    assert athena.polls == 4
+
+
+def test_quicksight_waits_give_up_after_the_timeout_and_at_once_on_deleted() -> None:
+    polls: list[str] = []
+
+    def in_progress() -> tuple[str, Any]:
+        polls.append("poll")
+        assert len(polls) < 100, "the deploy never gives up"
+        return "CREATION_IN_PROGRESS", None
+
+    with pytest.raises(deploy.DeployError, match="the analysis still CREATION_IN_PROGRESS after 3 s"):
+        deploy.wait_for_status(in_progress, "the analysis", lambda s: None, 1.0, 3.0)
+    assert len(polls) == 4
+
+    deleted = [("DELETED", None), ("CREATION_SUCCESSFUL", None)]
+    with pytest.raises(deploy.DeployError, match="the data source ended DELETED"):
+        deploy.wait_for_status(lambda: deleted.pop(0), "the data source", lambda s: None, 1.0, 3.0)
+
+
+def test_a_lake_with_a_trailing_slash_gives_the_same_locations() -> None:
+    argv = [*ARGV[:-1], "s3://lake-bucket/lake/"]
+
+    config = deploy.config_from_args(deploy.parse_args(argv))
+
+    assert (config.silver_location, config.gold_location) == (CONFIG.silver_location, CONFIG.gold_location)
