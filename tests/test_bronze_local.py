@@ -363,3 +363,29 @@ def test_a_portal_that_lists_no_311_csv_is_a_configuration_error(
     err = capsys.readouterr().err
     assert "package_show: no 311 CSV resources listed; dataset_page: no 311 CSV resources listed" in err
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_lake_folder_that_cannot_be_written_stops_the_run_before_discovery(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    import os
+
+    access = os.access
+    # a read-only parent (faked: these tests may run as root, for whom every folder is writable)
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if str(path) == str(tmp_path) else access(path, mode)
+    )
+
+    code = ingest(portal_url, tmp_path / "lake")
+
+    assert code == 2
+    assert (
+        f"Cannot create the lake folder {tmp_path / 'lake'}: {tmp_path} is not writable."
+        in capsys.readouterr().err
+    )
+    assert portal.paths == []  # not even discovery
+    assert not (tmp_path / "lake").exists()
