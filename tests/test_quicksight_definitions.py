@@ -26,6 +26,7 @@ def stack_template() -> tuple[dict, dict]:
     assert not errors, errors
     return decoded["Parameters"], decoded["Resources"]
 
+
 # DuckDB type of a view column -> the QuickSight input type a SPICE dataset gives it.
 QUICKSIGHT_TYPE = {
     "DATE": "DATETIME",
