@@ -295,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         session = boto3.Session(profile_name=args.profile) if args.profile else None
+    except BotoCoreError as error:  # ProfileNotFound: a usage error, as in quicksight/deploy.py
+        print(f"submit.py: cannot open an AWS session: {str(error).rstrip('.')}.", file=sys.stderr)
+        return 2
+    try:
         if args.command == "step":
             step_id = submit_step(request, args.gold_path, session, args.region)
             print(f"Added step {step_id} to cluster {args.cluster_id}.")

@@ -329,7 +329,7 @@ def test_an_unknown_profile_submits_nothing(aws_credentials, capsys):
 
     code = submit.main(["step", "--cluster-id", cluster, "--profile", "no-such-profile", *GOLD_ARGS])
 
-    assert code != 0
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-profile" in err[0]
     assert emr.list_steps(ClusterId=cluster)["Steps"] == []
