@@ -45,6 +45,8 @@ def test_time_basis_readings_give_true_utc_instants(spark):
     rows = [
         ("wall_clock", "2022-01-19 11:42:16", datetime(2022, 1, 19, 16, 42, 16)),
         ("shifted_back", "2022-01-19 06:42:16", datetime(2022, 1, 19, 16, 42, 16)),
+        # EDT: the value is the wall clock shifted back 4 hours
+        ("shifted_back", "2022-07-19 07:42:16", datetime(2022, 7, 19, 15, 42, 16)),
         ("utc", "2022-01-19 16:42:16.5+00", datetime(2022, 1, 19, 16, 42, 16, 500000)),
         ("wall_clock", "2022-07-19 11:42:16+00", datetime(2022, 7, 19, 15, 42, 16)),  # EDT
         ("wall_clock", None, None),
@@ -65,6 +67,9 @@ def test_stamps_with_an_offset_or_zone_other_than_zero_are_unparsable(spark):
         ("2022-01-19T11:42:16Z", datetime(2022, 1, 19, 11, 42, 16)),
         ("2026-02-02 15:58:24+00", datetime(2026, 2, 2, 15, 58, 24)),
         ("2022-01-19 11:42:16 UTC", datetime(2022, 1, 19, 11, 42, 16)),
+        ("2022-01-19 11:42:16+00:00", datetime(2022, 1, 19, 11, 42, 16)),
+        ("2022-01-19T11:42:16+0000", datetime(2022, 1, 19, 11, 42, 16)),
+        ("2022-01-19 11:42:16-00", datetime(2022, 1, 19, 11, 42, 16)),
         ("2022-01-19 11:42-05:00", None),
         ("2022-1-9 11:42:16-05:00", None),
         ("2022-01-19 1:42:16-05:00", None),
