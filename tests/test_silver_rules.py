@@ -123,7 +123,11 @@ def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark)
     rows = [
         ("42.3634", "-71.0566", 42.3634, -71.0566, "ok"),
         ("42.3594", "-71.0587", None, None, "city_hall_placeholder"),
+        ("42.3594", "-71.0566", 42.3594, -71.0566, "ok"),  # City Hall's latitude alone is no placeholder
         ("40.7128", "-74.0060", None, None, "outside_boston"),
+        ("42.3634", "-74.0060", None, None, "outside_boston"),  # latitude in the box, longitude not
+        ("42.4100", "-70.9100", 42.41, -70.91, "ok"),  # near the box's north-east corner
+        ("42.4300", "-71.0566", None, None, "outside_boston"),  # just north of it
         ("abc", "-71.0566", None, None, "unparsable"),
         (None, None, None, None, "missing"),
     ]
