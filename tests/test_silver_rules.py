@@ -193,6 +193,8 @@ def test_hours_to_close_and_boston_open_month(spark):
             12,
         ),  # 22:00 on Dec 31 in Boston
         (datetime(2022, 7, 1, 12, 0), None, False, None, 2022, 7),
+        # 00:30 on Jul 1 in Boston (EDT), closed at once: zero hours
+        (datetime(2022, 7, 1, 4, 30), datetime(2022, 7, 1, 4, 30), True, 0.0, 2022, 7),
         (datetime(2022, 7, 1, 12, 0), datetime(2022, 7, 2, 12, 0), False, None, 2022, 7),  # open: no duration
         (
             datetime(2022, 7, 1, 12, 0),
