@@ -236,6 +236,7 @@ def test_untrustworthy_records_get_a_reject_reason(spark):
 def test_dedupe_keeps_the_newest_ingest_then_the_later_file_then_the_later_row(spark):
     schema = "case_id string, ingested_at timestamp, source_file string, row_position long, reject_reason string, outcome string"
     early, late = datetime(2026, 11, 20), datetime(2026, 11, 25)
+    later_file = "dataset=legacy_2025/ingest_date=2026-11-25/b.csv"
     rows = [
         ("A", early, "dataset=legacy_2024/ingest_date=2026-11-20/a.csv", 5, None, "duplicate"),
         ("A", late, "dataset=legacy_2024/ingest_date=2026-11-25/a.csv", 1, None, "kept"),
@@ -244,6 +245,9 @@ def test_dedupe_keeps_the_newest_ingest_then_the_later_file_then_the_later_row(s
         ("C", late, "dataset=legacy_2025/ingest_date=2026-11-25/b.csv", 3, None, "duplicate"),
         ("C", late, "dataset=legacy_2025/ingest_date=2026-11-25/b.csv", 9, None, "kept"),
         (None, late, "dataset=legacy_2025/ingest_date=2026-11-25/b.csv", 4, "missing_case_id", "quarantined"),
+        # a newer record of a case that is rejected does not make its good record a duplicate
+        ("D", early, "dataset=legacy_2024/ingest_date=2026-11-20/a.csv", 6, None, "kept"),
+        ("D", late, later_file, 8, "unparsable_opened_at", "quarantined"),
     ]
     df = frame(spark, schema, rows)
     actual = df.drop("outcome").transform(S.mark_duplicates()).drop("case_rank")
@@ -256,6 +260,7 @@ def test_dedupe_holds_against_the_existing_silver_table(spark):
     )
     existing_schema = "case_id string, ingested_at timestamp, source_file string"
     early, late = datetime(2026, 11, 20), datetime(2026, 11, 25)
+    x_file = "dataset=x/ingest_date=2026-11-25/a.csv"
     new = frame(
         spark,
         schema,
@@ -263,6 +268,9 @@ def test_dedupe_holds_against_the_existing_silver_table(spark):
             ("A", late, "dataset=x/ingest_date=2026-11-25/a.csv", 1, None),
             ("B", early, "dataset=x/ingest_date=2026-11-20/a.csv", 1, None),
             ("C", late, "dataset=x/ingest_date=2026-11-25/a.csv", 2, None),
+            ("E", late, x_file, 3, None),  # equal keys: the new one replaces it
+            ("F", late, x_file, 4, None),  # same ingest, a later file in Silver
+            ("G", late, "dataset=y/ingest_date=2026-11-25/a.csv", 5, None),  # an earlier file in Silver
         ],
     )
     existing = frame(
@@ -272,10 +280,20 @@ def test_dedupe_holds_against_the_existing_silver_table(spark):
             ("A", early, "dataset=x/ingest_date=2026-11-20/a.csv"),
             ("B", late, "dataset=x/ingest_date=2026-11-25/a.csv"),
             ("Z", None, None),
+            ("E", late, x_file),
+            ("F", late, "dataset=y/ingest_date=2026-11-25/a.csv"),
+            ("G", late, x_file),
         ],
     )
     outcomes = {r["case_id"]: r["outcome"] for r in new.transform(S.mark_duplicates(existing)).collect()}
-    assert outcomes == {"A": "kept", "B": "duplicate", "C": "kept"}
+    assert outcomes == {
+        "A": "kept",
+        "B": "duplicate",
+        "C": "kept",
+        "E": "kept",
+        "F": "duplicate",
+        "G": "kept",
+    }
 
 
 def test_time_basis_decision_prefers_override_then_closure_text_then_targets_then_phone_profile():
