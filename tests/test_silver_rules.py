@@ -164,6 +164,13 @@ def test_departments_channels_and_statuses_are_harmonised(spark, mappings):
         inputs.transform(S.harmonise(mappings)).filter(~F.col("department_known")).select("department_raw")
     )
     assert [r[0] for r in known.collect()] == ["XYZ_"]  # unknown values pass through and are counted
+    flags = inputs.transform(S.harmonise(mappings))
+    assert [r[0] for r in flags.filter(~F.col("source_known")).select("source_raw").collect()] == [
+        "Carrier Pigeon"
+    ]
+    assert [r[0] for r in flags.filter(~F.col("status_known")).select("status_raw").collect()] == ["Weird"]
+    systems = {(r["source_era"], r["source_system"]) for r in flags.collect()}
+    assert systems == {("legacy29", "legacy"), ("legacy30", "legacy"), ("new_system", "new")}
 
 
 def test_new_system_subjects_take_the_legacy_wording(spark, mappings):
@@ -325,6 +332,21 @@ def test_a_lead_exactly_at_the_margin_decides():
     evidence[S.evidence_column("shifted_back", "closed_text")] = 4
     decided = S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})
     assert (decided["reading"], decided["basis"]) == ("wall_clock", "closed_text")
+
+
+def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
+    schema = "source_era string, department_raw string, subject string, source_raw string, status_raw string, outcome string"
+    rows = [
+        ("legacy29", "XYZ_", "Somebody New", "Fax", "Weird", "kept"),
+        ("legacy29", "XYZ_", "Somebody New", "Fax", "Weird", "duplicate"),
+        ("legacy29", "XYZ_", "Somebody New", "Pager", "Weird", "quarantined"),
+        ("legacy29", "XYZ_", "Somebody New", "Fax", "Closed", "kept"),
+        ("new_system", None, None, None, None, "kept"),  # nothing to map: not unknown
+    ]
+    marked = frame(spark, schema, rows)
+    assert S.unknown_mapping_values(marked, mappings) == {
+        "department": {"XYZ_": 2}, "source": {"Fax": 2}, "status": {"Weird": 1},
+    }  # fmt: skip
 
 
 def test_headers_overrides_and_paths_are_recognised():
