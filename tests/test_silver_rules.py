@@ -334,6 +334,76 @@ def test_a_lead_exactly_at_the_margin_decides():
     assert (decided["reading"], decided["basis"]) == ("wall_clock", "closed_text")
 
 
+def decided(evidence: dict, era: str = "legacy29") -> tuple[str, str]:
+    """(reading, basis) of a file of ``era`` with this evidence and no override."""
+    decision = S.decide_time_basis(evidence, "legacy_2022", era, {})
+    return decision["reading"], decision["basis"]
+
+
+def with_scores(counts: dict[str, int], measure: str, per_reading: dict[str, int]) -> dict:
+    """Evidence: the counts, and per reading how many records the measure found."""
+    return {**counts, **{S.evidence_column(reading, measure): n for reading, n in per_reading.items()}}
+
+
+def test_each_time_basis_rule_needs_its_minimum_of_evidence():
+    # closure text: 3 texts decide, 2 do not; a share of exactly 50 % is enough
+    by_text = decided(with_scores({"closed_texts": 3}, "closed_text", {"shifted_back": 3}))
+    assert by_text == ("shifted_back", "closed_text")
+    assert decided(with_scores({"closed_texts": 2}, "closed_text", {"shifted_back": 2}))[1] == "era_default"
+    half = with_scores({"closed_texts": 10}, "closed_text", {"utc": 5, "wall_clock": 3})
+    assert decided(half) == ("utc", "closed_text")
+    # SLA targets: 20 targets, 20 % at 08:30, 10 points ahead
+    targets = {"wall_clock": 2, "shifted_back": 4, "utc": 0}
+    by_targets = decided(with_scores({"targets": 20}, "target_0830", targets))
+    assert by_targets == ("shifted_back", "sla_target_0830")
+    assert decided(with_scores({"targets": 19}, "target_0830", targets))[1] == "era_default"
+    # phone profile: 20 openings, the best profile 5 points ahead (12/20 - 1/20 against 11/20 - 1/20)
+    phone = {
+        **with_scores({"phone_openings": 20}, "business", {"wall_clock": 11, "shifted_back": 12, "utc": 4}),
+        **with_scores({}, "night", {"wall_clock": 1, "shifted_back": 1, "utc": 9}),
+    }
+    assert decided(phone) == ("shifted_back", "phone_profile")
+    assert decided({**phone, "phone_openings": 19})[1] == "era_default"
+    # without conclusive evidence, the era's default
+    assert {era: decided({}, era) for era in ("legacy29", "legacy30", "new_system")} == {
+        "legacy29": ("wall_clock", "era_default"),
+        "legacy30": ("shifted_back", "era_default"),
+        "new_system": ("wall_clock", "era_default"),
+    }
+
+
+def test_time_basis_evidence_flags_per_record(spark):
+    # under the wall_clock reading the stamps are Boston wall clock as written
+    schema = (
+        "row_position long, evidence_every long, source_raw string, closure_reason string, opened_stamp timestamp, "
+        "closed_stamp timestamp, target_stamp timestamp, business int, night int, target_0830 int, closed_text int"
+    )
+
+    def day(hour: int, minute: int = 0, second: int = 0, microsecond: int = 0) -> datetime:
+        return datetime(2015, 7, 30, hour, minute, second, microsecond)
+
+    text = "Case Closed. Closed date : 2015-07-30 12:41:05.417 VIOLFND"
+    closed = day(12, 41, 5, 417000)  # the text's stamp, milliseconds and all
+    rows = [
+        (0, 1, "Constituent Call", None, day(8), None, None, 1, 0, 0, 0),
+        (1, 1, "Call", None, day(16, 59), None, None, 1, 0, 0, 0),
+        (2, 1, "Call", None, day(17), None, None, 0, 0, 0, 0),
+        (3, 1, "Call", None, day(5, 59), None, None, 0, 1, 0, 0),
+        (4, 1, "Call", None, day(6), None, None, 0, 0, 0, 0),
+        (5, 1, "Self Service", None, day(9), closed, day(8, 30), 0, 0, 1, 0),
+        (6, 1, None, text, day(9), closed, day(8, 45), 0, 0, 0, 1),  # equal to the second
+        (7, 2, "Call", text, day(9), closed, day(8, 30), 0, 0, 0, 0),  # not in the 1-in-2 sample
+    ]
+    df = frame(spark, schema, rows)
+    flags = df.select(
+        "row_position", *S.time_basis_evidence(["constituent call", "call"])
+    ).select(
+        "row_position",
+        *[F.col(S.evidence_column("wall_clock", m)).alias(m) for m in ("business", "night", "target_0830", "closed_text")],
+    )  # fmt: skip
+    check(flags, df.select("row_position", "business", "night", "target_0830", "closed_text"))
+
+
 def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
     schema = "source_era string, department_raw string, subject string, source_raw string, status_raw string, outcome string"
     rows = [
