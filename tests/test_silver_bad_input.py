@@ -360,6 +360,43 @@ def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(sp
     assert (silver / "_state" / "processed.json").read_text() == state_before  # the new file stays unread
 
 
+def test_a_conservation_failure_publishes_nothing(spark, tmp_path: Path, monkeypatch):
+    # A row lost between the passes (here: one fewer counted in the staged output) must stop the run before publishing.
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    state_before = (silver / "_state" / "processed.json").read_text()
+    reports_before = sorted(p.name for p in (silver / "_quality").iterdir())
+    changed = [
+        legacy29_row("101004100001", "2022-01-19 11:18:00", "2022-01-20 09:00:00"),
+        legacy29_row("101004100002", "2022-02-01 10:00:00"),
+    ]
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", changed)
+    counted = silver_job._count_staged
+
+    def one_row_lost(*args):
+        partitions = counted(*args)
+        args[2]["dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv"][
+            "rows_written"
+        ] -= 1
+        return partitions
+
+    monkeypatch.setattr(silver_job, "_count_staged", one_row_lost)
+    with pytest.raises(
+        silver_job.SilverError,
+        match=r"Conservation failed for dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022\.csv: "
+        r"2 rows read but 1 accounted for .*nothing was published",
+    ):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    rows = silver_rows(spark, silver)
+    assert (
+        list(rows) == ["101004100001"] and rows["101004100001"]["is_closed"] is False
+    )  # the table as it was
+    assert (silver / "_state" / "processed.json").read_text() == state_before  # the new file stays unread
+    assert sorted(p.name for p in (silver / "_quality").iterdir()) == reports_before
+    assert not (silver / "_staging").exists() and not (silver / "quarantine").exists()
+
+
 def test_ctrl_c_cancels_spark_jobs_once_and_stops_at_once_the_second_time(spark):
     pytest_handler = signal.getsignal(signal.SIGINT)
     try:

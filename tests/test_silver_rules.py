@@ -419,6 +419,16 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
     }  # fmt: skip
 
 
+def test_conservation_is_checked_per_file():
+    balanced = {"rows_read": 6, "rows_written": 3, "rows_quarantined": 2, "duplicates_removed": 1}
+    S._check_conservation({"a.csv": balanced, "empty.csv": dict.fromkeys(balanced, 0)})
+    for lost in ("rows_written", "rows_quarantined", "duplicates_removed"):
+        with pytest.raises(S.SilverError, match="Conservation failed for b.csv: 6 rows read but 5 accounted"):
+            S._check_conservation({"a.csv": balanced, "b.csv": {**balanced, lost: balanced[lost] - 1}})
+    with pytest.raises(S.SilverError, match="Conservation failed for b.csv: 6 rows read but 7 accounted"):
+        S._check_conservation({"b.csv": {**balanced, "rows_written": 4}})
+
+
 def test_headers_overrides_and_paths_are_recognised():
     from silver_helpers import LEGACY29_HEADER
 
