@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -356,6 +357,47 @@ def test_without_a_manifest_the_later_landing_of_a_day_wins(spark, tmp_path: Pat
         True,
         f"dataset=legacy_2022/ingest_date=2026-11-25/{later.name}",
     )
+
+
+def test_an_object_changed_in_place_is_read_again(spark, tmp_path: Path):
+    # The state file knows an object by size AND modification time: a change of either one means it is new again.
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    landed = land_legacy29(
+        bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")]
+    )
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    state = silver / "_state" / "processed.json"
+
+    def reland(row: list[str], same_modified: bool) -> bool:
+        """Land the object again with one row; True when its size stayed the same."""
+        modified = json.loads(state.read_text())["objects"][FIRST]["modified"]  # ms
+        size = landed.stat().st_size
+        land_legacy29(bronze, "legacy_2022", "2026-11-20", [row])
+        stamp = modified * 10**6 if same_modified else (modified + 60_000) * 10**6
+        os.utime(landed, ns=(stamp, stamp))
+        return landed.stat().st_size == size
+
+    # the same size, a later modification time (the ward 03 -> 04)
+    assert reland(legacy29_row("101004000001", "2022-01-10 09:00:00", ward="04"), same_modified=False)
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert [f["source_file"] for f in report["files"]] == [FIRST]
+    assert silver_rows(spark, silver)["101004000001"]["ward"] == "04"
+
+    # another size, the same modification time (a copy that kept the time stamp)
+    assert not reland(legacy29_row("101004000001", "2022-01-10 09:00:00", ward="Ward 5"), same_modified=True)
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert [f["source_file"] for f in report["files"]] == [FIRST]
+    assert silver_rows(spark, silver)["101004000001"]["ward"] == "05"
+
+
+def test_the_latest_manifest_naming_an_object_gives_its_ingest_time(spark, tmp_path: Path):
+    bronze = tmp_path / "bronze" / "boston311"
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    write_manifest(bronze, "20261125T060000Z", {FIRST: "2026-11-25T06:00:00Z"})  # the object landed again
+    failed = {"resources": [{"status": "failed", "key": f"bronze/boston311/{FIRST}", "ingested_at": "2026-11-26T06:00:00Z"}]}  # fmt: skip
+    (bronze / "_manifests" / "20261126T060000Z.json").write_text(json.dumps(failed), encoding="utf-8")
+    times = silver_job.manifest_ingest_times(silver_job.LakeFiles(spark), str(bronze))
+    assert times == {FIRST: "2026-11-25T06:00:00Z"}  # later manifests win; a failed landing says nothing
 
 
 def test_a_lake_under_a_folder_named_with_an_underscore_is_read(spark, tmp_path: Path):
