@@ -237,8 +237,9 @@ QUARANTINE_COLUMNS = [
     "case_id",
     "row_position",
 ]
-# Dedupe order, newest first: the most recent ingest, then the later file (path from dataset= on), then row.
-DEDUPE_ORDER = (("ingested_at", "desc"), ("source_file", "desc"), ("row_position", "desc"))
+# Dedupe keys, each compared newest (largest) first: the most recent ingest, then the later file (path from
+# dataset= on), then the later row.
+DEDUPE_ORDER = ("ingested_at", "source_file", "row_position")
 
 
 class SilverError(Exception):
@@ -494,7 +495,7 @@ def mark_duplicates(existing_keys: DataFrame | None = None):
     def transform(df: DataFrame) -> DataFrame:
         is_good = F.col("reject_reason").isNull()
         newest_first = Window.partitionBy("case_id", "reject_reason").orderBy(
-            *[F.col(name).desc_nulls_last() for name, _ in DEDUPE_ORDER]
+            *[F.col(name).desc_nulls_last() for name in DEDUPE_ORDER]
         )
         ranked = df.withColumn("case_rank", F.when(is_good, F.row_number().over(newest_first)))
         if existing_keys is not None:
