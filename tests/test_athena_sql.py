@@ -248,6 +248,52 @@ def test_v_resolution_times_scorecard_backlog_and_geo_pass_gold_through(
     ]
 
 
+def test_every_view_passes_its_gold_rows_through_unchanged(db: duckdb.DuckDBPyConnection) -> None:
+    # Each view is its Gold table with pinned types: every column, every value, no column standing in for another.
+    def table(sql: str) -> list[tuple]:
+        return sorted(rows(db, sql), key=repr)
+
+    def expected(gold_rows: list[tuple]) -> list[tuple]:
+        return sorted(
+            (tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in gold_rows), key=repr
+        )
+
+    assert table("SELECT * FROM v_resolution_times") == expected(helpers.SMALL_RESOLUTION)
+    assert table("SELECT * FROM v_neighborhood_scorecard") == expected(helpers.SMALL_SCORECARD)
+    assert table("SELECT * FROM v_open_backlog") == expected(helpers.SMALL_BACKLOG)
+    assert table("SELECT * FROM v_geo_grid") == expected(helpers.SMALL_GEO)
+    # v_monthly_requests puts the partition year beside the month
+    assert table("SELECT * EXCLUDE (year) FROM v_monthly_requests") == expected(helpers.SMALL_MONTHLY)
+    assert table("SELECT month, year FROM v_monthly_requests") == expected(
+        [(row[0], row[0].year) for row in helpers.SMALL_MONTHLY]
+    )
+
+
+def test_nq_on_time_rate_leaves_out_closed_cases_with_an_unknown_on_time(tmp_path: Path) -> None:
+    # Closed cases without an on_time count in requests_closed but in neither closed_on_time nor closed_late.
+    helpers.write_gold(
+        tmp_path / "gold",
+        {
+            "monthly_requests": [
+                # (month, department, subject, reason, type, source, neighborhood, opened, closed, on_time, late,
+                #  still_open, sum_hours, with_duration, last_opened): 3 on time, 1 late, 4 closed with no on_time
+                (dt.date(2024, 3, 1), "PWDx", "Public Works Department", "Sanitation", "Missed Trash",
+                 "Constituent Call", "Roxbury", 10, 8, 3, 1, 2, 80.0, 8, dt.date(2024, 3, 31)),
+                # closed, but none with a known on_time: NULL, not 0
+                (dt.date(2024, 3, 1), "BTDT", None, None, None, None, None, 2, 2, 0, 0, 0, 4.0, 2, dt.date(2024, 3, 9)),
+            ]
+        },
+    )  # fmt: skip
+    local_lake.build_local_query_layer(
+        str(tmp_path / "lake.duckdb"), str(tmp_path / "silver"), str(tmp_path / "gold")
+    )
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        assert rows(connection, "SELECT * FROM nq_ontime_rate_by_department_month") == [
+            (dt.date(2024, 3, 1), "BTDT", 0, 0, None),
+            (dt.date(2024, 3, 1), "PWDx", 3, 1, 0.75),  # 3 / (3 + 1), not 3 / 8 closed
+        ]
+
+
 def test_nq_ontime_rate_by_department_month(db: duckdb.DuckDBPyConnection) -> None:
     # 2024-01 PWDx: (6 + 5) on time, 2 late -> 11/13; 2024-02 Unknown closed nothing -> NULL, not 0.
     assert rows(db, "SELECT * FROM nq_ontime_rate_by_department_month") == [
@@ -271,6 +317,27 @@ def test_nq_median_hours_to_close_by_type_over_silver(db: duckdb.DuckDBPyConnect
         ("Missed Trash", 3, 5.0, round(5 / 24, 6)),
     ]
     assert result[0][4] == 100.0  # exact locally: quantile_disc, one of the group's values
+
+
+def test_nq_median_hours_leaves_out_open_cases_even_with_hours(tmp_path: Path) -> None:
+    opened = dt.datetime(2024, 3, 4, 14, 0, tzinfo=helpers.UTC)
+    silver = [
+        helpers._silver_case("101000000101", "Missed Trash", opened, 1.0),
+        helpers._silver_case("101000000102", "Missed Trash", opened, 5.0),
+        helpers._silver_case("101000000103", "Missed Trash", opened, 9.0),
+        # still open, yet carrying hours (a stale value): not a resolution, so in no percentile
+        helpers._silver_case("101000000104", "Missed Trash", opened, None, is_closed=False, on_time=None)
+        | {"hours_to_close": 1000.0},
+    ]
+    helpers.write_silver(tmp_path / "silver", silver)
+    local_lake.build_local_query_layer(
+        str(tmp_path / "lake.duckdb"), str(tmp_path / "silver"), str(tmp_path / "gold")
+    )
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        assert rows(
+            connection,
+            "SELECT type, closed_cases, median_hours, p90_hours FROM nq_median_hours_to_close_by_type",
+        ) == [("Missed Trash", 3, 5.0, 9.0)]
 
 
 def test_percentiles_are_one_of_the_groups_values_locally() -> None:
