@@ -54,8 +54,12 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
             # closed without a close time but stamped on time (NEW SYSTEM's void Error cases): counted closed,
             # neither on time nor late
             {**pothole, "opened_at": utc("2024-02-13T15:00"), "is_closed": True, "on_time": True},
+            # the same stamped late: neither late nor on time either
+            {**pothole, "opened_at": utc("2024-02-14T15:00"), "is_closed": True, "on_time": False},
             # open and currently on time: not closed_on_time
             {**pothole, "opened_at": utc("2024-02-15T15:00"), "is_closed": False, "on_time": True},
+            # open with a (stale) duration: still open, its hours are not summed
+            {**pothole, "opened_at": utc("2024-02-16T15:00"), "is_closed": False, "hours_to_close": 500.0},
             # 05:30 UTC on 1 March is 00:30 in Boston: March. Blank and null keys become Unknown;
             # an unknown is_closed is read as still open.
             {
@@ -84,7 +88,7 @@ def test_monthly_requests_by_boston_month_with_unknown_keys(spark):
         [
             # the latest February opening is 22:30 on 29 February in Boston (03:30 UTC on 1 March)
             (date(2024, 2, 1), 2024, "PWDx", "Public Works Department", "Highway Maintenance", "Pothole",
-             "Citizens Connect App", "Dorchester", 5, 4, 1, 1, 1, 40.0, 2, date(2024, 2, 29)),
+             "Citizens Connect App", "Dorchester", 7, 5, 1, 1, 2, 40.0, 2, date(2024, 2, 29)),
             (date(2024, 3, 1), 2024, "Unknown", "Unknown", "Unknown", "Unknown",
              "Constituent Call", "Unknown", 1, 0, 0, 0, 1, 0.0, 0, date(2024, 3, 1)),
             (date(2023, 12, 1), 2023, "BTDT", "Transportation - Traffic Division", "Signs & Signals", "Sign Repair",
@@ -145,6 +149,30 @@ def test_resolution_times_percentiles_mean_and_on_time_rate(spark):
             (2024, "PWDx", "Pothole", 6, 3.0, 100.0, 22.0, 0.5),
             (2023, "Unknown", "Sign", 1, 8.0, 8.0, 8.0, None),
         ],
+        "year int, department string, type string, closed_cases long, p50_hours double, p90_hours double, "
+        "mean_hours double, on_time_rate double",
+    )
+
+    actual = gold_job.resolution_times(gold_job.gold_base(silver))
+
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_resolution_times_p90_is_the_90th_percentile_not_the_maximum(spark):
+    sign = {"department": "BTDT", "type": "Sign", "is_closed": True, "on_time": True}
+    silver = silver_frame(
+        spark,
+        [
+            {**sign, "opened_at": utc(f"2024-06-{day:02d}T12:00"), "closed_at": utc(f"2024-06-{day:02d}T12:00")
+             + timedelta(hours=day), "hours_to_close": float(day)}
+            for day in range(1, 11)
+        ]
+        # a closed case without a duration: a closed case, in no percentile
+        + [{**sign, "opened_at": utc("2024-06-11T12:00"), "hours_to_close": None, "on_time": None}],
+    )  # fmt: skip
+    # hours 1..10: p50 is the 5th value (5.0), p90 the 9th (9.0), not the 10th (the maximum, or p95)
+    expected = spark.createDataFrame(
+        [(2024, "BTDT", "Sign", 11, 5.0, 9.0, 5.5, 1.0)],
         "year int, department string, type string, closed_cases long, p50_hours double, p90_hours double, "
         "mean_hours double, on_time_rate double",
     )
