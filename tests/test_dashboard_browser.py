@@ -159,6 +159,35 @@ def test_dashboard_data_rolls_the_views_up_for_the_visuals(small_dashboard: Path
     assert (data["data_through"], data["partial_month"]) == ("2024-02-29", None)
 
 
+def test_dashboard_data_carries_the_views_values_column_by_column(small_dashboard: Path) -> None:
+    with duckdb.connect(str(small_dashboard.parent.parent / "lake.duckdb"), read_only=True) as connection:
+        data = dashboard.dashboard_data(connection)
+    dims = data["dims"]
+
+    def decoded(name: str, columns: list[str]) -> list[tuple]:
+        table = data[name]
+        return list(
+            zip(*(([dims[c][i] for i in table[c]] if c in dims else table[c]) for c in columns), strict=True)
+        )
+
+    # serving_helpers.SMALL_RESOLUTION, row by row: p50 and p90 each in their own column
+    assert sorted(
+        decoded("resolution", ["year", "department", "type", "closed_cases", "p50_hours", "p90_hours"])
+    ) == [
+        (2024, "BTDT", "Parking Enforcement", 15, 20.0, 48.0),
+        (2024, "PWDx", "Missed Trash", 5, 4.0, 9.0),
+    ]
+    # SMALL_GEO summed over types: the shared cell has 4 Missed Trash + 6 Parking Enforcement requests
+    assert decoded("geo", ["year", "cell_lat", "cell_lon", "requests"]) == [
+        (2024, 42.3125, -71.0625, 10),
+        (2024, 42.35, -71.06, 14),
+    ]
+    assert sorted(decoded("backlog", ["week_start", "department", "open_cases", "open_over_1y"])) == sorted(
+        (week.isoformat(), department, open_cases, aged)
+        for week, department, open_cases, aged in helpers.SMALL_BACKLOG
+    )
+
+
 @pytest.mark.parametrize(
     ("data_through", "partial"),
     [
@@ -308,13 +337,80 @@ def test_period_reason_and_top_n_controls_filter_the_visuals(loaded: Page) -> No
     assert loaded.errors == []
 
 
+def show_all_of_management(page: object) -> None:
+    """Every Management control back to all values, the whole period and the top 10 reasons."""
+    for control, label in [("reason", "All reasons"), ("subject", "All subjects"), ("source", "All sources"),
+                           ("period-from", "Dec 2023"), ("period-to", "Feb 2024")]:  # fmt: skip
+        page.select_option(f"#control-{control}", label=label)
+    page.fill("#control-top-n", "10")
+    page.dispatch_event("#control-top-n", "input")
+
+
+def chart_traces(page: object, chart: str, fields: list[str]) -> list[list]:
+    """The given fields of every trace a chart draws."""
+    return page.evaluate(
+        "([chart, fields]) => document.getElementById(chart).data.map(trace => fields.map(f => trace[f]))",
+        [chart, fields],
+    )
+
+
+@pytest.mark.browser
+def test_management_charts_draw_the_views_sums(loaded: Page) -> None:
+    page = loaded.page
+    show_all_of_management(page)
+    # serving_helpers.SMALL_MONTHLY, requests opened: Citizens Connect App 5 + 20, Constituent Call 7 + 10 + 4,
+    # Self Service 1 (largest first)
+    assert chart_traces(page, "chart-sources", ["labels", "values"]) == [
+        [["Citizens Connect App", "Constituent Call", "Self Service"], [25, 21, 1]]
+    ]
+    # by subject, smallest first (a horizontal bar chart draws the first bar at the bottom)
+    assert chart_traces(page, "chart-subjects", ["y", "x"]) == [
+        [["Unknown", "Transportation - Traffic Division", "Public Works Department"], [1, 20, 26]]
+    ]
+    # per year: 2023 opened 7, 14 hours over 7 cases; 2024 opened 40, (80 + 25 + 300 + 96) hours over 29 cases
+    (enquiries, delay) = chart_traces(page, "chart-yearly", ["x", "y"])
+    assert enquiries == [["2023", "2024"], [7, 40]]
+    assert delay[0] == ["2023", "2024"]
+    assert delay[1] == [pytest.approx(14 / 7 / 24), pytest.approx(501 / 29 / 24)]
+    # the top 2 reasons are the two largest: Street Cleaning 21, Enforcement 20 (not Sanitation 5, Unknown 1)
+    page.fill("#control-top-n", "2")
+    page.dispatch_event("#control-top-n", "input")
+    assert chart_traces(page, "chart-top-reasons", ["y", "x"]) == [
+        [["Enforcement & Abandoned Vehicles", "Street Cleaning"], [20, 21]]
+    ]
+    show_all_of_management(page)
+    assert loaded.errors == []
+
+
+@pytest.mark.browser
+def test_analytics_charts_draw_the_views_values(loaded: Page) -> None:
+    page = loaded.page
+    page.click("#tab-analytics")
+    # v_resolution_times for 2024: the p50 bars carry p50_hours, the p90 bars p90_hours; most closed cases on top
+    assert chart_traces(page, "chart-resolution-by-type", ["name", "y", "x"]) == [
+        ["p50 hours", ["Missed Trash (PWDx)", "Parking Enforcement (BTDT)"], [4.0, 20.0]],
+        ["p90 hours", ["Missed Trash (PWDx)", "Parking Enforcement (BTDT)"], [9.0, 48.0]],
+    ]
+    # the map: longitude across, latitude up, requests summed over types per cell
+    assert chart_traces(page, "chart-geo-grid", ["x", "y", "text"]) == [
+        [[-71.0625, -71.06], [42.3125, 42.35], [10, 14]]
+    ]
+    page.click("#tab-management")
+    assert loaded.errors == []
+
+
 @pytest.mark.browser
 def test_analytics_controls_filter_by_department(loaded: Page) -> None:
     page = loaded.page
     page.click("#tab-analytics")
     assert page.locator("#chart-backlog .scatterlayer path.js-line").count() == 2  # BTDT and PWDx
+    colours = dict(chart_traces(page, "chart-backlog", ["name", "line"]))
     page.select_option("#control-department", label="BTDT")
     assert page.locator("#chart-backlog .scatterlayer path.js-line").count() == 1
+    # the on-time lines are filtered too, and a department keeps its colour whatever is chosen
+    assert [name for (name,) in chart_traces(page, "chart-ontime-by-department", ["name"])] == ["BTDT"]
+    assert chart_traces(page, "chart-backlog", ["name", "line"]) == [["BTDT", colours["BTDT"]]]
+    assert chart_traces(page, "chart-ontime-by-department", ["line"]) == [[colours["BTDT"]]]
     assert (
         page.locator("#chart-resolution-by-type .barlayer g.point").count() == 2
     )  # p50 and p90 of Parking Enforcement
@@ -388,6 +484,31 @@ def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path
         # is named as partial wherever it is offered.
         assert "data through 17 Oct 2024" in page.inner_text("header")
         assert page.inner_text("#kpi-enquiries-month") == "Sep 2024"
+        # the sparkline: the 12 months up to the latest, Oct 2023 to Sep 2024
+        ((sparkline,),) = chart_traces(page, "chart-enquiries-sparkline", ["x"])
+        assert sparkline == [
+            f"{year}-{month:02d}-01" for year, month in [(2023, 10), (2023, 11), (2023, 12)]
+        ] + [f"2024-{month:02d}-01" for month in range(1, 10)]
+        # the map and time to close show the chosen year only (2024 by default; the lake has 2022-2024)
+        with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+            cells = connection.execute(
+                "SELECT count(DISTINCT (cell_lat, cell_lon)) FROM v_geo_grid WHERE year = 2024"
+            ).fetchone()[0]
+            by_cases = [
+                label
+                for (label,) in connection.execute(
+                    "SELECT type || ' (' || department || ')' FROM v_resolution_times WHERE year = 2024 "
+                    "ORDER BY closed_cases DESC LIMIT 15"
+                ).fetchall()
+            ]
+        page.click("#tab-analytics")
+        ((lon, lat),) = chart_traces(page, "chart-geo-grid", ["x", "y"])
+        assert len(lon) == len(lat) == cells
+        # the (department, type) rows with the most closed cases, the most on top (the last bar drawn)
+        assert [labels for (labels,) in chart_traces(page, "chart-resolution-by-type", ["y"])] == [
+            by_cases[::-1]
+        ] * 2
+        page.click("#tab-management")
         assert " vs Aug 2024 (" in page.inner_text("#kpi-enquiries-change")
         last_option = page.locator("#control-period-to option").last
         assert last_option.inner_text() == "Oct 2024 (to 17 Oct)"
