@@ -411,6 +411,10 @@ def test_analytics_controls_filter_by_department(loaded: Page) -> None:
     assert [name for (name,) in chart_traces(page, "chart-ontime-by-department", ["name"])] == ["BTDT"]
     assert chart_traces(page, "chart-backlog", ["name", "line"]) == [["BTDT", colours["BTDT"]]]
     assert chart_traces(page, "chart-ontime-by-department", ["line"]) == [[colours["BTDT"]]]
+    page.select_option("#control-department", label="PWDx")  # the second department, drawn alone
+    assert chart_traces(page, "chart-backlog", ["name", "line"]) == [["PWDx", colours["PWDx"]]]
+    assert colours["PWDx"] != colours["BTDT"]
+    page.select_option("#control-department", label="BTDT")
     assert (
         page.locator("#chart-resolution-by-type .barlayer g.point").count() == 2
     )  # p50 and p90 of Parking Enforcement
