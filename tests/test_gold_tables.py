@@ -182,6 +182,26 @@ def test_resolution_times_p90_is_the_90th_percentile_not_the_maximum(spark):
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_resolution_times_percentiles_are_within_n_over_10000_ranks_on_a_large_group(spark):
+    # docs/gold.md: the value returned is one of the group's, its rank within n / 10,000 of the exact rank. One group
+    # of 20,001 closed cases taking 1, 2, ..., 20,001 hours (shuffled): exact p50 is 10,001, exact p90 18,001.
+    case = silver_frame(
+        spark,
+        [{"opened_at": utc("2024-06-03T12:00"), "closed_at": utc("2024-06-04T12:00"), "is_closed": True,
+          "department": "BTDT", "type": "Sign"}],
+    )  # fmt: skip
+    silver = (
+        case.crossJoin(spark.range(1, 20_002))
+        .withColumn("hours_to_close", ((F.col("id") * 7919) % 20_001 + 1).cast("double"))
+        .drop("id")
+    )
+    row = gold_job.resolution_times(gold_job.gold_base(silver)).first()
+    assert row["closed_cases"] == 20_001
+    assert row["p50_hours"] == pytest.approx(10_001, abs=2)  # 20,001 / 10,000 = 2 ranks
+    assert row["p90_hours"] == pytest.approx(18_001, abs=2)
+    assert row["p50_hours"] == int(row["p50_hours"])  # one of the group's values, not interpolated
+
+
 # --- neighborhood_scorecard -------------------------------------------------------------------
 
 
