@@ -32,6 +32,9 @@ TITLE = "Enquiries to Boston"
 # One colour per department, the same in every chart: plotly's 24-colour qualitative palette (its default has
 # 10, and the sample's 11 departments drew two backlog lines in the same blue).
 DEPARTMENT_PALETTE = qualitative.Dark24
+# One colour per source (channel), fixed by its sorted position, so Phone keeps its colour whatever the filters;
+# the colour-blind-safe palette leaves blue and orange to the measures (enquiries, delay, p50/p90).
+SOURCE_PALETTE = qualitative.Safe
 
 # Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
 MANAGEMENT_SQL = """
@@ -43,7 +46,8 @@ SELECT strftime(month, '%Y-%m') AS month,
        CAST(SUM(closed_on_time) AS BIGINT) AS closed_on_time,
        CAST(SUM(closed_late) AS BIGINT) AS closed_late,
        SUM(sum_hours_to_close) AS sum_hours_to_close,
-       CAST(SUM(closed_with_duration) AS BIGINT) AS closed_with_duration
+       CAST(SUM(closed_with_duration) AS BIGINT) AS closed_with_duration,
+       CAST(SUM(still_open) AS BIGINT) AS still_open
 FROM v_monthly_requests
 GROUP BY ALL
 ORDER BY ALL
@@ -158,7 +162,8 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
         "data_through": data_through,
         "partial_month": partial_month(data_through),
         "dims": dims,
-        "department_colors": department_colors(dims["department"]),
+        "department_colors": palette_colors(dims["department"], DEPARTMENT_PALETTE),
+        "source_colors": palette_colors(dims["source"], SOURCE_PALETTE),
         "years": sorted({row[0] for row in resolution} | {row[0] for row in geo}),
         "management": columnar(management_columns, management, pick),
         "ontime": columnar(ontime_columns, ontime, {"month": months, "department": dims["department"]}),
@@ -172,9 +177,9 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
     }
 
 
-def department_colors(departments: list[str]) -> list[str]:
-    """The colour of each department, by its position in the sorted list (distinct up to 24 departments)."""
-    return [DEPARTMENT_PALETTE[i % len(DEPARTMENT_PALETTE)] for i in range(len(departments))]
+def palette_colors(names: list[str], palette: list[str]) -> list[str]:
+    """The colour of each name, by its position in the sorted list (distinct up to the palette's length)."""
+    return [palette[i % len(palette)] for i in range(len(names))]
 
 
 def embed_json(data: dict) -> str:
@@ -328,21 +333,21 @@ PAGE = """<!DOCTYPE html>
       <div class="chart spark" id="chart-enquiries-sparkline"></div>
     </div>
     <div class="card kpi span-4" id="kpi-delay">
-      <h2>Average delay to close (days)</h2>
+      <h2>Average delay to close (days) in <span class="kpi-month" id="kpi-delay-month"></span></h2>
       <div class="value" id="kpi-delay-value"></div>
       <div class="change" id="kpi-delay-change"></div>
-      <div class="period">all closed cases opened that month, late or not</div>
+      <div class="period">closed cases opened that month, late or not<span id="kpi-delay-open"></span></div>
     </div>
     <div class="card kpi span-4" id="kpi-ontime">
-      <h2>On-time rate</h2>
+      <h2>On-time rate in <span class="kpi-month" id="kpi-ontime-month"></span></h2>
       <div class="value" id="kpi-ontime-value"></div>
       <div class="change" id="kpi-ontime-change"></div>
-      <div class="period">closed on time / closed with a known target</div>
+      <div class="period">closed on time / closed with a known target<span id="kpi-ontime-open"></span></div>
     </div>
-    <div class="card span-5"><h2>Enquiry sources</h2><div class="chart" id="chart-sources"></div></div>
+    <div class="card span-5"><h2>Enquiry sources, <span class="period-range"></span></h2><div class="chart" id="chart-sources"></div></div>
     <div class="card span-7"><h2>Total enquiries and average delay per year</h2><div class="chart" id="chart-yearly"></div></div>
-    <div class="card span-6"><h2>Enquiries by subject</h2><div class="chart tall" id="chart-subjects"></div></div>
-    <div class="card span-6"><h2>Top <span id="top-n-label">10</span> reasons
+    <div class="card span-6"><h2>Enquiries by subject, <span class="period-range"></span></h2><div class="chart tall" id="chart-subjects"></div></div>
+    <div class="card span-6"><h2>Top <span id="top-n-label">10</span> reasons, <span class="period-range"></span>
       <input type="range" id="control-top-n" min="1" max="25" value="10" aria-label="Number of reasons"></h2>
       <div class="chart tall" id="chart-top-reasons"></div></div>
   </div>
@@ -354,9 +359,9 @@ PAGE = """<!DOCTYPE html>
     <label>Year (time to close, map) <select id="control-year"></select></label>
   </div>
   <div class="grid">
-    <div class="card span-12"><h2>On-time rate by department</h2><div class="chart" id="chart-ontime-by-department"></div></div>
-    <div class="card span-6"><h2>Hours to close by type (p50 and p90)</h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
-    <div class="card span-6"><h2>Requests on a ~250 m grid</h2><div class="chart tall" id="chart-geo-grid"></div></div>
+    <div class="card span-12"><h2>On-time rate by department and month opened (hover: cases behind each point)</h2><div class="chart" id="chart-ontime-by-department"></div></div>
+    <div class="card span-6"><h2>Hours to close by type (p50 and p90), <span id="resolution-year"></span></h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
+    <div class="card span-6"><h2>Requests on a ~250 m grid, <span id="geo-year"></span>, all departments</h2><div class="chart tall" id="chart-geo-grid"></div></div>
     <div class="card span-12"><h2>Open backlog by department (end of week)</h2><div class="chart" id="chart-backlog"></div></div>
   </div>
 </section>
@@ -392,6 +397,18 @@ SCRIPT = r"""
   function periodLabel(m) {
     return m === DATA.partial_month ? monthLabel(m) + " (to " + dayLabel(DATA.data_through) + ")" : monthLabel(m);
   }
+  // A year the data stops inside says so too: "2026 (to 10 Feb)".
+  function yearLabel(y) {
+    var through = DATA.data_through;
+    var partial = through && Number(through.slice(0, 4)) === y && through.slice(5) !== "12-31";
+    return partial ? y + " (to " + dayLabel(through) + ")" : String(y);
+  }
+  // Plot area of a chart with nothing to draw: one sentence instead of empty axes.
+  function emptyLayout(text) {
+    return { annotations: [{ text: text, showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5,
+                             font: { size: 14, color: "#7b8794" } }],
+             xaxis: { visible: false }, yaxis: { visible: false } };
+  }
   function layout(extra) {
     var base = { margin: { l: 50, r: 20, t: 10, b: 40 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
                  font: { size: 12 }, showlegend: false };
@@ -424,6 +441,9 @@ SCRIPT = r"""
 
   // ---- Management sheet -------------------------------------------------------------------------
   var M = DATA.management, MONTHS = DIMS.month;
+  // A month between the extracts the lake holds has no rows at all: drawn as a gap, not as 0 enquiries.
+  var HAS_DATA = MONTHS.map(function () { return false; });
+  for (var h = 0; h < M.month.length; h++) { HAS_DATA[M.month[h]] = true; }
 
   function managementRows() {
     var reason = chosen("control-reason"), subject = chosen("control-subject"), source = chosen("control-source");
@@ -441,11 +461,13 @@ SCRIPT = r"""
   }
 
   function monthTotals(rows) {
-    var totals = MONTHS.map(function () { return { opened: 0, onTime: 0, late: 0, hours: 0, withDuration: 0 }; });
+    var totals = MONTHS.map(function () {
+      return { opened: 0, onTime: 0, late: 0, hours: 0, withDuration: 0, open: 0 };
+    });
     rows.forEach(function (i) {
       var t = totals[M.month[i]];
       t.opened += M.requests_opened[i]; t.onTime += M.closed_on_time[i]; t.late += M.closed_late[i];
-      t.hours += M.sum_hours_to_close[i]; t.withDuration += M.closed_with_duration[i];
+      t.hours += M.sum_hours_to_close[i]; t.withDuration += M.closed_with_duration[i]; t.open += M.still_open[i];
     });
     return totals;
   }
@@ -453,29 +475,49 @@ SCRIPT = r"""
   function renderKpis(selection, totals) {
     var latest = selection.to, previous = latest - 1;
     var now = totals[latest], before = previous >= 0 ? totals[previous] : null;
-    byId("kpi-enquiries-month").textContent = periodLabel(MONTHS[latest]);
-    var change = before && before.opened > 0 ? (now.opened - before.opened) / before.opened * 100 : null;
-    setKpi("enquiries", now.opened, fmtInt(now.opened), change,
-      change === null ? "no month before to compare" :
-      (change >= 0 ? "+" : "") + change.toFixed(1) + "% vs " + monthLabel(MONTHS[previous]) + " (" + fmtInt(before.opened) + ")",
-      true);
+    ["enquiries", "delay", "ontime"].forEach(function (name) {
+      byId("kpi-" + name + "-month").textContent = periodLabel(MONTHS[latest]);
+    });
+    // Why a comparison is missing: no month before, a month the lake has no data for, or nothing in it.
+    function noComparison(what) {
+      if (!before) { return "no month before to compare"; }
+      if (!HAS_DATA[previous]) { return "no data for " + monthLabel(MONTHS[previous]) + " to compare"; }
+      return "no " + what + " in " + monthLabel(MONTHS[previous]) + " to compare with";
+    }
+    if (!HAS_DATA[latest]) {
+      var none = "no data in the lake for " + monthLabel(MONTHS[latest]);
+      setKpi("enquiries", null, "–", null, none, true);
+      setKpi("delay", null, "–", null, none, false);
+      setKpi("ontime", null, "–", null, none, true);
+    } else {
+      var change = before && before.opened > 0 ? (now.opened - before.opened) / before.opened * 100 : null;
+      setKpi("enquiries", now.opened, fmtInt(now.opened), change,
+        change === null ? noComparison("enquiries") :
+        (change >= 0 ? "+" : "") + change.toFixed(1) + "% vs " + monthLabel(MONTHS[previous]) + " (" + fmtInt(before.opened) + ")",
+        true);
 
-    var delay = ratio(now.hours, now.withDuration * 24);
-    var delayBefore = before ? ratio(before.hours, before.withDuration * 24) : null;
-    var delayChange = delay !== null && delayBefore !== null ? delay - delayBefore : null;
-    setKpi("delay", delay, delay === null ? "–" : delay.toFixed(1), delayChange,
-      delayChange === null ? "no closed cases to compare" :
-      (delayChange >= 0 ? "+" : "") + delayChange.toFixed(1) + " days vs " + monthLabel(MONTHS[previous]), false);
+      var delay = ratio(now.hours, now.withDuration * 24);
+      var delayBefore = before ? ratio(before.hours, before.withDuration * 24) : null;
+      var delayChange = delay !== null && delayBefore !== null ? delay - delayBefore : null;
+      setKpi("delay", delay, delay === null ? "–" : delay.toFixed(1), delayChange,
+        delay === null ? "no closed cases" : delayChange === null ? noComparison("closed cases") :
+        (delayChange >= 0 ? "+" : "") + delayChange.toFixed(1) + " days vs " + monthLabel(MONTHS[previous]), false);
 
-    var onTime = ratio(now.onTime, now.onTime + now.late);
-    var onTimeBefore = before ? ratio(before.onTime, before.onTime + before.late) : null;
-    var points = onTime !== null && onTimeBefore !== null ? (onTime - onTimeBefore) * 100 : null;
-    setKpi("ontime", onTime, onTime === null ? "–" : (onTime * 100).toFixed(1) + "%", points,
-      points === null ? "no closed cases to compare" :
-      (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]), true);
+      var onTime = ratio(now.onTime, now.onTime + now.late);
+      var onTimeBefore = before ? ratio(before.onTime, before.onTime + before.late) : null;
+      var points = onTime !== null && onTimeBefore !== null ? (onTime - onTimeBefore) * 100 : null;
+      setKpi("ontime", onTime, onTime === null ? "–" : (onTime * 100).toFixed(1) + "%", points,
+        onTime === null ? "no closed cases with a target" : points === null ? noComparison("closed cases") :
+        (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]), true);
+    }
+    // Delay and on-time rate count closed cases only: a recent month's slow cases have not closed yet.
+    var stillOpen = HAS_DATA[latest] && now.open > 0 ?
+      " \u2014 " + fmtInt(now.open) + " of " + fmtInt(now.opened) + " still open, so it can still change" : "";
+    byId("kpi-delay-open").textContent = stillOpen;
+    byId("kpi-ontime-open").textContent = stillOpen;
 
     var first = Math.max(selection.from, latest - 11), x = [], y = [];
-    for (var m = first; m <= latest; m++) { x.push(MONTHS[m] + "-01"); y.push(totals[m].opened); }
+    for (var m = first; m <= latest; m++) { x.push(MONTHS[m] + "-01"); y.push(HAS_DATA[m] ? totals[m].opened : null); }
     draw("chart-enquiries-sparkline", [{ type: "scatter", mode: "lines+markers", x: x, y: y, line: { color: BLUE },
       marker: { size: 4 }, hovertemplate: "%{x|%b %Y}: %{y:,}<extra></extra>" }],
       { margin: { l: 0, r: 0, t: 4, b: 4 }, xaxis: { visible: false }, yaxis: { visible: false } });
@@ -485,6 +527,8 @@ SCRIPT = r"""
     var selection = managementRows(), rows = selection.rows;
     var totals = monthTotals(rows);
     renderKpis(selection, totals);
+    var range = monthLabel(MONTHS[selection.from]) + " \u2013 " + periodLabel(MONTHS[selection.to]);
+    document.querySelectorAll("#sheet-management .period-range").forEach(function (el) { el.textContent = range; });
     var opened = rows.map(function (i) { return M.requests_opened[i]; });
 
     var bySource = sumBy(rows.map(function (i) { return M.source[i]; }), opened);
@@ -492,22 +536,27 @@ SCRIPT = r"""
     // Percent labels inside the slices, hidden where a slice is too thin to hold one (they overlapped).
     draw("chart-sources", [{ type: "pie", hole: 0.55, sort: false, textinfo: "percent", textposition: "inside",
       labels: sourceKeys.map(function (k) { return DIMS.source[k]; }),
+      marker: { colors: sourceKeys.map(function (k) { return DATA.source_colors[k]; }) },
+      hovertemplate: "%{label}: %{value:,} enquiries (%{percent})<extra></extra>",
       values: sourceKeys.map(function (k) { return bySource[k]; }) }],
       { showlegend: true, legend: { orientation: "v", x: 1, y: 0.5 }, margin: { l: 10, r: 10, t: 10, b: 10 },
         uniformtext: { minsize: 10, mode: "hide" } });
 
+    // A year with no data in the lake is a gap in both lines, not 0 enquiries.
     var years = {};
     for (var m = selection.from; m <= selection.to; m++) {
       var year = MONTHS[m].slice(0, 4), t = totals[m];
-      var y = years[year] || (years[year] = { opened: 0, hours: 0, withDuration: 0 });
+      var y = years[year] || (years[year] = { opened: 0, hours: 0, withDuration: 0, hasData: false });
       y.opened += t.opened; y.hours += t.hours; y.withDuration += t.withDuration;
+      y.hasData = y.hasData || HAS_DATA[m];
     }
     var yearKeys = Object.keys(years).sort();
     draw("chart-yearly", [
       { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearKeys, line: { color: BLUE },
-        y: yearKeys.map(function (k) { return years[k].opened; }) },
+        hovertemplate: "%{x}: %{y:,} enquiries<extra></extra>",
+        y: yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; }) },
       { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearKeys, yaxis: "y2",
-        line: { color: ORANGE, dash: "dot" },
+        line: { color: ORANGE, dash: "dot" }, hovertemplate: "%{x}: %{y:.1f} days on average<extra></extra>",
         y: yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); }) }],
       { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category" },
         yaxis: { title: { text: "enquiries" }, rangemode: "tozero" },
@@ -517,6 +566,7 @@ SCRIPT = r"""
     var bySubject = sumBy(rows.map(function (i) { return M.subject[i]; }), opened);
     var subjectKeys = Object.keys(bySubject).sort(function (a, b) { return bySubject[a] - bySubject[b]; });
     draw("chart-subjects", [{ type: "bar", orientation: "h", marker: { color: BLUE },
+      hovertemplate: "%{y}: %{x:,} enquiries<extra></extra>",
       y: subjectKeys.map(function (k) { return DIMS.subject[k]; }),
       x: subjectKeys.map(function (k) { return bySubject[k]; }) }],
       { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
@@ -527,6 +577,7 @@ SCRIPT = r"""
     var reasonKeys = Object.keys(byReason).sort(function (a, b) { return byReason[b] - byReason[a]; })
       .slice(0, topN).reverse();
     draw("chart-top-reasons", [{ type: "bar", orientation: "h", marker: { color: ORANGE },
+      hovertemplate: "%{y}: %{x:,} enquiries<extra></extra>",
       y: reasonKeys.map(function (k) { return DIMS.reason[k]; }),
       x: reasonKeys.map(function (k) { return byReason[k]; }) }],
       { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
@@ -537,19 +588,31 @@ SCRIPT = r"""
     var department = chosen("control-department"), year = Number(byId("control-year").value);
 
     // One point per month of the data, null where nothing closed, so a line breaks over gaps.
-    var O = DATA.ontime, lines = {};
+    // The hover gives the cases behind each rate: a month with one closed case reads 0% or 100%.
+    var O = DATA.ontime, lines = {}, cases = {};
     var monthDates = MONTHS.map(function (m) { return m + "-01"; });
     for (var i = 0; i < O.month.length; i++) {
       if (department >= 0 && O.department[i] !== department) { continue; }
-      if (O.closed_on_time[i] + O.closed_late[i] === 0) { continue; }
-      var line = lines[O.department[i]] || (lines[O.department[i]] = MONTHS.map(function () { return null; }));
-      line[O.month[i]] = O.closed_on_time[i] / (O.closed_on_time[i] + O.closed_late[i]);
+      var judged = O.closed_on_time[i] + O.closed_late[i];
+      if (judged === 0) { continue; }
+      var d = O.department[i];
+      if (!lines[d]) {
+        lines[d] = MONTHS.map(function () { return null; });
+        cases[d] = MONTHS.map(function () { return [0, 0]; });
+      }
+      lines[d][O.month[i]] = O.closed_on_time[i] / judged;
+      cases[d][O.month[i]] = [O.closed_on_time[i], judged];
     }
-    draw("chart-ontime-by-department", Object.keys(lines).map(function (d) {
+    var ontimeTraces = Object.keys(lines).map(function (d) {
       return { type: "scatter", mode: "lines+markers", marker: { size: 4, color: DATA.department_colors[d] },
                line: { color: DATA.department_colors[d] }, name: DIMS.department[d],
-               x: monthDates, y: lines[d], connectgaps: false };
-    }), { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } });
+               x: monthDates, y: lines[d], connectgaps: false, customdata: cases[d],
+               hovertemplate: "%{x|%b %Y}: %{y:.0%} on time (%{customdata[0]:,} of %{customdata[1]:,} closed " +
+                 "with a target)<extra>%{fullData.name}</extra>" };
+    });
+    draw("chart-ontime-by-department", ontimeTraces, ontimeTraces.length ?
+      { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } } :
+      emptyLayout("No closed cases with a target for this department"));
 
     var R = DATA.resolution, types = [];
     for (var r = 0; r < R.year.length; r++) {
@@ -557,17 +620,22 @@ SCRIPT = r"""
       if (department >= 0 && R.department[r] !== department) { continue; }
       types.push(r);
     }
+    byId("resolution-year").textContent = yearLabel(year);
     types.sort(function (a, b) { return R.closed_cases[b] - R.closed_cases[a]; });
     types = types.slice(0, 15).reverse();
     var typeLabels = types.map(function (r) { return DIMS.type[R.type[r]] + " (" + DIMS.department[R.department[r]] + ")"; });
+    var closedCases = types.map(function (r) { return R.closed_cases[r]; });
+    var hoursHover = "%{x:,.1f} h (%{customdata:,} closed cases)<extra>%{fullData.name}</extra>";
     draw("chart-resolution-by-type", [
       { type: "bar", orientation: "h", name: "p50 hours", marker: { color: BLUE }, y: typeLabels,
-        x: types.map(function (r) { return R.p50_hours[r]; }) },
+        customdata: closedCases, hovertemplate: hoursHover, x: types.map(function (r) { return R.p50_hours[r]; }) },
       { type: "bar", orientation: "h", name: "p90 hours", marker: { color: ORANGE }, y: typeLabels,
-        x: types.map(function (r) { return R.p90_hours[r]; }) }],
-      { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
-        margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } });
+        customdata: closedCases, hovertemplate: hoursHover, x: types.map(function (r) { return R.p90_hours[r]; }) }],
+      types.length ? { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
+        margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } } :
+      emptyLayout("No closed cases for this department in " + yearLabel(year)));
 
+    byId("geo-year").textContent = yearLabel(year);
     var G = DATA.geo, lat = [], lon = [], count = [];
     for (var g = 0; g < G.year.length; g++) {
       if (G.year[g] !== year) { continue; }
@@ -579,8 +647,9 @@ SCRIPT = r"""
                 colorscale: "YlOrRd", reversescale: true, showscale: true, opacity: 0.8,
                 colorbar: { title: { text: "requests" } } },
       text: count, hovertemplate: "%{y:.4f}, %{x:.4f}: %{text:,} requests<extra></extra>" }],
-      { xaxis: { title: { text: "longitude" } }, yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1.35 },
-        margin: { l: 60, r: 20, t: 10, b: 40 } });
+      count.length ? { xaxis: { title: { text: "longitude" } },
+        yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1.35 }, margin: { l: 60, r: 20, t: 10, b: 40 } } :
+      emptyLayout("No requests with trusted coordinates in " + yearLabel(year)));
 
     var B = DATA.backlog, weeks = {};
     for (var w = 0; w < B.week_start.length; w++) {
@@ -590,12 +659,15 @@ SCRIPT = r"""
       series.y.push(B.open_cases[w]);
       series.aged.push(B.open_over_1y[w]);
     }
-    draw("chart-backlog", Object.keys(weeks).map(function (d) {
+    var backlogTraces = Object.keys(weeks).map(function (d) {
       // The hover says how many of the open cases are a year old or more (cases the City never closed).
       return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y,
                line: { color: DATA.department_colors[d] }, customdata: weeks[d].aged,
                hovertemplate: "%{y:,} open, %{customdata:,} of them a year or more<extra>%{fullData.name}</extra>" };
-    }), { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } });
+    });
+    draw("chart-backlog", backlogTraces, backlogTraces.length ?
+      { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } } :
+      emptyLayout("No open backlog for this department"));
   }
 
   // ---- controls and tabs ------------------------------------------------------------------------

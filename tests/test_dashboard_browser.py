@@ -7,6 +7,7 @@ Also a small CLI to refresh the README's screenshot from a lake:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import shutil
 import sys
@@ -298,6 +299,108 @@ def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> Non
 
 
 @pytest.mark.browser
+def test_delay_and_on_time_kpis_name_their_month_and_the_cases_still_open(loaded: Page) -> None:
+    page = loaded.page
+    # both count closed cases only; February 2024 still has 5 + 0 + 1 of its 25 cases open
+    for name in ("delay", "ontime"):
+        assert page.inner_text(f"#kpi-{name}-month") == "Feb 2024"
+        assert "6 of 25 still open" in page.inner_text(f"#kpi-{name}")
+    page.select_option("#control-period-to", label="Dec 2023")  # all 7 closed: nothing to say
+    assert "still open" not in page.inner_text("#kpi-delay")
+    page.select_option("#control-period-to", label="Feb 2024")
+
+
+@pytest.mark.browser
+def test_a_month_before_with_no_enquiries_for_the_filter_is_said_as_such(loaded: Page) -> None:
+    page = loaded.page
+    page.select_option("#control-source", label="Self Service")  # one case, opened in February
+    assert page.inner_text("#kpi-enquiries-change") == "no enquiries in Jan 2024 to compare with"
+    assert page.inner_text("#kpi-delay-change") == "no closed cases"
+    page.select_option("#control-source", label="All sources")
+    assert loaded.errors == []
+
+
+@pytest.mark.browser
+def test_a_source_keeps_its_colour_whatever_the_filters(loaded: Page) -> None:
+    page = loaded.page
+
+    def slice_colours() -> dict[str, str]:
+        [(labels, marker)] = chart_traces(page, "chart-sources", ["labels", "marker"])
+        return dict(zip(labels, marker["colors"], strict=True))
+
+    everything = slice_colours()
+    assert len(everything) == 3 and len(set(everything.values())) == 3
+    page.select_option("#control-period-to", label="Jan 2024")  # Self Service (February only) drops out
+    assert slice_colours() == {k: v for k, v in everything.items() if k != "Self Service"}
+    page.select_option("#control-source", label="Constituent Call")
+    assert slice_colours() == {"Constituent Call": everything["Constituent Call"]}
+    page.select_option("#control-source", label="All sources")
+    page.select_option("#control-period-to", label="Feb 2024")
+
+
+@pytest.mark.browser
+def test_a_department_with_nothing_to_draw_says_so(loaded: Page) -> None:
+    page = loaded.page
+    page.click("#tab-analytics")
+    page.select_option("#control-department", label="Unknown")  # one open case, no target, no backlog
+    notes = {
+        chart: page.locator(f"#{chart} .annotation-text").all_text_contents()
+        for chart in ("chart-ontime-by-department", "chart-resolution-by-type", "chart-backlog")
+    }
+    page.select_option("#control-department", label="All departments")
+    page.click("#tab-management")
+    assert notes == {
+        "chart-ontime-by-department": ["No closed cases with a target for this department"],
+        "chart-resolution-by-type": ["No closed cases for this department in 2024 (to 29 Feb)"],
+        "chart-backlog": ["No open backlog for this department"],
+    }
+    assert loaded.errors == []
+
+
+@pytest.mark.browser
+def test_on_time_points_carry_the_cases_behind_them(loaded: Page) -> None:
+    page = loaded.page
+    points = page.evaluate(
+        """() => Object.fromEntries(document.getElementById("chart-ontime-by-department").data.map(trace =>
+             [trace.name, trace.x.map((month, i) => [month, trace.customdata[i]])
+                                  .filter((point, i) => trace.y[i] !== null)]))"""
+    )
+    # PWDx, January 2024: 6 + 5 on time of 6 + 2 + 5 judged; BTDT, February: 9 of 15
+    assert ["2024-01-01", [11, 13]] in points["PWDx"]
+    assert points["BTDT"] == [["2024-02-01", [9, 15]]]
+
+
+@pytest.mark.browser
+def test_months_the_lake_has_no_data_for_are_gaps_not_zeros(browser: object, tmp_path: Path) -> None:
+    """The demo's extracts leave years empty between them: those read as gaps, and a KPI on one says so."""
+    silver, gold = helpers.write_small_lake(tmp_path)
+    shutil.rmtree(gold / "monthly_requests")
+    december_2023, *rest = helpers.SMALL_MONTHLY
+    moved = (dt.date(2022, 12, 1), *december_2023[1:-1], dt.date(2022, 12, 31))  # all of 2023 without data
+    helpers.write_gold(gold, {"monthly_requests": [moved, *rest]})
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    html = Path(
+        dashboard.build_dashboard(str(tmp_path / "lake.duckdb"), str(tmp_path / "dashboard" / "index.html"))
+    )
+    loaded_page = open_dashboard(browser, html)
+    page = loaded_page.page
+    try:
+        [(years, enquiries), _] = chart_traces(page, "chart-yearly", ["x", "y"])
+        assert (years, enquiries) == (["2022", "2023", "2024"], [7, None, 40])
+        [(sparkline,)] = chart_traces(page, "chart-enquiries-sparkline", ["y"])
+        assert sparkline == [*[None] * 10, 15, 25]  # the last 12 months: March 2023 to February 2024
+        page.select_option("#control-period-to", label="Jan 2024")
+        assert page.inner_text("#kpi-enquiries-change") == "no data for Dec 2023 to compare"
+        page.select_option("#control-period-to", label="Jun 2023")
+        for name in ("enquiries", "delay", "ontime"):
+            assert page.inner_text(f"#kpi-{name}-value") == "–"
+            assert page.inner_text(f"#kpi-{name}-change") == "no data in the lake for Jun 2023"
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
+@pytest.mark.browser
 def test_the_source_control_sets_the_enquiries_kpi_to_the_views_value(
     loaded: Page, small_dashboard: Path
 ) -> None:
@@ -425,7 +528,7 @@ def test_analytics_controls_filter_by_department(loaded: Page) -> None:
 
 
 def test_departments_keep_distinct_colours_beyond_plotlys_ten() -> None:
-    colors = dashboard.department_colors([f"department {i}" for i in range(24)])
+    colors = dashboard.palette_colors([f"department {i}" for i in range(24)], dashboard.DEPARTMENT_PALETTE)
     assert len(set(colors)) == 24  # plotly's default colorway repeats after 10
 
 
@@ -551,7 +654,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Cannot take the screenshot: {reason}.", file=sys.stderr)
         return 2
     if args.lake:
-        save_screenshot(Path(args.lake).resolve() / "dashboard" / "index.html", Path(args.out))
+        html = Path(args.lake).resolve() / "dashboard" / "index.html"
+        if not html.is_file():
+            print(
+                f"Cannot take the screenshot: {html} does not exist (build it with quicksight/dashboard.py).",
+                file=sys.stderr,
+            )
+            return 2
+        save_screenshot(html, Path(args.out))
     else:
         scratch = Path(args.out).resolve().parent / ".screenshot-lake"
         try:
