@@ -835,17 +835,35 @@ def bronze_suffix(path: str) -> str | None:
     return match.group(1) if match else None
 
 
+def era_header(era: str) -> tuple[set[str], set[str]]:
+    """(every column an era's header may carry, those it may lack)."""
+    return set(ERA_COLUMNS[era]) | ERA_EXTRA_COLUMNS[era], ERA_OPTIONAL[era]
+
+
 def recognise_era(header: list[str]) -> str | None:
     """The era whose columns a header carries (order free, optional columns may be missing), else None."""
     names = [name.strip().lower() for name in header]
     if len(set(names)) != len(names):
         return None
-    for era, columns in ERA_COLUMNS.items():
-        known = set(columns) | ERA_EXTRA_COLUMNS[era]
-        required = known - ERA_OPTIONAL[era]
-        if required <= set(names) <= known:
+    for era in ERA_COLUMNS:
+        known, optional = era_header(era)
+        if known - optional <= set(names) <= known:
             return era
     return None
+
+
+def header_difference(header: list[str]) -> str:
+    """What keeps a header from its nearest era: ``nearest legacy29: unknown column case_origin``."""
+    names = [name.strip().lower() for name in header]
+    if len(set(names)) != len(names):
+        return "a column named twice"
+    era = min(ERA_COLUMNS, key=lambda name: len(set(names) ^ era_header(name)[0]))
+    known, optional = era_header(era)
+    unknown, missing = sorted(set(names) - known), sorted(known - optional - set(names))
+    parts = [f"unknown column {', '.join(unknown[:5])}"] if unknown else []
+    parts += [f"missing {', '.join(missing[:5])}"] if missing else []
+    more = " …" if len(unknown) > 5 or len(missing) > 5 else ""
+    return f"nearest {era}: {'; '.join(parts)}{more}"
 
 
 def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
@@ -943,8 +961,8 @@ def plan_bronze_files(
             era = recognise_era(header)
             if era is None:
                 raise SilverError(
-                    f"The Bronze file {suffix} has an unknown header (starts {line[:80]!r}); Silver refuses it: teach "
-                    "ERA_COLUMNS in glue/silver_job.py the new columns, or move the file out of Bronze to go on."
+                    f"The Bronze file {suffix} has an unknown header ({header_difference(header)}); Silver refuses "
+                    "it: see 'A new column or header' in docs/silver.md, or move the file out of Bronze to go on."
                 )
         if suffix in ingest_times:
             ingested_at, ingested_at_from = ingest_times[suffix], "manifest"

@@ -162,12 +162,34 @@ def test_bronze_lands_exactly_the_headers_silver_reads() -> None:
         [*new_system, "case_id"],  # a column twice
         [*sorted(bronze.NEW_SYSTEM_COLUMNS), "extra"],  # NEW SYSTEM plus a column Silver does not know
     ]
+    for known, optional in bronze.HEADER_ERAS.values():  # every era whole, bare, one short and one over
+        required = sorted(known - optional)
+        headers += [sorted(known), required, required[1:], [*required, "case_origin"]]
+        headers += [sorted(known - {name}) for name in optional]
     for header in headers:
         try:
             landed = bronze.header_era((",".join(header) + "\n").encode())
         except bronze.ResourceError:
             landed = None
         assert landed == silver_job.recognise_era(header), header
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (f"{bronze.LEGACY29_HEADER},case_origin", "(nearest legacy29: unknown column case_origin)"),
+        (bronze.LEGACY29_HEADER.replace(",ward,", ","), "(nearest legacy29: missing ward)"),
+        (
+            bronze.LEGACY30_HEADER.replace("geom_4326", "the_geom"),
+            "(nearest legacy30: unknown column the_geom; missing geom_4326)",
+        ),
+        ("id,name", "(starts 'id,name')"),
+    ],
+)
+def test_a_header_near_a_known_era_is_refused_naming_the_columns_apart(header: str, message: str) -> None:
+    with pytest.raises(bronze.ResourceError) as refused:
+        bronze.header_era(f"{header}\n1,2\n".encode())
+    assert str(refused.value) == f"the first record is not a known 311 header {message}"
 
 
 @pytest.mark.parametrize(
