@@ -184,6 +184,14 @@ VIEW_COLUMNS = {
 }  # fmt: skip
 
 
+def test_every_table_and_view_has_its_test_fixture() -> None:
+    # a new Gold table or view is checked here only once its schema and columns are written down
+    assert set(helpers.GOLD_SCHEMAS) == set(athena_sql.lake.GOLD_TABLES), (
+        "a new Gold table needs its pyarrow schema in tests/serving_helpers.GOLD_SCHEMAS"
+    )
+    assert sorted(VIEW_COLUMNS) == athena_sql.view_names(), "a new view needs its columns in VIEW_COLUMNS"
+
+
 @pytest.mark.parametrize("view", sorted(VIEW_COLUMNS))
 def test_view_columns_and_types_are_the_contract(view: str, db: duckdb.DuckDBPyConnection) -> None:
     assert [(r[0], r[1]) for r in db.execute(f"DESCRIBE {view}").fetchall()] == VIEW_COLUMNS[view]

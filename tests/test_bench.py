@@ -128,6 +128,15 @@ def test_gold_accepts_an_empty_out_folder_or_one_it_made(tmp_path: Path) -> None
         assert gold.parse_args(["--out", str(out)]).out == out
 
 
+def test_the_duckdb_mirror_builds_every_gold_table() -> None:
+    # else a new Gold table fails bench/gold.py with a KeyError after minutes of computing
+    import gold_job
+
+    assert list(importlib.import_module("gold").DUCKDB_GOLD) == list(gold_job.GOLD_TABLES), (
+        "a new Gold table needs its DuckDB SQL in bench/gold.py's DUCKDB_GOLD"
+    )
+
+
 @pytest.mark.spark
 def test_the_duckdb_mirror_computes_the_gold_rules_as_the_job_does(spark, tmp_path: Path) -> None:
     # bench/gold.py compares only row counts at scale; the values must agree too, or the comparison means little.
