@@ -493,8 +493,9 @@ def point_map(
     }
 
 
-def table(visual_id: str, text: str, dataset: str, names: list[str], sort_by: str) -> dict[str, Any]:
-    """A plain table of a dataset's rows (no aggregation), sorted by one column, largest first."""
+def table(visual_id: str, text: str, dataset: str, labels: dict[str, str], sort_by: str) -> dict[str, Any]:
+    """A plain table of a dataset's rows (no aggregation), column name -> header label, sorted by one column,
+    largest first."""
     return {
         "TableVisual": {
             "VisualId": visual_id,
@@ -504,12 +505,18 @@ def table(visual_id: str, text: str, dataset: str, names: list[str], sort_by: st
                     "TableUnaggregatedFieldWells": {
                         "Values": [
                             {"FieldId": f"{visual_id}.{name}", "Column": column(dataset, name)}
-                            for name in names
+                            for name in labels
                         ]
                     }
                 },
                 "SortConfiguration": {
                     "RowSort": [{"FieldSort": {"FieldId": f"{visual_id}.{sort_by}", "Direction": "DESC"}}]
+                },
+                "FieldOptions": {
+                    "SelectedFieldOptions": [
+                        {"FieldId": f"{visual_id}.{name}", "CustomLabel": label, "Visibility": "VISIBLE"}
+                        for name, label in labels.items()
+                    ]
                 },
             },
         }
@@ -880,7 +887,15 @@ def analytics_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "table_neighborhoods",
         "Neighborhood scorecard",
         SCORECARD,
-        ["year", "neighborhood", "requests", "p50_hours", "on_time_rate", "top_type", "share_of_city"],
+        {
+            "year": "Year",
+            "neighborhood": "Neighborhood",
+            "requests": "Requests",
+            "p50_hours": "Median hours to close",
+            "on_time_rate": "On-time rate",
+            "top_type": "Most frequent type",
+            "share_of_city": "Share of city requests",
+        },
         sort_by="requests",
     )
     department = category_filter("filter_department", MONTHLY, "department")

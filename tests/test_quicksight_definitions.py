@@ -380,3 +380,14 @@ def test_generated_files_use_only_placeholders() -> None:
         json.loads((definitions.DEFINITIONS_DIR / "data_source.json").read_text())["Operation"]
         == "CreateDataSource"
     )
+
+
+def test_the_scorecard_table_labels_every_column_in_words() -> None:
+    table = visuals_by_id(definitions.definition(TARGET))["table_neighborhoods"]["ChartConfiguration"]
+    fields = [value["FieldId"] for value in table["FieldWells"]["TableUnaggregatedFieldWells"]["Values"]]
+    labels = {
+        option["FieldId"]: option["CustomLabel"] for option in table["FieldOptions"]["SelectedFieldOptions"]
+    }
+    assert list(labels) == fields  # one label per column, none for a column the table lacks
+    assert labels["table_neighborhoods.p50_hours"] == "Median hours to close"
+    assert all("_" not in label for label in labels.values())
