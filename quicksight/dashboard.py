@@ -448,7 +448,10 @@ SCRIPT = r"""
   function managementRows() {
     var reason = chosen("control-reason"), subject = chosen("control-subject"), source = chosen("control-source");
     var from = Number(byId("control-period-from").value), to = Number(byId("control-period-to").value);
-    if (from > to) { var swap = from; from = to; to = swap; }
+    if (from > to) {  // read a reversed period the right way round, and show it so in the controls
+      var swap = from; from = to; to = swap;
+      byId("control-period-from").value = String(from); byId("control-period-to").value = String(to);
+    }
     var rows = [];
     for (var i = 0; i < M.month.length; i++) {
       if (reason >= 0 && M.reason[i] !== reason) { continue; }

@@ -371,6 +371,22 @@ def test_on_time_points_carry_the_cases_behind_them(loaded: Page) -> None:
 
 
 @pytest.mark.browser
+def test_a_reversed_period_is_read_and_shown_the_right_way_round(loaded: Page) -> None:
+    page = loaded.page
+    page.select_option("#control-period-from", label="Feb 2024")
+    page.select_option("#control-period-to", label="Dec 2023")
+    chosen = [
+        page.eval_on_selector(f"#control-period-{end}", "s => s.selectedOptions[0].label")
+        for end in ("from", "to")
+    ]
+    kpi_month = page.inner_text("#kpi-enquiries-month")
+    page.select_option("#control-period-from", label="Dec 2023")
+    page.select_option("#control-period-to", label="Feb 2024")
+    assert chosen == ["Dec 2023", "Feb 2024"]
+    assert kpi_month == "Feb 2024"
+
+
+@pytest.mark.browser
 def test_months_the_lake_has_no_data_for_are_gaps_not_zeros(browser: object, tmp_path: Path) -> None:
     """The demo's extracts leave years empty between them: those read as gaps, and a KPI on one says so."""
     silver, gold = helpers.write_small_lake(tmp_path)
