@@ -430,9 +430,14 @@ def harmonise_subject(mappings: dict[str, dict]):
         # would split the subject dimension in 2025 from the legacy "Public Works Department".
         is_new_system = F.col("source_era") == "new_system"
         legacy_wording = lookup(F.col("subject"), mappings["legacy_subject"])
-        return df.withColumn(
-            "subject",
-            F.when(is_new_system, F.coalesce(legacy_wording, F.col("subject"))).otherwise(F.col("subject")),
+        return df.withColumns(
+            {
+                # a NEW SYSTEM name with no legacy_subject stays a subject of its own: counted as unknown
+                "subject_known": ~is_new_system | legacy_wording.isNotNull() | F.col("subject").isNull(),
+                "subject": F.when(is_new_system, F.coalesce(legacy_wording, F.col("subject"))).otherwise(
+                    F.col("subject")
+                ),
+            }
         )
 
     return transform
@@ -654,13 +659,15 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
         .withColumn("closed_at", F.lit(None).cast("timestamp"))
         .withColumn("on_time_raw", F.lit(None).cast("string"))
         .transform(harmonise(mappings))
+        .transform(harmonise_subject(mappings))
     )
-    found: dict[str, dict[str, int]] = {"department": {}, "source": {}, "status": {}}
+    found: dict[str, dict[str, int]] = {"department": {}, "source": {}, "status": {}, "subject": {}}
     for row in distinct.collect():
         for kind, raw in (
             ("department", "department_raw"),
             ("source", "source_raw"),
             ("status", "status_raw"),
+            ("subject", "subject"),
         ):
             if not row[f"{kind}_known"]:
                 found[kind][row[raw]] = found[kind].get(row[raw], 0) + row["rows"]

@@ -412,10 +412,28 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
         ("legacy29", "XYZ_", "Somebody New", "Pager", "Weird", "quarantined"),
         ("legacy29", "XYZ_", "Somebody New", "Fax", "Closed", "kept"),
         ("new_system", None, None, None, None, "kept"),  # nothing to map: not unknown
+        # a NEW SYSTEM department the mappings know by name but with no legacy wording: its own subject, counted
+        (
+            "new_system",
+            "Boston Transportation Department",
+            "Boston Transportation Department",
+            "Call",
+            "Open",
+            "kept",
+        ),
+        (
+            "new_system",
+            "Public Works Department (PWD)",
+            "Public Works Department (PWD)",
+            "Call",
+            "Open",
+            "kept",
+        ),
     ]
     marked = frame(spark, schema, rows)
     assert S.unknown_mapping_values(marked, mappings) == {
         "department": {"XYZ_": 2}, "source": {"Fax": 2}, "status": {"Weird": 1},
+        "subject": {"Boston Transportation Department": 1},
     }  # fmt: skip
 
 

@@ -172,7 +172,7 @@ def test_quality_report_is_written_beside_silver(lake):
     assert set(latest["per_era"]) == {"legacy29", "legacy30", "new_system"}
     assert latest["null_rate"]["case_id"] == 0.0
     assert 0 < latest["null_rate"]["closed_at"] < 1
-    assert latest["unknown_mapping_values"] == {"department": {}, "source": {}, "status": {}}
+    assert latest["unknown_mapping_values"] == {"department": {}, "source": {}, "status": {}, "subject": {}}
     state = json.loads((lake["silver"] / "_state" / "processed.json").read_text())
     assert len(state["objects"]) == 4
 
