@@ -186,7 +186,7 @@ RAW_COLUMNS = [
     "source_raw",
 ]
 LINEAGE_COLUMNS = ["source_file", "dataset", "source_era", "ingested_at", "row_position", "raw_record"]
-# Raw values the department, channel and status mappings read (their unknown values are counted in the report).
+# Raw values the department, channel, status and subject mappings read (their unknown values are counted in the report).
 MAPPED_COLUMNS = ["department_raw", "subject", "source_raw", "status_raw"]
 
 OUTPUT_COLUMNS = [
