@@ -859,18 +859,26 @@ def recognise_era(header: list[str]) -> str | None:
     return None
 
 
-def header_difference(header: list[str]) -> str:
-    """What keeps a header from its nearest era: ``nearest legacy29: unknown column case_origin``."""
+def header_difference(header: list[str], first_line: str) -> str:
+    """What keeps a header from its nearest era (``nearest legacy29: unknown column case_origin``), or how it
+    starts when it is nothing like one: the words Bronze uses for the same header."""
     names = [name.strip().lower() for name in header]
     if len(set(names)) != len(names):
-        return "a column named twice"
-    era = min(ERA_COLUMNS, key=lambda name: len(set(names) ^ era_header(name)[0]))
+        return f"a column named twice; starts {first_line[:60]!r}"
+    era = min(sorted(ERA_COLUMNS), key=lambda name: len(set(names) ^ era_header(name)[0]))
     known, optional = era_header(era)
+    if len(set(names) & known) < len(known) / 2:
+        return f"starts {first_line[:60]!r}"
     unknown, missing = sorted(set(names) - known), sorted(known - optional - set(names))
-    parts = [f"unknown column {', '.join(unknown[:5])}"] if unknown else []
-    parts += [f"missing {', '.join(missing[:5])}"] if missing else []
-    more = " …" if len(unknown) > 5 or len(missing) > 5 else ""
-    return f"nearest {era}: {'; '.join(parts)}{more}"
+    parts = [f"unknown column {listed(unknown)}"] if unknown else []
+    parts += [f"missing {listed(missing)}"] if missing else []
+    return f"nearest {era}: {'; '.join(parts)}"
+
+
+def listed(names: list[str], most: int = 5) -> str:
+    """``a, b, c`` — at most ``most`` names, then how many in all."""
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown}, … ({len(names)} in all)"
 
 
 def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
@@ -968,7 +976,7 @@ def plan_bronze_files(
             era = recognise_era(header)
             if era is None:
                 raise SilverError(
-                    f"The Bronze file {suffix} has an unknown header ({header_difference(header)}); Silver refuses "
+                    f"The Bronze file {suffix} has an unknown header ({header_difference(header, line)}); Silver refuses "
                     "it: see 'A new column or header' in docs/silver.md, or move the file out of Bronze to go on."
                 )
         if suffix in ingest_times:

@@ -33,7 +33,7 @@ TITLE = "Enquiries to Boston"
 # 10, and the sample's 11 departments drew two backlog lines in the same blue).
 DEPARTMENT_PALETTE = qualitative.Dark24
 # One colour per source (channel), fixed by its sorted position, so Phone keeps its colour whatever the filters;
-# the colour-blind-safe palette leaves blue and orange to the measures (enquiries, delay, p50/p90).
+# a colour-blind-safe palette with none of the measures' own blue and orange (enquiries, delay, p50/p90).
 SOURCE_PALETTE = qualitative.Safe
 
 # Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
@@ -589,6 +589,9 @@ SCRIPT = r"""
   // ---- Analytics sheet --------------------------------------------------------------------------
   function renderAnalytics() {
     var department = chosen("control-department"), year = Number(byId("control-year").value);
+    // A lake with monthly data but no closed case with a duration and no coordinates offers no year.
+    var inYear = DATA.years.length ? yearLabel(year) : "any year";
+    var inDepartment = department >= 0 ? "for " + DIMS.department[department] : "in any department";
 
     // One point per month of the data, null where nothing closed, so a line breaks over gaps.
     // The hover gives the cases behind each rate: a month with one closed case reads 0% or 100%.
@@ -615,7 +618,7 @@ SCRIPT = r"""
     });
     draw("chart-ontime-by-department", ontimeTraces, ontimeTraces.length ?
       { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } } :
-      emptyLayout("No closed cases with a target for this department"));
+      emptyLayout("No closed cases with a target " + inDepartment));
 
     var R = DATA.resolution, types = [];
     for (var r = 0; r < R.year.length; r++) {
@@ -623,7 +626,7 @@ SCRIPT = r"""
       if (department >= 0 && R.department[r] !== department) { continue; }
       types.push(r);
     }
-    byId("resolution-year").textContent = yearLabel(year);
+    byId("resolution-year").textContent = inYear;
     types.sort(function (a, b) { return R.closed_cases[b] - R.closed_cases[a]; });
     types = types.slice(0, 15).reverse();
     var typeLabels = types.map(function (r) { return DIMS.type[R.type[r]] + " (" + DIMS.department[R.department[r]] + ")"; });
@@ -636,9 +639,9 @@ SCRIPT = r"""
         customdata: closedCases, hovertemplate: hoursHover, x: types.map(function (r) { return R.p90_hours[r]; }) }],
       types.length ? { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
         margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } } :
-      emptyLayout("No closed cases for this department in " + yearLabel(year)));
+      emptyLayout("No closed cases " + inDepartment + " in " + inYear));
 
-    byId("geo-year").textContent = yearLabel(year);
+    byId("geo-year").textContent = inYear;
     var G = DATA.geo, lat = [], lon = [], count = [];
     for (var g = 0; g < G.year.length; g++) {
       if (G.year[g] !== year) { continue; }
@@ -652,7 +655,7 @@ SCRIPT = r"""
       text: count, hovertemplate: "%{y:.4f}, %{x:.4f}: %{text:,} requests<extra></extra>" }],
       count.length ? { xaxis: { title: { text: "longitude" } },
         yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1.35 }, margin: { l: 60, r: 20, t: 10, b: 40 } } :
-      emptyLayout("No requests with trusted coordinates in " + yearLabel(year)));
+      emptyLayout("No requests with trusted coordinates in " + inYear));
 
     var B = DATA.backlog, weeks = {};
     for (var w = 0; w < B.week_start.length; w++) {
@@ -670,7 +673,7 @@ SCRIPT = r"""
     });
     draw("chart-backlog", backlogTraces, backlogTraces.length ?
       { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } } :
-      emptyLayout("No open backlog for this department"));
+      emptyLayout("No open backlog " + inDepartment));
   }
 
   // ---- controls and tabs ------------------------------------------------------------------------

@@ -371,7 +371,7 @@ def header_era(head: bytes) -> str:
 def header_difference(columns: set[str], first_line: str) -> str:
     """What keeps a header from its nearest era (``nearest legacy29: unknown column case_origin``), or how it
     starts when it is nothing like one."""
-    era, (known, optional) = min(HEADER_ERAS.items(), key=lambda item: len(columns ^ item[1][0]))
+    era, (known, optional) = min(sorted(HEADER_ERAS.items()), key=lambda item: len(columns ^ item[1][0]))
     if len(columns & known) < len(known) / 2:
         return f"starts {first_line[:60]!r}"
     unknown, missing = sorted(columns - known), sorted(known - optional - columns)

@@ -350,9 +350,9 @@ def test_a_department_with_nothing_to_draw_says_so(loaded: Page) -> None:
     page.select_option("#control-department", label="All departments")
     page.click("#tab-management")
     assert notes == {
-        "chart-ontime-by-department": ["No closed cases with a target for this department"],
-        "chart-resolution-by-type": ["No closed cases for this department in 2024 (to 29 Feb)"],
-        "chart-backlog": ["No open backlog for this department"],
+        "chart-ontime-by-department": ["No closed cases with a target for Unknown"],
+        "chart-resolution-by-type": ["No closed cases for Unknown in 2024 (to 29 Feb)"],
+        "chart-backlog": ["No open backlog for Unknown"],
     }
     assert loaded.errors == []
 
@@ -686,6 +686,34 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     print(f"Wrote {args.out}")
     return 0
+
+
+@pytest.mark.browser
+def test_a_lake_with_no_year_for_time_to_close_or_the_map_says_so(browser: object, tmp_path: Path) -> None:
+    silver, gold = helpers.write_small_lake(tmp_path)
+    for table in ("resolution_times", "geo_grid"):
+        shutil.rmtree(gold / table)
+    helpers.write_gold(gold, {"resolution_times": [], "geo_grid": []})
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    html = Path(
+        dashboard.build_dashboard(str(tmp_path / "lake.duckdb"), str(tmp_path / "dashboard" / "index.html"))
+    )
+    loaded_page = open_dashboard(browser, html)
+    page = loaded_page.page
+    try:
+        page.click("#tab-analytics")
+        assert page.inner_text("#resolution-year") == page.inner_text("#geo-year") == "any year"
+        notes = [
+            page.locator(f"#{chart} .annotation-text").all_text_contents()
+            for chart in ("chart-resolution-by-type", "chart-geo-grid")
+        ]
+        assert notes == [
+            ["No closed cases in any department in any year"],
+            ["No requests with trusted coordinates in any year"],
+        ]
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
 
 
 @pytest.mark.browser

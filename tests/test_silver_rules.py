@@ -453,15 +453,15 @@ def test_headers_overrides_and_paths_are_recognised():
     assert S.recognise_era(LEGACY29_HEADER) == "legacy29"
     assert S.recognise_era([c.upper() for c in reversed(LEGACY29_HEADER)]) == "legacy29"
     assert S.recognise_era(["case_id", "open_date", "something_else"]) is None
+
     # a refusal names what keeps a header from its nearest era
-    assert (
-        S.header_difference([*LEGACY29_HEADER, "case_origin"])
-        == "nearest legacy29: unknown column case_origin"
-    )
-    assert (
-        S.header_difference([c for c in LEGACY29_HEADER if c != "ward"]) == "nearest legacy29: missing ward"
-    )
-    assert S.header_difference([*LEGACY29_HEADER, "ward"]) == "a column named twice"
+    def difference(header: list[str]) -> str:
+        return S.header_difference(header, ",".join(header))
+
+    assert difference([*LEGACY29_HEADER, "case_origin"]) == "nearest legacy29: unknown column case_origin"
+    assert difference([c for c in LEGACY29_HEADER if c != "ward"]) == "nearest legacy29: missing ward"
+    assert difference(["foo", "bar"]) == "starts 'foo,bar'"  # nothing like an era: how it starts
+    assert difference([*LEGACY29_HEADER, "ward"]).startswith("a column named twice; starts 'case_enquiry_id,")
     assert S.parse_overrides("new_system=utc, legacy_2015=shifted_back") == {
         "new_system": "utc",
         "legacy_2015": "shifted_back",
