@@ -45,6 +45,9 @@ REFRESH_TIMEZONE = "America/New_York"
 # look better than they will once they do (the local dashboard says how many are still open).
 CLOSED_ONLY_NOTE = "Closed cases only: a recent month still has open cases, so its figure can still change"
 
+# The fewest closed cases a type needs to be ranked among the slowest: below that one stray case is its p90.
+MIN_CLOSED_CASES = 20
+
 # The first month of Boston 311 data (the system opened in July 2011): the default start of "Opening period".
 FIRST_MONTH = "2011-07-01T00:00:00Z"
 # The default end of "Opening period": the first day of the month before the current one (QuickSight expression).
@@ -553,6 +556,20 @@ def category_filter(filter_id: str, dataset: str, name: str) -> dict[str, Any]:
     }
 
 
+def at_least_filter(filter_id: str, dataset: str, name: str, minimum: int) -> dict[str, Any]:
+    """Keep only the categories whose SUM of a column is at least ``minimum`` (a filter on the aggregate)."""
+    return {
+        "NumericRangeFilter": {
+            "FilterId": filter_id,
+            "Column": column(dataset, name),
+            "IncludeMinimum": True,
+            "RangeMinimum": {"StaticValue": minimum},
+            "AggregationFunction": {"NumericalAggregationFunction": {"SimpleNumericalAggregation": "SUM"}},
+            "NullOption": "NON_NULLS_ONLY",
+        }
+    }
+
+
 def period_filter(filter_id: str, dataset: str, name: str) -> dict[str, Any]:
     """A month range filter: from the first month of data to the last complete month, the one before the current
     month (a rolling date): with Gold refreshed daily the current month is always partial, and a partial month
@@ -863,7 +880,7 @@ def analytics_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             measure("bar_hours_by_type", RESOLUTION, "p90_hours_weighted", aggregation=None),
         ],
         items_limit=25,
-        note="Case-weighted over departments and years; the 25 slowest types",
+        note=f"Case-weighted over departments and years; the 25 slowest types with {MIN_CLOSED_CASES}+ closed cases",
     )
     requests_map = point_map(
         "map_requests",
@@ -899,8 +916,11 @@ def analytics_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         sort_by="requests",
     )
     department = category_filter("filter_department", MONTHLY, "department")
+    # a type with a handful of cases would top the "slowest" chart on one stray case (p90 of 56,022 h on 5 cases)
+    enough_cases = at_least_filter("filter_enough_cases", RESOLUTION, "closed_cases", MIN_CLOSED_CASES)
     groups = [
-        filter_group("group_department", department, ANALYTICS_SHEET, visual_ids=["line_on_time_department"])
+        filter_group("group_department", department, ANALYTICS_SHEET, visual_ids=["line_on_time_department"]),
+        filter_group("group_enough_cases", enough_cases, ANALYTICS_SHEET, visual_ids=["bar_hours_by_type"]),
     ]
     layout = grid(
         [

@@ -391,3 +391,21 @@ def test_the_scorecard_table_labels_every_column_in_words() -> None:
     assert list(labels) == fields  # one label per column, none for a column the table lacks
     assert labels["table_neighborhoods.p50_hours"] == "Median hours to close"
     assert all("_" not in label for label in labels.values())
+
+
+def test_the_slowest_types_chart_ranks_only_types_with_enough_closed_cases() -> None:
+    definition = definitions.definition(TARGET)
+    [group] = [g for g in definition["FilterGroups"] if g["FilterGroupId"] == "group_enough_cases"]
+    [scope] = group["ScopeConfiguration"]["SelectedSheets"]["SheetVisualScopingConfigurations"]
+    assert (scope["Scope"], scope["VisualIds"]) == ("SELECTED_VISUALS", ["bar_hours_by_type"])
+    [range_filter] = [f["NumericRangeFilter"] for f in group["Filters"]]
+    assert range_filter["Column"]["ColumnName"] == "closed_cases"
+    # on the type's total over departments and years, not on each row of the dataset
+    assert range_filter["AggregationFunction"] == {
+        "NumericalAggregationFunction": {"SimpleNumericalAggregation": "SUM"}
+    }
+    assert (range_filter["RangeMinimum"], range_filter["IncludeMinimum"]) == ({"StaticValue": 20}, True)
+    assert (
+        "20+ closed cases"
+        in visuals_by_id(definition)["bar_hours_by_type"]["Subtitle"]["FormatText"]["PlainText"]
+    )
