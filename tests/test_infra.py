@@ -55,6 +55,21 @@ def template() -> dict[str, Any]:
     return json.loads(json.dumps(decoded))  # plain dicts and strings
 
 
+def test_quicksight_refreshes_two_hours_after_the_stacks_pipeline_starts() -> None:
+    """Refreshed before Silver and Gold ran, SPICE would show yesterday's Gold all day."""
+    import definitions
+
+    stack = template()
+    default_schedule = stack["Parameters"]["PipelineSchedule"]["Default"]
+    cron = re.fullmatch(r"cron\((\d+) (\d+) \* \* \? \*\)", default_schedule)
+    assert cron, default_schedule
+    pipeline_start = int(cron[2]) * 60 + int(cron[1])
+    schedule = stack["Resources"]["PipelineScheduleRule"]["Properties"]
+    assert schedule["ScheduleExpressionTimezone"] == definitions.REFRESH_TIMEZONE
+    hour, minute = map(int, definitions.REFRESH_TIME_OF_DAY.split(":"))
+    assert hour * 60 + minute - pipeline_start >= 120
+
+
 def names_in(value: Any) -> set[str]:
     """Every word in a template value: the resource names its Ref, GetAtt and Sub mention among them."""
     return set(re.findall(r"\w+", json.dumps(value)))

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from cfnlint.decode import decode
 
 import athena_sql
 import definitions
@@ -17,14 +16,6 @@ import local_lake
 from serving_helpers import write_small_lake
 
 TARGET = definitions.PLACEHOLDER_TARGET
-STACK = Path(__file__).resolve().parents[1] / "infra" / "boston311.yaml"
-
-
-def stack_template() -> tuple[dict, dict]:
-    """The CloudFormation stack's Parameters and Resources (CloudFormation's own YAML tags decoded)."""
-    decoded, errors = decode(str(STACK))
-    assert not errors, errors
-    return decoded["Parameters"], decoded["Resources"]
 
 
 # DuckDB type of a view column -> the QuickSight input type a SPICE dataset gives it.
@@ -358,18 +349,6 @@ def test_refresh_runs_daily_after_the_pipeline_on_boston_time() -> None:
         "TimeOfTheDay": "09:00",
     }
     assert schedule["RefreshType"] == "FULL_REFRESH"
-
-
-def test_refresh_comes_two_hours_after_the_stacks_pipeline_starts() -> None:
-    """Refreshed before Silver and Gold ran, SPICE would show yesterday's Gold all day."""
-    parameters, resources = stack_template()
-    cron = re.fullmatch(r"cron\((\d+) (\d+) \* \* \? \*\)", parameters["PipelineSchedule"]["Default"])
-    assert cron, parameters["PipelineSchedule"]["Default"]
-    pipeline_start = int(cron[2]) * 60 + int(cron[1])
-    schedule = resources["PipelineScheduleRule"]["Properties"]
-    assert schedule["ScheduleExpressionTimezone"] == definitions.REFRESH_TIMEZONE
-    hour, minute = map(int, definitions.REFRESH_TIME_OF_DAY.split(":"))
-    assert hour * 60 + minute - pipeline_start >= 120
 
 
 def test_generated_files_use_only_placeholders() -> None:
