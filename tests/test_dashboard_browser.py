@@ -63,9 +63,15 @@ def chromium_missing_reason() -> str | None:
     return None
 
 
-def build_lake(root: Path, realistic: bool = False) -> Path:
-    """Write a hand-made lake, its lake.duckdb and its dashboard; returns the HTML path."""
+def build_lake(
+    root: Path, realistic: bool = False, gold_tables: dict[str, list[tuple]] | None = None
+) -> Path:
+    """Write a hand-made lake (with ``gold_tables`` in place of those Gold tables), its lake.duckdb and its
+    dashboard; returns the HTML path."""
     silver, gold = (helpers.write_realistic_lake if realistic else helpers.write_small_lake)(root)
+    for table in gold_tables or {}:
+        shutil.rmtree(gold / table)
+    helpers.write_gold(gold, gold_tables or {})
     local_lake.build_local_query_layer(str(root / "lake.duckdb"), str(silver), str(gold))
     return Path(dashboard.build_dashboard(str(root / "lake.duckdb"), str(root / "dashboard" / "index.html")))
 
@@ -389,15 +395,9 @@ def test_a_reversed_period_is_read_and_shown_the_right_way_round(loaded: Page) -
 @pytest.mark.browser
 def test_months_the_lake_has_no_data_for_are_gaps_not_zeros(browser: object, tmp_path: Path) -> None:
     """The demo's extracts leave years empty between them: those read as gaps, and a KPI on one says so."""
-    silver, gold = helpers.write_small_lake(tmp_path)
-    shutil.rmtree(gold / "monthly_requests")
     december_2023, *rest = helpers.SMALL_MONTHLY
     moved = (dt.date(2022, 12, 1), *december_2023[1:-1], dt.date(2022, 12, 31))  # all of 2023 without data
-    helpers.write_gold(gold, {"monthly_requests": [moved, *rest]})
-    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
-    html = Path(
-        dashboard.build_dashboard(str(tmp_path / "lake.duckdb"), str(tmp_path / "dashboard" / "index.html"))
-    )
+    html = build_lake(tmp_path, gold_tables={"monthly_requests": [moved, *rest]})
     loaded_page = open_dashboard(browser, html)
     page = loaded_page.page
     try:
@@ -690,14 +690,7 @@ def main(argv: list[str] | None = None) -> int:
 
 @pytest.mark.browser
 def test_a_lake_with_no_year_for_time_to_close_or_the_map_says_so(browser: object, tmp_path: Path) -> None:
-    silver, gold = helpers.write_small_lake(tmp_path)
-    for table in ("resolution_times", "geo_grid"):
-        shutil.rmtree(gold / table)
-    helpers.write_gold(gold, {"resolution_times": [], "geo_grid": []})
-    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
-    html = Path(
-        dashboard.build_dashboard(str(tmp_path / "lake.duckdb"), str(tmp_path / "dashboard" / "index.html"))
-    )
+    html = build_lake(tmp_path, gold_tables={"resolution_times": [], "geo_grid": []})
     loaded_page = open_dashboard(browser, html)
     page = loaded_page.page
     try:

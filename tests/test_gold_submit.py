@@ -30,9 +30,9 @@ def create_application(emr_serverless) -> str:
     return application
 
 
-def start_cluster() -> str:
+def start_cluster(region: str = "us-east-1") -> str:
     """A moto EMR cluster kept alive for steps (moto never finishes a step: they stay pending or running)."""
-    return boto3.client("emr", region_name="us-east-1").run_job_flow(
+    return boto3.client("emr", region_name=region).run_job_flow(
         Name="boston311",
         ReleaseLabel="emr-7.5.0",
         Instances={
@@ -305,17 +305,7 @@ def test_a_pending_step_on_the_same_gold_path_blocks_a_second_one(aws_credential
 @mock_aws
 def test_region_flag_picks_the_region_of_the_cluster(aws_credentials, capsys):
     west = boto3.client("emr", region_name="us-west-2")
-    cluster = west.run_job_flow(
-        Name="boston311",
-        ReleaseLabel="emr-7.5.0",
-        Instances={
-            "MasterInstanceType": "m5.xlarge",
-            "InstanceCount": 1,
-            "KeepJobFlowAliveWhenNoSteps": True,
-        },
-        JobFlowRole="EMR_EC2_DefaultRole",
-        ServiceRole="EMR_DefaultRole",
-    )["JobFlowId"]
+    cluster = start_cluster("us-west-2")
 
     assert submit.main(["step", "--cluster-id", cluster, "--region", "us-west-2", *GOLD_ARGS]) == 0
 
