@@ -4,7 +4,7 @@ Runs unchanged on AWS Glue 5.0 (Spark 3.5) and locally with ``spark-submit``::
 
     spark-submit glue/silver_job.py --JOB_NAME silver --bronze_path <lake>/bronze/boston311 \
         --silver_path <lake>/silver/boston311 [--time_basis_override new_system=utc,legacy_2015=shifted_back] \
-        [--mappings_path <dir with departments.csv, channels.csv, statuses.csv>]
+        [--mappings_path <dir with departments.csv, channels.csv, statuses.csv, reasons.csv>]
 
 Arguments (Glue style, ``--name value`` or ``--name=value``):
 
@@ -59,12 +59,13 @@ log = logging.getLogger(__name__)
 BOSTON_TZ = "America/New_York"
 CORRUPT = "_corrupt_record"
 READINGS = ("wall_clock", "shifted_back", "utc")
-MAPPING_FILES = ("departments.csv", "channels.csv", "statuses.csv")
+MAPPING_FILES = ("departments.csv", "channels.csv", "statuses.csv", "reasons.csv")
 # The columns each mapping file must have, every line filled (departments.csv may leave department blank).
 MAPPING_COLUMNS = {
     "departments.csv": ("kind", "value", "department"),
     "channels.csv": ("value", "source"),
     "statuses.csv": ("value", "is_closed"),
+    "reasons.csv": ("value", "reason"),
 }
 CITY_HALL = (42.3594, -71.0587)  # placeholder coordinates of older exports
 BOSTON_BOX = {"lat": (42.20, 42.42), "lon": (-71.20, -70.90)}
@@ -186,8 +187,9 @@ RAW_COLUMNS = [
     "source_raw",
 ]
 LINEAGE_COLUMNS = ["source_file", "dataset", "source_era", "ingested_at", "row_position", "raw_record"]
-# Raw values the department, channel, status and subject mappings read (their unknown values are counted in the report).
-MAPPED_COLUMNS = ["department_raw", "subject", "source_raw", "status_raw"]
+# Raw values the department, channel, status, subject and reason mappings read (their unknown values are counted in
+# the report; the reason mapping reads the NEW SYSTEM type).
+MAPPED_COLUMNS = ["department_raw", "subject", "source_raw", "status_raw", "type"]
 
 OUTPUT_COLUMNS = [
     "case_id",
@@ -342,6 +344,15 @@ def normalise_ward(value: Column) -> Column:
     return F.when(digits != "", F.lpad(digits, 2, "0"))
 
 
+def normalise_street_name(value: Column) -> Column:
+    """The street alone, as NEW SYSTEM writes it: legacy ``42 Cross St`` -> ``Cross St``, ``227-227A Main St`` ->
+    ``Main St``, ``INTERSECTION Groveland St & River St`` -> ``Groveland St & River St``."""
+    street = F.regexp_replace(
+        value, r"(?i)^(?:INTERSECTION\s+(?:OF\s+)?|\d+[A-Z]?(?:\s*-\s*\d+[A-Z]?)?\s+)", ""
+    )
+    return F.when(street != "", street)
+
+
 def normalise_precinct(value: Column, ward: Column) -> Column:
     """Four-digit ward+precinct: legacy ``306`` -> ``0306``; NEW SYSTEM precinct ``01`` in ward ``14`` -> ``1401``."""
     digits = F.regexp_extract(value, r"^(\d{1,4})$", 1)
@@ -422,20 +433,29 @@ def harmonise(mappings: dict[str, dict]):
     return transform
 
 
-def harmonise_subject(mappings: dict[str, dict]):
-    """Transform: NEW SYSTEM subjects in the legacy wording, so one department is one subject across eras."""
+def new_system_in_legacy_wording(mappings: dict[str, dict]):
+    """Transform: NEW SYSTEM subjects and reasons in the legacy wording, so one department is one subject and one
+    group of types one reason across eras."""
 
     def transform(df: DataFrame) -> DataFrame:
         # NEW SYSTEM has no subject; its department name stands in ("Public Works Department (PWD)"), which
         # would split the subject dimension in 2025 from the legacy "Public Works Department".
         is_new_system = F.col("source_era") == "new_system"
         legacy_wording = lookup(F.col("subject"), mappings["legacy_subject"])
+        # Its case_topic (Silver's reason) repeats the type ("Street Light Outage"), where a legacy reason groups
+        # types ("Street Lights"): reasons.csv gives each NEW SYSTEM type its legacy reason.
+        legacy_reason = lookup(F.col("type"), mappings["reason"])
         return df.withColumns(
             {
                 # a NEW SYSTEM name with no legacy_subject stays a subject of its own: counted as unknown
                 "subject_known": ~is_new_system | legacy_wording.isNotNull() | F.col("subject").isNull(),
                 "subject": F.when(is_new_system, F.coalesce(legacy_wording, F.col("subject"))).otherwise(
                     F.col("subject")
+                ),
+                # a NEW SYSTEM type missing from reasons.csv keeps its case_topic: counted as unknown
+                "reason_known": ~is_new_system | legacy_reason.isNotNull() | F.col("type").isNull(),
+                "reason": F.when(is_new_system, F.coalesce(legacy_reason, F.col("reason"))).otherwise(
+                    F.col("reason")
                 ),
             }
         )
@@ -444,13 +464,14 @@ def harmonise_subject(mappings: dict[str, dict]):
 
 
 def normalise_location(df: DataFrame) -> DataFrame:
-    """Zip, ward, precinct and coordinates in one form; coordinates nulled with a reason when unusable."""
+    """Zip, ward, precinct, street and coordinates in one form; coordinates nulled with a reason when unusable."""
     latitude = F.expr("try_cast(latitude_raw as double)")
     longitude = F.expr("try_cast(longitude_raw as double)")
     return df.withColumns(
         {
             "zipcode": normalise_zipcode(F.col("zipcode_raw")),
             "ward": normalise_ward(F.col("ward_raw")),
+            "street_name": normalise_street_name(F.col("street_name")),
             "location_quality": location_quality(latitude, longitude, F.col("latitude_raw")),
         }
     ).withColumns(  # from the normalised ward and the quality
@@ -540,7 +561,7 @@ def to_silver(df: DataFrame, mappings: dict[str, dict]) -> DataFrame:
     return (
         df.transform(apply_time_basis)
         .transform(harmonise(mappings))
-        .transform(harmonise_subject(mappings))
+        .transform(new_system_in_legacy_wording(mappings))
         .transform(normalise_location)
         .transform(add_durations)
     )
@@ -658,16 +679,24 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
         .agg(F.count(F.lit(1)).alias("rows"))
         .withColumn("closed_at", F.lit(None).cast("timestamp"))
         .withColumn("on_time_raw", F.lit(None).cast("string"))
+        .withColumn("reason", F.lit(None).cast("string"))
         .transform(harmonise(mappings))
-        .transform(harmonise_subject(mappings))
+        .transform(new_system_in_legacy_wording(mappings))
     )
-    found: dict[str, dict[str, int]] = {"department": {}, "source": {}, "status": {}, "subject": {}}
+    found: dict[str, dict[str, int]] = {
+        "department": {},
+        "source": {},
+        "status": {},
+        "subject": {},
+        "reason": {},
+    }
     for row in distinct.collect():
         for kind, raw in (
             ("department", "department_raw"),
             ("source", "source_raw"),
             ("status", "status_raw"),
             ("subject", "subject"),
+            ("reason", "type"),
         ):
             if not row[f"{kind}_known"]:
                 found[kind][row[raw]] = found[kind].get(row[raw], 0) + row["rows"]
@@ -1082,7 +1111,7 @@ def read_bronze(
 
 
 def load_mappings(mappings_path: str | None) -> dict[str, dict]:
-    """Department, channel and status mappings from --mappings_path (only there, when given), else beside this
+    """Department, channel, status and reason mappings from --mappings_path (only there, when given), else beside this
     script, else the cwd; SilverError when a file is missing, unreadable or incomplete."""
     if mappings_path:
         candidates = [mappings_path]
@@ -1121,6 +1150,7 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
         "status": {
             r["value"].strip().lower(): r["is_closed"].strip().lower() == "true" for r in rows("statuses.csv")
         },
+        "reason": {r["value"].strip().lower(): r["reason"].strip() for r in rows("reasons.csv")},
     }
 
 

@@ -119,6 +119,24 @@ def test_zip_ward_precinct_are_normalised(spark):
     check(actual, df)
 
 
+def test_street_name_is_the_street_alone_in_every_era(spark):
+    # legacy location_street_name carries the house number or INTERSECTION; NEW SYSTEM street_name does not
+    rows = [
+        ("42 Cross St", "Cross St"),
+        ("227-227A Main St", "Main St"),
+        ("2D Brewer St", "Brewer St"),
+        ("400-404 E Third St", "E Third St"),
+        ("INTERSECTION Groveland St & River St", "Groveland St & River St"),
+        ("Florida St & Ashmont St", "Florida St & Ashmont St"),  # NEW SYSTEM, unchanged
+        ("3rd St", "3rd St"),  # a name that starts with a digit is not a number
+        ("12", "12"),  # a number alone: nothing after it to keep
+        (None, None),
+    ]
+    df = frame(spark, "street_raw string, street_name string", rows)
+    actual = df.select("street_raw", S.normalise_street_name(F.col("street_raw")).alias("street_name"))
+    check(actual, df)
+
+
 def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark):
     rows = [
         ("42.3634", "-71.0566", 42.3634, -71.0566, "ok"),
@@ -136,7 +154,10 @@ def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark)
     raw = df.select(
         "latitude_raw",
         "longitude_raw",
-        *[F.lit(None).cast("string").alias(c) for c in ("zipcode_raw", "ward_raw", "precinct_raw")],
+        *[
+            F.lit(None).cast("string").alias(c)
+            for c in ("zipcode_raw", "ward_raw", "precinct_raw", "street_name")
+        ],
     )
     actual = raw.transform(S.normalise_location).select(*df.columns)
     check(actual, df)
@@ -182,9 +203,52 @@ def test_new_system_subjects_take_the_legacy_wording(spark, mappings):
         ("new_system", None, None),
         ("legacy29", "Public Works Department (PWD)", "Public Works Department (PWD)"),  # legacy text is kept
     ]
-    df = frame(spark, schema, rows)
-    actual = df.transform(S.harmonise_subject(mappings)).select("source_era", "expected", F.col("subject"))
+    df = frame(spark, schema, rows).withColumns(
+        {"type": F.lit(None).cast("string"), "reason": F.lit(None).cast("string")}
+    )
+    actual = df.transform(S.new_system_in_legacy_wording(mappings)).select(
+        "source_era", "expected", F.col("subject")
+    )
     expected = df.select("source_era", "expected", F.col("expected").alias("subject"))
+    check(actual, expected)
+
+
+def test_new_system_reasons_take_the_legacy_reason_of_their_type(spark, mappings):
+    # NEW SYSTEM case_topic repeats its type; the legacy reason groups types ("Street Light Outages" is a type of
+    # "Street Lights")
+    schema = "source_era string, type string, reason string, expected string, known boolean"
+    rows = [
+        ("new_system", "Street Light Outage", "Street Light Outage", "Street Lights", True),
+        ("new_system", "domestic animal issue", "Domestic Animal Issue", "Animal Issues", True),  # any case
+        (
+            "new_system",
+            "Lane Divider",
+            "Lane Divider",
+            "Lane Divider",
+            False,
+        ),  # not in reasons.csv: kept, counted
+        ("new_system", None, None, None, True),
+        ("new_system", None, "A Topic", "A Topic", True),
+        (
+            "legacy29",
+            "Street Light Outage",
+            "Street Lights Legacy",
+            "Street Lights Legacy",
+            True,
+        ),  # legacy kept
+    ]
+    df = frame(spark, schema, rows).withColumn("subject", F.lit(None).cast("string"))
+    actual = df.transform(S.new_system_in_legacy_wording(mappings)).select(
+        "source_era", "type", "expected", "known", "reason", F.col("reason_known")
+    )
+    expected = df.select(
+        "source_era",
+        "type",
+        "expected",
+        "known",
+        F.col("expected").alias("reason"),
+        F.col("known").alias("reason_known"),
+    )
     check(actual, expected)
 
 
@@ -405,20 +469,30 @@ def test_time_basis_evidence_flags_per_record(spark):
 
 
 def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
-    schema = "source_era string, department_raw string, subject string, source_raw string, status_raw string, outcome string"
+    schema = "source_era string, department_raw string, subject string, source_raw string, status_raw string, type string, outcome string"  # fmt: skip
     rows = [
-        ("legacy29", "XYZ_", "Somebody New", "Fax", "Weird", "kept"),
-        ("legacy29", "XYZ_", "Somebody New", "Fax", "Weird", "duplicate"),
-        ("legacy29", "XYZ_", "Somebody New", "Pager", "Weird", "quarantined"),
-        ("legacy29", "XYZ_", "Somebody New", "Fax", "Closed", "kept"),
-        ("new_system", None, None, None, None, "kept"),  # nothing to map: not unknown
-        # a NEW SYSTEM department the mappings know by name but with no legacy wording: its own subject, counted
+        (
+            "legacy29",
+            "XYZ_",
+            "Somebody New",
+            "Fax",
+            "Weird",
+            "Odd Type",
+            "kept",
+        ),  # a legacy type is not mapped
+        ("legacy29", "XYZ_", "Somebody New", "Fax", "Weird", None, "duplicate"),
+        ("legacy29", "XYZ_", "Somebody New", "Pager", "Weird", None, "quarantined"),
+        ("legacy29", "XYZ_", "Somebody New", "Fax", "Closed", None, "kept"),
+        ("new_system", None, None, None, None, None, "kept"),  # nothing to map: not unknown
+        # a NEW SYSTEM department the mappings know by name but with no legacy wording: its own subject, counted;
+        # a NEW SYSTEM type reasons.csv does not know: its own reason, counted
         (
             "new_system",
             "Boston Transportation Department",
             "Boston Transportation Department",
             "Call",
             "Open",
+            "Lane Divider",
             "kept",
         ),
         (
@@ -427,13 +501,15 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
             "Public Works Department (PWD)",
             "Call",
             "Open",
+            "Street Light Outage",
             "kept",
         ),
+        ("new_system", None, None, None, None, "Lane Divider", "duplicate"),
     ]
     marked = frame(spark, schema, rows)
     assert S.unknown_mapping_values(marked, mappings) == {
         "department": {"XYZ_": 2}, "source": {"Fax": 2}, "status": {"Weird": 1},
-        "subject": {"Boston Transportation Department": 1},
+        "subject": {"Boston Transportation Department": 1}, "reason": {"Lane Divider": 1},
     }  # fmt: skip
 
 
