@@ -8,8 +8,9 @@ from the rest of the repository, so it can be copied to S3 on its own.
 
 Top to bottom: the facts the tables depend on (time zone, grid size, percentile accuracy), the
 shared base every table reads (``gold_base``: Silver's rows with Boston dates, keys and flags derived
-once), one pure ``DataFrame -> DataFrame`` function per Gold table, then ``run_gold`` (the only reads
-and writes), then the command line. docs/gold.md explains every table and rule.
+once), one pure ``DataFrame -> DataFrame`` function per Gold table, then the reads and writes (Hadoop
+FileSystem helpers, ``read_silver``, staging and publishing) and ``run_gold`` that drives them, then the
+command line. docs/gold.md explains every table and rule.
 """
 
 from __future__ import annotations
@@ -192,8 +193,7 @@ def gold_base(silver: DataFrame) -> DataFrame:
     # A case leaves the backlog in the week it closed. A closed case without a closed_at (or one stamped before it
     # opened) closes in the week it opened, so it never counts as open.
     closed_week = F.when(
-        case_is_closed() & F.col("closed_at").isNotNull(),
-        F.greatest(week_start(boston_local("closed_at")), opened_week),
+        closed_with_time(), F.greatest(week_start(boston_local("closed_at")), opened_week)
     ).when(case_is_closed(), opened_week)
     has_coordinates = F.col("latitude").isNotNull() & F.col("longitude").isNotNull()
     return silver.select(
@@ -490,7 +490,7 @@ def write_table(table: DataFrame, path: str, partition_by: tuple[str, ...]) -> i
     return written.get["rows"]
 
 
-def write_staged_tables(spark: SparkSession, base: DataFrame, staging: str) -> dict[str, dict]:
+def write_staged_tables(base: DataFrame, staging: str) -> dict[str, dict]:
     """Build every Gold table from the base (``gold_base``) and write it under the staging folder; rows and
     seconds per table."""
     tables = {}
@@ -626,7 +626,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
         staging = f"{gold_path}/{STAGING_FOLDER}/{run_id}-{uuid.uuid4().hex[:8]}"
         keep_staging = False
         try:
-            tables = write_staged_tables(spark, base, staging)
+            tables = write_staged_tables(base, staging)
             if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
                 raise GoldInterrupted(GoldInterrupted.MESSAGE)
             publish_tables(spark, staging, gold_path)
@@ -701,7 +701,7 @@ def local_path(uri: str) -> str | None:
     return uri if parsed.scheme == "" else None
 
 
-def local_input_problem(silver_path: str, gold_path: str = "") -> str | None:
+def local_input_problem(silver_path: str, gold_path: str) -> str | None:
     """For local paths, the one-sentence problem with them (checked before Spark starts), else None: no Silver
     table, or a Gold path that is (or lies under) a file."""
     silver_local = local_path(silver_path)
@@ -709,7 +709,7 @@ def local_input_problem(silver_path: str, gold_path: str = "") -> str | None:
         table_path = os.path.join(silver_local, SILVER_TABLE)
         if not os.path.isdir(table_path):
             return f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
-    gold_local = local_path(gold_path) if gold_path else None
+    gold_local = local_path(gold_path)
     if gold_local is not None:
         existing = os.path.abspath(gold_local)
         while not os.path.exists(existing):
