@@ -67,6 +67,8 @@ MAPPING_COLUMNS = {
     "statuses.csv": ("value", "is_closed"),
     "reasons.csv": ("value", "reason"),
 }
+# The channel (channels.csv's source) whose opening hours are time-basis evidence.
+PHONE_CHANNEL = "Phone"
 CITY_HALL = (42.3594, -71.0587)  # placeholder coordinates of older exports
 BOSTON_BOX = {"lat": (42.20, 42.42), "lon": (-71.20, -70.90)}
 SHUFFLE_BYTES = 64 * 2**20  # CSV bytes per shuffle partition
@@ -412,14 +414,13 @@ def harmonise(mappings: dict[str, dict]):
             lookup(F.col("subject"), mappings["department_name"]),
             lookup(F.col("department_raw"), mappings["department_name"]),
         )
-        intake_fallback = F.col("department_raw")
         source = lookup(F.col("source_raw"), mappings["channel"])
         is_closed_by_status = lookup(F.col("status_raw"), mappings["status"])
         on_time_text = F.upper(F.col("on_time_raw"))
         return df.withColumns(
             {
                 "department_known": department.isNotNull() | F.col("department_raw").isNull(),
-                "department": F.coalesce(department, intake_fallback),
+                "department": F.coalesce(department, F.col("department_raw")),  # unmapped: passed through
                 "source_known": source.isNotNull() | F.col("source_raw").isNull(),
                 "source": F.coalesce(source, F.col("source_raw")),
                 "status_known": is_closed_by_status.isNotNull() | F.col("status_raw").isNull(),
@@ -725,7 +726,6 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
         business, night = scores[reading]["phone_business_hours"], scores[reading]["phone_night"]
         scores[reading]["phone_profile"] = None if business is None else round(business - night, 4)
 
-    decision = {"reading": None, "basis": None}
     override = overrides.get(dataset) or overrides.get(era)
     if override:
         decision = {"reading": override, "basis": "override"}
@@ -1111,8 +1111,9 @@ def read_bronze(
 
 
 def load_mappings(mappings_path: str | None) -> dict[str, dict]:
-    """Department, channel, status and reason mappings from --mappings_path (only there, when given), else beside this
-    script, else the cwd; SilverError when a file is missing, unreadable or incomplete."""
+    """Department (with NEW SYSTEM names' legacy subject), channel, status and reason mappings, and the folder they
+    came from: --mappings_path (only there, when given), else beside this script, else the cwd; SilverError when a
+    file is missing, unreadable or incomplete."""
     if mappings_path:
         candidates = [mappings_path]
     else:
@@ -1238,6 +1239,8 @@ UNION_PUSHDOWN_RULES = (
     "org.apache.spark.sql.catalyst.optimizer.PushProjectionThroughUnion",
     "org.apache.spark.sql.catalyst.optimizer.PushDownLeftSemiAntiJoin",
 )
+# The settings of ``configure`` that would change another job's plan: run_silver gives them back. The UTC time zone,
+# dynamic overwrite and Parquet settings stay set, as every stage wants them (docs/silver.md).
 SESSION_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.codegen.hugeMethodLimit", EXCLUDED_RULES)
 
 
@@ -1338,7 +1341,7 @@ def run_silver(
 
         # First pass: rejects, duplicates and evidence, per record; counted per file in one aggregation. Cached at
         # Spark's own default level for DataFrames (PySpark's MEMORY_AND_DISK also serializes the cached batches).
-        phone_values = [value for value, source in mappings["channel"].items() if source == "Phone"]
+        phone_values = [value for value, source in mappings["channel"].items() if source == PHONE_CHANNEL]
         marked = (
             records.transform(screen(phone_values))
             .transform(mark_duplicates(existing))
@@ -1407,7 +1410,7 @@ def run_silver(
             files.rename(f"{staging}/quarantine", f"{silver_path}/quarantine/run_id={run_id}")
         step("check_and_publish")
         return _finish(files, silver_path, report, file_reports, processed, planned, started, partitions)
-    finally:  # the session may be shared (tests, a pipeline running Gold next): give it back as found
+    finally:  # the session may be shared (tests, a pipeline running Gold next): give SESSION_SETTINGS back
         if marked is not None:
             marked.unpersist()
         if not keep_staging:
