@@ -18,7 +18,14 @@ from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legac
 
 pytestmark = pytest.mark.spark
 # How pyarrow reads the Hive types Silver writes (timestamps are UTC microseconds: TIMESTAMP_MICROS).
-ARROW_TYPES = {"string": "string", "timestamp": "timestamp[us, tz=UTC]", "bigint": "int64"}
+ARROW_TYPES = {
+    "string": "string",
+    "timestamp": "timestamp[us, tz=UTC]",
+    "bigint": "int64",
+    "int": "int32",
+    "double": "double",
+    "boolean": "bool",
+}
 
 
 def line(row: list[str]) -> str:
@@ -96,6 +103,17 @@ def test_the_quarantine_is_what_the_athena_table_declares(bad_lake):
     assert [(f.name, str(f.type)) for f in parquet] == [
         (name, ARROW_TYPES[kind]) for name, kind in declared.items()
     ]
+
+
+def test_the_silver_table_is_what_the_athena_table_declares(bad_lake):
+    """Drift guard: every column the silver_service_requests DDL declares is written by Silver with the declared
+    type (Silver may write more: the contract welcomes extra columns), and its partitions are the DDL's."""
+    table = bad_lake["silver"] / "service_requests"
+    parquet = pq.read_schema(next(table.rglob("*.parquet")))
+    declared = athena_sql.table_columns(athena_sql.SILVER_TABLE)
+    written = {f.name: str(f.type) for f in parquet if f.name in declared}
+    assert written == {name: ARROW_TYPES[kind] for name, kind in declared.items()}
+    assert list(athena_sql.partition_columns(athena_sql.SILVER_TABLE)) == silver_job.PARTITION_COLUMNS
 
 
 def test_every_file_is_accounted_for(bad_lake):
