@@ -350,7 +350,7 @@ def _local_errors(action: str) -> Iterator[None]:
 
 @contextmanager
 def _storage_errors(action: str) -> Iterator[None]:
-    """Turn an AWS or file-system failure while writing into one StorageError sentence."""
+    """Turn an AWS or local file failure of an S3 call (read, list or upload) into one StorageError sentence."""
     from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError
 

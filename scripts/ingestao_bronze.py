@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -180,24 +180,24 @@ class ManifestEntry:
 
 @dataclass
 class IngestConfig:
-    """Everything a run needs, parsed from the command line."""
+    """Everything a run needs, parsed from the command line (the defaults are the flags', in build_parser)."""
 
-    portal: str = DEFAULT_PORTAL
-    lake: str | None = None
-    years: frozenset[int] | None = None
-    new_system: bool = True
-    dry_run: bool = False
-    force: bool = False
-    quiet: bool = False
-    discovery: str = "auto"
-    allow_hosts: tuple[str, ...] = ()
-    kms_key_id: str | None = None
-    work_dir: str | None = None
-    connect_timeout: float = 10.0
-    timeout: float = 60.0
-    retries: int = 5
-    backoff: float = 1.0
-    progress: bool = field(default=False)
+    portal: str
+    lake: str | None
+    years: frozenset[int] | None
+    new_system: bool
+    dry_run: bool
+    force: bool
+    quiet: bool
+    discovery: str
+    allow_hosts: tuple[str, ...]
+    kms_key_id: str | None
+    work_dir: str | None
+    connect_timeout: float
+    timeout: float
+    retries: int
+    backoff: float
+    progress: bool
 
 
 # ---------------------------------------------------------------- pure rules
@@ -1008,7 +1008,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         if config.dry_run:
             return 0, dry_run_report(chosen, state)
         run_id = unique_run_id(store, started)
-        header = {
+        manifest_head = {  # the manifest's fields other than its resources
             "run_id": run_id,
             "started_at": iso_z(started),
             "finished_at": None,
@@ -1016,8 +1016,14 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
             "discovery": method,
             "lake": lake.root,
         }
-        entries = land_selection(chosen, state, header, started.strftime("%Y-%m-%d"), config, store, http)
-        manifest = {**header, "finished_at": iso_z(utc_now()), "resources": [asdict(e) for e in entries]}
+        entries = land_selection(
+            chosen, state, manifest_head, started.strftime("%Y-%m-%d"), config, store, http
+        )
+        manifest = {
+            **manifest_head,
+            "finished_at": iso_z(utc_now()),
+            "resources": [asdict(e) for e in entries],
+        }
         try:
             store.write_json(f"{BRONZE_MANIFESTS}/{run_id}.json", manifest)
         except StorageError as error:
@@ -1043,7 +1049,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
 def land_selection(
     chosen: list[PortalResource],
     state: dict[str, Any],
-    header: dict[str, Any],
+    manifest_head: dict[str, Any],
     ingest_date: str,
     config: IngestConfig,
     store: BronzeStore,
@@ -1063,7 +1069,7 @@ def land_selection(
     def before_commit(entry: ManifestEntry) -> None:
         """Record the entry in the state as landed by this run, before its object is committed."""
         recorded.append(asdict(entry))
-        store.write_json(BRONZE_STATE, {**state, RUN_IN_PROGRESS: {**header, "resources": recorded}})
+        store.write_json(BRONZE_STATE, {**state, RUN_IN_PROGRESS: {**manifest_head, "resources": recorded}})
 
     entries: list[ManifestEntry] = []
     lake_failed_on = None  # the dataset whose landing hit a StorageError
@@ -1085,7 +1091,7 @@ def land_selection(
                     state["resources"].get(resource.resource_id),
                     store=store,
                     fetcher=fetcher,
-                    run_id=header["run_id"],
+                    run_id=manifest_head["run_id"],
                     ingest_date=ingest_date,
                     force=config.force,
                     progress=config.progress,
