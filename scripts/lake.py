@@ -23,6 +23,7 @@ SILVER_QUALITY = f"{SILVER_PREFIX}/_quality"
 
 GOLD_PREFIX = "gold/boston311"
 GOLD_TABLES = ("monthly_requests", "resolution_times", "neighborhood_scorecard", "open_backlog", "geo_grid")
+GOLD_RUNS = f"{GOLD_PREFIX}/_runs"
 
 DUCKDB_FILE = "lake.duckdb"
 DASHBOARD_FILE = "dashboard/index.html"

@@ -25,15 +25,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from lake import BRONZE_MANIFESTS, SILVER_QUALITY, Lake, lake_argument
+import ingestao_bronze
+from lake import BRONZE_MANIFESTS, GOLD_RUNS, SILVER_QUALITY, Lake, lake_argument
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("ingest", "silver", "gold", "serve")
 SILVER_JOB = REPO / "glue" / "silver_job.py"
 GOLD_JOB = REPO / "emr" / "gold_job.py"
-DEFAULT_PORTAL = "https://data.boston.gov"
 SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
 DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
+DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 log = logging.getLogger("run_pipeline")
@@ -69,7 +70,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="local lake folder, or s3://bucket[/prefix] with --stages ingest (default $LAKE_ROOT or ./lake)",
     )
     parser.add_argument(
-        "--portal", default=None, help=f"CKAN portal to ingest from (default {DEFAULT_PORTAL})"
+        "--portal",
+        default=None,
+        help=f"CKAN portal to ingest from (default {ingestao_bronze.DEFAULT_PORTAL})",
     )
     parser.add_argument(
         "--offline",
@@ -100,14 +103,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.stages = [s for s in STAGES if s in stages]
     if args.offline and args.portal:
         parser.error("--offline ingests from the built-in stand-in; leave out --portal, or --offline")
-    args.portal = args.portal or DEFAULT_PORTAL
-    if not DRIVER_MEMORY.fullmatch(os.environ.get("SPARK_DRIVER_MEMORY", "4g")):
+    args.portal = args.portal or ingestao_bronze.DEFAULT_PORTAL
+    if not DRIVER_MEMORY.fullmatch(os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)):
         parser.error(
             f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {os.environ['SPARK_DRIVER_MEMORY']!r}"
         )
     if args.years is not None:
-        import ingestao_bronze
-
         try:
             ingestao_bronze.parse_years(args.years)  # a usage error now, not a failed ingest later
         except ingestao_bronze.UsageError as error:
@@ -129,8 +130,6 @@ def portal_url(args: argparse.Namespace) -> Iterator[str]:
 
 def run_ingest(lake: Lake, args: argparse.Namespace) -> StageResult:
     """Land every selected portal CSV in Bronze (scripts/ingestao_bronze.py)."""
-    import ingestao_bronze
-
     with portal_url(args) as portal:
         argv = ["--portal", portal, "--lake", lake.root]
         if args.years:
@@ -164,7 +163,7 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
         "--master",
         "local[*]",
         "--driver-memory",
-        os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
+        os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY),
         "--driver-java-options",
         f"-Dlog4j2.configurationFile=file:{SPARK_LOG_CONFIG}",
         "--conf",
@@ -207,7 +206,7 @@ def run_silver(lake: Lake) -> StageResult:
         return StageResult(
             read=lake.bronze, wrote=lake.silver, rows="nothing new in Bronze, Silver unchanged"
         )
-    report = latest_json(quality, "latest.json")
+    report = read_json(quality / "latest.json")
     totals = report.get("totals", {})
     rows = (
         f"{totals.get('rows_read', '?')} read, {totals.get('rows_written', '?')} to Silver, "
@@ -219,7 +218,7 @@ def run_silver(lake: Lake) -> StageResult:
 def run_gold(lake: Lake) -> StageResult:
     """Silver -> the five Gold tables with the EMR job script, in local mode."""
     spark_submit(GOLD_JOB, ["--silver_path", lake.silver, "--gold_path", lake.gold])
-    summary = latest_json(Path(lake.gold) / "_runs", "latest.json")
+    summary = read_json(Path(lake.path(GOLD_RUNS)) / "latest.json")
     tables = summary.get("tables", {})
     rows = ", ".join(f"{name} {info['rows']}" for name, info in tables.items())
     return StageResult(read=lake.silver, wrote=lake.gold, rows=rows or "?")
@@ -255,12 +254,9 @@ def newest_manifest(lake: Lake) -> dict:
     return (store.read_json(manifests[-1]) or {}) if manifests else {}
 
 
-def latest_json(folder: Path, pattern: str) -> dict:
-    """The newest JSON file matching pattern in folder, or {} when there is none."""
-    candidates = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
-    if not candidates:
-        return {}
-    return json.loads(candidates[-1].read_text())
+def read_json(path: Path) -> dict:
+    """A stage's JSON summary (``latest.json``), or {} when there is none."""
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def main(argv: list[str] | None = None) -> int:
