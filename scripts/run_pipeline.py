@@ -41,7 +41,7 @@ log = logging.getLogger("run_pipeline")
 
 
 class StageFailed(Exception):
-    """A stage ended with an error; its own message has already been printed."""
+    """A stage ended with an error: one sentence, pointing at the stage's own output above when it has some."""
 
 
 class StageInterrupted(StageFailed):
@@ -128,7 +128,7 @@ def portal_url(args: argparse.Namespace) -> Iterator[str]:
         yield url
 
 
-def run_ingest(lake: Lake, args: argparse.Namespace) -> StageResult:
+def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
     """Land every selected portal CSV in Bronze (scripts/ingestao_bronze.py)."""
     with portal_url(args) as portal:
         argv = ["--portal", portal, "--lake", lake.root]
@@ -195,7 +195,7 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
         raise StageFailed(f"{script.name} failed (exit {completed.returncode}); see its message above")
 
 
-def run_silver(lake: Lake) -> StageResult:
+def silver_stage(lake: Lake) -> StageResult:
     """Bronze -> Silver with the Glue job script, in local mode."""
     quality = Path(lake.path(SILVER_QUALITY))
     reports_before = set(quality.glob("*.json"))
@@ -215,7 +215,7 @@ def run_silver(lake: Lake) -> StageResult:
     return StageResult(read=lake.bronze, wrote=lake.silver, rows=rows)
 
 
-def run_gold(lake: Lake) -> StageResult:
+def gold_stage(lake: Lake) -> StageResult:
     """Silver -> the five Gold tables with the EMR job script, in local mode."""
     spark_submit(GOLD_JOB, ["--silver_path", lake.silver, "--gold_path", lake.gold])
     summary = read_json(Path(lake.path(GOLD_RUNS)) / "latest.json")
@@ -224,7 +224,7 @@ def run_gold(lake: Lake) -> StageResult:
     return StageResult(read=lake.silver, wrote=lake.gold, rows=rows or "?")
 
 
-def run_serve(lake: Lake) -> StageResult:
+def serve_stage(lake: Lake) -> StageResult:
     """Gold -> the DuckDB query layer (lake.duckdb) and the offline HTML dashboard."""
     if not Path(lake.gold).is_dir():
         raise StageFailed(f"there are no Gold tables under {lake.gold}; run the gold stage first")
@@ -272,10 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     runners = {
-        "ingest": lambda: run_ingest(lake, args),
-        "silver": lambda: run_silver(lake),
-        "gold": lambda: run_gold(lake),
-        "serve": lambda: run_serve(lake),
+        "ingest": lambda: ingest_stage(lake, args),
+        "silver": lambda: silver_stage(lake),
+        "gold": lambda: gold_stage(lake),
+        "serve": lambda: serve_stage(lake),
     }
     started = time.monotonic()
     for done, stage in enumerate(args.stages):

@@ -192,7 +192,7 @@ def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, 
     (quality / "latest.json").write_text(earlier)
     monkeypatch.setattr(run_pipeline, "spark_submit", lambda script, job_args: None)  # a run with nothing new
 
-    assert run_pipeline.run_silver(lake).rows == "nothing new in Bronze, Silver unchanged"
+    assert run_pipeline.silver_stage(lake).rows == "nothing new in Bronze, Silver unchanged"
 
     def silver_writes_a_report(script, job_args):
         report = (
@@ -203,4 +203,4 @@ def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, 
 
     monkeypatch.setattr(run_pipeline, "spark_submit", silver_writes_a_report)
 
-    assert run_pipeline.run_silver(lake).rows == "10 read, 8 to Silver, 1 quarantined, 1 duplicates"
+    assert run_pipeline.silver_stage(lake).rows == "10 read, 8 to Silver, 1 quarantined, 1 duplicates"
