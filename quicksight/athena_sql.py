@@ -1,4 +1,4 @@
-"""The Athena SQL under ``quicksight/athena/``, loaded once: rendered for Athena, transpiled for DuckDB.
+"""The Athena SQL under ``quicksight/athena/``, written once: rendered for Athena, transpiled for DuckDB.
 
 The files are written in Athena's dialects (Hive DDL for tables, Trino SQL for views and named
 queries). ``load_sql`` renders their ``${...}`` placeholders (``string.Template``) and drops the

@@ -6,7 +6,8 @@ sends them; ``python quicksight/definitions.py --write`` renders them with place
 ``quicksight/definitions/*.json`` for review (a test keeps those files in sync with this builder).
 
 Also here, because they judge these bodies: ``check_column_references`` (every column a visual, filter or
-calculated field names exists in its dataset's view) and ``model_errors`` (a body against botocore's
+calculated field names exists in its dataset's view), ``check_internal_references`` (layouts, controls, filters,
+parameters and FieldIds agree inside the Definition) and ``model_errors`` (a body against botocore's
 service model, stricter than botocore's own validation: enums, maximum lengths, patterns, one-of unions).
 """
 
@@ -1227,7 +1228,7 @@ def check_column_references(definition: dict[str, Any], columns_by_dataset: dict
                 )
         known[dataset].add(field["Name"])
 
-    def check(owner: str, node: Any, default_dataset: str | None = None) -> None:
+    def check(owner: str, node: Any) -> None:
         for identifier in _column_identifiers(node):
             dataset, name = identifier["DataSetIdentifier"], identifier["ColumnName"]
             if dataset not in known:
@@ -1308,7 +1309,7 @@ def check_internal_references(definition: dict[str, Any]) -> list[str]:
 
 
 def _field_nodes(node: Any) -> list[dict[str, Any]]:
-    """Every field (a dict with FieldId and Column) in the field wells of a visual, deduplicated by identity."""
+    """Every field (a dict with FieldId and Column) nested anywhere in ``node``, e.g. a visual's field wells."""
     found = []
     if isinstance(node, dict):
         if "FieldId" in node and "Column" in node:
