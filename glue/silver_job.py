@@ -229,6 +229,13 @@ OUTPUT_COLUMNS = [
     "open_year",
     "open_month",
 ]
+# Silver's layout under --silver_path (scripts/lake.py declares the same for the other stages; a test holds them equal).
+TABLE_FOLDER = "service_requests"
+QUARANTINE_FOLDER = "quarantine"
+QUALITY_FOLDER = "_quality"
+STATE_FILE = "_state/processed.json"
+STAGING_FOLDER = "_staging"
+BRONZE_MANIFESTS_FOLDER = "_manifests"  # under --bronze_path: the ingest runs' manifests
 PARTITION_COLUMNS = ["open_year", "open_month"]
 NULL_RATE_COLUMNS = [c for c in OUTPUT_COLUMNS if c not in PARTITION_COLUMNS]
 QUARANTINE_COLUMNS = [
@@ -912,7 +919,7 @@ def listed(names: list[str], most: int = 5) -> str:
 
 def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
     """``dataset=…`` suffix -> ingested_at from every Bronze manifest (later manifests win)."""
-    manifests_dir = f"{bronze_path}/_manifests"
+    manifests_dir = f"{bronze_path}/{BRONZE_MANIFESTS_FOLDER}"
     times: dict[str, str] = {}
     if not files.exists(manifests_dir):
         return times
@@ -956,7 +963,10 @@ def bookmarked_bronze_objects(glue_context, bronze_path: str) -> set[str]:
     """
     frame = glue_context.create_dynamic_frame.from_options(
         connection_type="s3",
-        connection_options={"paths": [f"{bronze_path.rstrip('/')}/_manifests/"], "recurse": True},
+        connection_options={
+            "paths": [f"{bronze_path.rstrip('/')}/{BRONZE_MANIFESTS_FOLDER}/"],
+            "recurse": True,
+        },
         format="json",
         format_options={"jsonPath": "$.resources[*]", "multiline": True},
         transformation_ctx=BOOKMARK_CONTEXT,
@@ -1207,7 +1217,7 @@ def parse_overrides(text: str | None) -> dict[str, str]:
 # ----------------------------------------------------------------------------------------------------------
 def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
     """Bronze objects already processed: suffix -> size, modified, run_id."""
-    state_file = f"{silver_path}/_state/processed.json"
+    state_file = f"{silver_path}/{STATE_FILE}"
     if not files.exists(state_file):
         return {}
     try:
@@ -1310,11 +1320,11 @@ def run_silver(
     if overrides and earlier:
         log.warning(
             "The time basis override applies to the Bronze objects this run reads (%d); the %d processed earlier "
-            "keep the reading decided then. To re-read them with it, delete %s/_state/processed.json (on Glue with "
+            "keep the reading decided then. To re-read them with it, delete %s (on Glue with "
             "the job bookmark: aws glue reset-job-bookmark) and run again: the dedupe makes the re-read safe.",
             len(planned),
             earlier,
-            silver_path,
+            f"{silver_path}/{STATE_FILE}",
         )
     if not planned:
         log.info(
@@ -1328,7 +1338,7 @@ def run_silver(
 
     previous = {key: spark.conf.get(key, None) for key in SESSION_SETTINGS}
     configure(spark, sum(entry["size"] for entry in planned))
-    staging = f"{silver_path}/_staging/{run_id}"
+    staging = f"{silver_path}/{STAGING_FOLDER}/{run_id}"
     marked, keep_staging = None, False
     try:
         file_reports = {e["suffix"]: _file_report(e) for e in planned}
@@ -1336,7 +1346,7 @@ def run_silver(
         if records is None:  # only empty files
             return _finish(files, silver_path, report, file_reports, processed, planned, started, [])
         step = _stopwatch(report)
-        table_path = f"{silver_path}/service_requests"
+        table_path = f"{silver_path}/{TABLE_FOLDER}"
         existing = existing_silver_keys(spark, table_path, files)
 
         # First pass: rejects, duplicates and evidence, per record; counted per file in one aggregation. Cached at
@@ -1373,7 +1383,7 @@ def run_silver(
         stop_if_interrupted()
 
         quarantined = marked.filter(F.col("outcome") == "quarantined").select(*QUARANTINE_COLUMNS)
-        quarantined.write.mode("overwrite").parquet(f"{staging}/quarantine")
+        quarantined.write.mode("overwrite").parquet(f"{staging}/{QUARANTINE_FOLDER}")
         dropped = marked.filter(F.col("outcome") != "kept").select("row_position")  # duplicates and rejects
 
         # Second pass: every rule with the decided time basis; kept records only, staged by month.
@@ -1389,7 +1399,7 @@ def run_silver(
                 observed, F.count(F.lit(1)).alias("rows"), *[F.count(c).alias(c) for c in NULL_RATE_COLUMNS]
             )
         )
-        kept.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(f"{staging}/service_requests")
+        kept.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).parquet(f"{staging}/{TABLE_FOLDER}")
         step("second_pass_rules_and_write")
 
         new_partitions = _count_staged(spark, staging, file_reports, kept.schema, quarantined.schema)
@@ -1407,7 +1417,9 @@ def run_silver(
         partitions = _publish(files, staging, table_path, touched)
         keep_staging = False
         if any(r["rows_quarantined"] for r in file_reports.values()):
-            files.rename(f"{staging}/quarantine", f"{silver_path}/quarantine/run_id={run_id}")
+            files.rename(
+                f"{staging}/{QUARANTINE_FOLDER}", f"{silver_path}/{QUARANTINE_FOLDER}/run_id={run_id}"
+            )
         step("check_and_publish")
         return _finish(files, silver_path, report, file_reports, processed, planned, started, partitions)
     finally:  # the session may be shared (tests, a pipeline running Gold next): give SESSION_SETTINGS back
@@ -1415,7 +1427,7 @@ def run_silver(
             marked.unpersist()
         if not keep_staging:
             files.delete(staging)  # done with it, or a failed run: nothing half-written is left behind
-            files.delete_if_empty(f"{silver_path}/_staging")  # no empty folder left in a local lake
+            files.delete_if_empty(f"{silver_path}/{STAGING_FOLDER}")  # no empty folder left in a local lake
         for key, value in previous.items():
             if value is None:
                 spark.conf.unset(key)
@@ -1435,11 +1447,11 @@ def _count_staged(
     The schemas are the written DataFrames' own, so that a staged folder without rows still reads.
     """
     partitions = set()
-    table = spark.read.schema(table_schema).parquet(f"{staging}/service_requests")
+    table = spark.read.schema(table_schema).parquet(f"{staging}/{TABLE_FOLDER}")
     for row in table.groupBy("source_file", *PARTITION_COLUMNS).count().collect():
         file_reports[row["source_file"]]["rows_written"] += row["count"]
         partitions.add((row["open_year"], row["open_month"]))
-    quarantine = spark.read.schema(quarantine_schema).parquet(f"{staging}/quarantine")
+    quarantine = spark.read.schema(quarantine_schema).parquet(f"{staging}/{QUARANTINE_FOLDER}")
     for row in quarantine.groupBy("source_file").count().collect():
         file_reports[row["source_file"]]["rows_quarantined"] += row["count"]
     return partitions
@@ -1455,7 +1467,7 @@ def _stage_survivors(
 ) -> set[tuple[int, int]]:
     """Add to the staged months the existing rows they keep, for every month new rows land in or leave; return
     those months (a case whose corrected open date moved it leaves its old month)."""
-    new_ids = spark.read.schema(schema).parquet(f"{staging}/service_requests").select("case_id")
+    new_ids = spark.read.schema(schema).parquet(f"{staging}/{TABLE_FOLDER}").select("case_id")
     superseded = existing.join(new_ids, on="case_id", how="left_semi").select(*PARTITION_COLUMNS).distinct()
     touched = new_partitions | {(r["open_year"], r["open_month"]) for r in superseded.collect()}
     if not touched:
@@ -1469,7 +1481,7 @@ def _stage_survivors(
         .join(new_ids, on="case_id", how="left_anti")
         .select(*OUTPUT_COLUMNS)
     )
-    survivors.write.mode("append").partitionBy(*PARTITION_COLUMNS).parquet(f"{staging}/service_requests")
+    survivors.write.mode("append").partitionBy(*PARTITION_COLUMNS).parquet(f"{staging}/{TABLE_FOLDER}")
     return touched
 
 
@@ -1486,7 +1498,7 @@ def _publish(files: LakeFiles, staging: str, table_path: str, touched: set[tuple
     published = []
     for year, month in sorted(touched):
         partition = f"open_year={year}/open_month={month}"
-        live, staged = f"{table_path}/{partition}", f"{staging}/service_requests/{partition}"
+        live, staged = f"{table_path}/{partition}", f"{staging}/{TABLE_FOLDER}/{partition}"
         retired = f"{staging}/retired/{partition}"
         step = "moving_aside"  # not recorded: a month the record does not name was being moved aside
         try:
@@ -1568,7 +1580,7 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
     good. Once its months are back, an earlier run's staging folder holds nothing this run does not redo (that run
     saved no state). Assumes one Silver run at a time (``MaxConcurrentRuns: 1`` in ``glue/job_definition.json``).
     """
-    staging_root, table_path = f"{silver_path}/_staging", f"{silver_path}/service_requests"
+    staging_root, table_path = f"{silver_path}/{STAGING_FOLDER}", f"{silver_path}/{TABLE_FOLDER}"
     for run in files.list_dirs(staging_root):
         staging = f"{staging_root}/{run}"
         for year in files.list_dirs(f"{staging}/retired"):
@@ -1679,15 +1691,15 @@ def _finish(
         files=per_file,
     )
     text = json.dumps(report, indent=1, default=str)
-    files.write_text(f"{silver_path}/_quality/{report['run_id']}.json", text)
-    files.write_text(f"{silver_path}/_quality/latest.json", text)
+    files.write_text(f"{silver_path}/{QUALITY_FOLDER}/{report['run_id']}.json", text)
+    files.write_text(f"{silver_path}/{QUALITY_FOLDER}/latest.json", text)
     for entry in planned:
         processed[entry["suffix"]] = {
             "size": entry["size"],
             "modified": entry["modified"],
             "run_id": report["run_id"],
         }
-    files.write_text(f"{silver_path}/_state/processed.json", json.dumps({"objects": processed}, indent=1))
+    files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))
     log.info("%s", summary(report))
     return report
 

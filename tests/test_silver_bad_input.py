@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import athena_sql
+import lake
 import silver_job
 from conftest import REPO
 from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legacy29_row, silver_rows
@@ -114,6 +115,14 @@ def test_the_silver_table_is_what_the_athena_table_declares(bad_lake):
     written = {f.name: str(f.type) for f in parquet if f.name in declared}
     assert written == {name: ARROW_TYPES[kind] for name, kind in declared.items()}
     assert list(athena_sql.partition_columns(athena_sql.SILVER_TABLE)) == silver_job.PARTITION_COLUMNS
+
+
+def test_silver_folders_match_the_lake_layout():
+    # the job ships alone to Glue and cannot import scripts/lake.py: the two declarations are held equal here
+    assert f"{lake.SILVER_PREFIX}/{silver_job.TABLE_FOLDER}" == lake.SILVER_TABLE
+    assert f"{lake.SILVER_PREFIX}/{silver_job.QUARANTINE_FOLDER}" == lake.SILVER_QUARANTINE
+    assert f"{lake.SILVER_PREFIX}/{silver_job.QUALITY_FOLDER}" == lake.SILVER_QUALITY
+    assert f"{lake.BRONZE_PREFIX}/{silver_job.BRONZE_MANIFESTS_FOLDER}" == lake.BRONZE_MANIFESTS
 
 
 def test_every_file_is_accounted_for(bad_lake):
