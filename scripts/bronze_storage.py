@@ -189,12 +189,11 @@ class S3Store:
 
     @property
     def bucket(self) -> str:
-        return self.root[len("s3://") :].split("/", 1)[0]
+        return Lake(self.root).bucket
 
     @property
     def prefix(self) -> str:
-        parts = self.root[len("s3://") :].split("/", 1)
-        return parts[1].strip("/") + "/" if len(parts) == 2 and parts[1].strip("/") else ""
+        return Lake(self.root).key_prefix
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -320,7 +319,7 @@ def open_store(
 ) -> BronzeStore:
     """The store for a lake root, checked writable unless ``check`` is off; StorageError otherwise."""
     if lake.is_s3:
-        bucket = lake.root[len("s3://") :].split("/", 1)[0]
+        bucket = lake.bucket
         if not bucket:
             raise StorageError(f"The lake URI {lake.root} names no bucket (expected s3://bucket[/prefix]).")
         from botocore.exceptions import BotoCoreError

@@ -1227,7 +1227,7 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
         scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", lake)
         if scheme and scheme.group(1) != "s3":
             raise UsageError(f"{source} must be a local folder or s3://bucket[/prefix], not {lake!r}.")
-        if lake.startswith("s3://") and not lake[len("s3://") :].split("/", 1)[0]:
+        if lake.startswith("s3://") and not Lake(lake).bucket:
             raise UsageError(f"{source} {lake!r} names no bucket (expected s3://bucket[/prefix]).")
     if not (0 < args.timeout < math.inf and 0 < args.connect_timeout < math.inf):
         raise UsageError("--timeout and --connect-timeout must be positive numbers of seconds.")

@@ -48,6 +48,17 @@ class Lake:
         """True when the lake lives on S3."""
         return self.root.startswith("s3://")
 
+    @property
+    def bucket(self) -> str:
+        """The S3 bucket of an ``s3://bucket[/prefix]`` lake ('' for a local lake, or a URI that names none)."""
+        return self.root[len("s3://") :].split("/", 1)[0] if self.is_s3 else ""
+
+    @property
+    def key_prefix(self) -> str:
+        """The S3 key prefix of the lake root with a trailing slash (``lake/``), or '' at the bucket's top."""
+        parts = self.root[len("s3://") :].split("/", 1) if self.is_s3 else []
+        return parts[1].strip("/") + "/" if len(parts) == 2 and parts[1].strip("/") else ""
+
     def path(self, key: str) -> str:
         """The full path or URI of a key under the lake root."""
         return f"{self.root}/{key}"

@@ -31,11 +31,27 @@ from bronze_helpers import (
     s3_keys,
     s3_manifests,
 )
-from lake import BRONZE_MANIFESTS, BRONZE_STATE
+from lake import BRONZE_MANIFESTS, BRONZE_STATE, Lake
 from portal_standin import Portal
 
 REPO = Path(__file__).resolve().parent.parent
 VOLATILE = {"ingested_at"}  # differs between two runs by design
+
+
+@pytest.mark.parametrize(
+    ("uri", "bucket", "key_prefix"),
+    [
+        ("s3://my-lake/lake", "my-lake", "lake/"),
+        ("s3://my-lake/a/b/", "my-lake", "a/b/"),
+        ("s3://my-lake", "my-lake", ""),
+        ("s3://my-lake/", "my-lake", ""),
+        ("s3:///lake", "", "lake/"),  # names no bucket: refused by the callers
+        ("/data/lake", "", ""),  # a local lake
+    ],
+)
+def test_a_lake_uri_names_its_bucket_and_key_prefix(uri: str, bucket: str, key_prefix: str) -> None:
+    lake = Lake.from_uri(uri)
+    assert (lake.bucket, lake.key_prefix) == (bucket, key_prefix)
 
 
 def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: Any, portal_url: str) -> None:
