@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1177,33 +1178,25 @@ def write_definitions(out_dir: Path = DEFINITIONS_DIR, target: Target = PLACEHOL
 _EXPRESSION_COLUMN = re.compile(r"(?<!\$)\{([^{}]+)\}")
 
 
-def _column_identifiers(node: Any) -> list[dict[str, str]]:
-    """Every ColumnIdentifier ({DataSetIdentifier, ColumnName}) nested anywhere in ``node``."""
-    found = []
+def _dicts(node: Any) -> Iterator[dict[str, Any]]:
+    """Every dict nested anywhere in ``node`` (itself included), depth first."""
     if isinstance(node, dict):
-        if "ColumnName" in node and "DataSetIdentifier" in node:
-            found.append(node)
+        yield node
         for value in node.values():
-            found.extend(_column_identifiers(value))
+            yield from _dicts(value)
     elif isinstance(node, list):
         for value in node:
-            found.extend(_column_identifiers(value))
-    return found
+            yield from _dicts(value)
+
+
+def _column_identifiers(node: Any) -> list[dict[str, str]]:
+    """Every ColumnIdentifier ({DataSetIdentifier, ColumnName}) nested anywhere in ``node``."""
+    return [d for d in _dicts(node) if "ColumnName" in d and "DataSetIdentifier" in d]
 
 
 def _expressions(node: Any) -> list[str]:
     """Every ``Expression`` string nested anywhere in ``node`` (calculated measures, rolling dates)."""
-    found = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Expression" and isinstance(value, str):
-                found.append(value)
-            else:
-                found.extend(_expressions(value))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(_expressions(value))
-    return found
+    return [d["Expression"] for d in _dicts(node) if isinstance(d.get("Expression"), str)]
 
 
 def check_column_references(definition: dict[str, Any], columns_by_dataset: dict[str, set[str]]) -> list[str]:
@@ -1310,16 +1303,7 @@ def check_internal_references(definition: dict[str, Any]) -> list[str]:
 
 def _field_nodes(node: Any) -> list[dict[str, Any]]:
     """Every field (a dict with FieldId and Column) nested anywhere in ``node``, e.g. a visual's field wells."""
-    found = []
-    if isinstance(node, dict):
-        if "FieldId" in node and "Column" in node:
-            found.append(node)
-        for value in node.values():
-            found.extend(_field_nodes(value))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(_field_nodes(value))
-    return found
+    return [d for d in _dicts(node) if "FieldId" in d and "Column" in d]
 
 
 _UNION_DOC = re.compile(r"only one of the (attributes|members)", re.IGNORECASE)
