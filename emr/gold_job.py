@@ -682,14 +682,29 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help).\n")
 
 
+def path_argument(text: str) -> str:
+    """The argparse type of --silver_path and --gold_path: a blank value (often an unset shell variable) is refused;
+    taken as it is, a blank Gold path puts the five tables at the root of the file system."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (an unset variable?): give a folder or s3://bucket/prefix")
+    return text
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse --silver_path and --gold_path."""
     parser = OneLineArgumentParser(
         prog="gold_job.py",
         description="Build the five Boston 311 Gold tables from the Silver service requests.",
     )
-    parser.add_argument("--silver_path", required=True, help="Silver root, e.g. s3://bucket/silver/boston311")
-    parser.add_argument("--gold_path", required=True, help="Gold root, e.g. s3://bucket/gold/boston311")
+    parser.add_argument(
+        "--silver_path",
+        required=True,
+        type=path_argument,
+        help="Silver root, e.g. s3://bucket/silver/boston311",
+    )
+    parser.add_argument(
+        "--gold_path", required=True, type=path_argument, help="Gold root, e.g. s3://bucket/gold/boston311"
+    )
     return parser.parse_args(argv)
 
 

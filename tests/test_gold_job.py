@@ -311,6 +311,22 @@ def test_bad_arguments_exit_2_with_one_line(capsys):
     assert "--gold_path" in err[0]
 
 
+@pytest.mark.parametrize("blank", ["silver", "gold"])
+def test_a_blank_path_is_refused_not_taken_for_the_root(tmp_path, capsys, blank):
+    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+    paths = {"silver": str(tmp_path / "silver"), "gold": str(tmp_path / "gold"), blank: " "}
+
+    with pytest.raises(SystemExit) as exit_info:
+        gold_job.main(["--silver_path", paths["silver"], "--gold_path", paths["gold"]])
+
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"gold_job.py: argument --{blank}_path: is empty (an unset variable?): give a folder or "
+        "s3://bucket/prefix (see --help)."
+    ]
+    assert not (tmp_path / "gold").exists()
+
+
 def test_silver_folder_without_parquet_is_a_user_error(spark, tmp_path, capsys):
     (tmp_path / "silver" / "service_requests").mkdir(parents=True)
 
