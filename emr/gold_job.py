@@ -16,6 +16,7 @@ command line. docs/gold.md explains every table and rule.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -25,6 +26,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
@@ -734,6 +736,46 @@ def local_input_problem(silver_path: str, gold_path: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def one_run_at_a_time(gold_path: str) -> Iterator[None]:
+    """Hold an exclusive lock on a local Gold folder for the run (made when missing, removed again if still empty);
+    GoldInputError at once when another Gold run holds it.
+
+    Two runs publishing into one folder swap the same tables: a move into a folder the other run has just put in
+    place lands inside it (``resolution_times/resolution_times/``) and every reader counts its rows twice. On EMR,
+    ``emr/submit.py`` submits no second run on a Gold path; a local run has only this lock (``flock`` on the
+    folder itself, released by the system when the process dies, however it dies).
+    """
+    local = local_path(gold_path)
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        fcntl = None
+    if local is None or fcntl is None:
+        yield
+        return
+    folder = os.path.abspath(local)
+    made = not os.path.isdir(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError as error:
+        raise GoldInputError(f"Cannot use --gold_path {gold_path}: {error.strerror or error}.") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GoldInputError(
+                f"Another Gold run is writing {gold_path}; wait for it to end, then run Gold again."
+            ) from None
+        yield
+    finally:
+        os.close(handle)
+        if made:  # removed only while still empty: a run that wrote nothing leaves no folder behind
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
 INTERRUPTED = threading.Event()
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
@@ -778,6 +820,16 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 1
+    try:
+        with one_run_at_a_time(args.gold_path):
+            return run_from_command_line(args)
+    except GoldInputError as error:  # another run holds the Gold folder, or it cannot be made
+        print(error, file=sys.stderr)
+        return 1
+
+
+def run_from_command_line(args: argparse.Namespace) -> int:
+    """Run the job in a session of its own (or the running one) and report; main's exit code."""
     session_was_running = SparkSession.getActiveSession() is not None
     spark = (
         SparkSession.builder.appName("boston311-gold")

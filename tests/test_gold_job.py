@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -325,6 +326,39 @@ def test_a_blank_path_is_refused_not_taken_for_the_root(tmp_path, capsys, blank)
         "s3://bucket/prefix (see --help)."
     ]
     assert not (tmp_path / "gold").exists()
+
+
+def test_a_second_run_on_the_same_local_gold_is_refused_while_the_first_runs(tmp_path, capsys):
+    # Two runs publishing into one folder nested a table in itself (resolution_times/resolution_times/), both exit 0,
+    # and every reader counted its rows twice.
+    fcntl = pytest.importorskip("fcntl")
+    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+    gold = tmp_path / "gold"
+    (gold / "geo_grid").mkdir(parents=True)
+    first_run = os.open(gold, os.O_RDONLY)
+    try:
+        fcntl.flock(first_run, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what the first run holds while it runs
+
+        code = gold_job.main(["--silver_path", str(tmp_path / "silver"), "--gold_path", str(gold)])
+    finally:
+        os.close(first_run)
+
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"Another Gold run is writing {gold}; wait for it to end, then run Gold again."
+    ]
+    assert [p.name for p in gold.iterdir()] == ["geo_grid"]
+
+
+def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path, capsys):
+    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+    gold = tmp_path / "lake" / "gold"
+
+    with gold_job.one_run_at_a_time(str(gold)):
+        assert gold.is_dir()
+    assert not gold.exists()  # a run that wrote nothing leaves no empty folder behind
+    with gold_job.one_run_at_a_time("s3://bucket/gold"):
+        pass  # EMR: emr/submit.py refuses a second run, there is no local folder to lock
 
 
 def test_silver_folder_without_parquet_is_a_user_error(spark, tmp_path, capsys):
