@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +37,8 @@ SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
 DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
 DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+SPARK_STAGES = ("silver", "gold")
+NEWEST_JAVA = 17  # Spark 3.5 does not start on a newer JDK (Java 21+ refuse Subject.getSubject)
 
 log = logging.getLogger("run_pipeline")
 
@@ -108,12 +111,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(
             f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {os.environ['SPARK_DRIVER_MEMORY']!r}"
         )
+    if SPARK_STAGES[0] in args.stages or SPARK_STAGES[1] in args.stages:
+        problem = java_problem()
+        if problem:
+            parser.error(problem)
     if args.years is not None:
         try:
             ingestao_bronze.parse_years(args.years)  # a usage error now, not a failed ingest later
         except ingestao_bronze.UsageError as error:
             parser.error(str(error).rstrip("."))
     return args
+
+
+def java_problem() -> str | None:
+    """Why spark-submit cannot start with the Java it would use ($JAVA_HOME/bin/java, else java on the PATH, as
+    spark-class picks it), in one sentence; None when it is a Java Spark 3.5 runs on. A wrong Java otherwise shows up
+    after the ingest as a screen of Java trace ("getSubject is not supported") or bash errors from spark-class."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    which = f"JAVA_HOME={home}" if home else "the PATH"
+    fix = (
+        "install Java 17 (Debian: apt-get install openjdk-17-jre-headless) and set JAVA_HOME to it, "
+        "or run through make, which finds one"
+    )
+    if not java or not os.access(java, os.X_OK):
+        return f"Spark 3.5 needs Java 17 and there is no java in {which}: {fix}"
+    try:
+        shown = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=60, check=False
+        ).stderr
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"Spark 3.5 needs Java 17 and the java in {which} does not run ({error}): {fix}"
+    found = re.search(r'version "(?:1\.)?(\d+)', shown)
+    if found and int(found.group(1)) > NEWEST_JAVA:
+        return f"Spark 3.5 needs Java 17 and the java in {which} is Java {found.group(1)}: {fix}"
+    return None
 
 
 @contextlib.contextmanager

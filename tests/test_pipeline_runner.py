@@ -126,6 +126,39 @@ def test_conflicting_or_malformed_settings_are_usage_errors(
 
 
 @pytest.mark.parametrize(
+    ("java", "complaint"),
+    [
+        (None, "Spark 3.5 needs Java 17 and there is no java in JAVA_HOME="),
+        ('openjdk version "25.0.3" 2026-04-21', "Spark 3.5 needs Java 17 and the java in JAVA_HOME="),
+    ],
+    ids=["no-java", "java-25"],
+)
+def test_a_java_spark_cannot_start_on_is_a_usage_error_before_any_stage(
+    java, complaint, tmp_path, monkeypatch, capsys
+):
+    # Before: the ingest ran, then spark-submit printed 40 lines of Java trace ("getSubject is not supported") or
+    # spark-class's "bad array subscript", and the stage failed.
+    home = tmp_path / "jdk"
+    if java is not None:
+        (home / "bin").mkdir(parents=True)
+        (home / "bin" / "java").write_text(f"#!/bin/sh\necho '{java}' >&2\n")
+        (home / "bin" / "java").chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(home))
+
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.main(["--offline", "--lake", str(tmp_path / "lake"), "--stages", "ingest,gold"])
+
+    assert stopped.value.code == 2
+    [error] = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert complaint in error and "apt-get install openjdk-17-jre-headless" in error
+    assert not (tmp_path / "lake").exists()
+    (home / "bin").mkdir(parents=True, exist_ok=True)
+    (home / "bin" / "java").write_text("#!/bin/sh\necho 'openjdk version \"17.0.15\" 2025-04-15' >&2\n")
+    (home / "bin" / "java").chmod(0o755)
+    assert run_pipeline.parse_args(["--lake", str(tmp_path / "lake")]).stages[1:3] == ["silver", "gold"]
+
+
+@pytest.mark.parametrize(
     ("job_exit", "said"), [(130, "was interrupted; it published nothing"), (0, "interrupted after")]
 )
 def test_ctrl_c_during_a_spark_stage_lets_the_job_finish_its_part_and_stops_the_run(
