@@ -831,11 +831,19 @@ def main(argv: list[str] | None = None) -> int:
 def run_from_command_line(args: argparse.Namespace) -> int:
     """Run the job in a session of its own (or the running one) and report; main's exit code."""
     session_was_running = SparkSession.getActiveSession() is not None
-    spark = (
-        SparkSession.builder.appName("boston311-gold")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
+    try:
+        spark = (
+            SparkSession.builder.appName("boston311-gold")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+    except (Py4JError, PySparkException) as error:  # e.g. a Java Spark 3.5 does not run on (21+)
+        print(
+            f"Gold stopped: Spark did not start ({spark_failure(error)}); Spark 3.5 needs Java 17 "
+            f"(JAVA_HOME is {os.environ.get('JAVA_HOME') or 'not set'}). Nothing was written.",
+            file=sys.stderr,
+        )
+        return 1
     previous_handler = cancel_on_interrupt(spark)
     try:
         rows = run_gold(spark, args.silver_path, args.gold_path)

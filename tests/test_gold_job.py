@@ -361,6 +361,36 @@ def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path, capsys):
         pass  # EMR: emr/submit.py refuses a second run, there is no local folder to lock
 
 
+def test_a_spark_that_does_not_start_is_one_sentence_not_a_traceback(tmp_path, capsys, monkeypatch):
+    # With JAVA_HOME at a Java 25, getOrCreate raised Py4JJavaError (getSubject is not supported) out of main.
+    from py4j.protocol import Py4JError
+
+    class Builder:
+        def appName(self, name):  # noqa: N802 - SparkSession.builder's spelling
+            return self
+
+        def config(self, key, value):
+            return self
+
+        def getOrCreate(self):  # noqa: N802
+            raise Py4JError("An error occurred while calling None.org.apache.spark.api.java.JavaSparkContext")
+
+    monkeypatch.setattr(gold_job.SparkSession, "builder", Builder())
+    monkeypatch.setattr(gold_job.SparkSession, "getActiveSession", staticmethod(lambda: None))
+    monkeypatch.setenv("JAVA_HOME", "/usr/lib/jvm/temurin-25")
+    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+
+    code = gold_job.main(["--silver_path", str(tmp_path / "silver"), "--gold_path", str(tmp_path / "gold")])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "Gold stopped: Spark did not start (An error occurred while calling "
+        "None.org.apache.spark.api.java.JavaSparkContext); Spark 3.5 needs Java 17 "
+        "(JAVA_HOME is /usr/lib/jvm/temurin-25). Nothing was written."
+    ]
+    assert not (tmp_path / "gold").exists()
+
+
 def test_silver_folder_without_parquet_is_a_user_error(spark, tmp_path, capsys):
     (tmp_path / "silver" / "service_requests").mkdir(parents=True)
 
