@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 LAKE   ?= ./lake
+# The lake as one shell word: a path with a space stays one path (unquoted, `make clean LAKE="/data/my lake"`
+# deleted /data/my and ./lake); a leading ~ is expanded as the shell would have.
+LAKE_ARG = '$(subst ','\'',$(patsubst ~%,$(HOME)%,$(LAKE)))'
 # Spark 3.5 needs Java 17 (a newer JDK on the PATH breaks it): pin JAVA_HOME unless given on the command line.
 JAVA17 := $(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk* /usr/lib/jvm/temurin-17* /Library/Java/JavaVirtualMachines/*17*/Contents/Home))
 ifneq ($(origin JAVA_HOME),command line)
@@ -37,10 +40,10 @@ java: ## check that JAVA_HOME is a Java 17 (Spark 3.5 needs it)
 	  { echo "Java 17 is required by Spark 3.5: install it (Debian: apt-get install openjdk-17-jre-headless) or run make JAVA_HOME=/path/to/jdk-17."; exit 2; }
 
 run: setup java ## the whole pipeline on the embedded default: real portal -> ./lake -> Gold -> DuckDB + dashboard
-	$(PY) scripts/run_pipeline.py --lake $(LAKE) $(ARGS)
+	$(PY) scripts/run_pipeline.py --lake $(LAKE_ARG) $(ARGS)
 
 demo: setup java ## the same pipeline offline, against the built-in portal stand-in
-	$(PY) scripts/run_pipeline.py --lake $(LAKE) --offline $(ARGS)
+	$(PY) scripts/run_pipeline.py --lake $(LAKE_ARG) --offline $(ARGS)
 
 test: setup java ## run the test suite (loopback portal, moto, local Spark, headless Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
@@ -64,4 +67,4 @@ bench-gold: setup java ## benchmark the Gold job against DuckDB
 	$(PY) bench/gold.py $(ARGS)
 
 clean: ## remove the local lake and caches (keeps the virtualenv)
-	rm -rf $(LAKE) .pytest_cache .ruff_cache test-artifacts bench/out spark-warehouse
+	rm -rf -- $(LAKE_ARG) .pytest_cache .ruff_cache test-artifacts bench/out spark-warehouse

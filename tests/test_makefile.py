@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +44,15 @@ def test_missing_java_17_stops_with_one_actionable_sentence(tmp_path):
     assert completed.returncode != 0
     assert "Java 17 is required" in completed.stdout
     assert "apt-get install openjdk-17-jre-headless" in completed.stdout
+
+
+@pytest.mark.parametrize("lake", ["/data/my lake", "/data/it's here", "~/lake"])
+def test_the_lake_reaches_every_command_as_one_path(lake):
+    # Unquoted, `make clean LAKE="/data/my lake"` ran `rm -rf /data/my lake …`: /data/my and ./lake went instead.
+    expected = lake.replace("~", str(Path.home()), 1)
+    for target, command in (("clean", "rm"), ("demo", "run_pipeline.py"), ("run", "run_pipeline.py")):
+        shown = make("-n", target, f"LAKE={lake}", "JAVA_HOME=/usr/lib/jvm/any").stdout.splitlines()
+        [line] = [row for row in shown if command in row]
+        words = shlex.split(line)
+        assert expected in words, (target, words)
+        assert not {"/data/my", "lake", "/data/it"} & set(words), (target, words)
