@@ -130,17 +130,23 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
     building = target.with_name(target.name + ".building")
     building.unlink(missing_ok=True)
     summary: dict = {"tables": {}, "views": [], "named_queries": []}
-    with duckdb.connect(str(building)) as connection:
-        for table in athena_sql.table_names():
-            summary["tables"][table] = create_table_view(connection, table, silver_path, gold_path)
-        for view in athena_sql.view_names():
-            connection.execute(athena_sql.to_duckdb(athena_sql.load_sql("views", view)))
-            summary["views"].append(view)
-        for name in athena_sql.named_query_names():
-            query = athena_sql.to_duckdb(athena_sql.load_sql("named_queries", name))
-            connection.execute(f'CREATE OR REPLACE VIEW "{named_query_view(name)}" AS {query}')
-            summary["named_queries"].append(named_query_view(name))
-    os.replace(building, target)
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(f"{target} is a folder, not a DuckDB file")
+        with duckdb.connect(str(building)) as connection:
+            for table in athena_sql.table_names():
+                summary["tables"][table] = create_table_view(connection, table, silver_path, gold_path)
+            for view in athena_sql.view_names():
+                connection.execute(athena_sql.to_duckdb(athena_sql.load_sql("views", view)))
+                summary["views"].append(view)
+            for name in athena_sql.named_query_names():
+                query = athena_sql.to_duckdb(athena_sql.load_sql("named_queries", name))
+                connection.execute(f'CREATE OR REPLACE VIEW "{named_query_view(name)}" AS {query}')
+                summary["named_queries"].append(named_query_view(name))
+        os.replace(building, target)
+    except BaseException:  # a damaged Parquet file, a folder in the way, Ctrl-C: no half-built file is left
+        building.unlink(missing_ok=True)
+        raise
     log.info(
         "Wrote %s: %d table views, %d views, %d named queries.",
         target,
@@ -185,8 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         summary = build_local_query_layer(root.duckdb, root.silver, root.gold)
-    except (ValueError, duckdb.Error) as error:
-        print(f"Could not build the local query layer: {error}", file=sys.stderr)
+    except (ValueError, OSError, duckdb.Error) as error:  # DuckDB's errors go on with the SQL and a caret
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(f"Could not build the local query layer: {first_line}", file=sys.stderr)
         return 2
     for table, rows in summary["tables"].items():
         print(f"{table}: {'no Parquet files (empty view)' if rows is None else f'{rows} rows'}")

@@ -442,6 +442,26 @@ def test_cli_builds_the_lake_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert not (tmp_path / "lake.duckdb.building").exists()
 
 
+@pytest.mark.parametrize("damage", ["parquet", "folder"])
+def test_cli_a_build_that_fails_is_one_line_and_leaves_no_half_built_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    # Before: a damaged Parquet file printed DuckDB's SQL and caret and left lake.duckdb.building behind;
+    # lake.duckdb being a folder was an IsADirectoryError traceback.
+    helpers.write_small_lake(tmp_path)
+    if damage == "parquet":
+        next((tmp_path / "gold" / "boston311" / "geo_grid").glob("*.parquet")).write_bytes(b"not parquet")
+    else:
+        (tmp_path / "lake.duckdb").mkdir()
+
+    assert local_lake.main(["--lake", str(tmp_path)]) == 2
+
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("Could not build the local query layer: ")
+    assert ("geo_grid" if damage == "parquet" else "is a folder") in line
+    assert not (tmp_path / "lake.duckdb.building").exists()
+
+
 def test_cli_refuses_a_missing_lake_in_one_sentence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
