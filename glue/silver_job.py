@@ -22,6 +22,7 @@ Self-contained on purpose (uploadable alone in the Glue console); the mapping CS
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import io
@@ -33,8 +34,9 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark import StorageLevel
@@ -1825,6 +1827,47 @@ def stop_if_interrupted() -> None:
         raise Interrupted(Interrupted.MESSAGE)
 
 
+@contextlib.contextmanager
+def one_run_at_a_time(silver_path: str) -> Iterator[None]:
+    """Hold an exclusive lock on a local Silver folder for the run (made when missing, removed again if still empty);
+    SilverError at once when another Silver run holds it.
+
+    ``restore_interrupted_publish`` takes every staging folder it finds for one a dead run left: a second run started
+    beside a live one deleted that run's staging folder (it then failed on a Spark write error), and one started
+    while the other swapped months could put back a month mid-swap. On Glue ``MaxConcurrentRuns: 1`` keeps runs
+    apart; a local run has this lock (``flock`` on the folder itself, released by the system when the process dies).
+    """
+    parsed = urlparse(silver_path)
+    local = parsed.path if parsed.scheme == "file" else silver_path if not parsed.scheme else None
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        fcntl = None
+    folder = os.path.abspath(local) if local else ""
+    if local is None or fcntl is None or os.path.isfile(folder):  # a file: run_silver refuses it in its words
+        yield
+        return
+    made = not os.path.isdir(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError as error:
+        raise SilverError(f"Cannot use the Silver path {silver_path}: {error.strerror or error}.") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SilverError(
+                f"Another Silver run is writing {silver_path}; wait for it to end, then run Silver again."
+            ) from None
+        yield
+    finally:
+        os.close(handle)
+        if made:  # removed only while still empty: a run that wrote nothing leaves no folder behind
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+
+
 def glue_or_spark() -> tuple[SparkSession, object | None]:
     """GlueContext's session on AWS Glue; a plain local SparkSession elsewhere (Glue's jars exist only on AWS)."""
     if GlueContext is not None:
@@ -1854,11 +1897,13 @@ def main(argv: list[str] | None = None) -> int:
     if {"-h", "--help"} & set(argv[1:]):  # getResolvedOptions' own help lists Glue's arguments, not the job's
         print(__doc__)
         return 0
-    previous_handler = None
+    previous_handler, run_lock = None, contextlib.ExitStack()
     try:
         args = parse_args(argv)
         overrides = parse_overrides(args.get("time_basis_override"))
         load_mappings(args.get("mappings_path"))  # fail before Spark starts
+        # released in the finally below, or by the system when the process dies
+        run_lock.enter_context(one_run_at_a_time(args["silver_path"]))
         spark, glue_context = glue_or_spark()
         previous_handler = cancel_on_interrupt(spark)
         job, announced = None, None
@@ -1891,6 +1936,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
+        run_lock.close()
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -366,6 +367,38 @@ def test_a_path_that_is_a_file_is_refused_naming_it(spark, tmp_path: Path, capsy
     err = capsys.readouterr().err.strip()
     assert code == 1
     assert err.startswith(f"silver_job: The {which.title()} path ") and "is a file" in err
+
+
+def test_a_second_run_on_the_same_local_silver_is_refused_while_the_first_runs(tmp_path: Path, capsys):
+    # A second run used to take the first one's staging folder for a dead run's and delete it: the first then failed
+    # on a Spark write error, and a second run started during the first one's publish could put a month back mid-swap.
+    fcntl = pytest.importorskip("fcntl")
+    bronze, silver = tmp_path / "bronze", tmp_path / "silver"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    (silver / "_staging" / "20261126T000000000000Z").mkdir(parents=True)  # the first run's, being written
+    first_run = os.open(silver, os.O_RDONLY)
+    try:
+        fcntl.flock(first_run, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what the first run holds while it runs
+
+        code = silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)])
+    finally:
+        os.close(first_run)
+
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"silver_job: Another Silver run is writing {silver}; wait for it to end, then run Silver again."
+    ]
+    assert (silver / "_staging" / "20261126T000000000000Z").is_dir()
+
+
+def test_the_lock_of_a_silver_folder_the_run_made_goes_with_it(tmp_path: Path):
+    silver = tmp_path / "lake" / "silver"
+
+    with silver_job.one_run_at_a_time(str(silver)):
+        assert silver.is_dir()
+    assert not silver.exists()  # a run that wrote nothing leaves no empty folder behind
+    with silver_job.one_run_at_a_time("s3://bucket/silver"):
+        pass  # Glue: MaxConcurrentRuns 1 keeps runs apart, there is no local folder to lock
 
 
 def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(spark, tmp_path: Path, capsys):
