@@ -441,14 +441,26 @@ def write_synthetic_bronze(bronze_path: str, rows: int, seed: int = 311) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     """Write synthetic Bronze and print its counts as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="synthetic_bronze.py", description=__doc__.splitlines()[0])
     parser.add_argument("bronze_path", help="the Bronze folder to write (…/bronze/boston311)")
     parser.add_argument("rows", type=int, help=f"about how many records (at least {MIN_ROWS})")
     parser.add_argument("seed", type=int, nargs="?", default=311, help="generator seed (default %(default)s)")
     args = parser.parse_args(argv)
     if args.rows < MIN_ROWS:
         parser.error(f"rows must be at least {MIN_ROWS}, got {args.rows}")
-    print(json.dumps(write_synthetic_bronze(args.bronze_path, args.rows, args.seed), indent=1))
+    if os.path.exists(args.bronze_path) and not (
+        os.path.isdir(args.bronze_path) and not os.listdir(args.bronze_path)
+    ):
+        # a real lake's Bronze would take the synthetic files in beside the portal's, and Silver would read them
+        parser.error(f"{args.bronze_path} is a file or holds something already: give a new or empty folder")
+    try:
+        print(json.dumps(write_synthetic_bronze(args.bronze_path, args.rows, args.seed), indent=1))
+    except OSError as error:
+        print(
+            f"synthetic_bronze.py: error: cannot write {args.bronze_path}: {error.strerror or error}.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -97,6 +97,36 @@ def test_a_size_that_cannot_be_measured_is_refused_before_anything_runs(
     assert not Path("/tmp/never-written").exists()
 
 
+@pytest.mark.parametrize("kind", ["a lake's Bronze", "a file", "unwritable"])
+def test_synthetic_bronze_writes_only_into_a_new_or_empty_folder(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: it added its files to a real lake's Bronze (Silver then read them), and an unwritable or file path was
+    # a PermissionError / NotADirectoryError traceback.
+    import synthetic_bronze
+
+    bronze = tmp_path / "bronze"
+    if kind == "a lake's Bronze":
+        (bronze / "dataset=legacy_2022" / "ingest_date=2026-11-25").mkdir(parents=True)
+        (bronze / "dataset=legacy_2022" / "ingest_date=2026-11-25" / "real.csv").write_text(
+            "case_enquiry_id\n"
+        )
+    elif kind == "a file":
+        bronze.write_text("not a folder")
+    else:
+        bronze = Path("/proc/no-bronze-here")
+
+    try:
+        code = synthetic_bronze.main([str(bronze), "1000"])
+    except SystemExit as stopped:
+        code = stopped.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("synthetic_bronze.py: error: ") and "Traceback" not in err
+    if kind == "a lake's Bronze":
+        assert [p.name for p in bronze.rglob("*.csv")] == ["real.csv"]
+
+
 @pytest.mark.parametrize("kind", ["a folder of someone else's", "a file"])
 def test_gold_refuses_an_out_folder_it_did_not_make(
     kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
