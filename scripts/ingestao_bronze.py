@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -906,6 +906,16 @@ def is_landing_record(record: Any) -> bool:
     )
 
 
+def is_unfinished_landing(record: Any) -> bool:
+    """A record of ``run_in_progress``: a landing record with a text 'sha256' (the next run compares the object
+    with it) and only manifest fields (it becomes the manifest entry)."""
+    return (
+        is_landing_record(record)
+        and isinstance(record.get("sha256"), str)
+        and set(record) <= {known.name for known in fields(ManifestEntry)}
+    )
+
+
 def read_state(store: BronzeStore) -> dict[str, Any]:
     """The state of the last run (empty on a new lake); StorageError when it cannot be read as one."""
     try:
@@ -926,7 +936,7 @@ def read_state(store: BronzeStore) -> dict[str, Any]:
         isinstance(unfinished, dict)
         and unfinished.get("run_id")
         and isinstance(unfinished.get("resources"), list)
-        and all(is_landing_record(record) for record in unfinished["resources"])
+        and all(is_unfinished_landing(record) for record in unfinished["resources"])
     ):
         raise StorageError(
             f"The state file {BRONZE_STATE} has a malformed '{RUN_IN_PROGRESS}' record; fix it."

@@ -272,6 +272,22 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
             ),
             "has a resource record that is not an object with a text 'key'",
         ),
+        # a killed run's record edited by hand: no sha256 (was a KeyError traceback), a field no manifest has
+        (
+            lambda state: json.dumps(
+                {**state, "run_in_progress": {"run_id": "r0", "resources": [{"key": "k"}]}}
+            ),
+            "has a malformed 'run_in_progress' record",
+        ),
+        (
+            lambda state: json.dumps(
+                {
+                    **state,
+                    "run_in_progress": {"run_id": "r0", "resources": [{"key": "k", "sha256": "0", "x": 1}]},
+                }
+            ),
+            "has a malformed 'run_in_progress' record",
+        ),
     ],
 )
 def test_corrupt_state_is_a_configuration_error(
