@@ -38,7 +38,9 @@ DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's 
 DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 SPARK_STAGES = ("silver", "gold")
-NEWEST_JAVA = 17  # Spark 3.5 does not start on a newer JDK (Java 21+ refuse Subject.getSubject)
+NEWEST_JAVA = (
+    21  # Spark 3.5 runs on Java 8-21 (this project pins 17); Java 23+ refuse Hadoop's Subject.getSubject
+)
 
 log = logging.getLogger("run_pipeline")
 
@@ -111,7 +113,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(
             f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {os.environ['SPARK_DRIVER_MEMORY']!r}"
         )
-    if SPARK_STAGES[0] in args.stages or SPARK_STAGES[1] in args.stages:
+    if set(SPARK_STAGES) & set(args.stages):
         problem = java_problem()
         if problem:
             parser.error(problem)
