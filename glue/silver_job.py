@@ -1749,13 +1749,22 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if name in given]
     try:
         if getResolvedOptions is not None:
-            return getResolvedOptions(argv, wanted)
-        return _parse_args_without_glue(argv, wanted)  # pragma: no cover - only without the awsglue package
+            args = getResolvedOptions(argv, wanted)
+        else:
+            args = _parse_args_without_glue(
+                argv, wanted
+            )  # pragma: no cover - only without the awsglue package
     except GlueArgumentError as error:
         raise SilverError(
             f"The job's arguments are incomplete ({error}): --bronze_path and --silver_path are required, and every "
             "argument given needs a value."
         ) from error
+    blank = [f"--{name}" for name in REQUIRED_ARGS if name.endswith("_path") and not args[name].strip()]
+    if (
+        blank
+    ):  # an unset shell variable: a blank path would be the current folder, or Spark's empty-Path error
+        raise SilverError(f"{' and '.join(blank)} must name a folder, not be blank.")
+    return args
 
 
 def _refuse_misspelled(given: set[str]) -> None:

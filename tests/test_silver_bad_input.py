@@ -272,6 +272,15 @@ def test_missing_arguments_end_with_one_sentence_and_exit_1(capsys: pytest.Captu
     assert "--silver_path: expected one argument" in capsys.readouterr().err
 
 
+def test_a_blank_path_is_refused_in_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture):
+    # an unset shell variable: it was "Spark failed (Can not create a Path from an empty string)"
+    assert silver_job.main(["silver_job.py", "--bronze_path", str(tmp_path), "--silver_path", " "]) == 1
+    assert capsys.readouterr().err == "silver_job: --silver_path must name a folder, not be blank.\n"
+    assert silver_job.main(["silver_job.py", "--bronze_path=", "--silver_path="]) == 1
+    assert "--bronze_path and --silver_path must name a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_arguments_in_the_equals_form_are_read(tmp_path: Path, capsys: pytest.CaptureFixture):
     argv = ["silver_job.py", "--bronze_path=/b", "--silver_path=/s", "--time_basis_override=new_system=utc"]
     args = silver_job.parse_args(argv)
