@@ -1359,27 +1359,8 @@ def run_silver(
             .transform(mark_duplicates(existing))
             .persist(StorageLevel.MEMORY_AND_DISK_DESER)
         )
-        evidence: dict[str, dict] = {}
-        for row in file_counts(marked).collect():
-            counts = file_reports[row["source_file"]]
-            counts["rows_read"] += row["rows"]
-            if row["outcome"] == "duplicate":
-                counts["duplicates_removed"] += row["rows"]
-            if row["reject_reason"]:
-                reasons = counts["rejects_by_reason"]
-                reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["rows"]
-            summed = evidence.setdefault(row["source_file"], dict.fromkeys(EVIDENCE_COLUMNS, 0))
-            for column in EVIDENCE_COLUMNS:
-                summed[column] += row[column] or 0
-        readings = {}
-        for entry in planned:
-            if entry["era"] == "empty":
-                continue
-            decision = decide_time_basis(
-                evidence.get(entry["suffix"], {}), entry["dataset"], entry["era"], overrides
-            )
-            readings[entry["suffix"]] = decision["reading"]
-            file_reports[entry["suffix"]]["time_basis"] = decision
+        evidence = _tally_first_pass(file_counts(marked).collect(), file_reports)
+        readings = _decide_readings(planned, evidence, overrides, file_reports)
         report["unknown_mapping_values"] = unknown_mapping_values(marked, mappings)
         step("first_pass_rejects_duplicates_evidence")
         stop_if_interrupted()
@@ -1435,6 +1416,40 @@ def run_silver(
                 spark.conf.unset(key)
             else:
                 spark.conf.set(key, value)
+
+
+def _tally_first_pass(counted: list, file_reports: dict[str, dict]) -> dict[str, dict]:
+    """Rows read, duplicates and rejects by reason per file (``file_counts``' rows) added to ``file_reports``; returns
+    each file's summed time-basis evidence."""
+    evidence: dict[str, dict] = {}
+    for row in counted:
+        counts = file_reports[row["source_file"]]
+        counts["rows_read"] += row["rows"]
+        if row["outcome"] == "duplicate":
+            counts["duplicates_removed"] += row["rows"]
+        if row["reject_reason"]:
+            reasons = counts["rejects_by_reason"]
+            reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["rows"]
+        summed = evidence.setdefault(row["source_file"], dict.fromkeys(EVIDENCE_COLUMNS, 0))
+        for column in EVIDENCE_COLUMNS:
+            summed[column] += row[column] or 0
+    return evidence
+
+
+def _decide_readings(
+    planned: list[dict], evidence: dict[str, dict], overrides: dict[str, str], file_reports: dict[str, dict]
+) -> dict[str, str]:
+    """Each non-empty file's time-basis reading; its decision and evidence go into its file report."""
+    readings = {}
+    for entry in planned:
+        if entry["era"] == "empty":
+            continue
+        decision = decide_time_basis(
+            evidence.get(entry["suffix"], {}), entry["dataset"], entry["era"], overrides
+        )
+        readings[entry["suffix"]] = decision["reading"]
+        file_reports[entry["suffix"]]["time_basis"] = decision
+    return readings
 
 
 def _count_staged(
