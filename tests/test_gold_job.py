@@ -361,9 +361,34 @@ def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path, capsys):
         pass  # EMR: emr/submit.py refuses a second run, there is no local folder to lock
 
 
-def test_a_spark_that_does_not_start_is_one_sentence_not_a_traceback(tmp_path, capsys, monkeypatch):
-    # With JAVA_HOME at a Java 25, getOrCreate raised Py4JJavaError (getSubject is not supported) out of main.
+def test_the_lock_leaves_a_gold_folder_the_run_did_not_make(tmp_path):
+    gold = tmp_path / "gold"
+    gold.mkdir()  # made by the user beforehand, still empty
+
+    with gold_job.one_run_at_a_time(str(gold)):
+        pass
+    assert gold.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("java_home", "failure"),
+    [
+        (  # With JAVA_HOME at a Java 25, getOrCreate raised Py4JJavaError (getSubject is not supported) out of main.
+            "/usr/lib/jvm/temurin-25",
+            "An error occurred while calling None.org.apache.spark.api.java.JavaSparkContext",
+        ),
+        (  # No Java at all: PySpark's own error, not a Py4J one
+            None,
+            "[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number.",
+        ),
+    ],
+    ids=["java-25", "no-java"],
+)
+def test_a_spark_that_does_not_start_is_one_sentence_not_a_traceback(
+    tmp_path, capsys, monkeypatch, java_home, failure
+):
     from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkRuntimeError
 
     class Builder:
         def appName(self, name):  # noqa: N802 - SparkSession.builder's spelling
@@ -373,20 +398,24 @@ def test_a_spark_that_does_not_start_is_one_sentence_not_a_traceback(tmp_path, c
             return self
 
         def getOrCreate(self):  # noqa: N802
-            raise Py4JError("An error occurred while calling None.org.apache.spark.api.java.JavaSparkContext")
+            if java_home is None:
+                raise PySparkRuntimeError(error_class="JAVA_GATEWAY_EXITED", message_parameters={})
+            raise Py4JError(failure)
 
     monkeypatch.setattr(gold_job.SparkSession, "builder", Builder())
     monkeypatch.setattr(gold_job.SparkSession, "getActiveSession", staticmethod(lambda: None))
-    monkeypatch.setenv("JAVA_HOME", "/usr/lib/jvm/temurin-25")
+    if java_home is None:
+        monkeypatch.delenv("JAVA_HOME", raising=False)
+    else:
+        monkeypatch.setenv("JAVA_HOME", java_home)
     (tmp_path / "silver" / "service_requests").mkdir(parents=True)
 
     code = gold_job.main(["--silver_path", str(tmp_path / "silver"), "--gold_path", str(tmp_path / "gold")])
 
     assert code == 1
     assert capsys.readouterr().err.strip().splitlines() == [
-        "Gold stopped: Spark did not start (An error occurred while calling "
-        "None.org.apache.spark.api.java.JavaSparkContext); Spark 3.5 needs Java 17 "
-        "(JAVA_HOME is /usr/lib/jvm/temurin-25). Nothing was written."
+        f"Gold stopped: Spark did not start ({failure}); Spark 3.5 needs Java 17 "
+        f"(JAVA_HOME is {java_home or 'not set'}). Nothing was written."
     ]
     assert not (tmp_path / "gold").exists()
 
