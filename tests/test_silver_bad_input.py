@@ -410,6 +410,26 @@ def test_the_lock_of_a_silver_folder_the_run_made_goes_with_it(tmp_path: Path):
         pass  # Glue: MaxConcurrentRuns 1 keeps runs apart, there is no local folder to lock
 
 
+def test_the_lock_holds_a_file_uri_and_leaves_a_folder_the_run_did_not_make(tmp_path: Path):
+    fcntl = pytest.importorskip("fcntl")
+    silver = tmp_path / "silver"
+    silver.mkdir()  # made by the user beforehand, still empty
+    first_run = os.open(silver, os.O_RDONLY)
+    try:
+        fcntl.flock(first_run, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with (
+            pytest.raises(silver_job.SilverError, match="Another Silver run is writing file://"),
+            silver_job.one_run_at_a_time(f"file://{silver}"),
+        ):
+            pass
+    finally:
+        os.close(first_run)
+
+    with silver_job.one_run_at_a_time(f"file://{silver}"):
+        pass
+    assert silver.is_dir()
+
+
 def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(spark, tmp_path: Path, capsys):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
