@@ -361,6 +361,25 @@ def test_a_mappings_path_is_used_as_given_or_refused(
     assert "Traceback" not in err and not (tmp_path / "silver").exists()
 
 
+@pytest.mark.parametrize(
+    ("reasons", "sentence"),
+    [("value,note\nLost Pet,legacy Animal Lost\n", "reasons.csv lacks the column(s) reason.")],
+)
+def test_a_reasons_file_that_cannot_give_a_reason_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture, reasons: str, sentence: str
+) -> None:
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "glue" / "mappings", folder)
+    (folder / "reasons.csv").write_text(reasons, encoding="utf-8")
+    argv = ["silver_job.py", "--bronze_path", str(tmp_path), "--silver_path", str(tmp_path / "silver")]
+
+    assert silver_job.main([*argv, "--mappings_path", str(folder)]) == 1  # before Spark starts
+
+    err = capsys.readouterr().err
+    assert err.startswith("silver_job: The mapping file") and sentence in err
+    assert "Traceback" not in err and not (tmp_path / "silver").exists()
+
+
 @pytest.mark.parametrize("which", ["bronze", "silver"])
 def test_a_path_that_is_a_file_is_refused_naming_it(spark, tmp_path: Path, capsys, which: str):
     bronze, silver = tmp_path / "bronze", tmp_path / "silver"
