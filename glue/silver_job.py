@@ -69,6 +69,7 @@ MAPPING_COLUMNS = {
     "statuses.csv": ("value", "is_closed"),
     "reasons.csv": ("value", "reason"),
 }
+MAY_BE_BLANK = "department"  # a legacy intake code (INFO) names no department: its subject decides
 # The channel (channels.csv's source) whose opening hours are time-basis evidence.
 PHONE_CHANNEL = "Phone"
 CITY_HALL = (42.3594, -71.0587)  # placeholder coordinates of older exports
@@ -1182,8 +1183,12 @@ def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
     if not lines:
         raise SilverError(f"The mapping file {path} has no lines below its header.")
     for number, line in enumerate(lines, start=2):
-        if any(line.get(column) is None for column in columns) or not line["value"].strip():
+        if any(line.get(column) is None for column in columns):
             raise SilverError(f"The mapping file {path} has an incomplete line {number}: {line}.")
+        # a blank source or reason would be written to Silver as '' (and not counted as unknown)
+        blank = [column for column in columns if column != MAY_BE_BLANK and not line[column].strip()]
+        if blank:
+            raise SilverError(f"The mapping file {path} line {number}: {' and '.join(blank)} is blank.")
         if "is_closed" in columns and line["is_closed"].strip().lower() not in ("true", "false"):
             raise SilverError(f"The mapping file {path} line {number}: is_closed must be true or false.")
     return lines

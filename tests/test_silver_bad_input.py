@@ -363,7 +363,11 @@ def test_a_mappings_path_is_used_as_given_or_refused(
 
 @pytest.mark.parametrize(
     ("reasons", "sentence"),
-    [("value,note\nLost Pet,legacy Animal Lost\n", "reasons.csv lacks the column(s) reason.")],
+    [
+        ("value,note\nLost Pet,legacy Animal Lost\n", "reasons.csv lacks the column(s) reason."),
+        # a blank reason was written to Silver as '' for every Lost Pet case, and not counted as unknown
+        ("value,reason,note\nLost Pet, ,legacy Animal Lost\n", "reasons.csv line 2: reason is blank."),
+    ],
 )
 def test_a_reasons_file_that_cannot_give_a_reason_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture, reasons: str, sentence: str
