@@ -127,6 +127,9 @@ def test_street_name_is_the_street_alone_in_every_era(spark):
         ("2D Brewer St", "Brewer St"),
         ("400-404 E Third St", "E Third St"),
         ("INTERSECTION Groveland St & River St", "Groveland St & River St"),
+        ("Intersection of Elm St & Sedgwick St", "Elm St & Sedgwick St"),  # any case, with 'of'
+        ("INTERSECTION Public Alley No. 718 & Worcester Sq", "Public Alley No. 718 & Worcester Sq"),
+        ("Pier 4 Blvd", "Pier 4 Blvd"),  # NEW SYSTEM: a number inside the name is kept
         ("Florida St & Ashmont St", "Florida St & Ashmont St"),  # NEW SYSTEM, unchanged
         ("3rd St", "3rd St"),  # a name that starts with a digit is not a number
         ("12", "12"),  # a number alone: nothing after it to keep
