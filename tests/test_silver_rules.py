@@ -516,6 +516,43 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
     }  # fmt: skip
 
 
+def test_first_pass_counts_and_evidence_are_summed_over_every_outcome_of_a_file():
+    # file_counts gives one row per file, outcome and reject reason: a file's evidence is the sum of its rows
+    def counted(source_file, outcome, reject_reason, rows, sample, phone):
+        flags = dict.fromkeys(S.EVIDENCE_COLUMNS, None if outcome == "quarantined" else 0)
+        return {
+            **flags,
+            "source_file": source_file,
+            "outcome": outcome,
+            "reject_reason": reject_reason,
+            "rows": rows,
+            "evidence_sample": sample,
+            "phone_openings": phone,
+        }
+
+    reports = {
+        name: {"rows_read": 0, "duplicates_removed": 0, "rejects_by_reason": {}}
+        for name in ("a.csv", "b.csv")
+    }
+    evidence = S._tally_first_pass(
+        [
+            counted("a.csv", "kept", None, 5, 5, 3),
+            counted("b.csv", "kept", None, 4, 4, 1),
+            counted("a.csv", "duplicate", None, 2, 2, 1),
+            counted("a.csv", "quarantined", "no_case_id", 1, None, None),
+        ],
+        reports,
+    )
+
+    assert reports == {
+        "a.csv": {"rows_read": 8, "duplicates_removed": 2, "rejects_by_reason": {"no_case_id": 1}},
+        "b.csv": {"rows_read": 4, "duplicates_removed": 0, "rejects_by_reason": {}},
+    }
+    assert (evidence["a.csv"]["evidence_sample"], evidence["a.csv"]["phone_openings"]) == (7, 4)
+    assert (evidence["b.csv"]["evidence_sample"], evidence["b.csv"]["phone_openings"]) == (4, 1)
+    assert set(evidence["a.csv"]) == set(S.EVIDENCE_COLUMNS)
+
+
 def test_conservation_is_checked_per_file():
     balanced = {"rows_read": 6, "rows_written": 3, "rows_quarantined": 2, "duplicates_removed": 1}
     S._check_conservation({"a.csv": balanced, "empty.csv": dict.fromkeys(balanced, 0)})
