@@ -130,8 +130,9 @@ def test_conflicting_or_malformed_settings_are_usage_errors(
     [
         (None, "Spark 3.5 needs Java 17 and there is no java in JAVA_HOME="),
         ('openjdk version "25.0.3" 2026-04-21', "Spark 3.5 needs Java 17 and the java in JAVA_HOME="),
+        ('openjdk version "22.0.2" 2024-07-16', "is Java 22: "),  # the first one past Spark 3.5's newest
     ],
-    ids=["no-java", "java-25"],
+    ids=["no-java", "java-25", "java-22"],
 )
 def test_a_java_spark_cannot_start_on_is_a_usage_error_before_any_stage(
     java, complaint, tmp_path, monkeypatch, capsys
@@ -159,6 +160,30 @@ def test_a_java_spark_cannot_start_on_is_a_usage_error_before_any_stage(
         )
         (home / "bin" / "java").chmod(0o755)
         assert run_pipeline.parse_args(["--lake", str(tmp_path / "lake")]).stages[1:3] == ["silver", "gold"]
+
+
+def test_a_java_that_cannot_be_run_is_said_in_one_sentence(tmp_path, monkeypatch):
+    java = tmp_path / "jdk" / "bin" / "java"
+    java.parent.mkdir(parents=True)
+    java.write_bytes(b"\x7fELF\x02 not a program")  # e.g. a JDK for another machine: execve fails
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+
+    problem = run_pipeline.java_problem()
+
+    assert problem.startswith(
+        f"Spark 3.5 needs Java 17 and the java in JAVA_HOME={tmp_path / 'jdk'} does not run ("
+    )
+
+
+def test_only_the_spark_stages_need_java(tmp_path, monkeypatch):
+    # an ingest into an S3 lake, or a rebuilt DuckDB file and dashboard, runs on a machine without Java
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    for stages in ("ingest", "serve", "ingest,serve"):
+        args = run_pipeline.parse_args(["--lake", str(tmp_path / "lake"), "--stages", stages])
+        assert args.stages == stages.split(",")
+    with pytest.raises(SystemExit):
+        run_pipeline.parse_args(["--lake", str(tmp_path / "lake"), "--stages", "serve,silver"])
 
 
 @pytest.mark.parametrize(
