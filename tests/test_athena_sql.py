@@ -462,6 +462,27 @@ def test_cli_a_build_that_fails_is_one_line_and_leaves_no_half_built_file(
     assert not (tmp_path / "lake.duckdb.building").exists()
 
 
+def test_a_build_stopped_by_ctrl_c_leaves_no_half_built_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    helpers.write_small_lake(tmp_path)
+    building = tmp_path / "lake.duckdb.building"
+
+    def interrupted(connection, table, silver_path, gold_path):
+        assert building.exists()  # DuckDB has made it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(local_lake, "create_table_view", interrupted)
+
+    with pytest.raises(KeyboardInterrupt):
+        local_lake.build_local_query_layer(
+            str(tmp_path / "lake.duckdb"),
+            str(tmp_path / "silver" / "boston311"),
+            str(tmp_path / "gold" / "boston311"),
+        )
+    assert not building.exists() and not (tmp_path / "lake.duckdb").exists()
+
+
 def test_cli_refuses_a_missing_lake_in_one_sentence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
