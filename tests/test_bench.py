@@ -127,6 +127,21 @@ def test_synthetic_bronze_writes_only_into_a_new_or_empty_folder(
         assert [p.name for p in bronze.rglob("*.csv")] == ["real.csv"]
 
 
+@pytest.mark.parametrize("kind", ["new", "empty"])
+def test_synthetic_bronze_writes_into_a_new_or_empty_folder(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import synthetic_bronze
+
+    bronze = tmp_path / "lake" / "bronze"
+    if kind == "empty":
+        bronze.mkdir(parents=True)
+
+    assert synthetic_bronze.main([str(bronze), "1000"]) == 0
+
+    assert json.loads(capsys.readouterr().out) and list(bronze.rglob("*.csv"))
+
+
 @pytest.mark.parametrize("kind", ["a folder of someone else's", "a file"])
 def test_gold_refuses_an_out_folder_it_did_not_make(
     kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
