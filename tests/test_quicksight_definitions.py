@@ -157,6 +157,17 @@ def test_a_broken_calculated_field_or_filter_is_named(view_columns: dict[str, di
     assert "filter 'filter_period': column 'opened_at' is not in dataset 'monthly_requests'" in problems
 
 
+def test_the_reference_walkers_take_only_whole_identifiers_and_text_expressions() -> None:
+    # check_column_references reads both keys of every identifier and parses every expression as text
+    identifier = {"DataSetIdentifier": "monthly_requests", "ColumnName": "source"}
+    node = {
+        "Visuals": [{"Column": identifier}, {"ColumnName": "a name alone"}],
+        "Expression": {"Expression": "sum({requests})"},  # only the text it holds is an expression
+    }
+    assert definitions._column_identifiers(node) == [identifier]
+    assert definitions._expressions(node) == ["sum({requests})"]
+
+
 def test_internal_references_catch_an_unplaced_visual_and_an_orphan_control() -> None:
     broken = copy.deepcopy(definitions.definition(TARGET))
     management = broken["Sheets"][0]
