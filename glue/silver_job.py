@@ -1770,19 +1770,17 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     try:
         if getResolvedOptions is not None:
             args = getResolvedOptions(argv, wanted)
-        else:
-            args = _parse_args_without_glue(
-                argv, wanted
-            )  # pragma: no cover - only without the awsglue package
+        else:  # pragma: no cover - only without the awsglue package
+            args = _parse_args_without_glue(argv, wanted)
     except GlueArgumentError as error:
         raise SilverError(
             f"The job's arguments are incomplete ({error}): --bronze_path and --silver_path are required, and every "
             "argument given needs a value."
         ) from error
-    blank = [f"--{name}" for name in REQUIRED_ARGS if name.endswith("_path") and not args[name].strip()]
-    if (
-        blank
-    ):  # an unset shell variable: a blank path would be the current folder, or Spark's empty-Path error
+    # An unset shell variable: a blank path would be the current folder or Spark's empty-Path error, and a blank
+    # --mappings_path would quietly be the bundled mappings (a path given is used "and only there").
+    blank = [f"--{name}" for name in wanted if name.endswith("_path") and not args[name].strip()]
+    if blank:
         raise SilverError(f"{' and '.join(blank)} must name a folder, not be blank.")
     return args
 

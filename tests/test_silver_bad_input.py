@@ -278,6 +278,10 @@ def test_a_blank_path_is_refused_in_one_sentence(tmp_path: Path, capsys: pytest.
     assert capsys.readouterr().err == "silver_job: --silver_path must name a folder, not be blank.\n"
     assert silver_job.main(["silver_job.py", "--bronze_path=", "--silver_path="]) == 1
     assert "--bronze_path and --silver_path must name a folder" in capsys.readouterr().err
+    # a blank --mappings_path was taken for no --mappings_path: the bundled mappings, not the folder meant
+    argv = ["silver_job.py", "--bronze_path", str(tmp_path), "--silver_path", str(tmp_path / "silver")]
+    assert silver_job.main([*argv, "--mappings_path", ""]) == 1
+    assert capsys.readouterr().err == "silver_job: --mappings_path must name a folder, not be blank.\n"
     assert list(tmp_path.iterdir()) == []
 
 
