@@ -1874,7 +1874,10 @@ def one_run_at_a_time(silver_path: str) -> Iterator[None]:
     if local is None or fcntl is None or os.path.isfile(folder):  # a file: run_silver refuses it in its words
         yield
         return
-    made = not os.path.isdir(folder)
+    made, missing = [], folder  # the folders this run makes (parents included), deepest first
+    while not os.path.exists(missing):
+        made.append(missing)
+        missing = os.path.dirname(missing)
     try:
         os.makedirs(folder, exist_ok=True)
         handle = os.open(folder, os.O_RDONLY)
@@ -1890,9 +1893,11 @@ def one_run_at_a_time(silver_path: str) -> Iterator[None]:
         yield
     finally:
         os.close(handle)
-        if made:  # removed only while still empty: a run that wrote nothing leaves no folder behind
-            with contextlib.suppress(OSError):
-                os.rmdir(folder)
+        for path in made:  # removed only while still empty: a run that wrote nothing leaves no folder behind
+            try:
+                os.rmdir(path)
+            except OSError:
+                break
 
 
 def glue_or_spark() -> tuple[SparkSession, object | None]:

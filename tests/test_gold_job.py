@@ -350,13 +350,17 @@ def test_a_second_run_on_the_same_local_gold_is_refused_while_the_first_runs(tmp
     assert [p.name for p in gold.iterdir()] == ["geo_grid"]
 
 
-def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path, capsys):
-    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path):
     gold = tmp_path / "lake" / "gold"
 
     with gold_job.one_run_at_a_time(str(gold)):
         assert gold.is_dir()
-    assert not gold.exists()  # a run that wrote nothing leaves no empty folder behind
+    # a run that wrote nothing leaves no empty folder behind, nor the lake/ it made for it
+    assert not (tmp_path / "lake").exists()
+    (tmp_path / "lake").mkdir()
+    with gold_job.one_run_at_a_time(str(gold)):
+        (gold / "geo_grid").mkdir()  # the run wrote something: its folder stays, and so does lake/
+    assert (gold / "geo_grid").is_dir()
     with gold_job.one_run_at_a_time("s3://bucket/gold"):
         pass  # EMR: emr/submit.py refuses a second run, there is no local folder to lock
 

@@ -432,7 +432,8 @@ def test_the_lock_of_a_silver_folder_the_run_made_goes_with_it(tmp_path: Path):
 
     with silver_job.one_run_at_a_time(str(silver)):
         assert silver.is_dir()
-    assert not silver.exists()  # a run that wrote nothing leaves no empty folder behind
+    # a run that wrote nothing leaves no empty folder behind, nor the lake/ it made for it
+    assert not (tmp_path / "lake").exists()
     with silver_job.one_run_at_a_time("s3://bucket/silver"):
         pass  # Glue: MaxConcurrentRuns 1 keeps runs apart, there is no local folder to lock
 
