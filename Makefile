@@ -7,8 +7,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 LAKE   ?= ./lake
 # The lake as one shell word: a path with a space stays one path (unquoted, `make clean LAKE="/data/my lake"`
-# deleted /data/my and ./lake); a leading ~ is expanded as the shell would have.
-LAKE_ARG = '$(subst ','\'',$(patsubst ~%,$(HOME)%,$(LAKE)))'
+# deleted /data/my and ./lake); a leading ~/ is the home folder, as the shell would have expanded it. subst, not
+# patsubst: patsubst works word by word ("/data/my  lake" lost a space, "~bob/x" became $HOME + "bob/x").
+LAKE_ARG = $(subst '~/,'$(HOME)/,'$(subst ','\'',$(LAKE))')
 # Spark 3.5 needs Java 17 (a newer JDK on the PATH breaks it): pin JAVA_HOME unless given on the command line.
 JAVA17 := $(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk* /usr/lib/jvm/temurin-17* /Library/Java/JavaVirtualMachines/*17*/Contents/Home))
 ifneq ($(origin JAVA_HOME),command line)

@@ -46,10 +46,14 @@ def test_missing_java_17_stops_with_one_actionable_sentence(tmp_path):
     assert "apt-get install openjdk-17-jre-headless" in completed.stdout
 
 
-@pytest.mark.parametrize("lake", ["/data/my lake", "/data/it's here", "~/lake"])
+@pytest.mark.parametrize(
+    "lake", ["/data/my lake", "/data/it's here", "~/lake", "/data/my  lake", "/data/a ~/lake", "~bob/lake"]
+)
 def test_the_lake_reaches_every_command_as_one_path(lake):
     # Unquoted, `make clean LAKE="/data/my lake"` ran `rm -rf /data/my lake …`: /data/my and ./lake went instead.
-    expected = lake.replace("~", str(Path.home()), 1)
+    # Only a leading ~/ is the home folder; the path is otherwise passed as written (two spaces stay two, ~bob is
+    # not $HOME + "bob").
+    expected = str(Path.home()) + lake[1:] if lake.startswith("~/") else lake
     for target, command in (("clean", "rm"), ("demo", "run_pipeline.py"), ("run", "run_pipeline.py")):
         shown = make("-n", target, f"LAKE={lake}", "JAVA_HOME=/usr/lib/jvm/any").stdout.splitlines()
         [line] = [row for row in shown if command in row]
