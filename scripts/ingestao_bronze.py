@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -908,11 +908,13 @@ def is_landing_record(record: Any) -> bool:
 
 def is_unfinished_landing(record: Any) -> bool:
     """A record of ``run_in_progress``: a landing record with a text 'sha256' (the next run compares the object
-    with it) and only manifest fields (it becomes the manifest entry)."""
+    with it) and the fields of a manifest entry, every one it must have and no other (it becomes that entry)."""
+    known = {field.name for field in fields(ManifestEntry)}
+    required = {field.name for field in fields(ManifestEntry) if field.default is MISSING}
     return (
         is_landing_record(record)
         and isinstance(record.get("sha256"), str)
-        and set(record) <= {known.name for known in fields(ManifestEntry)}
+        and required <= set(record) <= known
     )
 
 

@@ -288,6 +288,23 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
             ),
             "has a malformed 'run_in_progress' record",
         ),
+        # a record of a landed object (its key and sha256 match the lake) that lacks a field every manifest entry
+        # has: it was a TypeError traceback when the entry was built from it
+        (
+            lambda state: json.dumps(
+                {
+                    **state,
+                    "run_in_progress": {
+                        "run_id": "r0",
+                        "resources": [
+                            {"key": record["key"], "sha256": record["sha256"]}
+                            for record in state["resources"].values()
+                        ],
+                    },
+                }
+            ),
+            "has a malformed 'run_in_progress' record",
+        ),
     ],
 )
 def test_corrupt_state_is_a_configuration_error(
