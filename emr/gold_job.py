@@ -842,7 +842,7 @@ def run_from_command_line(args: argparse.Namespace) -> int:
             .config("spark.sql.session.timeZone", "UTC")
             .getOrCreate()
         )
-    except (Py4JError, PySparkException) as error:  # e.g. a Java Spark 3.5 does not run on (21+)
+    except (Py4JError, PySparkException) as error:  # e.g. a Java newer than Spark 3.5 supports (22+)
         print(
             f"Gold stopped: Spark did not start ({spark_failure(error)}); Spark 3.5 needs Java 17 "
             f"(JAVA_HOME is {os.environ.get('JAVA_HOME') or 'not set'}). Nothing was written.",

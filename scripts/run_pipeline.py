@@ -38,9 +38,8 @@ DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's 
 DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 SPARK_STAGES = ("silver", "gold")
-NEWEST_JAVA = (
-    21  # Spark 3.5 runs on Java 8-21 (this project pins 17); Java 23+ refuse Hadoop's Subject.getSubject
-)
+# The newest Java Spark 3.5 supports (8-21; this project pins 17): Java 23+ refuse Hadoop's Subject.getSubject.
+NEWEST_JAVA = 21
 
 log = logging.getLogger("run_pipeline")
 

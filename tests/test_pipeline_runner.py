@@ -129,7 +129,7 @@ def test_conflicting_or_malformed_settings_are_usage_errors(
     ("java", "complaint"),
     [
         (None, "Spark 3.5 needs Java 17 and there is no java in JAVA_HOME="),
-        ('openjdk version "25.0.3" 2026-04-21', "Spark 3.5 needs Java 17 and the java in JAVA_HOME="),
+        ('openjdk version "25.0.3" 2026-04-21', "is Java 25: "),  # its version, not "does not run"
         ('openjdk version "22.0.2" 2024-07-16', "is Java 22: "),  # the first one past Spark 3.5's newest
     ],
     ids=["no-java", "java-25", "java-22"],
