@@ -2,7 +2,8 @@
 
 Layout and manifest follow docs/CONTRACTS.md, so the Silver job (and Gold's benchmark) read it like a real
 Bronze: ``<bronze>/dataset=<dataset>/ingest_date=YYYY-MM-DD/<file>.csv`` plus ``_manifests/<run_id>.json``.
-Usage: ``python bench/synthetic_bronze.py <bronze_path> <rows> [seed]`` (rows at least 1000).
+Usage: ``python bench/synthetic_bronze.py <bronze_path> <rows> [seed]`` (rows at least 1000; bronze_path a new or
+empty folder).
 """
 
 from __future__ import annotations
