@@ -660,12 +660,14 @@ def screen(phone_values: list[str]):
         # built only for rejected records (to_json on every record would cost as much as the rest of the pass)
         as_read = F.to_json(F.struct(*[F.col(f"as_read__{c}").alias(c) for c in RAW_COLUMNS]))
         payload = F.when(F.col("reject_reason").isNotNull(), F.coalesce(F.col("raw_record"), as_read))
+        # the reason mapping reads NEW SYSTEM types only: a legacy type would widen the cache and the report's groups
+        new_system_type = F.when(F.col("source_era") == "new_system", F.col("type"))
         return flagged.select(
             *[c for c in LINEAGE_COLUMNS if c != "raw_record"],
             "case_id",
             "reject_reason",
             payload.alias("raw_record"),
-            *MAPPED_COLUMNS,
+            *[new_system_type.alias(c) if c == "type" else c for c in MAPPED_COLUMNS],
             *time_basis_evidence(phone_values),
         )
 
