@@ -59,6 +59,14 @@ def parquet_scan(directory: str, partitions: dict[str, str]) -> str:
     return f"read_parquet({sql_literal(directory + '/**/*.parquet')}, {options})"
 
 
+def reads_as_declared(hive_type: str, parquet_type: str) -> bool:
+    """True when a Parquet column of ``parquet_type`` reads as the DDL's ``hive_type`` (as Athena would read it)."""
+    duckdb_type = athena_sql.DUCKDB_TYPES[hive_type]
+    return parquet_type == duckdb_type or (
+        hive_type == "timestamp" and parquet_type == "TIMESTAMP WITH TIME ZONE"
+    )
+
+
 def column_expression(name: str, hive_type: str, parquet_type: str | None) -> str:
     """One column of a table view: the Parquet column cast to the DDL's type, or a typed NULL when absent."""
     duckdb_type = athena_sql.DUCKDB_TYPES[hive_type]
@@ -106,6 +114,17 @@ def create_table_view(
         return None
     scan = parquet_scan(directory, athena_sql.partition_columns(table))
     types = parquet_types(connection, scan)
+    wrong = [
+        f"{name} is {types[name]} where the DDL says {hive_type}"
+        for name, hive_type in athena_sql.table_columns(table).items()
+        if name in types and not reads_as_declared(hive_type, types[name])
+    ]
+    if wrong:  # Athena fails such a query (HIVE_BAD_DATA); a cast here would fail later, in the dashboard
+        stage = "Silver" if table in (athena_sql.SILVER_TABLE, athena_sql.QUARANTINE_TABLE) else "Gold"
+        raise ValueError(
+            f"{table}: the Parquet files under {directory} do not match the Athena DDL ({'; '.join(wrong)}); "
+            f"rebuild them by running {stage} again."
+        )
     missing = [name for name in athena_sql.table_columns(table) if name not in types]
     if missing:
         log.warning(

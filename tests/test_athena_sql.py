@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -431,6 +432,25 @@ def test_a_column_missing_from_parquet_reads_as_null(tmp_path: Path) -> None:
         assert connection.execute("SELECT * FROM v_open_backlog").fetchall() == [
             (dt.date(2024, 1, 1), "PWDx", None, None)
         ]
+
+
+def test_a_column_of_another_type_is_refused_naming_the_stage_to_rerun(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: the view cast it, the build said "open_backlog: 1 rows" and exit 0, and the dashboard failed later
+    helpers.write_small_lake(tmp_path)
+    folder = tmp_path / "gold" / "boston311" / "open_backlog"
+    shutil.rmtree(folder)
+    schema = helpers.GOLD_SCHEMAS["open_backlog"]
+    retyped = schema.set(schema.get_field_index("open_cases"), pa.field("open_cases", pa.string()))
+    helpers.write_table([(dt.date(2024, 1, 1), "PWDx", "many", 0)], retyped, folder)
+
+    assert local_lake.main(["--lake", str(tmp_path)]) == 2
+
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "gold_open_backlog: the Parquet files under" in line
+    assert "open_cases is VARCHAR where the DDL says bigint" in line and line.endswith("running Gold again.")
+    assert not (tmp_path / "lake.duckdb").exists() and not (tmp_path / "lake.duckdb.building").exists()
 
 
 def test_cli_builds_the_lake_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
