@@ -75,9 +75,11 @@ PARTITION_COLUMNS = {"monthly_requests": ("year",)}
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 RUNS_FOLDER = "_runs"
 STAGING_FOLDER = "_staging"
-# Written into a staging folder a failed run keeps (it holds a previous table that could not be put back): the
-# next run that publishes all five tables deletes every folder carrying it. Folders without it may belong to a
-# run still going, so they are never touched.
+# Written into a staging folder just before its swaps begin (a run that dies during them, SIGKILL included, leaves
+# the previous tables it moved aside there) and into one a failed run keeps (a previous table that could not be
+# put back): the next run that publishes all five tables deletes every other folder carrying it. Folders without
+# it belong to a run still writing (or to one that died before publishing: delete those by hand), so they are
+# never touched.
 KEPT_NOTE = "_kept.txt"
 
 # The group keys the tables take from Silver, written "Unknown" when null or blank (monthly_requests uses all six).
@@ -432,15 +434,20 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
         stream.close()
 
 
-def delete_kept_staging(spark: SparkSession, gold_path: str) -> None:
-    """After a complete publish, delete the staging folders earlier failed runs kept (``KEPT_NOTE``): the
-    previous tables they hold are replaced now. A folder that cannot be deleted is logged and left for the next
-    run; it never fails this one."""
+def delete_kept_staging(spark: SparkSession, gold_path: str, own_staging: str) -> None:
+    """After a complete publish, delete the staging folders earlier runs left marked (``KEPT_NOTE``; not this run's
+    own, ``own_staging``): the previous tables they hold are replaced now. A folder that cannot be deleted is
+    logged and left for the next run; it never fails this one."""
     staging_root = f"{gold_path}/{STAGING_FOLDER}"
     try:
         fs = filesystem(spark, staging_root)
         folders = [status.getPath() for status in fs.listStatus(hadoop_path(spark, staging_root))]
-        kept = [str(folder) for folder in folders if fs.exists(folder.suffix(f"/{KEPT_NOTE}"))]
+        own = own_staging.rstrip("/").rsplit("/", 1)[-1]
+        kept = [
+            str(folder)
+            for folder in folders
+            if folder.getName() != own and fs.exists(folder.suffix(f"/{KEPT_NOTE}"))
+        ]
     except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
         log.debug("Gold: no kept staging folders under %s: %s", staging_root, error)
         return
@@ -589,7 +596,8 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     new, the table whose swap failed is put back as it was and the later ones are untouched (the
     tables then come from two runs until Gold is rerun); the staging folder is kept only when a
     previous table could not be put back, marked with ``KEPT_NOTE`` so that the next complete publish
-    deletes it (``delete_kept_staging``). ``<gold_path>/_runs/latest.json`` (and a copy named after
+    deletes it (``delete_kept_staging``); the note is written before the first swap, so a run that dies
+    during the swaps leaves a folder the next complete publish deletes too. ``<gold_path>/_runs/latest.json`` (and a copy named after
     the run) records rows and seconds per table and the inputs, after a complete publish only.
 
     The session time zone is set to UTC and stays so (every Boston date depends on it);
@@ -631,8 +639,10 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
             tables = write_staged_tables(base, staging)
             if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
                 raise GoldInterrupted(GoldInterrupted.MESSAGE)
+            # marked first: should the process die between two moves, the next complete run deletes the folder
+            note_kept_staging(spark, staging, f"Gold run {run_id} began swapping its tables in from here.")
             publish_tables(spark, staging, gold_path)
-            delete_kept_staging(spark, gold_path)
+            delete_kept_staging(spark, gold_path, staging)
         except GoldPublishError as error:
             keep_staging = error.keep_staging  # it holds a previous table that could not be put back
             if keep_staging:

@@ -265,6 +265,30 @@ def test_only_staging_folders_kept_by_failed_runs_are_deleted(spark, tmp_path, m
     assert spark.read.parquet(str(gold_path / "monthly_requests")).count() > 0  # the run itself succeeded
 
 
+def test_the_staging_folder_is_marked_before_the_first_swap(spark, tmp_path, monkeypatch):
+    # a run killed between two moves (SIGKILL: no finally runs) left the old table in an unmarked _replaced/
+    # folder no run ever deleted; marked first, the next complete publish deletes it
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    real_publish = gold_job.publish_tables
+    marked = []
+
+    def publish_tables(spark, staging: str, gold_path: str) -> None:
+        marked.append(Path(staging, gold_job.KEPT_NOTE).read_text())
+        real_publish(spark, staging, gold_path)
+
+    monkeypatch.setattr(gold_job, "publish_tables", publish_tables)
+    dead = gold_path / "_staging" / "20261126T000000Z-dead" / "_replaced" / "geo_grid"
+    dead.mkdir(parents=True)
+    (dead.parent.parent / gold_job.KEPT_NOTE).write_text("Gold run 20261126T000000Z began swapping …\n")
+
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    run_id = json.loads((gold_path / "_runs" / "latest.json").read_text())["run_id"]
+    assert marked == [f"Gold run {run_id} began swapping its tables in from here.\n"]
+    assert not (gold_path / "_staging").exists()  # the dead run's folder deleted, this run's own too
+
+
 def test_a_run_without_silver_leaves_the_shuffle_setting_alone(spark, tmp_path):
     before = spark.conf.get(gold_job.SHUFFLE_PARTITIONS)
     spark.conf.set(gold_job.SHUFFLE_PARTITIONS, "7")
