@@ -800,12 +800,18 @@ def cancel_on_interrupt(spark: SparkSession):
     from inside the call it interrupts and breaks py4j's connection); a second Ctrl-C stops at once. Returns the
     handler it replaced (None off the main thread), for ``main`` to put back."""
 
+    def cancel_all_jobs() -> None:
+        try:
+            spark.sparkContext.cancelAllJobs()
+        except Exception:  # the JVM's own Ctrl-C handling may have stopped the context: no job is left
+            log.debug("Spark's context had already stopped: no job left to cancel")
+
     def handler(signum, frame) -> None:
         if INTERRUPTED.is_set():
             raise KeyboardInterrupt
         INTERRUPTED.set()
         log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
-        threading.Thread(target=spark.sparkContext.cancelAllJobs, daemon=True).start()
+        threading.Thread(target=cancel_all_jobs, daemon=True).start()
 
     INTERRUPTED.clear()
     if threading.current_thread() is not threading.main_thread():
