@@ -696,21 +696,16 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
         .transform(harmonise(mappings))
         .transform(new_system_in_legacy_wording(mappings))
     )
-    found: dict[str, dict[str, int]] = {
-        "department": {},
-        "source": {},
-        "status": {},
-        "subject": {},
-        "reason": {},
+    raw_of = {  # each kind the report counts -> the raw value it counts
+        "department": "department_raw",
+        "source": "source_raw",
+        "status": "status_raw",
+        "subject": "subject",
+        "reason": "type",
     }
+    found: dict[str, dict[str, int]] = {kind: {} for kind in raw_of}
     for row in distinct.collect():
-        for kind, raw in (
-            ("department", "department_raw"),
-            ("source", "source_raw"),
-            ("status", "status_raw"),
-            ("subject", "subject"),
-            ("reason", "type"),
-        ):
+        for kind, raw in raw_of.items():
             if not row[f"{kind}_known"]:
                 found[kind][row[raw]] = found[kind].get(row[raw], 0) + row["rows"]
     return {kind: dict(sorted(values.items(), key=lambda kv: -kv[1])[:100]) for kind, values in found.items()}
