@@ -48,16 +48,21 @@ class Lake:
         """True when the lake lives on S3."""
         return self.root.startswith("s3://")
 
+    def _bucket_and_path(self) -> tuple[str, str]:
+        """``s3://bucket/a/b`` -> (``bucket``, ``a/b``); ('', '') for a local lake."""
+        bucket, _, path = self.root[len("s3://") :].partition("/") if self.is_s3 else ("", "", "")
+        return bucket, path.strip("/")
+
     @property
     def bucket(self) -> str:
         """The S3 bucket of an ``s3://bucket[/prefix]`` lake ('' for a local lake, or a URI that names none)."""
-        return self.root[len("s3://") :].split("/", 1)[0] if self.is_s3 else ""
+        return self._bucket_and_path()[0]
 
     @property
     def key_prefix(self) -> str:
         """The S3 key prefix of the lake root with a trailing slash (``lake/``), or '' at the bucket's top."""
-        parts = self.root[len("s3://") :].split("/", 1) if self.is_s3 else []
-        return parts[1].strip("/") + "/" if len(parts) == 2 and parts[1].strip("/") else ""
+        path = self._bucket_and_path()[1]
+        return f"{path}/" if path else ""
 
     def path(self, key: str) -> str:
         """The full path or URI of a key under the lake root."""
