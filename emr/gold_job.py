@@ -77,10 +77,13 @@ RUNS_FOLDER = "_runs"
 STAGING_FOLDER = "_staging"
 # Written into a staging folder just before its swaps begin (a run that dies during them, SIGKILL included, leaves
 # the previous tables it moved aside there) and into one a failed run keeps (a previous table that could not be
-# put back): the next run that publishes all five tables deletes every other folder carrying it. Folders without
-# it belong to a run still writing (or to one that died before publishing: delete those by hand), so they are
-# never touched.
+# put back): the next run that publishes all five tables deletes every other folder carrying it.
 KEPT_NOTE = "_kept.txt"
+# A staging folder without the note belongs to a run still writing, or to one that died before publishing (Spark
+# itself went down). The next complete publish deletes it once nothing in it has changed for this long (a Gold run
+# writes its staging folder within minutes), or at once when it holds the local run lock (no other run can be
+# writing then).
+ABANDONED_STAGING_HOURS = 24
 
 # The group keys the tables take from Silver, written "Unknown" when null or blank (monthly_requests uses all six).
 GROUP_KEYS = ("department", "subject", "reason", "type", "source", "neighborhood")
@@ -434,36 +437,58 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
         stream.close()
 
 
-def delete_kept_staging(spark: SparkSession, gold_path: str, own_staging: str) -> None:
-    """After a complete publish, delete the staging folders earlier runs left marked (``KEPT_NOTE``; not this run's
-    own, ``own_staging``): the previous tables they hold are replaced now. A folder that cannot be deleted is
-    logged and left for the next run; it never fails this one."""
+def last_change(spark: SparkSession, folder: JavaObject) -> float:
+    """Seconds since the epoch of the newest file under a folder (the folder's own time when it holds none)."""
+    fs = filesystem(spark, str(folder))
+    newest = fs.getFileStatus(folder).getModificationTime()
+    files = fs.listFiles(folder, True)
+    while files.hasNext():
+        newest = max(newest, files.next().getModificationTime())
+    return newest / 1000
+
+
+def left_staging(spark: SparkSession, folder: JavaObject, sole_writer: bool) -> str | None:
+    """Why an earlier run's staging folder may go (one of the log's phrases), or None while it may still be in use."""
+    if filesystem(spark, str(folder)).exists(folder.suffix(f"/{KEPT_NOTE}")):
+        return "kept by an earlier run"
+    if sole_writer:
+        return "left by a run that stopped before publishing"
+    idle_hours = (time.time() - last_change(spark, folder)) / 3600
+    if idle_hours >= ABANDONED_STAGING_HOURS:
+        return f"left by a run that stopped before publishing (unchanged for {idle_hours:.0f} hours)"
+    return None
+
+
+def delete_left_staging(
+    spark: SparkSession, gold_path: str, own_staging: str, sole_writer: bool = False
+) -> None:
+    """After a complete publish, delete the staging folders earlier runs left (never this run's own,
+    ``own_staging``): those marked with ``KEPT_NOTE``, whose previous tables are replaced now, and unmarked ones of
+    runs that died before publishing, when ``sole_writer`` (this run holds the local lock) or unchanged for
+    ``ABANDONED_STAGING_HOURS``. A folder that cannot be deleted is logged and left for the next run; it never
+    fails this one."""
     staging_root = f"{gold_path}/{STAGING_FOLDER}"
+    own = own_staging.rstrip("/").rsplit("/", 1)[-1]
     try:
         fs = filesystem(spark, staging_root)
         folders = [status.getPath() for status in fs.listStatus(hadoop_path(spark, staging_root))]
-        own = own_staging.rstrip("/").rsplit("/", 1)[-1]
-        kept = [
-            str(folder)
+        left = [
+            (str(folder), why)
             for folder in folders
-            if folder.getName() != own and fs.exists(folder.suffix(f"/{KEPT_NOTE}"))
+            if folder.getName() != own and (why := left_staging(spark, folder, sole_writer))
         ]
     except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
-        log.debug("Gold: no kept staging folders under %s: %s", staging_root, error)
+        log.debug("Gold: no staging folders left under %s: %s", staging_root, error)
         return
-    for folder in kept:
+    for folder, why in left:
         try:
             delete_path(spark, folder)
             if path_exists(spark, folder):
                 raise OSError("the file system refused")
         except Exception as error:
-            log.warning(
-                "Gold: could not delete %s, kept by an earlier run (%s); the next run tries again",
-                folder,
-                error,
-            )
+            log.warning("Gold: could not delete %s, %s (%s); the next run tries again", folder, why, error)
         else:
-            log.info("Gold: deleted %s, kept by an earlier run: the tables it held are replaced now", folder)
+            log.info("Gold: deleted %s, %s: the tables are replaced now", folder, why)
 
 
 def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
@@ -550,12 +575,17 @@ def put_back(spark: SparkSession, live: str, replaced: str) -> None:
 
 def note_kept_staging(spark: SparkSession, staging: str, message: str) -> None:
     """Mark a staging folder the run keeps, so that the next complete run deletes it; the note is the error's
-    sentence. When even the note cannot be written, the folder stays until someone deletes it (logged)."""
+    sentence. When even the note cannot be written, the next complete run treats the folder as one a run left
+    before publishing (``delete_left_staging``), logged."""
     try:
         write_text(spark, f"{staging}/{KEPT_NOTE}", message + "\n")
     except Exception as error:
         log.error(
-            "Gold: could not mark %s as kept (%s): delete it by hand once Gold has run again", staging, error
+            "Gold: could not mark %s as kept (%s): the next complete Gold run deletes it (on S3 once it is %d hours "
+            "old)",
+            staging,
+            error,
+            ABANDONED_STAGING_HOURS,
         )
 
 
@@ -586,7 +616,7 @@ def publish_stopped(
     )
 
 
-def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
+def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer: bool = False) -> dict:
     """Build the five Gold tables from Silver and publish them; return the rows written per table.
 
     Every table is first written in full under ``<gold_path>/_staging/<run>/``; only when all five
@@ -596,9 +626,12 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
     new, the table whose swap failed is put back as it was and the later ones are untouched (the
     tables then come from two runs until Gold is rerun); the staging folder is kept only when a
     previous table could not be put back, marked with ``KEPT_NOTE`` so that the next complete publish
-    deletes it (``delete_kept_staging``); the note is written before the first swap, so a run that dies
-    during the swaps leaves a folder the next complete publish deletes too. ``<gold_path>/_runs/latest.json`` (and a copy named after
-    the run) records rows and seconds per table and the inputs, after a complete publish only.
+    deletes it (``delete_left_staging``); the note is written before the first swap, so a run that dies
+    during the swaps leaves a folder the next complete publish deletes too. A run that dies before its swaps
+    leaves an unmarked folder: the next complete publish deletes it when ``sole_writer`` (the caller holds the
+    local run lock, ``one_run_at_a_time``) or once it is ``ABANDONED_STAGING_HOURS`` old.
+    ``<gold_path>/_runs/latest.json`` (and a copy named after the run) records rows and seconds per table and the
+    inputs, after a complete publish only.
 
     The session time zone is set to UTC and stays so (every Boston date depends on it);
     ``spark.sql.shuffle.partitions`` is changed for the run and always given back.
@@ -642,7 +675,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str) -> dict:
             # marked first: should the process die between two moves, the next complete run deletes the folder
             note_kept_staging(spark, staging, f"Gold run {run_id} began swapping its tables in from here.")
             publish_tables(spark, staging, gold_path)
-            delete_kept_staging(spark, gold_path, staging)
+            delete_left_staging(spark, gold_path, staging, sole_writer)
         except GoldPublishError as error:
             keep_staging = error.keep_staging  # it holds a previous table that could not be put back
             if keep_staging:
@@ -747,9 +780,10 @@ def local_input_problem(silver_path: str, gold_path: str) -> str | None:
 
 
 @contextlib.contextmanager
-def one_run_at_a_time(gold_path: str) -> Iterator[None]:
+def one_run_at_a_time(gold_path: str) -> Iterator[bool]:
     """Hold an exclusive lock on a local Gold folder for the run (made when missing, removed again if still empty);
-    GoldInputError at once when another Gold run holds it.
+    GoldInputError at once when another Gold run holds it. Yields whether the lock is held (false on S3 and other
+    stores, where there is no local folder to lock).
 
     Two runs publishing into one folder swap the same tables: a move into a folder the other run has just put in
     place lands inside it (``resolution_times/resolution_times/``) and every reader counts its rows twice. On EMR,
@@ -762,7 +796,7 @@ def one_run_at_a_time(gold_path: str) -> Iterator[None]:
     except ImportError:  # not a POSIX system
         fcntl = None
     if local is None or fcntl is None:
-        yield
+        yield False
         return
     folder = os.path.abspath(local)
     made, missing = [], folder  # the folders this run makes (parents included), deepest first
@@ -781,7 +815,7 @@ def one_run_at_a_time(gold_path: str) -> Iterator[None]:
             raise GoldInputError(
                 f"Another Gold run is writing {gold_path}; wait for it to end, then run Gold again."
             ) from None
-        yield
+        yield True
     finally:
         os.close(handle)
         for path in made:  # removed only while still empty: a run that wrote nothing leaves no folder behind
@@ -842,15 +876,16 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
     try:
-        with one_run_at_a_time(args.gold_path):
-            return run_from_command_line(args)
+        with one_run_at_a_time(args.gold_path) as sole_writer:
+            return run_from_command_line(args, sole_writer)
     except GoldInputError as error:  # another run holds the Gold folder, or it cannot be made
         print(error, file=sys.stderr)
         return 1
 
 
-def run_from_command_line(args: argparse.Namespace) -> int:
-    """Run the job in a session of its own (or the running one) and report; main's exit code."""
+def run_from_command_line(args: argparse.Namespace, sole_writer: bool = False) -> int:
+    """Run the job in a session of its own (or the running one) and report; main's exit code. ``sole_writer``:
+    the run holds the local Gold folder's lock."""
     session_was_running = SparkSession.getActiveSession() is not None
     try:
         spark = (
@@ -867,7 +902,7 @@ def run_from_command_line(args: argparse.Namespace) -> int:
         return 1
     previous_handler = cancel_on_interrupt(spark)
     try:
-        rows = run_gold(spark, args.silver_path, args.gold_path)
+        rows = run_gold(spark, args.silver_path, args.gold_path, sole_writer)
     except (GoldInputError, GoldPublishError) as error:
         print(error, file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,14 +236,27 @@ def test_a_table_that_cannot_be_put_back_is_kept_in_staging(spark, tmp_path, mon
     assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
 
 
-def test_only_staging_folders_kept_by_failed_runs_are_deleted(spark, tmp_path, monkeypatch, caplog):
+def test_only_staging_folders_left_by_earlier_runs_are_deleted(spark, tmp_path, monkeypatch, caplog):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
-    kept, undeletable, in_use = (gold_path / "_staging" / name for name in ("kept", "undeletable", "in_use"))
-    for folder in (kept, undeletable, in_use):
+    kept, undeletable, in_use, abandoned = (
+        gold_path / "_staging" / name for name in ("kept", "undeletable", "in_use", "abandoned")
+    )
+    for folder in (kept, undeletable, in_use, abandoned):
         (folder / "_replaced" / "geo_grid").mkdir(parents=True)
     for folder in (kept, undeletable):
         (folder / gold_job.KEPT_NOTE).write_text("Publishing Gold stopped at geo_grid (...)\n")
+    # a run that died before publishing (no note): its newest file is a day old; in_use's was written an hour
+    # before the limit runs out
+    day_old, recent = (
+        time.time() - 24 * 3600 - 60,
+        time.time() - (gold_job.ABANDONED_STAGING_HOURS - 1) * 3600,
+    )
+    for folder, stamp in ((abandoned, day_old), (in_use, recent)):
+        (folder / "monthly_requests").mkdir()
+        (folder / "monthly_requests" / "part-0.parquet").write_bytes(b"PAR1")
+        for path in (folder / "monthly_requests" / "part-0.parquet", *folder.rglob("*"), folder):
+            os.utime(path, (stamp, stamp))
     real_delete = gold_job.delete_path
 
     def delete_path(spark, uri: str) -> None:
@@ -255,14 +269,39 @@ def test_only_staging_folders_kept_by_failed_runs_are_deleted(spark, tmp_path, m
         gold_job.run_gold(spark, str(silver_path), str(gold_path))
 
     assert not kept.exists()
-    assert in_use.exists()  # no note: it may belong to a run still going
+    assert in_use.exists()  # no note and changed within the day: it may belong to a run still going
+    assert not abandoned.exists()
     assert undeletable.exists()
     assert (
         f"could not delete file:{undeletable}, kept by an earlier run (simulated S3 AccessDenied)"
         in caplog.text
     )
     assert f"deleted file:{kept}, kept by an earlier run" in caplog.text
+    assert (
+        f"deleted file:{abandoned}, left by a run that stopped before publishing (unchanged for 24 hours)"
+        in caplog.text
+    )
     assert spark.read.parquet(str(gold_path / "monthly_requests")).count() > 0  # the run itself succeeded
+
+
+def test_a_local_run_holding_the_lock_deletes_an_unmarked_staging_folder_at_once(spark, tmp_path, caplog):
+    # Spark itself went down before the swaps (no note written); no other local run can be writing while this one
+    # holds the lock, so the folder is deleted without waiting for it to age
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    dead = gold_path / "_staging" / "20261126T000000Z-dead"
+    (dead / "geo_grid").mkdir(parents=True)
+    (dead / "geo_grid" / "part-0.parquet").write_bytes(b"PAR1")
+
+    with caplog.at_level("INFO", logger=gold_job.log.name):
+        code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+
+    assert code == 0
+    assert not (gold_path / "_staging").exists()
+    assert (
+        f"deleted file:{dead}, left by a run that stopped before publishing: the tables are replaced now"
+        in caplog.text
+    )
 
 
 def test_the_staging_folder_is_marked_before_the_first_swap(spark, tmp_path, monkeypatch):
@@ -377,7 +416,8 @@ def test_a_second_run_on_the_same_local_gold_is_refused_while_the_first_runs(tmp
 def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path):
     gold = tmp_path / "lake" / "gold"
 
-    with gold_job.one_run_at_a_time(str(gold)):
+    with gold_job.one_run_at_a_time(str(gold)) as held:
+        assert held
         assert gold.is_dir()
     # a run that wrote nothing leaves no empty folder behind, nor the lake/ it made for it
     assert not (tmp_path / "lake").exists()
@@ -385,8 +425,8 @@ def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path):
     with gold_job.one_run_at_a_time(str(gold)):
         (gold / "geo_grid").mkdir()  # the run wrote something: its folder stays, and so does lake/
     assert (gold / "geo_grid").is_dir()
-    with gold_job.one_run_at_a_time("s3://bucket/gold"):
-        pass  # EMR: emr/submit.py refuses a second run, there is no local folder to lock
+    with gold_job.one_run_at_a_time("s3://bucket/gold") as held:
+        assert not held  # EMR: emr/submit.py refuses a second run, there is no local folder to lock
 
 
 def test_the_lock_leaves_a_gold_folder_the_run_did_not_make(tmp_path):
