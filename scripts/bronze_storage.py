@@ -302,11 +302,31 @@ class S3Store:
             self._staging = None
 
 
-def s3_client(session: Any | None = None) -> Any:
-    """The one place an S3 client is made: default credential chain, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL``."""
-    import boto3
+# S3 calls from a laptop: botocore's defaults (a minute to connect; "legacy" retries, 5 attempts) leave a dead
+# network silent for minutes and give up on a flaky one early. "standard" mode also retries throttling and
+# transient errors with jittered backoff. A retry mode or attempt count set by the user (AWS_RETRY_MODE,
+# AWS_MAX_ATTEMPTS, or retry_mode / max_attempts in ~/.aws/config) wins over these.
+S3_CONNECT_TIMEOUT = 10
+S3_READ_TIMEOUT = 60
+S3_RETRY_MODE = "standard"
+S3_MAX_ATTEMPTS = 10
 
-    return (session or boto3.Session()).client("s3")
+
+def s3_client(session: Any | None = None) -> Any:
+    """The one place an S3 client is made: default credential chain, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL``; the
+    timeouts and retries above unless the user's AWS configuration sets its own."""
+    import boto3
+    from botocore.config import Config
+
+    session = session or boto3.Session()
+    configured = session._session.get_config_variable  # botocore's view of the environment and ~/.aws/config
+    retries = {}
+    if configured("retry_mode") is None:
+        retries["mode"] = S3_RETRY_MODE
+    if configured("max_attempts") is None:
+        retries["total_max_attempts"] = S3_MAX_ATTEMPTS
+    config = Config(connect_timeout=S3_CONNECT_TIMEOUT, read_timeout=S3_READ_TIMEOUT, retries=retries)
+    return session.client("s3", config=config)
 
 
 def open_store(

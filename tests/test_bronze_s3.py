@@ -57,6 +57,25 @@ def test_a_lake_uri_names_its_bucket_and_key_prefix(uri: str, bucket: str, key_p
         assert (Lake(uri).bucket, Lake(uri).key_prefix) == (bucket, key_prefix)
 
 
+def test_the_s3_client_fails_fast_on_a_dead_network_and_retries_a_flaky_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bronze_storage
+
+    for name in ("AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)  # the developer's own ~/.aws/config must not decide
+    config = bronze_storage.s3_client(boto3.Session(region_name="us-east-1")).meta.config
+    assert (config.connect_timeout, config.read_timeout) == (10, 60)  # botocore's default: 60 s to connect
+    assert config.retries == {"mode": "standard", "total_max_attempts": 10}  # botocore's: legacy, 5
+
+    # the user's own retry settings win
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    config = bronze_storage.s3_client(boto3.Session(region_name="us-east-1")).meta.config
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+
+
 def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: Any, portal_url: str) -> None:
     code = ingest(portal_url, S3_LAKE)
 
