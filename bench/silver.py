@@ -83,7 +83,7 @@ SPARK_FLOOR = textwrap.dedent(
 )
 
 # The core of Silver's cleaning in DuckDB, for scale: era columns, blanks, stamps with a fixed time basis per era,
-# the three mappings, zip and ward, the City Hall placeholder, the rejects, one row per case, month partitions.
+# the department, channel, status and neighbourhood mappings, zip and ward, the City Hall placeholder, the rejects, one row per case, month partitions.
 # Not in it: per-file time-basis evidence, malformed-record capture (DuckDB skips such rows), quarantine, the
 # bounding box, precinct, report and conservation check.
 DUCKDB_SQL = """
@@ -95,6 +95,8 @@ create table departments as select lower(value) as key, kind, nullif(department,
 create table channels as select lower(value) as key, source from read_csv('{mappings}/channels.csv', all_varchar = true);
 create table statuses as select lower(value) as key, is_closed = 'true' as is_closed
     from read_csv('{mappings}/statuses.csv', all_varchar = true);
+create table neighborhoods as select lower(value) as key, neighborhood
+    from read_csv('{mappings}/neighborhoods.csv', all_varchar = true);
 create table raw as {union};
 create table cleaned as
 with typed as (
@@ -111,6 +113,7 @@ with typed as (
 select i.*,
     coalesce(dc.department, dn.department, dr.department, i.department_raw) as department,
     coalesce(ch.source, i.source_raw) as source,
+    coalesce(nb.neighborhood, i.neighborhood_raw) as neighborhood,
     coalesce(st.is_closed, i.closed_at is not null) as is_closed,
     case upper(on_time_raw) when 'ONTIME' then true when 'OVERDUE' then false end as on_time,
     lpad(nullif(regexp_extract(zipcode_raw, '^(\\d{{3,5}})(\\.0*)?(-\\d{{4}})?$', 1), ''), 5, '0') as zipcode,
@@ -128,7 +131,8 @@ left join departments as dc on dc.kind = 'code' and dc.key = lower(i.department_
 left join departments as dn on dn.kind = 'name' and dn.key = lower(i.subject)
 left join departments as dr on dr.kind = 'name' and dr.key = lower(i.department_raw)
 left join channels as ch on ch.key = lower(i.source_raw)
-left join statuses as st on st.key = lower(i.status_raw);
+left join statuses as st on st.key = lower(i.status_raw)
+left join neighborhoods as nb on nb.key = lower(i.neighborhood_raw);
 copy (
     select *, date_part('year', timezone('America/New_York', opened_at::timestamptz)) as open_year,
         date_part('month', timezone('America/New_York', opened_at::timestamptz)) as open_month,

@@ -61,13 +61,14 @@ log = logging.getLogger(__name__)
 BOSTON_TZ = "America/New_York"
 CORRUPT = "_corrupt_record"
 READINGS = ("wall_clock", "shifted_back", "utc")
-MAPPING_FILES = ("departments.csv", "channels.csv", "statuses.csv", "reasons.csv")
+MAPPING_FILES = ("departments.csv", "channels.csv", "statuses.csv", "reasons.csv", "neighborhoods.csv")
 # The columns each mapping file must have, every line filled (departments.csv may leave department blank).
 MAPPING_COLUMNS = {
     "departments.csv": ("kind", "value", "department"),
     "channels.csv": ("value", "source"),
     "statuses.csv": ("value", "is_closed"),
     "reasons.csv": ("value", "reason"),
+    "neighborhoods.csv": ("value", "neighborhood"),
 }
 MAY_BE_BLANK = "department"  # a legacy intake code (INFO) names no department: its subject decides
 # The channel (channels.csv's source) whose opening hours are time-basis evidence.
@@ -94,7 +95,7 @@ ERA_COLUMNS: dict[str, dict[str, str]] = {
         "type": "type",
         "queue": "queue",
         "department": "department_raw",
-        "neighborhood": "neighborhood",
+        "neighborhood": "neighborhood_raw",
         "ward": "ward_raw",
         "precinct": "precinct_raw",
         "location_street_name": "street_name",
@@ -116,7 +117,7 @@ ERA_COLUMNS: dict[str, dict[str, str]] = {
         "case_topic": "reason",
         "assigned_department": "department_raw",
         "assigned_team": "queue",
-        "neighborhood": "neighborhood",
+        "neighborhood": "neighborhood_raw",
         "ward": "ward_raw",
         "precinct": "precinct_raw",
         "street_name": "street_name",
@@ -182,7 +183,7 @@ RAW_COLUMNS = [
     "type",
     "queue",
     "department_raw",
-    "neighborhood",
+    "neighborhood_raw",
     "ward_raw",
     "precinct_raw",
     "street_name",
@@ -192,9 +193,9 @@ RAW_COLUMNS = [
     "source_raw",
 ]
 LINEAGE_COLUMNS = ["source_file", "dataset", "source_era", "ingested_at", "row_position", "raw_record"]
-# Raw values the department, channel, status, subject and reason mappings read (their unknown values are counted in
-# the report; the reason mapping reads the NEW SYSTEM type).
-MAPPED_COLUMNS = ["department_raw", "subject", "source_raw", "status_raw", "type"]
+# Raw values the department, channel, status, subject, reason and neighborhood mappings read (their unknown values
+# are counted in the report; the reason mapping reads the NEW SYSTEM type).
+MAPPED_COLUMNS = ["department_raw", "subject", "source_raw", "status_raw", "type", "neighborhood_raw"]
 
 OUTPUT_COLUMNS = [
     "case_id",
@@ -215,6 +216,7 @@ OUTPUT_COLUMNS = [
     "source",
     "source_raw",
     "neighborhood",
+    "neighborhood_raw",
     "zipcode",
     "ward",
     "precinct",
@@ -416,7 +418,7 @@ def apply_time_basis(df: DataFrame) -> DataFrame:
 
 
 def harmonise(mappings: dict[str, dict]):
-    """Transform: one department, channel and status vocabulary across eras; raw values kept beside."""
+    """Transform: one department, channel, status and neighborhood vocabulary across eras; raw values kept beside."""
 
     def transform(df: DataFrame) -> DataFrame:
         department = F.coalesce(
@@ -426,6 +428,9 @@ def harmonise(mappings: dict[str, dict]):
         )
         source = lookup(F.col("source_raw"), mappings["channel"])
         is_closed_by_status = lookup(F.col("status_raw"), mappings["status"])
+        # NEW SYSTEM names finer neighborhoods ("Allston", "Brighton") than the legacy groups ("Allston / Brighton"),
+        # and legacy itself wrote both: neighborhoods.csv gives each name its legacy group
+        neighborhood = lookup(F.col("neighborhood_raw"), mappings["neighborhood"])
         on_time_text = F.upper(F.col("on_time_raw"))
         return df.withColumns(
             {
@@ -433,6 +438,8 @@ def harmonise(mappings: dict[str, dict]):
                 "department": F.coalesce(department, F.col("department_raw")),  # unmapped: passed through
                 "source_known": source.isNotNull() | F.col("source_raw").isNull(),
                 "source": F.coalesce(source, F.col("source_raw")),
+                "neighborhood_known": neighborhood.isNotNull() | F.col("neighborhood_raw").isNull(),
+                "neighborhood": F.coalesce(neighborhood, F.col("neighborhood_raw")),
                 "status_known": is_closed_by_status.isNotNull() | F.col("status_raw").isNull(),
                 "is_closed": F.coalesce(is_closed_by_status.cast("boolean"), F.col("closed_at").isNotNull()),
                 "status_detail": F.col("status_raw"),
@@ -702,6 +709,7 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
         "status": "status_raw",
         "subject": "subject",
         "reason": "type",
+        "neighborhood": "neighborhood_raw",
     }
     found: dict[str, dict[str, int]] = {kind: {} for kind in raw_of}
     for row in distinct.collect():
@@ -1121,7 +1129,8 @@ def read_bronze(
 
 
 def load_mappings(mappings_path: str | None) -> dict[str, dict]:
-    """Department (with NEW SYSTEM names' legacy subject), channel, status and reason mappings, and the folder they
+    """Department (with NEW SYSTEM names' legacy subject), channel, status, reason and neighborhood mappings, and the
+    folder they
     came from: --mappings_path (only there, when given), else beside this script, else the cwd; SilverError when a
     file is missing, unreadable or incomplete."""
     if mappings_path:
@@ -1162,6 +1171,9 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
             r["value"].strip().lower(): r["is_closed"].strip().lower() == "true" for r in rows("statuses.csv")
         },
         "reason": {r["value"].strip().lower(): r["reason"].strip() for r in rows("reasons.csv")},
+        "neighborhood": {
+            r["value"].strip().lower(): r["neighborhood"].strip() for r in rows("neighborhoods.csv")
+        },
     }
 
 

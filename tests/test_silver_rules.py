@@ -169,19 +169,20 @@ def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark)
 def test_departments_channels_and_statuses_are_harmonised(spark, mappings):
     schema = (
         "source_era string, department_raw string, subject string, source_raw string, status_raw string, "
-        "on_time_raw string, closed_at timestamp, department string, source string, is_closed boolean, on_time boolean"
+        "on_time_raw string, closed_at timestamp, neighborhood_raw string, "
+        "department string, source string, is_closed boolean, on_time boolean, neighborhood string"
     )
     closed = datetime(2022, 1, 1, 12)
     rows = [
-        ("legacy29", "PWDx", "Property Management", "Constituent Call", "Closed", "ONTIME", closed, "Public Works", "Phone", True, True),
-        ("legacy30", "INFO", "Animal Control", "Citizens Connect App", "Open", "OVERDUE", None, "Animal Care & Control", "App", False, False),
-        ("new_system", "Animal Care & Control", "Animal Care & Control", "Call", "In progress", None, None, "Animal Care & Control", "Phone", False, None),
-        ("new_system", "Public Works Department (PWD)", "Public Works Department (PWD)", "BOS311", "Closed", "ONTIME", closed, "Public Works", "App", True, True),
-        ("legacy29", "XYZ_", "Somebody New", "Carrier Pigeon", "Weird", None, closed, "XYZ_", "Carrier Pigeon", True, None),
-        ("new_system", None, None, None, None, None, None, None, None, False, None),
+        ("legacy29", "PWDx", "Property Management", "Constituent Call", "Closed", "ONTIME", closed, "Allston", "Public Works", "Phone", True, True, "Allston / Brighton"),
+        ("legacy30", "INFO", "Animal Control", "Citizens Connect App", "Open", "OVERDUE", None, "Greater Mattapan", "Animal Care & Control", "App", False, False, "Greater Mattapan"),
+        ("new_system", "Animal Care & Control", "Animal Care & Control", "Call", "In progress", None, None, "Brighton", "Animal Care & Control", "Phone", False, None, "Allston / Brighton"),
+        ("new_system", "Public Works Department (PWD)", "Public Works Department (PWD)", "BOS311", "Closed", "ONTIME", closed, "south boston waterfront", "Public Works", "App", True, True, "South Boston / South Boston Waterfront"),
+        ("legacy29", "XYZ_", "Somebody New", "Carrier Pigeon", "Weird", None, closed, "Atlantis", "XYZ_", "Carrier Pigeon", True, None, "Atlantis"),
+        ("new_system", None, None, None, None, None, None, None, None, None, False, None, None),
     ]  # fmt: skip
     df = frame(spark, schema, rows)
-    inputs = df.select(*df.columns[:7])
+    inputs = df.select(*df.columns[:8])
     actual = inputs.transform(S.harmonise(mappings)).select(*df.columns)
     check(actual, df)
     known = (
@@ -193,6 +194,8 @@ def test_departments_channels_and_statuses_are_harmonised(spark, mappings):
         "Carrier Pigeon"
     ]
     assert [r[0] for r in flags.filter(~F.col("status_known")).select("status_raw").collect()] == ["Weird"]
+    unknown_neighborhoods = flags.filter(~F.col("neighborhood_known")).select("neighborhood_raw").collect()
+    assert [r[0] for r in unknown_neighborhoods] == ["Atlantis"]
     systems = {(r["source_era"], r["source_system"]) for r in flags.collect()}
     assert systems == {("legacy29", "legacy"), ("legacy30", "legacy"), ("new_system", "new")}
 
@@ -472,7 +475,7 @@ def test_time_basis_evidence_flags_per_record(spark):
 
 
 def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
-    schema = "source_era string, department_raw string, subject string, source_raw string, status_raw string, type string, outcome string"  # fmt: skip
+    schema = "source_era string, department_raw string, subject string, source_raw string, status_raw string, type string, outcome string, neighborhood_raw string"  # fmt: skip
     rows = [
         (
             "legacy29",
@@ -482,11 +485,12 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
             "Weird",
             "Odd Type",
             "kept",
+            "Atlantis",
         ),  # a legacy type is not mapped
-        ("legacy29", "XYZ_", "Somebody New", "Fax", "Weird", None, "duplicate"),
-        ("legacy29", "XYZ_", "Somebody New", "Pager", "Weird", None, "quarantined"),
-        ("legacy29", "XYZ_", "Somebody New", "Fax", "Closed", None, "kept"),
-        ("new_system", None, None, None, None, None, "kept"),  # nothing to map: not unknown
+        ("legacy29", "XYZ_", "Somebody New", "Fax", "Weird", None, "duplicate", "Atlantis"),
+        ("legacy29", "XYZ_", "Somebody New", "Pager", "Weird", None, "quarantined", "Atlantis"),
+        ("legacy29", "XYZ_", "Somebody New", "Fax", "Closed", None, "kept", "Brighton"),
+        ("new_system", None, None, None, None, None, "kept", None),  # nothing to map: not unknown
         # a NEW SYSTEM department the mappings know by name but with no legacy wording: its own subject, counted;
         # a NEW SYSTEM type reasons.csv does not know: its own reason, counted
         (
@@ -497,6 +501,7 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
             "Open",
             "Lane Divider",
             "kept",
+            "North End",
         ),
         (
             "new_system",
@@ -506,13 +511,15 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
             "Open",
             "Street Light Outage",
             "kept",
+            "Downtown",
         ),
-        ("new_system", None, None, None, None, "Lane Divider", "duplicate"),
+        ("new_system", None, None, None, None, "Lane Divider", "duplicate", "Atlantis"),
     ]
     marked = frame(spark, schema, rows)
     assert S.unknown_mapping_values(marked, mappings) == {
         "department": {"XYZ_": 2}, "source": {"Fax": 2}, "status": {"Weird": 1},
         "subject": {"Boston Transportation Department": 1}, "reason": {"Lane Divider": 1},
+        "neighborhood": {"Atlantis": 1},
     }  # fmt: skip
 
 

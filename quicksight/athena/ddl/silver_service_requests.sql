@@ -21,6 +21,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.silver_service_requests (
   `source` string,
   `source_raw` string,
   `neighborhood` string,
+  `neighborhood_raw` string,
   `zipcode` string,
   `ward` string,
   `precinct` string,
