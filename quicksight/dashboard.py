@@ -345,7 +345,7 @@ PAGE = """<!DOCTYPE html>
       <div class="period">closed on time / closed with a known target<span id="kpi-ontime-open"></span></div>
     </div>
     <div class="card span-5"><h2>Enquiry sources, <span class="period-range"></span></h2><div class="chart" id="chart-sources"></div></div>
-    <div class="card span-7"><h2>Total enquiries and average delay per year</h2><div class="chart" id="chart-yearly"></div></div>
+    <div class="card span-7"><h2>Total enquiries and average delay per year, <span class="period-range"></span></h2><div class="chart" id="chart-yearly"></div></div>
     <div class="card span-6"><h2>Enquiries by subject, <span class="period-range"></span></h2><div class="chart tall" id="chart-subjects"></div></div>
     <div class="card span-6"><h2>Top <span id="top-n-label">10</span> reasons, <span class="period-range"></span>
       <input type="range" id="control-top-n" min="1" max="25" value="10" aria-label="Number of reasons"></h2>
