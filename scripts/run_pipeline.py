@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -38,6 +39,14 @@ DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's 
 DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 SPARK_STAGES = ("silver", "gold")
+# What each stage needs from requirements.txt (import names): one missing means a Python other than the virtualenv's,
+# which otherwise failed half-way through with a traceback (tqdm when the ingest began landing, spark-submit after it).
+STAGE_PACKAGES = {
+    "ingest": ("requests", "bs4", "tqdm", "boto3"),
+    "silver": ("pyspark",),
+    "gold": ("pyspark",),
+    "serve": ("duckdb", "sqlglot", "plotly"),
+}
 # The newest Java Spark 3.5 supports (8-21; this project pins 17): Java 23+ refuse Hadoop's Subject.getSubject.
 NEWEST_JAVA = 21
 
@@ -112,6 +121,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(
             f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {os.environ['SPARK_DRIVER_MEMORY']!r}"
         )
+    missing = missing_packages(args.stages)
+    if missing:
+        parser.error(
+            f"{', '.join(missing)} not installed for {sys.executable}: run it with the project's virtualenv, "
+            ".venv/bin/python scripts/run_pipeline.py (make setup creates it), or through make run / make demo"
+        )
     if set(SPARK_STAGES) & set(args.stages):
         problem = java_problem()
         if problem:
@@ -122,6 +137,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         except ingestao_bronze.UsageError as error:
             parser.error(str(error).rstrip("."))
     return args
+
+
+def missing_packages(stages: list[str]) -> list[str]:
+    """The packages the given stages import that this Python lacks, and spark-submit for a Spark stage when it is
+    not beside this Python (where the virtualenv's pyspark puts it and spark_submit looks)."""
+    needed = dict.fromkeys(name for stage in stages for name in STAGE_PACKAGES[stage])
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    spark_submit_bin = Path(sys.executable).parent / "spark-submit"
+    if set(SPARK_STAGES) & set(stages) and "pyspark" not in missing and not spark_submit_bin.is_file():
+        missing.append("spark-submit")
+    return missing
 
 
 def java_problem() -> str | None:

@@ -162,6 +162,25 @@ def test_a_java_spark_cannot_start_on_is_a_usage_error_before_any_stage(
         assert run_pipeline.parse_args(["--lake", str(tmp_path / "lake")]).stages[1:3] == ["silver", "gold"]
 
 
+def test_a_python_without_the_requirements_is_a_usage_error_before_any_stage(tmp_path, monkeypatch, capsys):
+    # `python3 scripts/run_pipeline.py` outside the virtualenv discovered the portal, then died with a
+    # ModuleNotFoundError traceback for tqdm; a Python without spark-submit beside it, with a FileNotFoundError.
+    packages = {**run_pipeline.STAGE_PACKAGES, "ingest": ("requests", "no_such_package_311")}
+    monkeypatch.setattr(run_pipeline, "STAGE_PACKAGES", packages)
+
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.main(["--offline", "--lake", str(tmp_path / "lake"), "--stages", "ingest,serve"])
+
+    assert stopped.value.code == 2
+    [error] = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert "no_such_package_311 not installed for " in error
+    assert "run it with the project's virtualenv, .venv/bin/python scripts/run_pipeline.py" in error
+    assert not (tmp_path / "lake").exists()
+    assert run_pipeline.missing_packages(["serve"]) == []  # only what the chosen stages import
+    monkeypatch.setattr(run_pipeline.sys, "executable", str(tmp_path / "bin" / "python3"))
+    assert run_pipeline.missing_packages(["ingest", "gold"]) == ["no_such_package_311", "spark-submit"]
+
+
 def test_a_java_that_cannot_be_run_is_said_in_one_sentence(tmp_path, monkeypatch):
     java = tmp_path / "jdk" / "bin" / "java"
     java.parent.mkdir(parents=True)
