@@ -200,6 +200,9 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
         code = ingestao_bronze.main(argv)
     if code == INTERRUPTED_EXIT:
         raise StageInterrupted("ingest was interrupted; a re-run resumes where it stopped")
+    # Exit 2 is a usage or lake problem (an unreachable portal, a read-only lake): a re-run alone changes nothing.
+    if code == 2:
+        raise StageFailed("ingest failed (exit 2, its reason above); fix that, then run again")
     if code != 0:
         raise StageFailed(f"ingest failed (exit {code}, its reason above); a re-run resumes where it stopped")
     manifest = newest_manifest(lake)

@@ -249,6 +249,22 @@ def test_an_interrupted_ingest_stops_the_run_with_130(tmp_path, monkeypatch, cap
     assert "[ingest] FAILED: ingest was interrupted" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("code", "advice"), [(2, "fix that, then run again"), (1, "a re-run resumes where it stopped")]
+)
+def test_a_failed_ingest_says_whether_a_re_run_alone_helps(code, advice, tmp_path, monkeypatch, capsys):
+    # An unreachable portal or a read-only lake (exit 2) was followed by "a re-run resumes where it stopped".
+    import ingestao_bronze
+
+    monkeypatch.setattr(ingestao_bronze, "main", lambda argv: code)
+
+    assert run_pipeline.main(["--lake", str(tmp_path / "lake"), "--stages", "ingest,serve"]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == f"[ingest] FAILED: ingest failed (exit {code}, its reason above); {advice}."
+    )
+
+
 def test_years_and_no_new_system_reach_the_ingest(tmp_path, capsys):
     lake = tmp_path / "lake"
 
