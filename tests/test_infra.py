@@ -83,6 +83,44 @@ def test_the_template_passes_cfn_lint():
     assert [str(problem) for problem in problems if problem.rule.id[0] in "EW"] == []
 
 
+def test_the_bucket_is_private_tls_only_and_expires_only_what_is_disposable():
+    """Read from the template: moto's CloudFormation ignores a bucket's public access block, ownership controls and
+    lifecycle, and does not create bucket policies."""
+    resources = template()["Resources"]
+    bucket = resources["LakeBucket"]["Properties"]
+
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    # every request without TLS is refused, on the bucket and on every object
+    [tls_only] = resources["LakeBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (tls_only["Effect"], tls_only["Principal"], tls_only["Action"]) == ("Deny", "*", "s3:*")
+    assert tls_only["Resource"] == [{"Fn::GetAtt": ["LakeBucket", "Arn"]}, {"Fn::Sub": "${LakeBucket.Arn}/*"}]
+    assert tls_only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # Athena results and EMR Serverless logs expire; nothing under the lake or code/ does (the jobs' _staging
+    # folders may hold the only copy of a table while a publish is undone, and the jobs clean them themselves)
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+    assert {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule} == {
+        "athena-results/": 30,
+        "logs/": 30,
+    }
+    assert [rule["AbortIncompleteMultipartUpload"] for rule in rules if "Prefix" not in rule] == [
+        {"DaysAfterInitiation": 7}
+    ]
+    workgroup = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert workgroup["ResultConfiguration"]["OutputLocation"] == {
+        "Fn::Sub": "s3://${LakeBucket}/athena-results/"
+    }
+    assert template()["Outputs"]["GoldLogUri"]["Value"] == {
+        "Fn::Sub": "s3://${LakeBucket}/logs/emr-serverless/"
+    }
+
+
 def test_the_glue_job_is_glue_job_definition_json():
     """The Silver job is declared in glue/job_definition.json (for `aws glue create-job`) and in the stack; the two
     must not drift. The stack's !Sub placeholders are put back to the JSON's BUCKET and lake/ spelling."""
