@@ -480,6 +480,21 @@ def test_the_bucket_is_encrypted_and_the_outputs_name_the_lake(stack):
     assert stack["GoldLogUri"] == f"s3://{BUCKET}/logs/emr-serverless/"
 
 
+def test_the_silver_jobs_logs_go_to_the_stacks_log_groups_kept_30_days(stack):
+    """Glue 5.0 writes to <--custom-logGroup-prefix>/error and /output; the stack creates both groups, with a
+    retention, before the job (otherwise the first run creates them, kept for ever)."""
+    resources = template()["Resources"]
+    prefix = resources["SilverJob"]["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"]
+    groups = boto3.client("logs", region_name="us-east-1").describe_log_groups(logGroupNamePrefix=prefix)
+
+    assert {group["logGroupName"]: group["retentionInDays"] for group in groups["logGroups"]} == {
+        f"{prefix}/error": 30,
+        f"{prefix}/output": 30,
+    }
+    assert prefix.startswith("/aws-glue/")  # where AWSGlueServiceRole may write logs
+    assert sorted(resources["SilverJob"]["DependsOn"]) == ["SilverJobErrorLogs", "SilverJobOutputLogs"]
+
+
 def test_the_bronze_policy_is_enough_to_run_the_ingest_and_no_more(stack, portal_url, monkeypatch, capsys):
     s3 = boto3.client("s3", region_name="us-east-1")
     for name, value in user_with_policy(stack["BronzeIngestPolicyArn"]).items():

@@ -324,7 +324,8 @@ def test_a_misspelled_argument_is_refused_not_ignored(
 def test_glues_own_arguments_are_not_taken_for_misspellings():
     glue_passes = ["--JOB_ID", "j1", "--JOB_RUN_ID", "jr_1", "--job-bookmark-option", "job-bookmark-enable",
                    "--TempDir", "s3://b/tmp", "--enable-metrics", "true", "--job-language", "python",
-                   "--extra-files", "s3://b/m.csv", "--enable-glue-datacatalog", "true"]  # fmt: skip
+                   "--extra-files", "s3://b/m.csv", "--enable-glue-datacatalog", "true",
+                   "--custom-logGroup-prefix", "/aws-glue/jobs/boston311-silver"]  # fmt: skip
     args = silver_job.parse_args(
         ["silver_job.py", "--bronze_path", "/b", "--silver_path", "/s", *glue_passes]
     )
