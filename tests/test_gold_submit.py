@@ -86,6 +86,8 @@ def test_serverless_request_matches_the_start_job_run_model(aws_credentials):
     assert request["configurationOverrides"]["monitoringConfiguration"]["s3MonitoringConfiguration"] == {
         "logUri": "s3://lake-bucket/logs/"
     }
+    # EMR Serverless cancels a job run after 12 hours unless told otherwise; Gold takes minutes
+    assert request["executionTimeoutMinutes"] == 120
 
 
 def test_serverless_request_without_log_uri_has_no_empty_log_location():

@@ -227,6 +227,10 @@ def test_the_pipeline_runs_silver_then_gold_and_ends():
     # and Gold job runs on the application wait for each other
     gold = resources["GoldApplication"]["Properties"]
     assert gold["SchedulerConfiguration"]["MaxConcurrentRuns"] == 1
+    # Silver is bounded by the Glue job's own timeout; Gold by the task's, and EMR Serverless cancels the job run
+    # itself at the same limit (also one emr/submit.py started, the default being 12 hours)
+    assert resources["SilverJob"]["Properties"]["Timeout"] == 60
+    assert states["Gold"]["TimeoutSeconds"] == states["Gold"]["Parameters"]["ExecutionTimeoutMinutes"] * 60
 
 
 def test_the_pipeline_runs_the_stacks_silver_job_and_the_gold_job_run_of_emr_serverless_job_run_json():
