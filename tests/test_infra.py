@@ -70,6 +70,19 @@ def test_quicksight_refreshes_two_hours_after_the_stacks_pipeline_starts() -> No
     assert hour * 60 + minute - pipeline_start >= 120
 
 
+def test_every_documented_deploy_tags_the_stack_for_cost_allocation() -> None:
+    """CloudFormation copies the stack's tags to the resources that take them; a deploy without --tags leaves the
+    pipeline's cost mixed with the account's."""
+    deploys = [
+        command
+        for doc in (REPO / "README.md", REPO / "docs" / "infra.md")
+        for command in re.findall(r"aws cloudformation deploy (?:[^`\n]|\\\n|\n(?=   ))*", doc.read_text())
+    ]
+
+    assert len(deploys) == 3
+    assert all("--tags project=boston311" in command for command in deploys), deploys
+
+
 def names_in(value: Any) -> set[str]:
     """Every word in a template value: the resource names its Ref, GetAtt and Sub mention among them."""
     return set(re.findall(r"\w+", json.dumps(value)))
