@@ -202,7 +202,12 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
         raise StageInterrupted("ingest was interrupted; a re-run resumes where it stopped")
     # Exit 2 is a usage or lake problem (an unreachable portal, a read-only lake): a re-run alone changes nothing.
     if code == 2:
-        raise StageFailed("ingest failed (exit 2, its reason above); fix that, then run again")
+        advice = "fix that, then run again"
+        if not args.offline:  # the first thing a newcomer without network tries is make run
+            advice += (
+                " (with no network, --offline runs the same pipeline on the built-in stand-in: make demo)"
+            )
+        raise StageFailed(f"ingest failed (exit 2, its reason above); {advice}")
     if code != 0:
         raise StageFailed(f"ingest failed (exit {code}, its reason above); a re-run resumes where it stopped")
     manifest = newest_manifest(lake)

@@ -250,7 +250,14 @@ def test_an_interrupted_ingest_stops_the_run_with_130(tmp_path, monkeypatch, cap
 
 
 @pytest.mark.parametrize(
-    ("code", "advice"), [(2, "fix that, then run again"), (1, "a re-run resumes where it stopped")]
+    ("code", "advice"),
+    [
+        (
+            2,
+            "fix that, then run again (with no network, --offline runs the same pipeline on the built-in stand-in: make demo)",
+        ),
+        (1, "a re-run resumes where it stopped"),
+    ],
 )
 def test_a_failed_ingest_says_whether_a_re_run_alone_helps(code, advice, tmp_path, monkeypatch, capsys):
     # An unreachable portal or a read-only lake (exit 2) was followed by "a re-run resumes where it stopped".
