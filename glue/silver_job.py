@@ -1735,6 +1735,9 @@ def _finish(
     return report
 
 
+SUMMARY_VALUES = 3  # unknown mapping values named per kind in the log's summary
+
+
 def summary(report: dict) -> str:
     """A one-screen text summary of a quality report."""
     totals = report.get("totals", {})
@@ -1752,9 +1755,17 @@ def summary(report: dict) -> str:
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")
-    unknown = {k: len(v) for k, v in report.get("unknown_mapping_values", {}).items() if v}
-    if unknown:
-        lines.append(f"  unknown mapping values (distinct): {unknown}")
+    for kind, values in report.get("unknown_mapping_values", {}).items():
+        if values:  # most rows first (the report's order); the rest are in the report
+            shown = ", ".join(
+                f"{value!r} ({rows} rows)" for value, rows in list(values.items())[:SUMMARY_VALUES]
+            )
+            more = (
+                f" and {len(values) - SUMMARY_VALUES} more in the report"
+                if len(values) > SUMMARY_VALUES
+                else ""
+            )
+            lines.append(f"  unknown {kind} values, passed through: {shown}{more}")
     return "\n".join(lines)
 
 

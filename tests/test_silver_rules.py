@@ -603,3 +603,21 @@ def test_headers_overrides_and_paths_are_recognised():
     assert S.bronze_suffix("s3://b/bronze/boston311/dataset=new_system/ingest_date=2026-11-25/f%20x.csv") == (
         "dataset=new_system/ingest_date=2026-11-25/f x.csv"
     )
+
+
+def test_the_log_summary_names_the_unknown_mapping_values():
+    # it printed {'reason': 1}: which value, and how many rows, was only in the report's JSON
+    report = {
+        "run_id": "r1",
+        "unknown_mapping_values": {
+            "department": {"XYZ_": 4, "ABC_": 3, "DEF_": 2, "GHI_": 1},
+            "source": {},
+            "reason": {"Lane Divider": 5},
+        },
+    }
+    lines = S.summary(report).splitlines()
+    assert lines[1:] == [
+        "  unknown department values, passed through: 'XYZ_' (4 rows), 'ABC_' (3 rows), 'DEF_' (2 rows) "
+        "and 1 more in the report",
+        "  unknown reason values, passed through: 'Lane Divider' (5 rows)",
+    ]
