@@ -96,39 +96,55 @@ def test_the_template_passes_cfn_lint():
     assert [str(problem) for problem in problems if problem.rule.id[0] in "EW"] == []
 
 
-def test_the_bucket_is_private_tls_only_and_expires_only_what_is_disposable():
+PRIVATE = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+@pytest.mark.parametrize("bucket_name", ["LakeBucket", "AthenaResultsBucket"])
+def test_each_bucket_is_private_encrypted_and_tls_only(bucket_name: str):
     """Read from the template: moto's CloudFormation ignores a bucket's public access block, ownership controls and
     lifecycle, and does not create bucket policies."""
     resources = template()["Resources"]
-    bucket = resources["LakeBucket"]["Properties"]
+    bucket = resources[bucket_name]["Properties"]
 
-    assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True,
-        "BlockPublicPolicy": True,
-        "IgnorePublicAcls": True,
-        "RestrictPublicBuckets": True,
-    }
+    assert bucket["PublicAccessBlockConfiguration"] == PRIVATE
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    assert resources[bucket_name]["DeletionPolicy"] == "Retain"
     # every request without TLS is refused, on the bucket and on every object
-    [tls_only] = resources["LakeBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [tls_only] = resources[f"{bucket_name}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert resources[f"{bucket_name}Policy"]["Properties"]["Bucket"] == {"Ref": bucket_name}
     assert (tls_only["Effect"], tls_only["Principal"], tls_only["Action"]) == ("Deny", "*", "s3:*")
-    assert tls_only["Resource"] == [{"Fn::GetAtt": ["LakeBucket", "Arn"]}, {"Fn::Sub": "${LakeBucket.Arn}/*"}]
+    assert tls_only["Resource"] == [
+        {"Fn::GetAtt": [bucket_name, "Arn"]},
+        {"Fn::Sub": f"${{{bucket_name}.Arn}}/*"},
+    ]
     assert tls_only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    # Athena results and EMR Serverless logs expire; nothing under the lake or code/ does (the jobs' _staging
-    # folders may hold the only copy of a table while a publish is undone, and the jobs clean them themselves)
-    rules = bucket["LifecycleConfiguration"]["Rules"]
+
+
+def test_only_what_is_disposable_expires_and_athena_results_stay_out_of_the_lake_bucket():
+    resources = template()["Resources"]
+    # EMR Serverless logs expire; nothing under the lake or code/ does (the jobs' _staging folders may hold the only
+    # copy of a table while a publish is undone, and the jobs clean them themselves)
+    rules = resources["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert all(rule["Status"] == "Enabled" for rule in rules)
     assert {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule} == {
-        "athena-results/": 30,
-        "logs/": 30,
+        "logs/": 30
     }
     assert [rule["AbortIncompleteMultipartUpload"] for rule in rules if "Prefix" not in rule] == [
         {"DaysAfterInitiation": 7}
     ]
+    # QuickSight's role writes where Athena puts results: in the lake bucket that would reach code/glue/silver_job.py
     workgroup = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
-    assert workgroup["ResultConfiguration"]["OutputLocation"] == {
-        "Fn::Sub": "s3://${LakeBucket}/athena-results/"
-    }
+    assert workgroup["ResultConfiguration"]["OutputLocation"] == {"Fn::Sub": "s3://${AthenaResultsBucket}/"}
+    [results] = resources["AthenaResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert (results["Status"], results["ExpirationInDays"], "Prefix" in results) == ("Enabled", 30, False)
+    assert template()["Outputs"]["AthenaResultsBucket"]["Value"] == {"Ref": "AthenaResultsBucket"}
     assert template()["Outputs"]["GoldLogUri"]["Value"] == {
         "Fn::Sub": "s3://${LakeBucket}/logs/emr-serverless/"
     }
