@@ -9,6 +9,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
+from moto.emr.models import emr_backends
 from moto.emrserverless.models import emrserverless_backends
 
 import submit
@@ -54,6 +55,10 @@ def test_step_request_runs_the_script_in_cluster_mode():
     assert step["HadoopJarStep"]["Jar"] == "command-runner.jar"
     args = step["HadoopJarStep"]["Args"]
     assert args[:3] == ["spark-submit", "--deploy-mode", "cluster"]
+    assert args[3:5] == [
+        "--conf",
+        "spark.sql.session.timeZone=UTC",
+    ]  # as on EMR Serverless: Gold's months are UTC
     assert args[-5:] == [SCRIPT, "--silver_path", SILVER, "--gold_path", GOLD]
     assert "${" not in json.dumps(request)
 
@@ -257,6 +262,22 @@ def step_with_gold_path(gold_path: str) -> list[str]:
         (step_with_gold_path(SILVER), "--gold-path must be apart from --silver-path"),
         (step_with_gold_path(f"{SILVER}/gold"), "--gold-path must be apart from --silver-path"),
         (step_with_gold_path("s3://lake-bucket/silver"), "--gold-path must be apart from --silver-path"),
+        (
+            [
+                "serverless",
+                "--application-id",
+                "00f",
+                "--execution-role-arn",
+                "arn:aws:iam::1234:role/x",
+                *GOLD_ARGS,
+            ],
+            "IAM role",
+        ),
+        (
+            ["step", "--cluster-id", "j-ABC123", "--script", "s3:///gold_job.py", *GOLD_ARGS[2:]],
+            "not an s3://",
+        ),
+        (["step", "--cluster-id", "j-ABC123", *GOLD_ARGS, "--region", "us-east-1a"], "not an AWS region"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, complaint, capsys):
@@ -325,3 +346,71 @@ def test_an_unknown_profile_submits_nothing(aws_credentials, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-profile" in err[0]
     assert emr.list_steps(ClusterId=cluster)["Steps"] == []
+
+
+def test_a_gold_path_beside_the_silver_path_is_accepted(capsys):
+    beside = f"{SILVER}_gold"  # shares Silver's text as a prefix, not its folder
+
+    assert submit.main(["step", "--dry-run", *step_with_gold_path(beside)[1:]]) == 0
+
+    assert json.loads(capsys.readouterr().out)["Steps"][0]["HadoopJarStep"]["Args"][-1] == beside
+
+
+@mock_aws
+@pytest.mark.parametrize("state", ["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED", "CANCELLING"])
+def test_a_job_run_in_any_unfinished_state_blocks_a_second_one(aws_credentials, capsys, state):
+    emr_serverless = boto3.client("emr-serverless", region_name="us-east-1")
+    application = create_application(emr_serverless)
+    serverless_args = ["serverless", "--application-id", application, "--execution-role-arn", ROLE]
+    serverless_args += ["--region", "us-east-1", *GOLD_ARGS]
+    assert submit.main(serverless_args) == 0
+    [first] = emrserverless_backends[ACCOUNT_ID]["us-east-1"].job_runs[application]
+    first.state = state
+    capsys.readouterr()
+
+    assert submit.main(serverless_args) == 1
+
+    assert f"({state})" in capsys.readouterr().err
+    assert len(emr_serverless.list_job_runs(applicationId=application)["jobRuns"]) == 1
+
+
+@mock_aws
+def test_a_step_being_cancelled_still_blocks_a_second_one(aws_credentials, capsys):
+    # CANCEL_PENDING: the step may still be swapping Gold tables until EMR has stopped it.
+    emr = boto3.client("emr", region_name="us-east-1")
+    cluster = start_cluster()
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS]) == 0
+    [step] = emr_backends[ACCOUNT_ID]["us-east-1"].clusters[cluster].steps
+    step.state = "CANCEL_PENDING"
+    capsys.readouterr()
+
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS]) == 1
+
+    assert "(CANCEL_PENDING)" in capsys.readouterr().err
+    assert len(emr.list_steps(ClusterId=cluster)["Steps"]) == 1
+
+
+@mock_aws
+def test_a_running_step_given_its_gold_path_with_a_slash_blocks_one_given_it_without(aws_credentials, capsys):
+    cluster = start_cluster()
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS[:-1], GOLD + "/"]) == 0
+
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS]) == 1
+
+    assert "nothing submitted" in capsys.readouterr().err
+
+
+def test_missing_credentials_are_one_sentence_and_exit_1(aws_credentials, monkeypatch, capsys):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # were a request ever sent, it stays local
+    for name in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+        monkeypatch.delenv(name, raising=False)
+
+    code = submit.main(["step", "--cluster-id", "j-ABC123", "--region", "us-east-1", *GOLD_ARGS])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert len(err) == 1
+    assert err[0].startswith("submit.py: AWS did not accept the step request") and "credentials" in err[0]
