@@ -263,7 +263,7 @@ class FakeResponse:
             status,
             headers,
             "http://p.test/f.csv",
-            False,
+            status in (301, 302, 303, 307, 308),
         )
         self._body, self._broken = body, broken
         self.raw = self
@@ -283,10 +283,11 @@ class FakeHttp:
     """Answers each GET with the next response, recording the Range asked for."""
 
     def __init__(self, *responses: FakeResponse) -> None:
-        self.responses, self.ranges = list(responses), []
+        self.responses, self.ranges, self.headers = list(responses), [], []
 
     def get(self, url: str, headers: dict[str, str], **_: object) -> FakeResponse:
         self.ranges.append(headers.get("Range"))
+        self.headers.append(headers)
         return self.responses.pop(0)
 
 
@@ -300,11 +301,11 @@ class NoProgress:
         pass
 
 
-def fetch_with(http: FakeHttp, tmp_path: Path) -> tuple[str, int]:
+def fetch_with(http: FakeHttp, tmp_path: Path, backoff: float = 0) -> tuple[str, int]:
     import ingestao_bronze
 
     fetcher = ingestao_bronze.Fetcher(
-        http, ingestao_bronze.HostAllowList.for_portal("http://p.test"), 2, 5, 2, 0
+        http, ingestao_bronze.HostAllowList.for_portal("http://p.test"), 2, 5, 2, backoff
     )
     return fetcher.fetch("http://p.test/f.csv", str(tmp_path / "f.part"), NoProgress())
 
@@ -347,6 +348,76 @@ def test_a_resume_that_completes_the_body_gives_the_sha256_of_the_whole(tmp_path
 
     assert (sha256, size) == (hashlib.sha256(b"a" * 300 + b"b" * 700).hexdigest(), 1000)
     assert (tmp_path / "f.part").read_bytes() == b"a" * 300 + b"b" * 700
+
+
+def test_a_resume_that_runs_past_the_announced_total_is_refused(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    http = FakeHttp(
+        broken_after_300_of_1000(), FakeResponse(206, {"Content-Range": "bytes 300-999/1000"}, b"b" * 800)
+    )
+
+    with pytest.raises(ingestao_bronze.ResourceError, match="received 1,100 of the 1,000 bytes announced"):
+        fetch_with(http, tmp_path)
+
+
+def test_a_restart_from_zero_keeps_only_the_new_body(tmp_path: Path) -> None:
+    # The server ignored the Range and sent the whole file again, now shorter (replaced meanwhile): none of the
+    # first attempt's bytes may stay behind the new ones.
+    http = FakeHttp(broken_after_300_of_1000(), FakeResponse(200, {"Content-Length": "200"}, b"b" * 200))
+
+    sha256, size = fetch_with(http, tmp_path)
+
+    assert (sha256, size) == (hashlib.sha256(b"b" * 200).hexdigest(), 200)
+    assert (tmp_path / "f.part").read_bytes() == b"b" * 200
+
+
+def test_resumes_back_off_exponentially(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingestao_bronze
+
+    waits: list[float] = []
+    monkeypatch.setattr(ingestao_bronze.time, "sleep", waits.append)
+    http = FakeHttp(
+        broken_after_300_of_1000(),
+        FakeResponse(206, {"Content-Range": "bytes 300-999/1000"}, b"b" * 100, broken=True),
+        FakeResponse(206, {"Content-Range": "bytes 400-999/1000"}, b"c" * 600),
+    )
+
+    assert fetch_with(http, tmp_path, backoff=1.5)[1] == 1000
+    assert waits == [1.5, 3.0]
+
+
+def test_every_request_asks_for_the_bytes_as_stored(tmp_path: Path) -> None:
+    # Bronze lands the bytes as served (decode_content=False): a gzip transfer encoding would land gzip.
+    http = FakeHttp(
+        broken_after_300_of_1000(), FakeResponse(206, {"Content-Range": "bytes 300-999/1000"}, b"b" * 700)
+    )
+
+    fetch_with(http, tmp_path)
+
+    assert [headers.get("Accept-Encoding") for headers in http.headers] == ["identity", "identity"]
+
+
+def test_a_redirect_loop_is_given_up(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    loop = [FakeResponse(302, {"Location": "http://p.test/again.csv"}, b"") for _ in range(20)]
+    http = FakeHttp(*loop)
+
+    with pytest.raises(ingestao_bronze.ResourceError, match="more than 5 redirects"):
+        fetch_with(http, tmp_path)
+    assert len(http.headers) == 6
+
+
+def test_https_downloads_are_retried_like_http() -> None:
+    import ingestao_bronze
+
+    session = ingestao_bronze.http_session(3, 0.5)
+
+    for url in ("http://data.boston.gov/x.csv", "https://data.boston.gov/x.csv"):
+        retry = session.get_adapter(url).max_retries
+        assert (retry.total, retry.backoff_factor) == (3, 0.5), url
+        assert set(retry.status_forcelist) == {429, 500, 502, 503, 504}, url
 
 
 def test_the_download_of_a_refused_resource_is_deleted_at_once(
