@@ -188,6 +188,10 @@ def test_bronze_lands_exactly_the_headers_silver_reads() -> None:
             "(nearest legacy30: unknown column the_geom; missing geom_4326)",
         ),
         ("id,name", "(starts 'id,name')"),
+        (  # a third of a known header: too far from it to list what differs
+            ",".join(bronze.LEGACY29_HEADER.split(",")[:10]),
+            f"(starts {bronze.LEGACY29_HEADER[:60]!r})",
+        ),
     ],
 )
 def test_a_header_near_a_known_era_is_refused_naming_the_columns_apart(header: str, message: str) -> None:
@@ -203,6 +207,7 @@ def test_a_header_near_a_known_era_is_refused_naming_the_columns_apart(header: s
         (b"  \n", "empty"),
         (b"<!DOCTYPE html><html><body>Maintenance</body></html>", "HTML"),
         (b"\n<html>", "HTML"),
+        (b"Service notice\n<html><body>Down for maintenance</body></html>", "HTML"),
         (b"id,name\n1,x\n", "not a known 311 header"),
         (b"case_enquiry_id,closed_dt\n1,2\n", "not a known 311 header"),
     ],
@@ -348,3 +353,22 @@ def test_only_a_host_never_reached_skips_the_dataset_page() -> None:
 )
 def test_a_csv_is_known_by_its_format_label_else_by_its_url(format_label, url: str, csv: bool) -> None:
     assert bronze.is_csv(format_label, url) is csv
+
+
+def test_a_csv_resource_without_a_url_is_not_selected() -> None:
+    document = {
+        "success": True,
+        "result": {
+            "resources": [
+                {"id": "no-url", "name": "311 SERVICE REQUESTS - 2022", "format": "CSV", "url": ""},
+                {"id": "null-url", "name": "311 SERVICE REQUESTS - 2021", "format": "CSV", "url": None},
+            ]
+        },
+    }
+
+    assert bronze.parse_package_show(document) == []
+
+
+def test_listed_names_at_most_five_then_the_count() -> None:
+    assert bronze.listed(["a", "b", "c", "d", "e"]) == "a, b, c, d, e"
+    assert bronze.listed(["a", "b", "c", "d", "e", "f"]) == "a, b, c, d, e, … (6 in all)"
