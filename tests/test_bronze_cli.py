@@ -52,6 +52,14 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
         (["--backoff", "nan"], "--backoff must be a non-negative number of seconds, not nan."),
         (["--timeout", "0"], "--timeout and --connect-timeout must be positive numbers of seconds."),
         (["--timeout", "inf"], "--timeout and --connect-timeout must be positive numbers of seconds."),
+        (
+            ["--connect-timeout", "0", "--portal", "http://127.0.0.1:9"],
+            "--timeout and --connect-timeout must be positive numbers of seconds.",
+        ),
+        (
+            ["--backoff", "inf", "--retries", "0", "--portal", "http://127.0.0.1:9"],
+            "--backoff must be a non-negative number of seconds, not inf.",
+        ),
         (["--retries", "many"], "Argument --retries: invalid int value: 'many'."),
         (["--frobnicate"], "Unrecognized arguments: --frobnicate."),
         (
