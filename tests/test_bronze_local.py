@@ -199,12 +199,34 @@ def test_dry_run_writes_nothing(
     assert capsys.readouterr().out.count("would fetch") == 4
 
 
+def test_dry_run_after_a_run_tells_unchanged_from_changed(
+    portal: Portal, portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    portal.rewrite(portal.resource_id("legacy_2022"), SAMPLE_BY_DATASET["legacy_2022"].read_bytes() + b"\n")
+    capsys.readouterr()
+
+    assert ingest(portal_url, lake, "--dry-run") == 0
+
+    verdicts = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    assert verdicts == {
+        "new_system": "unchanged",
+        "legacy_2022": "would",
+        "legacy_2015": "unchanged",
+        "legacy_2011": "unchanged",
+    }
+
+
 def test_summary_table_counts(portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     ingest(portal_url, tmp_path / "lake")
 
     out = capsys.readouterr().out
 
     assert out.strip().splitlines()[-1] == "landed 4, unchanged 0, failed 0"
+    rows = [line.split() for line in out.strip().splitlines()[1:-1]]
+    keys = {e["dataset"]: e["key"] for e in manifests(tmp_path / "lake")[0]["resources"]}
+    assert {row[0]: (row[1], row[3]) for row in rows} == {d: ("landed", key) for d, key in keys.items()}
 
 
 def test_unreachable_portal_is_a_configuration_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
