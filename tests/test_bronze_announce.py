@@ -255,6 +255,30 @@ def test_twin_resources_with_the_same_bytes_share_one_object_and_both_are_landed
     assert {e["status"] for e in manifests(lake)[1]["resources"]} == {"unchanged"}
 
 
+def test_twins_rewritten_to_the_same_bytes_both_point_at_the_one_new_object(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    original = portal.resource_id("legacy_2022")
+    twin = portal.add_csv(
+        "311 Service Requests - 2022",
+        SAMPLE_BY_DATASET["legacy_2022"].read_bytes(),
+        file_name="lagan_311_open_data_2022_rvsd3.csv",
+    )
+    ingest(portal_url, lake, "--years", "2022", "--no-new-system")
+    rewritten = SAMPLE_BY_DATASET["legacy_2022"].read_bytes() + b"\n"
+    for resource_id in (twin, original):
+        portal.rewrite(resource_id, rewritten, file_name="lagan_311_open_data_2022_rvsd3.csv")
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    first, second = manifests(lake)[1]["resources"]
+    assert first["status"] == second["status"] == "landed"
+    assert first["key"] == second["key"] != manifests(lake)[0]["resources"][0]["key"]
+    assert {r["key"] for r in state(lake)["resources"].values()} == {first["key"]}
+    assert_every_object_announced(lake)
+
+
 def test_a_lost_state_announces_todays_objects_again_without_copying_them(
     portal_url: str, tmp_path: Path
 ) -> None:
