@@ -275,3 +275,44 @@ def test_a_bucket_that_refuses_writes_is_a_configuration_error(
     assert "AccessDenied" in err and "Traceback" not in err
     assert "the next run announces" not in err  # nothing landed, so there is nothing to announce later
     assert s3_keys(s3) == []
+
+
+def test_an_s3_client_without_credentials_is_a_configuration_error(
+    s3: Any, portal_url: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    import bronze_storage
+
+    def no_credentials(**_: Any) -> None:
+        raise NoCredentialsError()
+
+    monkeypatch.setattr(
+        bronze_storage, "s3_client", s3_client_calling("before-call.s3.HeadBucket", no_credentials)
+    )
+
+    assert ingest(portal_url, S3_LAKE) == 2
+
+    assert capsys.readouterr().err == (
+        f"ingestao_bronze.py: error: Cannot reach the bucket {S3_BUCKET}: Unable to locate credentials.\n"
+    )
+
+
+def test_work_dir_holds_the_downloads_of_an_s3_lake(
+    s3: Any, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bronze_storage
+
+    commit, staged_in = bronze_storage.S3Store.commit_file, []
+
+    def recording_commit(self: Any, local_path: str, key: str, metadata: dict[str, str]) -> None:
+        staged_in.append(Path(local_path).parent.parent)
+        commit(self, local_path, key, metadata)
+
+    monkeypatch.setattr(bronze_storage.S3Store, "commit_file", recording_commit)
+    work = tmp_path / "work"
+
+    assert ingest(portal_url, S3_LAKE, "--work-dir", str(work)) == 0
+
+    assert staged_in == [work] * 4
+    assert list(work.iterdir()) == []
