@@ -411,6 +411,7 @@ def test_quicksight_definition_errors_are_reported_with_the_offending_path(
     ("change", "message"),
     [
         ({"--account-id": "12345"}, "--account-id must be 12 digits"),
+        ({"--account-id": "1234567890123"}, "--account-id must be 12 digits"),
         ({"--region": "Boston"}, "--region must be an AWS region"),
         (
             {"--principal-arn": "arn:aws:iam::123456789012:user/alice"},
@@ -431,6 +432,10 @@ def test_quicksight_definition_errors_are_reported_with_the_offending_path(
             "--silver-location must be an s3://bucket/prefix URI with a valid",
         ),
         ({"--lake": "/tmp/lake"}, "--lake must be an s3:// URI"),
+        (
+            {"--lake": "s3://Lake_Bucket/lake"},
+            "--silver-location must be an s3://bucket/prefix URI with a valid",
+        ),
         ({"--lake": None}, "The Athena step needs --silver-location and --gold-location"),
         ({"--region": None}, "The following arguments are required: --region"),
     ],
@@ -478,6 +483,26 @@ def test_dry_run_checks_every_request_and_calls_nothing(capsys: pytest.CaptureFi
     checked = [line for line in out[:-1] if line.startswith("ok")]
     assert len(checked) == len(out) - 1 == len(deploy.planned_requests(CONFIG))
     assert "ok   quicksight CreateDashboard dashboard" in out
+    # as deploy_athena sends them: CREATE DATABASE runs before the database exists, so without its context
+    contexts = {
+        asset: "QueryExecutionContext" in body
+        for _, operation, asset, body in deploy.planned_requests(CONFIG)
+        if operation == "StartQueryExecution"
+    }
+    assert contexts.pop("create database boston311") is False and all(contexts.values())
+
+
+def test_dry_run_fails_when_a_request_breaks_the_api_model(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def model_errors(service: str, operation: str, body: dict[str, Any]) -> list[str]:
+        return ["Name: too long"] if operation == "CreateAnalysis" else []
+
+    monkeypatch.setattr(definitions, "model_errors", model_errors)
+
+    assert deploy.main([*ARGV, "--dry-run"], session=NoAws()) == 1
+    out = capsys.readouterr().out
+    assert "FAIL quicksight CreateAnalysis analysis" in out and "Name: too long" in out
 
 
 def test_a_table_is_replaced_when_missing_or_changed_and_left_alone_when_up_to_date(aws: StubbedAws) -> None:
@@ -533,6 +558,10 @@ def test_the_fingerprint_is_the_sha256_of_the_statement_without_it() -> None:
             assert re.sub(rf"'{deploy.DDL_FINGERPRINT}' = '{fingerprint}',\s*", "", sql) == bare
     with pytest.raises(athena_sql.SqlError, match="TBLPROPERTIES"):
         deploy.with_fingerprint("CREATE EXTERNAL TABLE t (a int) LOCATION 's3://b/t/'")
+    with pytest.raises(athena_sql.SqlError, match="one TBLPROPERTIES clause"):
+        deploy.with_fingerprint(
+            "CREATE EXTERNAL TABLE t (a int) TBLPROPERTIES ('a' = '1') TBLPROPERTIES ('b' = '2')"
+        )
 
 
 def test_a_catalog_that_cannot_be_read_is_one_sentence(
@@ -679,6 +708,75 @@ def test_quicksight_waits_give_up_after_the_timeout_and_at_once_on_deleted() -> 
     deleted = [("DELETED", None), ("CREATION_SUCCESSFUL", None)]
     with pytest.raises(deploy.DeployError, match="the data source ended DELETED"):
         deploy.wait_for_status(lambda: deleted.pop(0), "the data source", lambda s: None, 1.0, 3.0)
+    failed = [("UPDATE_FAILED", None), ("UPDATE_SUCCESSFUL", None)]
+    with pytest.raises(deploy.DeployError, match="the analysis ended UPDATE_FAILED: no details given"):
+        deploy.wait_for_status(lambda: failed.pop(0), "the analysis", lambda s: None, 1.0, 3.0)
+
+
+def test_a_cancelled_query_fails_at_once() -> None:
+    class Cancelled(RunningForever):
+        def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+            super().get_query_execution(QueryExecutionId)
+            return _execution(QueryExecutionId, "CANCELLED")
+
+    athena = Cancelled()
+
+    with pytest.raises(deploy.DeployError, match="^query q1 cancelled: cancelled$"):
+        deploy.run_statement(athena, "SELECT 1", "analytics", "boston311", lambda s: None, 1.0, 3.0)
+    assert athena.polls == 1
+
+
+def test_a_describe_that_is_refused_is_reported_not_taken_for_a_missing_asset(
+    aws: StubbedAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only ResourceNotFoundException means "create it": any other refusal stops the step (no CreateDataSource).
+    source = {**IDS, "DataSourceId": definitions.DATA_SOURCE_ID}
+    aws.quicksight.add_client_error(
+        "describe_data_source", "AccessDeniedException", "Not authorized.", 403, expected_params=source
+    )
+
+    assert deploy.main([*ARGV, "--skip-athena"], session=aws, waits=NO_WAIT) == 1
+
+    assert capsys.readouterr().err == (
+        "QuickSight: data source boston311-athena failed: AccessDeniedException: Not authorized.\n"
+    )
+    assert aws.operations() == ["DescribeDataSource"]
+
+
+def test_an_endpoint_that_cannot_be_reached_is_one_sentence(
+    aws_credentials: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://quicksight.us-east-1.amazonaws.com/")
+
+    class UnreachableAws:
+        """Clients whose every request fails before it is sent, as when the endpoint cannot be reached."""
+
+        def client(self, service: str, region_name: str | None = None, config: Any = None) -> Any:
+            client = boto3.Session(region_name=REGION).client(service, region_name=region_name, config=config)
+            client.meta.events.register("before-send", unreachable)
+            return client
+
+    assert deploy.main([*ARGV, "--skip-athena"], session=UnreachableAws(), waits=NO_WAIT) == 1
+
+    assert capsys.readouterr().err == (
+        "QuickSight: data source boston311-athena failed: Could not connect to the endpoint URL: "
+        '"https://quicksight.us-east-1.amazonaws.com/".\n'
+    )
+
+
+def test_a_named_query_description_is_cut_to_athenas_limit(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sql = tmp_path / "long.sql"
+    sql.write_text("-- " + "word " * 400 + "\n-- more\nSELECT 1\n", encoding="utf-8")
+    monkeypatch.setattr(athena_sql, "sql_path", lambda kind, name: sql)
+
+    description = deploy.named_query_description("long")
+
+    assert len(description) == 1024 and description.startswith("word word")
 
 
 def test_a_lake_with_a_trailing_slash_gives_the_same_locations() -> None:
