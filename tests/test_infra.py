@@ -528,9 +528,37 @@ def test_the_silver_jobs_logs_go_to_the_stacks_log_groups_kept_30_days(stack):
     assert sorted(resources["SilverJob"]["DependsOn"]) == ["SilverJobErrorLogs", "SilverJobOutputLogs"]
 
 
+def test_the_lake_bucket_stays_with_the_stack_and_drops_abandoned_uploads():
+    resources = template()["Resources"]
+    bucket = resources["LakeBucket"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == (
+        "Retain",
+        "Retain",
+    )  # the lake is data
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    abort = rules["abort-incomplete-multipart-uploads"]
+    assert abort["Status"] == "Enabled" and "Prefix" not in abort
+    assert 0 < abort["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] <= 30
+    # boto3's managed transfer aborts the multipart upload of a Bronze object it could not finish
+    [land] = [
+        statement
+        for statement in resources["BronzeIngestPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Sid"] == "LandBronze"
+    ]
+    assert "s3:AbortMultipartUpload" in land["Action"]
+
+
+def test_the_workgroup_enforces_its_encrypted_result_location_and_a_scan_cutoff():
+    configuration = template()["Resources"]["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["ResultConfiguration"]["EncryptionConfiguration"] == {"EncryptionOption": "SSE_S3"}
+    assert 0 < configuration["BytesScannedCutoffPerQuery"] <= 100 * 1024**3
+
+
 def test_the_bronze_policy_is_enough_to_run_the_ingest_and_no_more(stack, portal_url, monkeypatch, capsys):
     s3 = boto3.client("s3", region_name="us-east-1")
-    for name, value in user_with_policy(stack["BronzeIngestPolicyArn"]).items():
+    user_keys = user_with_policy(stack["BronzeIngestPolicyArn"])
+    for name, value in user_keys.items():
         monkeypatch.setenv(name, value)
 
     with enable_iam_authentication():
@@ -543,6 +571,14 @@ def test_the_bronze_policy_is_enough_to_run_the_ingest_and_no_more(stack, portal
     assert all(key.startswith(f"{LAKE_PREFIX}/{BRONZE_PREFIX}/") for key in keys)
     assert elsewhere != 0  # the policy is scoped to the lake's Bronze prefix
     assert "AccessDenied" in capsys.readouterr().err
+    bronze_user = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        aws_access_key_id=user_keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=user_keys["AWS_SECRET_ACCESS_KEY"],
+    )
+    for stage in (SILVER_PREFIX, GOLD_PREFIX):  # not even in this lake: Bronze never writes another stage
+        assert not allowed(bronze_user, "write", f"{LAKE_PREFIX}/{stage}/part-0.parquet"), stage
 
 
 def role_credentials(role_arn: str) -> dict[str, str]:
