@@ -33,7 +33,9 @@ def test_ingest_into_s3_counts_from_the_run_manifest(s3_lake, capsys):
 
 
 def test_later_stages_refuse_an_s3_lake_in_one_sentence(s3_lake, capsys):
-    assert run_pipeline.main(["--lake", s3_lake, "--stages", "ingest,silver"]) == 2
+    assert (
+        run_pipeline.main(["--offline", "--lake", s3_lake, "--stages", "ingest,serve"]) == 2
+    )  # no Spark if lost
     assert "needs a local --lake" in capsys.readouterr().err
 
 
@@ -100,13 +102,13 @@ def test_bad_years_are_a_usage_error_before_any_stage(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "env", "complaint"),
     [
-        (
-            ["--offline", "--portal", "https://example.org"],
+        (  # --stages ingest: were the check lost, the test would not go on to start Spark
+            ["--offline", "--portal", "https://example.org", "--stages", "ingest"],
             {},
             "--offline ingests from the built-in stand-in",
         ),
         (
-            [],
+            ["--offline", "--stages", "ingest"],
             {"SPARK_DRIVER_MEMORY": "lots"},
             "SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not 'lots'",
         ),
@@ -307,3 +309,54 @@ def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, 
     monkeypatch.setattr(run_pipeline, "spark_submit", silver_writes_a_report)
 
     assert run_pipeline.silver_stage(lake).rows == "10 read, 8 to Silver, 1 quarantined, 1 duplicates"
+
+
+def test_a_blank_lake_argument_is_refused_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.parse_args(["--lake", "  ", "--stages", "ingest"])
+
+    assert stopped.value.code == 2
+    assert "--lake: is empty (an unset variable?)" in capsys.readouterr().err
+
+
+def test_the_ingest_stage_hands_on_every_ingest_flag(tmp_path, monkeypatch):
+    handed: list[list[str]] = []
+    monkeypatch.setattr(run_pipeline.ingestao_bronze, "main", lambda argv: handed.append(argv) or 0)
+    lake = tmp_path / "lake"
+
+    argv = ["--lake", str(lake), "--stages", "ingest", "--years", "2022", "--no-new-system", "--quiet"]
+    assert run_pipeline.main(argv) == 0
+
+    assert handed == [
+        [
+            "--portal",
+            run_pipeline.ingestao_bronze.DEFAULT_PORTAL,
+            "--lake",
+            str(lake),
+            "--years",
+            "2022",
+            "--no-new-system",
+            "--quiet",
+        ]
+    ]
+
+
+def test_spark_submit_runs_the_job_locally_on_loopback_with_the_driver_memory_asked_for(monkeypatch):
+    ran = []
+    monkeypatch.setattr(
+        run_pipeline.subprocess,
+        "run",
+        lambda command, env, check: ran.append((command, env)) or subprocess.CompletedProcess(command, 0),
+    )
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
+    monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
+
+    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+
+    [(command, env)] = ran
+    assert command[1:5] == ["--master", "local[*]", "--driver-memory", "2g"]
+    assert command[-5:] == [str(run_pipeline.GOLD_JOB), "--silver_path", "s", "--gold_path", "g"]
+    assert env["SPARK_LOCAL_IP"] == "127.0.0.1"
+    assert "spark.ui.enabled=false" in command and "spark.driver.bindAddress=127.0.0.1" in command
