@@ -112,6 +112,7 @@ def test_dataset_columns_are_the_views_columns_with_matching_types(
 
 
 def test_datasets_read_their_view_through_the_athena_data_source() -> None:
+    decimals = 0
     for spec in definitions.DATASETS:
         body = definitions.dataset_request(TARGET, spec)
         (table,) = body["PhysicalTableMap"].values()
@@ -123,6 +124,12 @@ def test_datasets_read_their_view_through_the_athena_data_source() -> None:
             == "arn:aws:quicksight:us-east-1:123456789012:datasource/boston311-athena"
         )
         assert [c["Name"] for c in relational["InputColumns"]] == [name for name, _ in spec.columns]
+        # Athena's doubles: QuickSight's default FIXED decimal would round rates and hours to 4 places
+        for column in relational["InputColumns"]:
+            if column["Type"] == "DECIMAL":
+                decimals += 1
+                assert column.get("SubType") == "FLOAT", (spec.view, column["Name"])
+    assert decimals
 
 
 def test_every_column_the_dashboard_names_exists_in_its_view(view_columns: dict[str, dict[str, str]]) -> None:
