@@ -432,6 +432,25 @@ def test_a_column_missing_from_parquet_reads_as_null(tmp_path: Path) -> None:
         assert connection.execute("SELECT * FROM v_open_backlog").fetchall() == [
             (dt.date(2024, 1, 1), "PWDx", None, None)
         ]
+        # the missing columns keep the DDL's types, as on Athena (an untyped NULL would be an INTEGER)
+        declared = [
+            athena_sql.DUCKDB_TYPES[t] for t in athena_sql.table_columns("gold_open_backlog").values()
+        ]
+        assert [row[1] for row in connection.execute('DESCRIBE "gold_open_backlog"').fetchall()] == declared
+
+
+def test_parquet_files_written_before_and_after_a_column_was_added_read_together(tmp_path: Path) -> None:
+    gold = tmp_path / "gold"
+    schema = helpers.GOLD_SCHEMAS["open_backlog"]
+    helpers.write_table([(dt.date(2024, 2, 1), "PWDx", 7, 3)], schema, gold / "open_backlog")
+    narrow = schema.remove(3).remove(2)  # an older file of the same table, without the two later columns
+    helpers.write_table([(dt.date(2024, 1, 1), "BTDT")], narrow, gold / "open_backlog" / "older")
+
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(tmp_path / "silver"), str(gold))
+
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        rows = connection.execute('SELECT * FROM "gold_open_backlog" ORDER BY 1').fetchall()
+    assert rows == [(dt.date(2024, 1, 1), "BTDT", None, None), (dt.date(2024, 2, 1), "PWDx", 7, 3)]
 
 
 def test_a_column_of_another_type_is_refused_naming_the_stage_to_rerun(
@@ -451,6 +470,31 @@ def test_a_column_of_another_type_is_refused_naming_the_stage_to_rerun(
     assert "gold_open_backlog: the Parquet files under" in line
     assert "open_cases is VARCHAR where the DDL says bigint" in line and line.endswith("running Gold again.")
     assert not (tmp_path / "lake.duckdb").exists() and not (tmp_path / "lake.duckdb.building").exists()
+
+
+def test_a_silver_column_of_another_type_names_silver_as_the_stage_to_rerun(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    helpers.write_small_lake(tmp_path)
+    silver = tmp_path / "silver" / "boston311"
+    shutil.rmtree(silver / "service_requests")
+    schema = helpers.SILVER_SCHEMA
+    retyped = schema.set(schema.get_field_index("latitude"), pa.field("latitude", pa.string()))
+    rows = [row | {"latitude": str(row["latitude"])} for row in helpers.SMALL_SILVER]
+    dated = [row | {"open_year": row["opened_at"].year, "open_month": row["opened_at"].month} for row in rows]
+    helpers.write_partitioned(dated, retyped, silver / "service_requests", helpers.SILVER_PARTITIONS)
+
+    assert local_lake.main(["--lake", str(tmp_path)]) == 2
+
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "silver_service_requests: the Parquet files under" in line
+    assert "latitude is VARCHAR where the DDL says double" in line and line.endswith("running Silver again.")
+
+
+def test_one_statement_is_transpiled_and_two_are_refused() -> None:
+    assert athena_sql.to_duckdb("SELECT 1") == "SELECT 1"
+    with pytest.raises(athena_sql.SqlError, match="Expected one SQL statement, got 2"):
+        athena_sql.to_duckdb("SELECT 1; SELECT 2")
 
 
 def test_cli_builds_the_lake_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
