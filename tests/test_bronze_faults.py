@@ -420,6 +420,34 @@ def test_https_downloads_are_retried_like_http() -> None:
         assert set(retry.status_forcelist) == {429, 500, 502, 503, 504}, url
 
 
+def test_a_staging_file_that_cannot_be_written_is_a_storage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full disk while the body streams in: never a staged file shorter than the sha256 that is recorded for it.
+    import ingestao_bronze
+
+    class FullDisk:
+        def __init__(self, path: str, mode: str) -> None:
+            self.written = 0
+
+        def write(self, chunk: bytes) -> None:
+            if self.written + len(chunk) > 500:
+                raise OSError(28, "No space left on device")
+            self.written += len(chunk)
+
+        def flush(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(ingestao_bronze, "open", FullDisk, raising=False)
+    http = FakeHttp(FakeResponse(200, {"Content-Length": "1000"}, b"a" * 1000))
+
+    with pytest.raises(ingestao_bronze.StorageError, match="No space left on device"):
+        fetch_with(http, tmp_path)
+
+
 def test_the_download_of_a_refused_resource_is_deleted_at_once(
     portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

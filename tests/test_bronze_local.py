@@ -294,6 +294,12 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
             ),
             "has a resource record that is not an object with a text 'key'",
         ),
+        (  # a sha256 that is not text could never equal a download's
+            lambda state: json.dumps(
+                {**state, "resources": {k: {**v, "sha256": 5} for k, v in state["resources"].items()}}
+            ),
+            "has a resource record that is not an object",
+        ),
         # a killed run's record edited by hand: no sha256 (was a KeyError traceback), a field no manifest has
         (
             lambda state: json.dumps(

@@ -92,7 +92,8 @@ def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: An
         assert obj["Metadata"]["resource-id"] == entry["resource_id"]
         assert obj["ContentType"] == "text/csv"
     for key in (BRONZE_STATE, f"{BRONZE_MANIFESTS}/{manifest['run_id']}.json"):
-        assert s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{key}")["ServerSideEncryption"] == "AES256"
+        head = s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{key}")
+        assert (head["ServerSideEncryption"], head["ContentType"]) == ("AES256", "application/json")
 
 
 def test_kms_key_id_switches_to_sse_kms(s3: Any, portal_url: str) -> None:
