@@ -930,8 +930,8 @@ def read_state(store: BronzeStore) -> dict[str, Any]:
         raise StorageError(f"The state file {BRONZE_STATE} has no 'resources' object; fix or delete it.")
     if not all(is_landing_record(record) for record in state["resources"].values()):
         raise StorageError(
-            f"The state file {BRONZE_STATE} has a resource record that is not an object with a text 'key'; "
-            "fix or delete it."
+            f"The state file {BRONZE_STATE} has a resource record that is not an object with a text 'key' "
+            "(and a text 'sha256', if any); fix or delete it."
         )
     unfinished = state.get(RUN_IN_PROGRESS)
     if unfinished is not None and not (

@@ -298,7 +298,7 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
             lambda state: json.dumps(
                 {**state, "resources": {k: {**v, "sha256": 5} for k, v in state["resources"].items()}}
             ),
-            "has a resource record that is not an object",
+            "has a resource record that is not an object with a text 'key' (and a text 'sha256', if any)",
         ),
         # a killed run's record edited by hand: no sha256 (was a KeyError traceback), a field no manifest has
         (
