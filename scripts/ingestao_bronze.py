@@ -984,12 +984,13 @@ def announce_unfinished_run(store: BronzeStore) -> dict[str, Any]:
 
 
 def unique_run_id(store: BronzeStore, started: datetime) -> str:
-    """``20261125T172233Z``; ``..Z_2``, ``..Z_3`` (sorting after it) when a run of that second already exists."""
+    """``20261125T172233Z``; ``..Z_002``, ``..Z_003`` when a run of that second already exists: padded, so that the
+    names sort in the order the runs began (``..Z_10`` would sort before ``..Z_2``; the newest manifest is the last)."""
     base = started.strftime("%Y%m%dT%H%M%SZ")
     run_id, counter = base, 1
     while store.exists(f"{BRONZE_MANIFESTS}/{run_id}.json"):
         counter += 1
-        run_id = f"{base}_{counter}"
+        run_id = f"{base}_{counter:03d}"
     return run_id
 
 

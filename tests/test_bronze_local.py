@@ -406,9 +406,29 @@ def test_two_runs_in_the_same_second_write_two_manifests(
     assert ingest(portal_url, lake) == 0
 
     first, second = manifests(lake)
-    assert second["run_id"] == first["run_id"] + "_2"
+    assert second["run_id"] == first["run_id"] + "_002"
     assert {e["status"] for e in first["resources"]} == {"landed"}
     assert {e["status"] for e in second["resources"]} == {"unchanged"}
+
+
+def test_run_ids_of_one_second_sort_in_the_order_the_runs_began() -> None:
+    import ingestao_bronze
+
+    class Store:  # a lake whose manifests of that second are written as the runs begin
+        def __init__(self) -> None:
+            self.manifests: set[str] = set()
+
+        def exists(self, key: str) -> bool:
+            return key in self.manifests
+
+    store, started = Store(), ingestao_bronze.utc_now()
+    run_ids = []
+    for _ in range(12):
+        run_ids.append(ingestao_bronze.unique_run_id(store, started))
+        store.manifests.add(f"{ingestao_bronze.BRONZE_MANIFESTS}/{run_ids[-1]}.json")
+
+    assert run_ids[1] == run_ids[0] + "_002"
+    assert sorted(f"{run_id}.json" for run_id in run_ids) == [f"{run_id}.json" for run_id in run_ids]
 
 
 def test_a_portal_that_lists_no_311_csv_is_a_configuration_error(
