@@ -193,6 +193,27 @@ def test_every_table_and_view_has_its_test_fixture() -> None:
     assert sorted(VIEW_COLUMNS) == athena_sql.view_names(), "a new view needs its columns in VIEW_COLUMNS"
 
 
+@pytest.mark.parametrize("name", athena_sql.named_query_names())
+def test_named_query_counts_are_bigint_in_duckdb_as_in_athena(
+    name: str, db: duckdb.DuckDBPyConnection
+) -> None:
+    # DuckDB widens SUM(BIGINT) to HUGEINT (int128, which Arrow and pandas read as a decimal or a float); Athena
+    # keeps BIGINT. The queries cast, so both engines hand out the same types.
+    types = {r[0]: r[1] for r in db.execute(f"DESCRIBE {local_lake.named_query_view(name)}").fetchall()}
+    assert "HUGEINT" not in types.values(), types
+    counts = {
+        "requests_opened",
+        "closed_on_time",
+        "closed_late",
+        "closed_cases",
+        "open_cases",
+        "open_over_1y",
+    }
+    assert {column: kind for column, kind in types.items() if column in counts} == dict.fromkeys(
+        counts & set(types), "BIGINT"
+    )
+
+
 @pytest.mark.parametrize("view", sorted(VIEW_COLUMNS))
 def test_view_columns_and_types_are_the_contract(view: str, db: duckdb.DuckDBPyConnection) -> None:
     assert [(r[0], r[1]) for r in db.execute(f"DESCRIBE {view}").fetchall()] == VIEW_COLUMNS[view]

@@ -2,7 +2,7 @@
 SELECT
   month,
   source,
-  SUM(requests_opened) AS requests_opened,
+  CAST(SUM(requests_opened) AS bigint) AS requests_opened,  -- bigint in both engines (DuckDB widens a SUM to HUGEINT)
   CAST(SUM(requests_opened) AS double) / SUM(SUM(requests_opened)) OVER (PARTITION BY month) AS share_of_month
 FROM v_monthly_requests
 GROUP BY month, source

@@ -3,8 +3,8 @@
 SELECT
   month,
   department,
-  SUM(closed_on_time) AS closed_on_time,
-  SUM(closed_late) AS closed_late,
+  CAST(SUM(closed_on_time) AS bigint) AS closed_on_time,  -- bigint in both engines (DuckDB widens a SUM to HUGEINT)
+  CAST(SUM(closed_late) AS bigint) AS closed_late,
   CAST(SUM(closed_on_time) AS double) / NULLIF(SUM(closed_on_time) + SUM(closed_late), 0) AS on_time_rate
 FROM v_monthly_requests
 GROUP BY month, department
