@@ -1507,7 +1507,10 @@ def _stage_survivors(
     for year, month in touched:
         in_touched = in_touched | ((F.col("open_year") == year) & (F.col("open_month") == month))
     survivors = (
-        spark.read.parquet(table_path)
+        # read by the run's schema, not the files': months written before a column was added (neighborhood_raw)
+        # give it as null instead of stopping the run on a column they lack
+        spark.read.schema(schema)
+        .parquet(table_path)
         .filter(in_touched)
         .join(new_ids, on="case_id", how="left_anti")
         .select(*OUTPUT_COLUMNS)

@@ -455,3 +455,26 @@ def test_an_override_says_it_does_not_reach_processed_objects_until_they_are_rea
     rows = silver_rows(spark, silver)
     assert list(rows) == ["101004000001"]
     assert rows["101004000001"]["opened_at"] == datetime(2022, 1, 10, 9, 0)
+
+
+def test_a_silver_table_written_before_a_column_was_added_takes_new_rows(spark, tmp_path: Path):
+    # a lake upgraded from a Silver without neighborhood_raw: the months a run rewrites keep their existing rows,
+    # read by name (the column null in them), instead of stopping on a column the old files lack
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    table, older = silver / "service_requests", tmp_path / "older"
+    spark.read.parquet(str(table)).drop("neighborhood_raw").write.partitionBy(
+        *silver_job.PARTITION_COLUMNS
+    ).parquet(str(older))
+    shutil.rmtree(table)
+    shutil.move(str(older), str(table))
+
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000002", "2022-01-20 09:00:00")])
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert report["totals"]["rows_written"] == 1
+    rows = silver_rows(spark, silver)
+    assert sorted(rows) == ["101004000001", "101004000002"]
+    assert rows["101004000001"]["neighborhood_raw"] is None  # the older row, as it was
+    assert rows["101004000002"]["neighborhood_raw"] == "Boston"
