@@ -75,14 +75,16 @@ PARTITION_COLUMNS = {"monthly_requests": ("year",)}
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 RUNS_FOLDER = "_runs"
 STAGING_FOLDER = "_staging"
+# A run's id is its UTC start; its staging folder is named ``<run id>-<8 hex>``.
+RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 # Written into a staging folder just before its swaps begin (a run that dies during them, SIGKILL included, leaves
 # the previous tables it moved aside there) and into one a failed run keeps (a previous table that could not be
 # put back): the next run that publishes all five tables deletes every other folder carrying it.
 KEPT_NOTE = "_kept.txt"
 # A staging folder without the note belongs to a run still writing, or to one that died before publishing (Spark
-# itself went down). The next complete publish deletes it once nothing in it has changed for this long (a Gold run
-# writes its staging folder within minutes), or at once when it holds the local run lock (no other run can be
-# writing then).
+# itself went down). The next complete publish deletes it once nothing in it has changed for this long and the run
+# that made it began at least this long ago (a Gold run writes its staging folder within minutes), or at once when
+# it holds the local run lock (no other run can be writing then).
 ABANDONED_STAGING_HOURS = 24
 
 # The group keys the tables take from Silver, written "Unknown" when null or blank (monthly_requests uses all six).
@@ -447,13 +449,27 @@ def last_change(spark: SparkSession, folder: JavaObject) -> float:
     return newest / 1000
 
 
+def staging_started(name: str) -> float | None:
+    """Seconds since the epoch when the run that named a staging folder ``<run id>-<8 hex>`` began; None for another
+    name."""
+    try:
+        started = datetime.strptime(name.split("-", 1)[0], RUN_ID_FORMAT)
+    except ValueError:
+        return None
+    return started.replace(tzinfo=timezone.utc).timestamp()  # noqa: UP017 - EMR 7 runs Python 3.9
+
+
 def left_staging(spark: SparkSession, folder: JavaObject, sole_writer: bool) -> str | None:
-    """Why an earlier run's staging folder may go (one of the log's phrases), or None while it may still be in use."""
+    """Why an earlier run's staging folder may go (one of the log's phrases), or None while it may still be in use.
+
+    Its age is that of its newest file, and never less than its name says: an object store may give a folder that
+    holds no file yet (a run writing its first table) no time at all (0, 1970), which would read as abandoned."""
     if filesystem(spark, str(folder)).exists(folder.suffix(f"/{KEPT_NOTE}")):
         return "kept by an earlier run"
     if sole_writer:
         return "left by a run that stopped before publishing"
-    idle_hours = (time.time() - last_change(spark, folder)) / 3600
+    idle_since = max(last_change(spark, folder), staging_started(folder.getName()) or 0)
+    idle_hours = (time.time() - idle_since) / 3600
     if idle_hours >= ABANDONED_STAGING_HOURS:
         return f"left by a run that stopped before publishing (unchanged for {idle_hours:.0f} hours)"
     return None
@@ -639,7 +655,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     started = time.monotonic()
     started_at = datetime.now(timezone.utc)  # noqa: UP017 - EMR 7 runs Python 3.9
-    run_id = started_at.strftime("%Y%m%dT%H%M%SZ")
+    run_id = started_at.strftime(RUN_ID_FORMAT)
     gold_path = gold_path.rstrip("/")
 
     # The five tables scan Silver six times: read it once and keep the shared base (gold_base: Boston dates,

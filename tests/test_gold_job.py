@@ -257,6 +257,13 @@ def test_only_staging_folders_left_by_earlier_runs_are_deleted(spark, tmp_path, 
         (folder / "monthly_requests" / "part-0.parquet").write_bytes(b"PAR1")
         for path in (folder / "monthly_requests" / "part-0.parquet", *folder.rglob("*"), folder):
             os.utime(path, (stamp, stamp))
+    # a run on S3 still writing its first table: no file yet, and its folders without a time (S3 gives none: 0);
+    # its name says it began a minute ago
+    started = time.strftime(gold_job.RUN_ID_FORMAT, time.gmtime(time.time() - 60))
+    writing = gold_path / "_staging" / f"{started}-0a1b2c3d"
+    (writing / "monthly_requests" / "_temporary" / "0").mkdir(parents=True)
+    for path in (*writing.rglob("*"), writing):
+        os.utime(path, (0, 0))
     real_delete = gold_job.delete_path
 
     def delete_path(spark, uri: str) -> None:
@@ -271,6 +278,7 @@ def test_only_staging_folders_left_by_earlier_runs_are_deleted(spark, tmp_path, 
     assert not kept.exists()
     assert in_use.exists()  # no note and changed within the day: it may belong to a run still going
     assert not abandoned.exists()
+    assert writing.exists()
     assert undeletable.exists()
     assert (
         f"could not delete file:{undeletable}, kept by an earlier run (simulated S3 AccessDenied)"
