@@ -67,7 +67,11 @@ def test_the_s3_client_fails_fast_on_a_dead_network_and_retries_a_flaky_one(
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)  # the developer's own ~/.aws/config must not decide
     config = bronze_storage.s3_client(boto3.Session(region_name="us-east-1")).meta.config
     assert (config.connect_timeout, config.read_timeout) == (10, 60)  # botocore's default: 60 s to connect
-    assert config.retries == {"mode": "standard", "total_max_attempts": 10}  # botocore's: legacy, 5
+    assert config.retries == {"mode": "standard", "total_max_attempts": 10}  # botocore's: 3 attempts
+    # botocore's own default mode is not the user's choice (older releases default to legacy)
+    session = boto3.Session(region_name="us-east-1")
+    session._session.session_var_map["retry_mode"] = ("retry_mode", "AWS_RETRY_MODE", "legacy", None)
+    assert bronze_storage.s3_client(session).meta.config.retries["mode"] == "standard"
 
     # the user's own retry settings win
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
