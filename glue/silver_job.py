@@ -4,7 +4,7 @@ Runs unchanged on AWS Glue 5.0 (Spark 3.5) and locally with ``spark-submit``::
 
     spark-submit glue/silver_job.py --JOB_NAME silver --bronze_path <lake>/bronze/boston311 \
         --silver_path <lake>/silver/boston311 [--time_basis_override new_system=utc,legacy_2015=shifted_back] \
-        [--mappings_path <dir with departments.csv, channels.csv, statuses.csv, reasons.csv>]
+        [--mappings_path <dir with departments.csv, channels.csv, statuses.csv, reasons.csv, neighborhoods.csv>]
 
 Arguments (Glue style, ``--name value`` or ``--name=value``):
 
@@ -1130,9 +1130,8 @@ def read_bronze(
 
 def load_mappings(mappings_path: str | None) -> dict[str, dict]:
     """Department (with NEW SYSTEM names' legacy subject), channel, status, reason and neighborhood mappings, and the
-    folder they
-    came from: --mappings_path (only there, when given), else beside this script, else the cwd; SilverError when a
-    file is missing, unreadable or incomplete."""
+    folder they came from: --mappings_path (only there, when given), else mappings/ beside this script, else beside
+    it, else the cwd; SilverError when a file is missing, unreadable or incomplete."""
     if mappings_path:
         candidates = [mappings_path]
     else:
