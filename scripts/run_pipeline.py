@@ -144,8 +144,7 @@ def missing_packages(stages: list[str]) -> list[str]:
     not beside this Python (where the virtualenv's pyspark puts it and spark_submit looks)."""
     needed = dict.fromkeys(name for stage in stages for name in STAGE_PACKAGES[stage])
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
-    spark_submit_bin = Path(sys.executable).parent / "spark-submit"
-    if set(SPARK_STAGES) & set(stages) and "pyspark" not in missing and not spark_submit_bin.is_file():
+    if set(SPARK_STAGES) & set(stages) and "pyspark" not in missing and not spark_submit_path().is_file():
         missing.append("spark-submit")
     return missing
 
@@ -220,13 +219,17 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
     )
 
 
+def spark_submit_path() -> Path:
+    """The spark-submit of this Python's pyspark: beside it in the virtualenv's bin/."""
+    return Path(sys.executable).parent / "spark-submit"
+
+
 def spark_submit(script: Path, job_args: list[str]) -> None:
     """Run a job script with the virtualenv's spark-submit in local mode; raise StageFailed on error."""
-    spark_submit_bin = Path(sys.executable).parent / "spark-submit"
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: stay on loopback
     command = [
-        str(spark_submit_bin),
+        str(spark_submit_path()),
         "--master",
         "local[*]",
         "--driver-memory",
