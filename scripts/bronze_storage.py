@@ -302,35 +302,26 @@ class S3Store:
             self._staging = None
 
 
-# S3 calls from a laptop: botocore's defaults (a minute to connect; 3 attempts in botocore 1.44's "standard" mode,
-# 5 in the "legacy" mode of older releases) leave a dead network silent for minutes and give up on a flaky one
-# early. "standard" mode retries throttling and transient errors with jittered backoff. A retry mode or attempt
-# count set by the user (AWS_RETRY_MODE, AWS_MAX_ATTEMPTS, or retry_mode / max_attempts in ~/.aws/config) wins.
+# S3 calls from a laptop: botocore's defaults (a minute to connect; 3 attempts in botocore 1.44's "standard" retry
+# mode) leave a dead network silent for minutes and give up on a flaky one early. The retry mode stays botocore's
+# ("standard": throttling and transient errors, jittered backoff) or the user's (AWS_RETRY_MODE, retry_mode in
+# ~/.aws/config); an attempt count the user set (AWS_MAX_ATTEMPTS, max_attempts) wins over S3_MAX_ATTEMPTS.
 S3_CONNECT_TIMEOUT = 10
 S3_READ_TIMEOUT = 60
-S3_RETRY_MODE = "standard"
 S3_MAX_ATTEMPTS = 10
 
 
 def s3_client(session: Any | None = None) -> Any:
     """The one place an S3 client is made: default credential chain, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL``; the
-    timeouts and retries above unless the user's AWS configuration sets its own."""
+    timeouts and attempts above unless the user's AWS configuration sets its own."""
     import boto3
     from botocore.config import Config
-    from botocore.configprovider import ConfigChainFactory
 
     session = session or boto3.Session()
-    chains = ConfigChainFactory(session=session._session)
-
-    def configured(name: str, env_var: str) -> Any:
-        """What the user set in the environment or the profile's ~/.aws/config; None otherwise (not botocore's own
-        default, which get_config_variable would give: retry_mode is never None there)."""
-        return chains.create_config_chain(env_var_names=env_var, config_property_names=name).provide()
-
     retries = {}
-    if configured("retry_mode", "AWS_RETRY_MODE") is None:
-        retries["mode"] = S3_RETRY_MODE
-    if configured("max_attempts", "AWS_MAX_ATTEMPTS") is None:
+    # botocore's reading of AWS_MAX_ATTEMPTS and the profile's max_attempts: None when neither is set (it has no
+    # default of its own, unlike retry_mode)
+    if session._session.get_config_variable("max_attempts") is None:
         retries["total_max_attempts"] = S3_MAX_ATTEMPTS
     config = Config(connect_timeout=S3_CONNECT_TIMEOUT, read_timeout=S3_READ_TIMEOUT, retries=retries)
     return session.client("s3", config=config)

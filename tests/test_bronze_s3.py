@@ -58,7 +58,7 @@ def test_a_lake_uri_names_its_bucket_and_key_prefix(uri: str, bucket: str, key_p
 
 
 def test_the_s3_client_fails_fast_on_a_dead_network_and_retries_a_flaky_one(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import bronze_storage
 
@@ -68,16 +68,18 @@ def test_the_s3_client_fails_fast_on_a_dead_network_and_retries_a_flaky_one(
     config = bronze_storage.s3_client(boto3.Session(region_name="us-east-1")).meta.config
     assert (config.connect_timeout, config.read_timeout) == (10, 60)  # botocore's default: 60 s to connect
     assert config.retries == {"mode": "standard", "total_max_attempts": 10}  # botocore's: 3 attempts
-    # botocore's own default mode is not the user's choice (older releases default to legacy)
-    session = boto3.Session(region_name="us-east-1")
-    session._session.session_var_map["retry_mode"] = ("retry_mode", "AWS_RETRY_MODE", "legacy", None)
-    assert bronze_storage.s3_client(session).meta.config.retries["mode"] == "standard"
 
-    # the user's own retry settings win
-    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    # the user's own retry settings win: in the profile of ~/.aws/config ...
+    aws_config = tmp_path / "config"
+    aws_config.write_text("[default]\nmax_attempts = 4\nretry_mode = adaptive\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    config = bronze_storage.s3_client(boto3.Session(region_name="us-east-1")).meta.config
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": 4}
+    # ... or in the environment
+    monkeypatch.setenv("AWS_RETRY_MODE", "legacy")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     config = bronze_storage.s3_client(boto3.Session(region_name="us-east-1")).meta.config
-    assert config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert config.retries == {"mode": "legacy", "total_max_attempts": 3}
 
 
 def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: Any, portal_url: str) -> None:
