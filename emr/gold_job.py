@@ -488,21 +488,27 @@ def delete_left_staging(
     try:
         fs = filesystem(spark, staging_root)
         folders = [status.getPath() for status in fs.listStatus(hadoop_path(spark, staging_root))]
-        left = [
-            (str(folder), why)
-            for folder in folders
-            if folder.getName() != own and (why := left_staging(spark, folder, sole_writer))
-        ]
     except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
-        log.debug("Gold: no staging folders left under %s: %s", staging_root, error)
+        log.debug("Gold: no staging folders under %s: %s", staging_root, error)
         return
-    for folder, why in left:
+    for folder in folders:
+        if folder.getName() == own:
+            continue
+        why = None
         try:
-            delete_path(spark, folder)
-            if path_exists(spark, folder):
+            why = left_staging(spark, folder, sole_writer)
+            if why is None:
+                continue
+            delete_path(spark, str(folder))
+            if path_exists(spark, str(folder)):
                 raise OSError("the file system refused")
-        except Exception as error:
-            log.warning("Gold: could not delete %s, %s (%s); the next run tries again", folder, why, error)
+        except Exception as error:  # gone meanwhile, unreadable or refused: the others are still tried
+            if why is None:
+                log.warning("Gold: could not look into %s (%s); the next run tries again", folder, error)
+            else:
+                log.warning(
+                    "Gold: could not delete %s, %s (%s); the next run tries again", folder, why, error
+                )
         else:
             log.info("Gold: deleted %s, %s: the tables are replaced now", folder, why)
 

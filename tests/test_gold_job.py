@@ -264,14 +264,24 @@ def test_only_staging_folders_left_by_earlier_runs_are_deleted(spark, tmp_path, 
     (writing / "monthly_requests" / "_temporary" / "0").mkdir(parents=True)
     for path in (*writing.rglob("*"), writing):
         os.utime(path, (0, 0))
-    real_delete = gold_job.delete_path
+    unreadable = gold_path / "_staging" / "unreadable"
+    (unreadable / "geo_grid").mkdir(parents=True)
+    real_delete, real_left_staging = gold_job.delete_path, gold_job.left_staging
 
     def delete_path(spark, uri: str) -> None:
         if uri.endswith("/undeletable"):
             raise OSError("simulated S3 AccessDenied")
         real_delete(spark, uri)
 
+    def left_staging(spark, folder, sole_writer: bool):
+        if (
+            folder.getName() == "unreadable"
+        ):  # listed, then gone or refused: the folders after it are still cleared
+            raise OSError("simulated FileNotFoundException")
+        return real_left_staging(spark, folder, sole_writer)
+
     monkeypatch.setattr(gold_job, "delete_path", delete_path)
+    monkeypatch.setattr(gold_job, "left_staging", left_staging)
     with caplog.at_level("INFO", logger=gold_job.log.name):
         gold_job.run_gold(spark, str(silver_path), str(gold_path))
 
@@ -285,6 +295,8 @@ def test_only_staging_folders_left_by_earlier_runs_are_deleted(spark, tmp_path, 
         in caplog.text
     )
     assert f"deleted file:{kept}, kept by an earlier run" in caplog.text
+    assert unreadable.exists()
+    assert f"could not look into file:{unreadable} (simulated FileNotFoundException)" in caplog.text
     assert (
         f"deleted file:{abandoned}, left by a run that stopped before publishing (unchanged for 24 hours)"
         in caplog.text
