@@ -1760,7 +1760,8 @@ def summary(report: dict) -> str:
     for kind, values in report.get("unknown_mapping_values", {}).items():
         if values:  # most rows first (the report's order); the rest are in the report
             shown = ", ".join(
-                f"{value!r} ({rows} rows)" for value, rows in list(values.items())[:SUMMARY_VALUES]
+                f"{value!r} ({rows} row{'s' if rows != 1 else ''})"
+                for value, rows in list(values.items())[:SUMMARY_VALUES]
             )
             more = (
                 f" and {len(values) - SUMMARY_VALUES} more in the report"

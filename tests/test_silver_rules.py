@@ -610,14 +610,14 @@ def test_the_log_summary_names_the_unknown_mapping_values():
     report = {
         "run_id": "r1",
         "unknown_mapping_values": {
-            "department": {"XYZ_": 4, "ABC_": 3, "DEF_": 2, "GHI_": 1},
+            "department": {"XYZ_": 4, "ABC_": 3, "DEF_": 1, "GHI_": 1},
             "source": {},
             "reason": {"Lane Divider": 5},
         },
     }
     lines = S.summary(report).splitlines()
     assert lines[1:] == [
-        "  unknown department values, passed through: 'XYZ_' (4 rows), 'ABC_' (3 rows), 'DEF_' (2 rows) "
+        "  unknown department values, passed through: 'XYZ_' (4 rows), 'ABC_' (3 rows), 'DEF_' (1 row) "
         "and 1 more in the report",
         "  unknown reason values, passed through: 'Lane Divider' (5 rows)",
     ]
