@@ -1141,6 +1141,16 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
         (c for c in candidates if all(os.path.exists(os.path.join(c, f)) for f in MAPPING_FILES)), None
     )
     if folder is None:
+        # a folder holding some of the files (an older upload lacking a newer file) is named with what it lacks
+        partial = next(
+            (c for c in candidates if any(os.path.exists(os.path.join(c, f)) for f in MAPPING_FILES)), None
+        )
+        if partial is not None:
+            missing = [f for f in MAPPING_FILES if not os.path.exists(os.path.join(partial, f))]
+            raise SilverError(
+                f"The mapping file(s) {', '.join(missing)} are missing from {partial}: copy glue/mappings/ there "
+                f"(on Glue, list every file of glue/mappings/ in --extra-files)."
+            )
         looked = ", ".join(candidates)
         raise SilverError(
             f"The mapping files {', '.join(MAPPING_FILES)} were not found (looked in {looked})."

@@ -332,6 +332,23 @@ def test_glues_own_arguments_are_not_taken_for_misspellings():
     assert (args["bronze_path"], args["silver_path"]) == ("/b", "/s")
 
 
+def test_a_mappings_folder_without_a_newer_file_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # an upgrade that copied the new script but not glue/mappings/ again (neighborhoods.csv came later)
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "glue" / "mappings", folder)
+    (folder / "neighborhoods.csv").unlink()
+    argv = ["silver_job.py", "--bronze_path", str(tmp_path), "--silver_path", str(tmp_path / "silver")]
+
+    assert silver_job.main([*argv, "--mappings_path", str(folder)]) == 1  # before Spark starts
+
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"silver_job: The mapping file(s) neighborhoods.csv are missing from {folder}: copy glue/mappings/ there "
+        "(on Glue, list every file of glue/mappings/ in --extra-files)."
+    ]
+
+
 @pytest.mark.parametrize(
     ("damage", "sentence"),
     [
