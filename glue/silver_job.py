@@ -1137,19 +1137,15 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
     else:
         here = os.path.dirname(os.path.abspath(__file__))
         candidates = [os.path.join(here, "mappings"), here, os.getcwd()]
-    folder = next(
-        (c for c in candidates if all(os.path.exists(os.path.join(c, f)) for f in MAPPING_FILES)), None
-    )
+    missing_in = {c: [f for f in MAPPING_FILES if not os.path.exists(os.path.join(c, f))] for c in candidates}
+    folder = next((c for c in candidates if not missing_in[c]), None)
     if folder is None:
         # a folder holding some of the files (an older upload lacking a newer file) is named with what it lacks
-        partial = next(
-            (c for c in candidates if any(os.path.exists(os.path.join(c, f)) for f in MAPPING_FILES)), None
-        )
+        partial = next((c for c in candidates if len(missing_in[c]) < len(MAPPING_FILES)), None)
         if partial is not None:
-            missing = [f for f in MAPPING_FILES if not os.path.exists(os.path.join(partial, f))]
             raise SilverError(
-                f"The mapping file(s) {', '.join(missing)} are missing from {partial}: copy glue/mappings/ there "
-                f"(on Glue, list every file of glue/mappings/ in --extra-files)."
+                f"The mapping file(s) {', '.join(missing_in[partial])} are missing from {partial}: copy "
+                f"glue/mappings/ there (on Glue, list every file of glue/mappings/ in --extra-files)."
             )
         looked = ", ".join(candidates)
         raise SilverError(
