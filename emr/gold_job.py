@@ -475,9 +475,7 @@ def left_staging(spark: SparkSession, folder: JavaObject, sole_writer: bool) -> 
     return None
 
 
-def delete_left_staging(
-    spark: SparkSession, gold_path: str, own_staging: str, sole_writer: bool = False
-) -> None:
+def delete_left_staging(spark: SparkSession, gold_path: str, own_staging: str, sole_writer: bool) -> None:
     """After a complete publish, delete the staging folders earlier runs left (never this run's own,
     ``own_staging``): those marked with ``KEPT_NOTE``, whose previous tables are replaced now, and unmarked ones of
     runs that died before publishing, when ``sole_writer`` (this run holds the local lock) or unchanged for
@@ -905,7 +903,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def run_from_command_line(args: argparse.Namespace, sole_writer: bool = False) -> int:
+def run_from_command_line(args: argparse.Namespace, sole_writer: bool) -> int:
     """Run the job in a session of its own (or the running one) and report; main's exit code. ``sole_writer``:
     the run holds the local Gold folder's lock."""
     session_was_running = SparkSession.getActiveSession() is not None
