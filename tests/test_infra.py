@@ -136,9 +136,9 @@ def test_only_what_is_disposable_expires_and_athena_results_stay_out_of_the_lake
     assert {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule} == {
         "logs/": 30
     }
-    assert [rule["AbortIncompleteMultipartUpload"] for rule in rules if "Prefix" not in rule] == [
-        {"DaysAfterInitiation": 7}
-    ]
+    assert [
+        rule["AbortIncompleteMultipartUpload"] for rule in rules if "AbortIncompleteMultipartUpload" in rule
+    ] == [{"DaysAfterInitiation": 7}]
     # QuickSight's role writes where Athena puts results: in the lake bucket that would reach code/glue/silver_job.py
     workgroup = resources["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
     assert workgroup["ResultConfiguration"]["OutputLocation"] == {"Fn::Sub": "s3://${AthenaResultsBucket}/"}
@@ -363,8 +363,8 @@ def test_an_execution_that_fails_times_out_or_is_stopped_is_alerted_and_nothing_
         "status": "$.detail.status",
         "execution": "$.detail.executionArn",
     }
-    # only EventBridge may publish to the topic, and only for this rule
-    [statement] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    # only EventBridge, for this rule, may publish to the topic (and CloudWatch for the stale alarm, tested below)
+    [statement, _] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert (statement["Principal"], statement["Action"]) == (
         {"Service": "events.amazonaws.com"},
         "sns:Publish",
@@ -546,6 +546,67 @@ def test_the_lake_bucket_stays_with_the_stack_and_drops_abandoned_uploads():
         if statement["Sid"] == "LandBronze"
     ]
     assert "s3:AbortMultipartUpload" in land["Action"]
+
+
+def test_the_lake_bucket_keeps_what_was_replaced_or_deleted_for_30_days():
+    """Versioned, so a Bronze file the portal no longer serves can be restored after a mistaken delete or overwrite;
+    the versions a run replaces and the delete markers left behind go after 30 days, for every key (no prefix)."""
+    bucket = template()["Resources"]["LakeBucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    [replaced] = [
+        rule for rule in bucket["LifecycleConfiguration"]["Rules"] if "NoncurrentVersionExpiration" in rule
+    ]
+    assert replaced == {
+        "Id": "expire-replaced-versions",
+        "Status": "Enabled",
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+        "ExpiredObjectDeleteMarker": True,
+    }
+
+
+def test_with_the_schedule_on_no_success_for_stale_after_hours_is_alerted():
+    """The failure rule cannot see a schedule that never fired; this alarm can: hourly counts of successful
+    executions of this state machine, all of the last StaleAfterHours below 1, missing hours counting as 0 (Step
+    Functions sends nothing when nothing runs). Only with the schedule on, or it would ring from the first day."""
+    body = template()
+    resources = body["Resources"]
+    alarm = resources["PipelineStaleAlarm"]
+    assert alarm["Condition"] == "ScheduleEnabled"
+    assert body["Conditions"]["ScheduleEnabled"] == {
+        "Fn::Equals": [{"Ref": "PipelineScheduleState"}, "ENABLED"]
+    }
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"], properties["Statistic"]) == (
+        "AWS/States",
+        "ExecutionsSucceeded",
+        "Sum",
+    )
+    assert properties["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "PipelineStateMachine"}}]
+    assert (properties["ComparisonOperator"], properties["Threshold"]) == ("LessThanThreshold", 1)
+    assert properties["TreatMissingData"] == "breaching"
+    hours = {"Ref": "StaleAfterHours"}
+    assert (properties["Period"], properties["EvaluationPeriods"], properties["DatapointsToAlarm"]) == (
+        3600,
+        hours,
+        hours,
+    )
+    stale_after = body["Parameters"]["StaleAfterHours"]
+    # a day's schedule and two hours to run it; CloudWatch evaluates at most 7 days of hourly periods
+    assert stale_after["Default"] == 26
+    assert stale_after["MinValue"] > 1 and stale_after["MaxValue"] * 3600 <= 7 * 24 * 3600
+    assert properties["AlarmActions"] == properties["OKActions"] == [{"Ref": "PipelineAlerts"}]
+    # CloudWatch may publish to the topic for this alarm only, and only when the alarm exists
+    [_, stale_only] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    condition, statement, otherwise = stale_only["Fn::If"]
+    assert (condition, otherwise) == ("ScheduleEnabled", {"Ref": "AWS::NoValue"})
+    assert (statement["Principal"], statement["Action"], statement["Resource"]) == (
+        {"Service": "cloudwatch.amazonaws.com"},
+        "sns:Publish",
+        {"Ref": "PipelineAlerts"},
+    )
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PipelineStaleAlarm", "Arn"]}}
+    }
 
 
 def test_the_workgroup_enforces_its_encrypted_result_location_and_a_scan_cutoff():
