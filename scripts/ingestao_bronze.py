@@ -342,8 +342,38 @@ def legacy_year(resource: PortalResource) -> int:
 
 def years_not_offered(resources: Iterable[PortalResource], years: frozenset[int] | None) -> list[int]:
     """The years asked for with --years that the portal lists no legacy file for (none when every year is asked)."""
-    offered = {legacy_year(r) for r in resources if r.dataset != NEW_SYSTEM}
-    return sorted((years or frozenset()) - offered)
+    return sorted((years or frozenset()) - years_offered(resources))
+
+
+def years_offered(resources: Iterable[PortalResource]) -> set[int]:
+    """The years the portal lists a legacy file for."""
+    return {legacy_year(r) for r in resources if r.dataset != NEW_SYSTEM}
+
+
+def check_years_offered(resources: Iterable[PortalResource], years: frozenset[int] | None) -> None:
+    """Warn about the years asked for that the portal does not list (a range over a gap); UsageError when it lists
+    none of them: a mistyped year must not land something else (the NEW SYSTEM file) as a success."""
+    resources = list(resources)
+    missing = years_not_offered(resources, years)
+    if not missing:
+        return
+    if years is not None and len(missing) == len(years):
+        raise UsageError(
+            f"the portal lists no file for --years {year_spans(missing)} (it lists {year_spans(years_offered(resources))}); "
+            "nothing was landed."
+        )
+    log.warning("the portal lists no file for --years %s", ", ".join(map(str, missing)))
+
+
+def year_spans(years: Iterable[int]) -> str:
+    """Years as short spans: [2011, 2012, 2013, 2015] -> '2011-2013, 2015'; 'none' when there are none."""
+    spans: list[list[int]] = []
+    for year in sorted(years):
+        if spans and year == spans[-1][-1] + 1:
+            spans[-1].append(year)
+        else:
+            spans.append([year])
+    return ", ".join(f"{s[0]}-{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans) or "none"
 
 
 def header_era(head: bytes) -> str:
@@ -1012,10 +1042,8 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         state = read_state(store) if config.dry_run else announce_unfinished_run(store)
         http = http_session(config.retries, config.backoff)
         method, discovered = discover(http, config)
+        check_years_offered(discovered, config.years)
         chosen = select_resources(discovered, config.years, config.new_system)
-        missing = years_not_offered(discovered, config.years)
-        if missing:
-            log.warning("the portal lists no file for --years %s", ", ".join(map(str, missing)))
         if not chosen:
             log.warning("no resource matches --years/--no-new-system; nothing to do")
         if config.dry_run:

@@ -128,6 +128,23 @@ def test_a_failing_run_that_exits_2_creates_no_lake_folder(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []  # ./lake was not created for nothing
 
 
+@pytest.mark.parametrize("extra", [[], ["--dry-run"], ["--no-new-system"]])
+def test_years_the_portal_lists_none_of_exit_2_and_land_nothing(
+    portal: Portal, portal_url: str, tmp_path: Path, extra: list[str]
+) -> None:
+    """A mistyped year must not land the NEW SYSTEM file and exit 0; a range over a gap only warns (test_bronze_local)."""
+    result = run_cli("--portal", portal_url, "--years", "2030,2031,2009", "--quiet", *extra, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "ingestao_bronze.py: error: the portal lists no file for --years 2009, 2030-2031 "
+        "(it lists 2011, 2015, 2022); nothing was landed."
+    )
+    assert "Traceback" not in result.stderr
+    assert sum(portal.downloads.values()) == 0
+    assert list(tmp_path.iterdir()) == []  # no ./lake, no manifest
+
+
 def test_presigned_query_strings_never_reach_the_log(portal: Portal, portal_url: str, tmp_path: Path) -> None:
     with serve() as gone:
         pass  # that server is gone: its port refuses connections, and urllib3 logs each retry
