@@ -563,7 +563,9 @@ SCRIPT = r"""
         y: yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); }) }],
       { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category" },
         yaxis: { title: { text: "enquiries" }, rangemode: "tozero" },
-        yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", rangemode: "tozero" },
+        // ticks of its own (plotly.js syncs an overlaying axis to the other's gridlines: 0.18, 0.36 … days)
+        yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", rangemode: "tozero",
+                  tickmode: "auto", showgrid: false },
         margin: { l: 60, r: 60, t: 30, b: 40 } });
 
     var bySubject = sumBy(rows.map(function (i) { return M.subject[i]; }), opened);

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import shutil
 import sys
 from collections.abc import Iterator
@@ -520,6 +521,23 @@ def test_management_charts_draw_the_views_sums(loaded: Page) -> None:
     ]
     show_all_of_management(page)
     assert loaded.errors == []
+
+
+@pytest.mark.browser
+def test_the_yearly_charts_delay_axis_has_round_ticks(loaded: Page) -> None:
+    """Its own ticks (0, 0.2, 0.4 …), not the enquiry axis' gridlines read off in days (0.18, 0.36 …)."""
+    page = loaded.page
+    show_all_of_management(page)
+    ticks = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#chart-yearly .y2tick text')).map(t => t.textContent)"
+    )
+    values = [float(tick) for tick in ticks]
+    steps = {round(b - a, 9) for a, b in zip(values, values[1:], strict=False)}
+
+    assert len(values) >= 3 and values[0] == 0
+    [step] = steps  # evenly spaced
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert round(mantissa, 6) in (1, 2, 2.5, 5), ticks
 
 
 @pytest.mark.browser
