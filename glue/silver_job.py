@@ -689,7 +689,8 @@ def file_counts(marked: DataFrame) -> DataFrame:
 
 
 def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict[str, dict[str, int]]:
-    """Values of kept records that no mapping knew (passed through unchanged), with their row counts.
+    """Values of kept records that no mapping knew (passed through unchanged), with their row counts, most rows
+    first (all of them: ``listed_unknown_values`` keeps what the report lists).
 
     The distinct raw combinations are counted first and the mapping rules (``harmonise``) applied to those few rows.
     """
@@ -716,7 +717,17 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
         for kind, raw in raw_of.items():
             if not row[f"{kind}_known"]:
                 found[kind][row[raw]] = found[kind].get(row[raw], 0) + row["rows"]
-    return {kind: dict(sorted(values.items(), key=lambda kv: -kv[1])[:100]) for kind, values in found.items()}
+    return {kind: dict(sorted(values.items(), key=lambda kv: -kv[1])) for kind, values in found.items()}
+
+
+def listed_unknown_values(
+    found: dict[str, dict[str, int]],
+) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """The report's ``unknown_mapping_values`` (at most REPORT_VALUES per kind, most rows first) and
+    ``unknown_mapping_totals`` (how many values and rows there were in all, per kind)."""
+    listed = {kind: dict(list(values.items())[:REPORT_VALUES]) for kind, values in found.items()}
+    totals = {kind: {"values": len(values), "rows": sum(values.values())} for kind, values in found.items()}
+    return listed, totals
 
 
 def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[str, str]) -> dict:
@@ -1380,7 +1391,9 @@ def run_silver(
         )
         evidence = _tally_first_pass(file_counts(marked).collect(), file_reports)
         readings = _decide_readings(planned, evidence, overrides, file_reports)
-        report["unknown_mapping_values"] = unknown_mapping_values(marked, mappings)
+        report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
+            unknown_mapping_values(marked, mappings)
+        )
         step("first_pass_rejects_duplicates_evidence")
         stop_if_interrupted()
 
@@ -1744,6 +1757,29 @@ def _finish(
 
 
 SUMMARY_VALUES = 3  # unknown mapping values named per kind in the log's summary
+REPORT_VALUES = 100  # unknown mapping values listed per kind in the quality report
+
+
+def unknown_values_line(kind: str, listed: dict[str, int], total: dict[str, int]) -> str:
+    """The summary's line for one kind: the values with most rows (the report's order), then how many more."""
+    named = list(listed.items())[:SUMMARY_VALUES]
+    line = f"  unknown {kind} values, passed through: " + ", ".join(
+        f"{value!r} ({rows_said(rows)})" for value, rows in named
+    )
+    if total["values"] > len(named):
+        more = f"{total['values'] - len(named)} more ({rows_said(total['rows'] - sum(r for _, r in named))})"
+        where = (
+            " in the report"
+            if total["values"] <= len(listed)
+            else f"; the report lists the {len(listed)} with most rows"
+        )
+        line += f" and {more}{where}"
+    return line
+
+
+def rows_said(rows: int) -> str:
+    """'1 row', '5 rows'."""
+    return f"{rows} row{'s' if rows != 1 else ''}"
 
 
 def summary(report: dict) -> str:
@@ -1763,18 +1799,11 @@ def summary(report: dict) -> str:
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")
-    for kind, values in report.get("unknown_mapping_values", {}).items():
-        if values:  # most rows first (the report's order); the rest are in the report
-            shown = ", ".join(
-                f"{value!r} ({rows} row{'s' if rows != 1 else ''})"
-                for value, rows in list(values.items())[:SUMMARY_VALUES]
-            )
-            more = (
-                f" and {len(values) - SUMMARY_VALUES} more in the report"
-                if len(values) > SUMMARY_VALUES
-                else ""
-            )
-            lines.append(f"  unknown {kind} values, passed through: {shown}{more}")
+    totals = report.get("unknown_mapping_totals", {})
+    for kind, listed in report.get("unknown_mapping_values", {}).items():
+        if listed:
+            total = totals.get(kind, {"values": len(listed), "rows": sum(listed.values())})
+            lines.append(unknown_values_line(kind, listed, total))
     return "\n".join(lines)
 
 

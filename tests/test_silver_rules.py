@@ -618,6 +618,26 @@ def test_the_log_summary_names_the_unknown_mapping_values():
     lines = S.summary(report).splitlines()
     assert lines[1:] == [
         "  unknown department values, passed through: 'XYZ_' (4 rows), 'ABC_' (3 rows), 'DEF_' (1 row) "
-        "and 1 more in the report",
+        "and 1 more (1 row) in the report",
         "  unknown reason values, passed through: 'Lane Divider' (5 rows)",
     ]
+
+
+def test_the_report_lists_the_100_unknown_values_with_most_rows_and_counts_them_all():
+    """The summary's "more" is every value the run met, not only those the report lists."""
+    found = {"reason": {f"type {n}": 1000 - n for n in range(250)}, "source": {}}
+
+    listed, totals = S.listed_unknown_values(found)
+    report = {"run_id": "r1", "unknown_mapping_values": listed, "unknown_mapping_totals": totals}
+
+    assert list(listed["reason"]) == [f"type {n}" for n in range(100)]
+    assert totals == {
+        "reason": {"values": 250, "rows": sum(found["reason"].values())},
+        "source": {"values": 0, "rows": 0},
+    }
+    [line] = S.summary(report).splitlines()[1:]
+    left_rows = sum(found["reason"].values()) - 1000 - 999 - 998
+    assert line == (
+        "  unknown reason values, passed through: 'type 0' (1000 rows), 'type 1' (999 rows), 'type 2' (998 rows) "
+        f"and 247 more ({left_rows} rows); the report lists the 100 with most rows"
+    )

@@ -224,6 +224,8 @@ def test_quality_report_is_written_beside_silver(lake):
         "department": {}, "source": {}, "status": {}, "subject": {}, "reason": {"Lane Divider": 5},
         "neighborhood": {},
     }  # fmt: skip
+    assert latest["unknown_mapping_totals"]["reason"] == {"values": 1, "rows": 5}
+    assert latest["unknown_mapping_totals"]["department"] == {"values": 0, "rows": 0}
     state = json.loads((lake["silver"] / "_state" / "processed.json").read_text())
     assert len(state["objects"]) == 4
 
