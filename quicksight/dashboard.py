@@ -342,7 +342,7 @@ PAGE = """<!DOCTYPE html>
       <h2>On-time rate in <span class="kpi-month" id="kpi-ontime-month"></span></h2>
       <div class="value" id="kpi-ontime-value"></div>
       <div class="change" id="kpi-ontime-change"></div>
-      <div class="period">closed on time / closed with a known target<span id="kpi-ontime-open"></span></div>
+      <div class="period">closed on time / closed and flagged on time or overdue by the City<span id="kpi-ontime-open"></span></div>
     </div>
     <div class="card span-5"><h2>Enquiry sources, <span class="period-range"></span></h2><div class="chart" id="chart-sources"></div></div>
     <div class="card span-7"><h2>Total enquiries and average delay per year, <span class="period-range"></span></h2><div class="chart" id="chart-yearly"></div></div>
@@ -360,7 +360,7 @@ PAGE = """<!DOCTYPE html>
   </div>
   <div class="grid">
     <div class="card span-12"><h2>On-time rate by department and month opened (hover: cases behind each point)</h2><div class="chart" id="chart-ontime-by-department"></div></div>
-    <div class="card span-6"><h2>Hours to close by type (p50 and p90), <span id="resolution-year"></span></h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
+    <div class="card span-6"><h2>Hours to close by type (p50 and p90 of the cases closed so far), opened in <span id="resolution-year"></span></h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
     <div class="card span-6"><h2>Requests on a ~250 m grid, <span id="geo-year"></span>, all departments</h2><div class="chart tall" id="chart-geo-grid"></div></div>
     <div class="card span-12"><h2>Open backlog by department (end of week)</h2><div class="chart" id="chart-backlog"></div></div>
   </div>
@@ -510,7 +510,7 @@ SCRIPT = r"""
       var onTimeBefore = before ? ratio(before.onTime, before.onTime + before.late) : null;
       var points = onTime !== null && onTimeBefore !== null ? (onTime - onTimeBefore) * 100 : null;
       setKpi("ontime", onTime, onTime === null ? "–" : (onTime * 100).toFixed(1) + "%", points,
-        onTime === null ? "no closed cases with a target" : points === null ? noComparison("closed cases") :
+        onTime === null ? "no closed cases flagged on time or overdue" : points === null ? noComparison("closed cases") :
         (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]), true);
     }
     // Delay and on-time rate count closed cases only: a recent month's slow cases have not closed yet.
@@ -616,11 +616,11 @@ SCRIPT = r"""
                line: { color: DATA.department_colors[d] }, name: DIMS.department[d],
                x: monthDates, y: lines[d], connectgaps: false, customdata: cases[d],
                hovertemplate: "%{x|%b %Y}: %{y:.0%} on time (%{customdata[0]:,} of %{customdata[1]:,} closed " +
-                 "with a target)<extra>%{fullData.name}</extra>" };
+                 "and flagged)<extra>%{fullData.name}</extra>" };
     });
     draw("chart-ontime-by-department", ontimeTraces, ontimeTraces.length ?
       { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } } :
-      emptyLayout("No closed cases with a target " + inDepartment));
+      emptyLayout("No closed cases flagged on time or overdue " + inDepartment));
 
     var R = DATA.resolution, types = [];
     for (var r = 0; r < R.year.length; r++) {
@@ -671,7 +671,8 @@ SCRIPT = r"""
       // The hover says how many of the open cases are a year old or more (cases the City never closed).
       return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y,
                line: { color: DATA.department_colors[d] }, customdata: weeks[d].aged,
-               hovertemplate: "%{y:,} open, %{customdata:,} of them a year or more<extra>%{fullData.name}</extra>" };
+               hovertemplate: "week of %{x|%d %b %Y}: %{y:,} open at its end, %{customdata:,} of them a year or more" +
+                 "<extra>%{fullData.name}</extra>" };
     });
     draw("chart-backlog", backlogTraces, backlogTraces.length ?
       { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } } :

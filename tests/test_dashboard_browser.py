@@ -357,7 +357,7 @@ def test_a_department_with_nothing_to_draw_says_so(loaded: Page) -> None:
     page.select_option("#control-department", label="All departments")
     page.click("#tab-management")
     assert notes == {
-        "chart-ontime-by-department": ["No closed cases with a target for Unknown"],
+        "chart-ontime-by-department": ["No closed cases flagged on time or overdue for Unknown"],
         "chart-resolution-by-type": ["No closed cases for Unknown in 2024 (to 29 Feb)"],
         "chart-backlog": ["No open backlog for Unknown"],
     }
