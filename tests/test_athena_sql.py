@@ -340,7 +340,7 @@ def test_nq_median_hours_to_close_by_type_over_silver(db: duckdb.DuckDBPyConnect
     # closed case without a duration are not counted.
     result = rows(
         db,
-        "SELECT type, closed_cases, median_hours, median_days, p90_hours FROM nq_median_hours_to_close_by_type",
+        "SELECT type, closed_with_duration, median_hours, median_days, p90_hours FROM nq_median_hours_to_close_by_type",
     )
     assert [r[:4] for r in result] == [
         ("Parking Enforcement", 5, 6.0, 0.25),
@@ -366,7 +366,7 @@ def test_nq_median_hours_leaves_out_open_cases_even_with_hours(tmp_path: Path) -
     with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
         assert rows(
             connection,
-            "SELECT type, closed_cases, median_hours, p90_hours FROM nq_median_hours_to_close_by_type",
+            "SELECT type, closed_with_duration, median_hours, p90_hours FROM nq_median_hours_to_close_by_type",
         ) == [("Missed Trash", 3, 5.0, 9.0)]
 
 
