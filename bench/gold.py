@@ -98,6 +98,7 @@ COPY (
     ),
     scores AS (
         SELECT year, neighborhood, count(*) AS requests,
+               count(hours_to_close) FILTER (WHERE closed) AS closed_with_duration,
                quantile_disc(hours_to_close, 0.5) FILTER (WHERE closed) AS p50_hours,
                count(*) FILTER (WHERE judged_on_time) AS on_time_cases,
                count(*) FILTER (WHERE NOT judged_on_time) AS late_cases
@@ -108,7 +109,7 @@ COPY (
         FROM (SELECT year, neighborhood, type, count(*) AS requests FROM cases GROUP BY 1, 2, 3)
         QUALIFY row_number() OVER (PARTITION BY year, neighborhood ORDER BY requests DESC, type) = 1
     )
-    SELECT year, neighborhood, requests, p50_hours,
+    SELECT year, neighborhood, requests, closed_with_duration, p50_hours,
            on_time_cases / nullif(on_time_cases + late_cases, 0) AS on_time_rate,
            top_type,
            requests / sum(requests) OVER (PARTITION BY year) AS share_of_city

@@ -221,11 +221,16 @@ def gold_base(silver: DataFrame) -> DataFrame:
     )
 
 
+def closed_with_duration() -> Column:
+    """A closed case whose hours to close are known: what every duration measure (sums, percentiles) is over."""
+    return F.col("is_closed") & F.col("hours_to_close").isNotNull()
+
+
 def monthly_requests(base: DataFrame) -> DataFrame:
     """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive, but for
     ``last_opened_date`` (the Boston day of the group's latest opening), which rolls up with max: its max over a
     month says how far into the month the data reaches (a partial month ends before the month does)."""
-    has_duration = F.col("is_closed") & F.col("hours_to_close").isNotNull()
+    has_duration = closed_with_duration()
     return base.groupBy("month", "year", *GROUP_KEYS).agg(
         F.count(F.lit(1)).alias("requests_opened"),
         count_where(F.col("is_closed")).alias("requests_closed"),
@@ -266,7 +271,8 @@ def resolution_times(base: DataFrame) -> DataFrame:
 
 
 def neighborhood_scorecard(base: DataFrame) -> DataFrame:
-    """Per Boston year and neighborhood: requests, median hours to close, on-time rate, top type, share of city."""
+    """Per Boston year and neighborhood: requests, median hours to close (and how many closed cases it is over),
+    on-time rate, top type, share of city."""
     # The most requested type; a tie goes to the alphabetically first type, so reruns agree.
     type_rank = (
         Window.partitionBy("year", "neighborhood")
@@ -282,8 +288,9 @@ def neighborhood_scorecard(base: DataFrame) -> DataFrame:
     )
     scores = base.groupBy("year", "neighborhood").agg(
         F.count(F.lit(1)).alias("requests"),
+        count_where(closed_with_duration()).alias("closed_with_duration"),
         F.percentile_approx(
-            F.when(F.col("is_closed"), F.col("hours_to_close")), 0.5, PERCENTILE_ACCURACY
+            F.when(closed_with_duration(), F.col("hours_to_close")), 0.5, PERCENTILE_ACCURACY
         ).alias("p50_hours"),
         count_where(F.col("is_closed_on_time")).alias("closed_on_time"),
         count_where(F.col("is_closed_late")).alias("closed_late"),
@@ -293,6 +300,7 @@ def neighborhood_scorecard(base: DataFrame) -> DataFrame:
         "year",
         "neighborhood",
         "requests",
+        "closed_with_duration",
         "p50_hours",
         rate(F.col("closed_on_time"), F.col("closed_on_time") + F.col("closed_late")).alias("on_time_rate"),
         "top_type",

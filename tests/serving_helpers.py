@@ -109,6 +109,7 @@ GOLD_SCHEMAS = {
             ("year", pa.int32()),
             ("neighborhood", pa.string()),
             ("requests", pa.int64()),
+            ("closed_with_duration", pa.int64()),
             ("p50_hours", pa.float64()),
             ("on_time_rate", pa.float64()),
             ("top_type", pa.string()),
@@ -165,9 +166,9 @@ SMALL_RESOLUTION = [
     (2024, "BTDT", "Parking Enforcement", 15, 20.0, 48.0, 25.0, 0.6),
 ]
 SMALL_SCORECARD = [
-    (2024, "Dorchester", 30, 10.0, 0.65, "Parking Enforcement", 0.75),
-    (2024, "Roxbury", 9, 5.0, 0.75, "Missed Trash", 0.225),
-    (2024, "Unknown", 1, None, None, "Unknown", 0.025),
+    (2024, "Dorchester", 30, 20, 10.0, 0.65, "Parking Enforcement", 0.75),
+    (2024, "Roxbury", 9, 6, 5.0, 0.75, "Missed Trash", 0.225),
+    (2024, "Unknown", 1, 0, None, None, "Unknown", 0.025),
 ]
 SMALL_BACKLOG = [
     (dt.date(2024, 1, 1), "PWDx", 3, 1),

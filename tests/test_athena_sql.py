@@ -173,8 +173,9 @@ VIEW_COLUMNS = {
         ("p50_hours", "DOUBLE"), ("p90_hours", "DOUBLE"), ("mean_hours", "DOUBLE"), ("on_time_rate", "DOUBLE"),
     ],
     "v_neighborhood_scorecard": [
-        ("year", "INTEGER"), ("neighborhood", "VARCHAR"), ("requests", "BIGINT"), ("p50_hours", "DOUBLE"),
-        ("on_time_rate", "DOUBLE"), ("top_type", "VARCHAR"), ("share_of_city", "DOUBLE"),
+        ("year", "INTEGER"), ("neighborhood", "VARCHAR"), ("requests", "BIGINT"),
+        ("closed_with_duration", "BIGINT"), ("p50_hours", "DOUBLE"), ("on_time_rate", "DOUBLE"),
+        ("top_type", "VARCHAR"), ("share_of_city", "DOUBLE"),
     ],
     "v_open_backlog": [
         ("week_start", "DATE"), ("department", "VARCHAR"), ("open_cases", "BIGINT"), ("open_over_1y", "BIGINT"),
@@ -262,11 +263,13 @@ def test_v_resolution_times_scorecard_backlog_and_geo_pass_gold_through(
         ("Parking Enforcement", 15, 20.0, 48.0, 0.6),
     ]
     assert rows(
-        db, "SELECT neighborhood, requests, p50_hours, share_of_city FROM v_neighborhood_scorecard ORDER BY 1"
+        db,
+        "SELECT neighborhood, requests, closed_with_duration, p50_hours, share_of_city "
+        "FROM v_neighborhood_scorecard ORDER BY 1",
     ) == [
-        ("Dorchester", 30, 10.0, 0.75),
-        ("Roxbury", 9, 5.0, 0.225),
-        ("Unknown", 1, None, 0.025),
+        ("Dorchester", 30, 20, 10.0, 0.75),
+        ("Roxbury", 9, 6, 5.0, 0.225),
+        ("Unknown", 1, 0, None, 0.025),
     ]
     assert rows(db, "SELECT department, sum(open_cases) FROM v_open_backlog GROUP BY 1 ORDER BY 1") == [
         ("BTDT", 12),

@@ -97,6 +97,22 @@ def test_backlog_is_never_negative(spark, gold_lake):
     assert backlog.agg(F.max("open_over_1y")).first()[0] > 0  # the 2015 cases never closed
 
 
+def test_the_scorecards_closed_cases_are_monthly_requests_per_year(spark, gold_lake):
+    """Two tables, one count: the closed cases with a duration a year's neighborhood medians are over."""
+    scorecard = (
+        read(spark, gold_lake, "neighborhood_scorecard")
+        .groupBy("year")
+        .agg(F.sum("closed_with_duration").alias("n"))
+    )
+    monthly = (
+        read(spark, gold_lake, "monthly_requests")
+        .groupBy("year")
+        .agg(F.sum("closed_with_duration").alias("n"))
+    )
+    assert sorted(scorecard.collect()) == sorted(monthly.collect())
+    assert scorecard.agg(F.sum("n")).first()[0] > 0
+
+
 def test_neighborhood_shares_sum_to_one_per_year(spark, gold_lake):
     shares = (
         read(spark, gold_lake, "neighborhood_scorecard")

@@ -3,6 +3,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.gold_neighborhood_scorecard (
   `year` int,
   `neighborhood` string,
   `requests` bigint,
+  `closed_with_duration` bigint,
   `p50_hours` double,
   `on_time_rate` double,
   `top_type` string,

@@ -4,6 +4,7 @@ SELECT
   CAST(year AS integer) AS year,
   neighborhood,
   CAST(requests AS bigint) AS requests,
+  CAST(closed_with_duration AS bigint) AS closed_with_duration,
   CAST(p50_hours AS double) AS p50_hours,
   CAST(on_time_rate AS double) AS on_time_rate,
   top_type,
