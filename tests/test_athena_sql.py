@@ -13,8 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import athena_sql
+import definitions
 import local_lake
 import serving_helpers as helpers
+from lake import GOLD_TABLES
 
 HIVE_TO_ARROW = {
     "string": pa.string(),
@@ -79,6 +81,15 @@ def test_names_match_the_contract() -> None:
         "volume_by_neighborhood_month",
     ]
     assert set(athena_sql.sql_names("ddl")) == {"database", *athena_sql.table_names()}
+
+
+def test_every_gold_table_has_a_table_a_view_and_a_dataset() -> None:
+    """A table added to the lake's layout and the job, but served by nothing, fails here (docs/gold.md, "Adding a
+    Gold table"): its Athena table, its view, and the SPICE dataset that reads the view."""
+
+    assert {f"gold_{table}" for table in GOLD_TABLES} <= set(athena_sql.table_names())
+    assert {f"v_{table}" for table in GOLD_TABLES} == set(athena_sql.view_names())
+    assert {spec.view for spec in definitions.DATASETS} == {f"v_{table}" for table in GOLD_TABLES}
 
 
 @pytest.mark.parametrize("table", athena_sql.TABLES)
