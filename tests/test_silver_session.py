@@ -79,3 +79,27 @@ def test_configure_keeps_rules_the_session_already_excludes(spark):
         silver_job.configure(spark)
         excluded = spark.conf.get(silver_job.EXCLUDED_RULES).split(",")
     assert excluded == [OTHER_RULE, *silver_job.UNION_PUSHDOWN_RULES]
+
+
+def test_configure_sets_what_silver_relies_on_without_any_submit_conf(spark):
+    """On Glue the job is given no Spark --conf (glue/job_definition.json): the session Glue builds has Spark's
+    defaults, static partition overwrite among them, which would delete every month a run does not rewrite."""
+    relied_on = {
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.codegen.hugeMethodLimit": "8000",
+    }
+    before = {key: spark.conf.get(key, None) for key in relied_on}
+    try:
+        spark.conf.set("spark.sql.sources.partitionOverwriteMode", "static")  # Spark's default
+        spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+        spark.conf.unset("spark.sql.parquet.outputTimestampType")
+        spark.conf.unset("spark.sql.codegen.hugeMethodLimit")
+        with session_restored(spark):
+            silver_job.configure(spark)
+            configured = {key: spark.conf.get(key) for key in relied_on}
+    finally:
+        for key, value in before.items():
+            spark.conf.unset(key) if value is None else spark.conf.set(key, value)
+    assert configured == relied_on
