@@ -1018,10 +1018,22 @@ def plan_bronze_files(
         if suffix is None or hidden:
             continue  # _manifests/, _state/ and anything not laid out as dataset=/ingest_date=/file
         seen = processed.get(suffix)
+        if suffix in ingest_times:
+            ingested_at, ingested_at_from = ingest_times[suffix], "manifest"
+        else:
+            ingested_at, ingested_at_from = ingest_time_of_object(suffix, entry["modified"])
         if announced is not None:
             if suffix not in announced:
                 continue  # the job bookmark decides what is new
-        elif seen and seen.get("size") == entry["size"] and seen.get("modified") == entry["modified"]:
+        elif (
+            seen
+            and seen.get("size") == entry["size"]
+            and seen.get("modified") == entry["modified"]
+            # Bronze announces an object it already holds again (the portal reverted to bytes landed earlier that
+            # day) with a later ingested_at: read again, it wins the dedupe. A state written before Silver recorded
+            # ingested_at has none to compare.
+            and seen.get("ingested_at", ingested_at) == ingested_at
+        ):
             continue
         header, era = [], "empty"  # only a 0-byte file is empty
         if entry["size"]:
@@ -1037,10 +1049,6 @@ def plan_bronze_files(
                     f"The Bronze file {suffix} has an unknown header ({header_difference(header, line)}); Silver refuses "
                     "it: see 'A new column or header' in docs/silver.md, or move the file out of Bronze to go on."
                 )
-        if suffix in ingest_times:
-            ingested_at, ingested_at_from = ingest_times[suffix], "manifest"
-        else:
-            ingested_at, ingested_at_from = ingest_time_of_object(suffix, entry["modified"])
         planned.append(
             {
                 **entry,
@@ -1248,7 +1256,7 @@ def parse_overrides(text: str | None) -> dict[str, str]:
 # The run
 # ----------------------------------------------------------------------------------------------------------
 def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
-    """Bronze objects already processed: suffix -> size, modified, run_id."""
+    """Bronze objects already processed: suffix -> size, modified, ingested_at, run_id."""
     state_file = f"{silver_path}/{STATE_FILE}"
     if not files.exists(state_file):
         return {}
@@ -1749,6 +1757,7 @@ def _finish(
         processed[entry["suffix"]] = {
             "size": entry["size"],
             "modified": entry["modified"],
+            "ingested_at": entry["ingested_at"],
             "run_id": report["run_id"],
         }
     files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))
