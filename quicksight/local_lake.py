@@ -96,6 +96,16 @@ def parquet_types(connection: duckdb.DuckDBPyConnection, scan: str) -> dict[str,
     return {row[0]: row[1] for row in connection.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
 
 
+def files_having_columns(connection: duckdb.DuckDBPyConnection, directory: str) -> tuple[int, dict[str, int]]:
+    """How many Parquet files lie under a folder, and how many of them have each top-level column."""
+    schema = f"parquet_schema({sql_literal(directory + '/**/*.parquet')})"
+    files = connection.execute(f"SELECT count(DISTINCT file_name) FROM {schema}").fetchone()[0]
+    having = connection.execute(
+        f"SELECT name, count(DISTINCT file_name) FROM {schema} GROUP BY name"
+    ).fetchall()
+    return files, dict(having)
+
+
 def has_parquet(folder: str) -> bool:
     """True when a local folder holds a Parquet file at any depth (partition folders included)."""
     return bool(glob.glob(f"{glob.escape(folder)}/**/*.parquet", recursive=True))
@@ -130,6 +140,21 @@ def create_table_view(
         log.warning(
             "%s: the Parquet files lack %s; they read as NULL (as on Athena).", table, ", ".join(missing)
         )
+    # Files written before a column was added can sit beside newer ones (an incremental Silver run rewrites only the
+    # months it touches): the union has the column, so the warning above is silent, and their rows read it as NULL.
+    files, having = files_having_columns(connection, directory)
+    for name in athena_sql.table_columns(table):
+        if 0 < having.get(name, 0) < files:
+            stage = "Silver" if table in (athena_sql.SILVER_TABLE, athena_sql.QUARANTINE_TABLE) else "Gold"
+            log.warning(
+                "%s: %d of its %d Parquet files lack %s (written before the column was added); their rows read it "
+                "as NULL (as on Athena) until %s reads them again.",
+                table,
+                files - having[name],
+                files,
+                name,
+                stage,
+            )
     connection.execute(table_view_sql(table, scan, types))
     return connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
 
