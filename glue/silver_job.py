@@ -1648,8 +1648,18 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
                 partition = f"{year}/{month}"
                 try:
                     record = f"{staging}/publishing.json"
-                    last = json.loads(files.read_text(record)) if files.exists(record) else {}
-                    step = last["step"] if last.get("partition") == partition else "moving_aside"
+                    if files.exists(record):
+                        last = json.loads(files.read_text(record))
+                        step = last["step"] if last.get("partition") == partition else "moving_aside"
+                    elif files.exists(f"{staging}/{TABLE_FOLDER}/{partition}"):
+                        # A version before publishing.json that stopped before moving the staged month in.
+                        step = "moving_aside"
+                    else:
+                        # A version before publishing.json deleted the retired copies only with the whole staging
+                        # folder, so a run of it that stopped after a swap left the old month here beside the new
+                        # one (or beside none: the month was left without rows). Putting it back would add every
+                        # row a second time.
+                        step = "published"
                     _put_back(files, staging, table_path, partition, step)
                 except Exception as error:
                     raise SilverError(

@@ -517,3 +517,54 @@ def test_a_state_written_before_ingest_times_were_recorded_reads_nothing_again(s
     state.write_text(json.dumps({"objects": objects}))
     (silver / "_state" / ".processed.json.crc").unlink()
     assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
+
+
+def test_an_old_month_left_by_a_version_without_publishing_json_is_not_put_back_over_its_swap(
+    spark, tmp_path: Path
+):
+    # Before publishing.json (2026-11-26), a month's old copy stayed in _staging/<run>/retired/ until the whole
+    # staging folder was deleted at the end of the run, so a run that stopped after its swaps (a kill, a later
+    # month's failed move) left old copies of months already swapped, and no record saying so.
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    first = [
+        legacy29_row("101004000002", "2022-02-10 09:00:00"),
+        legacy29_row("101004000003", "2022-02-11 09:00:00"),
+    ]
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", first)
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    february = silver / "service_requests" / "open_year=2022" / "open_month=2"
+    old_copy = tmp_path / "old_february"
+    shutil.copytree(february, old_copy)
+    land_legacy29(
+        bronze,
+        "legacy_2022",
+        "2026-11-22",
+        [legacy29_row("101004000003", "2022-02-11 09:00:00", "2022-02-12 09:00:00")],
+    )
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    left = silver / "_staging" / "20261122T060000000000Z"
+    shutil.copytree(old_copy, left / "retired" / "open_year=2022" / "open_month=2")
+    shutil.copytree(old_copy, left / "retired" / "open_year=2022" / "open_month=3")  # a month it left empty
+
+    assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
+    rows = utc_rows(spark.read.parquet(str(silver / "service_requests")))
+    assert sorted((r["case_id"], r["is_closed"]) for r in rows) == [
+        ("101004000002", False),
+        ("101004000003", True),
+    ]
+    assert not left.exists()
+
+
+def test_a_month_a_version_without_publishing_json_had_not_moved_in_yet_is_put_back(spark, tmp_path: Path):
+    # Its staged month still under _staging/<run>/service_requests/: the run stopped between the two moves.
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000002", "2022-02-10 09:00:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    february = silver / "service_requests" / "open_year=2022" / "open_month=2"
+    left = silver / "_staging" / "20261122T060000000000Z"
+    shutil.copytree(february, left / "service_requests" / "open_year=2022" / "open_month=2")
+    (left / "retired" / "open_year=2022").mkdir(parents=True)
+    february.rename(left / "retired" / "open_year=2022" / "open_month=2")
+
+    assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
+    assert sorted(silver_rows(spark, silver)) == ["101004000002"]
