@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
+import hashlib
 import io
 import json
 import logging
@@ -1201,6 +1202,13 @@ def load_mappings(mappings_path: str | None) -> dict[str, dict]:
     }
 
 
+def mappings_fingerprint(mappings: dict[str, dict]) -> str:
+    """A short digest of what the mapping files map (not their notes, order or folder): Bronze objects read with
+    the same one had every value mapped alike."""
+    content = {kind: table for kind, table in mappings.items() if kind != "folder"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
     """The lines of one mapping CSV; SilverError when it cannot be read, lacks a column, or has a cut-off line."""
     try:
@@ -1256,7 +1264,7 @@ def parse_overrides(text: str | None) -> dict[str, str]:
 # The run
 # ----------------------------------------------------------------------------------------------------------
 def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
-    """Bronze objects already processed: suffix -> size, modified, ingested_at, run_id."""
+    """Bronze objects already processed: suffix -> size, modified, ingested_at, mappings (fingerprint), run_id."""
     state_file = f"{silver_path}/{STATE_FILE}"
     if not files.exists(state_file):
         return {}
@@ -1354,9 +1362,11 @@ def run_silver(
         "silver_path": silver_path,
         "time_basis_overrides": overrides,
         "mappings": mappings["folder"],
+        "mappings_fingerprint": mappings_fingerprint(mappings),
         "new_objects_from": "state_file" if announced is None else "job_bookmark",
     }
-    earlier = len(processed.keys() - {entry["suffix"] for entry in planned})
+    read_earlier = processed.keys() - {entry["suffix"] for entry in planned}
+    earlier = len(read_earlier)
     if overrides and earlier:
         log.warning(
             "The time basis override applies to the Bronze objects this run reads (%d); the %d processed earlier "
@@ -1364,6 +1374,23 @@ def run_silver(
             "the job bookmark: aws glue reset-job-bookmark) and run again: the dedupe makes the re-read safe.",
             len(planned),
             earlier,
+            f"{silver_path}/{STATE_FILE}",
+        )
+    mapped_otherwise = [
+        suffix
+        for suffix in read_earlier
+        if processed[suffix].get("mappings") != report["mappings_fingerprint"]
+    ]
+    if mapped_otherwise:
+        report["objects_mapped_otherwise"] = len(mapped_otherwise)
+        log.warning(
+            "%d of the %d Bronze objects read earlier were mapped with other mapping files than %s holds now (or "
+            "before Silver recorded which): their rows keep the values mapped then. To map them anew, delete %s (on "
+            "Glue with the job bookmark: aws glue reset-job-bookmark) and run again: the dedupe makes the re-read "
+            "safe (docs/silver.md, 'A new mapping value').",
+            len(mapped_otherwise),
+            earlier,
+            mappings["folder"],
             f"{silver_path}/{STATE_FILE}",
         )
     if not planned:
@@ -1768,6 +1795,7 @@ def _finish(
             "size": entry["size"],
             "modified": entry["modified"],
             "ingested_at": entry["ingested_at"],
+            "mappings": report["mappings_fingerprint"],
             "run_id": report["run_id"],
         }
     files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))

@@ -568,3 +568,65 @@ def test_a_month_a_version_without_publishing_json_had_not_moved_in_yet_is_put_b
 
     assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
     assert sorted(silver_rows(spark, silver)) == ["101004000002"]
+
+
+def test_objects_read_with_other_mapping_files_are_named_until_read_again(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """A mapping row changed after a file was read reaches only the files read after it: every later run says so
+    (not only the first), and a note edited in a mapping file, which maps nothing, does not count."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    mappings = tmp_path / "mappings"
+    shutil.copytree(silver_job.load_mappings(None)["folder"], mappings)
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    first = silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
+    assert "objects_mapped_otherwise" not in first
+
+    def warned(run_mappings: Path) -> tuple[dict, str]:
+        caplog.clear()
+        with caplog.at_level("WARNING", logger=silver_job.log.name):
+            report = silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(run_mappings))
+        return report, caplog.text
+
+    statuses = mappings / "statuses.csv"
+    statuses.write_text(
+        statuses.read_text().replace("Closed,true,legacy and NEW SYSTEM", "Closed,true,edited note")
+    )
+    report, text = warned(mappings)
+    assert "objects_mapped_otherwise" not in report and "mapped with other mapping files" not in text
+
+    statuses.write_text(statuses.read_text() + "Parked,false,a new status\n")
+    for _ in range(2):  # the second run too: the state still says how the object was mapped
+        report, text = warned(mappings)
+        assert report["status"] == "nothing_new"
+        assert report["objects_mapped_otherwise"] == 1
+        assert "1 of the 1 Bronze objects read earlier were mapped with other mapping files" in text
+        assert f"delete {silver}/_state/processed.json" in text
+
+    # as the warning says: without the state file the object is read again, with the files as they are now
+    (silver / "_state" / "processed.json").unlink()
+    silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
+    report, text = warned(mappings)
+    assert "objects_mapped_otherwise" not in report and "mapped with other mapping files" not in text
+
+
+def test_a_state_written_before_mappings_were_recorded_names_every_object(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    state_file = silver / "_state" / "processed.json"
+    state = json.loads(state_file.read_text())
+    for entry in state["objects"].values():
+        del entry["mappings"]  # as an older version wrote it
+    state_file.write_text(json.dumps(state))
+    (silver / "_state" / ".processed.json.crc").unlink()  # Hadoop's checksum of the state Silver wrote
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert report["status"] == "nothing_new" and report["objects_mapped_otherwise"] == 1
+    assert "(or before Silver recorded which)" in caplog.text
