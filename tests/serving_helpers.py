@@ -382,7 +382,9 @@ def realistic_gold(
         total = sum(r[7] for r in monthly if r[0].year == year)
         for neighborhood, _lat, _lon in REALISTIC_NEIGHBORHOODS:
             count = sum(r[7] for r in monthly if r[0].year == year and r[6] == neighborhood)
-            scorecard.append((year, neighborhood, count, 30.0, 0.8, "Parking Enforcement", count / total))
+            scorecard.append(
+                (year, neighborhood, count, int(count * 0.7), 30.0, 0.8, "Parking Enforcement", count / total)
+            )
     backlog, week = [], dt.date(2022, 1, 3)
     while week < first_month + dt.timedelta(days=31 * months):
         for index, (dept, *_rest) in enumerate(sorted({t[:1] for t in REALISTIC_TYPES})):
