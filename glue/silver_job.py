@@ -1904,6 +1904,13 @@ def _refuse_misspelled(given: set[str]) -> None:
             raise SilverError(f"Unknown argument --{name}: did you mean --{ours[close[0]]}?")
 
 
+def ignored_arguments(argv: list[str]) -> list[str]:
+    """The ``--names`` given that the job does not read. On Glue they are Glue's own (``--JOB_ID``, ``--TempDir``,
+    …); run locally, nothing else passes them, so main names them in a warning."""
+    given = {arg[2:].split("=", 1)[0] for arg in argv[1:] if arg.startswith("--")}
+    return sorted(given - {*REQUIRED_ARGS, *OPTIONAL_ARGS, "job-bookmark-option"})
+
+
 def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, str]:  # pragma: no cover
     """parse_args with the standard library, as getResolvedOptions would (GlueArgumentError on a missing value)."""
     import argparse
@@ -2048,6 +2055,12 @@ def main(argv: list[str] | None = None) -> int:
         # released in the finally below, or by the system when the process dies
         run_lock.enter_context(one_run_at_a_time(args["silver_path"]))
         spark, glue_context = glue_or_spark()
+        if glue_context is None and ignored_arguments(argv):
+            log.warning(
+                "Ignored argument(s) %s: the job reads --bronze_path, --silver_path, --time_basis_override and "
+                "--mappings_path (and --JOB_NAME on Glue).",
+                ", ".join(f"--{name}" for name in ignored_arguments(argv)),
+            )
         previous_handler = cancel_on_interrupt(spark)
         job, announced = None, None
         if glue_context is not None and args.get("JOB_NAME"):

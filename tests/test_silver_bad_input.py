@@ -332,6 +332,21 @@ def test_glues_own_arguments_are_not_taken_for_misspellings():
     assert (args["bronze_path"], args["silver_path"]) == ("/b", "/s")
 
 
+def test_locally_an_argument_the_job_does_not_read_is_named(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """Run by hand, an argument the job does not read (``--partitions``, far from any of its names) is named in a
+    warning; on Glue such names are Glue's own (``--TempDir`` …), so only a local run warns."""
+    argv = ["silver_job.py", "--bronze_path", str(tmp_path / "missing"), "--silver_path", str(tmp_path / "s"),
+            "--partitions", "4", "--job-bookmark-option", "job-bookmark-disable"]  # fmt: skip
+    assert silver_job.ignored_arguments(argv) == ["partitions"]
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        assert silver_job.main(argv) == 1  # the Bronze path does not exist
+
+    assert "Ignored argument(s) --partitions: the job reads --bronze_path" in caplog.text
+
+
 def test_a_mappings_folder_without_a_newer_file_names_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
