@@ -519,6 +519,50 @@ def delete_left_staging(spark: SparkSession, gold_path: str, own_staging: str, s
             log.info("Gold: deleted %s, %s: the tables are replaced now", folder, why)
 
 
+def put_back_tables_left_aside(spark: SparkSession, gold_path: str, sole_writer: bool) -> None:
+    """Before a run reads anything, put back a table a dead run left aside: killed between the two moves of its
+    swap (``publish_tables``), it left the previous table in ``<staging>/_replaced/<table>`` and no live one,
+    so readers found no table until a run published again (a failing run never did).
+
+    Only from a folder of a run certainly gone: this run holds the local lock (``sole_writer``), or the folder is
+    unchanged for ``ABANDONED_STAGING_HOURS`` (on S3 a live run may be between its two moves). A table that cannot
+    be put back is logged and left for the publish; it never fails the run."""
+    staging_root = f"{gold_path}/{STAGING_FOLDER}"
+    try:
+        fs = filesystem(spark, staging_root)
+        folders = sorted(str(status.getPath()) for status in fs.listStatus(hadoop_path(spark, staging_root)))
+    except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
+        log.debug("Gold: no staging folders under %s: %s", staging_root, error)
+        return
+    for folder in folders:
+        for table in GOLD_TABLES:
+            live, aside = f"{gold_path}/{table}", f"{folder}/_replaced/{table}"
+            try:
+                if path_exists(spark, live) or not path_exists(spark, aside):
+                    continue
+                if not sole_writer:
+                    idle_since = max(
+                        last_change(spark, hadoop_path(spark, folder)),
+                        staging_started(folder.rsplit("/", 1)[-1]) or 0,
+                    )
+                    if (time.time() - idle_since) / 3600 < ABANDONED_STAGING_HOURS:
+                        continue  # maybe a run between its two moves
+                move_path(spark, aside, live)
+            except Exception as error:
+                log.warning(
+                    "Gold: could not put %s back from %s (%s); this run's publish replaces it",
+                    table,
+                    aside,
+                    error,
+                )
+            else:
+                log.warning(
+                    "Gold: %s was missing (a run stopped while swapping it in): put back from %s",
+                    table,
+                    aside,
+                )
+
+
 def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     """The Silver service requests with the columns Gold needs; GoldInputError when absent or unusable."""
     table_path = f"{silver_path.rstrip('/')}/{SILVER_TABLE}"
@@ -678,6 +722,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     # tasks in every stage, so the input is coalesced to two partitions per core (a no-op when it already has
     # fewer); Gold's aggregates are small, so their shuffles get as many partitions, not Spark's 200. The
     # setting is changed only once Silver is known to be usable, and given back whatever happens next.
+    put_back_tables_left_aside(spark, gold_path, sole_writer)
     input_partitions = 2 * max(spark.sparkContext.defaultParallelism, 1)
     shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS, None)
     base = (

@@ -324,6 +324,49 @@ def test_a_local_run_holding_the_lock_deletes_an_unmarked_staging_folder_at_once
     )
 
 
+@pytest.mark.parametrize(
+    ("sole_writer", "idle_hours", "put_back"),
+    [(True, 0, True), (False, 25, True), (False, 1, False)],
+    ids=["local-lock-held", "unchanged-for-a-day", "maybe-a-run-between-its-moves"],
+)
+def test_a_table_a_dead_run_left_aside_is_put_back_before_anything_is_read(
+    spark, tmp_path, caplog, sole_writer: bool, idle_hours: float, put_back: bool
+):
+    # killed (SIGKILL) between the two moves of a swap, a run left geo_grid in its _replaced/ folder and none live;
+    # the next run fails before publishing (no Silver), yet the table is back, unless its folder may belong to a
+    # live run (no local lock, recent)
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    published = sorted(
+        p.relative_to(gold_path / "geo_grid") for p in (gold_path / "geo_grid").rglob("*.parquet")
+    )
+    stamp = time.time() - idle_hours * 3600
+    dead = gold_path / "_staging" / f"{time.strftime(gold_job.RUN_ID_FORMAT, time.gmtime(stamp))}-0dead0ff"
+    (dead / "_replaced").mkdir(parents=True)
+    (dead / gold_job.KEPT_NOTE).write_text("Gold run … began swapping its tables in from here.\n")
+    shutil.move(gold_path / "geo_grid", dead / "_replaced" / "geo_grid")
+    for path in (*dead.rglob("*"), dead):
+        os.utime(path, (stamp, stamp))
+
+    with pytest.raises(gold_job.GoldInputError):
+        gold_job.run_gold(spark, str(tmp_path / "no-silver"), str(gold_path), sole_writer)
+
+    if put_back:
+        assert sorted(
+            p.relative_to(gold_path / "geo_grid") for p in (gold_path / "geo_grid").rglob("*.parquet")
+        ) == (published)
+        assert (
+            f"geo_grid was missing (a run stopped while swapping it in): put back from file:{dead}"
+            in caplog.text
+        )
+    else:
+        assert not (gold_path / "geo_grid").exists()
+        assert (dead / "_replaced" / "geo_grid").exists()
+    # every other table stayed where it was
+    assert all((gold_path / table).exists() for table in gold_job.GOLD_TABLES if table != "geo_grid")
+
+
 def test_the_staging_folder_is_marked_before_the_first_swap(spark, tmp_path, monkeypatch):
     # a run killed between two moves (SIGKILL: no finally runs) left the old table in an unmarked _replaced/
     # folder no run ever deleted; marked first, the next complete publish deletes it
