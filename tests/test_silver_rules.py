@@ -105,6 +105,8 @@ def test_zip_ward_precinct_are_normalised(spark):
         ("02118-1234", "3", "306", "02118", "03", "0306"),
         ("2135", "3", "306", "02135", "03", "0306"),  # a number that lost its leading zero
         ("213", "3", "306", None, "03", "0306"),  # too short to be a zip
+        # too long to be a zip; a one-digit NEW SYSTEM precinct is padded within its ward
+        ("021355", "14", "1", None, "14", "1401"),
         ("n/a", " ", None, None, None, None),
         (None, None, "07", None, None, None),
     ]
@@ -149,6 +151,8 @@ def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark)
         ("42.3634", "-74.0060", None, None, "outside_boston"),  # latitude in the box, longitude not
         ("42.4100", "-70.9100", 42.41, -70.91, "ok"),  # near the box's north-east corner
         ("42.4300", "-71.0566", None, None, "outside_boston"),  # just north of it
+        ("42.4200", "-70.9000", 42.42, -70.9, "ok"),  # the box's edges are inside it (docs: lat 42.20-42.42)
+        ("42.2000", "-71.2000", 42.2, -71.2, "ok"),
         ("abc", "-71.0566", None, None, "unparsable"),
         (None, None, None, None, "missing"),
     ]
