@@ -49,6 +49,10 @@ def test_time_basis_readings_give_true_utc_instants(spark):
         ("shifted_back", "2022-07-19 07:42:16", datetime(2022, 7, 19, 15, 42, 16)),
         ("utc", "2022-01-19 16:42:16.5+00", datetime(2022, 1, 19, 16, 42, 16, 500000)),
         ("wall_clock", "2022-07-19 11:42:16+00", datetime(2022, 7, 19, 15, 42, 16)),  # EDT
+        # the hour Boston lives twice (2022-11-06 01:30 EDT = 05:30 UTC, 01:30 EST = 06:30 UTC): a UTC stamp is
+        # already the instant, never taken through the ambiguous wall clock
+        ("utc", "2022-11-06 05:30:00+00", datetime(2022, 11, 6, 5, 30)),
+        ("utc", "2022-11-06 06:30:00+00", datetime(2022, 11, 6, 6, 30)),
         ("wall_clock", None, None),
         ("utc", "not a date", None),
     ]
