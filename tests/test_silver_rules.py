@@ -188,6 +188,8 @@ def test_departments_channels_and_statuses_are_harmonised(spark, mappings):
         ("new_system", "Public Works Department (PWD)", "Public Works Department (PWD)", "BOS311", "Closed", "ONTIME", closed, "south boston waterfront", "Public Works", "App", True, True, "South Boston / South Boston Waterfront"),
         ("legacy29", "XYZ_", "Somebody New", "Carrier Pigeon", "Weird", None, closed, "Atlantis", "XYZ_", "Carrier Pigeon", True, None, "Atlantis"),
         ("new_system", None, None, None, None, None, None, None, None, None, False, None, None),
+        # the status decides before closed_at does: a void Error case is closed without a close date
+        ("new_system", "Public Works Department (PWD)", "Public Works Department (PWD)", "BOS311", "Error", "ONTIME", None, None, "Public Works", "App", True, True, None),
     ]  # fmt: skip
     df = frame(spark, schema, rows)
     inputs = df.select(*df.columns[:8])
