@@ -313,6 +313,8 @@ def test_untrustworthy_records_get_a_reject_reason(spark):
         (None, "6", "x", t2, "x", t1, None, None, t2, t1, "closed_before_opened"),
         (None, "7", "x", t1, "x", t1, None, None, t1, t1, None),  # closed the moment it opened
         (None, "8", "x", t1, None, None, "someday", None, t1, None, "unparsable_target_at"),
+        # both unparsable: closed_at comes before target_at in docs/silver.md's order
+        (None, "10", "x", t1, "later", None, "someday", None, t1, None, "unparsable_closed_at"),
         ("1,2", *[None] * 9, "malformed_record"),  # malformed and no case id: the first reason wins
         (None, "9", None, None, None, None, None, None, None, None, "unparsable_opened_at"),  # missing
     ]
