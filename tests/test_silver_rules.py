@@ -337,6 +337,9 @@ def test_dedupe_keeps_the_newest_ingest_then_the_later_file_then_the_later_row(s
         # a newer record of a case that is rejected does not make its good record a duplicate
         ("D", early, "dataset=legacy_2024/ingest_date=2026-11-20/a.csv", 6, None, "kept"),
         ("D", late, later_file, 8, "unparsable_opened_at", "quarantined"),
+        # the newest ingest wins even from the earlier file (an older dataset landed again)
+        ("E", late, "dataset=legacy_2024/ingest_date=2026-11-25/a.csv", 1, None, "kept"),
+        ("E", early, "dataset=legacy_2025/ingest_date=2026-11-20/b.csv", 2, None, "duplicate"),
     ]
     df = frame(spark, schema, rows)
     actual = df.drop("outcome").transform(S.mark_duplicates()).drop("case_rank")
@@ -348,7 +351,7 @@ def test_dedupe_holds_against_the_existing_silver_table(spark):
         "case_id string, ingested_at timestamp, source_file string, row_position long, reject_reason string"
     )
     existing_schema = "case_id string, ingested_at timestamp, source_file string"
-    early, late = datetime(2026, 11, 20), datetime(2026, 11, 25)
+    early, middle, late = datetime(2026, 11, 20), datetime(2026, 11, 22), datetime(2026, 11, 25)
     x_file = "dataset=x/ingest_date=2026-11-25/a.csv"
     new = frame(
         spark,
@@ -360,6 +363,8 @@ def test_dedupe_holds_against_the_existing_silver_table(spark):
             ("E", late, x_file, 3, None),  # equal keys: the new one replaces it
             ("F", late, x_file, 4, None),  # same ingest, a later file in Silver
             ("G", late, "dataset=y/ingest_date=2026-11-25/a.csv", 5, None),  # an earlier file in Silver
+            # Silver holds H twice (a stopped publish), once newer than the new record: the newest one wins
+            ("H", middle, "dataset=x/ingest_date=2026-11-22/a.csv", 6, None),
         ],
     )
     existing = frame(
@@ -372,6 +377,8 @@ def test_dedupe_holds_against_the_existing_silver_table(spark):
             ("E", late, x_file),
             ("F", late, "dataset=y/ingest_date=2026-11-25/a.csv"),
             ("G", late, x_file),
+            ("H", early, "dataset=x/ingest_date=2026-11-20/a.csv"),
+            ("H", late, x_file),
         ],
     )
     outcomes = {r["case_id"]: r["outcome"] for r in new.transform(S.mark_duplicates(existing)).collect()}
@@ -382,6 +389,7 @@ def test_dedupe_holds_against_the_existing_silver_table(spark):
         "E": "kept",
         "F": "duplicate",
         "G": "kept",
+        "H": "duplicate",
     }
 
 
