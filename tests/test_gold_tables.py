@@ -224,16 +224,18 @@ def test_neighborhood_scorecard(spark):
             {"opened_at": utc("2024-04-06T12:00"), "neighborhood": "", "type": "Graffiti",
              "is_closed": True, "hours_to_close": 6.0},
             {"opened_at": utc("2023-06-01T12:00"), "neighborhood": "Roxbury", "type": "Pothole", "is_closed": False},
+            # closed without a duration (a void Error case): a request, not in closed_with_duration or the median
+            {"opened_at": utc("2023-06-02T12:00"), "neighborhood": "Roxbury", "type": "Pothole", "is_closed": True},
         ],
     )  # fmt: skip
     # 2024 has 6 requests: Roxbury 3 (share 1/2, median of its 2 closed, 10 and 20, is 10, 1 of 2 on time),
-    # Dorchester 1 (1/6), Unknown 2 (1/3, median 6, no known on_time). 2023: Roxbury alone.
+    # Dorchester 1 (1/6), Unknown 2 (1/3, median 6, no known on_time). 2023: Roxbury alone, 2 requests, none closed with a duration.
     expected = spark.createDataFrame(
         [
             (2024, "Roxbury", 3, 2, 10.0, 0.5, "Pothole", 0.5),
             (2024, "Dorchester", 1, 1, 4.0, 1.0, "Sign", 1 / 6),
             (2024, "Unknown", 2, 1, 6.0, None, "Graffiti", 1 / 3),
-            (2023, "Roxbury", 1, 0, None, None, "Pothole", 1.0),
+            (2023, "Roxbury", 2, 0, None, None, "Pothole", 1.0),
         ],
         "year int, neighborhood string, requests long, closed_with_duration long, p50_hours double, "
         "on_time_rate double, top_type string, share_of_city double",
