@@ -92,7 +92,10 @@ def test_bad_records_are_quarantined_with_reason_file_and_raw_text(bad_lake):
     ]  # fmt: skip
     malformed = {r["source_file"].split("/")[-1]: r["raw_record"] for r in by_reason["malformed_record"]}
     assert len(by_reason["malformed_record"]) == 3  # short row, long row, the unclosed quote
-    assert any("101004100003" in r["raw_record"] for r in by_reason["malformed_record"])
+    # a malformed record keeps Spark's raw text of the line (docs/silver.md), not the JSON of its fields as read
+    raw_texts = {r["raw_record"] for r in by_reason["malformed_record"]}
+    assert "101004100003,2022-01-19 11:18:00,,,ONTIME,Open" in raw_texts  # the short row, as written
+    assert any(text.startswith("101004100004,") and text.endswith(",extra,fields") for text in raw_texts)
     assert "101004100007" in malformed["unclosed_quote.csv"]  # the swallowed lines are kept in the raw text
     assert json.loads(by_reason["unparsable_opened_at"][0]["raw_record"])["opened_raw"] == "19/01/2022 11:18"
     assert all(r["source_file"].startswith("dataset=") for r in bad_lake["quarantine"])
