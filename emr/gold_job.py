@@ -467,20 +467,37 @@ def staging_started(name: str) -> float | None:
     return started.replace(tzinfo=timezone.utc).timestamp()  # noqa: UP017 - EMR 7 runs Python 3.9
 
 
-def left_staging(spark: SparkSession, folder: JavaObject, sole_writer: bool) -> str | None:
-    """Why an earlier run's staging folder may go (one of the log's phrases), or None while it may still be in use.
+def idle_hours(spark: SparkSession, folder: JavaObject) -> float:
+    """How long nothing in an earlier run's staging folder has changed, in hours.
 
     Its age is that of its newest file, and never less than its name says: an object store may give a folder that
     holds no file yet (a run writing its first table) no time at all (0, 1970), which would read as abandoned."""
+    idle_since = max(last_change(spark, folder), staging_started(folder.getName()) or 0)
+    return (time.time() - idle_since) / 3600
+
+
+def left_staging(spark: SparkSession, folder: JavaObject, sole_writer: bool) -> str | None:
+    """Why an earlier run's staging folder may go (one of the log's phrases), or None while it may still be in use."""
     if filesystem(spark, str(folder)).exists(folder.suffix(f"/{KEPT_NOTE}")):
         return "kept by an earlier run"
     if sole_writer:
         return "left by a run that stopped before publishing"
-    idle_since = max(last_change(spark, folder), staging_started(folder.getName()) or 0)
-    idle_hours = (time.time() - idle_since) / 3600
-    if idle_hours >= ABANDONED_STAGING_HOURS:
-        return f"left by a run that stopped before publishing (unchanged for {idle_hours:.0f} hours)"
+    idle = idle_hours(spark, folder)
+    if idle >= ABANDONED_STAGING_HOURS:
+        return f"left by a run that stopped before publishing (unchanged for {idle:.0f} hours)"
     return None
+
+
+def staging_folders(spark: SparkSession, gold_path: str) -> list[JavaObject]:
+    """The staging folders under ``<gold_path>/_staging``, by name; none when the root is absent or unreadable."""
+    staging_root = f"{gold_path}/{STAGING_FOLDER}"
+    try:
+        fs = filesystem(spark, staging_root)
+        statuses = fs.listStatus(hadoop_path(spark, staging_root))
+    except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
+        log.debug("Gold: no staging folders under %s: %s", staging_root, error)
+        return []
+    return sorted((status.getPath() for status in statuses), key=lambda folder: folder.getName())
 
 
 def delete_left_staging(spark: SparkSession, gold_path: str, own_staging: str, sole_writer: bool) -> None:
@@ -489,15 +506,8 @@ def delete_left_staging(spark: SparkSession, gold_path: str, own_staging: str, s
     runs that died before publishing, when ``sole_writer`` (this run holds the local lock) or unchanged for
     ``ABANDONED_STAGING_HOURS``. A folder that cannot be deleted is logged and left for the next run; it never
     fails this one."""
-    staging_root = f"{gold_path}/{STAGING_FOLDER}"
     own = own_staging.rstrip("/").rsplit("/", 1)[-1]
-    try:
-        fs = filesystem(spark, staging_root)
-        folders = [status.getPath() for status in fs.listStatus(hadoop_path(spark, staging_root))]
-    except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
-        log.debug("Gold: no staging folders under %s: %s", staging_root, error)
-        return
-    for folder in folders:
+    for folder in staging_folders(spark, gold_path):
         if folder.getName() == own:
             continue
         why = None
@@ -527,26 +537,17 @@ def put_back_tables_left_aside(spark: SparkSession, gold_path: str, sole_writer:
     Only from a folder of a run certainly gone: this run holds the local lock (``sole_writer``), or the folder is
     unchanged for ``ABANDONED_STAGING_HOURS`` (on S3 a live run may be between its two moves). A table that cannot
     be put back is logged and left for the publish; it never fails the run."""
-    staging_root = f"{gold_path}/{STAGING_FOLDER}"
-    try:
-        fs = filesystem(spark, staging_root)
-        folders = sorted(str(status.getPath()) for status in fs.listStatus(hadoop_path(spark, staging_root)))
-    except Exception as error:  # the root is absent (FileNotFoundException) or unreadable
-        log.debug("Gold: no staging folders under %s: %s", staging_root, error)
-        return
-    for folder in folders:
+    for folder in staging_folders(spark, gold_path):
+        gone = True if sole_writer else None  # is the folder's run certainly gone? Read once, when needed
         for table in GOLD_TABLES:
             live, aside = f"{gold_path}/{table}", f"{folder}/_replaced/{table}"
             try:
                 if path_exists(spark, live) or not path_exists(spark, aside):
                     continue
-                if not sole_writer:
-                    idle_since = max(
-                        last_change(spark, hadoop_path(spark, folder)),
-                        staging_started(folder.rsplit("/", 1)[-1]) or 0,
-                    )
-                    if (time.time() - idle_since) / 3600 < ABANDONED_STAGING_HOURS:
-                        continue  # maybe a run between its two moves
+                if gone is None:
+                    gone = idle_hours(spark, folder) >= ABANDONED_STAGING_HOURS
+                if not gone:
+                    continue  # maybe a run between its two moves
                 move_path(spark, aside, live)
             except Exception as error:
                 log.warning(
@@ -713,6 +714,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     started_at = datetime.now(timezone.utc)  # noqa: UP017 - EMR 7 runs Python 3.9
     run_id = started_at.strftime(RUN_ID_FORMAT)
     gold_path = gold_path.rstrip("/")
+    put_back_tables_left_aside(spark, gold_path, sole_writer)
 
     # The five tables scan Silver six times: read it once and keep the shared base (gold_base: Boston dates,
     # 'Unknown' keys, flags, grid cells, derived once) cached, spilling to disk when memory is short, instead of
@@ -722,7 +724,6 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     # tasks in every stage, so the input is coalesced to two partitions per core (a no-op when it already has
     # fewer); Gold's aggregates are small, so their shuffles get as many partitions, not Spark's 200. The
     # setting is changed only once Silver is known to be usable, and given back whatever happens next.
-    put_back_tables_left_aside(spark, gold_path, sole_writer)
     input_partitions = 2 * max(spark.sparkContext.defaultParallelism, 1)
     shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS, None)
     base = (
