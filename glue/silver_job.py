@@ -1846,11 +1846,9 @@ def summary(report: dict) -> str:
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")
-    totals = report.get("unknown_mapping_totals", {})
     for kind, listed in report.get("unknown_mapping_values", {}).items():
         if listed:
-            total = totals.get(kind, {"values": len(listed), "rows": sum(listed.values())})
-            lines.append(unknown_values_line(kind, listed, total))
+            lines.append(unknown_values_line(kind, listed, report["unknown_mapping_totals"][kind]))
     return "\n".join(lines)
 
 
@@ -1869,7 +1867,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 
     Glue passes its own ``--job-bookmark-option``, which getResolvedOptions returns as ``job_bookmark_option``.
     """
-    given = {arg[2:].split("=", 1)[0] for arg in argv[1:] if arg.startswith("--")}  # --name and --name=value
+    given = given_names(argv)
     _refuse_misspelled(given)
     wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if name in given]
     try:
@@ -1904,11 +1902,15 @@ def _refuse_misspelled(given: set[str]) -> None:
             raise SilverError(f"Unknown argument --{name}: did you mean --{ours[close[0]]}?")
 
 
+def given_names(argv: list[str]) -> set[str]:
+    """The names of the arguments given, ``--name value`` and ``--name=value`` alike."""
+    return {arg[2:].split("=", 1)[0] for arg in argv[1:] if arg.startswith("--")}
+
+
 def ignored_arguments(argv: list[str]) -> list[str]:
     """The ``--names`` given that the job does not read. On Glue they are Glue's own (``--JOB_ID``, ``--TempDir``,
     …); run locally, nothing else passes them, so main names them in a warning."""
-    given = {arg[2:].split("=", 1)[0] for arg in argv[1:] if arg.startswith("--")}
-    return sorted(given - {*REQUIRED_ARGS, *OPTIONAL_ARGS, "job-bookmark-option"})
+    return sorted(given_names(argv) - {*REQUIRED_ARGS, *OPTIONAL_ARGS, "job-bookmark-option"})
 
 
 def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, str]:  # pragma: no cover
@@ -2055,11 +2057,12 @@ def main(argv: list[str] | None = None) -> int:
         # released in the finally below, or by the system when the process dies
         run_lock.enter_context(one_run_at_a_time(args["silver_path"]))
         spark, glue_context = glue_or_spark()
-        if glue_context is None and ignored_arguments(argv):
+        ignored = ignored_arguments(argv) if glue_context is None else []
+        if ignored:
             log.warning(
                 "Ignored argument(s) %s: the job reads --bronze_path, --silver_path, --time_basis_override and "
                 "--mappings_path (and --JOB_NAME on Glue).",
-                ", ".join(f"--{name}" for name in ignored_arguments(argv)),
+                ", ".join(f"--{name}" for name in ignored),
             )
         previous_handler = cancel_on_interrupt(spark)
         job, announced = None, None

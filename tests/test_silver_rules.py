@@ -627,14 +627,13 @@ def test_headers_overrides_and_paths_are_recognised():
 
 def test_the_log_summary_names_the_unknown_mapping_values():
     # it printed {'reason': 1}: which value, and how many rows, was only in the report's JSON
-    report = {
-        "run_id": "r1",
-        "unknown_mapping_values": {
-            "department": {"XYZ_": 4, "ABC_": 3, "DEF_": 1, "GHI_": 1},
-            "source": {},
-            "reason": {"Lane Divider": 5},
-        },
+    found = {
+        "department": {"XYZ_": 4, "ABC_": 3, "DEF_": 1, "GHI_": 1},
+        "source": {},
+        "reason": {"Lane Divider": 5},
     }
+    listed, totals = S.listed_unknown_values(found)
+    report = {"run_id": "r1", "unknown_mapping_values": listed, "unknown_mapping_totals": totals}
     lines = S.summary(report).splitlines()
     assert lines[1:] == [
         "  unknown department values, passed through: 'XYZ_' (4 rows), 'ABC_' (3 rows), 'DEF_' (1 row) "
