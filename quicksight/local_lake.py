@@ -124,18 +124,21 @@ def create_table_view(
         return None
     scan = parquet_scan(directory, athena_sql.partition_columns(table))
     types = parquet_types(connection, scan)
+    declared = athena_sql.table_columns(table)
+    stage = (
+        "Silver" if table in (athena_sql.SILVER_TABLE, athena_sql.QUARANTINE_TABLE) else "Gold"
+    )  # writes it
     wrong = [
         f"{name} is {types[name]} where the DDL says {hive_type}"
-        for name, hive_type in athena_sql.table_columns(table).items()
+        for name, hive_type in declared.items()
         if name in types and not reads_as_declared(hive_type, types[name])
     ]
     if wrong:  # Athena fails such a query (HIVE_BAD_DATA); a cast here would fail later, in the dashboard
-        stage = "Silver" if table in (athena_sql.SILVER_TABLE, athena_sql.QUARANTINE_TABLE) else "Gold"
         raise ValueError(
             f"{table}: the Parquet files under {directory} do not match the Athena DDL ({'; '.join(wrong)}); "
             f"rebuild them by running {stage} again."
         )
-    missing = [name for name in athena_sql.table_columns(table) if name not in types]
+    missing = [name for name in declared if name not in types]
     if missing:
         log.warning(
             "%s: the Parquet files lack %s; they read as NULL (as on Athena).", table, ", ".join(missing)
@@ -143,9 +146,8 @@ def create_table_view(
     # Files written before a column was added can sit beside newer ones (an incremental Silver run rewrites only the
     # months it touches): the union has the column, so the warning above is silent, and their rows read it as NULL.
     files, having = files_having_columns(connection, directory)
-    for name in athena_sql.table_columns(table):
+    for name in declared:
         if 0 < having.get(name, 0) < files:
-            stage = "Silver" if table in (athena_sql.SILVER_TABLE, athena_sql.QUARANTINE_TABLE) else "Gold"
             log.warning(
                 "%s: %d of its %d Parquet files lack %s (written before the column was added); their rows read it "
                 "as NULL (as on Athena) until %s reads them again.",
