@@ -25,6 +25,16 @@ def partition_files(silver: Path, year: int, month: int) -> set[str]:
     return {p.name for p in folder.glob("*.parquet")}
 
 
+def write_state_without(silver: Path, field: str) -> None:
+    """The state file as a version that did not record ``field`` wrote it (Hadoop's checksum of it removed)."""
+    state = silver / "_state" / "processed.json"
+    objects = json.loads(state.read_text())["objects"]
+    for record in objects.values():
+        del record[field]
+    state.write_text(json.dumps({"objects": objects}))
+    (silver / "_state" / ".processed.json.crc").unlink()
+
+
 def test_incremental_runs(spark, tmp_path: Path):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     first = [
@@ -510,12 +520,7 @@ def test_a_state_written_before_ingest_times_were_recorded_reads_nothing_again(s
     land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
     write_manifest(bronze, "20261125T060000Z", {SECOND: "2026-11-25T06:00:00Z"})
     silver_job.run_silver(spark, str(bronze), str(silver))
-    state = silver / "_state" / "processed.json"
-    objects = json.loads(state.read_text())["objects"]
-    for record in objects.values():
-        del record["ingested_at"]
-    state.write_text(json.dumps({"objects": objects}))
-    (silver / "_state" / ".processed.json.crc").unlink()
+    write_state_without(silver, "ingested_at")
     assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
 
 
@@ -583,22 +588,22 @@ def test_objects_read_with_other_mapping_files_are_named_until_read_again(
     first = silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
     assert "objects_mapped_otherwise" not in first
 
-    def warned(run_mappings: Path) -> tuple[dict, str]:
+    def warned() -> tuple[dict, str]:
         caplog.clear()
         with caplog.at_level("WARNING", logger=silver_job.log.name):
-            report = silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(run_mappings))
+            report = silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
         return report, caplog.text
 
     statuses = mappings / "statuses.csv"
     statuses.write_text(
         statuses.read_text().replace("Closed,true,legacy and NEW SYSTEM", "Closed,true,edited note")
     )
-    report, text = warned(mappings)
+    report, text = warned()
     assert "objects_mapped_otherwise" not in report and "mapped with other mapping files" not in text
 
     statuses.write_text(statuses.read_text() + "Parked,false,a new status\n")
     for _ in range(2):  # the second run too: the state still says how the object was mapped
-        report, text = warned(mappings)
+        report, text = warned()
         assert report["status"] == "nothing_new"
         assert report["objects_mapped_otherwise"] == 1
         assert "1 of the 1 Bronze objects read earlier were mapped with other mapping files" in text
@@ -607,7 +612,7 @@ def test_objects_read_with_other_mapping_files_are_named_until_read_again(
     # as the warning says: without the state file the object is read again, with the files as they are now
     (silver / "_state" / "processed.json").unlink()
     silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
-    report, text = warned(mappings)
+    report, text = warned()
     assert "objects_mapped_otherwise" not in report and "mapped with other mapping files" not in text
 
 
@@ -618,12 +623,7 @@ def test_a_state_written_before_mappings_were_recorded_names_every_object(
     land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
     write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
     silver_job.run_silver(spark, str(bronze), str(silver))
-    state_file = silver / "_state" / "processed.json"
-    state = json.loads(state_file.read_text())
-    for entry in state["objects"].values():
-        del entry["mappings"]  # as an older version wrote it
-    state_file.write_text(json.dumps(state))
-    (silver / "_state" / ".processed.json.crc").unlink()  # Hadoop's checksum of the state Silver wrote
+    write_state_without(silver, "mappings")
 
     with caplog.at_level("WARNING", logger=silver_job.log.name):
         report = silver_job.run_silver(spark, str(bronze), str(silver))
