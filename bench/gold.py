@@ -82,6 +82,7 @@ COPY (
 COPY (
     SELECT year(opened_local)::INT AS year, department, type,
            count(*) AS closed_cases,
+           count(hours_to_close) AS closed_with_duration,
            quantile_disc(hours_to_close, 0.5) AS p50_hours,
            quantile_disc(hours_to_close, 0.9) AS p90_hours,
            avg(hours_to_close) AS mean_hours,

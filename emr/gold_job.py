@@ -246,12 +246,14 @@ def monthly_requests(base: DataFrame) -> DataFrame:
 
 
 def resolution_times(base: DataFrame) -> DataFrame:
-    """Closed cases per Boston year of opening, department and type: how long they took, how often on time."""
+    """Closed cases per Boston year of opening, department and type: how long they took (over the closed cases with
+    a duration, ``closed_with_duration`` of them), how often on time."""
     return (
         base.filter(F.col("is_closed"))
         .groupBy("year", "department", "type")
         .agg(
             F.count(F.lit(1)).alias("closed_cases"),
+            count_where(closed_with_duration()).alias("closed_with_duration"),
             F.percentile_approx("hours_to_close", [0.5, 0.9], PERCENTILE_ACCURACY).alias("hours_percentiles"),
             F.avg("hours_to_close").alias("mean_hours"),
             count_where(F.col("is_closed_on_time")).alias("on_time_cases"),
@@ -262,6 +264,7 @@ def resolution_times(base: DataFrame) -> DataFrame:
             "department",
             "type",
             "closed_cases",
+            "closed_with_duration",
             F.col("hours_percentiles")[0].alias("p50_hours"),
             F.col("hours_percentiles")[1].alias("p90_hours"),
             "mean_hours",

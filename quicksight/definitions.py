@@ -177,6 +177,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
             ("department", "STRING"),
             ("type", "STRING"),
             ("closed_cases", "INTEGER"),
+            ("closed_with_duration", "INTEGER"),
             ("p50_hours", "DECIMAL"),
             ("p90_hours", "DECIMAL"),
             ("mean_hours", "DECIMAL"),

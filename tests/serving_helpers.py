@@ -98,6 +98,7 @@ GOLD_SCHEMAS = {
             ("department", pa.string()),
             ("type", pa.string()),
             ("closed_cases", pa.int64()),
+            ("closed_with_duration", pa.int64()),
             ("p50_hours", pa.float64()),
             ("p90_hours", pa.float64()),
             ("mean_hours", pa.float64()),
@@ -161,9 +162,9 @@ SMALL_QUARANTINE = [
         ("20240303T060000Z", "2024-03-03", "closed_before_opened", "101000000091,2024-02-03 ...", "101000000091", 4),
     ]
 ]  # fmt: skip
-SMALL_RESOLUTION = [
-    (2024, "PWDx", "Missed Trash", 5, 4.0, 9.0, 5.0, 1.0),
-    (2024, "BTDT", "Parking Enforcement", 15, 20.0, 48.0, 25.0, 0.6),
+SMALL_RESOLUTION = [  # Parking Enforcement: 15 closed, the percentiles over the 14 with a duration
+    (2024, "PWDx", "Missed Trash", 5, 5, 4.0, 9.0, 5.0, 1.0),
+    (2024, "BTDT", "Parking Enforcement", 15, 14, 20.0, 48.0, 25.0, 0.6),
 ]
 SMALL_SCORECARD = [
     (2024, "Dorchester", 30, 20, 10.0, 0.65, "Parking Enforcement", 0.75),
@@ -372,11 +373,11 @@ def realistic_gold(
     resolution, years = [], sorted({row[0].year for row in monthly})
     for year in years:
         for dept, _subject, _reason, case_type, typical_hours in REALISTIC_TYPES:
-            closed = sum(r[8] for r in monthly if r[0].year == year and r[4] == case_type)
+            of_type = [r for r in monthly if r[0].year == year and r[4] == case_type]
+            closed, with_duration = sum(r[8] for r in of_type), sum(r[13] for r in of_type)
             rate = rng.uniform(0.6, 0.95)
-            resolution.append(
-                (year, dept, case_type, closed, typical_hours * 0.6, typical_hours * 3.0, typical_hours, rate)
-            )
+            hours = (typical_hours * 0.6, typical_hours * 3.0, typical_hours)  # p50, p90, mean
+            resolution.append((year, dept, case_type, closed, with_duration, *hours, rate))
     scorecard = []
     for year in years:
         total = sum(r[7] for r in monthly if r[0].year == year)

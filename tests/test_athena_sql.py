@@ -181,7 +181,8 @@ VIEW_COLUMNS = {
     ],
     "v_resolution_times": [
         ("year", "INTEGER"), ("department", "VARCHAR"), ("type", "VARCHAR"), ("closed_cases", "BIGINT"),
-        ("p50_hours", "DOUBLE"), ("p90_hours", "DOUBLE"), ("mean_hours", "DOUBLE"), ("on_time_rate", "DOUBLE"),
+        ("closed_with_duration", "BIGINT"), ("p50_hours", "DOUBLE"), ("p90_hours", "DOUBLE"), ("mean_hours", "DOUBLE"),
+        ("on_time_rate", "DOUBLE"),
     ],
     "v_neighborhood_scorecard": [
         ("year", "INTEGER"), ("neighborhood", "VARCHAR"), ("requests", "BIGINT"),
@@ -218,6 +219,7 @@ def test_named_query_counts_are_bigint_in_duckdb_as_in_athena(
         "closed_on_time",
         "closed_late",
         "closed_cases",
+        "closed_with_duration",
         "open_cases",
         "open_over_1y",
     }
@@ -268,10 +270,11 @@ def test_v_resolution_times_scorecard_backlog_and_geo_pass_gold_through(
 ) -> None:
     assert rows(
         db,
-        "SELECT type, closed_cases, p50_hours, p90_hours, on_time_rate FROM v_resolution_times ORDER BY type",
+        "SELECT type, closed_cases, closed_with_duration, p50_hours, p90_hours, on_time_rate "
+        "FROM v_resolution_times ORDER BY type",
     ) == [
-        ("Missed Trash", 5, 4.0, 9.0, 1.0),
-        ("Parking Enforcement", 15, 20.0, 48.0, 0.6),
+        ("Missed Trash", 5, 5, 4.0, 9.0, 1.0),
+        ("Parking Enforcement", 15, 14, 20.0, 48.0, 0.6),
     ]
     assert rows(
         db,

@@ -140,18 +140,23 @@ def test_resolution_times_percentiles_mean_and_on_time_rate(spark):
             {"department": "PWDx", "type": "Pothole", "opened_at": utc("2024-05-07T12:00"), "is_closed": False,
              "hours_to_close": 500.0, "on_time": True},
             {"type": "Sign", "opened_at": utc("2023-03-01T12:00"), "is_closed": True, "hours_to_close": 8.0},
+            # a type whose only closed case has no duration: a row, closed but in no percentile
+            {"department": "PWDx", "type": "Graffiti", "opened_at": utc("2024-05-08T12:00"), "is_closed": True,
+             "hours_to_close": None},
         ],
     )  # fmt: skip
-    # PWDx/Pothole/2024: 6 closed; hours 1, 2, 3, 4, 100 -> p50 is the 3rd of 5 (3.0), p90 the 5th
-    # (100.0), mean 110 / 5 = 22.0; on time or late for 4 with a close time (T, T, F, F) -> 2 / 4 = 0.5.
-    # Unknown/Sign/2023: one closed case, on_time unknown -> rate null.
+    # PWDx/Pothole/2024: 6 closed, 5 with a duration; hours 1, 2, 3, 4, 100 -> p50 is the 3rd of 5 (3.0), p90 the
+    # 5th (100.0), mean 110 / 5 = 22.0; on time or late for 4 with a close time (T, T, F, F) -> 2 / 4 = 0.5.
+    # Unknown/Sign/2023: one closed case with a duration, on_time unknown -> rate null.
+    # PWDx/Graffiti/2024: 1 closed, 0 with a duration -> no percentile, no mean, no rate.
     expected = spark.createDataFrame(
         [
-            (2024, "PWDx", "Pothole", 6, 3.0, 100.0, 22.0, 0.5),
-            (2023, "Unknown", "Sign", 1, 8.0, 8.0, 8.0, None),
+            (2024, "PWDx", "Pothole", 6, 5, 3.0, 100.0, 22.0, 0.5),
+            (2023, "Unknown", "Sign", 1, 1, 8.0, 8.0, 8.0, None),
+            (2024, "PWDx", "Graffiti", 1, 0, None, None, None, None),
         ],
-        "year int, department string, type string, closed_cases long, p50_hours double, p90_hours double, "
-        "mean_hours double, on_time_rate double",
+        "year int, department string, type string, closed_cases long, closed_with_duration long, "
+        "p50_hours double, p90_hours double, mean_hours double, on_time_rate double",
     )
 
     actual = gold_job.resolution_times(gold_job.gold_base(silver))
@@ -171,11 +176,12 @@ def test_resolution_times_p90_is_the_90th_percentile_not_the_maximum(spark):
         # a closed case without a duration: a closed case, in no percentile
         + [{**sign, "opened_at": utc("2024-06-11T12:00"), "hours_to_close": None, "on_time": None}],
     )  # fmt: skip
-    # hours 1..10: p50 is the 5th value (5.0), p90 the 9th (9.0), not the 10th (the maximum, or p95)
+    # hours 1..10: p50 is the 5th value (5.0), p90 the 9th (9.0), not the 10th (the maximum, or p95); 11 closed,
+    # the percentiles over the 10 with a duration
     expected = spark.createDataFrame(
-        [(2024, "BTDT", "Sign", 11, 5.0, 9.0, 5.5, 1.0)],
-        "year int, department string, type string, closed_cases long, p50_hours double, p90_hours double, "
-        "mean_hours double, on_time_rate double",
+        [(2024, "BTDT", "Sign", 11, 10, 5.0, 9.0, 5.5, 1.0)],
+        "year int, department string, type string, closed_cases long, closed_with_duration long, "
+        "p50_hours double, p90_hours double, mean_hours double, on_time_rate double",
     )
 
     actual = gold_job.resolution_times(gold_job.gold_base(silver))
@@ -197,7 +203,7 @@ def test_resolution_times_percentiles_are_within_n_over_10000_ranks_on_a_large_g
         .drop("id")
     )
     row = gold_job.resolution_times(gold_job.gold_base(silver)).first()
-    assert row["closed_cases"] == 20_001
+    assert row["closed_cases"] == row["closed_with_duration"] == 20_001
     assert row["p50_hours"] == pytest.approx(10_001, abs=2)  # 20,001 / 10,000 = 2 ranks
     assert row["p90_hours"] == pytest.approx(18_001, abs=2)
     assert row["p50_hours"] == int(row["p50_hours"])  # one of the group's values, not interpolated

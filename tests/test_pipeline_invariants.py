@@ -97,20 +97,29 @@ def test_backlog_is_never_negative(spark, gold_lake):
     assert backlog.agg(F.max("open_over_1y")).first()[0] > 0  # the 2015 cases never closed
 
 
-def test_the_scorecards_closed_cases_are_monthly_requests_per_year(spark, gold_lake):
-    """Two tables, one count: the closed cases with a duration a year's neighborhood medians are over."""
-    scorecard = (
-        read(spark, gold_lake, "neighborhood_scorecard")
-        .groupBy("year")
-        .agg(F.sum("closed_with_duration").alias("n"))
-    )
+@pytest.mark.parametrize("table", ["neighborhood_scorecard", "resolution_times"])
+def test_closed_with_duration_is_monthly_requests_per_year(spark, gold_lake, table):
+    """One count in three tables: the closed cases with a duration a year's medians (by neighborhood, by department
+    and type) are over, each year of opening."""
+    per_year = read(spark, gold_lake, table).groupBy("year").agg(F.sum("closed_with_duration").alias("n"))
     monthly = (
         read(spark, gold_lake, "monthly_requests")
         .groupBy("year")
         .agg(F.sum("closed_with_duration").alias("n"))
     )
-    assert sorted(scorecard.collect()) == sorted(monthly.collect())
-    assert scorecard.agg(F.sum("n")).first()[0] > 0
+    assert sorted(per_year.collect()) == sorted(monthly.collect())
+    assert per_year.agg(F.sum("n")).first()[0] > 0
+
+
+def test_resolution_times_counts_closed_cases_without_a_duration_apart(spark, gold_lake):
+    """The samples' void NEW SYSTEM cases (closed, no close date) are closed cases outside every percentile."""
+    totals = read(spark, gold_lake, "resolution_times").agg(
+        F.sum("closed_cases").alias("closed"), F.sum("closed_with_duration").alias("with_duration")
+    )
+    closed, with_duration = totals.first()
+    silver = read(spark, gold_lake, "silver").filter(F.col("is_closed"))
+    assert closed == silver.count()
+    assert with_duration == silver.filter(F.col("hours_to_close").isNotNull()).count() < closed
 
 
 def test_neighborhood_shares_sum_to_one_per_year(spark, gold_lake):

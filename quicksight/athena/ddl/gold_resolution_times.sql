@@ -4,6 +4,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ${database}.gold_resolution_times (
   `department` string,
   `type` string,
   `closed_cases` bigint,
+  `closed_with_duration` bigint,
   `p50_hours` double,
   `p90_hours` double,
   `mean_hours` double,
