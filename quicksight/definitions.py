@@ -47,7 +47,8 @@ REFRESH_TIMEZONE = "America/New_York"
 # look better than they will once they do (the local dashboard says how many are still open).
 CLOSED_ONLY_NOTE = "Closed cases only: a recent month still has open cases, so its figure can still change"
 
-# The fewest closed cases a type needs to be ranked among the slowest: below that one stray case is its p90.
+# The fewest closed cases a type needs to be ranked among the slowest: below that one stray case is its p90. The
+# cases counted are those its percentiles are over, closed_with_duration (not closed_cases, which counts every one).
 MIN_CLOSED_CASES = 20
 
 # The first month of Boston 311 data (the system opened in July 2011): the default start of "Opening period".
@@ -246,13 +247,15 @@ CALCULATED_FIELDS: tuple[tuple[str, str, str], ...] = (
         "sum({closed_on_time}) / (sum({closed_on_time}) + sum({closed_late})), NULL)",
     ),
     # Percentiles cannot be added up: across departments and years the chart shows each type's
-    # case-weighted mean of the group percentiles, the closest honest summary the Gold grain allows.
-    # A group without a percentile (closed by status, no close time) weighs nothing.
+    # case-weighted mean of the group percentiles, the closest honest summary the Gold grain allows. Each group
+    # weighs the cases its percentiles are over (closed_with_duration): a case closed by status with no close time
+    # weighs nothing, and a group of only such cases (no percentile) nothing at all.
     *(
         (
             RESOLUTION,
             f"{percentile}_weighted",
-            f"sum({{{percentile}}} * {{closed_cases}}) / sum(ifelse(isNull({{{percentile}}}), 0, {{closed_cases}}))",
+            "ifelse(sum({closed_with_duration}) > 0, "
+            f"sum({{{percentile}}} * {{closed_with_duration}}) / sum({{closed_with_duration}}), NULL)",
         )
         for percentile in ("p50_hours", "p90_hours")
     ),
@@ -884,7 +887,8 @@ def analytics_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             measure("bar_hours_by_type", RESOLUTION, "p90_hours_weighted", aggregation=None),
         ],
         items_limit=25,
-        note=f"Case-weighted over departments and years; the 25 slowest types with {MIN_CLOSED_CASES}+ closed cases",
+        note=f"Case-weighted over departments and years; the 25 slowest types with {MIN_CLOSED_CASES}+ closed cases "
+        "with a duration",
     )
     requests_map = point_map(
         "map_requests",
@@ -922,7 +926,9 @@ def analytics_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     )
     department = category_filter("filter_department", MONTHLY, "department")
     # a type with a handful of cases would top the "slowest" chart on one stray case (p90 of 56,022 h on 5 cases)
-    enough_cases = at_least_filter("filter_enough_cases", RESOLUTION, "closed_cases", MIN_CLOSED_CASES)
+    enough_cases = at_least_filter(
+        "filter_enough_cases", RESOLUTION, "closed_with_duration", MIN_CLOSED_CASES
+    )
     groups = [
         filter_group("group_department", department, ANALYTICS_SHEET, visual_ids=["line_on_time_department"]),
         filter_group("group_enough_cases", enough_cases, ANALYTICS_SHEET, visual_ids=["bar_hours_by_type"]),

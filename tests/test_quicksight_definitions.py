@@ -348,15 +348,23 @@ def test_calculated_rates_agree_with_the_contract_and_the_named_query(
             assert delay is None
 
 
-def test_weighted_percentiles_ignore_groups_without_a_percentile() -> None:
+@pytest.mark.parametrize("percentile", ["p50_hours", "p90_hours"])
+def test_weighted_percentiles_weigh_the_cases_each_percentile_is_over(percentile: str) -> None:
     fields = {name: expression for _, name, expression in definitions.CALCULATED_FIELDS}
-    as_sql = as_duckdb(fields["p50_hours_weighted"])
-    # department A: 100 closed cases, p50 10 h; department B: 100 closed by status only, no close time
-    rows = "(10.0, 100), (NULL, 100)"
-    [(weighted,)] = duckdb.sql(
-        f"SELECT {as_sql} FROM (VALUES {rows}) AS resolution(p50_hours, closed_cases)"
-    ).fetchall()
-    assert weighted == pytest.approx(10.0)
+    as_sql = as_duckdb(fields[f"{percentile}_weighted"])
+
+    def weighted(rows: str) -> float | None:
+        [(value,)] = duckdb.sql(
+            f"SELECT {as_sql} FROM (VALUES {rows}) AS resolution({percentile}, closed_cases, closed_with_duration)"
+        ).fetchall()
+        return value
+
+    # department A: 100 closed cases, 10 of them with a duration, p 10 h; department B: 30 closed, all with a
+    # duration, p 50 h -> (10 * 10 + 50 * 30) / 40 = 40 h (weighted by closed_cases it would be 19.2 h)
+    assert weighted("(10.0, 100, 10), (50.0, 30, 30)") == pytest.approx(40.0)
+    # department C: 100 closed by status only, no close time, no percentile: it weighs nothing
+    assert weighted("(10.0, 100, 100), (NULL, 100, 0)") == pytest.approx(10.0)
+    assert weighted("(NULL, 100, 0)") is None
 
 
 def test_refresh_runs_daily_after_the_pipeline_on_boston_time() -> None:
@@ -396,13 +404,14 @@ def test_the_slowest_types_chart_ranks_only_types_with_enough_closed_cases() -> 
     [scope] = group["ScopeConfiguration"]["SelectedSheets"]["SheetVisualScopingConfigurations"]
     assert (scope["Scope"], scope["VisualIds"]) == ("SELECTED_VISUALS", ["bar_hours_by_type"])
     [range_filter] = [f["NumericRangeFilter"] for f in group["Filters"]]
-    assert range_filter["Column"]["ColumnName"] == "closed_cases"
+    # on the cases the percentiles are over, not on every closed case
+    assert range_filter["Column"]["ColumnName"] == "closed_with_duration"
     # on the type's total over departments and years, not on each row of the dataset
     assert range_filter["AggregationFunction"] == {
         "NumericalAggregationFunction": {"SimpleNumericalAggregation": "SUM"}
     }
     assert (range_filter["RangeMinimum"], range_filter["IncludeMinimum"]) == ({"StaticValue": 20}, True)
     assert (
-        "20+ closed cases"
+        "20+ closed cases with a duration"
         in visuals_by_id(definition)["bar_hours_by_type"]["Subtitle"]["FormatText"]["PlainText"]
     )
