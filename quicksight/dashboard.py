@@ -63,7 +63,7 @@ ORDER BY ALL
 """
 RESOLUTION_SQL = """
 SELECT year, coalesce(department, 'Unknown') AS department, coalesce(type, 'Unknown') AS type,
-       closed_cases, p50_hours, p90_hours
+       closed_cases, closed_with_duration, p50_hours, p90_hours
 FROM v_resolution_times
 ORDER BY year, department, type
 """
@@ -632,13 +632,20 @@ SCRIPT = r"""
     types.sort(function (a, b) { return R.closed_cases[b] - R.closed_cases[a]; });
     types = types.slice(0, 15).reverse();
     var typeLabels = types.map(function (r) { return DIMS.type[R.type[r]] + " (" + DIMS.department[R.department[r]] + ")"; });
-    var closedCases = types.map(function (r) { return R.closed_cases[r]; });
-    var hoursHover = "%{x:,.1f} h (%{customdata:,} closed cases)<extra>%{fullData.name}</extra>";
+    // The hover names the cases the percentiles are over: the closed cases with a duration (a case closed by
+    // status with no close time has none); a Gold written before closed_with_duration existed reads it as null.
+    var casesBehind = types.map(function (r) {
+      var closed = R.closed_cases[r], timed = R.closed_with_duration[r];
+      if (timed === null) { return fmtInt(closed) + " closed cases; how many have a duration: rerun Gold"; }
+      return timed === closed ? fmtInt(closed) + " closed cases" :
+        fmtInt(timed) + " closed cases with a duration, of " + fmtInt(closed) + " closed";
+    });
+    var hoursHover = "%{x:,.1f} h (%{customdata})<extra>%{fullData.name}</extra>";
     draw("chart-resolution-by-type", [
       { type: "bar", orientation: "h", name: "p50 hours", marker: { color: BLUE }, y: typeLabels,
-        customdata: closedCases, hovertemplate: hoursHover, x: types.map(function (r) { return R.p50_hours[r]; }) },
+        customdata: casesBehind, hovertemplate: hoursHover, x: types.map(function (r) { return R.p50_hours[r]; }) },
       { type: "bar", orientation: "h", name: "p90 hours", marker: { color: ORANGE }, y: typeLabels,
-        customdata: closedCases, hovertemplate: hoursHover, x: types.map(function (r) { return R.p90_hours[r]; }) }],
+        customdata: casesBehind, hovertemplate: hoursHover, x: types.map(function (r) { return R.p90_hours[r]; }) }],
       types.length ? { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
         margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } } :
       emptyLayout("No closed cases " + inDepartment + " in " + inYear));

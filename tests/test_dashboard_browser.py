@@ -179,11 +179,10 @@ def test_dashboard_data_carries_the_views_values_column_by_column(small_dashboar
         )
 
     # serving_helpers.SMALL_RESOLUTION, row by row: p50 and p90 each in their own column
-    assert sorted(
-        decoded("resolution", ["year", "department", "type", "closed_cases", "p50_hours", "p90_hours"])
-    ) == [
-        (2024, "BTDT", "Parking Enforcement", 15, 20.0, 48.0),
-        (2024, "PWDx", "Missed Trash", 5, 4.0, 9.0),
+    columns = ["year", "department", "type", "closed_cases", "closed_with_duration", "p50_hours", "p90_hours"]
+    assert sorted(decoded("resolution", columns)) == [
+        (2024, "BTDT", "Parking Enforcement", 15, 14, 20.0, 48.0),
+        (2024, "PWDx", "Missed Trash", 5, 5, 4.0, 9.0),
     ]
     # SMALL_GEO summed over types: the shared cell has 4 Missed Trash + 6 Parking Enforcement requests
     assert decoded("geo", ["year", "cell_lat", "cell_lon", "requests"]) == [
@@ -549,6 +548,11 @@ def test_analytics_charts_draw_the_views_values(loaded: Page) -> None:
         ["p50 hours", ["Missed Trash (PWDx)", "Parking Enforcement (BTDT)"], [4.0, 20.0]],
         ["p90 hours", ["Missed Trash (PWDx)", "Parking Enforcement (BTDT)"], [9.0, 48.0]],
     ]
+    # the hover names the cases the percentiles are over: Parking Enforcement's 14 of its 15 closed have a duration
+    assert (
+        chart_traces(page, "chart-resolution-by-type", ["customdata"])
+        == [[["5 closed cases", "14 closed cases with a duration, of 15 closed"]]] * 2
+    )
     # the map: longitude across, latitude up, requests summed over types per cell
     assert chart_traces(page, "chart-geo-grid", ["x", "y", "text"]) == [
         [[-71.0625, -71.06], [42.3125, 42.35], [10, 14]]
@@ -725,6 +729,42 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(scratch, ignore_errors=True)
     print(f"Wrote {args.out}")
     return 0
+
+
+@pytest.mark.browser
+def test_a_gold_written_before_closed_with_duration_gives_one_warning_and_the_hover_says_so(
+    browser: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    silver, gold = helpers.write_small_lake(tmp_path)
+    schema = helpers.GOLD_SCHEMAS["resolution_times"]
+    at = schema.get_field_index("closed_with_duration")
+    old_rows = [row[:at] + row[at + 1 :] for row in helpers.SMALL_RESOLUTION]
+    helpers.write_table(
+        old_rows, schema.remove(at), gold / "resolution_times"
+    )  # replaces the table's one file
+
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    html = Path(
+        dashboard.build_dashboard(str(tmp_path / "lake.duckdb"), str(tmp_path / "dashboard" / "index.html"))
+    )
+
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "gold_resolution_times: the Parquet files lack closed_with_duration; they read as NULL (as on Athena)."
+    ]
+    loaded_page = open_dashboard(browser, html)
+    page = loaded_page.page
+    try:
+        page.click("#tab-analytics")
+        assert chart_traces(page, "chart-resolution-by-type", ["x", "customdata"])[0] == [
+            [4.0, 20.0],
+            [
+                "5 closed cases; how many have a duration: rerun Gold",
+                "15 closed cases; how many have a duration: rerun Gold",
+            ],
+        ]
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
 
 
 @pytest.mark.browser
