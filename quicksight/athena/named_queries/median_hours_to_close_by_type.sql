@@ -1,5 +1,5 @@
 -- Median (and 90th percentile) hours to close by type, over every closed case in Silver with a duration
--- (closed_with_duration, as in v_monthly_requests; v_resolution_times' closed_cases counts every closed case).
+-- (closed_with_duration, as in v_monthly_requests and v_resolution_times).
 -- approx_percentile returns one of the group's values: approximate on Athena's large groups (within
 -- about 1 % in rank), exact on small ones; the local DuckDB layer computes it exactly (quantile_disc).
 SELECT
