@@ -626,6 +626,7 @@ SCRIPT = r"""
     for (var r = 0; r < R.year.length; r++) {
       if (R.year[r] !== year) { continue; }
       if (department >= 0 && R.department[r] !== department) { continue; }
+      if (R.p50_hours[r] === null) { continue; }  // no closed case of the group has a duration: no bar to draw
       types.push(r);
     }
     byId("resolution-year").textContent = inYear;
@@ -648,7 +649,7 @@ SCRIPT = r"""
         customdata: casesBehind, hovertemplate: hoursHover, x: types.map(function (r) { return R.p90_hours[r]; }) }],
       types.length ? { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
         margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } } :
-      emptyLayout("No closed cases " + inDepartment + " in " + inYear));
+      emptyLayout("No closed cases with a duration " + inDepartment + " in " + inYear));
 
     byId("geo-year").textContent = inYear;
     var G = DATA.geo, lat = [], lon = [], count = [];

@@ -357,7 +357,7 @@ def test_a_department_with_nothing_to_draw_says_so(loaded: Page) -> None:
     page.click("#tab-management")
     assert notes == {
         "chart-ontime-by-department": ["No closed cases flagged on time or overdue for Unknown"],
-        "chart-resolution-by-type": ["No closed cases for Unknown in 2024 (to 29 Feb)"],
+        "chart-resolution-by-type": ["No closed cases with a duration for Unknown in 2024 (to 29 Feb)"],
         "chart-backlog": ["No open backlog for Unknown"],
     }
     assert loaded.errors == []
@@ -780,9 +780,28 @@ def test_a_lake_with_no_year_for_time_to_close_or_the_map_says_so(browser: objec
             for chart in ("chart-resolution-by-type", "chart-geo-grid")
         ]
         assert notes == [
-            ["No closed cases in any department in any year"],
+            ["No closed cases with a duration in any department in any year"],
             ["No requests with trusted coordinates in any year"],
         ]
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
+@pytest.mark.browser
+def test_a_type_with_no_closed_case_timed_draws_no_empty_bar(browser: object, tmp_path: Path) -> None:
+    # Street Lights has the most closed cases, none with a duration (closed by status alone): no percentiles
+    rows = [*helpers.SMALL_RESOLUTION, (2024, "PWDx", "Street Lights", 40, 0, None, None, None, None)]
+    loaded_page = open_dashboard(browser, build_lake(tmp_path, gold_tables={"resolution_times": rows}))
+    page = loaded_page.page
+    try:
+        page.click("#tab-analytics")
+        assert (
+            chart_traces(page, "chart-resolution-by-type", ["y"])
+            == [[["Missed Trash (PWDx)", "Parking Enforcement (BTDT)"]]] * 2
+        )
+        page.select_option("#control-department", label="PWDx")
+        assert chart_traces(page, "chart-resolution-by-type", ["y"]) == [[["Missed Trash (PWDx)"]]] * 2
         assert loaded_page.errors == []
     finally:
         loaded_page.page.close()
