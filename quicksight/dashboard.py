@@ -285,6 +285,9 @@ PAGE = """<!DOCTYPE html>
   nav.tabs button { background: #24577f; color: #dfe9f2; border: 0; padding: 8px 18px; font-size: 14px;
     cursor: pointer; border-radius: 6px 6px 0 0; }
   nav.tabs button.active { background: #f3f5f8; color: #0b3a62; font-weight: 600; }
+  /* One visible focus ring everywhere (keyboard focus only), white where it sits on the dark header. */
+  :focus-visible { outline: 3px solid #1f5f99; outline-offset: 2px; }
+  nav.tabs :focus-visible { outline-color: #fff; }
   .sheet { padding: 16px 24px; }
   .sheet[hidden] { display: none; }
   .controls { display: flex; flex-wrap: wrap; gap: 16px; background: #fff; padding: 12px 16px; border-radius: 8px;
@@ -312,12 +315,14 @@ PAGE = """<!DOCTYPE html>
 <body>
 <header><h1 id="dashboard-title">__TITLE__</h1>
   <span class="generated">Boston 311 service requests<span id="data-through"></span> &middot; generated __GENERATED__</span></header>
-<nav class="tabs" role="tablist">
-  <button id="tab-management" class="active" role="tab" data-sheet="sheet-management">Management</button>
-  <button id="tab-analytics" role="tab" data-sheet="sheet-analytics">Analytics</button>
+<nav class="tabs" role="tablist" aria-label="Sheets">
+  <button type="button" id="tab-management" class="active" role="tab" aria-selected="true" aria-controls="sheet-management"
+    tabindex="0">Management</button>
+  <button type="button" id="tab-analytics" role="tab" aria-selected="false" aria-controls="sheet-analytics"
+    tabindex="-1">Analytics</button>
 </nav>
 
-<section id="sheet-management" class="sheet" role="tabpanel">
+<section id="sheet-management" class="sheet" role="tabpanel" aria-labelledby="tab-management">
   <div class="controls">
     <label>Reason <select id="control-reason"></select></label>
     <label>Subject <select id="control-subject"></select></label>
@@ -353,7 +358,7 @@ PAGE = """<!DOCTYPE html>
   </div>
 </section>
 
-<section id="sheet-analytics" class="sheet" role="tabpanel" hidden>
+<section id="sheet-analytics" class="sheet" role="tabpanel" aria-labelledby="tab-analytics" hidden>
   <div class="controls">
     <label>Department <select id="control-department"></select></label>
     <label>Year (time to close, map) <select id="control-year"></select></label>
@@ -712,14 +717,30 @@ SCRIPT = r"""
     ["control-department", "control-year"].forEach(function (id) {
       byId(id).addEventListener("change", renderAnalytics);
     });
-    document.querySelectorAll("nav.tabs button").forEach(function (button) {
-      button.addEventListener("click", function () {
-        document.querySelectorAll("nav.tabs button").forEach(function (b) { b.classList.remove("active"); });
-        document.querySelectorAll(".sheet").forEach(function (s) { s.hidden = true; });
-        button.classList.add("active");
-        var sheet = byId(button.getAttribute("data-sheet"));
-        sheet.hidden = false;
-        sheet.querySelectorAll(".js-plotly-plot").forEach(function (div) { Plotly.Plots.resize(div); });
+    // The WAI-ARIA tabs pattern: the selected tab alone is in the Tab order (roving tabindex); Left/Right
+    // move to the previous/next tab (wrapping), Home/End to the first/last, and select it as they go.
+    var tabs = Array.prototype.slice.call(document.querySelectorAll("nav.tabs [role=tab]"));
+    function selectTab(button) {
+      tabs.forEach(function (tab) {
+        var selected = tab === button;
+        tab.classList.toggle("active", selected);
+        tab.setAttribute("aria-selected", String(selected));
+        tab.tabIndex = selected ? 0 : -1;
+        byId(tab.getAttribute("aria-controls")).hidden = !selected;
+      });
+      byId(button.getAttribute("aria-controls")).querySelectorAll(".js-plotly-plot").forEach(function (div) {
+        Plotly.Plots.resize(div);
+      });
+    }
+    tabs.forEach(function (button, index) {
+      button.addEventListener("click", function () { selectTab(button); });
+      button.addEventListener("keydown", function (event) {
+        var next = { ArrowLeft: index - 1, ArrowRight: index + 1, Home: 0, End: tabs.length - 1 }[event.key];
+        if (next === undefined) { return; }
+        event.preventDefault();
+        var tab = tabs[(next + tabs.length) % tabs.length];
+        selectTab(tab);
+        tab.focus();
       });
     });
   }

@@ -290,6 +290,54 @@ def test_loads_offline_without_console_errors_and_every_chart_has_marks(loaded: 
     assert loaded.remote_requests == []
 
 
+def tab_states(page: object) -> list[list]:
+    """Each tab's id, aria-selected, tabindex and whether the panel it controls is shown."""
+    return page.eval_on_selector_all(
+        "[role=tablist] [role=tab]",
+        """tabs => tabs.map(tab => [tab.id, tab.getAttribute("aria-selected"), tab.tabIndex,
+             !document.getElementById(tab.getAttribute("aria-controls")).hidden])""",
+    )
+
+
+@pytest.mark.browser
+def test_the_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(loaded: Page) -> None:
+    """Selected state and roving tabindex, panels labelled by their tab, Left/Right/Home/End, a visible focus ring."""
+    page = loaded.page
+    management = [["tab-management", "true", 0, True], ["tab-analytics", "false", -1, False]]
+    analytics = [["tab-management", "false", -1, False], ["tab-analytics", "true", 0, True]]
+    assert tab_states(page) == management
+    panels = page.eval_on_selector_all(
+        "[role=tabpanel]", "panels => panels.map(p => [p.id, p.getAttribute('aria-labelledby')])"
+    )
+    assert panels == [["sheet-management", "tab-management"], ["sheet-analytics", "tab-analytics"]]
+    try:
+        page.focus("#tab-management")
+        page.keyboard.press("ArrowRight")
+        assert tab_states(page) == analytics
+        assert page.evaluate("document.activeElement.id") == "tab-analytics"
+        assert page.locator("#chart-backlog .plot-container").locator(MARKS).count() > 0
+        page.keyboard.press("ArrowRight")  # wraps round to the first tab
+        assert tab_states(page) == management
+        page.keyboard.press("End")
+        assert tab_states(page) == analytics
+        page.keyboard.press("Home")
+        assert tab_states(page) == management
+        page.keyboard.press("ArrowLeft")
+        assert tab_states(page) == analytics
+        # Tab from the selected tab goes into its panel, not to the other tab
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "control-department"
+        outline = page.eval_on_selector("#control-department", "e => getComputedStyle(e).outlineStyle")
+        assert outline != "none"
+        page.focus("#tab-analytics")
+        ring = page.eval_on_selector("#tab-analytics", "e => getComputedStyle(e).outlineStyle")
+        assert ring != "none"
+    finally:
+        page.click("#tab-management")
+    assert tab_states(page) == management
+    assert loaded.errors == []
+
+
 @pytest.mark.browser
 def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> None:
     page = loaded.page
