@@ -297,6 +297,8 @@ PAGE = """<!DOCTYPE html>
   .grid { display: grid; grid-template-columns: repeat(12, 1fr); gap: 16px; }
   .card { background: #fff; border-radius: 8px; box-shadow: 0 1px 2px rgba(0,0,0,.08); padding: 12px 16px; min-width: 0; }
   .card h2 { font-size: 14px; margin: 0 0 8px; color: #334e68; font-weight: 600; }
+  .card-head { display: flex; flex-wrap: wrap; align-items: baseline; column-gap: 12px; }
+  .card-head .slider { display: flex; align-items: center; gap: 6px; font-size: 12px; color: #52606d; margin-bottom: 8px; }
   .span-3 { grid-column: span 3; } .span-4 { grid-column: span 4; } .span-5 { grid-column: span 5; }
   .span-6 { grid-column: span 6; } .span-7 { grid-column: span 7; } .span-8 { grid-column: span 8; }
   .span-12 { grid-column: span 12; }
@@ -327,7 +329,7 @@ PAGE = """<!DOCTYPE html>
     <label>Reason <select id="control-reason"></select></label>
     <label>Subject <select id="control-subject"></select></label>
     <label>Opening period from <select id="control-period-from"></select></label>
-    <label>to <select id="control-period-to"></select></label>
+    <label>to <select id="control-period-to" aria-label="Opening period to"></select></label>
     <label>Source <select id="control-source"></select></label>
   </div>
   <div class="grid">
@@ -352,8 +354,9 @@ PAGE = """<!DOCTYPE html>
     <div class="card span-5"><h2>Enquiry sources, <span class="period-range"></span></h2><div class="chart" id="chart-sources"></div></div>
     <div class="card span-7"><h2>Total enquiries and average delay per year, <span class="period-range"></span></h2><div class="chart" id="chart-yearly"></div></div>
     <div class="card span-6"><h2>Enquiries by subject, <span class="period-range"></span></h2><div class="chart tall" id="chart-subjects"></div></div>
-    <div class="card span-6"><h2>Top <span id="top-n-label">10</span> reasons, <span class="period-range"></span>
-      <input type="range" id="control-top-n" min="1" max="25" value="10" aria-label="Number of reasons"></h2>
+    <div class="card span-6"><div class="card-head"><h2>Top <span id="top-n-label">10</span> reasons, <span class="period-range"></span></h2>
+      <label class="slider">Reasons shown <input type="range" id="control-top-n" min="1" max="25" value="10"
+        aria-valuetext="10 reasons"></label></div>
       <div class="chart tall" id="chart-top-reasons"></div></div>
   </div>
 </section>
@@ -583,6 +586,7 @@ SCRIPT = r"""
 
     var topN = Number(byId("control-top-n").value);
     byId("top-n-label").textContent = String(topN);
+    byId("control-top-n").setAttribute("aria-valuetext", topN + (topN === 1 ? " reason" : " reasons"));
     var byReason = sumBy(rows.map(function (i) { return M.reason[i]; }), opened);
     var reasonKeys = Object.keys(byReason).sort(function (a, b) { return byReason[b] - byReason[a]; })
       .slice(0, topN).reverse();

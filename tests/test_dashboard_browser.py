@@ -339,6 +339,37 @@ def test_the_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(loaded: Page) -
 
 
 @pytest.mark.browser
+def test_every_control_has_a_name_and_the_slider_says_its_value(loaded: Page) -> None:
+    """What a screen reader says on each control: the period's end was "to", and the top-N slider, inside the
+    heading, added its bare value to the heading's name ("Top 10 reasons, … 10")."""
+    page = loaded.page
+    show_all_of_management(page)
+
+    def named(role: str, name: str) -> int:
+        return page.get_by_role(role, name=name, exact=True).count()
+
+    for name in ("Reason", "Subject", "Opening period from", "Opening period to", "Source"):
+        assert named("combobox", name) == 1, name
+    assert page.get_by_role("combobox").count() == 5  # no control without a name
+    assert named("slider", "Reasons shown") == 1
+    assert named("heading", "Top 10 reasons, Dec 2023 – Feb 2024") == 1
+    slider = page.get_by_role("slider", name="Reasons shown")
+    assert slider.get_attribute("aria-valuetext") == "10 reasons"
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    assert slider.get_attribute("aria-valuetext") == "9 reasons"
+    assert named("heading", "Top 9 reasons, Dec 2023 – Feb 2024") == 1
+    assert page.locator("#chart-top-reasons .barlayer g.point").count() == 4  # the tiny lake has 4 reasons
+    page.keyboard.press("ArrowRight")
+    page.click("#tab-analytics")
+    try:
+        assert named("combobox", "Department") == named("combobox", "Year (time to close, map)") == 1
+    finally:
+        page.click("#tab-management")
+    assert loaded.errors == []
+
+
+@pytest.mark.browser
 def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> None:
     page = loaded.page
     # February 2024: 20 + 4 + 1 opened, against 10 + 5 in January (+66.7%).
