@@ -305,12 +305,13 @@ PAGE = """<!DOCTYPE html>
   .kpi .value { font-size: 34px; font-weight: 600; color: #0b3a62; }
   .kpi .change { font-size: 13px; margin-top: 2px; }
   .kpi .change.up { color: #1f7a3f; } .kpi .change.down { color: #b42318; }
-  .kpi .period { font-size: 12px; color: #7b8794; }
+  /* Muted text is #616e7c: 5.2:1 on the cards, 4.8:1 on the page (#7b8794 was 3.7 and 3.4, under WCAG's 4.5). */
+  .kpi .period { font-size: 12px; color: #616e7c; }
   .chart { width: 100%; height: 340px; }
   .chart.spark { height: 70px; }
   .chart.tall { height: 440px; }
-  .empty { color: #7b8794; font-style: italic; }
-  footer { padding: 8px 24px 24px; font-size: 12px; color: #7b8794; }
+  .empty { color: #616e7c; font-style: italic; }
+  footer { padding: 8px 24px 24px; font-size: 12px; color: #616e7c; }
 </style>
 <script>__PLOTLY_JS__</script>
 </head>
@@ -414,7 +415,7 @@ SCRIPT = r"""
   // Plot area of a chart with nothing to draw: one sentence instead of empty axes.
   function emptyLayout(text) {
     return { annotations: [{ text: text, showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5,
-                             font: { size: 14, color: "#7b8794" } }],
+                             font: { size: 14, color: "#616e7c" } }],
              xaxis: { visible: false }, yaxis: { visible: false } };
   }
   function layout(extra) {

@@ -369,6 +369,61 @@ def test_every_control_has_a_name_and_the_slider_says_its_value(loaded: Page) ->
     assert loaded.errors == []
 
 
+# The contrast ratio (WCAG 2.1) of every visible piece of text on the page and of the charts' "nothing to draw"
+# notes, each against the first opaque background behind it; opacity on the way up fades the text.
+CONTRAST_JS = """() => {
+  const rgba = c => c.match(/[\\d.]+/g).map(Number).concat([1]).slice(0, 4);
+  const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
+    .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const found = [];
+  for (const el of document.querySelectorAll("body *:not(script):not(style), .annotation-text")) {
+    const svg = el instanceof SVGElement;  // of the charts' own text, only the notes: plotly draws the rest
+    if (svg && !el.classList.contains("annotation-text")) continue;
+    if (!svg && ![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    if (!el.getClientRects().length || (svg && !el.textContent.trim())) continue;
+    const style = getComputedStyle(el);
+    let [r, g, b, a] = rgba(svg ? style.fill : style.color), bg = null;
+    for (let up = el; up && up.nodeType === 1; up = up.parentNode) {
+      a *= Number(getComputedStyle(up).opacity);
+      const back = rgba(getComputedStyle(up).backgroundColor);
+      if (!bg && back[3] > 0) bg = back;
+    }
+    bg = svg ? [255, 255, 255] : bg || [255, 255, 255];
+    const text = [r, g, b].map((v, i) => v * a + bg[i] * (1 - a));
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    found.push([el.textContent.trim().slice(0, 40), ratio(text, bg), size >= 24 || (bold && size >= 18.66)]);
+  }
+  return found;
+}"""
+
+
+def low_contrast(page: object) -> list[tuple[str, float]]:
+    """Text under 4.5:1 (3:1 when large) against its background."""
+    return [
+        (text, round(ratio, 2))
+        for text, ratio, large in page.evaluate(CONTRAST_JS)
+        if ratio < (3 if large else 4.5)
+    ]
+
+
+@pytest.mark.browser
+def test_all_text_meets_wcag_aa_contrast(loaded: Page) -> None:
+    """The grey of the KPI notes, the footer and the empty-chart notes was 3.4-3.7:1."""
+    page = loaded.page
+    assert len(page.evaluate(CONTRAST_JS)) > 30  # the check sees the page's text
+    assert low_contrast(page) == []
+    page.click("#tab-analytics")
+    page.select_option("#control-department", label="Unknown")  # three charts say they have nothing to draw
+    try:
+        assert page.locator(".annotation-text").count() == 3
+        assert low_contrast(page) == []
+    finally:
+        page.select_option("#control-department", label="All departments")
+        page.click("#tab-management")
+
+
 @pytest.mark.browser
 def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> None:
     page = loaded.page
