@@ -177,6 +177,14 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
     }
 
 
+def page_title(data_through: str | None) -> str:
+    """The browser tab's title: the dashboard's, and how far its data reaches (``17 Oct 2024``) when it has any."""
+    if not data_through:
+        return TITLE
+    day = dt.date.fromisoformat(data_through)
+    return f"{TITLE}, data through {day.day} {day:%b %Y}"  # %b is English: Python leaves LC_TIME at "C"
+
+
 def palette_colors(names: list[str], palette: list[str]) -> list[str]:
     """The colour of each name, by its position in the sorted list (distinct up to the palette's length)."""
     return [palette[i % len(palette)] for i in range(len(names))]
@@ -195,6 +203,7 @@ def render_html(data: dict, plotly_js: str) -> str:
     """
     fills = {
         "__TITLE__": TITLE,
+        "__PAGE_TITLE__": page_title(data.get("data_through")),
         "__GENERATED__": data["generated_at"],
         "__PLOTLY_JS__": plotly_js.replace("</script", "<\\/script"),
         "__DASHBOARD_DATA__": embed_json(data),
@@ -275,7 +284,7 @@ PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
+<title>__PAGE_TITLE__</title>
 <style>
   body { font-family: "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; background: #f3f5f8; color: #1d2733; }
   header { background: #0b3a62; color: #fff; padding: 14px 24px; display: flex; align-items: baseline; gap: 24px; }

@@ -212,6 +212,11 @@ def test_a_month_is_partial_when_the_data_stops_before_its_last_day(
     assert dashboard.partial_month(data_through) == partial
 
 
+def test_the_page_title_says_how_far_the_data_reaches() -> None:
+    assert dashboard.page_title("2026-02-10") == "Enquiries to Boston, data through 10 Feb 2026"
+    assert dashboard.page_title(None) == "Enquiries to Boston"  # no Gold rows
+
+
 def test_months_are_contiguous_so_the_month_before_always_exists() -> None:
     assert dashboard.month_range("2023-11", "2024-02") == ["2023-11", "2023-12", "2024-01", "2024-02"]
     assert dashboard.month_range("2024-02", "2024-02") == ["2024-02"]
@@ -783,6 +788,7 @@ def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path
         # The data stops on 17 Oct 2024: the period ends with September, the last complete month, and October
         # is named as partial wherever it is offered.
         assert "data through 17 Oct 2024" in page.inner_text("header")
+        assert page.title() == "Enquiries to Boston, data through 17 Oct 2024"  # the tab, the window list
         assert page.inner_text("#kpi-enquiries-month") == "Sep 2024"
         # the sparkline: the 12 months up to the latest, Oct 2023 to Sep 2024
         ((sparkline,),) = chart_traces(page, "chart-enquiries-sparkline", ["x"])
