@@ -321,6 +321,14 @@ PAGE = """<!DOCTYPE html>
   .chart.tall { height: 440px; }
   .empty { color: #616e7c; font-style: italic; }
   footer { padding: 8px 24px 24px; font-size: 12px; color: #616e7c; }
+  /* A phone or a narrow window: one card per row, so no chart is squeezed to a third of the width. */
+  @media (max-width: 760px) {
+    header { flex-wrap: wrap; padding: 12px 16px; row-gap: 4px; }
+    header .generated { margin-left: 0; }
+    nav.tabs, .sheet, footer { padding-left: 12px; padding-right: 12px; }
+    .grid > .card { grid-column: 1 / -1; }
+    .controls select { min-width: 0; max-width: 100%; }
+  }
 </style>
 <script>__PLOTLY_JS__</script>
 </head>

@@ -871,6 +871,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def sheet_fits(page: object, width: int) -> None:
+    """The shown sheet scrolls only down: no card, and no chart once resized, is wider than the window."""
+    page.wait_for_function(  # plotly resizes a chart 100 ms after its sheet is shown
+        """() => [...document.querySelectorAll(".sheet:not([hidden]) .js-plotly-plot")]
+                   .every(chart => chart._fullLayout.width <= chart.clientWidth + 1)"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    cards = page.eval_on_selector_all(
+        ".sheet:not([hidden]) .card", "cards => cards.map(c => c.getBoundingClientRect().right)"
+    )
+    assert cards and max(cards) <= width
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1024])
+def test_a_narrow_window_shows_one_card_a_row_without_scrolling_sideways(
+    browser: object, small_dashboard: Path, width: int
+) -> None:
+    """At 390 px the twelve-column grid put three KPI cards side by side, 919 px in all."""
+    loaded_page = open_dashboard(browser, small_dashboard, width=width)
+    page = loaded_page.page
+    try:
+        sheet_fits(page, width)
+        kpis = page.eval_on_selector_all(".kpi", "cards => cards.map(c => c.getBoundingClientRect().left)")
+        assert len(set(kpis)) == (1 if width < 760 else 3)  # stacked on a phone, side by side on a laptop
+        page.click("#tab-analytics")
+        sheet_fits(page, width)
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-analytics-{width}.png"), full_page=True)
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
 @pytest.mark.browser
 def test_a_gold_written_before_closed_with_duration_gives_one_warning_and_the_hover_says_so(
     browser: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
