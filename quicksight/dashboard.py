@@ -321,6 +321,16 @@ PAGE = """<!DOCTYPE html>
   .chart.tall { height: 440px; }
   .empty { color: #616e7c; font-style: italic; }
   footer { padding: 8px 24px 24px; font-size: 12px; color: #616e7c; }
+  details.numbers { margin-top: 4px; font-size: 12px; }
+  details.numbers summary { cursor: pointer; color: #1f5f99; width: max-content; }
+  .table-wrap { max-height: 320px; overflow: auto; margin-top: 4px; }
+  .table-wrap table { border-collapse: collapse; }
+  .table-wrap th, .table-wrap td { padding: 2px 8px; text-align: right; border-bottom: 1px solid #e4e7eb;
+    white-space: nowrap; }
+  .table-wrap thead th { position: sticky; top: 0; background: #fff; }
+  .table-wrap th[scope=row] { text-align: left; font-weight: normal; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+    white-space: nowrap; }
   /* A phone or a narrow window: one card per row, so no chart is squeezed to a third of the width. */
   @media (max-width: 760px) {
     header { flex-wrap: wrap; padding: 12px 16px; row-gap: 4px; }
@@ -442,6 +452,74 @@ SCRIPT = r"""
     return base;
   }
   function draw(id, traces, extraLayout) { Plotly.react(byId(id), traces, layout(extraLayout || {}), CONFIG); }
+
+  // What a chart shows without the mouse: a one-sentence summary as its text alternative (role="img"), and
+  // its numbers as a table under "Numbers" (plotly's hover is mouse-only), built when opened or redrawn open.
+  var TABLES = {};
+  function describe(id, summary, head, rows) {
+    var chart = byId(id);
+    chart.setAttribute("role", "img");
+    chart.setAttribute("aria-label", summary);
+    var drawn = chart.querySelector(".svg-container");  // plotly's own SVG text is no summary: axis ticks, legend
+    if (drawn) { drawn.setAttribute("aria-hidden", "true"); }
+    TABLES[id] = { head: head, rows: rows };
+    var details = byId(id + "-numbers");
+    details.querySelector(".visually-hidden").textContent =
+      " of " + chart.closest(".card").querySelector("h2").textContent;
+    if (details.open) { fillTable(details, TABLES[id]); }
+  }
+  function fillTable(details, spec) {
+    var old = details.querySelector(".table-wrap");
+    if (old) { details.removeChild(old); }
+    var wrap = document.createElement("div");
+    wrap.className = "table-wrap";
+    wrap.tabIndex = 0;  // a scrolling box the keyboard can scroll
+    if (!spec.rows.length) {
+      wrap.textContent = "Nothing to show for this selection.";
+    } else {
+      var table = document.createElement("table"), row = table.createTHead().insertRow();
+      spec.head.forEach(function (text) {
+        var th = document.createElement("th");
+        th.scope = "col"; th.textContent = text; row.appendChild(th);
+      });
+      var body = table.createTBody();
+      spec.rows.forEach(function (cells) {
+        var tr = body.insertRow();
+        cells.forEach(function (text, i) {
+          var cell = document.createElement(i === 0 ? "th" : "td");
+          if (i === 0) { cell.scope = "row"; }
+          cell.textContent = text === null ? "\u2013" : String(text);
+          tr.appendChild(cell);
+        });
+      });
+      wrap.appendChild(table);
+    }
+    details.appendChild(wrap);
+  }
+  function addNumbers(chart) {
+    var details = document.createElement("details");
+    details.className = "numbers";
+    details.id = chart.id + "-numbers";
+    details.innerHTML = '<summary>Numbers<span class="visually-hidden"></span></summary>';
+    details.addEventListener("toggle", function () {
+      if (details.open && TABLES[chart.id]) { fillTable(details, TABLES[chart.id]); }
+    });
+    chart.parentNode.insertBefore(details, chart.nextSibling);
+  }
+  function fmt1(n) { return n === null ? null : n.toLocaleString("en-US", { maximumFractionDigits: 1 }); }
+  function fmtPct(n) { return (n * 100).toFixed(1) + "%"; }
+  // "highest 3,900 (Jul 2024), lowest 3,100 (Oct 2023)" over the values that are not null
+  function extremes(labels, values, format) {
+    var high = -1, low = -1;
+    values.forEach(function (v, i) {
+      if (v === null) { return; }
+      if (high < 0 || v > values[high]) { high = i; }
+      if (low < 0 || v < values[low]) { low = i; }
+    });
+    if (high < 0) { return "nothing to show"; }
+    var say = function (i) { return format(values[i]) + " (" + labels[i] + ")"; };
+    return high === low ? say(high) : "highest " + say(high) + ", lowest " + say(low);
+  }
   function fillSelect(id, labels, allLabel, selected) {
     var select = byId(id);
     select.innerHTML = "";
@@ -550,6 +628,18 @@ SCRIPT = r"""
     draw("chart-enquiries-sparkline", [{ type: "scatter", mode: "lines+markers", x: x, y: y, line: { color: BLUE },
       marker: { size: 4 }, hovertemplate: "%{x|%b %Y}: %{y:,}<extra></extra>" }],
       { margin: { l: 0, r: 0, t: 4, b: 4 }, xaxis: { visible: false }, yaxis: { visible: false } });
+    var sparkMonths = x.map(function (d) { return periodLabel(d.slice(0, 7)); });
+    describe("chart-enquiries-sparkline", "Enquiries per month, " + sparkMonths[0] + " \u2013 " +
+      sparkMonths[sparkMonths.length - 1] + ": " + extremes(sparkMonths, y, fmtInt),
+      ["Month", "Enquiries"], sparkMonths.map(function (m, i) { return [m, y[i] === null ? "no data" : fmtInt(y[i])]; }));
+  }
+
+  // A bar chart of enquiries drawn smallest first (at the bottom): said and tabled largest first.
+  function describeBars(id, title, what, names, keys, totals) {
+    var labels = keys.map(function (k) { return names[k]; }).reverse();
+    var values = keys.map(function (k) { return totals[k]; }).reverse();
+    describe(id, title + ": " + extremes(labels, values, fmtInt), [what, "Enquiries"],
+      labels.map(function (label, i) { return [label, fmtInt(values[i])]; }));
   }
 
   function renderManagement() {
@@ -570,6 +660,13 @@ SCRIPT = r"""
       values: sourceKeys.map(function (k) { return bySource[k]; }) }],
       { showlegend: true, legend: { orientation: "v", x: 1, y: 0.5 }, margin: { l: 10, r: 10, t: 10, b: 10 },
         uniformtext: { minsize: 10, mode: "hide" } });
+    var sourceTotal = sourceKeys.reduce(function (sum, k) { return sum + bySource[k]; }, 0);
+    var sourceRows = sourceKeys.map(function (k) {
+      return [DIMS.source[k], fmtInt(bySource[k]), fmtPct(bySource[k] / sourceTotal)];
+    });
+    describe("chart-sources", sourceRows.length ? "Enquiries by source, " + range + ": " +
+      sourceRows.map(function (r) { return r[0] + " " + r[2]; }).join(", ") : "No enquiries in " + range,
+      ["Source", "Enquiries", "Share"], sourceRows);
 
     // A year with no data in the lake is a gap in both lines, not 0 enquiries.
     var years = {};
@@ -593,6 +690,13 @@ SCRIPT = r"""
         yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", rangemode: "tozero",
                   tickmode: "auto", showgrid: false },
         margin: { l: 60, r: 60, t: 30, b: 40 } });
+    var yearOpened = yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; });
+    var yearDelay = yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); });
+    describe("chart-yearly", "Enquiries per year, " + range + ": " + extremes(yearKeys, yearOpened, fmtInt) +
+      "; average delay: " + extremes(yearKeys, yearDelay, function (v) { return fmt1(v) + " days"; }),
+      ["Year", "Enquiries", "Average delay (days)"], yearKeys.map(function (k, i) {
+        return [k, yearOpened[i] === null ? "no data" : fmtInt(yearOpened[i]), fmt1(yearDelay[i])];
+      }));
 
     var bySubject = sumBy(rows.map(function (i) { return M.subject[i]; }), opened);
     var subjectKeys = Object.keys(bySubject).sort(function (a, b) { return bySubject[a] - bySubject[b]; });
@@ -601,6 +705,7 @@ SCRIPT = r"""
       y: subjectKeys.map(function (k) { return DIMS.subject[k]; }),
       x: subjectKeys.map(function (k) { return bySubject[k]; }) }],
       { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
+    describeBars("chart-subjects", "Enquiries by subject, " + range, "Subject", DIMS.subject, subjectKeys, bySubject);
 
     var topN = Number(byId("control-top-n").value);
     byId("top-n-label").textContent = String(topN);
@@ -613,6 +718,8 @@ SCRIPT = r"""
       y: reasonKeys.map(function (k) { return DIMS.reason[k]; }),
       x: reasonKeys.map(function (k) { return byReason[k]; }) }],
       { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
+    describeBars("chart-top-reasons", "Enquiries of the top " + topN + " reasons, " + range, "Reason", DIMS.reason,
+      reasonKeys, byReason);
   }
 
   // ---- Analytics sheet --------------------------------------------------------------------------
@@ -645,9 +752,24 @@ SCRIPT = r"""
                hovertemplate: "%{x|%b %Y}: %{y:.0%} on time (%{customdata[0]:,} of %{customdata[1]:,} closed " +
                  "and flagged)<extra>%{fullData.name}</extra>" };
     });
+    var noOntime = "No closed cases flagged on time or overdue " + inDepartment;
     draw("chart-ontime-by-department", ontimeTraces, ontimeTraces.length ?
       { showlegend: true, yaxis: { tickformat: ".0%", range: [0, 1.05] }, margin: { l: 50, r: 20, t: 10, b: 40 } } :
-      emptyLayout("No closed cases flagged on time or overdue " + inDepartment));
+      emptyLayout(noOntime));
+    var ontimeDepartments = Object.keys(lines), ontimeRows = [];
+    MONTHS.forEach(function (month, m) {
+      var cells = ontimeDepartments.map(function (d) {
+        return lines[d][m] === null ? null :
+          fmtPct(lines[d][m]) + " (" + fmtInt(cases[d][m][0]) + " of " + fmtInt(cases[d][m][1]) + ")";
+      });
+      if (cells.some(function (c) { return c !== null; })) { ontimeRows.push([monthLabel(month)].concat(cells)); }
+    });
+    describe("chart-ontime-by-department", ontimeRows.length ? "On-time rate by month opened, one line for each of " +
+      ontimeDepartments.length + " departments (" + ontimeDepartments.map(function (d) { return DIMS.department[d]; })
+        .join(", ") + "), " + ontimeRows[0][0] + " \u2013 " + ontimeRows[ontimeRows.length - 1][0] : noOntime,
+      ["Month opened"].concat(ontimeDepartments.map(function (d) {
+        return DIMS.department[d] + " on time (of closed and flagged)";
+      })), ontimeRows);
 
     var R = DATA.resolution, types = [];
     for (var r = 0; r < R.year.length; r++) {
@@ -677,6 +799,16 @@ SCRIPT = r"""
       types.length ? { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
         margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } } :
       emptyLayout("No closed cases with a duration " + inDepartment + " in " + inYear));
+    var typeRows = types.map(function (r, i) {
+      var timed = R.closed_with_duration[r];
+      return [typeLabels[i], fmtInt(R.closed_cases[r]), timed === null ? "unknown" : fmtInt(timed),
+              fmt1(R.p50_hours[r]), fmt1(R.p90_hours[r])];
+    }).reverse();
+    describe("chart-resolution-by-type", typeRows.length ? "Hours to close, p50 and p90, of the " + typeRows.length +
+      " types with the most closed cases " + inDepartment + ", opened in " + inYear + "; the most: " +
+      typeRows[0][0] + ", " + typeRows[0][1] + " closed, p50 " + typeRows[0][3] + " h, p90 " + typeRows[0][4] + " h" :
+      "No closed cases with a duration " + inDepartment + " in " + inYear,
+      ["Type (department)", "Closed cases", "With a duration", "p50 hours", "p90 hours"], typeRows);
 
     byId("geo-year").textContent = inYear;
     var G = DATA.geo, lat = [], lon = [], count = [];
@@ -693,6 +825,11 @@ SCRIPT = r"""
       count.length ? { xaxis: { title: { text: "longitude" } },
         yaxis: { title: { text: "latitude" }, scaleanchor: "x", scaleratio: 1.35 }, margin: { l: 60, r: 20, t: 10, b: 40 } } :
       emptyLayout("No requests with trusted coordinates in " + inYear));
+    var cells = count.map(function (c, i) { return i; }).sort(function (a, b) { return count[b] - count[a]; });
+    describe("chart-geo-grid", cells.length ? "Requests on a ~250 m grid in " + inYear + ": " + fmtInt(cells.length) +
+      " cells; the busiest, at latitude " + lat[cells[0]] + ", longitude " + lon[cells[0]] + ", has " +
+      fmtInt(count[cells[0]]) + " requests" : "No requests with trusted coordinates in " + inYear,
+      ["Latitude", "Longitude", "Requests"], cells.map(function (i) { return [lat[i], lon[i], fmtInt(count[i])]; }));
 
     var B = DATA.backlog, weeks = {};
     for (var w = 0; w < B.week_start.length; w++) {
@@ -712,10 +849,30 @@ SCRIPT = r"""
     draw("chart-backlog", backlogTraces, backlogTraces.length ?
       { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } } :
       emptyLayout("No open backlog " + inDepartment));
+    var backlogDepartments = Object.keys(weeks), byWeek = {};
+    backlogDepartments.forEach(function (d, column) {
+      weeks[d].x.forEach(function (week, i) {
+        var row = byWeek[week] || (byWeek[week] = backlogDepartments.map(function () { return null; }));
+        row[column] = fmtInt(weeks[d].y[i]) + " (" + fmtInt(weeks[d].aged[i]) + ")";
+      });
+    });
+    var backlogWeeks = Object.keys(byWeek).sort();
+    var weekLabel = function (w) { return dayLabel(w) + " " + w.slice(0, 4); };  // 2024-01-08 -> 8 Jan 2024
+    describe("chart-backlog", backlogWeeks.length ? "Open cases at the end of each week, one line for each of " +
+      backlogDepartments.length + " departments, weeks of " + weekLabel(backlogWeeks[0]) + " \u2013 " +
+      weekLabel(backlogWeeks[backlogWeeks.length - 1]) + "; that last week: " + backlogDepartments.map(function (d) {
+        var i = weeks[d].x.length - 1;
+        return DIMS.department[d] + " " + (weeks[d].x[i] === backlogWeeks[backlogWeeks.length - 1] ?
+          fmtInt(weeks[d].y[i]) : "none");
+      }).join(", ") : "No open backlog " + inDepartment,
+      ["Week starting"].concat(backlogDepartments.map(function (d) {
+        return DIMS.department[d] + " open (a year or more)";
+      })), backlogWeeks.map(function (week) { return [weekLabel(week)].concat(byWeek[week]); }));
   }
 
   // ---- controls and tabs ------------------------------------------------------------------------
   function setUp() {
+    document.querySelectorAll(".chart").forEach(addNumbers);
     // The period ends with the last complete month: a partial month against a whole one is no comparison.
     var last = MONTHS.length - 1;
     if (MONTHS[last] === DATA.partial_month && last > 0) { last -= 1; }

@@ -678,6 +678,80 @@ def test_the_yearly_charts_delay_axis_has_round_ticks(loaded: Page) -> None:
     assert round(mantissa, 6) in (1, 2, 2.5, 5), ticks
 
 
+def numbers(page: object, chart: str) -> list[list[str]]:
+    """The rows of a chart's "Numbers" table, its header first."""
+    return page.eval_on_selector_all(
+        f"#{chart}-numbers tr", "rows => rows.map(row => [...row.cells].map(cell => cell.textContent))"
+    )
+
+
+@pytest.mark.browser
+def test_every_chart_says_what_it_shows_and_gives_its_numbers_without_a_mouse(loaded: Page) -> None:
+    """plotly's hover, the only way to a chart's numbers, is mouse-only, and a screen reader heard axis ticks."""
+    page = loaded.page
+    show_all_of_management(page)
+    for chart in MANAGEMENT_CHARTS + ANALYTICS_CHARTS:
+        assert page.get_attribute(f"#{chart}", "role") == "img", chart
+        assert page.get_attribute(f"#{chart}", "aria-label"), chart
+        assert page.locator(f"#{chart}-numbers summary").count() == 1, chart
+    assert page.get_attribute("#chart-sources", "aria-label") == (
+        "Enquiries by source, Dec 2023 \u2013 Feb 2024: "
+        "Citizens Connect App 53.2%, Constituent Call 44.7%, Self Service 2.1%"
+    )
+    page.focus("#chart-top-reasons-numbers summary")
+    page.keyboard.press("Enter")
+    try:
+        page.wait_for_selector("#chart-top-reasons-numbers table")  # filled on the toggle event, a task later
+        assert numbers(page, "chart-top-reasons") == [
+            ["Reason", "Enquiries"],
+            ["Street Cleaning", "21"],
+            ["Enforcement & Abandoned Vehicles", "20"],
+            ["Sanitation", "5"],
+            ["Unknown", "1"],
+        ]
+        page.fill("#control-top-n", "2")  # an open table follows the redraw
+        page.dispatch_event("#control-top-n", "input")
+        assert numbers(page, "chart-top-reasons")[1:] == [
+            ["Street Cleaning", "21"],
+            ["Enforcement & Abandoned Vehicles", "20"],
+        ]
+        assert page.get_attribute("#chart-top-reasons", "aria-label") == (
+            "Enquiries of the top 2 reasons, Dec 2023 \u2013 Feb 2024: "
+            "highest 21 (Street Cleaning), lowest 20 (Enforcement & Abandoned Vehicles)"
+        )
+    finally:
+        page.eval_on_selector("#chart-top-reasons-numbers", "details => { details.open = false; }")
+        show_all_of_management(page)
+    page.click("#tab-analytics")
+    try:
+        for chart in ("chart-ontime-by-department", "chart-resolution-by-type", "chart-backlog"):
+            page.click(f"#{chart}-numbers summary")
+            page.wait_for_selector(f"#{chart}-numbers table")
+        # the cases behind each rate, which only the hover gave
+        assert numbers(page, "chart-ontime-by-department") == [
+            ["Month opened", "BTDT on time (of closed and flagged)", "PWDx on time (of closed and flagged)"],
+            ["Dec 2023", "\u2013", "100.0% (7 of 7)"],
+            ["Jan 2024", "\u2013", "84.6% (11 of 13)"],
+            ["Feb 2024", "60.0% (9 of 15)", "25.0% (1 of 4)"],
+        ]
+        assert numbers(page, "chart-resolution-by-type") == [
+            ["Type (department)", "Closed cases", "With a duration", "p50 hours", "p90 hours"],
+            ["Parking Enforcement (BTDT)", "15", "14", "20", "48"],
+            ["Missed Trash (PWDx)", "5", "5", "4", "9"],
+        ]
+        assert numbers(page, "chart-backlog")[2] == ["8 Jan 2024", "7 (2)", "2 (1)"]
+        page.select_option("#control-department", label="Unknown")  # nothing to draw: the note, no table
+        assert page.get_attribute("#chart-backlog", "aria-label") == "No open backlog for Unknown"
+        assert page.inner_text("#chart-backlog-numbers .table-wrap") == "Nothing to show for this selection."
+    finally:
+        page.eval_on_selector_all(
+            "details[open]", "open => open.forEach(details => { details.open = false; })"
+        )
+        page.select_option("#control-department", label="All departments")
+        page.click("#tab-management")
+    assert loaded.errors == []
+
+
 @pytest.mark.browser
 def test_analytics_charts_draw_the_views_values(loaded: Page) -> None:
     page = loaded.page
