@@ -32,6 +32,10 @@ TITLE = "Enquiries to Boston"
 # One colour per department, the same in every chart: plotly's 24-colour qualitative palette (its default has
 # 10, and the sample's 11 departments drew two backlog lines in the same blue).
 DEPARTMENT_PALETTE = qualitative.Dark24
+# And one dash style per department, cycling every five: a colour-blind reader tells lines apart by it. Among the
+# first 20 departments, 8 pairs of Dark24 colours are all but one colour to a deuteranope (the 4th and 7th,
+# red and ochre, most of all); each such pair differs in dash.
+DEPARTMENT_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
 # One colour per source (channel), fixed by its sorted position, so Phone keeps its colour whatever the filters;
 # a colour-blind-safe palette with none of the measures' own blue and orange (enquiries, delay, p50/p90).
 SOURCE_PALETTE = qualitative.Safe
@@ -163,6 +167,7 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
         "partial_month": partial_month(data_through),
         "dims": dims,
         "department_colors": palette_colors(dims["department"], DEPARTMENT_PALETTE),
+        "department_dashes": palette_colors(dims["department"], DEPARTMENT_DASHES),
         "source_colors": palette_colors(dims["source"], SOURCE_PALETTE),
         "years": sorted({row[0] for row in resolution} | {row[0] for row in geo}),
         "management": columnar(management_columns, management, pick),
@@ -747,7 +752,7 @@ SCRIPT = r"""
     }
     var ontimeTraces = Object.keys(lines).map(function (d) {
       return { type: "scatter", mode: "lines+markers", marker: { size: 4, color: DATA.department_colors[d] },
-               line: { color: DATA.department_colors[d] }, name: DIMS.department[d],
+               line: { color: DATA.department_colors[d], dash: DATA.department_dashes[d] }, name: DIMS.department[d],
                x: monthDates, y: lines[d], connectgaps: false, customdata: cases[d],
                hovertemplate: "%{x|%b %Y}: %{y:.0%} on time (%{customdata[0]:,} of %{customdata[1]:,} closed " +
                  "and flagged)<extra>%{fullData.name}</extra>" };
@@ -842,7 +847,7 @@ SCRIPT = r"""
     var backlogTraces = Object.keys(weeks).map(function (d) {
       // The hover says how many of the open cases are a year old or more (cases the City never closed).
       return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y,
-               line: { color: DATA.department_colors[d] }, customdata: weeks[d].aged,
+               line: { color: DATA.department_colors[d], dash: DATA.department_dashes[d] }, customdata: weeks[d].aged,
                hovertemplate: "week of %{x|%d %b %Y}: %{y:,} open at its end, %{customdata:,} of them a year or more" +
                  "<extra>%{fullData.name}</extra>" };
     });

@@ -804,19 +804,44 @@ def test_departments_keep_distinct_colours_beyond_plotlys_ten() -> None:
     assert len(set(colors)) == 24  # plotly's default colorway repeats after 10
 
 
+def test_departments_a_colour_blind_reader_would_confuse_differ_in_dash() -> None:
+    names = [f"department {i}" for i in range(120)]
+    colours = dashboard.palette_colors(names, dashboard.DEPARTMENT_PALETTE)
+    dashes = dashboard.palette_colors(names, dashboard.DEPARTMENT_DASHES)
+    assert len(set(zip(colours, dashes, strict=True))) == 120  # no two of 120 departments drawn alike
+    # Dark24's pairs (positions) under 10 CIELAB units apart for a deuteranope or a protanope (Machado 2009
+    # simulation) among the first 20; the 4th and 7th (red and ochre) are 1.7 apart
+    close = [
+        (0, 17),
+        (1, 10),
+        (1, 12),
+        (1, 13),
+        (1, 15),
+        (2, 6),
+        (2, 8),
+        (3, 6),
+        (5, 18),
+        (8, 14),
+        (10, 13),
+        (12, 13),
+    ]
+    assert all(dashes[a] != dashes[b] for a, b in close)
+
+
 @pytest.mark.browser
-def test_a_department_has_one_colour_in_every_chart(loaded: Page) -> None:
+def test_a_department_has_one_colour_and_dash_in_every_chart(loaded: Page) -> None:
     page = loaded.page
     page.click("#tab-analytics")
     colours = page.evaluate(
         """() => ["chart-ontime-by-department", "chart-backlog"].map(id =>
-             Object.fromEntries(document.getElementById(id).data.map(trace => [trace.name, trace.line.color])))"""
+             Object.fromEntries(document.getElementById(id).data.map(trace =>
+               [trace.name, [trace.line.color, trace.line.dash]])))"""
     )
     page.click("#tab-management")
     on_time, backlog = colours
     assert set(backlog) == {"BTDT", "PWDx"}
-    assert len(set(backlog.values())) == len(backlog)
-    assert all(on_time[name] == colour for name, colour in backlog.items() if name in on_time)
+    assert len({colour for colour, _ in backlog.values()}) == len({dash for _, dash in backlog.values()}) == 2
+    assert all(on_time[name] == line for name, line in backlog.items() if name in on_time)
 
 
 @pytest.mark.browser
