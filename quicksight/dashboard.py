@@ -336,6 +336,16 @@ PAGE = """<!DOCTYPE html>
   .table-wrap th[scope=row] { text-align: left; font-weight: normal; }
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
     white-space: nowrap; }
+  /* On paper: dark text where the header's background is not printed, the shown sheet's name alone, no
+     shadows, cards kept whole; a "Numbers" table prints when it is open. */
+  @media print {
+    body, header, nav.tabs, nav.tabs button.active { background: #fff; color: #1d2733; }
+    header .generated { opacity: 1; }
+    nav.tabs button:not(.active) { display: none; }
+    .card, .controls { box-shadow: none; border: 1px solid #d0d7de; break-inside: avoid; }
+    details.numbers:not([open]) { display: none; }
+    .table-wrap { max-height: none; overflow: visible; }
+  }
   /* A phone or a narrow window: one card per row, so no chart is squeezed to a third of the width. */
   @media (max-width: 760px) {
     header { flex-wrap: wrap; padding: 12px 16px; row-gap: 4px; }
@@ -928,6 +938,18 @@ SCRIPT = r"""
       });
     });
   }
+
+  // Printing lays the page out at the paper's width, but plotly keeps each chart at the window's: the charts
+  // of the shown sheet are redrawn at their width on paper, and again at the window's after printing.
+  window.matchMedia("print").addEventListener("change", function (event) {
+    document.querySelectorAll(".sheet:not([hidden]) .js-plotly-plot").forEach(function (div) {
+      if (event.matches) {
+        Plotly.relayout(div, { width: div.clientWidth });
+      } else {
+        Plotly.relayout(div, { width: null }).then(function () { Plotly.Plots.resize(div); });
+      }
+    });
+  });
 
   if (!MONTHS.length) {
     document.querySelectorAll(".sheet .grid").forEach(function (grid) {

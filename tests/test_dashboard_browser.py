@@ -1003,6 +1003,44 @@ def test_a_narrow_window_shows_one_card_a_row_without_scrolling_sideways(
         loaded_page.page.close()
 
 
+# The width plotly drew each Management chart at, as one JSON text.
+DRAWN_WIDTHS = f"JSON.stringify({json.dumps(MANAGEMENT_CHARTS)}.map(id => document.getElementById(id)._fullLayout.width))"
+
+
+@pytest.mark.browser
+def test_printing_draws_the_charts_at_the_papers_width_and_the_header_in_dark_text(
+    browser: object, small_dashboard: Path, tmp_path: Path
+) -> None:
+    """Printed, the charts kept the window's width (cut off at the page's edge) and the header, its navy background
+    left out, printed white on white."""
+    loaded_page = open_dashboard(browser, small_dashboard, width=1400)
+    page = loaded_page.page
+    # what the page looks like while laid out for paper, read after the dashboard's own print handler
+    page.evaluate(
+        """() => matchMedia("print").addEventListener("change", event => {
+             if (!event.matches) return;
+             window.printed = {
+               charts: [...document.querySelectorAll(".sheet:not([hidden]) .js-plotly-plot")]
+                         .map(chart => [chart.id, chart._fullLayout.width, chart.clientWidth]),
+               title: getComputedStyle(document.getElementById("dashboard-title")).color,
+               header: getComputedStyle(document.querySelector("header")).backgroundColor };
+           })"""
+    )
+    on_screen = page.evaluate(DRAWN_WIDTHS)
+    try:
+        page.pdf(path=str(tmp_path / "dashboard.pdf"), format="A4")
+        printed = page.evaluate("window.printed")
+        assert len(printed["charts"]) == len(MANAGEMENT_CHARTS)
+        assert all(drawn <= room + 1 for _, drawn, room in printed["charts"]), printed["charts"]
+        assert max(room for _, _, room in printed["charts"]) < 800  # A4 is narrower than the window
+        assert (printed["title"], printed["header"]) == ("rgb(29, 39, 51)", "rgb(255, 255, 255)")
+        # back at the window's width after printing (plotly resizes 100 ms later)
+        page.wait_for_function(f"{DRAWN_WIDTHS} == {json.dumps(on_screen)}", timeout=5_000)
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
 @pytest.mark.browser
 def test_a_gold_written_before_closed_with_duration_gives_one_warning_and_the_hover_says_so(
     browser: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
