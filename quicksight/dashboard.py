@@ -367,6 +367,7 @@ PAGE = """<!DOCTYPE html>
     tabindex="-1">Analytics</button>
 </nav>
 
+<main>
 <section id="sheet-management" class="sheet" role="tabpanel" aria-labelledby="tab-management">
   <div class="controls">
     <label>Reason <select id="control-reason"></select></label>
@@ -416,6 +417,7 @@ PAGE = """<!DOCTYPE html>
     <div class="card span-12"><h2>Open backlog by department (end of week)</h2><div class="chart" id="chart-backlog"></div></div>
   </div>
 </section>
+</main>
 <footer>Data: City of Boston 311 service requests (ODC PDDL), through the lake's Gold views.
   Average delay = hours to close summed / closed cases with a duration / 24.</footer>
 <script type="application/json" id="dashboard-data">__DASHBOARD_DATA__</script>

@@ -311,8 +311,8 @@ def test_the_tabs_follow_the_aria_tabs_pattern_with_the_keyboard(loaded: Page) -
     management = [["tab-management", "true", 0, True], ["tab-analytics", "false", -1, False]]
     analytics = [["tab-management", "false", -1, False], ["tab-analytics", "true", 0, True]]
     assert tab_states(page) == management
-    panels = page.eval_on_selector_all(
-        "[role=tabpanel]", "panels => panels.map(p => [p.id, p.getAttribute('aria-labelledby')])"
+    panels = page.eval_on_selector_all(  # the sheets are the page's main landmark
+        "main > [role=tabpanel]", "panels => panels.map(p => [p.id, p.getAttribute('aria-labelledby')])"
     )
     assert panels == [["sheet-management", "tab-management"], ["sheet-analytics", "tab-analytics"]]
     try:
