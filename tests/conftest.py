@@ -21,12 +21,16 @@ PACKAGE_SHOW = FIXTURES / "ckan_package_show_311-service-requests_2026-09-27.jso
 
 @pytest.fixture(scope="session")
 def spark():
-    """One local SparkSession for the whole run: 1 core, 1 shuffle partition, no UI, loopback only."""
+    """One local SparkSession for the whole run: 1 core, 1 shuffle partition, no UI, loopback only, Java pinned to
+    the locale and time zone the pipeline gives the jobs."""
     from pyspark.sql import SparkSession
+
+    from run_pipeline import JVM_DEFAULTS
 
     session = (
         SparkSession.builder.master("local[1]")
         .appName("boston311-tests")
+        .config("spark.driver.extraJavaOptions", JVM_DEFAULTS)  # as run_pipeline starts the jobs
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.default.parallelism", "1")
         .config("spark.ui.enabled", "false")

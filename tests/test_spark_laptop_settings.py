@@ -1,0 +1,54 @@
+"""The Spark stages give the same rows whatever the laptop's locale and time zone: run_pipeline's spark-submit
+(what `make run` and `make demo` use) on laptops that are not the one the reference lake was built on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import run_pipeline
+from conftest import REPO
+
+pytestmark = pytest.mark.spark
+
+# Run by spark-submit: a lake-path file read by Java, Silver's case-insensitive mapping of a text with a non-ASCII
+# letter, and the JVM's own time zone, written back as JSON.
+PROBE = """
+import json, sys
+sys.path.insert(0, {glue!r})
+from pyspark.sql import SparkSession, functions as F
+from silver_job import lookup
+
+lake = sys.argv[1]
+spark = SparkSession.builder.getOrCreate()
+values = spark.read.text(lake + "/values.txt")
+mapped = values.select(lookup(F.col("value"), {{"inspección": "Inspection"}}).alias("mapped")).first()["mapped"]
+seen = {{"mapped": mapped, "jvm_time_zone": spark.sparkContext._jvm.java.util.TimeZone.getDefault().getID()}}
+with open(lake + "/seen.json", "w", encoding="utf-8") as handle:
+    json.dump(seen, handle)
+"""
+
+
+@pytest.mark.parametrize(
+    "laptop",
+    [
+        # Java's defaults as a Turkish laptop in the Chatham Islands gives them (JAVA_TOOL_OPTIONS stands in for an
+        # installed tr_TR locale): its lower() turned the I of "INSPECCIÓN" into a dotless ı, and no key matched.
+        {"JAVA_TOOL_OPTIONS": "-Duser.language=tr -Duser.country=TR -Duser.timezone=Pacific/Chatham"},
+    ],
+    ids=["turkish-chatham"],
+)
+def test_a_spark_stage_reads_and_maps_the_same_on_another_laptop(laptop, tmp_path, monkeypatch):
+    lake = tmp_path / "lac ñ"
+    lake.mkdir()
+    (lake / "values.txt").write_text("INSPECCIÓN\n", encoding="utf-8")
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE.format(glue=str(REPO / "glue")), encoding="utf-8")
+    for name, value in laptop.items():
+        monkeypatch.setenv(name, value)
+
+    run_pipeline.spark_submit(probe, [str(lake)])
+
+    seen = json.loads((lake / "seen.json").read_text(encoding="utf-8"))
+    assert seen == {"mapped": "Inspection", "jvm_time_zone": "UTC"}
