@@ -54,6 +54,9 @@ NEWEST_JAVA = 21
 # "INSPECCIÓN" "ınspección" (dotless ı), and Silver's mappings missed it (their keys are ASCII today, so only future
 # keys, and no demo row). The jobs pin their session time zone to UTC; the JVM's is pinned too, for anything else.
 JVM_DEFAULTS = "-Duser.language=en -Duser.country=US -Duser.timezone=UTC"
+# The C locale's charset is ASCII: Java names files in it (no option overrides that), so a lake path with a ñ became
+# "??" in Spark ("The Bronze path /tmp/lac ?? does not exist") while Python, in UTF-8 mode there, wrote the real name.
+ASCII_LOCALES = ("", "C", "POSIX")
 
 log = logging.getLogger("run_pipeline")
 
@@ -233,6 +236,8 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
     """Run a job script with the virtualenv's spark-submit in local mode; raise StageFailed on error."""
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: stay on loopback
+    if character_locale(env) in ASCII_LOCALES:
+        env["LC_ALL"] = "C.UTF-8"
     command = [
         str(spark_submit_path()),
         "--master",
@@ -268,6 +273,12 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
         raise StageInterrupted(f"interrupted after {script.name} finished; the later stages did not run")
     if completed.returncode != 0:
         raise StageFailed(f"{script.name} failed (exit {completed.returncode}); see its message above")
+
+
+def character_locale(env: dict[str, str]) -> str:
+    """The locale a process started with this environment reads and names text in (LC_ALL, else LC_CTYPE, else
+    LANG; "" when none is set)."""
+    return next((env[name] for name in ("LC_ALL", "LC_CTYPE", "LANG") if env.get(name)), "")
 
 
 def silver_stage(lake: Lake) -> StageResult:

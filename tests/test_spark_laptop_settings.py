@@ -36,8 +36,10 @@ with open(lake + "/seen.json", "w", encoding="utf-8") as handle:
         # Java's defaults as a Turkish laptop in the Chatham Islands gives them (JAVA_TOOL_OPTIONS stands in for an
         # installed tr_TR locale): its lower() turned the I of "INSPECCIÓN" into a dotless ı, and no key matched.
         {"JAVA_TOOL_OPTIONS": "-Duser.language=tr -Duser.country=TR -Duser.timezone=Pacific/Chatham"},
+        # The C locale (ASCII): Java named the lake folder "lac ??" and found no file in it.
+        {"LC_ALL": "C", "TZ": "America/Los_Angeles"},
     ],
-    ids=["turkish-chatham"],
+    ids=["turkish-chatham", "c-locale"],
 )
 def test_a_spark_stage_reads_and_maps_the_same_on_another_laptop(laptop, tmp_path, monkeypatch):
     lake = tmp_path / "lac ñ"
