@@ -245,7 +245,8 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
         "--driver-memory",
         os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY),
         "--driver-java-options",
-        f"-Dlog4j2.configurationFile=file:{SPARK_LOG_CONFIG} {JVM_DEFAULTS}",
+        # a URI, without spaces: spark-submit splits these options at spaces
+        f"-Dlog4j2.configurationFile={SPARK_LOG_CONFIG.as_uri()} {JVM_DEFAULTS}",
         "--conf",
         # Local data is small: a few shuffle partitions per core instead of Spark's cluster default of 200.
         f"spark.sql.shuffle.partitions={4 * (os.cpu_count() or 2)}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shlex
 import signal
 import subprocess
 
@@ -360,3 +361,22 @@ def test_spark_submit_runs_the_job_locally_on_loopback_with_the_driver_memory_as
     assert command[-5:] == [str(run_pipeline.GOLD_JOB), "--silver_path", "s", "--gold_path", "g"]
     assert env["SPARK_LOCAL_IP"] == "127.0.0.1"
     assert "spark.ui.enabled=false" in command and "spark.driver.bindAddress=127.0.0.1" in command
+
+
+def test_spark_submit_hands_java_its_options_whole_from_a_folder_with_a_space(tmp_path, monkeypatch):
+    # spark-submit splits --driver-java-options at spaces, as a shell would: from ~/My Projects/ the log configuration's
+    # path became two words and Java took the second for its main class ("Could not find or load main class").
+    ran = []
+    monkeypatch.setattr(
+        run_pipeline.subprocess,
+        "run",
+        lambda command, env, check: ran.append(command) or subprocess.CompletedProcess(command, 0),
+    )
+    config = tmp_path / "My Projects ñ" / "spark-log4j2.properties"
+    monkeypatch.setattr(run_pipeline, "SPARK_LOG_CONFIG", config)
+
+    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+
+    [command] = ran
+    options = shlex.split(command[command.index("--driver-java-options") + 1])
+    assert options == [f"-Dlog4j2.configurationFile={config.as_uri()}", *run_pipeline.JVM_DEFAULTS.split()]
