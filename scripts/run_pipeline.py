@@ -232,10 +232,18 @@ def spark_submit_path() -> Path:
     return Path(sys.executable).parent / "spark-submit"
 
 
+def spark_home() -> str:
+    """The Spark that this Python's pyspark installed (the folder its spark-submit would have found)."""
+    return importlib.util.find_spec("pyspark").submodule_search_locations[0]
+
+
 def spark_submit(script: Path, job_args: list[str]) -> None:
     """Run a job script with the virtualenv's spark-submit in local mode; raise StageFailed on error."""
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: stay on loopback
+    # pyspark's spark-submit looks for its Spark by running $PYSPARK_DRIVER_PYTHON unquoted: from a virtualenv in a
+    # folder with a space it found none ("/bin/spark-class: No such file or directory"); told, it does not look.
+    env.setdefault("SPARK_HOME", spark_home())
     if character_locale(env) in ASCII_LOCALES:
         env["LC_ALL"] = "C.UTF-8"
     command = [

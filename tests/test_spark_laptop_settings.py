@@ -1,9 +1,10 @@
-"""The Spark stages give the same rows whatever the laptop's locale and time zone: run_pipeline's spark-submit
-(what `make run` and `make demo` use) on laptops that are not the one the reference lake was built on."""
+"""The Spark stages start, and give the same rows, whatever the laptop's locale, time zone and folder names:
+run_pipeline's spark-submit (what `make run` and `make demo` use) on laptops that are not the one it was built on."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -54,3 +55,17 @@ def test_a_spark_stage_reads_and_maps_the_same_on_another_laptop(laptop, tmp_pat
 
     seen = json.loads((lake / "seen.json").read_text(encoding="utf-8"))
     assert seen == {"mapped": "Inspection", "jvm_time_zone": "UTC"}
+
+
+def test_a_spark_stage_starts_from_a_virtualenv_in_a_folder_with_a_space(tmp_path, monkeypatch):
+    venv = tmp_path / "My Projects ñ" / ".venv"  # the project checked out under ~/My Projects ñ/
+    venv.parent.mkdir()
+    venv.symlink_to(sys.prefix, target_is_directory=True)
+    monkeypatch.setattr(sys, "executable", str(venv / "bin" / "python"))
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    probe = tmp_path / "probe.py"
+    probe.write_text("import sys\nopen(sys.argv[1], 'w').write(sys.executable)\n", encoding="utf-8")
+
+    run_pipeline.spark_submit(probe, [str(tmp_path / "ran.txt")])
+
+    assert (tmp_path / "ran.txt").read_text() == str(venv / "bin" / "python")
