@@ -240,6 +240,8 @@ TABLE_FOLDER = "service_requests"
 QUARANTINE_FOLDER = "quarantine"
 QUALITY_FOLDER = "_quality"
 STATE_FILE = "_state/processed.json"
+# the Bronze manifests read so far and the ingest times they gave: a cache of Bronze's facts
+MANIFEST_INDEX_FILE = "_state/bronze_manifests.json"
 STAGING_FOLDER = "_staging"
 BRONZE_MANIFESTS_FOLDER = "_manifests"  # under --bronze_path: the ingest runs' manifests
 PARTITION_COLUMNS = ["open_year", "open_month"]
@@ -812,6 +814,12 @@ class LakeFiles:
             )
         return found
 
+    def list_file_names(self, folder: str) -> list[str]:
+        """Names of the files directly in a folder (one listing; ``list_files`` asks a local disk for every file's
+        block locations, which costs milliseconds a file)."""
+        fs, hadoop_path = self._fs(folder)
+        return [status.getPath().getName() for status in fs.listStatus(hadoop_path) if status.isFile()]
+
     def list_dirs(self, root: str) -> list[str]:
         """Names of the sub-folders of root (empty when root does not exist)."""
         if not self.exists(root):
@@ -937,35 +945,97 @@ def listed(names: list[str], most: int = 5) -> str:
     return shown if len(names) <= most else f"{shown}, … ({len(names)} in all)"
 
 
-def manifest_ingest_times(files: LakeFiles, bronze_path: str) -> dict[str, str]:
-    """``dataset=…`` suffix -> ingested_at from every Bronze manifest (later manifests win)."""
+def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None = None) -> dict[str, str]:
+    """``dataset=…`` suffix -> ingested_at from every Bronze manifest (later manifests win).
+
+    With ``index`` (``read_manifest_index``: what earlier runs read) only the manifests it has not read are opened, and
+    it takes them in: an ingest run adds one manifest a day, and opening every one of them each run made each run
+    (one with nothing new too) a little slower every day. A manifest the index names that is gone (Bronze restored or
+    pruned) makes it start over from every manifest there is.
+    """
     manifests_dir = f"{bronze_path}/{BRONZE_MANIFESTS_FOLDER}"
-    times: dict[str, str] = {}
+    if index is None:
+        index = empty_manifest_index()
     if not files.exists(manifests_dir):
-        return times
-    for entry in sorted(files.list_files(manifests_dir), key=lambda f: f["path"]):
-        if not entry["path"].endswith(".json"):
+        return {}
+    listed = sorted(name for name in files.list_file_names(manifests_dir) if name.endswith(".json"))
+    if not set(index["manifests"]) <= set(listed):
+        index.update(empty_manifest_index(), changed=True)
+    times = index["times"]
+    read = set(index["manifests"])
+    for name in listed:
+        if name in read:
             continue
+        path = f"{manifests_dir}/{name}"
         try:
-            manifest = json.loads(files.read_text(entry["path"]))
+            manifest = json.loads(files.read_text(path))
         except ValueError:
-            log.warning("skipping unreadable manifest %s", entry["path"])
+            log.warning("skipping unreadable manifest %s", path)
             continue
         resources = manifest.get("resources") if isinstance(manifest, dict) else None
         if not isinstance(resources, list):
-            log.warning("skipping manifest %s: it holds no list of resources", entry["path"])
+            log.warning("skipping manifest %s: it holds no list of resources", path)
             continue
         for resource in resources:
             key = resource.get("key") if isinstance(resource, dict) else None
             suffix = bronze_suffix(key) if isinstance(key, str) else None
             if suffix and isinstance(resource.get("ingested_at"), str) and resource.get("status") == "landed":
-                times[suffix] = resource["ingested_at"]
+                # the later manifest wins, in whichever run it is read
+                if suffix not in times or times[suffix][0] <= name:
+                    times[suffix] = [name, resource["ingested_at"]]
             # A failed download's entry has no key (null): normal. Anything else without a text key is not.
             elif not isinstance(resource, dict) or not isinstance(key, (str, type(None))):
-                log.warning(
-                    "manifest %s: skipping a resource of the wrong shape: %.80r", entry["path"], resource
-                )
-    return times
+                log.warning("manifest %s: skipping a resource of the wrong shape: %.80r", path, resource)
+        index["manifests"].append(name)  # an unreadable one is not: it is tried (and warned about) again
+        index["changed"] = True
+    return {suffix: ingested_at for suffix, (_, ingested_at) in times.items()}
+
+
+def empty_manifest_index() -> dict:
+    """A manifest index that has read nothing: the manifests read (names below ``_manifests/``) and, per object,
+    the manifest that last named it landed and the ingested_at it gave."""
+    return {"manifests": [], "times": {}, "changed": False}
+
+
+def read_manifest_index(files: LakeFiles, silver_path: str) -> dict:
+    """The Bronze manifests earlier runs read (``MANIFEST_INDEX_FILE``); empty when there is none or it is damaged.
+
+    Only Bronze's facts are in it, so a damaged or missing index costs a run the reading of every manifest, nothing
+    else: it is rebuilt (and a damaged one named in a warning).
+    """
+    index_file = f"{silver_path}/{MANIFEST_INDEX_FILE}"
+    if not files.exists(index_file):
+        return empty_manifest_index()
+    try:
+        stored = json.loads(files.read_text(index_file))
+    except ValueError:
+        stored = None
+    except Py4JJavaError as error:  # edited by hand: Hadoop's checksum beside it no longer matches
+        if "ChecksumException" not in error.java_exception.getClass().getName():
+            raise
+        stored = None
+    shaped = (
+        isinstance(stored, dict)
+        and isinstance(stored.get("manifests"), list)
+        and all(isinstance(name, str) for name in stored["manifests"])
+        and isinstance(stored.get("times"), dict)
+        and all(
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
+            for pair in stored["times"].values()
+        )
+    )
+    if not shaped:
+        log.warning("The manifest index %s is damaged; reading every Bronze manifest again", index_file)
+        return {**empty_manifest_index(), "changed": True}
+    return {"manifests": stored["manifests"], "times": stored["times"], "changed": False}
+
+
+def write_manifest_index(files: LakeFiles, silver_path: str, index: dict) -> None:
+    """Save the manifest index when this run read a manifest it did not hold."""
+    if index["changed"]:
+        text = json.dumps({"manifests": index["manifests"], "times": index["times"]}, indent=0)
+        files.write_text(f"{silver_path}/{MANIFEST_INDEX_FILE}", text)
+        index["changed"] = False
 
 
 # transformation_ctx of the one bookmarked read: Glue keys the bookmark state on it
@@ -999,7 +1069,11 @@ def bookmarked_bronze_objects(glue_context, bronze_path: str) -> set[str]:
 
 
 def plan_bronze_files(
-    files: LakeFiles, bronze_path: str, processed: dict[str, dict], announced: set[str] | None = None
+    files: LakeFiles,
+    bronze_path: str,
+    processed: dict[str, dict],
+    announced: set[str] | None = None,
+    manifest_index: dict | None = None,
 ) -> list[dict]:
     """The Bronze CSV objects to read, each with suffix, dataset, header, era and ingested_at.
 
@@ -1010,14 +1084,21 @@ def plan_bronze_files(
         raise SilverError(f"The Bronze path {bronze_path} does not exist.")
     if files.is_file(bronze_path):
         raise SilverError(f"The Bronze path {bronze_path} is a file; give the folder the ingest lands in.")
-    ingest_times = manifest_ingest_times(files, bronze_path)
+    ingest_times = manifest_ingest_times(files, bronze_path, manifest_index)
     planned = []
-    for entry in sorted(files.list_files(bronze_path), key=lambda f: f["path"]):
+    # the dataset= folders only: _manifests/ gains a file every day, and listing it in every run cost more each day
+    objects = [
+        {**entry, "relative": f"{folder}/{entry['relative']}"}
+        for folder in files.list_dirs(bronze_path)
+        if folder.startswith("dataset=")
+        for entry in files.list_files(f"{bronze_path}/{folder}")
+    ]
+    for entry in sorted(objects, key=lambda f: f["path"]):
         suffix = bronze_suffix(entry["path"])
         # only the part below the Bronze path counts (the lake may well sit under a folder named _work)
         hidden = any(part.startswith((".", "_")) for part in entry["relative"].split("/"))  # .crc, _SUCCESS
         if suffix is None or hidden:
-            continue  # _manifests/, _state/ and anything not laid out as dataset=/ingest_date=/file
+            continue  # anything not laid out as dataset=/ingest_date=/file
         seen = processed.get(suffix)
         if suffix in ingest_times:
             ingested_at, ingested_at_from = ingest_times[suffix], "manifest"
@@ -1354,7 +1435,8 @@ def run_silver(
         )
     restore_interrupted_publish(files, silver_path)
     processed = read_state(files, silver_path)
-    planned = plan_bronze_files(files, bronze_path, processed, announced)
+    manifest_index = read_manifest_index(files, silver_path)
+    planned = plan_bronze_files(files, bronze_path, processed, announced, manifest_index)
     report = {
         "run_id": run_id,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1401,6 +1483,7 @@ def run_silver(
             if announced is None
             else f"the job bookmark announced {len(announced)} objects, none left to read",
         )
+        write_manifest_index(files, silver_path, manifest_index)
         return {**report, "status": "nothing_new", "files": [], "totals": {"rows_read": 0, "rows_written": 0}}
 
     previous = {key: spark.conf.get(key, None) for key in SESSION_SETTINGS}
@@ -1411,7 +1494,9 @@ def run_silver(
         file_reports = {e["suffix"]: _file_report(e) for e in planned}
         records = read_bronze(spark, planned)
         if records is None:  # only empty files
-            return _finish(files, silver_path, report, file_reports, processed, planned, started, [])
+            return _finish(
+                files, silver_path, report, file_reports, processed, planned, started, [], manifest_index
+            )
         step = _stopwatch(report)
         table_path = f"{silver_path}/{TABLE_FOLDER}"
         existing = existing_silver_keys(spark, table_path, files)
@@ -1471,7 +1556,9 @@ def run_silver(
                 f"{staging}/{QUARANTINE_FOLDER}", f"{silver_path}/{QUARANTINE_FOLDER}/run_id={run_id}"
             )
         step("check_and_publish")
-        return _finish(files, silver_path, report, file_reports, processed, planned, started, partitions)
+        return _finish(
+            files, silver_path, report, file_reports, processed, planned, started, partitions, manifest_index
+        )
     finally:  # the session may be shared (tests, a pipeline running Gold next): give SESSION_SETTINGS back
         if marked is not None:
             marked.unpersist()
@@ -1763,8 +1850,10 @@ def _finish(
     planned: list[dict],
     started: float,
     partitions: list[str],
+    manifest_index: dict,
 ) -> dict:
-    """Totals, per-era counts, the report files and the processed-objects state; log a one-screen summary."""
+    """Totals, per-era counts, the report files, the processed-objects state and the manifest index; log a
+    one-screen summary."""
     per_file = list(file_reports.values())
     keys = ("rows_read", "rows_written", "rows_quarantined", "duplicates_removed")
     totals = {k: sum(f[k] for f in per_file) for k in keys}
@@ -1799,6 +1888,7 @@ def _finish(
             "run_id": report["run_id"],
         }
     files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))
+    write_manifest_index(files, silver_path, manifest_index)
     log.info("%s", summary(report))
     return report
 

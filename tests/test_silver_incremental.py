@@ -410,6 +410,54 @@ def test_the_latest_manifest_naming_an_object_gives_its_ingest_time(spark, tmp_p
     assert times == {FIRST: "2026-11-25T06:00:00Z"}  # later manifests win; a failed landing says nothing
 
 
+def test_a_run_opens_only_the_bronze_manifests_no_earlier_run_read(spark, tmp_path: Path, monkeypatch):
+    # The ingest writes a manifest every day: opening them all in every run made each run, one with nothing new too,
+    # slower by the day (365 manifests: 22 s to find nothing new on a local disk).
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    opened = []
+    read_text = silver_job.LakeFiles.read_text
+    monkeypatch.setattr(
+        silver_job.LakeFiles, "read_text", lambda files, path: opened.append(path) or read_text(files, path)
+    )
+    assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
+    write_manifest(bronze, "20261121T060000Z", {})  # a day the portal changed nothing
+    assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000001", "2022-01-10 10:00:00")])
+    write_manifest(bronze, "20261125T060000Z", {SECOND: "2026-11-25T06:00:00Z"})
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert [(f["source_file"], f["ingested_at"], f["ingested_at_from"]) for f in report["files"]] == [
+        (SECOND, "2026-11-25T06:00:00Z", "manifest")
+    ]
+    assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
+    manifests_opened = [path.rsplit("/", 1)[-1] for path in opened if "/_manifests/" in path]
+    assert manifests_opened == ["20261121T060000Z.json", "20261125T060000Z.json"]
+
+
+def test_the_manifest_index_gives_the_times_a_reading_of_every_manifest_gives(spark, tmp_path: Path):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    files = silver_job.LakeFiles(spark)
+    index = silver_job.read_manifest_index(files, str(silver))
+    write_manifest(bronze, "20261125T060000Z", {FIRST: "2026-11-25T06:00:00Z"})
+    assert silver_job.manifest_ingest_times(files, str(bronze), index) == {FIRST: "2026-11-25T06:00:00Z"}
+    # written after the index read the later one (the next ingest writes a stopped run's manifest): the later wins
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    assert silver_job.manifest_ingest_times(files, str(bronze), index) == {FIRST: "2026-11-25T06:00:00Z"}
+    silver_job.write_manifest_index(files, str(silver), index)
+    # a manifest the index read is gone (Bronze restored from a copy): the index starts over from what is there
+    (bronze / "_manifests" / "20261125T060000Z.json").unlink()
+    index = silver_job.read_manifest_index(files, str(silver))
+    assert silver_job.manifest_ingest_times(files, str(bronze), index) == {FIRST: "2026-11-20T06:00:00Z"}
+    # a damaged index is only a cache of Bronze's facts: rebuilt
+    (silver / "_state" / "bronze_manifests.json").write_text("{not json")
+    (silver / "_state" / ".bronze_manifests.json.crc").unlink()
+    index = silver_job.read_manifest_index(files, str(silver))
+    assert silver_job.manifest_ingest_times(files, str(bronze), index) == {FIRST: "2026-11-20T06:00:00Z"}
+    assert index["changed"]
+
+
 def test_a_lake_under_a_folder_named_with_an_underscore_is_read(spark, tmp_path: Path):
     # Only the part of a path below the Bronze path decides what is hidden (_manifests/, _state/), not the folders
     # above it; the Bronze path here is relative (to the JVM's working directory) and sits under _work/.
