@@ -576,6 +576,36 @@ def mark_duplicates(existing_keys: DataFrame | None = None):
     return transform
 
 
+def mark_repeated_rejects(quarantined_before: DataFrame | None = None):
+    """Transform: a rejected record is quarantined once. The same record (its dataset and raw record) already in the
+    quarantine, or in an earlier file of the run (earlier ingest, then smaller path), is a duplicate instead.
+
+    The NEW SYSTEM and current-year files are landed anew every day, each with the bad records of the day before:
+    without this the quarantine took every one of them again each day, one more copy a day for as long as the City
+    leaves the record as it is.
+    """
+
+    def transform(df: DataFrame) -> DataFrame:
+        is_reject = F.col("outcome") == "quarantined"
+        keyed = df.withColumn("record_key", F.when(is_reject, F.sha2(F.col("raw_record"), 256)))
+        # the rejects of one raw record share case id and reason: mark_duplicates' partitions, no second shuffle
+        same_record = Window.partitionBy("case_id", "reject_reason", "dataset", "record_key")
+        file_order = F.struct("ingested_at", "source_file")
+        repeated = file_order > F.min(file_order).over(same_record)
+        if quarantined_before is not None:
+            known = (
+                quarantined_before.select("dataset", F.sha2(F.col("raw_record"), 256).alias("record_key"))
+                .distinct()
+                .withColumn("quarantined_before", F.lit(True))
+            )
+            keyed = keyed.join(F.broadcast(known), on=["dataset", "record_key"], how="left")
+            repeated = repeated | F.coalesce(F.col("quarantined_before"), F.lit(False))
+        outcome = F.when(is_reject & repeated, "duplicate").otherwise(F.col("outcome"))
+        return keyed.withColumn("outcome", outcome).select(*df.columns)
+
+    return transform
+
+
 def to_silver(df: DataFrame, mappings: dict[str, dict]) -> DataFrame:
     """Silver's rules on parsed Bronze records carrying their file's ``time_basis`` (rejects and duplicates are
     decided by the first pass: ``screen`` and ``mark_duplicates``)."""
@@ -1366,6 +1396,13 @@ def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
     return objects
 
 
+def quarantined_records(spark: SparkSession, quarantine_path: str, files: LakeFiles) -> DataFrame | None:
+    """The records earlier runs quarantined (dataset, raw_record), or None when there are none yet."""
+    if not any(name.startswith("run_id=") for name in files.list_dirs(quarantine_path)):
+        return None
+    return spark.read.schema("dataset string, raw_record string").parquet(quarantine_path)
+
+
 def existing_silver_keys(spark: SparkSession, table_path: str, files: LakeFiles) -> DataFrame | None:
     """The current Silver table's dedupe keys and partitions, or None when there is no table yet."""
     if not any(name.startswith("open_year=") for name in files.list_dirs(table_path)):
@@ -1504,9 +1541,11 @@ def run_silver(
         # First pass: rejects, duplicates and evidence, per record; counted per file in one aggregation. Cached at
         # Spark's own default level for DataFrames (PySpark's MEMORY_AND_DISK also serializes the cached batches).
         phone_values = [value for value, source in mappings["channel"].items() if source == PHONE_CHANNEL]
+        quarantined_before = quarantined_records(spark, f"{silver_path}/{QUARANTINE_FOLDER}", files)
         marked = (
             records.transform(screen(phone_values))
             .transform(mark_duplicates(existing))
+            .transform(mark_repeated_rejects(quarantined_before))
             .persist(StorageLevel.MEMORY_AND_DISK_DESER)
         )
         evidence = _tally_first_pass(file_counts(marked).collect(), file_reports)

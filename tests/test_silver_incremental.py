@@ -458,6 +458,45 @@ def test_the_manifest_index_gives_the_times_a_reading_of_every_manifest_gives(sp
     assert index["changed"]
 
 
+def test_a_bad_record_the_re_issued_file_carries_every_day_is_quarantined_once(spark, tmp_path: Path):
+    # The current-year and NEW SYSTEM files are landed anew every day with yesterday's bad records still in them:
+    # each run quarantined them again, so silver_quarantine held a bad record once more every day.
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    good = legacy29_row("101004000001", "2022-01-10 09:00:00")
+    bad = legacy29_row("101004000002", "not a date")
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [good, bad])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    assert silver_job.run_silver(spark, str(bronze), str(silver))["totals"]["rows_quarantined"] == 1
+    also_bad = legacy29_row("101004000003", "2022-13-01 09:00:00")
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [good, bad, also_bad])
+    write_manifest(bronze, "20261125T060000Z", {SECOND: "2026-11-25T06:00:00Z"})
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert report["totals"] == {
+        "rows_read": 3,
+        "rows_written": 1,
+        "rows_quarantined": 1,
+        "duplicates_removed": 1,
+    }
+    assert report["rejects_by_reason"] == {"unparsable_opened_at": 2}  # what the file holds
+
+    def quarantined(silver: Path) -> set[tuple[str, str]]:
+        return {
+            (r["case_id"], r["source_file"]) for r in utc_rows(spark.read.parquet(str(silver / "quarantine")))
+        }
+
+    assert quarantined(silver) == {("101004000002", FIRST), ("101004000003", SECOND)}
+    # read in one run (the first run of a lake, a re-map), the two ingests give the same quarantine
+    fresh = tmp_path / "fresh" / "silver"
+    report = silver_job.run_silver(spark, str(bronze), str(fresh))
+    assert report["totals"] == {
+        "rows_read": 5,
+        "rows_written": 1,
+        "rows_quarantined": 2,
+        "duplicates_removed": 2,
+    }
+    assert quarantined(fresh) == quarantined(silver)
+
+
 def test_a_lake_under_a_folder_named_with_an_underscore_is_read(spark, tmp_path: Path):
     # Only the part of a path below the Bronze path decides what is hidden (_manifests/, _state/), not the folders
     # above it; the Bronze path here is relative (to the JVM's working directory) and sits under _work/.

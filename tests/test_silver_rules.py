@@ -346,6 +346,66 @@ def test_dedupe_keeps_the_newest_ingest_then_the_later_file_then_the_later_row(s
     check(actual, df)
 
 
+def test_a_rejected_record_is_quarantined_once_however_many_ingests_carry_it(spark):
+    # outcome: mark_duplicates' (a reject is "quarantined"); then the expected outcome with an earlier quarantine
+    # holding BCS-2's record, and without one
+    schema = (
+        "case_id string, ingested_at timestamp, source_file string, row_position long, dataset string, "
+        "reject_reason string, raw_record string, outcome string, with_earlier string, without_earlier string"
+    )
+    day1, day2 = datetime(2026, 12, 1, 6), datetime(2026, 12, 2, 6)
+    file1 = "dataset=new_system/ingest_date=2026-12-01/x.csv"
+    file2 = "dataset=new_system/ingest_date=2026-12-02/x.csv"
+    legacy = "dataset=legacy_2026/ingest_date=2026-12-02/y.csv"
+    late, bad = "unparsable_opened_at", '{"case_id":"BCS-1","opened_raw":"soon"}'
+    earlier = '{"case_id":"BCS-2","opened_raw":"soon"}'
+    changed = '{"case_id":"BCS-2","opened_raw":"later"}'
+    no_id = '{"case_id":null,"opened_raw":"2026-12-01"}'
+    q, dup = "quarantined", "duplicate"
+    rows = [
+        ("BCS-1", day1, file1, 1, "new_system", late, bad, q, q, q),  # the earliest ingest's copy stays
+        (
+            "BCS-1",
+            day2,
+            file2,
+            1,
+            "new_system",
+            late,
+            bad,
+            q,
+            dup,
+            dup,
+        ),  # the re-issued file carries it again
+        ("BCS-2", day2, file2, 2, "new_system", late, earlier, q, dup, q),  # in the quarantine already
+        (
+            "BCS-2",
+            day2,
+            file2,
+            3,
+            "new_system",
+            late,
+            changed,
+            q,
+            q,
+            q,
+        ),  # the City changed it: another record
+        (None, day2, file2, 4, "new_system", "missing_case_id", no_id, q, q, q),
+        (None, day2, file2, 5, "new_system", "missing_case_id", no_id, q, q, q),  # one file keeps its rows
+        ("BCS-2", day2, legacy, 6, "legacy_2026", late, earlier, q, q, q),  # another dataset
+        ("BCS-3", day2, file2, 7, "new_system", None, None, "kept", "kept", "kept"),
+        ("BCS-4", day1, file1, 8, "new_system", None, None, dup, dup, dup),
+    ]
+    df = frame(spark, schema, rows)
+    handed_over = df.drop("with_earlier", "without_earlier")  # what mark_duplicates gives
+
+    def expected(column: str):
+        return df.withColumn("outcome", F.col(column)).drop("with_earlier", "without_earlier")
+
+    quarantined_before = frame(spark, "dataset string, raw_record string", [("new_system", earlier)] * 2)
+    check(handed_over.transform(S.mark_repeated_rejects(quarantined_before)), expected("with_earlier"))
+    check(handed_over.transform(S.mark_repeated_rejects()), expected("without_earlier"))
+
+
 def test_dedupe_holds_against_the_existing_silver_table(spark):
     schema = (
         "case_id string, ingested_at timestamp, source_file string, row_position long, reject_reason string"
