@@ -564,6 +564,20 @@ def test_the_lake_bucket_keeps_what_was_replaced_or_deleted_for_30_days():
     }
 
 
+def test_old_bronze_ingests_move_to_cheaper_storage_that_still_reads_at_once():
+    """Every daily ingest of a re-issued file is kept for replay (~100 MB a day); after 30 and 90 days it moves to
+    classes a plain GET still reads (never GLACIER or DEEP_ARCHIVE, which Silver could not read without a restore),
+    and nothing under Bronze expires. Manifests and state stay outside the rule's prefix."""
+    rules = template()["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [bronze] = [rule for rule in rules if "Transitions" in rule]
+    assert bronze["Prefix"] == {"Fn::Sub": "${LakePrefix}/bronze/boston311/dataset="}
+    assert bronze["Status"] == "Enabled" and "ExpirationInDays" not in bronze
+    assert [(t["TransitionInDays"], t["StorageClass"]) for t in bronze["Transitions"]] == [
+        (30, "STANDARD_IA"),
+        (90, "GLACIER_IR"),
+    ]
+
+
 def test_with_the_schedule_on_no_success_for_stale_after_hours_is_alerted():
     """The failure rule cannot see a schedule that never fired; this alarm can: hourly counts of successful
     executions of this state machine, all of the last StaleAfterHours below 1, missing hours counting as 0 (Step
