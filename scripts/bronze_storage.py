@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -25,6 +26,9 @@ from lake import BRONZE_PREFIX, Lake
 log = logging.getLogger(__name__)
 
 BRONZE_STAGING = f"{BRONZE_PREFIX}/_staging"
+# A run stages its largest file (~190 MB) within minutes: a staging folder nothing changed in for a day is a killed
+# run's, whose partial download would otherwise stay in the lake for good.
+ABANDONED_STAGING_HOURS = 24
 MIB = 1024 * 1024
 # Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
 MULTIPART_THRESHOLD = 8 * MIB
@@ -168,13 +172,36 @@ class LocalStore:
                 raise
 
     def close(self) -> None:
-        """Remove this run's staging folder, and ``_staging`` itself when it is empty."""
+        """Remove this run's staging folder, those killed runs left (``abandoned_staging``), and ``_staging`` itself
+        when it is empty."""
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         staging_root = self._full(BRONZE_STAGING)
+        for folder in abandoned_staging(staging_root):
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed %s, left by a run that was killed while downloading", folder)
         with suppress(OSError):  # another run is staging, or it was never created
             os.rmdir(staging_root)
+
+
+def abandoned_staging(staging_root: str, now: float | None = None) -> list[str]:
+    """The staging folders under ``staging_root`` in which nothing changed for ``ABANDONED_STAGING_HOURS``: a killed
+    run's (SIGKILL, out of memory, power loss: no clean-up ran). A live run's download changes its file constantly."""
+    now = time.time() if now is None else now
+    try:
+        folders = [entry.path for entry in os.scandir(staging_root) if entry.is_dir(follow_symlinks=False)]
+    except OSError:  # none yet
+        return []
+    abandoned = []
+    for folder in sorted(folders):
+        with suppress(OSError):  # gone meanwhile
+            changed = [os.stat(folder).st_mtime]
+            for parent, _, names in os.walk(folder):
+                changed += [os.stat(os.path.join(parent, name)).st_mtime for name in names]
+            if now - max(changed) > ABANDONED_STAGING_HOURS * 3600:
+                abandoned.append(folder)
+    return abandoned
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from bronze_helpers import (
     manifests,
     state,
 )
+from bronze_storage import ABANDONED_STAGING_HOURS
 from lake import BRONZE_STATE
 from portal_standin import Portal, serve
 
@@ -78,6 +81,24 @@ def test_lake_holds_only_data_manifest_and_state(portal_url: str, tmp_path: Path
         BRONZE_STATE,
     }
     assert not (lake / "bronze/boston311/_staging").exists()
+
+
+def test_a_staging_folder_a_killed_run_left_is_removed_a_day_later(portal_url: str, tmp_path: Path) -> None:
+    # A run killed while downloading (SIGKILL, out of memory) cleans nothing up: its partial file stayed for good.
+    lake = tmp_path / "lake"
+    staging = lake / "bronze/boston311/_staging"
+    killed, live = staging / "0f3c", staging / "1a9e"
+    for folder in (killed, live):
+        folder.mkdir(parents=True)
+        (folder / "tmptahr44h_.csv").write_bytes(b"case_id,open_date\n")
+    day_and_a_bit = time.time() - (ABANDONED_STAGING_HOURS + 1) * 3600
+    for path in (killed / "tmptahr44h_.csv", killed):
+        os.utime(path, (day_and_a_bit, day_and_a_bit))
+
+    ingest(portal_url, lake)
+
+    assert not killed.exists()
+    assert live.exists()  # another run may still be downloading into it
 
 
 def test_state_records_what_was_landed_per_resource(portal: Portal, portal_url: str, tmp_path: Path) -> None:
