@@ -9,10 +9,11 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from synthetic_bronze import LEGACY29
+from synthetic_bronze import LEGACY29, NEW_SYSTEM
 
-# The City's 29-column legacy header, declared once for the tests and the benchmark data.
+# The City's 29-column legacy header and the NEW SYSTEM's, declared once for the tests and the benchmark data.
 LEGACY29_HEADER = LEGACY29
+NEW_SYSTEM_HEADER = NEW_SYSTEM
 
 
 def legacy29_row(case_id: str, open_dt: str, closed_dt: str = "", **values: str) -> list[str]:
@@ -27,6 +28,21 @@ def legacy29_row(case_id: str, open_dt: str, closed_dt: str = "", **values: str)
     )  # fmt: skip
     row.update(values)
     return [row[name] for name in LEGACY29_HEADER]
+
+
+def new_system_row(case_id: str, open_date: str, close_date: str = "", **values: str) -> list[str]:
+    """One NEW SYSTEM record (stamps as the export writes them, ``+00``); other fields as in the sample."""
+    row = dict.fromkeys(NEW_SYSTEM_HEADER, "")
+    row.update(
+        case_id=case_id, open_date=f"{open_date}+00", close_date=f"{close_date}+00" if close_date else "",
+        case_topic="Street Light Outage", service_name="Street Light Outage",
+        assigned_department="Public Works Department (PWD)", assigned_team="Street Lights",
+        case_status="Closed" if close_date else "Open", closure_reason="Resolved" if close_date else "",
+        on_time="ONTIME", report_source="BOS311", street_name="Ceylon St", zip_code="02121",
+        neighborhood="Dorchester", ward="14", precinct="01", longitude="-71.072802", latitude="42.310332",
+    )  # fmt: skip
+    row.update(values)
+    return [row[name] for name in NEW_SYSTEM_HEADER]
 
 
 def csv_text(header: list[str], rows: list[list[str]], newline: str = "\n") -> str:
