@@ -29,6 +29,9 @@ BRONZE_STAGING = f"{BRONZE_PREFIX}/_staging"
 # A run stages its largest file (~190 MB) within minutes: a staging folder nothing changed in for a day is a killed
 # run's, whose partial download would otherwise stay in the lake for good.
 ABANDONED_STAGING_HOURS = 24
+# An S3 lake's downloads are staged in a private folder of the system temp (or --work-dir) named so: the prefix tells
+# a killed run's folder from other programs' there.
+S3_STAGING_PREFIX = "boston311-bronze-"
 MIB = 1024 * 1024
 # Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
 MULTIPART_THRESHOLD = 8 * MIB
@@ -185,12 +188,17 @@ class LocalStore:
             os.rmdir(staging_root)
 
 
-def abandoned_staging(staging_root: str, now: float | None = None) -> list[str]:
-    """The staging folders under ``staging_root`` in which nothing changed for ``ABANDONED_STAGING_HOURS``: a killed
-    run's (SIGKILL, out of memory, power loss: no clean-up ran). A live run's download changes its file constantly."""
+def abandoned_staging(staging_root: str, now: float | None = None, prefix: str = "") -> list[str]:
+    """The staging folders under ``staging_root`` (named ``prefix``…) in which nothing changed for
+    ``ABANDONED_STAGING_HOURS``: a killed run's (SIGKILL, out of memory, power loss: no clean-up ran). A live run's
+    download changes its file constantly."""
     now = time.time() if now is None else now
     try:
-        folders = [entry.path for entry in os.scandir(staging_root) if entry.is_dir(follow_symlinks=False)]
+        folders = [
+            entry.path
+            for entry in os.scandir(staging_root)
+            if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False)
+        ]
     except OSError:  # none yet
         return []
     abandoned = []
@@ -251,7 +259,7 @@ class S3Store:
             with _local_errors(f"create a staging folder in {self.work_dir or tempfile.gettempdir()}"):
                 if self.work_dir:
                     os.makedirs(self.work_dir, exist_ok=True)
-                self._staging = tempfile.mkdtemp(prefix="bronze-", dir=self.work_dir)
+                self._staging = tempfile.mkdtemp(prefix=S3_STAGING_PREFIX, dir=self.work_dir)
         return self._staging
 
     def exists(self, key: str) -> bool:
@@ -323,10 +331,13 @@ class S3Store:
             )
 
     def close(self) -> None:
-        """Remove the local staging folder."""
+        """Remove the local staging folder, and those killed runs left beside it (``abandoned_staging``)."""
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
+        for folder in abandoned_staging(self.work_dir or tempfile.gettempdir(), prefix=S3_STAGING_PREFIX):
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed %s, left by a run that was killed while downloading", folder)
 
 
 # S3 calls from a laptop: botocore's defaults (a minute to connect; 3 attempts in botocore 1.44's "standard" retry

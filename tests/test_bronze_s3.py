@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -323,3 +324,24 @@ def test_work_dir_holds_the_downloads_of_an_s3_lake(
 
     assert staged_in == [work] * 4
     assert list(work.iterdir()) == []
+
+
+def test_a_staging_folder_a_killed_run_left_in_the_work_dir_is_removed_a_day_later(
+    s3: Any, portal_url: str, tmp_path: Path
+) -> None:
+    # A run killed while downloading to an S3 lake left its partial file in the temp folder for good (up to 190 MB).
+    from bronze_storage import ABANDONED_STAGING_HOURS, S3_STAGING_PREFIX
+
+    work = tmp_path / "work"
+    killed, live = work / f"{S3_STAGING_PREFIX}0f3c", work / f"{S3_STAGING_PREFIX}1a9e"
+    not_ours = work / "bronze-0f3c"  # another program's folder in the shared temp
+    for folder in (killed, live, not_ours):
+        folder.mkdir(parents=True)
+        (folder / "tmptahr44h_.csv").write_bytes(b"case_id,open_date\n")
+    day_and_a_bit = time.time() - (ABANDONED_STAGING_HOURS + 1) * 3600
+    for path in (killed / "tmptahr44h_.csv", killed, not_ours / "tmptahr44h_.csv", not_ours):
+        os.utime(path, (day_and_a_bit, day_and_a_bit))
+
+    assert ingest(portal_url, S3_LAKE, "--work-dir", str(work)) == 0
+
+    assert sorted(work.iterdir()) == [live, not_ours]  # a live run may still be downloading into its own
