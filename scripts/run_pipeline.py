@@ -243,7 +243,8 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: stay on loopback
     # pyspark's spark-submit looks for its Spark by running $PYSPARK_DRIVER_PYTHON unquoted: from a virtualenv in a
     # folder with a space it found none ("/bin/spark-class: No such file or directory"); told, it does not look.
-    env.setdefault("SPARK_HOME", spark_home())
+    # Told always: a SPARK_HOME the laptop sets for another Spark would run that Spark's Java under this pyspark.
+    env["SPARK_HOME"] = spark_home()
     if character_locale(env) in ASCII_LOCALES:
         env["LC_ALL"] = "C.UTF-8"
     command = [

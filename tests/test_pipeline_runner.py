@@ -6,6 +6,7 @@ import importlib
 import shlex
 import signal
 import subprocess
+from pathlib import Path
 
 import boto3
 import pytest
@@ -380,3 +381,21 @@ def test_spark_submit_hands_java_its_options_whole_from_a_folder_with_a_space(tm
     [command] = ran
     options = shlex.split(command[command.index("--driver-java-options") + 1])
     assert options == [f"-Dlog4j2.configurationFile={config.as_uri()}", *run_pipeline.JVM_DEFAULTS.split()]
+
+
+def test_spark_submit_runs_this_pythons_spark_whatever_spark_home_the_laptop_sets(tmp_path, monkeypatch):
+    # pyspark's spark-submit runs "$SPARK_HOME/bin/spark-class": a laptop's SPARK_HOME for another Spark install
+    # (another version, or one since removed) ran that Spark's Java, not the pinned pyspark's.
+    ran = []
+    monkeypatch.setattr(
+        run_pipeline.subprocess,
+        "run",
+        lambda command, env, check: ran.append(env) or subprocess.CompletedProcess(command, 0),
+    )
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path / "spark-4.0.0-bin-hadoop3"))
+
+    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+
+    [env] = ran
+    assert env["SPARK_HOME"] == run_pipeline.spark_home()
+    assert (Path(env["SPARK_HOME"]) / "bin" / "spark-class").is_file()
