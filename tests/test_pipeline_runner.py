@@ -345,13 +345,19 @@ def test_the_ingest_stage_hands_on_every_ingest_flag(tmp_path, monkeypatch):
     ]
 
 
-def test_spark_submit_runs_the_job_locally_on_loopback_with_the_driver_memory_asked_for(monkeypatch):
-    ran = []
+def record_spark_submits(monkeypatch) -> list[tuple[list[str], dict[str, str]]]:
+    """spark_submit's commands and environments, recorded instead of run (each 'succeeds')."""
+    ran: list[tuple[list[str], dict[str, str]]] = []
     monkeypatch.setattr(
         run_pipeline.subprocess,
         "run",
         lambda command, env, check: ran.append((command, env)) or subprocess.CompletedProcess(command, 0),
     )
+    return ran
+
+
+def test_spark_submit_runs_the_job_locally_on_loopback_with_the_driver_memory_asked_for(monkeypatch):
+    ran = record_spark_submits(monkeypatch)
     monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
     monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
 
@@ -367,18 +373,13 @@ def test_spark_submit_runs_the_job_locally_on_loopback_with_the_driver_memory_as
 def test_spark_submit_hands_java_its_options_whole_from_a_folder_with_a_space(tmp_path, monkeypatch):
     # spark-submit splits --driver-java-options at spaces, as a shell would: from ~/My Projects/ the log configuration's
     # path became two words and Java took the second for its main class ("Could not find or load main class").
-    ran = []
-    monkeypatch.setattr(
-        run_pipeline.subprocess,
-        "run",
-        lambda command, env, check: ran.append(command) or subprocess.CompletedProcess(command, 0),
-    )
+    ran = record_spark_submits(monkeypatch)
     config = tmp_path / "My Projects ñ" / "spark-log4j2.properties"
     monkeypatch.setattr(run_pipeline, "SPARK_LOG_CONFIG", config)
 
     run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
 
-    [command] = ran
+    [(command, _)] = ran
     options = shlex.split(command[command.index("--driver-java-options") + 1])
     assert options == [f"-Dlog4j2.configurationFile={config.as_uri()}", *run_pipeline.JVM_DEFAULTS.split()]
 
@@ -386,16 +387,11 @@ def test_spark_submit_hands_java_its_options_whole_from_a_folder_with_a_space(tm
 def test_spark_submit_runs_this_pythons_spark_whatever_spark_home_the_laptop_sets(tmp_path, monkeypatch):
     # pyspark's spark-submit runs "$SPARK_HOME/bin/spark-class": a laptop's SPARK_HOME for another Spark install
     # (another version, or one since removed) ran that Spark's Java, not the pinned pyspark's.
-    ran = []
-    monkeypatch.setattr(
-        run_pipeline.subprocess,
-        "run",
-        lambda command, env, check: ran.append(env) or subprocess.CompletedProcess(command, 0),
-    )
+    ran = record_spark_submits(monkeypatch)
     monkeypatch.setenv("SPARK_HOME", str(tmp_path / "spark-4.0.0-bin-hadoop3"))
 
     run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
 
-    [env] = ran
+    [(_, env)] = ran
     assert env["SPARK_HOME"] == run_pipeline.spark_home()
     assert (Path(env["SPARK_HOME"]) / "bin" / "spark-class").is_file()
