@@ -173,8 +173,8 @@ COPY (
 }
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's flags (parse_args also checks --rows and --out)."""
     parser = argparse.ArgumentParser(prog="gold.py", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--rows", type=int, default=4_000_000, help="synthetic Bronze rows (default %(default)s)"
@@ -188,6 +188,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="scratch folder, deleted at the start and, unless --keep, at the end (default %(default)s)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder afterwards")
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.rows < MIN_ROWS:
         parser.error(f"--rows must be at least {MIN_ROWS}")

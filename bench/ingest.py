@@ -134,8 +134,8 @@ def moto_environment(endpoint: str) -> dict[str, str]:
     return env
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Build the file, serve it, time curl and the two ingests, print the figures."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's flags (main checks the sizes)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=1100, help="minimum file size in MB (default 1100)")
     parser.add_argument("--skip-s3", action="store_true", help="only the local lake")
@@ -146,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="alternating curl / local-ingest rounds (default 3); best and median",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the file, serve it, time curl and the two ingests, print the figures."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     for flag, value in (("--size-mb", args.size_mb), ("--rounds", args.rounds)):
         if value < 1:

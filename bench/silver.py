@@ -323,8 +323,8 @@ def show(result: dict) -> None:
     print(f"Silver report: {totals} in {result['report']['seconds']} s inside the job (without JVM start)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark for each requested size."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's flags (main checks --rows)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--rows", default="1000000,4000000", help="comma-separated sizes (default: 1M and 4M)"
@@ -333,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the generated data and outputs under bench/out/"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for each requested size."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         sizes = [int(size) for size in args.rows.split(",")]

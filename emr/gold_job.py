@@ -812,8 +812,8 @@ def path_argument(text: str) -> str:
     return text
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse --silver_path and --gold_path."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: --silver_path and --gold_path."""
     parser = OneLineArgumentParser(
         prog="gold_job.py",
         description="Build the five Boston 311 Gold tables from the Silver service requests.",
@@ -827,7 +827,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--gold_path", required=True, type=path_argument, help="Gold root, e.g. s3://bucket/gold/boston311"
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse --silver_path and --gold_path."""
+    return build_parser().parse_args(argv)
 
 
 def local_path(uri: str) -> str | None:

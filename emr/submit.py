@@ -231,8 +231,8 @@ def role_arn(value: str) -> str:
     return value
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the step and serverless subcommands and their flags (parse_args also checks the paths)."""
     parser = OneLineArgumentParser(
         prog="submit.py", description="Submit the Gold job to EMR or EMR Serverless."
     )
@@ -259,6 +259,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         )
         command.add_argument("--profile", default=None, help="named AWS profile (default: the boto3 chain)")
         command.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     silver, gold = args.silver_path.rstrip("/"), args.gold_path.rstrip("/")
     if silver == gold or gold.startswith(silver + "/") or silver.startswith(gold + "/"):

@@ -248,6 +248,19 @@ def build_dashboard(duckdb_path: str, out_path: str) -> str:
     return str(target)
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: --lake and --out."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--lake",
+        default=None,
+        type=lake_layout.lake_argument,
+        help="lake root (default $LAKE_ROOT or ./lake)",
+    )
+    parser.add_argument("--out", default=None, help="output HTML (default <lake>/dashboard/index.html)")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write ``<lake>/dashboard/index.html`` from ``<lake>/lake.duckdb``.
 
@@ -261,15 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 on success, 2 when the query layer is missing or incomplete.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--lake",
-        default=None,
-        type=lake_layout.lake_argument,
-        help="lake root (default $LAKE_ROOT or ./lake)",
-    )
-    parser.add_argument("--out", default=None, help="output HTML (default <lake>/dashboard/index.html)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     root = lake_layout.Lake.from_uri(args.lake)
     if root.is_s3:

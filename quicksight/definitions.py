@@ -1380,15 +1380,20 @@ def _strict(shape: Any, value: Any, path: str, errors: list[str]) -> None:
             errors.append(f"{path}: {value} is above the maximum {meta['max']}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``--write``: render the request bodies into quicksight/definitions/; ``--check``: fail when out of date."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: --write or --check."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="write quicksight/definitions/*.json")
     action.add_argument(
         "--check", action="store_true", help="exit 1 when the committed JSON differs from the builder"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``--write``: render the request bodies into quicksight/definitions/; ``--check``: fail when out of date."""
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.write:
         for path in write_definitions():

@@ -519,8 +519,8 @@ class _Parser(argparse.ArgumentParser):
         raise BadArguments(f"{message[0].upper()}{message[1:].rstrip('.')} (see --help).")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's flags (config_from_args checks their values)."""
     parser = _Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--account-id", required=True, help="12-digit AWS account id")
     parser.add_argument("--region", required=True, help="AWS region of QuickSight and Athena, e.g. us-east-1")
@@ -542,7 +542,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", help="named AWS profile (default: the default credential chain)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    return build_parser().parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> DeployConfig:

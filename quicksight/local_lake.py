@@ -203,6 +203,18 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
     return summary
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: --lake."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--lake",
+        default=None,
+        type=lake_layout.lake_argument,
+        help="lake root (default $LAKE_ROOT or ./lake)",
+    )
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build ``<lake>/lake.duckdb`` from the lake's Silver and Gold.
 
@@ -216,14 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 on success, 2 when the lake cannot be read.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--lake",
-        default=None,
-        type=lake_layout.lake_argument,
-        help="lake root (default $LAKE_ROOT or ./lake)",
-    )
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     root = lake_layout.Lake.from_uri(args.lake)
     if not root.is_s3 and not os.path.isdir(root.root):

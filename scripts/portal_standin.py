@@ -487,8 +487,8 @@ def serve(portal: Portal | None = None, port: int = 0, host: str = "127.0.0.1") 
         portal.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve the stand-in until Ctrl-C."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: --port and --host."""
     parser = argparse.ArgumentParser(
         prog="portal_standin.py", description="Serve an offline stand-in of data.boston.gov's 311 dataset."
     )
@@ -498,6 +498,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the stand-in until Ctrl-C."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be 0-65535, got {args.port}")

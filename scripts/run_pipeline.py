@@ -78,8 +78,8 @@ class StageResult:
     rows: str
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """Parse the command line."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's flags (parse_args also checks what they say together)."""
     parser = argparse.ArgumentParser(
         prog="run_pipeline.py",
         description="Run the Boston 311 lake end to end on this machine (no AWS account needed).",
@@ -114,6 +114,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="no progress bars (the stage lines, Bronze's summary and warnings remain)",
     )
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     unknown = [s for s in stages if s not in STAGES]

@@ -939,14 +939,19 @@ def save_screenshot(html: Path, png: Path, width: int = 1280) -> None:
         chromium.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Screenshot a lake's dashboard (or, without --lake, the realistic hand-made one) for the README."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of main: --lake and --out."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument(
         "--lake", default=None, help="a lake with dashboard/index.html (default: build a realistic one)"
     )
     parser.add_argument("--out", default="docs/dashboard.png")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Screenshot a lake's dashboard (or, without --lake, the realistic hand-made one) for the README."""
+    args = build_parser().parse_args(argv)
     reason = chromium_missing_reason()
     if reason:
         print(f"Cannot take the screenshot: {reason}.", file=sys.stderr)
