@@ -4,7 +4,8 @@ Each recipe is played as the page writes it, its ``aws s3api`` commands translat
 comment above each call names the command). The incidents are (a) ``aws s3 rm --recursive`` of ``silver/boston311/``
 and (b) a bad Silver run, simulated the way Spark's S3 rename writes (new file names, the old ones deleted, the
 state files replaced). The check is always the same: the bucket's current objects are byte for byte the ones before
-the incident.
+the incident. Then ``scripts/restore_prefix.py`` (the point-in-time restore the page now gives) and what a restored
+``_state/`` makes Silver's next run read (``silver_job.plan_bronze_files`` on the restored bucket, no Spark).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import boto3
 import moto.s3.models
 import pytest
 from botocore.exceptions import ParamValidationError
+from cfnlint.decode import decode
 from moto import mock_aws
 
+import restore_prefix
 import silver_job
-from conftest import SAMPLE_NEW
+from conftest import REPO, SAMPLE_NEW
 from lake import (
     BRONZE_MANIFESTS,
     BRONZE_PREFIX,
@@ -231,6 +234,15 @@ def latest_delete_markers(s3: Any, prefix: str, since: datetime | None = None) -
     return [m for m in markers if since is None or m["LastModified"] >= since]
 
 
+def restore(
+    argv: list[str], s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """scripts/restore_prefix.py's main on the moto client, 'now' being the clock's, listing two entries a page."""
+    code = restore_prefix.main(argv, s3=s3, now=clock.now + timedelta(minutes=5), page_size=2)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 SILVER = key(SILVER_PREFIX + "/")
 
 
@@ -300,7 +312,8 @@ def test_a_recursive_rm_of_silver_undone_by_deleting_the_delete_markers_it_wrote
 
 def test_a_bad_silver_run_is_not_undone_object_by_object(s3: Any, clock: Clock):
     """Undoing a bad run with the two per-object recipes (copy back what it replaced, remove the markers it wrote)
-    leaves the files it created under new names: the months hold the old rows and the bad ones (the page says so)."""
+    leaves the files it created under new names: the months hold the old rows and the bad ones (the page says so:
+    use restore_prefix.py)."""
     before = snapshot(s3)
     run_start = clock.moment()
     land_bronze(s3, "2026-11-25", "run3")
@@ -323,3 +336,178 @@ def test_a_bad_silver_run_is_not_undone_object_by_object(s3: Any, clock: Clock):
                     s3.copy_object(Bucket=BUCKET, Key=version["Key"], CopySource=source)
     left = set(snapshot(s3)) - set(before) - set(bronze_after)
     assert key(f"{SILVER_TABLE}/open_year=2026/open_month=10/part-00000-bad.c000.snappy.parquet") in left
+
+
+# ---- the point-in-time restore (scripts/restore_prefix.py) -------------------------------------------------------
+def test_restore_prefix_undoes_a_recursive_rm_of_silver(
+    s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str]
+):
+    before = snapshot(s3)
+    moment = clock.moment()
+    rm_recursive(s3, SILVER)
+    argv = ["--lake", LAKE.root, "--prefix", "silver/boston311/", "--to", f"{moment:%Y-%m-%dT%H:%M:%SZ}"]
+    code, out, _ = restore(argv, s3, clock, capsys)
+    assert code == 0 and snapshot(s3) == before
+    silver_keys = [k for k in before if k.startswith(SILVER)]
+    assert out.count("undelete ") == len(silver_keys)  # markers removed: the versions' own LastModified stay
+    assert f"{len(silver_keys)} key(s) changed" in out
+
+
+def test_restore_prefix_undoes_a_bad_silver_run_and_a_second_run_changes_nothing(
+    s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str]
+):
+    before = snapshot(s3)
+    moment = clock.moment()
+    silver_run(
+        s3, "bad", months=("open_year=2026/open_month=10", "open_year=2026/open_month=11"), mapping="wrong"
+    )
+    argv = ["--lake", LAKE.root, "--prefix", "silver/boston311", "--to", moment.isoformat()]
+    code, dry, _ = restore([*argv, "--dry-run"], s3, clock, capsys)
+    assert code == 0 and "would copy back " in dry and "would delete " in dry and "would undelete " in dry
+    assert "dry run: nothing changed" in dry and snapshot(s3) != before  # nothing done
+    code, out, _ = restore(argv, s3, clock, capsys)
+    assert code == 0 and snapshot(s3) == before
+    assert out.splitlines()[:-1] == [
+        line.removeprefix("would ") for line in dry.splitlines()[:-1]
+    ]  # as listed
+    code, again, _ = restore(argv, s3, clock, capsys)
+    assert code == 0 and again.startswith("0 key(s) changed") and snapshot(s3) == before
+
+
+def test_restore_prefix_copies_a_kms_encrypted_version_back_under_its_key(
+    s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str]
+):
+    """A Bronze object landed with --kms-key-id keeps its key when copied back (a plain copy takes the bucket's
+    default encryption)."""
+    kms_key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"]
+    bronze_key = key(f"{BRONZE_PREFIX}/dataset=new_system/ingest_date=2026-11-25/new_system.csv")
+    s3.put_object(
+        Bucket=BUCKET, Key=bronze_key, Body=CSV, ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key
+    )
+    before = snapshot(s3)
+    moment = clock.moment()
+    s3.put_object(Bucket=BUCKET, Key=bronze_key, Body=b"overwritten")
+    code, out, _ = restore(
+        ["--lake", LAKE.root, "--prefix", "bronze/boston311/", "--to", moment.isoformat()], s3, clock, capsys
+    )
+    assert code == 0 and "copy back " in out and snapshot(s3) == before
+    assert s3.head_object(Bucket=BUCKET, Key=bronze_key)["SSEKMSKeyId"] == kms_key
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--lake", "s3://no-such-lake-bucket/lake"], "The bucket no-such-lake-bucket does not exist."),
+        (["--lake", "s3://boston311-unversioned/lake"], "is not versioned (versioning never enabled)"),
+        (["--lake", "/tmp/lake"], "only the S3 lake keeps versions"),
+        (
+            ["--prefix", "silver/boston311_typo/"],
+            "Nothing was ever under s3://boston311-lake-drill/lake/silver/",
+        ),
+        (["--prefix", " / "], "--prefix is empty"),
+        (["--to", "2026-10-01T00:00:00Z"], "is more than 30 days ago"),
+        (["--to", "2027-01-01T00:00:00Z"], "is in the future"),
+    ],
+)
+def test_restore_prefix_refuses_bad_input_in_one_sentence(
+    s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+):
+    s3.create_bucket(Bucket="boston311-unversioned")
+    before = snapshot(s3)
+    defaults = {"--lake": LAKE.root, "--prefix": "silver/boston311/", "--to": "2026-11-24T06:00:00Z"}
+    defaults.update(zip(argv[::2], argv[1::2], strict=True))
+    code, out, err = restore([x for pair in defaults.items() for x in pair], s3, clock, capsys)
+    assert code == 2 and out == "" and expected in err
+    assert (
+        err.startswith("restore_prefix.py: error: ") and err.count("\n") == 1 and err.rstrip().endswith(".")
+    )
+    assert snapshot(s3) == before
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        ("2026-13-01T00:00:00Z", "is not a time like 2026-11-25T06:00:00Z"),
+        ("2026-11-25T06:00:00", "has no time zone"),
+    ],
+)
+def test_restore_prefix_refuses_a_bad_time_with_usage_exit_2(
+    capsys: pytest.CaptureFixture[str], moment: str, expected: str
+):
+    with pytest.raises(SystemExit) as stop:
+        restore_prefix.main(
+            ["--lake", LAKE.root, "--prefix", "silver/boston311/", "--to", moment], s3=object()
+        )
+    assert stop.value.code == 2 and expected in capsys.readouterr().err
+
+
+def test_restore_prefix_says_where_it_stopped_and_a_rerun_finishes(
+    s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    before = snapshot(s3)
+    moment = clock.moment()
+    rm_recursive(s3, SILVER)
+    argv = ["--lake", LAKE.root, "--prefix", "silver/boston311/", "--to", moment.isoformat()]
+    real_apply, calls = restore_prefix.apply, []
+
+    def failing_apply(client: Any, bucket: str, action: restore_prefix.Action) -> None:
+        calls.append(action.key)
+        if len(calls) == 3:
+            raise RuntimeError(
+                "An error occurred (SlowDown) when calling the DeleteObject operation: slow down"
+            )
+        real_apply(client, bucket, action)
+
+    monkeypatch.setattr(restore_prefix, "apply", failing_apply)
+    code, _, err = restore(argv, s3, clock, capsys)
+    assert (
+        code == 1
+        and f"stopped at {calls[2]} (An error occurred (SlowDown)" in err
+        and "run the same command" in err
+    )
+    monkeypatch.setattr(restore_prefix, "apply", real_apply)
+    assert restore(argv, s3, clock, capsys)[0] == 0 and snapshot(s3) == before
+
+
+def test_the_restore_window_is_the_buckets_noncurrent_version_expiry():
+    template, _ = decode(str(REPO / "infra" / "boston311.yaml"))
+    rules = template["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (days,) = [
+        r["NoncurrentVersionExpiration"]["NoncurrentDays"]
+        for r in rules
+        if "NoncurrentVersionExpiration" in r
+    ]
+    assert days == restore_prefix.NONCURRENT_DAYS
+
+
+# ---- what the restored _state/ makes the next Silver run read -----------------------------------------------------
+def test_after_restoring_silver_the_next_run_reads_exactly_what_the_undone_runs_read(
+    s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str]
+):
+    """Restored with the prefix, ``_state/processed.json`` is the one of the last run before the moment: Silver's
+    planner then picks exactly the Bronze objects the undone runs read (and what landed since), and the restored
+    manifest index makes it open again the manifests those runs had opened. With Glue's job bookmark the state is not
+    what decides: a bookmark already past those manifests hands over nothing, hence docs/infra.md's reset."""
+    files = S3Files(s3)
+    moment = clock.moment()
+    undone = land_bronze(s3, "2026-11-25", "run3") + land_bronze(s3, "2026-11-26", "run4")
+    silver_run(s3, "bad3", months=("open_year=2026/open_month=11",), mapping="wrong")
+    silver_run(s3, "bad4", months=("open_year=2026/open_month=11",), mapping="wrong")
+    processed = silver_job.read_state(files, LAKE.silver)
+    assert not silver_job.plan_bronze_files(files, LAKE.bronze, processed)  # the bad runs read everything
+    argv = ["--lake", LAKE.root, "--prefix", "silver/boston311/", "--to", moment.isoformat()]
+    assert restore(argv, s3, clock, capsys)[0] == 0
+
+    processed = silver_job.read_state(files, LAKE.silver)
+    index = silver_job.read_manifest_index(files, LAKE.silver)
+    planned = silver_job.plan_bronze_files(files, LAKE.bronze, processed, None, index)
+    assert sorted(p["suffix"] for p in planned) == sorted(undone)
+    assert {p["ingested_at"] for p in planned} == {"2026-11-25T06:00:00+00:00", "2026-11-26T06:00:00+00:00"}
+    assert index["manifests"][-2:] == ["run3.json", "run4.json"] and index["changed"]  # opened again
+    # on Glue with the bookmark on: the bookmark, not the restored state, decides what is new
+    assert not silver_job.plan_bronze_files(files, LAKE.bronze, processed, announced=set())
+    everything = {p["suffix"] for p in silver_job.plan_bronze_files(files, LAKE.bronze, {})}
+    after_reset = silver_job.plan_bronze_files(files, LAKE.bronze, processed, announced=everything)
+    assert {
+        p["suffix"] for p in after_reset
+    } == everything  # reset-job-bookmark: all of Bronze, the dedupe's job
