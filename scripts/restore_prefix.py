@@ -184,7 +184,8 @@ def apply(s3, bucket: str, action: Action) -> None:
         s3.copy(source, bucket, action.key, ExtraArgs=extra)  # managed: multipart above 5 GB
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: --lake, --prefix, --to and --dry-run."""
     parser = argparse.ArgumentParser(
         prog="restore_prefix.py",
         description="Put every key under a prefix of the S3 lake back as it was at a moment (docs/infra.md).",
@@ -199,7 +200,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--to", required=True, type=moment_argument, help="the moment, e.g. 2026-11-25T06:00:00Z"
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would be done, change nothing")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; argparse exits 2 with one line on a bad one."""
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None, s3=None, now: datetime | None = None, page_size: int = 1000) -> int:

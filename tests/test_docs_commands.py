@@ -423,6 +423,7 @@ CHECKERS: dict[str, Callable[[list[str], bool], str | None]] = {
     "scripts/run_pipeline.py": argparse_checker("run_pipeline", run_pipeline_args),
     "scripts/ingestao_bronze.py": argparse_checker("ingestao_bronze", bronze_config),
     "scripts/portal_standin.py": argparse_checker("portal_standin"),
+    "scripts/restore_prefix.py": argparse_checker("restore_prefix"),
     "glue/silver_job.py": check_silver_job,
     "emr/gold_job.py": argparse_checker("gold_job", lambda module, argv: module.parse_args(argv)),
     "emr/submit.py": argparse_checker("submit", lambda module, argv: module.parse_args(argv)),
