@@ -633,7 +633,7 @@ def publish_tables(spark: SparkSession, staging: str, gold_path: str) -> None:
         except BaseException as error:  # an interrupt between the two moves too: the old table must go back
             if moving_in:
                 put_back(spark, live, replaced)
-            raise publish_stopped(spark, table, published, error, live, replaced) from error
+            raise publish_stopped(spark, table, published, error, replaced) from error
         published.append(table)
 
 
@@ -666,7 +666,7 @@ def note_kept_staging(spark: SparkSession, staging: str, message: str) -> None:
 
 
 def publish_stopped(
-    spark: SparkSession, table: str, published: list[str], error: BaseException, live: str, replaced: str
+    spark: SparkSession, table: str, published: list[str], error: BaseException, replaced: str
 ) -> GoldPublishError:
     """The error of a publish that stopped at table, after the tables in published were swapped in."""
     try:
@@ -681,8 +681,8 @@ def publish_stopped(
     if old_table_aside:
         return GoldPublishError(
             f"Publishing Gold stopped at {table} ({reason}): {new}, the tables after {table} are unchanged, "
-            f"and the previous {table} could not be put back: it is kept in {replaced} (move it to {live}, "
-            f"or rerun Gold to rebuild every table).",
+            f"and the previous {table} could not be put back: what is left of it is kept in {replaced}; "
+            f"rerun Gold to rebuild every table from Silver.",
             keep_staging=True,
         )
     return GoldPublishError(
