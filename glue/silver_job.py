@@ -1036,14 +1036,7 @@ def read_manifest_index(files: LakeFiles, silver_path: str) -> dict:
     index_file = f"{silver_path}/{MANIFEST_INDEX_FILE}"
     if not files.exists(index_file):
         return empty_manifest_index()
-    try:
-        stored = json.loads(files.read_text(index_file))
-    except ValueError:
-        stored = None
-    except Py4JJavaError as error:  # edited by hand: Hadoop's checksum beside it no longer matches
-        if "ChecksumException" not in error.java_exception.getClass().getName():
-            raise
-        stored = None
+    stored = read_json_unless_damaged(files, index_file)
     shaped = (
         isinstance(stored, dict)
         and isinstance(stored.get("manifests"), list)
@@ -1379,14 +1372,10 @@ def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
     state_file = f"{silver_path}/{STATE_FILE}"
     if not files.exists(state_file):
         return {}
-    try:
-        objects = json.loads(files.read_text(state_file)).get("objects", {})
-    except (ValueError, AttributeError):  # not JSON, or JSON but not {"objects": {…}}
-        objects = None
-    except Py4JJavaError as error:  # edited by hand: Hadoop's .processed.json.crc beside it no longer matches
-        if "ChecksumException" not in error.java_exception.getClass().getName():
-            raise  # access denied, a timeout …: not damage (main reports it as a Spark failure)
-        objects = None
+    stored = read_json_unless_damaged(files, state_file)
+    objects = (
+        stored.get("objects", {}) if isinstance(stored, dict) else None
+    )  # JSON, but not {"objects": {…}}
     if not isinstance(objects, dict) or not all(isinstance(entry, dict) for entry in objects.values()):
         raise SilverError(
             f"The state file {state_file} is damaged (not the JSON Silver writes, or changed since Silver wrote "
@@ -1394,6 +1383,20 @@ def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
             "dedupe gives the same table)."
         )
     return objects
+
+
+def read_json_unless_damaged(files: LakeFiles, path: str) -> object:
+    """The JSON in one of Silver's own files, or None when it is damaged: not JSON, or edited by hand (Hadoop's
+    ``.<name>.crc`` beside it no longer matches). Any other failure (access denied, a timeout …) is raised: it is not
+    damage (main reports it as a Spark failure)."""
+    try:
+        return json.loads(files.read_text(path))
+    except ValueError:
+        return None
+    except Py4JJavaError as error:
+        if "ChecksumException" not in error.java_exception.getClass().getName():
+            raise
+        return None
 
 
 def quarantined_records(spark: SparkSession, quarantine_path: str, files: LakeFiles) -> DataFrame | None:
