@@ -175,17 +175,22 @@ class LocalStore:
                 raise
 
     def close(self) -> None:
-        """Remove this run's staging folder, those killed runs left (``abandoned_staging``), and ``_staging`` itself
+        """Remove this run's staging folder, those killed runs left (``remove_abandoned_staging``), and ``_staging`` itself
         when it is empty."""
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         staging_root = self._full(BRONZE_STAGING)
-        for folder in abandoned_staging(staging_root):
-            shutil.rmtree(folder, ignore_errors=True)
-            log.info("removed %s, left by a run that was killed while downloading", folder)
+        remove_abandoned_staging(staging_root)
         with suppress(OSError):  # another run is staging, or it was never created
             os.rmdir(staging_root)
+
+
+def remove_abandoned_staging(staging_root: str, prefix: str = "") -> None:
+    """Remove the staging folders killed runs left under ``staging_root`` (``abandoned_staging``), each logged."""
+    for folder in abandoned_staging(staging_root, prefix=prefix):
+        shutil.rmtree(folder, ignore_errors=True)
+        log.info("removed %s, left by a run that was killed while downloading", folder)
 
 
 def abandoned_staging(staging_root: str, now: float | None = None, prefix: str = "") -> list[str]:
@@ -331,13 +336,11 @@ class S3Store:
             )
 
     def close(self) -> None:
-        """Remove the local staging folder, and those killed runs left beside it (``abandoned_staging``)."""
+        """Remove the local staging folder, and those killed runs left beside it (``remove_abandoned_staging``)."""
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
-        for folder in abandoned_staging(self.work_dir or tempfile.gettempdir(), prefix=S3_STAGING_PREFIX):
-            shutil.rmtree(folder, ignore_errors=True)
-            log.info("removed %s, left by a run that was killed while downloading", folder)
+        remove_abandoned_staging(self.work_dir or tempfile.gettempdir(), prefix=S3_STAGING_PREFIX)
 
 
 # S3 calls from a laptop: botocore's defaults (a minute to connect; 3 attempts in botocore 1.44's "standard" retry
