@@ -213,9 +213,9 @@ def main(argv: list[str] | None = None, s3=None, now: datetime | None = None, pa
     stderr); 1 when S3 refused a change half-way (run it again: what is done is not redone)."""
     args = parse_args(argv)  # argparse exits 2 with one line on a bad --to
     if s3 is None:
-        import boto3
+        from bronze_storage import s3_client  # the project's one S3 client: its timeouts and retries
 
-        s3 = boto3.client("s3")
+        s3 = s3_client()
     lake = Lake.from_uri(args.lake)
     try:
         actions = plan(s3, lake, args.prefix, args.to, now or datetime.now(UTC), page_size)
