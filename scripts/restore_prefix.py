@@ -116,11 +116,13 @@ def plan_key(key: str, entries: list[dict], moment: datetime) -> Action | None:
 
 
 def check_bucket(s3, bucket: str) -> None:
-    """Refuse a bucket that does not exist or is not versioned (then nothing replaced was kept)."""
-    from botocore.exceptions import ClientError
+    """Refuse a bucket that does not exist, cannot be reached or is not versioned (then nothing replaced was kept)."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    except BotoCoreError as error:  # no credentials, no network: botocore's own sentence
+        raise RestoreError(f"Cannot reach the bucket {bucket}: {error}.") from None
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("NoSuchBucket", "404"):

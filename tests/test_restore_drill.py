@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import moto.s3.models
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ParamValidationError
 from cfnlint.decode import decode
 from moto import mock_aws
@@ -422,6 +423,24 @@ def test_restore_prefix_refuses_bad_input_in_one_sentence(
         err.startswith("restore_prefix.py: error: ") and err.count("\n") == 1 and err.rstrip().endswith(".")
     )
     assert snapshot(s3) == before
+
+
+def test_restore_prefix_says_in_one_sentence_when_s3_cannot_be_reached(capsys: pytest.CaptureFixture[str]):
+    # no network (or no credentials): botocore raised its own error, and the operator got a traceback
+    unreachable = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    argv = ["--lake", LAKE.root, "--prefix", "silver/boston311/", "--to", "2026-11-24T06:00:00Z"]
+    code = restore_prefix.main(argv, s3=unreachable, now=datetime(2026, 11, 25, tzinfo=UTC))
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.startswith(f"restore_prefix.py: error: Cannot reach the bucket {BUCKET}: Could not connect")
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize(
