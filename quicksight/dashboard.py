@@ -437,7 +437,9 @@ SCRIPT = r"""
   var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
   var DIMS = DATA.dims;
   var CONFIG = { displayModeBar: false, responsive: true };
-  var BLUE = "#1f5f99", ORANGE = "#e07b24";
+  // The measures' two colours, at least 3:1 against the white plots (WCAG 1.4.11): blue 6.7:1, orange 4.0:1 (it was
+  // #e07b24, 2.99:1). Blue against orange stays the pair colour-blind readers tell apart best.
+  var BLUE = "#1f5f99", ORANGE = "#c8641c";
   var ALL = "";
 
   function byId(id) { return document.getElementById(id); }

@@ -374,14 +374,19 @@ def test_every_control_has_a_name_and_the_slider_says_its_value(loaded: Page) ->
     assert loaded.errors == []
 
 
-# The contrast ratio (WCAG 2.1) of every visible piece of text on the page and of the charts' "nothing to draw"
-# notes, each against the first opaque background behind it; opacity on the way up fades the text.
-CONTRAST_JS = """() => {
+# WCAG 2.1's contrast ratio of two colours, read from CSS's "rgb(…)" and "rgba(…)".
+RATIO_JS = """
   const rgba = c => c.match(/[\\d.]+/g).map(Number).concat([1]).slice(0, 4);
   const lum = ([r, g, b]) => [r, g, b].map(v => v / 255)
     .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
     .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+  const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);"""
+# The contrast ratio of every visible piece of text on the page and of the charts' "nothing to draw" notes, each
+# against the first opaque background behind it; opacity on the way up fades the text.
+CONTRAST_JS = (
+    """() => {"""
+    + RATIO_JS
+    + """
   const found = [];
   for (const el of document.querySelectorAll("body *:not(script):not(style), .annotation-text")) {
     const svg = el instanceof SVGElement;  // of the charts' own text, only the notes: plotly draws the rest
@@ -402,6 +407,20 @@ CONTRAST_JS = """() => {
   }
   return found;
 }"""
+)
+# The colour of every bar and line of the shown sheet's charts against the white plot behind them: WCAG 1.4.11 asks
+# 3:1 of the graphics a chart is read by. The donut's slices and the map's colour scale are not drawn in these marks.
+MARK_CONTRAST_JS = (
+    """() => {"""
+    + RATIO_JS
+    + """
+  return [...document.querySelectorAll(".sheet:not([hidden]) :is(.barlayer g.point path, .scatterlayer path.js-line)")]
+    .map(mark => {
+      const style = getComputedStyle(mark), colour = mark.matches(".js-line") ? style.stroke : style.fill;
+      return [mark.closest(".js-plotly-plot").id, colour, ratio(rgba(colour), [255, 255, 255])];
+    });
+}"""
+)
 
 
 def low_contrast(page: object) -> list[tuple[str, float]]:
@@ -411,6 +430,31 @@ def low_contrast(page: object) -> list[tuple[str, float]]:
         for text, ratio, large in page.evaluate(CONTRAST_JS)
         if ratio < (3 if large else 4.5)
     ]
+
+
+def low_contrast_marks(page: object) -> tuple[set[str], list[tuple[str, str, float]]]:
+    """The charts of the shown sheet that draw bars or lines, and the marks among them under 3:1 against white."""
+    marks = page.evaluate(MARK_CONTRAST_JS)
+    return {chart for chart, _, _ in marks}, sorted(
+        {(chart, colour, round(ratio, 2)) for chart, colour, ratio in marks if ratio < 3}
+    )
+
+
+@pytest.mark.browser
+def test_bars_and_lines_meet_wcag_aa_non_text_contrast(loaded: Page) -> None:
+    """The orange of the top reasons, the average delay and the p90 bars was #e07b24, 2.99:1 against white."""
+    page = loaded.page
+    show_all_of_management(page)
+    charts, low = low_contrast_marks(page)
+    assert charts == {"chart-enquiries-sparkline", "chart-yearly", "chart-subjects", "chart-top-reasons"}
+    assert low == []
+    page.click("#tab-analytics")
+    try:
+        charts, low = low_contrast_marks(page)
+        assert charts == {"chart-ontime-by-department", "chart-resolution-by-type", "chart-backlog"}
+        assert low == []
+    finally:
+        page.click("#tab-management")
 
 
 @pytest.mark.browser
