@@ -339,6 +339,15 @@ PAGE = """<!DOCTYPE html>
     white-space: nowrap; }
   .table-wrap thead th { position: sticky; top: 0; background: #fff; }
   .table-wrap th[scope=row] { text-align: left; font-weight: normal; }
+  .series { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 6px; margin-top: 6px; font-size: 12px; }
+  .series[hidden] { display: none; }
+  .series-label { color: #616e7c; }
+  /* A hidden series reads struck through, its swatch faded: not told by colour alone. The border is 3.7:1. */
+  .series button { display: inline-flex; align-items: center; gap: 5px; font: inherit; color: #1d2733;
+    background: #fff; border: 1px solid #7b8794; border-radius: 4px; padding: 2px 7px; cursor: pointer; }
+  .series button[aria-pressed=false] { text-decoration: line-through; border-style: dashed; }
+  .series .swatch { width: 10px; height: 10px; border-radius: 2px; flex: none; }
+  .series button[aria-pressed=false] .swatch { opacity: 0.25; }
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
     white-space: nowrap; }
   /* On paper: dark text where the header's background is not printed, the shown sheet's name alone, no
@@ -348,7 +357,7 @@ PAGE = """<!DOCTYPE html>
     header .generated { opacity: 1; }
     nav.tabs button:not(.active) { display: none; }
     .card, .controls { box-shadow: none; border: 1px solid #d0d7de; break-inside: avoid; }
-    details.numbers:not([open]) { display: none; }
+    details.numbers:not([open]), .series { display: none; }
     .table-wrap { max-height: none; overflow: visible; }
   }
   /* A phone or a narrow window: one card per row, so no chart is squeezed to a third of the width. */
@@ -475,7 +484,10 @@ SCRIPT = r"""
     for (var key in extra) { base[key] = extra[key]; }
     return base;
   }
-  function draw(id, traces, extraLayout) { Plotly.react(byId(id), traces, layout(extraLayout || {}), CONFIG); }
+  function draw(id, traces, extraLayout) {
+    Plotly.react(byId(id), traces, layout(extraLayout || {}), CONFIG);
+    if (byId(id + "-series")) { showSeriesButtons(byId(id)); }
+  }
 
   // What a chart shows without the mouse: a one-sentence summary as its text alternative (role="img"), and
   // its numbers as a table under "Numbers" (plotly's hover is mouse-only), built when opened or redrawn open.
@@ -529,6 +541,73 @@ SCRIPT = r"""
       if (details.open && TABLES[chart.id]) { fillTable(details, TABLES[chart.id]); }
     });
     chart.parentNode.insertBefore(details, chart.nextSibling);
+  }
+  // Plotly's legend hides and shows a series on a mouse click only: a chart with a legend also gets a row of toggle
+  // buttons, one per series (or donut slice), that do the same from the keyboard (Enter or Space) and follow the
+  // legend when it is clicked. A redraw shows every series again, as plotly.react does with the legend.
+  var SERIES_CHARTS = ["chart-sources", "chart-yearly", "chart-ontime-by-department", "chart-resolution-by-type",
+                       "chart-backlog"];
+  function isDonut(chart) { return chart.data.length === 1 && chart.data[0].type === "pie"; }
+  function seriesOf(chart) {
+    if (!chart.data || !chart.layout.showlegend) { return []; }  // nothing drawn, or a "nothing to draw" note
+    if (isDonut(chart)) {
+      var slices = chart.data[0], hidden = chart.layout.hiddenlabels || [];
+      return slices.labels.map(function (label, i) {
+        return { name: label, colour: slices.marker.colors[i], shown: hidden.indexOf(label) < 0 };
+      });
+    }
+    return chart.data.map(function (trace) {
+      return { name: trace.name, colour: trace.line ? trace.line.color : trace.marker.color,
+               shown: trace.visible !== "legendonly" };
+    });
+  }
+  function toggleSeries(chart, index) {
+    var series = seriesOf(chart)[index], done;
+    if (isDonut(chart)) {
+      var hidden = (chart.layout.hiddenlabels || []).filter(function (label) { return label !== series.name; });
+      done = Plotly.relayout(chart, { hiddenlabels: series.shown ? hidden.concat([series.name]) : hidden });
+    } else {
+      done = Plotly.restyle(chart, { visible: series.shown ? "legendonly" : true }, [index]);
+    }
+    done.then(function () { showSeriesButtons(chart); });
+  }
+  function addSeriesButtons(id) {
+    var chart = byId(id), group = document.createElement("div");
+    group.className = "series";
+    group.id = id + "-series";
+    group.setAttribute("role", "group");
+    group.hidden = true;
+    chart.parentNode.insertBefore(group, chart.nextSibling);
+  }
+  // The buttons are made again only when the series change, so a button keeps the focus while it is pressed.
+  function showSeriesButtons(chart) {
+    var group = byId(chart.id + "-series"), series = seriesOf(chart);
+    var names = JSON.stringify(series.map(function (s) { return s.name; }));
+    if (group.getAttribute("data-series") !== names) {
+      group.setAttribute("data-series", names);
+      group.innerHTML = '<span class="series-label" aria-hidden="true">Show:</span>';
+      series.forEach(function (s, index) {
+        var button = document.createElement("button"), swatch = document.createElement("span");
+        button.type = "button";
+        swatch.className = "swatch";
+        swatch.setAttribute("aria-hidden", "true");
+        swatch.style.background = s.colour;
+        button.appendChild(swatch);
+        button.appendChild(document.createTextNode(s.name));
+        button.addEventListener("click", function () { toggleSeries(chart, index); });
+        group.appendChild(button);
+      });
+    }
+    if (!chart.hasAttribute("data-series-listening")) {  // a click on plotly's own legend
+      chart.setAttribute("data-series-listening", "");
+      chart.on("plotly_restyle", function () { showSeriesButtons(chart); });
+      chart.on("plotly_relayout", function () { showSeriesButtons(chart); });
+    }
+    group.querySelectorAll("button").forEach(function (button, index) {
+      button.setAttribute("aria-pressed", String(series[index].shown));
+    });
+    group.setAttribute("aria-label", "Series shown in " + chart.closest(".card").querySelector("h2").textContent);
+    group.hidden = !series.length;
   }
   function fmt1(n) { return n === null ? null : n.toLocaleString("en-US", { maximumFractionDigits: 1 }); }
   function fmtPct(n) { return (n * 100).toFixed(1) + "%"; }
@@ -897,6 +976,7 @@ SCRIPT = r"""
   // ---- controls and tabs ------------------------------------------------------------------------
   function setUp() {
     document.querySelectorAll(".chart").forEach(addNumbers);
+    SERIES_CHARTS.forEach(addSeriesButtons);
     // The period ends with the last complete month: a partial month against a whole one is no comparison.
     var last = MONTHS.length - 1;
     if (MONTHS[last] === DATA.partial_month && last > 0) { last -= 1; }

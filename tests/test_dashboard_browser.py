@@ -800,6 +800,90 @@ def test_every_chart_says_what_it_shows_and_gives_its_numbers_without_a_mouse(lo
     assert loaded.errors == []
 
 
+def series_buttons(page: object, chart: str) -> list[list[str]]:
+    """Each series toggle of a chart: its name and aria-pressed."""
+    return page.eval_on_selector_all(
+        f"#{chart}-series button",
+        "buttons => buttons.map(b => [b.textContent, b.getAttribute('aria-pressed')])",
+    )
+
+
+def traces_shown(page: object, chart: str) -> list[bool]:
+    """Whether plotly draws each trace of a chart (a trace hidden from its legend is "legendonly")."""
+    return page.evaluate(
+        "chart => document.getElementById(chart).data.map(trace => trace.visible !== 'legendonly')", chart
+    )
+
+
+@pytest.mark.browser
+def test_series_are_shown_and_hidden_with_the_keyboard(loaded: Page) -> None:
+    """plotly's legend toggles a series on a mouse click only; each chart with a legend has toggle buttons too."""
+    page = loaded.page
+    page.click("#tab-analytics")
+    try:
+        assert page.get_attribute("#chart-backlog-series", "aria-label") == (
+            "Series shown in Open backlog by department (end of week)"
+        )
+        assert series_buttons(page, "chart-backlog") == [["BTDT", "true"], ["PWDx", "true"]]
+        page.focus("#chart-ontime-by-department-numbers summary")
+        page.keyboard.press("Shift+Tab")  # the toggles sit between the chart and its Numbers
+        assert page.evaluate("document.activeElement.textContent") == "PWDx"
+        page.focus("#control-year")
+        # past the on-time toggles (BTDT, PWDx) and Numbers, to the first time-to-close toggle
+        for _ in range(4):
+            page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "p50 hours"
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        assert series_buttons(page, "chart-resolution-by-type") == [
+            ["p50 hours", "true"],
+            ["p90 hours", "false"],
+        ]
+        assert traces_shown(page, "chart-resolution-by-type") == [True, False]
+        assert page.locator("#chart-resolution-by-type .barlayer g.point").count() == 2  # p50 bars only
+        assert page.evaluate("document.activeElement.textContent") == "p90 hours"  # the focus stays
+        page.keyboard.press("Enter")
+        assert series_buttons(page, "chart-resolution-by-type") == [
+            ["p50 hours", "true"],
+            ["p90 hours", "true"],
+        ]
+        assert page.locator("#chart-resolution-by-type .barlayer g.point").count() == 4
+        # a click on plotly's own legend is followed by the buttons
+        page.click("#chart-backlog .legend .traces >> nth=0")
+        page.wait_for_function("document.getElementById('chart-backlog').data[0].visible === 'legendonly'")
+        assert series_buttons(page, "chart-backlog") == [["BTDT", "false"], ["PWDx", "true"]]
+        # a redraw shows every series again, buttons too; a department alone has one button
+        page.select_option("#control-department", label="BTDT")
+        assert series_buttons(page, "chart-backlog") == [["BTDT", "true"]]
+        page.select_option("#control-department", label="Unknown")  # a "nothing to draw" note: no buttons
+        assert page.is_hidden("#chart-backlog-series") and page.is_hidden("#chart-resolution-by-type-series")
+        page.select_option("#control-department", label="All departments")
+        assert series_buttons(page, "chart-backlog") == [["BTDT", "true"], ["PWDx", "true"]]
+    finally:
+        page.select_option("#control-department", label="All departments")
+        page.click("#tab-management")
+    # the donut's slices: hidden from the legend through its hiddenlabels
+    show_all_of_management(page)
+    page.focus("#chart-sources-series button >> nth=1")
+    page.keyboard.press("Enter")
+    try:
+        assert series_buttons(page, "chart-sources") == [
+            ["Citizens Connect App", "true"],
+            ["Constituent Call", "false"],
+            ["Self Service", "true"],
+        ]
+        assert page.evaluate("document.getElementById('chart-sources').layout.hiddenlabels") == [
+            "Constituent Call"
+        ]
+        assert page.locator("#chart-sources .pielayer path.surface").count() == 2
+        page.keyboard.press("Space")
+        assert page.locator("#chart-sources .pielayer path.surface").count() == 3
+        assert series_buttons(page, "chart-sources")[1] == ["Constituent Call", "true"]
+    finally:
+        show_all_of_management(page)
+    assert loaded.errors == []
+
+
 @pytest.mark.browser
 def test_analytics_charts_draw_the_views_values(loaded: Page) -> None:
     page = loaded.page
