@@ -390,6 +390,7 @@ PAGE = """<!DOCTYPE html>
     <label>to <select id="control-period-to" aria-label="Opening period to"></select></label>
     <label>Source <select id="control-source"></select></label>
   </div>
+  <div id="kpi-announcement" class="visually-hidden" role="status" aria-live="polite" aria-atomic="true"></div>
   <div class="grid">
     <div class="card kpi span-4" id="kpi-enquiries">
       <h2>Enquiries in <span class="kpi-month" id="kpi-enquiries-month"></span></h2>
@@ -644,6 +645,18 @@ SCRIPT = r"""
     changeEl.className = "change" + (change === null || change === 0 ? "" :
       ((change > 0) === goodWhenUp ? " up" : " down"));
   }
+  // What a screen reader hears when a control changes the KPIs: one polite sentence for the three tiles, in a
+  // live region of its own (the tiles are not live, so nothing is said twice; the first drawing says nothing).
+  var KPI_SUMMARY = "";
+  function kpiSaid(name, label, unit) {
+    var value = byId("kpi-" + name + "-value"), change = byId("kpi-" + name + "-change").textContent;
+    return value.getAttribute("data-value") === "" ? label + ": " + change :
+      label + " " + value.textContent + unit + ", " + change;
+  }
+  function renderManagementAndAnnounce() {
+    renderManagement();
+    byId("kpi-announcement").textContent = KPI_SUMMARY;
+  }
   function ratio(numerator, denominator) { return denominator > 0 ? numerator / denominator : null; }
 
   // ---- Management sheet -------------------------------------------------------------------------
@@ -720,6 +733,9 @@ SCRIPT = r"""
         onTime === null ? "no closed cases flagged on time or overdue" : points === null ? noComparison("closed cases") :
         (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]), true);
     }
+    KPI_SUMMARY = HAS_DATA[latest] ? periodLabel(MONTHS[latest]) + ": " + [kpiSaid("enquiries", "enquiries", ""),
+      kpiSaid("delay", "average delay", " days"), kpiSaid("ontime", "on-time rate", "")].join("; ") :
+      periodLabel(MONTHS[latest]) + ": no data in the lake";
     // Delay and on-time rate count closed cases only: a recent month's slow cases have not closed yet.
     var stillOpen = HAS_DATA[latest] && now.open > 0 ?
       " \u2014 " + fmtInt(now.open) + " of " + fmtInt(now.opened) + " still open, so it can still change" : "";
@@ -995,8 +1011,8 @@ SCRIPT = r"""
     if (DATA.years.length) { yearSelect.value = String(DATA.years[DATA.years.length - 1]); }
 
     ["control-reason", "control-subject", "control-source", "control-period-from", "control-period-to"]
-      .forEach(function (id) { byId(id).addEventListener("change", renderManagement); });
-    byId("control-top-n").addEventListener("input", renderManagement);
+      .forEach(function (id) { byId(id).addEventListener("change", renderManagementAndAnnounce); });
+    byId("control-top-n").addEventListener("input", renderManagement);  // the KPIs do not count reasons
     ["control-department", "control-year"].forEach(function (id) {
       byId(id).addEventListener("change", renderAnalytics);
     });

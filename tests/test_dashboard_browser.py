@@ -499,6 +499,52 @@ def test_delay_and_on_time_kpis_name_their_month_and_the_cases_still_open(loaded
     page.select_option("#control-period-to", label="Feb 2024")
 
 
+def announced(page: object) -> str:
+    """What the KPIs' live region holds: what a screen reader says after a control changed them."""
+    return page.text_content("#kpi-announcement")
+
+
+@pytest.mark.browser
+def test_a_control_that_changes_the_kpis_has_them_said_once(browser: object, small_dashboard: Path) -> None:
+    """The tiles changed without a word to a screen reader; one polite live region now says the three KPIs."""
+    loaded_page = open_dashboard(browser, small_dashboard)
+    page = loaded_page.page
+    try:
+        live = page.eval_on_selector_all(
+            "[aria-live], [role=status], [role=alert], [role=log]",
+            "regions => regions.map(r => [r.id, r.getAttribute('role'), r.getAttribute('aria-live'),"
+            " r.getAttribute('aria-atomic')])",
+        )
+        assert live == [["kpi-announcement", "status", "polite", "true"]]  # the tiles themselves are not live
+        assert announced(page) == ""  # the first drawing says nothing
+        page.focus("#control-source")
+        page.keyboard.press("ArrowDown")  # All sources -> Citizens Connect App: 20 in February, 5 in January
+        assert page.input_value("#control-source") == "0"
+        assert announced(page) == (
+            "Feb 2024: enquiries 20, +300.0% vs Jan 2024 (5); average delay 1.0 days, +0.8 days vs Jan 2024; "
+            "on-time rate 60.0%, -40.0 pts vs Jan 2024"
+        )
+        page.keyboard.press("End")  # Self Service: one case, nothing closed
+        assert announced(page) == (
+            "Feb 2024: enquiries 1, no enquiries in Jan 2024 to compare with; average delay: no closed cases; "
+            "on-time rate: no closed cases flagged on time or overdue"
+        )
+        page.keyboard.press("Home")
+        page.focus("#control-period-to")
+        page.keyboard.press("ArrowUp")
+        assert announced(page) == (
+            "Jan 2024: enquiries 15, +114.3% vs Dec 2023 (7); average delay 0.3 days, +0.3 days vs Dec 2023; "
+            "on-time rate 84.6%, -15.4 pts vs Dec 2023"
+        )
+        page.focus("#control-top-n")  # the slider changes the top reasons only: nothing to say
+        page.keyboard.press("ArrowLeft")
+        assert page.inner_text("#top-n-label") == "9"
+        assert announced(page).startswith("Jan 2024: enquiries 15,")
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
 @pytest.mark.browser
 def test_a_month_before_with_no_enquiries_for_the_filter_is_said_as_such(loaded: Page) -> None:
     page = loaded.page
@@ -615,6 +661,7 @@ def test_months_the_lake_has_no_data_for_are_gaps_not_zeros(browser: object, tmp
         for name in ("enquiries", "delay", "ontime"):
             assert page.inner_text(f"#kpi-{name}-value") == "–"
             assert page.inner_text(f"#kpi-{name}-change") == "no data in the lake for Jun 2023"
+        assert announced(page) == "Jun 2023: no data in the lake"
         assert loaded_page.errors == []
     finally:
         loaded_page.page.close()
