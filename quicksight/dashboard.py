@@ -473,9 +473,16 @@ SCRIPT = r"""
     var partial = through && Number(through.slice(0, 4)) === y && through.slice(5) !== "12-31";
     return partial ? y + " (to " + dayLabel(through) + ")" : String(y);
   }
+  // plotly.js reads the text it draws (labels, legend, hover, annotations) as its own small HTML: <b>, <a href>,
+  // <span style>, <br> and entities such as &amp; are rendered, not shown. Names come from the City's data, so each
+  // one goes through plotText first: "<b>x</b>" or "&lt;" in a value is then drawn as written (plotly decodes the
+  // entities back), and a value cannot draw a link or restyle a chart. A lone "&" ("Signs & Signals") stays as is.
+  function plotText(text) {
+    return String(text).replace(/&(?=#?[0-9A-Za-z]+;)/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
   // Plot area of a chart with nothing to draw: one sentence instead of empty axes.
   function emptyLayout(text) {
-    return { annotations: [{ text: text, showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5,
+    return { annotations: [{ text: plotText(text), showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5,
                              font: { size: 14, color: "#616e7c" } }],
              xaxis: { visible: false }, yaxis: { visible: false } };
   }
@@ -773,7 +780,7 @@ SCRIPT = r"""
     var sourceKeys = Object.keys(bySource).sort(function (a, b) { return bySource[b] - bySource[a]; });
     // Percent labels inside the slices, hidden where a slice is too thin to hold one (they overlapped).
     draw("chart-sources", [{ type: "pie", hole: 0.55, sort: false, textinfo: "percent", textposition: "inside",
-      labels: sourceKeys.map(function (k) { return DIMS.source[k]; }),
+      labels: sourceKeys.map(function (k) { return plotText(DIMS.source[k]); }),
       marker: { colors: sourceKeys.map(function (k) { return DATA.source_colors[k]; }) },
       hovertemplate: "%{label}: %{value:,} enquiries (%{percent})<extra></extra>",
       values: sourceKeys.map(function (k) { return bySource[k]; }) }],
@@ -821,7 +828,7 @@ SCRIPT = r"""
     var subjectKeys = Object.keys(bySubject).sort(function (a, b) { return bySubject[a] - bySubject[b]; });
     draw("chart-subjects", [{ type: "bar", orientation: "h", marker: { color: BLUE },
       hovertemplate: "%{y}: %{x:,} enquiries<extra></extra>",
-      y: subjectKeys.map(function (k) { return DIMS.subject[k]; }),
+      y: subjectKeys.map(function (k) { return plotText(DIMS.subject[k]); }),
       x: subjectKeys.map(function (k) { return bySubject[k]; }) }],
       { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
     describeBars("chart-subjects", "Enquiries by subject, " + range, "Subject", DIMS.subject, subjectKeys, bySubject);
@@ -834,7 +841,7 @@ SCRIPT = r"""
       .slice(0, topN).reverse();
     draw("chart-top-reasons", [{ type: "bar", orientation: "h", marker: { color: ORANGE },
       hovertemplate: "%{y}: %{x:,} enquiries<extra></extra>",
-      y: reasonKeys.map(function (k) { return DIMS.reason[k]; }),
+      y: reasonKeys.map(function (k) { return plotText(DIMS.reason[k]); }),
       x: reasonKeys.map(function (k) { return byReason[k]; }) }],
       { margin: { l: 220, r: 20, t: 10, b: 40 }, yaxis: { automargin: true } });
     describeBars("chart-top-reasons", "Enquiries of the top " + topN + " reasons, " + range, "Reason", DIMS.reason,
@@ -866,7 +873,7 @@ SCRIPT = r"""
     }
     var ontimeTraces = Object.keys(lines).map(function (d) {
       return { type: "scatter", mode: "lines+markers", marker: { size: 4, color: DATA.department_colors[d] },
-               line: { color: DATA.department_colors[d], dash: DATA.department_dashes[d] }, name: DIMS.department[d],
+               line: { color: DATA.department_colors[d], dash: DATA.department_dashes[d] }, name: plotText(DIMS.department[d]),
                x: monthDates, y: lines[d], connectgaps: false, customdata: cases[d],
                hovertemplate: "%{x|%b %Y}: %{y:.0%} on time (%{customdata[0]:,} of %{customdata[1]:,} closed " +
                  "and flagged)<extra>%{fullData.name}</extra>" };
@@ -911,9 +918,9 @@ SCRIPT = r"""
     });
     var hoursHover = "%{x:,.1f} h (%{customdata})<extra>%{fullData.name}</extra>";
     draw("chart-resolution-by-type", [
-      { type: "bar", orientation: "h", name: "p50 hours", marker: { color: BLUE }, y: typeLabels,
+      { type: "bar", orientation: "h", name: "p50 hours", marker: { color: BLUE }, y: typeLabels.map(plotText),
         customdata: casesBehind, hovertemplate: hoursHover, x: types.map(function (r) { return R.p50_hours[r]; }) },
-      { type: "bar", orientation: "h", name: "p90 hours", marker: { color: ORANGE }, y: typeLabels,
+      { type: "bar", orientation: "h", name: "p90 hours", marker: { color: ORANGE }, y: typeLabels.map(plotText),
         customdata: casesBehind, hovertemplate: hoursHover, x: types.map(function (r) { return R.p90_hours[r]; }) }],
       types.length ? { barmode: "group", showlegend: true, legend: { orientation: "h", y: 1.08 },
         margin: { l: 260, r: 20, t: 30, b: 40 }, yaxis: { automargin: true }, xaxis: { title: { text: "hours" } } } :
@@ -960,7 +967,7 @@ SCRIPT = r"""
     }
     var backlogTraces = Object.keys(weeks).map(function (d) {
       // The hover says how many of the open cases are a year old or more (cases the City never closed).
-      return { type: "scatter", mode: "lines", name: DIMS.department[d], x: weeks[d].x, y: weeks[d].y,
+      return { type: "scatter", mode: "lines", name: plotText(DIMS.department[d]), x: weeks[d].x, y: weeks[d].y,
                line: { color: DATA.department_colors[d], dash: DATA.department_dashes[d] }, customdata: weeks[d].aged,
                hovertemplate: "week of %{x|%d %b %Y}: %{y:,} open at its end, %{customdata:,} of them a year or more" +
                  "<extra>%{fullData.name}</extra>" };

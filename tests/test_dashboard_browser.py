@@ -1301,6 +1301,70 @@ def test_a_type_with_no_closed_case_timed_draws_no_empty_bar(browser: object, tm
         loaded_page.page.close()
 
 
+# Names as the City's data could carry them: markup that would run a script or close the data's <script> element, and
+# plotly.js's own text markup (bold, a link, a style, an entity) that it would draw instead of showing.
+HOSTILE_IMG = '<img src=x onerror="window.__pwned = 1">'
+HOSTILE_SCRIPT = "</script><script>window.__pwned = 2</script>"
+HOSTILE_COMMENT = "<!-- Graffiti"
+HOSTILE_MARKUP = '<b>Bold</b> <a href="https://example.org/">link</a> <span style="font-size:60px">big</span>'
+HOSTILE_ENTITY = "Fish &amp; Chips &lt;3 & more"
+
+
+def hostile_gold() -> dict[str, list[tuple]]:
+    """Gold tables whose department, subject, reason, type, source and neighborhood are the hostile names above."""
+    month, day = dt.date(2024, 1, 1), dt.date(2024, 1, 31)
+    monthly = [
+        (month, HOSTILE_IMG, HOSTILE_MARKUP, HOSTILE_COMMENT, HOSTILE_ENTITY, HOSTILE_SCRIPT, HOSTILE_IMG,
+         5, 5, 4, 1, 0, 25.0, 5, day),
+        (month, HOSTILE_SCRIPT, HOSTILE_ENTITY, HOSTILE_MARKUP, HOSTILE_COMMENT, HOSTILE_MARKUP, HOSTILE_ENTITY,
+         3, 3, 3, 0, 0, 9.0, 3, day),
+    ]  # fmt: skip
+    return {
+        "monthly_requests": monthly,
+        "resolution_times": [(2024, HOSTILE_SCRIPT, HOSTILE_MARKUP, 3, 3, 1.0, 2.0, 1.5, 1.0)],
+        "open_backlog": [(month, HOSTILE_IMG, 3, 1), (month, HOSTILE_MARKUP, 2, 0)],
+        "geo_grid": [(2024, HOSTILE_IMG, 42.3125, -71.0625, 4)],
+    }
+
+
+@pytest.mark.browser
+def test_names_from_the_data_are_shown_as_written_and_never_run_or_draw_markup(
+    browser: object, tmp_path: Path
+) -> None:
+    """In the select options, the Numbers tables and the text plotly.js draws (ticks, legends, annotations)."""
+    html = build_lake(tmp_path, gold_tables=hostile_gold())
+    loaded_page = open_dashboard(browser, html)
+    page = loaded_page.page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    drawn = "(chart) => Array.from(document.querySelectorAll('#' + chart + ' text')).map(t => t.textContent)"
+    try:
+        options = page.eval_on_selector_all("select option", "options => options.map(o => o.textContent)")
+        for name in (HOSTILE_IMG, HOSTILE_SCRIPT, HOSTILE_COMMENT, HOSTILE_MARKUP, HOSTILE_ENTITY):
+            assert name in options, name
+        assert set(page.evaluate(drawn, "chart-subjects")) >= {HOSTILE_MARKUP, HOSTILE_ENTITY}
+        assert set(page.evaluate(drawn, "chart-top-reasons")) >= {HOSTILE_COMMENT, HOSTILE_MARKUP}
+        assert set(page.evaluate(drawn, "chart-sources")) >= {HOSTILE_SCRIPT, HOSTILE_MARKUP}  # the legend
+        page.click("#chart-subjects-numbers summary")
+        assert [row[0] for row in numbers(page, "chart-subjects")[1:]] == [HOSTILE_MARKUP, HOSTILE_ENTITY]
+
+        page.click("#tab-analytics")
+        assert set(page.evaluate(drawn, "chart-ontime-by-department")) >= {HOSTILE_IMG, HOSTILE_SCRIPT}
+        assert set(page.evaluate(drawn, "chart-backlog")) >= {HOSTILE_IMG, HOSTILE_MARKUP}
+        assert f"{HOSTILE_MARKUP} ({HOSTILE_SCRIPT})" in page.evaluate(drawn, "chart-resolution-by-type")
+        page.select_option("#control-department", label=HOSTILE_IMG)  # no time to close: the note names it
+        assert page.locator("#chart-resolution-by-type .annotation-text").all_text_contents() == [
+            f"No closed cases with a duration for {HOSTILE_IMG} in 2024 (to 31 Jan)"
+        ]
+
+        assert page.evaluate("window.__pwned") is None and dialogs == []
+        assert page.locator("img, [onerror], [onload]").count() == 0
+        assert page.locator(".js-plotly-plot a").count() == 0  # plotly draws <a href> as a link
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
 @pytest.mark.browser
 def test_an_empty_lake_says_so_without_errors(browser: object, tmp_path: Path) -> None:
     local_lake.build_local_query_layer(
