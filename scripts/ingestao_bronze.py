@@ -44,6 +44,9 @@ DATASET_PAGE_PATH = f"/dataset/{PACKAGE_NAME}"
 NEW_SYSTEM = "new_system"
 
 CHUNK_BYTES = 1024 * 1024
+# The longest file name Bronze gives an object: 255 bytes (a local file name) less the staging name's ``.`` and
+# ``.<uuid>.part`` (39) and room for a second ingest of the day's ``.<run_id>-<8 hex>`` (30).
+MAX_FILE_NAME = 180
 SNIFF_BYTES = 64 * 1024
 MAX_REDIRECTS = 5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -132,10 +135,9 @@ class PortalResource:
 
     @property
     def file_name(self) -> str:
-        """The portal's file name (last URL segment), made safe for a key."""
+        """The portal's file name (last URL segment), made safe for a key; else the resource id's, made safe too."""
         raw = unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip(".")
-        return safe or f"{self.resource_id}.csv"
+        return key_file_name(raw) or key_file_name(f"{self.resource_id}.csv") or "resource.csv"
 
 
 @dataclass
@@ -414,6 +416,20 @@ def listed(names: list[str], most: int = 5) -> str:
     """``a, b, c`` — at most ``most`` names, then how many in all."""
     shown = ", ".join(names[:most])
     return shown if len(names) <= most else f"{shown}, … ({len(names)} in all)"
+
+
+def key_file_name(raw: str) -> str:
+    """A name from the portal as the last part of a key: ASCII letters, digits, ``.``, ``_`` and ``-`` only (no
+    ``/``, so no ``..`` path), not starting with ``.`` or ``_`` (Hadoop, which Silver reads with, skips such files as
+    hidden), and at most ``MAX_FILE_NAME`` characters (a local file name takes 255 bytes, the staging and same-day
+    names add to it): a longer one keeps its start, a digest of the whole and its extension. '' when nothing is left."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip("._")
+    if len(safe) <= MAX_FILE_NAME:
+        return safe
+    extension = safe.rpartition(".")[2] if "." in safe else ""
+    extension = f".{extension}" if len(extension) <= 8 else ""
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{safe[: MAX_FILE_NAME - len(extension) - 17]}-{digest}{extension}"
 
 
 def landing_key(dataset: str, ingest_date: str, file_name: str) -> str:

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,8 @@ class Portal:
             return resource.raw["url"]  # Google Docs links stay as they are
         if resource.host:
             base = f"http://{resource.host}:{self.port}"
-        path = f"/dataset/{self.package['id']}/resource/{resource.resource_id}/download/{resource.file_name}"
+        # the id percent-encoded, so that a test can list an id with a "/" in it
+        path = f"/dataset/{self.package['id']}/resource/{quote(resource.resource_id, safe='')}/download/{resource.file_name}"
         return base + path
 
     def package_show(self, base: str) -> dict[str, Any]:
@@ -355,9 +356,9 @@ class StandinHandler(BaseHTTPRequestHandler):
         elif path.rstrip("/") == f"/dataset/{PACKAGE_NAME}" and self.portal.dataset_page_enabled:
             self._send(200, self.portal.dataset_page(self.base).encode(), "text/html; charset=utf-8")
         elif download:
-            self._download(download.group(1))
+            self._download(unquote(download.group(1)))
         elif presigned:
-            self._presigned(presigned.group(1), query)
+            self._presigned(unquote(presigned.group(1)), query)
         else:
             self._send(404, b"<html><body>Not found</body></html>", "text/html")
 
@@ -392,7 +393,7 @@ class StandinHandler(BaseHTTPRequestHandler):
         signature = hashlib.sha256(f"{resource_id}{time.time_ns()}".encode()).hexdigest()
         base = f"http://localhost:{self.portal.port}" if fault is not None else self.base
         location = (
-            f"{base}/s3/{BUCKET}/{resource_id}/{quote(resource.file_name)}"
+            f"{base}/s3/{BUCKET}/{quote(resource_id, safe='')}/{quote(resource.file_name)}"
             f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=STANDIN%2F20260927%2Fus-east-1%2Fs3%2Faws4_request"
             f"&X-Amz-Date=20260927T125342Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import string
 
 import pytest
 
@@ -372,3 +373,38 @@ def test_a_csv_resource_without_a_url_is_not_selected() -> None:
 def test_listed_names_at_most_five_then_the_count() -> None:
     assert bronze.listed(["a", "b", "c", "d", "e"]) == "a, b, c, d, e"
     assert bronze.listed(["a", "b", "c", "d", "e", "f"]) == "a, b, c, d, e, … (6 in all)"
+
+
+@pytest.mark.parametrize(
+    ("url", "resource_id"),
+    [
+        ("https://data.boston.gov/download/..%2F..%2Fx.csv", "r1"),
+        ("https://data.boston.gov/download/a%2Fb.csv", "r1"),
+        ("https://data.boston.gov/download/%2e%2e%2f", "r1"),
+        ("https://data.boston.gov/download/%2Fetc%2Fpasswd", "r1"),
+        ("https://data.boston.gov/download/x%00y%0A%1B[2J.csv", "r1"),
+        ("https://data.boston.gov/download/_hidden.csv", "r1"),
+        ("https://data.boston.gov/download/" + "n" * 1000 + ".csv", "r1"),
+        (
+            "https://data.boston.gov/download/",
+            "/../../../../etc/cron.d/x",
+        ),  # no file name: the id's, made safe
+        ("https://data.boston.gov/download/..", "../.." + "i" * 1000),
+    ],
+)
+def test_a_file_name_from_the_portal_is_one_safe_part_of_a_key(url: str, resource_id: str) -> None:
+    name = bronze.PortalResource(resource_id, "311 SERVICE REQUESTS - 2023", "legacy_2023", url).file_name
+
+    assert name and set(name) <= set(string.ascii_letters + string.digits + "._-")
+    assert name[0] not in "._"  # never "..", never hidden from Hadoop
+    assert len(name) <= bronze.MAX_FILE_NAME
+    assert not name.startswith("n") or name.endswith(".csv")  # a long name keeps its extension
+
+
+def test_two_long_names_with_one_start_keep_distinct_file_names() -> None:
+    start = "https://data.boston.gov/download/" + "n" * 400
+    first, second = (
+        bronze.PortalResource("r1", "n", "legacy_2023", f"{start}{end}.csv").file_name for end in ("a", "b")
+    )
+
+    assert first != second and first.endswith(".csv") and second.endswith(".csv")

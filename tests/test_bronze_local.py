@@ -491,3 +491,32 @@ def test_a_lake_folder_that_cannot_be_written_stops_the_run_before_discovery(
     )
     assert portal.paths == []  # not even discovery
     assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "file_name"),
+    [
+        ("/../../../../../escaped", "%2e%2e"),  # no usable file name: the key fell back to the raw id
+        ("7f3c9a10-0000-4000-8000-000000000001", "..%2F..%2F..%2F..%2F..%2Fescaped.csv"),
+        ("7f3c9a10-0000-4000-8000-000000000002", "_escaped.csv"),  # Hadoop, Silver's reader, hides "_" files
+        ("7f3c9a10-0000-4000-8000-000000000003", "%00%0A" + "x" * 300 + ".csv"),  # NUL, newline, too long
+    ],
+)
+def test_a_hostile_resource_id_or_file_name_lands_under_its_dataset_folder_and_nowhere_else(
+    portal: Portal, portal_url: str, tmp_path: Path, resource_id: str, file_name: str
+) -> None:
+    lake = tmp_path / "lake"
+    added = portal.add_csv(
+        "311 SERVICE REQUESTS - 2023", SAMPLE_BY_DATASET["legacy_2011"], file_name=file_name
+    )
+    portal.resource(added).raw["id"] = resource_id
+
+    assert ingest(portal_url, lake, "--years", "2022-2023", "--no-new-system") == 0
+
+    assert [path.name for path in tmp_path.iterdir()] == ["lake"]  # nothing written beside the lake
+    [entry] = [e for e in manifests(lake)[0]["resources"] if e["dataset"] == "legacy_2023"]
+    folder, _, name = entry["key"].rpartition("/")
+    assert folder.startswith("bronze/boston311/dataset=legacy_2023/ingest_date=")
+    assert name[0] not in "._" and len(name) <= 255 and name.endswith(".csv")
+    assert set(data_keys(lake_files(lake))) == {e["key"] for e in manifests(lake)[0]["resources"]}
+    assert (lake / entry["key"]).read_bytes() == SAMPLE_BY_DATASET["legacy_2011"].read_bytes()
