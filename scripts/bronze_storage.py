@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from lake import BRONZE_PREFIX, Lake
 
@@ -37,6 +38,9 @@ MIB = 1024 * 1024
 MULTIPART_THRESHOLD = 8 * MIB
 MULTIPART_CHUNKSIZE = 16 * MIB
 MAX_CONCURRENCY = 4
+# What a metadata value keeps as it is: printable ASCII but the space and " < > \ ^ ` { | } (a URL's reserved characters
+# and an existing %-escape stay, so a URL that needs no encoding is stored as the portal lists it).
+S3_METADATA_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 class StorageError(Exception):
@@ -71,6 +75,12 @@ class BronzeStore(Protocol):
 
     def close(self) -> None:
         """Remove the staging folder and anything left in it."""
+
+
+def s3_metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """Metadata values as S3 takes them, US-ASCII header text: anything else in a value from the portal (a URL with an
+    en dash, an id with a newline) percent-encoded, as a URL is on the wire; botocore refuses the upload otherwise."""
+    return {name: quote(str(value), safe=S3_METADATA_SAFE) for name, value in metadata.items()}
 
 
 def sha256_of_file(path: str) -> str:
@@ -305,7 +315,7 @@ class S3Store:
             multipart_chunksize=MULTIPART_CHUNKSIZE,
             max_concurrency=MAX_CONCURRENCY,
         )
-        extra = {**self.encryption_args(), "Metadata": metadata, "ContentType": "text/csv"}
+        extra = {**self.encryption_args(), "Metadata": s3_metadata(metadata), "ContentType": "text/csv"}
         with _storage_errors(f"upload s3://{self.bucket}/{self._key(key)}"):
             self.client.upload_file(local_path, self.bucket, self._key(key), ExtraArgs=extra, Config=config)
         _remove_quietly(local_path)

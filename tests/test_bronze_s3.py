@@ -103,6 +103,29 @@ def test_objects_are_byte_identical_encrypted_and_carry_sha256_and_source(s3: An
         assert (head["ServerSideEncryption"], head["ContentType"]) == ("AES256", "application/json")
 
 
+def test_a_url_or_id_s3_metadata_cannot_carry_is_percent_encoded_and_lands_like_the_others(
+    s3: Any, portal: Portal, portal_url: str
+) -> None:
+    """S3 metadata is US-ASCII header text: botocore refused the portal's URL with an en dash as a storage failure,
+    and every later resource went unattempted."""
+    added = portal.add_csv(
+        "311 SERVICE REQUESTS - 2023", SAMPLE_BY_DATASET["legacy_2011"], file_name="311 \u2013 2023.csv"
+    )
+    portal.resource(added).raw["id"] = "r\u00e9source\n2023"
+
+    assert ingest(portal_url, S3_LAKE, "--years", "2022-2023", "--no-new-system") == 0
+
+    entries = by_dataset(s3_manifests(s3)[0])
+    assert {entry["status"] for entry in entries.values()} == {"landed"}
+    metadata = s3.head_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{entries['legacy_2023']['key']}")[
+        "Metadata"
+    ]
+    assert metadata["source-url"].endswith("/download/311%20%E2%80%93%202023.csv")
+    assert metadata["resource-id"] == "r%C3%A9source%0A2023"
+    # the manifest keeps the URL as the portal listed it
+    assert metadata["source-url"] == entries["legacy_2023"]["url"].replace(" \u2013 ", "%20%E2%80%93%20")
+
+
 def test_kms_key_id_switches_to_sse_kms(s3: Any, portal_url: str) -> None:
     key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
 
