@@ -47,6 +47,12 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def parquet_files(directory: str) -> str:
+    """The SQL literal of every Parquet file under a folder, as a DuckDB glob: the folder's own ``[``, ``*`` and ``?``
+    escaped (``glob.escape``: ``lake [1]`` would otherwise be a character class that matches no file)."""
+    return sql_literal(f"{glob.escape(directory)}/**/*.parquet")
+
+
 def parquet_scan(directory: str, partitions: dict[str, str]) -> str:
     """A DuckDB read_parquet over every Parquet file under a folder, partition columns typed as the DDL says."""
     hive_types = ", ".join(
@@ -56,7 +62,7 @@ def parquet_scan(directory: str, partitions: dict[str, str]) -> str:
     options = "hive_partitioning = true, union_by_name = true"
     if hive_types:
         options += f", hive_types = {{{hive_types}}}"
-    return f"read_parquet({sql_literal(directory + '/**/*.parquet')}, {options})"
+    return f"read_parquet({parquet_files(directory)}, {options})"
 
 
 def reads_as_declared(hive_type: str, parquet_type: str) -> bool:
@@ -98,7 +104,7 @@ def parquet_types(connection: duckdb.DuckDBPyConnection, scan: str) -> dict[str,
 
 def files_having_columns(connection: duckdb.DuckDBPyConnection, directory: str) -> tuple[int, dict[str, int]]:
     """How many Parquet files lie under a folder, and how many of them have each top-level column."""
-    schema = f"parquet_schema({sql_literal(directory + '/**/*.parquet')})"
+    schema = f"parquet_schema({parquet_files(directory)})"
     files = connection.execute(f"SELECT count(DISTINCT file_name) FROM {schema}").fetchone()[0]
     having = connection.execute(
         f"SELECT name, count(DISTINCT file_name) FROM {schema} GROUP BY name"

@@ -553,6 +553,19 @@ def test_cli_builds_the_lake_file(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert not (tmp_path / "lake.duckdb.building").exists()
 
 
+def test_a_lake_in_a_folder_with_a_quote_and_brackets_is_read_whole(tmp_path: Path) -> None:
+    """The folder is a SQL string literal (a quote must not end it) and a DuckDB glob ("[1]" must not be a character
+    class that matches no file)."""
+    root = tmp_path / "it's [1] lake"
+    silver, gold = helpers.write_small_lake(root)
+
+    summary = local_lake.build_local_query_layer(str(root / "lake.duckdb"), str(silver), str(gold))
+
+    assert summary["tables"]["gold_monthly_requests"] == 6 and summary["tables"]["silver_quarantine"] == 3
+    with duckdb.connect(str(root / "lake.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT sum(requests_opened) FROM v_monthly_requests").fetchone() == (47,)
+
+
 @pytest.mark.parametrize("damage", ["parquet", "folder"])
 def test_cli_a_build_that_fails_is_one_line_and_leaves_no_half_built_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
