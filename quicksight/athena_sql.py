@@ -46,6 +46,10 @@ DUCKDB_TYPES = {
     "date": "DATE",
 }
 _COMMENT_LINE = re.compile(r"^\s*--.*$\n?", re.MULTILINE)
+# What a placeholder's value may hold: the database goes in as a bare name, a location inside a '...' literal, where
+# a quote would end it and a backslash escape its closing quote (Hive reads backslash escapes).
+_DATABASE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_LITERAL_BREAKERS = re.compile(r"['\\]")
 
 
 class SqlError(ValueError):
@@ -106,6 +110,13 @@ def load_sql(kind: str, name: str, **params: str) -> str:
         raise SqlError(f"There is no {kind} SQL named {name!r} (looked for {path}).")
     params = {"database": DEFAULT_DATABASE, **params}
     params = {key: value.rstrip("/") if key.endswith("_location") else value for key, value in params.items()}
+    for key, value in params.items():
+        if key == "database" and not _DATABASE_NAME.fullmatch(value):
+            raise SqlError(
+                f"The database name {value!r} cannot go into SQL: use letters, digits and underscores."
+            )
+        if key.endswith("_location") and _LITERAL_BREAKERS.search(value):
+            raise SqlError(f"The {key} {value!r} cannot go into SQL: it holds a quote or a backslash.")
     text = _COMMENT_LINE.sub("", path.read_text(encoding="utf-8"))
     return render(text, params, f"{kind}/{name}.sql").strip().rstrip(";").strip()
 

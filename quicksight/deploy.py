@@ -45,8 +45,9 @@ REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 # Users and groups only (data sources and datasets take no other principals), in the commercial partition the
 # asset ARNs are built in (definitions.Target.arn).
 PRINCIPAL_ARN = re.compile(r"arn:aws:quicksight:[a-z0-9-]+:(\d{12}):(user|group)/.+")
-# An S3 location Athena can use: a valid bucket name (3-63 lower-case letters, digits, dots, hyphens), no spaces.
-S3_LOCATION = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?")
+# An S3 location Athena can use: a valid bucket name (3-63 lower-case letters, digits, dots, hyphens), no spaces, and
+# no quote or backslash (the location goes inside a SQL string literal: athena_sql.load_sql refuses those too).
+S3_LOCATION = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s'\\]*)?")
 GLUE_DATABASE = re.compile(r"[a-z0-9_]{1,255}")
 # The table property that carries the SHA-256 of the CREATE statement a table was made from (without this property).
 DDL_FINGERPRINT = "boston311.ddl_sha256"
@@ -588,7 +589,8 @@ def config_from_args(args: argparse.Namespace) -> DeployConfig:
         for flag, location in (("--silver-location", silver), ("--gold-location", gold)):
             if not S3_LOCATION.fullmatch(location):
                 raise BadArguments(
-                    f"{flag} must be an s3://bucket/prefix URI with a valid bucket name and no spaces, got {location!r}."
+                    f"{flag} must be an s3://bucket/prefix URI with a valid bucket name and no spaces, quotes or "
+                    f"backslashes, got {location!r}."
                 )
     target = Target(
         args.account_id, args.region, args.principal_arn, args.athena_workgroup.strip(), args.database

@@ -163,6 +163,21 @@ def test_a_missing_placeholder_is_one_clear_error() -> None:
         athena_sql.load_sql("tables", "gold_geo_grid")
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"gold_location": "s3://bucket/it's/gold"},  # ends the LOCATION literal
+        {"gold_location": "s3://bucket/gold\\"},  # a backslash escapes Hive's closing quote
+        {"database": "boston311; DROP DATABASE x"},
+        {"database": "b-311"},
+    ],
+)
+def test_a_value_that_would_end_its_sql_literal_or_name_is_refused(params: dict[str, str]) -> None:
+    values = {"silver_location": "s3://bucket/silver", "gold_location": "s3://bucket/gold", **params}
+    with pytest.raises(athena_sql.SqlError, match="cannot go into SQL"):
+        athena_sql.load_sql("ddl", "gold_geo_grid", **values)
+
+
 @pytest.mark.parametrize("name", athena_sql.view_names())
 def test_views_are_trino_create_or_replace_over_unqualified_tables(name: str) -> None:
     sql = athena_sql.load_sql("views", name)

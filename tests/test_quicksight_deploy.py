@@ -432,6 +432,7 @@ def test_quicksight_definition_errors_are_reported_with_the_offending_path(
             "--silver-location must be an s3://bucket/prefix URI with a valid",
         ),
         ({"--lake": "/tmp/lake"}, "--lake must be an s3:// URI"),
+        ({"--lake": "s3://bucket/it's"}, "--silver-location must be an s3://bucket/prefix URI with a valid"),
         (
             {"--lake": "s3://Lake_Bucket/lake"},
             "--silver-location must be an s3://bucket/prefix URI with a valid",
