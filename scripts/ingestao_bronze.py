@@ -493,6 +493,24 @@ def redact_query_strings(text: str) -> str:
     return QUERY_STRING.sub("?<redacted>", text)
 
 
+def printable(text: str) -> str:
+    """``text`` with every character a terminal acts on (an ANSI escape, a newline, a backspace, any other control)
+    written as its escape (``\\x1b``, ``\\n``): a value from the portal cannot recolour the screen, rub out a line or
+    start a log line of its own."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+class PrintableOnly(logging.Filter):
+    """Rewrites a log record through ``printable``: its arguments carry the portal's URLs, ids and CSV headers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        shown = printable(message)
+        if shown != message:
+            record.msg, record.args = shown, None
+        return True
+
+
 class RedactQueryStrings(logging.Filter):
     """Rewrites a log record without query strings: urllib3 logs the presigned URL when it retries."""
 
@@ -510,7 +528,7 @@ def summary_table(entries: list[ManifestEntry]) -> str:
     for entry in entries:
         size = f"{entry.bytes:,}" if entry.bytes is not None else "-"
         detail = entry.error if entry.status == "failed" else (entry.key or "")
-        lines.append(f"{entry.dataset:<14} {entry.status:<10} {size:>14}  {detail}")
+        lines.append(f"{entry.dataset:<14} {entry.status:<10} {size:>14}  {printable(detail)}")
     counts = {
         status: sum(e.status == status for e in entries) for status in ("landed", "unchanged", "failed")
     }
@@ -1178,7 +1196,9 @@ def dry_run_report(chosen: list[PortalResource], state: dict[str, Any]) -> dict[
         lines.append(
             {"dataset": resource.dataset, "name": resource.name, "action": verdict, "url": resource.url}
         )
-        print(f"{resource.dataset:<14} {verdict:<12} {resource.name}  {safe_url(resource.url)}")
+        print(
+            f"{resource.dataset:<14} {verdict:<12} {printable(resource.name)}  {printable(safe_url(resource.url))}"
+        )
     return {"dry_run": True, "resources": lines}
 
 
@@ -1334,12 +1354,16 @@ def backoff_seconds(flag: float | None) -> float:
 def configure_logging(quiet: bool) -> None:
     """Log lines to stderr: INFO by default, WARNING with --quiet (keeps handlers a host set up).
 
-    urllib3's loggers get a filter that removes query strings, so presigned signatures never reach a log.
+    urllib3's loggers get a filter that removes query strings, so presigned signatures never reach a log; ours one
+    that escapes control characters (``printable``), since the lines carry the portal's values.
     """
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     level = logging.WARNING if quiet else logging.INFO
     for name in ("ingestao_bronze", "bronze_storage"):
-        logging.getLogger(name).setLevel(level)
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(isinstance(existing, PrintableOnly) for existing in logger.filters):
+            logger.addFilter(PrintableOnly())
     for name in URLLIB3_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(existing, RedactQueryStrings) for existing in logger.filters):

@@ -467,3 +467,25 @@ def test_the_download_of_a_refused_resource_is_deleted_at_once(
     assert ingest(portal_url, tmp_path) == 1
 
     assert staged_before_each_fetch == [[], [], [], []]
+
+
+def test_control_characters_from_the_portal_reach_the_terminal_escaped(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A refused header names its unknown columns: an ANSI escape or a backspace in one is written out, not acted on."""
+    legacy29 = SAMPLE_BY_DATASET["legacy_2011"].read_bytes()
+    header, _, rows = legacy29.partition(b"\n")
+    hostile = header.rstrip(b"\r") + b",\x1b[2J\x1b[32mok\x08\x08,x\xc2\x9b1m\r\n" + rows
+    portal.add_csv("311 SERVICE REQUESTS - 2023", hostile)
+
+    assert ingest(portal_url, tmp_path / "lake", "--years", "2023", "--no-new-system") == 1
+
+    shown = capsys.readouterr().out + caplog.text
+    assert (
+        "unknown column \\x1b[2j\\x1b[32mok\\x08\\x08, x\\x9b1m" in shown
+    )  # (column names are read lower-case)
+    assert not {"\x1b", "\x08", "\x9b"} & set(shown)
