@@ -235,6 +235,11 @@ OUTPUT_COLUMNS = [
     "open_year",
     "open_month",
 ]
+# The version of Silver's rules, the code's counterpart of the mapping files' digest: bump it when a change to the
+# rules can make Silver write any value otherwise (a column of a row, a reject, a time-basis reading, which record of
+# a case wins). Each Bronze object's record in the state keeps the version it was read with, and every later run
+# names the objects read with another one (their rows keep what those rules gave until they are read again).
+SILVER_RULES_VERSION = 1
 # Silver's layout under --silver_path (scripts/lake.py declares the same for the other stages; a test holds them equal).
 TABLE_FOLDER = "service_requests"
 QUARANTINE_FOLDER = "quarantine"
@@ -1368,7 +1373,8 @@ def parse_overrides(text: str | None) -> dict[str, str]:
 # The run
 # ----------------------------------------------------------------------------------------------------------
 def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
-    """Bronze objects already processed: suffix -> size, modified, ingested_at, mappings (fingerprint), run_id."""
+    """Bronze objects already processed: suffix -> size, modified, ingested_at, mappings (fingerprint), rules
+    (SILVER_RULES_VERSION), run_id."""
     state_file = f"{silver_path}/{STATE_FILE}"
     if not files.exists(state_file):
         return {}
@@ -1485,6 +1491,7 @@ def run_silver(
         "time_basis_overrides": overrides,
         "mappings": mappings["folder"],
         "mappings_fingerprint": mappings_fingerprint(mappings),
+        "silver_rules_version": SILVER_RULES_VERSION,
         "new_objects_from": "state_file" if announced is None else "job_bookmark",
     }
     read_earlier = processed.keys() - {entry["suffix"] for entry in planned}
@@ -1498,23 +1505,7 @@ def run_silver(
             earlier,
             f"{silver_path}/{STATE_FILE}",
         )
-    mapped_otherwise = [
-        suffix
-        for suffix in read_earlier
-        if processed[suffix].get("mappings") != report["mappings_fingerprint"]
-    ]
-    if mapped_otherwise:
-        report["objects_mapped_otherwise"] = len(mapped_otherwise)
-        log.warning(
-            "%d of the %d Bronze objects read earlier were mapped with other mapping files than %s holds now (or "
-            "before Silver recorded which): their rows keep the values mapped then. To map them anew, delete %s (on "
-            "Glue with the job bookmark: aws glue reset-job-bookmark) and run again: the dedupe makes the re-read "
-            "safe (docs/silver.md, 'A new mapping value').",
-            len(mapped_otherwise),
-            earlier,
-            mappings["folder"],
-            f"{silver_path}/{STATE_FILE}",
-        )
+    name_objects_read_otherwise(report, processed, read_earlier, silver_path)
     if not planned:
         log.info(
             "Silver: nothing new in %s (%s); no Spark job started",
@@ -1612,6 +1603,47 @@ def run_silver(
                 spark.conf.unset(key)
             else:
                 spark.conf.set(key, value)
+
+
+def name_objects_read_otherwise(
+    report: dict, processed: dict[str, dict], read_earlier: set[str], silver_path: str
+) -> None:
+    """Count in the report, and warn of, the objects read earlier with other mapping files or other Silver rules than
+    this run's, or before Silver recorded which: their rows keep the values those gave until they are read again."""
+    again = (
+        f"delete {silver_path}/{STATE_FILE} (on Glue with the job bookmark: aws glue reset-job-bookmark) and run "
+        "again: the dedupe makes the re-read safe"
+    )
+    mapped_otherwise = [
+        suffix
+        for suffix in read_earlier
+        if processed[suffix].get("mappings") != report["mappings_fingerprint"]
+    ]
+    if mapped_otherwise:
+        report["objects_mapped_otherwise"] = len(mapped_otherwise)
+        log.warning(
+            "%d of the %d Bronze objects read earlier were mapped with other mapping files than %s holds now (or "
+            "before Silver recorded which): their rows keep the values mapped then. To map them anew, %s "
+            "(docs/silver.md, 'A new mapping value').",
+            len(mapped_otherwise),
+            len(read_earlier),
+            report["mappings"],
+            again,
+        )
+    other_rules = [
+        suffix for suffix in read_earlier if processed[suffix].get("rules") != report["silver_rules_version"]
+    ]
+    if other_rules:
+        report["objects_read_with_other_rules"] = len(other_rules)
+        log.warning(
+            "%d of the %d Bronze objects read earlier were read with other Silver rules than this job's (version %s; "
+            "or before Silver recorded which): their rows keep the values those rules gave. To read them with these "
+            "rules, %s (docs/silver.md, 'A changed rule').",
+            len(other_rules),
+            len(read_earlier),
+            report["silver_rules_version"],
+            again,
+        )
 
 
 def _tally_first_pass(counted: list, file_reports: dict[str, dict]) -> dict[str, dict]:
@@ -1927,6 +1959,7 @@ def _finish(
             "modified": entry["modified"],
             "ingested_at": entry["ingested_at"],
             "mappings": report["mappings_fingerprint"],
+            "rules": report["silver_rules_version"],
             "run_id": report["run_id"],
         }
     files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))

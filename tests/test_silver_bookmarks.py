@@ -148,6 +148,31 @@ def test_with_bookmarks_off_the_state_file_decides_and_no_bookmarked_read_is_mad
     assert silver_job.Job.commits == 2
 
 
+def test_with_bookmarks_on_objects_read_with_other_rules_are_named_until_the_bookmark_is_reset(
+    spark, tmp_path: Path, on_glue, monkeypatch, caplog: pytest.LogCaptureFixture
+):
+    """The bookmark decides what is read, the state still says how each object was read: a run the bookmark hands
+    nothing warns, and the warning's remedy on Glue (reset the bookmark) reads the objects again."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    assert silver_job.main(argv(bronze, silver, "job-bookmark-enable")) == 0
+    monkeypatch.setattr(silver_job, "SILVER_RULES_VERSION", silver_job.SILVER_RULES_VERSION + 1)
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        assert silver_job.main(argv(bronze, silver, "job-bookmark-enable")) == 0
+    assert "1 of the 1 Bronze objects read earlier were read with other Silver rules" in caplog.text
+    assert "aws glue reset-job-bookmark" in caplog.text
+
+    on_glue.committed = set()  # aws glue reset-job-bookmark
+    assert silver_job.main(argv(bronze, silver, "job-bookmark-enable")) == 0
+    assert [f["source_file"] for f in latest_report(silver)["files"]] == [FIRST]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        assert silver_job.main(argv(bronze, silver, "job-bookmark-enable")) == 0
+    assert "other Silver rules" not in caplog.text
+
+
 def test_the_job_definition_is_a_valid_create_job_request_with_the_bookmark_on():
     definition = json.loads((REPO / "glue" / "job_definition.json").read_text())
     glue = boto3.client("glue", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")

@@ -662,6 +662,16 @@ def test_a_month_a_version_without_publishing_json_had_not_moved_in_yet_is_put_b
     assert sorted(silver_rows(spark, silver)) == ["101004000002"]
 
 
+def run_warned(
+    spark, bronze: Path, silver: Path, caplog: pytest.LogCaptureFixture, **options: str
+) -> tuple[dict, str]:
+    """One Silver run: its report and the warnings it logged."""
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        report = silver_job.run_silver(spark, str(bronze), str(silver), **options)
+    return report, caplog.text
+
+
 def test_objects_read_with_other_mapping_files_are_named_until_read_again(
     spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
@@ -675,22 +685,16 @@ def test_objects_read_with_other_mapping_files_are_named_until_read_again(
     first = silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
     assert "objects_mapped_otherwise" not in first
 
-    def warned() -> tuple[dict, str]:
-        caplog.clear()
-        with caplog.at_level("WARNING", logger=silver_job.log.name):
-            report = silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
-        return report, caplog.text
-
     statuses = mappings / "statuses.csv"
     statuses.write_text(
         statuses.read_text().replace("Closed,true,legacy and NEW SYSTEM", "Closed,true,edited note")
     )
-    report, text = warned()
+    report, text = run_warned(spark, bronze, silver, caplog, mappings_path=str(mappings))
     assert "objects_mapped_otherwise" not in report and "mapped with other mapping files" not in text
 
     statuses.write_text(statuses.read_text() + "Parked,false,a new status\n")
     for _ in range(2):  # the second run too: the state still says how the object was mapped
-        report, text = warned()
+        report, text = run_warned(spark, bronze, silver, caplog, mappings_path=str(mappings))
         assert report["status"] == "nothing_new"
         assert report["objects_mapped_otherwise"] == 1
         assert "1 of the 1 Bronze objects read earlier were mapped with other mapping files" in text
@@ -699,21 +703,67 @@ def test_objects_read_with_other_mapping_files_are_named_until_read_again(
     # as the warning says: without the state file the object is read again, with the files as they are now
     (silver / "_state" / "processed.json").unlink()
     silver_job.run_silver(spark, str(bronze), str(silver), mappings_path=str(mappings))
-    report, text = warned()
+    report, text = run_warned(spark, bronze, silver, caplog, mappings_path=str(mappings))
     assert "objects_mapped_otherwise" not in report and "mapped with other mapping files" not in text
 
 
-def test_a_state_written_before_mappings_were_recorded_names_every_object(
-    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_objects_read_with_other_silver_rules_are_named_until_read_again(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch
 ):
+    """A rule changed in the job's code, with SILVER_RULES_VERSION bumped, reaches only the objects read after it:
+    every later run names the objects read before, until they are read again (as for the mapping files)."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    first = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert first["silver_rules_version"] == silver_job.SILVER_RULES_VERSION
+    assert "objects_read_with_other_rules" not in first
+
+    # the rule: Boston's box no longer holds the case's point (42.3634, -71.0566); the version says so
+    monkeypatch.setattr(silver_job, "BOSTON_BOX", {"lat": (42.20, 42.30), "lon": (-71.20, -70.90)})
+    monkeypatch.setattr(silver_job, "SILVER_RULES_VERSION", silver_job.SILVER_RULES_VERSION + 1)
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000002", "2022-01-11 09:00:00")])
+    write_manifest(bronze, "20261125T060000Z", {SECOND: "2026-11-25T06:00:00Z"})
+    report, text = run_warned(spark, bronze, silver, caplog)
+    assert report["status"] == "ok" and report["objects_read_with_other_rules"] == 1
+    assert "1 of the 1 Bronze objects read earlier were read with other Silver rules" in text
+    assert "objects_mapped_otherwise" not in report  # the mapping files are the same
+    quality = {case: row["location_quality"] for case, row in silver_rows(spark, silver).items()}
+    # the row read before keeps what the old rule gave
+    assert quality == {"101004000001": "ok", "101004000002": "outside_boston"}
+
+    # a run that reads nothing says it again; the object read with the new rules is not named
+    report, text = run_warned(spark, bronze, silver, caplog)
+    assert report["status"] == "nothing_new" and report["objects_read_with_other_rules"] == 1
+    assert "1 of the 2 Bronze objects read earlier were read with other Silver rules" in text
+    assert f"delete {silver}/_state/processed.json" in text
+
+    # as the warning says: without the state file every object is read again, with the rules as they are now
+    (silver / "_state" / "processed.json").unlink()
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    report, text = run_warned(spark, bronze, silver, caplog)
+    assert "objects_read_with_other_rules" not in report and "other Silver rules" not in text
+    quality = {case: row["location_quality"] for case, row in silver_rows(spark, silver).items()}
+    assert quality == {"101004000001": "outside_boston", "101004000002": "outside_boston"}
+
+
+@pytest.mark.parametrize(
+    ("field", "counted"),
+    [("mappings", "objects_mapped_otherwise"), ("rules", "objects_read_with_other_rules")],
+)
+def test_a_state_written_before_silver_recorded_how_it_read_names_every_object(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture, field: str, counted: str
+):
+    """A state from a version that did not record the mappings' digest, or the rules' version, cannot vouch for the
+    objects it lists: they count as read otherwise."""
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
     write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
     silver_job.run_silver(spark, str(bronze), str(silver))
-    write_state_without(silver, "mappings")
+    write_state_without(silver, field)
 
-    with caplog.at_level("WARNING", logger=silver_job.log.name):
-        report = silver_job.run_silver(spark, str(bronze), str(silver))
+    report, text = run_warned(spark, bronze, silver, caplog)
 
-    assert report["status"] == "nothing_new" and report["objects_mapped_otherwise"] == 1
-    assert "(or before Silver recorded which)" in caplog.text
+    assert report["status"] == "nothing_new" and report[counted] == 1
+    assert {"objects_mapped_otherwise", "objects_read_with_other_rules"} & report.keys() == {counted}
+    assert "or before Silver recorded which" in text
