@@ -240,6 +240,23 @@ OUTPUT_COLUMNS = [
 # a case wins). Each Bronze object's record in the state keeps the version it was read with, and every later run
 # names the objects read with another one (their rows keep what those rules gave until they are read again).
 SILVER_RULES_VERSION = 1
+# The rules: these definitions, with every function and constant of this file they use (their docstrings and
+# comments aside). tests/test_silver_rules_version.py holds the version beside a digest of them, so a rule changed
+# without a decision on the version fails there.
+SILVER_RULES = (
+    "read_bronze_file",  # the CSV reader's options, each era's columns, the lineage columns
+    "ingest_time_of_object",  # ingested_at of an object no manifest names (the dedupe's first key)
+    "screen",  # rejects and time-basis evidence (first pass)
+    "PHONE_CHANNEL",  # which openings are phone evidence
+    "mark_duplicates",
+    "mark_repeated_rejects",
+    "decide_time_basis",
+    "clean_blanks",  # the second pass, from here to OUTPUT_COLUMNS
+    "parse_stamps",
+    "to_silver",
+    "OUTPUT_COLUMNS",
+    "QUARANTINE_COLUMNS",
+)
 # Silver's layout under --silver_path (scripts/lake.py declares the same for the other stages; a test holds them equal).
 TABLE_FOLDER = "service_requests"
 QUARANTINE_FOLDER = "quarantine"
