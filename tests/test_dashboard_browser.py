@@ -1346,6 +1346,7 @@ def test_names_from_the_data_are_shown_as_written_and_never_run_or_draw_markup(
         assert set(page.evaluate(drawn, "chart-top-reasons")) >= {HOSTILE_COMMENT, HOSTILE_MARKUP}
         assert set(page.evaluate(drawn, "chart-sources")) >= {HOSTILE_SCRIPT, HOSTILE_MARKUP}  # the legend
         page.click("#chart-subjects-numbers summary")
+        page.wait_for_selector("#chart-subjects-numbers table")  # filled on the toggle event, after the click
         assert [row[0] for row in numbers(page, "chart-subjects")[1:]] == [HOSTILE_MARKUP, HOSTILE_ENTITY]
 
         page.click("#tab-analytics")
