@@ -239,6 +239,64 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def policy_documents(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every identity policy of the template (roles' inline policies, managed policies), by a readable name."""
+    documents = {}
+    for name, resource in resources.items():
+        properties = resource["Properties"]
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            documents[name] = properties["PolicyDocument"]
+        for policy in properties.get("Policies", []) if resource["Type"] == "AWS::IAM::Role" else []:
+            documents[f"{name}/{policy['PolicyName']}"] = policy["PolicyDocument"]
+    return documents
+
+
+def test_no_role_holds_an_aws_managed_policy_or_a_wildcard_action():
+    """AWSGlueServiceRole gave the Silver job glue:* on every resource, and S3, EC2 and IAM reads everywhere; every
+    permission in the stack is now written out, and the one on every resource is scoped by a condition."""
+    resources = template()["Resources"]
+    roles = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+
+    assert all("ManagedPolicyArns" not in role for role in roles.values())
+    assert ":iam::aws:policy/" not in json.dumps(resources)  # nor attached any other way
+    for name, document in policy_documents(resources).items():
+        for statement in document["Statement"]:
+            assert statement["Effect"] == "Allow", name
+            assert not any(action.endswith("*") for action in as_list(statement["Action"])), (name, statement)
+            if statement["Resource"] == "*":  # an action that takes no resource
+                assert (statement["Action"], statement["Condition"]) == (
+                    "cloudwatch:PutMetricData",
+                    {"StringEquals": {"cloudwatch:namespace": "Glue"}},
+                ), (name, statement)
+
+
+def test_the_silver_job_reads_only_its_own_job_and_the_default_database():
+    resources = template()["Resources"]
+    by_sid = {statement["Sid"]: statement for statement in statements("SilverJobRole")}
+    job_name = resources["SilverJob"]["Properties"]["Name"]
+
+    glue_actions = {
+        action
+        for statement in by_sid.values()
+        for action in as_list(statement["Action"])
+        if "glue:" in action
+    }
+    assert glue_actions == {
+        "glue:GetDatabase",
+        "glue:GetDatabases",
+        "glue:GetJob",
+        "glue:GetJobRun",
+        "glue:GetJobBookmark",
+    }
+    assert by_sid["ReadItsOwnJob"]["Resource"] == {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:job/{job_name}"
+    }
+    # the same catalog look-up as Gold's, on the same two resources
+    gold = {statement["Sid"]: statement for statement in statements("GoldJobRole")}
+    assert by_sid["LookUpTheDefaultDatabase"] == gold["LookUpTheDefaultDatabase"]
+    assert by_sid["FindTheBucketsRegion"]["Resource"] == {"Fn::GetAtt": ["LakeBucket", "Arn"]}
+
+
 def test_the_pipeline_runs_silver_then_gold_and_ends():
     definition, _ = pipeline()
     states = definition["States"]
@@ -524,7 +582,11 @@ def test_the_silver_jobs_logs_go_to_the_stacks_log_groups_kept_30_days(stack):
         f"{prefix}/error": 30,
         f"{prefix}/output": 30,
     }
-    assert prefix.startswith("/aws-glue/")  # where AWSGlueServiceRole may write logs
+    # the job's role may write there, and to no other log group
+    [logs] = [statement for statement in statements("SilverJobRole") if statement["Sid"] == "WriteItsLogs"]
+    assert logs["Resource"] == {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{prefix}/*"
+    }
     assert sorted(resources["SilverJob"]["DependsOn"]) == ["SilverJobErrorLogs", "SilverJobOutputLogs"]
 
 
