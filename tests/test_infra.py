@@ -4,6 +4,7 @@ its own work on the lake — checked with moto's IAM enforcement on real request
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import re
 import time
@@ -295,6 +296,71 @@ def test_the_silver_job_reads_only_its_own_job_and_the_default_database():
     gold = {statement["Sid"]: statement for statement in statements("GoldJobRole")}
     assert by_sid["LookUpTheDefaultDatabase"] == gold["LookUpTheDefaultDatabase"]
     assert by_sid["FindTheBucketsRegion"]["Resource"] == {"Fn::GetAtt": ["LakeBucket", "Arn"]}
+
+
+def template_value(value: Any) -> str:
+    """A policy string as CloudFormation would make it for the test stack (LakePrefix left at its default)."""
+    text = value["Fn::Sub"] if isinstance(value, dict) else value
+    return text.replace("${LakePrefix}", LAKE_PREFIX)
+
+
+def may_list(granted: list[dict[str, Any]], prefix: str | None) -> bool:
+    """Whether the statements let a principal list the lake bucket with this prefix (None: no prefix at all, as in
+    HeadBucket), their StringLike and Null conditions on s3:prefix evaluated as IAM does (moto evaluates neither)."""
+    for statement in granted:
+        if "s3:ListBucket" not in as_list(statement["Action"]):
+            continue
+        condition = statement.get("Condition", {})
+        if not condition:
+            return True
+        if "Null" in condition:
+            allows = (prefix is None) == (condition["Null"]["s3:prefix"] == "true")
+        else:
+            patterns = [template_value(pattern) for pattern in as_list(condition["StringLike"]["s3:prefix"])]
+            allows = prefix is not None and any(fnmatch.fnmatchcase(prefix, pattern) for pattern in patterns)
+        if allows:
+            return True
+    return False
+
+
+def test_every_listing_of_the_lake_bucket_is_held_to_prefixes():
+    """s3:ListBucket on the bucket without a condition would let any of the stack's principals list every key of
+    the lake; each statement that grants it names the prefixes (or only HeadBucket's absence of one)."""
+    for name, document in policy_documents(template()["Resources"]).items():
+        for statement in document["Statement"]:
+            if "s3:ListBucket" in as_list(statement["Action"]):
+                assert statement["Resource"] == {"Fn::GetAtt": ["LakeBucket", "Arn"]}, name
+                condition = statement.get("Condition", {})
+                held = list(condition) == ["StringLike"] and list(condition["StringLike"]) == ["s3:prefix"]
+                assert held or condition == {"Null": {"s3:prefix": "true"}}, (name, statement)
+
+
+@pytest.mark.parametrize(
+    "principal, lists",
+    [
+        ("BronzeIngestPolicy", [BRONZE_PREFIX]),
+        ("SilverJobRole/boston311-silver-lake", ["code/glue", BRONZE_PREFIX, SILVER_PREFIX]),
+        ("GoldJobRole/boston311-gold-lake", ["code/emr", SILVER_PREFIX, GOLD_PREFIX, "logs/emr-serverless"]),
+    ],
+)
+def test_each_principal_lists_only_the_prefixes_it_reads_or_writes(principal, lists):
+    granted = policy_documents(template()["Resources"])[principal]["Statement"]
+    every_folder = ["code/glue", "code/emr", "logs/emr-serverless", BRONZE_PREFIX, SILVER_PREFIX, GOLD_PREFIX]
+
+    def key_of(folder: str) -> str:
+        return folder if folder.startswith(("code/", "logs/")) else f"{LAKE_PREFIX}/{folder}"
+
+    for folder in every_folder:
+        mine = folder in lists
+        assert may_list(granted, f"{key_of(folder)}/") == mine, folder
+        assert may_list(granted, f"{key_of(folder)}/year=2026/") == mine, folder
+        assert may_list(granted, key_of(folder)) == mine, (
+            folder
+        )  # a probe of the folder itself, without the /
+        assert not may_list(granted, f"{key_of(folder)}_old/"), folder
+    for above in ["", "lake", "lake/", "code/", "logs/", f"{LAKE_PREFIX}/bronze/"]:
+        assert not may_list(granted, above), above
+    assert may_list(granted, None)  # HeadBucket
 
 
 def test_the_pipeline_runs_silver_then_gold_and_ends():
@@ -772,7 +838,8 @@ def test_each_job_role_reads_its_input_and_writes_only_its_own_stage(
     def in_lake(where: str) -> str:
         return where if where.startswith("code/") else f"{LAKE_PREFIX}/{where}/part-0.parquet"
 
-    assert allowed(job, "list", f"{LAKE_PREFIX}/")
+    for where in [*reads, *writes]:  # moto leaves out the s3:prefix conditions: the template tests check them
+        assert allowed(job, "list", in_lake(where).rsplit("/", 1)[0] + "/")
     for key in every_key:
         may_write = any(key == in_lake(where) for where in writes)
         assert allowed(job, "read", key) == (may_write or any(key == in_lake(where) for where in reads)), key
