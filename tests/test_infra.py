@@ -363,6 +363,32 @@ def test_each_principal_lists_only_the_prefixes_it_reads_or_writes(principal, li
     assert may_list(granted, None)  # HeadBucket
 
 
+def test_every_service_may_assume_a_role_only_for_this_account():
+    """A trust policy naming only a service lets that service assume the role for anyone's resource (the confused
+    deputy); each is held to this account, EMR Serverless also to its applications in this region."""
+    resources = template()["Resources"]
+    trusted = {}
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+                trusted[statement["Principal"]["Service"]] = statement
+                assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole"), name
+                held_to = statement.get("Condition", {}).get("StringEquals")
+                assert held_to == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, name
+
+    assert set(trusted) == {
+        "glue.amazonaws.com",
+        "emr-serverless.amazonaws.com",
+        "states.amazonaws.com",
+        "scheduler.amazonaws.com",
+    }
+    assert trusted["emr-serverless.amazonaws.com"]["Condition"]["ArnLike"] == {
+        "aws:SourceArn": {
+            "Fn::Sub": "arn:${AWS::Partition}:emr-serverless:${AWS::Region}:${AWS::AccountId}:/applications/*"
+        }
+    }
+
+
 def test_the_pipeline_runs_silver_then_gold_and_ends():
     definition, _ = pipeline()
     states = definition["States"]
