@@ -105,7 +105,7 @@ PRIVATE = {
 }
 
 
-@pytest.mark.parametrize("bucket_name", ["LakeBucket", "AthenaResultsBucket"])
+@pytest.mark.parametrize("bucket_name", ["LakeBucket", "AthenaResultsBucket", "AccessLogsBucket"])
 def test_each_bucket_is_private_encrypted_and_tls_only(bucket_name: str):
     """Read from the template: moto's CloudFormation ignores a bucket's public access block, ownership controls and
     lifecycle, and does not create bucket policies."""
@@ -118,7 +118,11 @@ def test_each_bucket_is_private_encrypted_and_tls_only(bucket_name: str):
     assert encryption == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
     assert resources[bucket_name]["DeletionPolicy"] == "Retain"
     # every request without TLS is refused, on the bucket and on every object
-    [tls_only] = resources[f"{bucket_name}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    [tls_only] = [
+        statement
+        for statement in resources[f"{bucket_name}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "TlsOnly"
+    ]
     assert resources[f"{bucket_name}Policy"]["Properties"]["Bucket"] == {"Ref": bucket_name}
     assert (tls_only["Effect"], tls_only["Principal"], tls_only["Action"]) == ("Deny", "*", "s3:*")
     assert tls_only["Resource"] == [
@@ -126,6 +130,110 @@ def test_each_bucket_is_private_encrypted_and_tls_only(bucket_name: str):
         {"Fn::Sub": f"${{{bucket_name}.Arn}}/*"},
     ]
     assert tls_only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_every_request_on_the_lake_is_logged_where_only_s3_log_delivery_may_write():
+    """S3 server access logs: who read, wrote or deleted which key of the lake, and when. They go to a bucket of
+    their own, which the bucket policy opens to S3's log delivery only, only for the lake bucket of this account,
+    only under the lake's log prefix; no role of the stack is granted anything in it. Kept a year, then expired."""
+    resources = template()["Resources"]
+    logging = resources["LakeBucket"]["Properties"]["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
+    assert logging["LogFilePrefix"] == "lake-bucket/"
+    assert (
+        "LoggingConfiguration" not in resources["AccessLogsBucket"]["Properties"]
+    )  # never logs its own reads
+
+    policy = resources["AccessLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    allowed_always = [
+        statement for statement in policy if "Effect" in statement and statement["Effect"] == "Allow"
+    ]
+    assert allowed_always == [
+        {
+            "Sid": "S3ServerAccessLogsOfTheLake",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": {"Fn::Sub": "${AccessLogsBucket.Arn}/lake-bucket/*"},
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}"}},
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+            },
+        }
+    ]
+    # the lake bucket's ARN spelt from BucketName is the lake bucket's
+    assert resources["LakeBucket"]["Properties"]["BucketName"] == {"Ref": "BucketName"}
+    assert "AccessLogsBucket" not in json.dumps(policy_documents(resources))
+    rules = resources["AccessLogsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [(rule["Status"], rule["ExpirationInDays"], "Prefix" in rule) for rule in rules] == [
+        ("Enabled", 365, False)
+    ]
+
+
+def test_cloudtrail_data_events_of_the_lake_are_offered_and_off_by_default():
+    """CloudTrail data events (billed per event) name the IAM principal behind each object request; offered with
+    LakeDataEvents (NONE by default), for the lake bucket's objects only, writes only or reads too, delivered to the
+    access-log bucket, where CloudTrail may write for this trail only."""
+    body = template()
+    resources = body["Resources"]
+    assert body["Parameters"]["LakeDataEvents"]["Default"] == "NONE"
+    assert body["Conditions"]["HasLakeDataEvents"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "LakeDataEvents"}, "NONE"]}]
+    }
+    assert body["Conditions"]["LakeDataEventsWritesOnly"] == {
+        "Fn::Equals": [{"Ref": "LakeDataEvents"}, "WRITES"]
+    }
+    trail = resources["LakeDataEventsTrail"]
+    assert trail["Condition"] == "HasLakeDataEvents"
+    assert (
+        trail["DependsOn"] == "AccessLogsBucketPolicy"
+    )  # CloudTrail checks the bucket policy when it is created
+    properties = trail["Properties"]
+    assert (properties["S3BucketName"], properties["S3KeyPrefix"]) == (
+        {"Ref": "AccessLogsBucket"},
+        "cloudtrail",
+    )
+    assert properties["EnableLogFileValidation"] is True
+    [selector] = properties["AdvancedEventSelectors"]
+    fields = selector["FieldSelectors"]
+    assert fields[:3] == [
+        {"Field": "eventCategory", "Equals": ["Data"]},
+        {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+        {"Field": "resources.ARN", "StartsWith": [{"Fn::Sub": "${LakeBucket.Arn}/"}]},
+    ]
+    assert fields[3:] == [
+        {
+            "Fn::If": [
+                "LakeDataEventsWritesOnly",
+                {"Field": "readOnly", "Equals": ["false"]},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    ]
+
+    trail_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/"
+        + properties["TrailName"]["Fn::Sub"]
+    }
+    policy = resources["AccessLogsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    for_the_trail = [statement["Fn::If"] for statement in policy if "Fn::If" in statement]
+    assert [(condition, otherwise) for condition, _, otherwise in for_the_trail] == [
+        ("HasLakeDataEvents", {"Ref": "AWS::NoValue"})
+    ] * 2
+    check, put = (statement for _, statement, _ in for_the_trail)
+    assert check["Principal"] == put["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert (check["Action"], check["Resource"]) == (
+        "s3:GetBucketAcl",
+        {"Fn::GetAtt": ["AccessLogsBucket", "Arn"]},
+    )
+    assert (put["Action"], put["Resource"]) == (
+        "s3:PutObject",
+        {"Fn::Sub": "${AccessLogsBucket.Arn}/cloudtrail/AWSLogs/${AWS::AccountId}/*"},
+    )
+    assert check["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn}}
+    assert put["Condition"] == {
+        "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}
+    }
 
 
 def test_only_what_is_disposable_expires_and_athena_results_stay_out_of_the_lake_bucket():
