@@ -36,9 +36,14 @@ DEPARTMENT_PALETTE = qualitative.Dark24
 # first 20 departments, 8 pairs of Dark24 colours are all but one colour to a deuteranope (the 4th and 7th,
 # red and ochre, most of all); each such pair differs in dash.
 DEPARTMENT_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
-# One colour per source (channel), fixed by its sorted position, so Phone keeps its colour whatever the filters;
-# a colour-blind-safe palette with none of the measures' own blue and orange (enquiries, delay, p50/p90).
-SOURCE_PALETTE = qualitative.Safe
+# One colour per source (channel), fixed by its sorted position, so Phone keeps its colour whatever the filters:
+# Paul Tol's colour-blind-safe "muted" scheme (plotly's qualitative.Safe) without its three light colours (cyan,
+# sand, teal: 1.8, 1.6 and 2.8:1 against white), so every slice is at least 3:1 (WCAG 1.4.11); none is the
+# measures' own blue or orange (enquiries, delay, p50/p90). Ordered so the harmonised sources in sorted order (App,
+# Employee, Integration, Phone, Social Media, Web) get indigo, rose, olive, green (Phone, as before), purple, wine:
+# the two largest slices, Phone and App, and the slices beside Phone in the donut differ in hue.
+INDIGO, ROSE, GREEN, PURPLE, OLIVE, WINE, BROWN, GREY = (qualitative.Safe[i] for i in (4, 1, 3, 5, 7, 8, 9, 10))
+SOURCE_PALETTE = [INDIGO, ROSE, OLIVE, GREEN, PURPLE, WINE, BROWN, GREY]
 
 # Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
 MANAGEMENT_SQL = """
