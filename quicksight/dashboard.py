@@ -42,7 +42,9 @@ DEPARTMENT_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
 # measures' own blue or orange (enquiries, delay, p50/p90). Ordered so the harmonised sources in sorted order (App,
 # Employee, Integration, Phone, Social Media, Web) get indigo, rose, olive, green (Phone, as before), purple, wine:
 # the two largest slices, Phone and App, and the slices beside Phone in the donut differ in hue.
-INDIGO, ROSE, GREEN, PURPLE, OLIVE, WINE, BROWN, GREY = (qualitative.Safe[i] for i in (4, 1, 3, 5, 7, 8, 9, 10))
+INDIGO, ROSE, GREEN, PURPLE, OLIVE, WINE, BROWN, GREY = (
+    qualitative.Safe[i] for i in (4, 1, 3, 5, 7, 8, 9, 10)
+)
 SOURCE_PALETTE = [INDIGO, ROSE, OLIVE, GREEN, PURPLE, WINE, BROWN, GREY]
 
 # Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
