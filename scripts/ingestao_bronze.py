@@ -52,6 +52,10 @@ MAX_REDIRECTS = 5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_AFTER_MAX_SECONDS = 300
 DEFAULT_BACKOFF_SECONDS = 1.0
+# A resource's new version under this share of the bytes Bronze landed of it before is reported as shrunk: a
+# WARNING, ``shrunk_from_bytes`` in its manifest entry, a count in the summary. The City's files grow or stay about
+# the same; one that loses a tenth of its bytes was cut short or re-issued with rows missing. It still lands as served.
+SHRINK_WARN_RATIO = 0.9
 # The state field where a run records what it lands, before each commit, until its manifest is written.
 RUN_IN_PROGRESS = "run_in_progress"
 # The loggers through which urllib3 can log a request URL (it logs the presigned URL when it retries).
@@ -158,6 +162,8 @@ class ManifestEntry:
     bytes: int | None = None
     header_era: str | None = None
     ingested_at: str | None = None
+    # landed only: the bytes of the previous landing, when this one has under SHRINK_WARN_RATIO of them
+    shrunk_from_bytes: int | None = None
 
     @classmethod
     def for_resource(cls, resource: PortalResource) -> ManifestEntry:
@@ -477,6 +483,45 @@ class HostAllowList:
         )
 
 
+def shrink_baseline(
+    resource: PortalResource, landed: dict[str, dict[str, Any]], listed_ids: set[str]
+) -> dict[str, Any] | None:
+    """The state record a new version of ``resource`` is compared with for a shrink: the resource's own; for a
+    resource the state does not know, the newest of its dataset's records whose resource the portal no longer lists
+    (the City replaced the resource; a twin it still lists is another file). None on a first landing."""
+    own = landed.get(resource.resource_id)
+    if own is not None:
+        return own
+    replaced = [
+        record
+        for resource_id, record in landed.items()
+        if resource_id not in listed_ids and record.get("dataset") == resource.dataset
+    ]
+    return max(replaced, key=lambda record: str(record.get("ingested_at") or ""), default=None)
+
+
+def shrunk_from(size: int, baseline: dict[str, Any] | None) -> int | None:
+    """The bytes of the previous landing when ``size`` is under SHRINK_WARN_RATIO of them; None otherwise."""
+    previous = (baseline or {}).get("bytes")
+    if not isinstance(previous, int) or size >= previous * SHRINK_WARN_RATIO:
+        return None
+    return previous
+
+
+def warn_shrunk(dataset: str, size: int, previous: int, previous_key: str | None) -> None:
+    """The WARNING for a landing that shrank: the dataset, both sizes, and what it means for Silver."""
+    log.warning(
+        "%s: the portal's new file has %s bytes, %d %% fewer than the %s landed before (%s); landed as served. "
+        "Silver keeps its earlier rows of cases missing from the new file (an upsert, never a delete), so "
+        "nothing is lost, but the City's file changed: check whether the re-issue is complete",
+        dataset,
+        f"{size:,}",
+        round(100 * (1 - size / previous)),
+        f"{previous:,}",
+        previous_key,
+    )
+
+
 def count(size: int | None) -> str:
     """A byte count with thousands separators, ``?`` when unknown."""
     return "?" if size is None else f"{size:,}"
@@ -528,11 +573,15 @@ def summary_table(entries: list[ManifestEntry]) -> str:
     for entry in entries:
         size = f"{entry.bytes:,}" if entry.bytes is not None else "-"
         detail = entry.error if entry.status == "failed" else (entry.key or "")
+        if entry.shrunk_from_bytes is not None:
+            detail += f" (shrunk from {entry.shrunk_from_bytes:,} bytes)"
         lines.append(f"{entry.dataset:<14} {entry.status:<10} {size:>14}  {printable(detail)}")
     counts = {
         status: sum(e.status == status for e in entries) for status in ("landed", "unchanged", "failed")
     }
-    lines.append(f"landed {counts['landed']}, unchanged {counts['unchanged']}, failed {counts['failed']}")
+    totals = f"landed {counts['landed']}, unchanged {counts['unchanged']}, failed {counts['failed']}"
+    shrunk = sum(e.shrunk_from_bytes is not None for e in entries)
+    lines.append(f"{totals}, shrunk {shrunk}" if shrunk else totals)  # the usual line stays as it always was
     return "\n".join(lines)
 
 
@@ -849,12 +898,15 @@ def land_resource(
     force: bool,
     progress: bool,
     before_commit: Callable[[ManifestEntry], None],
+    compared_with: dict[str, Any] | None = None,
 ) -> ManifestEntry:
     """Fetch, validate and commit one resource; the entry says landed or unchanged.
 
     ``landed_before`` is the state's record of the resource. ``force`` ignores it as a reason not to download
     or land, but an object already in today's folder with these bytes is never copied again.
-    ``before_commit`` records the entry in the state before its object is committed.
+    ``before_commit`` records the entry in the state before its object is committed. A landing under
+    SHRINK_WARN_RATIO of ``compared_with``'s bytes (the state record ``shrink_baseline`` picks) is warned about and
+    recorded in the entry's ``shrunk_from_bytes``; it lands all the same.
     ResourceError when the resource cannot be landed; StorageError when the lake fails.
     """
     entry = ManifestEntry.for_resource(resource)
@@ -887,6 +939,9 @@ def land_resource(
             log.info("%s: %s already holds these bytes; not landing again", resource.dataset, key)
             return _unchanged(entry, landed_before)
         _fill(entry, "landed", key, sha256, size, era, iso_z(utc_now()))
+        entry.shrunk_from_bytes = shrunk_from(size, compared_with)
+        if entry.shrunk_from_bytes is not None:
+            warn_shrunk(resource.dataset, size, entry.shrunk_from_bytes, (compared_with or {}).get("key"))
         if already_there:
             log.info(
                 "%s: %s already holds these bytes (landed earlier today); announced as landed, not copied",
@@ -953,7 +1008,8 @@ def new_state(previous: dict[str, Any] | None, entries: list[ManifestEntry], run
     for entry in entries:
         if entry.status == "failed" or entry.key is None:
             continue
-        record = {k: v for k, v in asdict(entry).items() if k not in ("status", "error")}
+        # shrunk_from_bytes compares this landing with the one before: the run's news, not the object's
+        record = {k: v for k, v in asdict(entry).items() if k not in ("status", "error", "shrunk_from_bytes")}
         record["run_id"] = (
             run_id if entry.status == "landed" else resources.get(entry.resource_id, {}).get("run_id")
         )
@@ -1147,6 +1203,7 @@ def land_selection(
         store.write_json(BRONZE_STATE, {**state, RUN_IN_PROGRESS: {**manifest_head, "resources": recorded}})
 
     entries: list[ManifestEntry] = []
+    listed_ids = {resource.resource_id for resource in chosen}  # every listed resource of a chosen dataset
     lake_failed_on = None  # the dataset whose landing hit a StorageError
     with (
         tqdm_logging() if config.progress else nullcontext(),
@@ -1171,6 +1228,7 @@ def land_selection(
                     force=config.force,
                     progress=config.progress,
                     before_commit=before_commit,
+                    compared_with=shrink_baseline(resource, state["resources"], listed_ids),
                 )
             except (ResourceError, StorageError) as error:
                 entry = ManifestEntry.failed(resource, str(error))

@@ -109,3 +109,9 @@ def big_csv(min_bytes: int) -> bytes:
     header, rows = lines[0], b"".join(lines[1:])
     copies = min_bytes // len(rows) + 1
     return header + rows * copies
+
+
+def cut_short(dataset: str, share: float) -> bytes:
+    """The sample of ``dataset`` cut at the last line end within ``share`` of its bytes: a re-issue missing rows."""
+    sample = SAMPLE_BY_DATASET[dataset].read_bytes()
+    return sample[: sample.rindex(b"\n", 0, int(len(sample) * share)) + 1]

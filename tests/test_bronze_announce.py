@@ -16,6 +16,7 @@ from bronze_helpers import (
     SAMPLE_BY_DATASET,
     announced,
     by_dataset,
+    cut_short,
     data_keys,
     ingest,
     lake_files,
@@ -163,6 +164,25 @@ def test_a_run_killed_after_a_commit_is_announced_by_the_next_run_even_a_day_lat
     assert len(data_keys(lake_files(lake))) == 4  # the killed run's objects are not landed again
     assert_every_object_announced(lake)
     assert any("stopped before writing its manifest" in r.getMessage() for r in caplog.records)
+
+
+def test_a_killed_runs_manifest_written_by_the_next_run_still_says_the_landing_shrank(
+    portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    before = by_dataset(manifests(lake)[0])["legacy_2022"]["bytes"]
+    portal.rewrite(portal.resource_id("legacy_2022"), cut_short("legacy_2022", 0.5))
+    committed = interrupt_after_commit(monkeypatch, 1, SystemExit(137))  # killed right after the commit
+    with pytest.raises(SystemExit):
+        ingest(portal_url, lake)
+
+    assert ingest(portal_url, lake) == 0
+
+    _, recovered, _ = manifests(lake)
+    [entry] = recovered["resources"]
+    assert [entry["key"]] == committed and entry["shrunk_from_bytes"] == before
+    assert_every_object_announced(lake)
 
 
 def test_a_manifest_the_lake_refused_is_written_by_the_next_run(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bronze_helpers import SAMPLE_BY_DATASET, cut_short
 from portal_standin import Portal, serve
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -249,3 +250,22 @@ def test_end_to_end_cli_against_the_standin_then_rerun(tmp_path: Path) -> None:
     finally:
         standin.send_signal(signal.SIGINT)
         standin.wait(timeout=10)
+
+
+def test_a_shrunk_reissue_is_a_warning_and_a_count_in_the_cli_output_even_when_quiet(
+    portal: Portal, tmp_path: Path
+) -> None:
+    lake = str(tmp_path / "lake")
+    with serve(portal) as url:
+        run_cli("--portal", url, "--lake", lake, "--quiet", "--backoff", "0", cwd=tmp_path)
+        sample, half = SAMPLE_BY_DATASET["legacy_2011"].read_bytes(), cut_short("legacy_2011", 0.5)
+        portal.rewrite(portal.resource_id("legacy_2011"), half)
+
+        result = run_cli("--portal", url, "--lake", lake, "--quiet", "--backoff", "0", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == "landed 1, unchanged 3, failed 0, shrunk 1"
+    assert f"(shrunk from {len(sample):,} bytes)" in result.stdout
+    [warning] = result.stderr.splitlines()  # --quiet keeps warnings
+    assert f" WARNING ingestao_bronze: legacy_2011: the portal's new file has {len(half):,} bytes" in warning
+    assert "Silver keeps its earlier rows of cases missing from the new file" in warning

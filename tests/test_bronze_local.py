@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,7 @@ from bronze_helpers import (
     ERA_BY_DATASET,
     SAMPLE_BY_DATASET,
     by_dataset,
+    cut_short,
     data_keys,
     ingest,
     lake_files,
@@ -21,6 +24,7 @@ from bronze_helpers import (
     state,
 )
 from bronze_storage import ABANDONED_STAGING_HOURS
+from ingestao_bronze import SHRINK_WARN_RATIO
 from lake import BRONZE_STATE
 from portal_standin import Portal, serve
 
@@ -40,6 +44,7 @@ ENTRY_FIELDS = {
     "bytes",
     "header_era",
     "ingested_at",
+    "shrunk_from_bytes",
 }
 
 
@@ -64,6 +69,7 @@ def test_first_run_lands_every_csv_byte_for_byte_with_a_manifest(portal_url: str
         assert entry["bytes"] == SAMPLE_BY_DATASET[dataset].stat().st_size
         assert entry["header_era"] == ERA_BY_DATASET[dataset]
         assert entry["ingested_at"].endswith("Z")
+        assert entry["shrunk_from_bytes"] is None  # a first landing has nothing to shrink from
     # file names are the portal's, whatever the dataset
     assert entries["new_system"]["key"].endswith("/tmptahr44h_.csv")
     assert entries["legacy_2011"]["key"].endswith("/lagan_311_open_data_2011_rvsd3.csv")
@@ -157,6 +163,119 @@ def test_a_resource_rewritten_in_place_lands_a_new_ingest(
     assert (
         second["legacy_2022"]["portal_hash"] == portal.resource(portal.resource_id("legacy_2022")).raw["hash"]
     )
+
+
+def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The WARNING lines the run logged."""
+    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+
+
+def test_a_reissue_much_smaller_than_the_last_landing_warns_is_recorded_and_still_lands_as_served(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    first = by_dataset(manifests(lake)[0])["legacy_2022"]
+    half = cut_short("legacy_2022", 0.5)  # a closed year's file that suddenly lost half its rows
+    portal.rewrite(portal.resource_id("legacy_2022"), half)
+    caplog.clear()
+    capsys.readouterr()
+
+    code = ingest(portal_url, lake)
+
+    assert code == 0  # landing the City's file as served is Bronze's job: a shrink is news, not a failure
+    second = by_dataset(manifests(lake)[1])
+    assert second["legacy_2022"]["status"] == "landed"
+    assert second["legacy_2022"]["bytes"] == len(half) < first["bytes"] * SHRINK_WARN_RATIO
+    assert second["legacy_2022"]["shrunk_from_bytes"] == first["bytes"]
+    assert (lake / second["legacy_2022"]["key"]).read_bytes() == half
+    assert (lake / first["key"]).read_bytes() == SAMPLE_BY_DATASET["legacy_2022"].read_bytes()  # kept
+    assert {second[d]["shrunk_from_bytes"] for d in second if d != "legacy_2022"} == {None}
+    [warning] = warnings_in(caplog)
+    assert warning.startswith(
+        f"legacy_2022: the portal's new file has {len(half):,} bytes, "
+        f"{round(100 * (1 - len(half) / first['bytes']))} % fewer than the {first['bytes']:,} landed before "
+        f"({first['key']}); landed as served."
+    )
+    assert "(an upsert, never a delete), so nothing is lost, but the City's file changed" in warning
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "landed 1, unchanged 3, failed 0, shrunk 1"
+    [row] = [line for line in out if line.startswith("legacy_2022")]
+    assert row.endswith(f"{second['legacy_2022']['key']} (shrunk from {first['bytes']:,} bytes)")
+    # the state describes the object; the shrink was this run's news, and the next run has none
+    assert "shrunk_from_bytes" not in state(lake)["resources"][portal.resource_id("legacy_2022")]
+    caplog.clear()
+
+    assert ingest(portal_url, lake) == 0
+
+    assert {e["shrunk_from_bytes"] for e in manifests(lake)[2]["resources"]} == {None}
+    assert warnings_in(caplog) == []
+    assert capsys.readouterr().out.splitlines()[-1] == "landed 0, unchanged 4, failed 0"
+
+
+@pytest.mark.parametrize(
+    "reissue",
+    [
+        pytest.param(lambda: cut_short("legacy_2022", 0.95), id="slightly-smaller"),
+        pytest.param(
+            lambda: (
+                SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+                + cut_short("legacy_2022", 0.5).split(b"\n", 1)[1]
+            ),
+            id="grown",
+        ),
+    ],
+)
+def test_a_reissue_within_the_threshold_or_grown_lands_without_a_word(
+    reissue: Any, portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    before = by_dataset(manifests(lake)[0])["legacy_2022"]["bytes"]
+    new_bytes = reissue()
+    assert len(new_bytes) >= before * SHRINK_WARN_RATIO
+    portal.rewrite(portal.resource_id("legacy_2022"), new_bytes)
+    caplog.clear()
+
+    assert ingest(portal_url, lake) == 0
+
+    entry = by_dataset(manifests(lake)[1])["legacy_2022"]
+    assert entry["status"] == "landed" and entry["bytes"] == len(new_bytes)
+    assert entry["shrunk_from_bytes"] is None
+    assert warnings_in(caplog) == []
+
+
+def test_a_resource_the_city_replaced_is_compared_with_the_one_it_replaced_and_a_twin_is_not(
+    portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake = tmp_path / "lake"
+    original = portal.resource_id("legacy_2022")
+    ingest(portal_url, lake, "--years", "2022", "--no-new-system")
+    before = manifests(lake)[0]["resources"][0]["bytes"]
+    half = cut_short("legacy_2022", 0.5)
+    # a second file of the year while the first is still listed: another file, not a new version of it
+    portal.add_csv("311 Service Requests - 2022", half, file_name="twin_2022.csv")
+    caplog.clear()
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    assert [e["shrunk_from_bytes"] for e in manifests(lake)[1]["resources"]] == [None, None]
+    assert warnings_in(caplog) == []
+    # the first file withdrawn and a new resource of the year in its place: a new version of the year's file
+    portal.remove(original)
+    portal.add_csv("311 service requests - 2022", half, file_name="replacement_2022.csv")
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    replacement = next(
+        e for e in manifests(lake)[2]["resources"] if e["key"].endswith("/replacement_2022.csv")
+    )
+    assert replacement["status"] == "landed" and replacement["shrunk_from_bytes"] == before
+    assert len(warnings_in(caplog)) == 1
 
 
 def test_renamed_file_is_the_same_resource(portal: Portal, portal_url: str, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from bronze_helpers import (
     SAMPLE_BY_DATASET,
     big_csv,
     by_dataset,
+    cut_short,
     data_keys,
     ingest,
     lake_files,
@@ -183,6 +184,25 @@ def test_rerun_lands_nothing_and_a_changed_resource_lands_a_new_ingest(
         s3.get_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{third['legacy_2015']['key']}")["Body"].read()
         == changed
     )
+
+
+def test_a_much_smaller_reissue_lands_byte_for_byte_and_its_entry_says_it_shrank(
+    s3: Any, portal: Portal, portal_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ingest(portal_url, S3_LAKE)
+    before = by_dataset(s3_manifests(s3)[0])["legacy_2015"]["bytes"]
+    half = cut_short("legacy_2015", 0.5)
+    portal.rewrite(portal.resource_id("legacy_2015"), half)
+
+    assert ingest(portal_url, S3_LAKE) == 0
+
+    entry = by_dataset(s3_manifests(s3)[-1])["legacy_2015"]
+    assert entry["status"] == "landed" and entry["shrunk_from_bytes"] == before
+    assert s3.get_object(Bucket=S3_BUCKET, Key=f"{S3_PREFIX}/{entry['key']}")["Body"].read() == half
+    assert (
+        "shrunk_from_bytes" not in s3_json(s3, BRONZE_STATE)["resources"][portal.resource_id("legacy_2015")]
+    )
+    assert f"legacy_2015: the portal's new file has {len(half):,} bytes" in caplog.text
 
 
 def test_local_backend_has_the_same_layout_and_manifest_as_s3(
