@@ -224,12 +224,14 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
     if code != 0:
         raise StageFailed(f"ingest failed (exit {code}, its reason above); a re-run resumes where it stopped")
     manifest = newest_manifest(lake)
-    statuses = [r.get("status") for r in manifest.get("resources", [])]
+    resources = manifest.get("resources", [])
+    statuses = [r.get("status") for r in resources]
     landed, unchanged = statuses.count("landed"), statuses.count("unchanged")
+    shrunk = sum(r.get("shrunk_from_bytes") is not None for r in resources)  # Bronze's warning says which
     return StageResult(
         read=manifest.get("portal", portal),
         wrote=lake.bronze,
-        rows=f"{landed} landed, {unchanged} unchanged",
+        rows=f"{landed} landed, {unchanged} unchanged" + (f", {shrunk} shrunk" if shrunk else ""),
     )
 
 

@@ -288,6 +288,32 @@ def test_years_and_no_new_system_reach_the_ingest(tmp_path, capsys):
     ]
 
 
+def test_the_ingest_line_counts_the_landings_that_shrank(tmp_path, capsys, caplog):
+    from bronze_helpers import cut_short
+    from portal_standin import Portal, serve
+
+    portal = Portal.from_fixtures()
+    argv = [
+        "--quiet",
+        "--lake",
+        str(tmp_path / "lake"),
+        "--stages",
+        "ingest",
+        "--years",
+        "2022",
+        "--no-new-system",
+    ]
+    with serve(portal) as url:
+        assert run_pipeline.main([*argv, "--portal", url]) == 0
+        portal.rewrite(portal.resource_id("legacy_2022"), cut_short("legacy_2022", 0.5))
+        capsys.readouterr()
+
+        assert run_pipeline.main([*argv, "--portal", url]) == 0
+
+    assert "1 landed, 0 unchanged, 1 shrunk" in capsys.readouterr().out
+    assert "legacy_2022: the portal's new file has" in caplog.text
+
+
 def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, monkeypatch):
     lake = run_pipeline.Lake(str(tmp_path / "lake"))
     quality = tmp_path / "lake" / "silver" / "boston311" / "_quality"
