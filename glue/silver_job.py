@@ -239,7 +239,7 @@ OUTPUT_COLUMNS = [
 # rules can make Silver write any value otherwise (a column of a row, a reject, a time-basis reading, which record of
 # a case wins). Each Bronze object's record in the state keeps the version it was read with, and every later run
 # names the objects read with another one (their rows keep what those rules gave until they are read again).
-SILVER_RULES_VERSION = 1
+SILVER_RULES_VERSION = 2
 # The rules: these definitions, with every function and constant of this file they use (their docstrings and
 # comments aside). tests/test_silver_rules_version.py holds the version beside a digest of them, so a rule changed
 # without a decision on the version fails there.
@@ -345,6 +345,29 @@ def true_instant(stamp: Column, reading: Column) -> Column:
     )
 
 
+def hours(count: int) -> Column:
+    """A span of whole hours, to add to a timestamp (exact: the session time zone is UTC)."""
+    return F.expr(f"INTERVAL {count} HOURS")
+
+
+def in_repeated_hour(stamp: Column) -> Column:
+    """Whether a stamp lies in the hour Boston's clocks go through twice (01:00-01:59 on the first Sunday of
+    November): an hour on from it is two hours on in UTC. The same hour of the written stamps for the wall_clock
+    and shifted_back readings (a double conversion repeats it too)."""
+    return F.to_utc_timestamp(stamp + hours(1), BOSTON_TZ) == F.to_utc_timestamp(stamp, BOSTON_TZ) + hours(2)
+
+
+def closed_in_the_hour_twice(opened_stamp: Column, closed_stamp: Column) -> Column:
+    """A close written earlier than the opening, both in the same repeated hour: opened in its first pass (EDT)
+    and closed in its second (EST), the only way a true record writes its close before its opening."""
+    return (
+        (closed_stamp < opened_stamp)
+        & (closed_stamp > opened_stamp - hours(1))
+        & in_repeated_hour(opened_stamp)
+        & in_repeated_hour(closed_stamp)
+    )
+
+
 def closed_text_stamp(closure_reason: Column) -> Column:
     """Boston wall clock written in ``closure_reason`` ("Closed date : Wed Jan 19 11:42:16 EST 2022" or ISO)."""
     named = F.regexp_extract(
@@ -434,12 +457,18 @@ def parse_stamps(df: DataFrame) -> DataFrame:
 
 def apply_time_basis(df: DataFrame) -> DataFrame:
     """True UTC instants from each record's ``time_basis`` (its file's decided reading, a constant per file)."""
-    return df.withColumns(
-        {
-            f"{name}_at": true_instant(F.col(f"{name}_stamp"), F.col("time_basis"))
-            for name in ("opened", "target", "closed")
-        }
+    instants = {
+        f"{name}_at": true_instant(F.col(f"{name}_stamp"), F.col("time_basis"))
+        for name in ("opened", "target", "closed")
+    }
+    # A close written before its opening is kept only in the hour Boston lives twice (flag_rejects): Spark reads an
+    # ambiguous wall time in its first pass (EDT), so the close is read as the hour's second pass (EST) instead.
+    closed_stamp = F.col("closed_stamp")
+    second_pass = true_instant(closed_stamp + hours(1), F.col("time_basis")) - hours(1)
+    instants["closed_at"] = F.when(closed_stamp < F.col("opened_stamp"), second_pass).otherwise(
+        instants["closed_at"]
     )
+    return df.withColumns(instants)
 
 
 def harmonise(mappings: dict[str, dict]):
@@ -552,8 +581,13 @@ def flag_rejects(df: DataFrame) -> DataFrame:
         .when(unparsable("closed"), "unparsable_closed_at")
         .when(unparsable("target"), "unparsable_target_at")
         # on the stamps as written: the same for every reading (one reading per file), so the first pass can
-        # decide rejects and duplicates before the time basis is known
-        .when(F.col("closed_stamp") < F.col("opened_stamp"), "closed_before_opened")
+        # decide rejects and duplicates before the time basis is known; a close written in the second pass of the
+        # hour Boston lives twice can precede an opening in its first pass, and is read so (apply_time_basis)
+        .when(
+            (F.col("closed_stamp") < F.col("opened_stamp"))
+            & ~closed_in_the_hour_twice(F.col("opened_stamp"), F.col("closed_stamp")),
+            "closed_before_opened",
+        )
     )
     return df.withColumn("reject_reason", reason)
 

@@ -322,6 +322,89 @@ def test_untrustworthy_records_get_a_reject_reason(spark):
     check(df.drop("reject_reason").transform(S.flag_rejects), df)
 
 
+def test_a_close_in_the_second_pass_of_the_hour_boston_lives_twice_is_kept(spark):
+    # 2026-11-01 (first Sunday of November): 01:00-01:59 happens twice, EDT then EST. Opened 01:50 EDT and closed
+    # 01:10 EST, twenty minutes later, writes its close first; anywhere else a close written first is a reject.
+    schema = (
+        "raw_record string, case_id string, opened_raw string, opened_stamp timestamp, closed_raw string, "
+        "closed_stamp timestamp, target_raw string, target_stamp timestamp, reject_reason string"
+    )
+    rows = [
+        ("fall back", datetime(2026, 11, 1, 1, 50), datetime(2026, 11, 1, 1, 10), None),
+        ("fall back, 2025", datetime(2025, 11, 2, 1, 59, 59), datetime(2025, 11, 2, 1, 0), None),
+        ("a week earlier", datetime(2026, 10, 25, 1, 50), datetime(2026, 10, 25, 1, 10), "closed_before_opened"),
+        ("closed before the hour", datetime(2026, 11, 1, 1, 50), datetime(2026, 11, 1, 0, 50), "closed_before_opened"),
+        ("closed in the hour of another year", datetime(2026, 11, 1, 1, 50), datetime(2025, 11, 2, 1, 10), "closed_before_opened"),
+        ("spring forward", datetime(2026, 3, 8, 3, 10), datetime(2026, 3, 8, 1, 50), "closed_before_opened"),
+        ("in order in the hour", datetime(2026, 11, 1, 1, 10), datetime(2026, 11, 1, 1, 50), None),
+    ]  # fmt: skip
+    df = frame(
+        spark,
+        schema,
+        [(None, case, "x", opened, "x", closed, None, None, reason) for case, opened, closed, reason in rows],
+    )
+    check(df.drop("reject_reason").transform(S.flag_rejects), df)
+
+
+def test_durations_across_a_dst_switch_are_true_elapsed_hours(spark):
+    schema = "time_basis string, opened_stamp timestamp, closed_stamp timestamp, hours_to_close double"
+    rows = [
+        # fall back: opened 01:50 EDT (05:50 UTC), closed 01:10 EST (06:10 UTC)
+        ("wall_clock", datetime(2026, 11, 1, 1, 50), datetime(2026, 11, 1, 1, 10), 1 / 3),
+        # the same moments written shifted back (wall 05:50 EST -> 00:50, 06:10 -> 01:10 ... as the double
+        # conversion writes them: the stamps 01:50 and 01:10 of the repeated hour)
+        ("shifted_back", datetime(2026, 11, 1, 1, 50), datetime(2026, 11, 1, 1, 10), 1 / 3),
+        # both in the repeated hour, in order: both are read as its first pass (EDT), a close an hour later in
+        # truth (01:50 EST) cannot be told from one 40 minutes later
+        ("wall_clock", datetime(2026, 11, 1, 1, 10), datetime(2026, 11, 1, 1, 50), 2 / 3),
+        # across a weekend with a switch: Saturday noon EST to Monday noon EDT is 47 hours
+        ("wall_clock", datetime(2026, 3, 7, 12, 0), datetime(2026, 3, 9, 12, 0), 47.0),
+        ("wall_clock", datetime(2026, 10, 31, 12, 0), datetime(2026, 11, 2, 12, 0), 49.0),
+        # spring forward: 02:30 does not exist; Spark moves it on by the gap (03:30 EDT = 07:30 UTC), so a close
+        # written 03:10 reads 20 minutes before it: no duration (a source writes such a stamp by adding days)
+        ("wall_clock", datetime(2026, 3, 8, 2, 30), datetime(2026, 3, 8, 3, 10), None),
+        ("wall_clock", datetime(2026, 3, 8, 2, 30), datetime(2026, 3, 8, 3, 40), 1 / 6),
+    ]
+    df = frame(spark, schema, rows)
+    actual = (
+        df.drop("hours_to_close")
+        .withColumns({"target_stamp": F.lit(None).cast("timestamp"), "is_closed": F.lit(True)})
+        .transform(S.apply_time_basis)
+        .transform(S.add_durations)
+        .select(
+            "time_basis", "opened_stamp", "closed_stamp", F.round("hours_to_close", 6).alias("hours_to_close")
+        )
+    )
+    check(actual, df.withColumn("hours_to_close", F.round("hours_to_close", 6)))
+
+
+def test_shifted_back_is_exact_but_for_the_hour_its_values_repeat(spark):
+    # The re-issue's shift is what converting the wall clock as if it were UTC gives (from_utc_timestamp): the
+    # reading inverts it exactly at every minute of both 2026 switch days, except the wall hour 06:00-06:59 EST of
+    # the fall-back Sunday, whose values (01:00-01:59) the hour before also wrote: read as that hour.
+    walls = frame(
+        spark, "day string", [("2026-03-07",), ("2026-03-08",), ("2026-10-31",), ("2026-11-01",)]
+    ).select(
+        F.explode(
+            F.sequence(
+                F.to_timestamp("day"),
+                F.to_timestamp("day") + F.expr("INTERVAL 1439 MINUTES"),
+                F.expr("INTERVAL 1 MINUTE"),
+            )
+        ).alias("wall")
+    )
+    value = F.from_utc_timestamp("wall", S.BOSTON_TZ)
+    read = S.wall_clock(value, F.lit("shifted_back"))
+    off = walls.filter(read != F.col("wall")).select(
+        F.date_format("wall", "yyyy-MM-dd HH:mm").alias("wall"),
+        (F.col("wall").cast("long") - read.cast("long")).alias("seconds_early"),
+    )
+    rows = off.orderBy("wall").collect()
+    assert walls.count() == 4 * 1440
+    assert [row.wall for row in rows] == [f"2026-11-01 06:{minute:02d}" for minute in range(60)]
+    assert {row.seconds_early for row in rows} == {3600}
+
+
 def test_dedupe_keeps_the_newest_ingest_then_the_later_file_then_the_later_row(spark):
     schema = "case_id string, ingested_at timestamp, source_file string, row_position long, reject_reason string, outcome string"
     early, late = datetime(2026, 11, 20), datetime(2026, 11, 25)
