@@ -4,7 +4,8 @@ Runs unchanged on AWS Glue 5.0 (Spark 3.5) and locally with ``spark-submit``::
 
     spark-submit glue/silver_job.py --JOB_NAME silver --bronze_path <lake>/bronze/boston311 \
         --silver_path <lake>/silver/boston311 [--time_basis_override new_system=utc,legacy_2015=shifted_back] \
-        [--mappings_path <dir with departments.csv, channels.csv, statuses.csv, reasons.csv, neighborhoods.csv>]
+        [--mappings_path <dir with departments.csv, channels.csv, statuses.csv, reasons.csv, neighborhoods.csv>] \
+        [--max_reject_share 0.05]
 
 Arguments (Glue style, ``--name value`` or ``--name=value``):
 
@@ -15,6 +16,8 @@ Arguments (Glue style, ``--name value`` or ``--name=value``):
                            shifted_back or utc; it applies to the Bronze objects this run reads
     --mappings_path        the folder of the mapping CSVs (default: glue/mappings/ beside the script,
                            or the files Glue ships with --extra-files)
+    --max_reject_share     a share from 0 to 1 (0.05 is 5 %): the run stops before writing anything when a
+                           Bronze file rejects more of its rows (small files aside); without it, it only warns
 
 Self-contained on purpose (uploadable alone in the Glue console); the mapping CSVs ship beside it
 (``--extra-files`` on Glue). Every rule is documented in docs/silver.md.
@@ -1420,6 +1423,21 @@ def parse_overrides(text: str | None) -> dict[str, str]:
     return overrides
 
 
+def parse_max_reject_share(text: str | None) -> float | None:
+    """``--max_reject_share`` as a share (None when not given); SilverError unless it is a number from 0 to 1."""
+    if text is None:
+        return None
+    try:
+        share = float(text)
+    except ValueError:
+        share = float("nan")
+    if not 0 <= share <= 1:  # also NaN, and "inf"
+        raise SilverError(
+            f"--max_reject_share must be a share of a file's rows from 0 to 1 (0.05 is 5 %), not {text!r}."
+        )
+    return share
+
+
 # ----------------------------------------------------------------------------------------------------------
 # The run
 # ----------------------------------------------------------------------------------------------------------
@@ -1511,6 +1529,7 @@ def run_silver(
     time_basis_overrides: dict[str, str] | None = None,
     mappings_path: str | None = None,
     announced: set[str] | None = None,
+    max_reject_share: float | None = None,
 ) -> dict:
     """Read unprocessed Bronze objects, apply Silver's rules, write Silver + quarantine + report; return the report.
 
@@ -1519,6 +1538,9 @@ def run_silver(
     basis and writes the kept records. Output is staged under ``_staging/<run_id>`` and published (partition
     folders moved into place) only after the conservation check passed. ``announced``: the objects Glue's job
     bookmark handed over (``bookmarked_bronze_objects``); without it the state file decides what is new.
+    ``max_reject_share``: a file (of REJECT_GUARD_MIN_ROWS rows or more) rejecting more of its rows stops the run
+    after the first pass, before anything is written (``parse_max_reject_share``); without it such a file is only
+    named in a warning.
     """
     started = time.time()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -1544,6 +1566,11 @@ def run_silver(
         "mappings_fingerprint": mappings_fingerprint(mappings),
         "silver_rules_version": SILVER_RULES_VERSION,
         "new_objects_from": "state_file" if announced is None else "job_bookmark",
+        "reject_share_guard": {
+            "warn_above": REJECT_SHARE_WARNING,
+            "fail_above": max_reject_share,
+            "min_rows": REJECT_GUARD_MIN_ROWS,
+        },
     }
     read_earlier = processed.keys() - {entry["suffix"] for entry in planned}
     earlier = len(read_earlier)
@@ -1594,6 +1621,10 @@ def run_silver(
             .persist(StorageLevel.MEMORY_AND_DISK_DESER)
         )
         evidence = _tally_first_pass(file_counts(marked).collect(), file_reports)
+        # before the first write: a refused run leaves Silver, its quarantine and its state as they were
+        too_many = [] if max_reject_share is None else files_over(file_reports, max_reject_share)
+        if too_many:
+            raise SilverError(too_many_rejects(too_many, max_reject_share))
         readings = _decide_readings(planned, evidence, overrides, file_reports)
         report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
             unknown_mapping_values(marked, mappings)
@@ -1712,6 +1743,9 @@ def _tally_first_pass(counted: list, file_reports: dict[str, dict]) -> dict[str,
         summed = evidence.setdefault(row["source_file"], dict.fromkeys(EVIDENCE_COLUMNS, 0))
         for column in EVIDENCE_COLUMNS:
             summed[column] += row[column] or 0
+    for counts in file_reports.values():
+        if counts["rows_read"]:
+            counts["reject_share"] = round(rejected(counts) / counts["rows_read"], 4)
     return evidence
 
 
@@ -1947,6 +1981,7 @@ def _file_report(entry: dict) -> dict:
         "rows_quarantined": 0,
         "duplicates_removed": 0,
         "rejects_by_reason": {},
+        "reject_share": None,  # rejected records / rows read, those already quarantined included
         "time_basis": None,
     }
 
@@ -2001,6 +2036,9 @@ def _finish(
         partitions_written=partitions,
         files=per_file,
     )
+    report["reject_share_guard"]["files_over"] = [
+        entry["source_file"] for entry in files_over(file_reports, REJECT_SHARE_WARNING)
+    ]
     text = json.dumps(report, indent=1, default=str)
     files.write_text(f"{silver_path}/{QUALITY_FOLDER}/{report['run_id']}.json", text)
     files.write_text(f"{silver_path}/{QUALITY_FOLDER}/latest.json", text)
@@ -2015,12 +2053,60 @@ def _finish(
         }
     files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))
     write_manifest_index(files, silver_path, manifest_index)
-    log.info("%s", summary(report))
+    # a summary that warns is logged as a WARNING, so that a filter on the level finds it
+    warns = bool(report["reject_share_guard"]["files_over"])
+    log.log(logging.WARNING if warns else logging.INFO, "%s", summary(report))
     return report
 
 
 SUMMARY_VALUES = 3  # unknown mapping values named per kind in the log's summary
 REPORT_VALUES = 100  # unknown mapping values listed per kind in the quality report
+# The reject-share guard. A file whose records are mostly rejected (the City changed a date format, a column's
+# meaning, the quoting) is quarantined record by record and conservation still holds: without the guard the run
+# succeeds and on AWS nobody is told. The samples reject none of their rows, the benchmark's data about 0.5 %.
+REJECT_SHARE_WARNING = 0.01  # a file rejecting more of its rows is named in a WARNING of the summary
+# Smaller files are not judged: a few bad records in a new year's first day of cases are a large share by chance,
+# and the City's files are larger (a yearly file a few hundred thousand rows, NEW SYSTEM's thousands).
+REJECT_GUARD_MIN_ROWS = 1000
+REJECT_REASONS_NAMED = 3  # reasons named per file in the warning and the refusal, most records first
+
+
+def rejected(entry: dict) -> int:
+    """The rejected records a file holds (its ``rejects_by_reason``: those already quarantined included)."""
+    return sum(entry["rejects_by_reason"].values())
+
+
+def files_over(file_reports: dict[str, dict], share: float) -> list[dict]:
+    """The file reports of the files of REJECT_GUARD_MIN_ROWS rows or more that reject more than ``share`` of them."""
+    return [
+        entry
+        for entry in file_reports.values()
+        if entry["rows_read"] >= REJECT_GUARD_MIN_ROWS and rejected(entry) / entry["rows_read"] > share
+    ]
+
+
+def percent(share: float) -> str:
+    """0.05 -> '5 %', 0.83417 -> '83.42 %', 0.005 -> '0.5 %'."""
+    return f"{round(share * 100, 2):g} %"
+
+
+def rejects_said(entry: dict) -> str:
+    """'dataset=…/x.csv rejects 1001 of its 1200 rows (83.42 %: unparsable_opened_at 1000, malformed_record 1)'."""
+    reasons = sorted(entry["rejects_by_reason"].items(), key=lambda item: -item[1])[:REJECT_REASONS_NAMED]
+    more = len(entry["rejects_by_reason"]) - len(reasons)
+    named = ", ".join(f"{reason} {count}" for reason, count in reasons) + (f", {more} more" if more else "")
+    share = percent(rejected(entry) / entry["rows_read"])
+    return f"{entry['source_file']} rejects {rejected(entry)} of its {entry['rows_read']} rows ({share}: {named})"
+
+
+def too_many_rejects(over: list[dict], max_reject_share: float) -> str:
+    """The one sentence a run stopped by ``--max_reject_share`` ends with."""
+    return (
+        f"Silver stopped before writing anything, as {' and '.join(rejects_said(entry) for entry in over)}, above "
+        f"--max_reject_share {max_reject_share:g} ({percent(max_reject_share)}): find the cause in "
+        f"{'its' if len(over) == 1 else 'their'} records (a changed date format, column or quoting) and run "
+        "again, or run with a higher --max_reject_share to quarantine them (docs/silver.md, 'A file mostly rejected')."
+    )
 
 
 def unknown_values_line(kind: str, listed: dict[str, int], total: dict[str, int]) -> str:
@@ -2062,6 +2148,13 @@ def summary(report: dict) -> str:
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")
+    guard = report.get("reject_share_guard", {})
+    for entry in report.get("files", []):
+        if entry["source_file"] in guard.get("files_over", []):
+            lines.append(
+                f"  WARNING: {rejects_said(entry)}, above the {percent(guard['warn_above'])} Silver warns at: a "
+                "changed date format, column or quoting? Its rejected records are in the quarantine."
+            )
     for kind, listed in report.get("unknown_mapping_values", {}).items():
         if listed:
             lines.append(unknown_values_line(kind, listed, report["unknown_mapping_totals"][kind]))
@@ -2072,7 +2165,7 @@ def summary(report: dict) -> str:
 # Entry point
 # ----------------------------------------------------------------------------------------------------------
 REQUIRED_ARGS = ["bronze_path", "silver_path"]
-OPTIONAL_ARGS = ["JOB_NAME", "time_basis_override", "mappings_path"]
+OPTIONAL_ARGS = ["JOB_NAME", "time_basis_override", "mappings_path", "max_reject_share"]
 # Glue's default; with "job-bookmark-enable" (or "-pause") the job reads what the bookmark hands over
 BOOKMARKS_OFF = "job-bookmark-disable"
 
@@ -2269,6 +2362,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         overrides = parse_overrides(args.get("time_basis_override"))
+        max_reject_share = parse_max_reject_share(args.get("max_reject_share"))
         load_mappings(args.get("mappings_path"))  # fail before Spark starts
         # released in the finally below, or by the system when the process dies
         run_lock.enter_context(one_run_at_a_time(args["silver_path"]))
@@ -2276,8 +2370,8 @@ def main(argv: list[str] | None = None) -> int:
         ignored = ignored_arguments(argv) if glue_context is None else []
         if ignored:
             log.warning(
-                "Ignored argument(s) %s: the job reads --bronze_path, --silver_path, --time_basis_override and "
-                "--mappings_path (and --JOB_NAME on Glue).",
+                "Ignored argument(s) %s: the job reads --bronze_path, --silver_path, --time_basis_override, "
+                "--mappings_path and --max_reject_share (and --JOB_NAME on Glue).",
                 ", ".join(f"--{name}" for name in ignored),
             )
         previous_handler = cancel_on_interrupt(spark)
@@ -2288,7 +2382,13 @@ def main(argv: list[str] | None = None) -> int:
             if args["job_bookmark_option"] != BOOKMARKS_OFF:  # always given by parse_args
                 announced = bookmarked_bronze_objects(glue_context, args["bronze_path"])
         run_silver(
-            spark, args["bronze_path"], args["silver_path"], overrides, args.get("mappings_path"), announced
+            spark,
+            args["bronze_path"],
+            args["silver_path"],
+            overrides,
+            args.get("mappings_path"),
+            announced,
+            max_reject_share,
         )
         if job is not None:
             job.commit()  # only after a successful run: the bookmark moves on with the published table

@@ -261,7 +261,14 @@ def test_a_state_write_that_fails_half_way_leaves_the_previous_state_whole(
 def test_help_lists_the_jobs_own_arguments(capsys: pytest.CaptureFixture):
     assert silver_job.main(["silver_job.py", "--help"]) == 0
     out = capsys.readouterr().out
-    for name in ("--bronze_path", "--silver_path", "--JOB_NAME", "--time_basis_override", "--mappings_path"):
+    for name in (
+        "--bronze_path",
+        "--silver_path",
+        "--JOB_NAME",
+        "--time_basis_override",
+        "--mappings_path",
+        "--max_reject_share",
+    ):
         assert name in out
     assert "--continuation-option" not in out  # Glue's own, not the job's
 

@@ -715,8 +715,13 @@ def test_first_pass_counts_and_evidence_are_summed_over_every_outcome_of_a_file(
     )
 
     assert reports == {
-        "a.csv": {"rows_read": 8, "duplicates_removed": 2, "rejects_by_reason": {"no_case_id": 1}},
-        "b.csv": {"rows_read": 4, "duplicates_removed": 0, "rejects_by_reason": {}},
+        "a.csv": {
+            "rows_read": 8,
+            "duplicates_removed": 2,
+            "rejects_by_reason": {"no_case_id": 1},
+            "reject_share": 0.125,
+        },
+        "b.csv": {"rows_read": 4, "duplicates_removed": 0, "rejects_by_reason": {}, "reject_share": 0.0},
     }
     assert (evidence["a.csv"]["evidence_sample"], evidence["a.csv"]["phone_openings"]) == (7, 4)
     assert (evidence["b.csv"]["evidence_sample"], evidence["b.csv"]["phone_openings"]) == (4, 1)

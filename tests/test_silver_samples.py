@@ -52,6 +52,14 @@ def test_conservation_holds_for_every_sample(lake):
     assert len({row["case_id"] for row in lake["rows"]}) == len(lake["rows"])
 
 
+def test_no_sample_rejects_enough_of_its_rows_to_be_warned_of(lake):
+    # the default warning must stay quiet on the City's real files (the shares are what the samples give today)
+    shares = {entry["dataset"]: entry["reject_share"] for entry in lake["report"]["files"]}
+    assert shares == dict.fromkeys(SAMPLES, 0.0)
+    assert max(shares.values()) < silver_job.REJECT_SHARE_WARNING
+    assert lake["report"]["reject_share_guard"]["files_over"] == []
+
+
 def test_contract_columns_and_types(lake):
     types = {field.name: field.dataType for field in lake["table"].schema.fields}
     contract = {

@@ -1,0 +1,190 @@
+"""The reject-share guard: a Bronze file whose records are mostly rejected is named in a warning, and with
+``--max_reject_share`` stops the run before it writes anything."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+import silver_job
+from silver_helpers import land_legacy29, legacy29_row
+
+MIN_ROWS = silver_job.REJECT_GUARD_MIN_ROWS
+
+
+def cases(first: int, count: int, bad: int = 0, no_id: int = 0) -> list[list[str]]:
+    """``count`` legacy records with ids from ``first``: the first ``bad`` with a day-first open date (the City
+    changed its date format), the next ``no_id`` without a case id, the rest good."""
+    rows = []
+    for n in range(count):
+        opened = "19/01/2022 11:18" if n < bad else "2022-01-19 11:18:00"
+        case_id = "" if bad <= n < bad + no_id else str(101004100000 + first + n)
+        rows.append(legacy29_row(case_id, opened))
+    return rows
+
+
+def lake_bytes(silver: Path) -> dict[str, bytes]:
+    """Every file under the Silver folder (hidden checksums included) with its bytes."""
+    return {str(path.relative_to(silver)): path.read_bytes() for path in silver.rglob("*") if path.is_file()}
+
+
+BAD_FILE = "dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# No Spark: the argument and the judgement
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("given", "share"), [("0.05", 0.05), ("0", 0.0), ("1", 1.0), ("5e-2", 0.05)])
+def test_a_share_from_0_to_1_is_taken(given: str, share: float):
+    assert silver_job.parse_max_reject_share(given) == share
+    assert silver_job.parse_max_reject_share(None) is None
+
+
+@pytest.mark.parametrize("given", ["2", "abc", "", "-0.1", "nan", "inf", "5%"])
+def test_a_share_outside_0_to_1_is_refused_in_one_sentence_before_spark_starts(
+    given: str, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    argv = [
+        "silver_job.py",
+        "--bronze_path",
+        str(tmp_path / "bronze"),
+        "--silver_path",
+        str(tmp_path / "silver"),
+    ]
+
+    assert silver_job.main([*argv, "--max_reject_share", given]) == 1
+
+    assert capsys.readouterr().err == (
+        "silver_job: --max_reject_share must be a share of a file's rows from 0 to 1 (0.05 is 5 %), "
+        f"not {given!r}.\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # refused before the lock made the Silver folder
+
+
+def test_the_equals_form_and_a_misspelling_of_the_argument():
+    args = silver_job.parse_args(
+        ["silver_job.py", "--bronze_path=/b", "--silver_path=/s", "--max_reject_share=0.1"]
+    )
+    assert args["max_reject_share"] == "0.1"
+    with pytest.raises(silver_job.SilverError, match="Unknown argument --max-reject-share: did you mean"):
+        silver_job.parse_args(
+            ["silver_job.py", "--bronze_path", "/b", "--silver_path", "/s", "--max-reject-share"]
+        )
+
+
+def file_report(name: str, rows: int, **rejects: int) -> dict:
+    """A file's report as the first pass leaves it: rows read and rejects by reason."""
+    return {"source_file": name, "rows_read": rows, "rejects_by_reason": rejects}
+
+
+def test_small_files_are_not_judged_and_a_share_at_the_threshold_is_not_over():
+    tiny = file_report("tiny.csv", 4, unparsable_opened_at=3)  # 75 %, but 3 records
+    at = file_report("at.csv", MIN_ROWS, missing_case_id=MIN_ROWS // 20)  # exactly 5 %
+    over = file_report("over.csv", MIN_ROWS, missing_case_id=MIN_ROWS // 20 + 1)
+    empty = file_report("empty.csv", 0)
+    reports = {entry["source_file"]: entry for entry in (tiny, at, over, empty)}
+
+    assert silver_job.files_over(reports, 0.05) == [over]
+    assert silver_job.files_over(reports, 0.0) == [at, over]
+    assert silver_job.files_over(reports, 1.0) == []
+
+
+def test_the_refusal_names_each_file_its_share_its_top_reasons_and_the_threshold():
+    first = file_report(
+        "f2000.csv",
+        2000,
+        unparsable_opened_at=1500,
+        malformed_record=3,
+        missing_case_id=7,
+        closed_before_opened=1,
+    )
+    second = file_report("f1000.csv", 1000, malformed_record=100)
+
+    sentence = silver_job.too_many_rejects([first, second], 0.05)
+
+    assert sentence == (
+        "Silver stopped before writing anything, as f2000.csv rejects 1511 of its 2000 rows (75.55 %: "
+        "unparsable_opened_at 1500, missing_case_id 7, malformed_record 3, 1 more) and f1000.csv rejects 100 of "
+        "its 1000 rows (10 %: malformed_record 100), above --max_reject_share 0.05 (5 %): find the cause in their "
+        "records (a changed date format, column or quoting) and run again, or run with a higher "
+        "--max_reject_share to quarantine them (docs/silver.md, 'A file mostly rejected')."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Spark: a run that warns, a run that stops
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.spark
+def test_a_mostly_rejected_file_is_named_in_a_warning_and_the_report(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", cases(0, 1200, bad=1000, no_id=2))
+    land_legacy29(bronze, "legacy_2021", "2026-11-25", cases(2000, MIN_ROWS, bad=5))  # 0.5 %: the usual
+    land_legacy29(bronze, "legacy_2020", "2026-11-25", cases(4000, 4, bad=3))  # 75 % of a tiny file
+
+    with caplog.at_level(logging.INFO, logger=silver_job.log.name):
+        report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    shares = {entry["dataset"]: entry["reject_share"] for entry in report["files"]}
+    assert shares == {"legacy_2022": 0.835, "legacy_2021": 0.005, "legacy_2020": 0.75}
+    assert report["reject_share_guard"] == {
+        "warn_above": silver_job.REJECT_SHARE_WARNING,
+        "fail_above": None,
+        "min_rows": MIN_ROWS,
+        "files_over": [BAD_FILE],
+    }
+    assert report["totals"]["rows_quarantined"] == 1002 + 5 + 3  # the warning stops nothing
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"Silver run {report['run_id']}:")  # the summary
+    said = [line for line in warnings[0].splitlines() if "WARNING" in line]
+    assert said == [
+        f"  WARNING: {BAD_FILE} rejects 1002 of its 1200 rows (83.5 %: unparsable_opened_at 1000, missing_case_id 2), "
+        "above the 1 % Silver warns at: a changed date format, column or quoting? Its rejected records are in the "
+        "quarantine."
+    ]
+    written = json.loads((silver / "_quality" / "latest.json").read_text())
+    assert written["reject_share_guard"] == report["reject_share_guard"]
+    assert [entry["reject_share"] for entry in written["files"]] == [
+        entry["reject_share"] for entry in report["files"]
+    ]
+
+
+@pytest.mark.spark
+def test_with_max_reject_share_the_run_stops_before_writing_and_a_rerun_reads_the_same_objects(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    argv = ["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)]
+    # under the threshold nothing: 0.5 % bad passes with the argument, and the summary warns of nothing
+    land_legacy29(bronze, "legacy_2021", "2026-11-20", cases(2000, MIN_ROWS, bad=5))
+    with caplog.at_level(logging.INFO, logger=silver_job.log.name):
+        assert silver_job.main([*argv, "--max_reject_share", "0.05"]) == 0
+    assert "WARNING" not in caplog.text and capsys.readouterr().err == ""
+    assert (
+        silver / "quarantine"
+    ).is_dir()  # the run quarantined its 5 records: a quarantine to keep unchanged
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", cases(0, 1200, bad=1000, no_id=2))
+    land_legacy29(bronze, "legacy_2021", "2026-11-25", cases(2000, MIN_ROWS))  # a fine file in the same run
+    before = lake_bytes(silver)
+
+    assert silver_job.main([*argv, "--max_reject_share", "0.05"]) == 1
+
+    assert capsys.readouterr().err == (
+        f"silver_job: Silver stopped before writing anything, as {BAD_FILE} rejects 1002 of its 1200 rows "
+        "(83.5 %: unparsable_opened_at 1000, missing_case_id 2), above --max_reject_share 0.05 (5 %): find the "
+        "cause in its records (a changed date format, column or quoting) and run again, or run with a higher "
+        "--max_reject_share to quarantine them (docs/silver.md, 'A file mostly rejected').\n"
+    )
+    assert lake_bytes(silver) == before  # table, quarantine, reports, state and manifest index: byte for byte
+    assert "_staging" not in {path.name for path in silver.iterdir()}
+
+    # the rerun (here: with the share accepted) reads the objects the refused run read
+    assert silver_job.main([*argv, "--max_reject_share", "0.9"]) == 0
+    report = json.loads((silver / "_quality" / "latest.json").read_text())
+    assert sorted(entry["dataset"] for entry in report["files"]) == ["legacy_2021", "legacy_2022"]
+    assert report["reject_share_guard"]["fail_above"] == 0.9
+    assert report["reject_share_guard"]["files_over"] == [BAD_FILE]  # still warned of
