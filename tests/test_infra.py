@@ -277,6 +277,20 @@ def test_the_glue_job_is_glue_job_definition_json():
     }
 
 
+def test_the_glue_jobs_arguments_are_ones_the_silver_job_takes():
+    """What Glue passes the job from DefaultArguments parses as main parses it (no misspelling, no value the job
+    refuses), and the stack stops a run only at a share of rejects above the one the job already warns at."""
+    import silver_job
+
+    arguments = json.loads((REPO / "glue" / "job_definition.json").read_text())["DefaultArguments"]
+    argv = ["silver_job.py", *[word for pair in arguments.items() for word in pair]]
+
+    args = silver_job.parse_args(argv)
+    share = silver_job.parse_max_reject_share(args.get("max_reject_share"))
+    assert silver_job.REJECT_SHARE_WARNING < share < 1
+    assert silver_job.parse_overrides(args.get("time_basis_override")) == {}
+
+
 def test_the_glue_job_ships_every_mapping_file_the_silver_job_reads():
     """--extra-files (stack and glue/job_definition.json) lists exactly silver_job.MAPPING_FILES, all in
     glue/mappings/ and uploaded under code/glue/mappings/ (docs/infra.md)."""
