@@ -405,16 +405,20 @@ def deploy_config(module, argv: list[str]) -> None:
 
 def check_silver_job(argv: list[str], elided: bool) -> str | None:
     """The Glue job's own checking, as main does before Spark: parse_args (required names, misspellings, Glue-style
-    values), the overrides; and no argument the job would ignore (locally it only warns about one)."""
+    values), the overrides and the reject share; and no argument the job would ignore (locally it only warns)."""
     silver_job = importlib.import_module("silver_job")
     argv = ["silver_job.py", *argv]
     if elided:
         known = {*silver_job.REQUIRED_ARGS, *silver_job.OPTIONAL_ARGS, "job-bookmark-option"}
         unknown = sorted(silver_job.given_names(argv) - known)
         return f"unknown argument(s) --{', --'.join(unknown)}" if unknown else None
-    problem = usage_error(
-        lambda: silver_job.parse_overrides(silver_job.parse_args(argv).get("time_basis_override"))
-    )
+
+    def main_checks() -> None:
+        args = silver_job.parse_args(argv)
+        silver_job.parse_overrides(args.get("time_basis_override"))
+        silver_job.parse_max_reject_share(args.get("max_reject_share"))
+
+    problem = usage_error(main_checks)
     ignored = silver_job.ignored_arguments(argv)
     return problem or (f"argument(s) the job ignores: --{', --'.join(ignored)}" if ignored else None)
 
@@ -571,6 +575,7 @@ def test_the_docs_show_commands_of_every_kind() -> None:
         ".venv/bin/python scripts/ingestao_bronze.py --lake s3://b/lake --kms-key KEY",
         "spark-submit glue/silver_job.py --JOB_NAME silver --bronze_path P --silver_path P --time_basis_overide x=utc",
         "spark-submit glue/silver_job.py --bronze_path P",
+        "spark-submit glue/silver_job.py --bronze_path P --silver_path P --max_reject_share 5",
         "spark-submit emr/gold_job.py --silver-path P --gold_path P",
         "python emr/submit.py step …  --cluster j-1",
         "python emr/submit.py serverless --application-id … --script s3://b/g.py --silver-path s3://b/s --gold-path s3://b/g",
