@@ -20,6 +20,7 @@ import contextlib
 import json
 import logging
 import math
+import operator
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlparse
 
 from py4j.protocol import Py4JError, Py4JJavaError
@@ -401,6 +402,246 @@ GOLD_BUILDERS = {
 
 
 # ---------------------------------------------------------------------------------------------
+# Checks before publishing: the staged tables reconciled with Silver's counts
+# ---------------------------------------------------------------------------------------------
+
+
+class GoldCheckError(Exception):
+    """A staged table disagrees with Silver's counts (a lost or doubled group, a wrong join or filter); its message
+    is one sentence naming the table and the two numbers. Nothing is published."""
+
+
+class GoldCheck(NamedTuple):
+    """One reconciliation of a staged table with Silver, group by group; ``failure`` is the clause that says it
+    failed, with ``{group}``, ``{gold}`` and ``{silver}`` filled in."""
+
+    table: str
+    figure: str  # the table's figure per group (``staged_figures``)
+    relation: str  # "=", "<=" or ">=": gold <relation> silver
+    silver_figure: str  # Silver's figure per group (``silver_counts`` summed by ``totals_by``)
+    per: str  # "year" or "department"
+    failure: str
+
+
+# Every check holds by construction of docs/gold.md's rules: each Silver row lands in exactly one group of every
+# table (geo_grid: each row with coordinates), the backlog's calendar runs from the first to the last opening week
+# for every department, and a case is open in it only between its opening and closing weeks.
+GOLD_CHECKS = (
+    GoldCheck(
+        "monthly_requests", "requests_opened", "=", "rows", "year",
+        "its requests_opened for {group} add up to {gold}, but Silver's count of cases opened in {group} is {silver}",
+    ),
+    GoldCheck(
+        "monthly_requests", "requests_closed", "=", "closed", "year",
+        "its requests_closed for {group} add up to {gold}, but Silver's count of closed cases opened in {group} is "
+        "{silver}",
+    ),
+    GoldCheck(
+        "monthly_requests", "still_open", "=", "still_open", "year",
+        "its still_open for {group} add up to {gold}, but Silver's count of open cases opened in {group} is "
+        "{silver}",
+    ),
+    GoldCheck(
+        "monthly_requests", "closed_on_time", "=", "closed_on_time", "year",
+        "its closed_on_time for {group} add up to {gold}, but Silver's count of cases opened in {group} and closed "
+        "on time is {silver}",
+    ),
+    GoldCheck(
+        "monthly_requests", "closed_late", "=", "closed_late", "year",
+        "its closed_late for {group} add up to {gold}, but Silver's count of cases opened in {group} and closed "
+        "late is {silver}",
+    ),
+    GoldCheck(
+        "monthly_requests", "closed_with_duration", "=", "closed_with_duration", "year",
+        "its closed_with_duration for {group} add up to {gold}, but Silver's count of cases opened in {group} and "
+        "closed with a duration is {silver}",
+    ),
+    GoldCheck(
+        "resolution_times", "closed_cases", "=", "closed", "year",
+        "its closed_cases for {group} add up to {gold}, but Silver's count of closed cases opened in {group} is "
+        "{silver}",
+    ),
+    GoldCheck(
+        "resolution_times", "closed_with_duration", "=", "closed_with_duration", "year",
+        "its closed_with_duration for {group} add up to {gold}, but Silver's count of cases opened in {group} and "
+        "closed with a duration is {silver}",
+    ),
+    GoldCheck(
+        "neighborhood_scorecard", "requests", "=", "rows", "year",
+        "its requests for {group} add up to {gold}, but Silver's count of cases opened in {group} is {silver}",
+    ),
+    GoldCheck(
+        "neighborhood_scorecard", "closed_with_duration", "=", "closed_with_duration", "year",
+        "its closed_with_duration for {group} add up to {gold}, but Silver's count of cases opened in {group} and "
+        "closed with a duration is {silver}",
+    ),
+    GoldCheck(
+        "open_backlog", "weeks", "=", "weeks", "department",
+        "its weeks for {group} number {gold}, but Silver's first to last opening week span {silver}",
+    ),
+    GoldCheck(
+        "open_backlog", "impossible_weeks", "=", "impossible_weeks", "department",
+        "its weeks for {group} with a negative count or more open_over_1y than open_cases number {gold}, where "
+        "there should be {silver}",
+    ),
+    GoldCheck(
+        "open_backlog", "peak_open", "<=", "rows", "department",
+        "its open_cases for {group} reach {gold}, above {silver}, Silver's count of all the cases of {group}",
+    ),
+    GoldCheck(
+        "open_backlog", "open_at_end", ">=", "still_open", "department",
+        "its open_cases for {group} in the last week are {gold}, below {silver}, Silver's count of the cases of "
+        "{group} still open",
+    ),
+    GoldCheck(
+        "geo_grid", "requests", "=", "located", "year",
+        "its requests for {group} add up to {gold}, but Silver's count of cases opened in {group} with coordinates "
+        "is {silver}",
+    ),
+)  # fmt: skip
+
+RELATIONS = {"=": operator.eq, "<=": operator.le, ">=": operator.ge}
+
+
+# What silver_counts counts per year and department, besides the first and last opening week.
+SILVER_COUNTS = (
+    "rows",
+    "closed",
+    "still_open",
+    "closed_on_time",
+    "closed_late",
+    "closed_with_duration",
+    "located",
+)
+
+
+def silver_counts(base: DataFrame) -> DataFrame:
+    """Silver's counts per Boston year of opening and department, from the base with the same flags the tables use:
+    a few hundred rows, computed by the pass that fills the base's cache (so no second read of Silver)."""
+    is_located = F.col("cell_lat").isNotNull() & F.col("cell_lon").isNotNull()
+    return base.groupBy("year", "department").agg(
+        F.count(F.lit(1)).alias("rows"),
+        count_where(F.col("is_closed")).alias("closed"),
+        count_where(~F.col("is_closed")).alias("still_open"),
+        count_where(F.col("is_closed_on_time")).alias("closed_on_time"),
+        count_where(F.col("is_closed_late")).alias("closed_late"),
+        count_where(closed_with_duration()).alias("closed_with_duration"),
+        count_where(is_located).alias("located"),
+        F.min("opened_week").alias("first_week"),
+        F.max("opened_week").alias("last_week"),
+    )
+
+
+def totals_by(counts: list[dict], key: str) -> dict:
+    """Silver's counts (``silver_counts`` rows as dicts) summed per ``year`` or ``department``; per department only
+    the cases with an opening week, the ones open_backlog counts."""
+    totals: dict = {}
+    for group in counts:
+        if key == "department" and group["first_week"] is None:
+            continue
+        into = totals.setdefault(group[key], {})
+        for measure in SILVER_COUNTS:
+            into[measure] = into.get(measure, 0) + group[measure]
+    return totals
+
+
+def sums_by(table: DataFrame, key: str, measures: tuple[str, ...]) -> dict:
+    """``{key value: {measure: sum}}`` of a small table."""
+    totals = table.groupBy(key).agg(*(F.sum(measure).alias(measure) for measure in measures)).collect()
+    return {row[key]: {measure: row[measure] or 0 for measure in measures} for row in totals}
+
+
+def staged_figures(spark: SparkSession, staging: str) -> dict[str, dict]:
+    """What the checks compare, read back from the staged Parquet (small tables): per year the sums of every count,
+    and per department open_backlog's weeks, its peak, its last week's backlog and its impossible weeks."""
+
+    def staged(table: str) -> DataFrame:
+        return spark.read.parquet(f"{staging}/{table}")
+
+    is_negative = (F.col("open_cases") < 0) | (F.col("open_over_1y") < 0)
+    is_impossible = is_negative | (F.col("open_over_1y") > F.col("open_cases"))
+    backlog = (
+        staged("open_backlog")
+        .groupBy("department")
+        .agg(
+            F.count(F.lit(1)).alias("weeks"),
+            F.max("open_cases").alias("peak_open"),
+            F.max_by("open_cases", "week_start").alias("open_at_end"),
+            count_where(is_impossible).alias("impossible_weeks"),
+        )
+        .collect()
+    )
+    per_year: dict[str, list[str]] = {}
+    for check in GOLD_CHECKS:
+        if check.per == "year":
+            per_year.setdefault(check.table, []).append(check.figure)
+    figures = {table: sums_by(staged(table), "year", tuple(measures)) for table, measures in per_year.items()}
+    figures["open_backlog"] = {row["department"]: row.asDict() for row in backlog}
+    return figures
+
+
+def calendar_weeks(counts: list[dict]) -> int:
+    """How many weeks open_backlog's calendar has: Silver's first to last opening week (0 without one)."""
+    first = [group["first_week"] for group in counts if group["first_week"] is not None]
+    last = [group["last_week"] for group in counts if group["last_week"] is not None]
+    return (max(last) - min(first)).days // 7 + 1 if first else 0
+
+
+def reconcile(counts: list[dict], staged: dict[str, dict]) -> list[dict]:
+    """Compare the staged tables' figures (``staged_figures``) with Silver's counts (``silver_counts`` rows as
+    dicts), group by group; GoldCheckError at the first that fails. Returns one entry per check for the run summary:
+    the table, its figure, the relation, Silver's figure, how many groups were compared and the two totals."""
+    expected = {"year": totals_by(counts, "year"), "department": totals_by(counts, "department")}
+    weeks = calendar_weeks(counts)
+    for department in expected["department"].values():
+        department.update(weeks=weeks, impossible_weeks=0)
+    results = []
+    for table, figure, relation, silver_figure, per, failure in GOLD_CHECKS:
+        gold_groups, silver_groups = staged[table], expected[per]
+        groups = sorted(set(gold_groups) | set(silver_groups), key=lambda group: (group is None, str(group)))
+        gold_total = silver_total = 0
+        for group in groups:
+            gold = gold_groups.get(group, {}).get(figure) or 0
+            silver = silver_groups.get(group, {}).get(silver_figure, 0)
+            if not RELATIONS[relation](gold, silver):
+                name = "an unknown year" if group is None else group
+                raise GoldCheckError(
+                    f"Gold's check of {table} failed, so nothing was published: "
+                    f"{failure.format(group=name, gold=gold, silver=silver)}."
+                )
+            gold_total, silver_total = gold_total + gold, silver_total + silver
+        results.append(
+            {
+                "table": table,
+                "check": f"{figure} {relation} Silver's {silver_figure}, per {per}",
+                "groups": len(groups),
+                "gold": gold_total,
+                "silver": silver_total,
+            }
+        )
+    return results
+
+
+def check_staged_tables(spark: SparkSession, staging: str, counts: list[dict]) -> dict:
+    """Reconcile the staged tables with Silver's counts before anything is published (GoldCheckError when one
+    disagrees); the checks' figures and seconds, for the run summary."""
+    started = time.monotonic()
+    results = reconcile(counts, staged_figures(spark, staging))
+    seconds = round(time.monotonic() - started, 3)
+    for result in results:
+        log.info(
+            "Gold check %s: %s: %d vs %d over %d groups",
+            result["table"],
+            result["check"],
+            result["gold"],
+            result["silver"],
+            result["groups"],
+        )
+    log.info("Gold: %d checks of the staged tables against Silver passed in %.1f s", len(results), seconds)
+    return {"passed": results, "seconds": seconds}
+
+
+# ---------------------------------------------------------------------------------------------
 # Reads and writes (local folders, HDFS and S3 alike, through Hadoop's FileSystem)
 # ---------------------------------------------------------------------------------------------
 
@@ -696,8 +937,9 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     """Build the five Gold tables from Silver and publish them; return the rows written per table.
 
     Every table is first written in full under ``<gold_path>/_staging/<run>/``; only when all five
-    are written are they swapped into ``<gold_path>/<table>/`` one by one (``publish_tables``). So a
-    run that fails while reading, computing or writing leaves every previous table as it was. A run
+    are written, and reconciled with Silver's counts (``check_staged_tables``; GoldCheckError when one disagrees),
+    are they swapped into ``<gold_path>/<table>/`` one by one (``publish_tables``). So a run that fails while
+    reading, computing, writing or checking leaves every previous table as it was. A run
     that fails during the swaps raises GoldPublishError: the tables swapped before the failure are
     new, the table whose swap failed is put back as it was and the later ones are untouched (the
     tables then come from two runs until Gold is rerun); the staging folder is kept only when a
@@ -706,8 +948,8 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     during the swaps leaves a folder the next complete publish deletes too. A run that dies before its swaps
     leaves an unmarked folder: the next complete publish deletes it when ``sole_writer`` (the caller holds the
     local run lock, ``one_run_at_a_time``) or once it is ``ABANDONED_STAGING_HOURS`` old.
-    ``<gold_path>/_runs/latest.json`` (and a copy named after the run) records rows and seconds per table and the
-    inputs, after a complete publish only.
+    ``<gold_path>/_runs/latest.json`` (and a copy named after the run) records rows and seconds per table, the
+    inputs and the checks' figures, after a complete publish only.
 
     The session time zone is set to UTC and stays so (every Boston date depends on it);
     ``spark.sql.shuffle.partitions`` is changed for the run and always given back.
@@ -736,7 +978,10 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     )
     try:
         spark.conf.set(SHUFFLE_PARTITIONS, str(input_partitions))
-        silver_rows = base.count()
+        # Silver's counts per year and department for the checks before publishing: this first aggregate fills
+        # the cache, as a count would, so the checks cost no second pass over Silver.
+        counts = [group.asDict() for group in silver_counts(base).collect()]
+        silver_rows = sum(group["rows"] for group in counts)
         read_seconds = round(time.monotonic() - started, 3)
         if silver_rows == 0:
             raise GoldInputError(
@@ -747,6 +992,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
         keep_staging = False
         try:
             tables = write_staged_tables(base, staging)
+            checks = check_staged_tables(spark, staging, counts)  # GoldCheckError: nothing is published
             if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
                 raise GoldInterrupted(GoldInterrupted.MESSAGE)
             # marked first: should the process die between two moves, the next complete run deletes the folder
@@ -782,6 +1028,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
         },
         "gold_path": gold_path,
         "tables": tables,
+        "checks": checks,
         "percentile_accuracy": PERCENTILE_ACCURACY,
         "grid": {"meters": GRID_METERS, "lat_step": GRID_LAT_STEP, "lon_step": GRID_LON_STEP},
     }
@@ -985,7 +1232,7 @@ def run_from_command_line(args: argparse.Namespace, sole_writer: bool) -> int:
     previous_handler = cancel_on_interrupt(spark)
     try:
         rows = run_gold(spark, args.silver_path, args.gold_path, sole_writer)
-    except (GoldInputError, GoldPublishError) as error:
+    except (GoldInputError, GoldCheckError, GoldPublishError) as error:
         print(error, file=sys.stderr)
         return 1
     except GoldInterrupted as error:

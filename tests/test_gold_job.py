@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,25 @@ def test_run_gold_writes_the_five_tables_and_a_run_summary(spark, tmp_path):
     summary = json.loads((gold_path / "_runs" / "latest.json").read_text())
     assert {table: info["rows"] for table, info in summary["tables"].items()} == rows
     assert summary["inputs"]["silver_rows"] == 8
+    checks = summary["checks"]["passed"]
+    assert len(checks) == len(gold_job.GOLD_CHECKS)
+    assert checks[0] == {
+        "table": "monthly_requests",
+        "check": "requests_opened = Silver's rows, per year",
+        "groups": 3,
+        "gold": 8,
+        "silver": 8,
+    }
+    # 4 closed, 3 of them with a duration (not the Unknown one of March 2024); 6 with coordinates
+    figures = {
+        (check["table"], check["check"].split()[0]): (check["gold"], check["silver"]) for check in checks
+    }
+    assert figures[("resolution_times", "closed_cases")] == (4, 4)
+    assert figures[("neighborhood_scorecard", "closed_with_duration")] == (3, 3)
+    assert figures[("geo_grid", "requests")] == (6, 6)
+    # at its last week (4 March 2024) the backlog holds the 4 cases still open and the one opened on 10 March and
+    # closed on the 12th, after the last opening week
+    assert figures[("open_backlog", "open_at_end")] == (5, 4)
     assert summary["inputs"]["silver_path"] == str(silver_path)
     assert (gold_path / "_runs" / f"{summary['run_id']}.json").read_text() == (
         gold_path / "_runs" / "latest.json"
@@ -154,6 +174,144 @@ def test_a_failed_run_leaves_the_previous_tables_untouched(spark, tmp_path, monk
     assert after == before  # same files, and no staging folder left behind
     assert (
         spark.read.parquet(str(gold_path / "monthly_requests")).agg(F.sum("requests_opened")).first()[0] == 8
+    )
+
+
+def gold_bytes(gold_path: Path) -> dict[str, bytes]:
+    """Every file under a Gold folder (tables, run summaries, staging), by its path relative to the folder."""
+    return {
+        str(p.relative_to(gold_path)): p.read_bytes() for p in sorted(gold_path.rglob("*")) if p.is_file()
+    }
+
+
+def rows_of_year(year: int, builder):
+    """A table builder gone wrong: its rows of one year written twice (a join that matched twice)."""
+
+    def doubled(base):
+        table = builder(base)
+        return table.unionByName(table.filter(F.col("year") == year))
+
+    return doubled
+
+
+def without(condition: str, builder):
+    """A table builder gone wrong: the rows that meet a SQL condition lost (a filter or a join that dropped them)."""
+
+    def lost(base):
+        return builder(base).filter(f"NOT ({condition})")
+
+    return lost
+
+
+# Each tampered table fails the first check it breaks; three_years_of_requests has 1, 2 and 5 cases in 2022-2024.
+TAMPERED = {
+    "monthly_requests": (
+        without("month = DATE'2024-03-01'", gold_job.monthly_requests),
+        "its requests_opened for 2024 add up to 4, but Silver's count of cases opened in 2024 is 5",
+    ),
+    "resolution_times": (
+        rows_of_year(2022, gold_job.resolution_times),
+        "its closed_cases for 2022 add up to 2, but Silver's count of closed cases opened in 2022 is 1",
+    ),
+    "neighborhood_scorecard": (
+        rows_of_year(2023, gold_job.neighborhood_scorecard),
+        "its requests for 2023 add up to 4, but Silver's count of cases opened in 2023 is 2",
+    ),
+    "open_backlog": (  # the Unknown department's first week (2 May 2022) lost; 97 weeks to 4 March 2024
+        without("department = 'Unknown' AND week_start = DATE'2022-05-02'", gold_job.open_backlog),
+        "its weeks for Unknown number 96, but Silver's first to last opening week span 97",
+    ),
+    "geo_grid": (
+        without("type = 'Sign'", gold_job.geo_grid),
+        "its requests for 2024 add up to 2, but Silver's count of cases opened in 2024 with coordinates is 3",
+    ),
+}
+
+
+@pytest.mark.parametrize("table", list(TAMPERED))
+def test_a_table_that_disagrees_with_silver_is_not_published(spark, tmp_path, monkeypatch, capsys, table):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+    before = gold_bytes(gold_path)
+    capsys.readouterr()
+    builder, failure = TAMPERED[table]
+
+    monkeypatch.setitem(gold_job.GOLD_BUILDERS, table, builder)
+    code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"Gold's check of {table} failed, so nothing was published: {failure}."
+    ]
+    assert (
+        gold_bytes(gold_path) == before
+    )  # every table and run summary as it was, and no staging folder left
+
+
+def silver_group(
+    year: int, department: str, rows: int, still_open: int, first_week: str, last_week: str
+) -> dict:
+    """One silver_counts row: no case closed with a duration or with coordinates, none judged on time or late."""
+    return {
+        "year": year,
+        "department": department,
+        "rows": rows,
+        "closed": rows - still_open,
+        "still_open": still_open,
+        "closed_on_time": 0,
+        "closed_late": 0,
+        "closed_with_duration": 0,
+        "located": 0,
+        "first_week": date.fromisoformat(first_week),
+        "last_week": date.fromisoformat(last_week),
+    }
+
+
+@pytest.mark.parametrize(
+    ("wrong", "failure"),
+    [
+        (
+            {"peak_open": 4},
+            "its open_cases for PWDx reach 4, above 3, Silver's count of all the cases of PWDx",
+        ),
+        (
+            {"open_at_end": 1},
+            "its open_cases for PWDx in the last week are 1, below 2, Silver's count of the cases of PWDx still open",
+        ),
+        (
+            {"impossible_weeks": 1},
+            "its weeks for PWDx with a negative count or more open_over_1y than open_cases number 1, where there "
+            "should be 0",
+        ),
+    ],
+    ids=["more-open-than-cases", "fewer-open-than-still-open", "negative-or-aged-above-open"],
+)
+def test_the_backlog_is_bounded_by_the_departments_cases(wrong, failure):
+    # PWDx: 3 cases opened in the weeks of 1 to 15 January 2024 (3 weeks), 2 of them still open
+    counts = [silver_group(2024, "PWDx", 3, 2, "2024-01-01", "2024-01-15")]
+    year_2024 = {
+        "requests_opened": 3,
+        "requests_closed": 1,
+        "still_open": 2,
+        "closed_cases": 1,
+        "requests": 3,
+    }
+    staged = {
+        "monthly_requests": {2024: year_2024},
+        "resolution_times": {2024: year_2024},
+        "neighborhood_scorecard": {2024: year_2024},
+        "geo_grid": {},
+    }
+    backlog = {"weeks": 3, "peak_open": 3, "open_at_end": 2, "impossible_weeks": 0}
+    checks = gold_job.reconcile(counts, {**staged, "open_backlog": {"PWDx": backlog}})
+    assert len(checks) == len(gold_job.GOLD_CHECKS)
+
+    with pytest.raises(gold_job.GoldCheckError) as error_info:
+        gold_job.reconcile(counts, {**staged, "open_backlog": {"PWDx": {**backlog, **wrong}}})
+
+    assert (
+        str(error_info.value) == f"Gold's check of open_backlog failed, so nothing was published: {failure}."
     )
 
 

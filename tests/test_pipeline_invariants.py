@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -130,3 +131,24 @@ def test_neighborhood_shares_sum_to_one_per_year(spark, gold_lake):
     )
     for row in shares.collect():
         assert row["s"] == pytest.approx(1.0, abs=1e-9), row["year"]
+
+
+def test_gold_checked_its_staged_tables_against_silver(spark, gold_lake):
+    """The checks before publishing passed on the samples, with Silver's own figures: every table adds up to Silver's
+    rows (closed, with coordinates...) year by year, and the backlog stays within each department's cases."""
+    import gold_job
+
+    summary = json.loads((gold_lake / "gold" / "boston311" / "_runs" / "latest.json").read_text())
+    checks = {(check["table"], check["check"].split()[0]): check for check in summary["checks"]["passed"]}
+    silver = read(spark, gold_lake, "silver")
+    located = silver.filter(F.col("latitude").isNotNull() & F.col("longitude").isNotNull())
+    assert len(checks) == len(gold_job.GOLD_CHECKS)
+    opened = checks[("monthly_requests", "requests_opened")]
+    assert opened["gold"] == opened["silver"] == silver.count()
+    assert opened["groups"] >= 4  # one per year of opening: 2011, 2015, 2022 and the NEW SYSTEM's years
+    assert checks[("resolution_times", "closed_cases")]["gold"] == silver.filter(F.col("is_closed")).count()
+    assert checks[("geo_grid", "requests")]["gold"] == located.count() < silver.count()
+    for (table, figure), check in checks.items():
+        if check["check"].split()[1] == "=":
+            assert check["gold"] == check["silver"], (table, figure)
+    assert checks[("open_backlog", "peak_open")]["gold"] <= checks[("open_backlog", "peak_open")]["silver"]
