@@ -8,9 +8,10 @@ from the rest of the repository, so it can be copied to S3 on its own.
 
 Top to bottom: the facts the tables depend on (time zone, grid size, percentile accuracy), the
 shared base every table reads (``gold_base``: Silver's rows with Boston dates, keys and flags derived
-once), one pure ``DataFrame -> DataFrame`` function per Gold table, then the reads and writes (Hadoop
-FileSystem helpers, ``read_silver``, staging and publishing) and ``run_gold`` that drives them, then the
-command line. docs/gold.md explains every table and rule.
+once), one pure ``DataFrame -> DataFrame`` function per Gold table, the checks of the staged tables against
+Silver's counts before publishing, then the reads and writes (Hadoop FileSystem helpers, ``read_silver``,
+staging and publishing) and ``run_gold`` that drives them, then the command line. docs/gold.md explains every
+table and rule.
 """
 
 from __future__ import annotations
@@ -411,70 +412,54 @@ class GoldCheckError(Exception):
     is one sentence naming the table and the two numbers. Nothing is published."""
 
 
+# What silver_counts counts per Boston year of opening and department (besides the first and last opening week),
+# as a failed check names it.
+SILVER_COUNTS = {
+    "rows": "cases opened in {group}",
+    "closed": "closed cases opened in {group}",
+    "still_open": "open cases opened in {group}",
+    "closed_on_time": "cases opened in {group} and closed on time",
+    "closed_late": "cases opened in {group} and closed late",
+    "closed_with_duration": "cases opened in {group} and closed with a duration",
+    "located": "cases opened in {group} with coordinates",
+}
+
+
 class GoldCheck(NamedTuple):
-    """One reconciliation of a staged table with Silver, group by group; ``failure`` is the clause that says it
-    failed, with ``{group}``, ``{gold}`` and ``{silver}`` filled in."""
+    """One reconciliation of a staged table with Silver, group by group: ``figure`` (summed per group by
+    ``staged_figures``) ``relation`` Silver's ``silver_figure`` (summed by ``totals_by``). ``failure`` is the clause
+    that says it failed, with ``{group}``, ``{gold}`` and ``{silver}`` to fill in; by default "its <figure> for
+    <group> add up to <gold>, but Silver's count of <what SILVER_COUNTS says> is <silver>"."""
 
     table: str
-    figure: str  # the table's figure per group (``staged_figures``)
+    figure: str
     relation: str  # "=", "<=" or ">=": gold <relation> silver
-    silver_figure: str  # Silver's figure per group (``silver_counts`` summed by ``totals_by``)
+    silver_figure: str
     per: str  # "year" or "department"
-    failure: str
+    failure: str = ""
+
+    def clause(self) -> str:
+        """The failure clause, with {group}, {gold} and {silver} to fill in."""
+        if self.failure:
+            return self.failure
+        counted = SILVER_COUNTS[self.silver_figure]
+        return f"its {self.figure} for {{group}} add up to {{gold}}, but Silver's count of {counted} is {{silver}}"
 
 
 # Every check holds by construction of docs/gold.md's rules: each Silver row lands in exactly one group of every
 # table (geo_grid: each row with coordinates), the backlog's calendar runs from the first to the last opening week
 # for every department, and a case is open in it only between its opening and closing weeks.
 GOLD_CHECKS = (
-    GoldCheck(
-        "monthly_requests", "requests_opened", "=", "rows", "year",
-        "its requests_opened for {group} add up to {gold}, but Silver's count of cases opened in {group} is {silver}",
-    ),
-    GoldCheck(
-        "monthly_requests", "requests_closed", "=", "closed", "year",
-        "its requests_closed for {group} add up to {gold}, but Silver's count of closed cases opened in {group} is "
-        "{silver}",
-    ),
-    GoldCheck(
-        "monthly_requests", "still_open", "=", "still_open", "year",
-        "its still_open for {group} add up to {gold}, but Silver's count of open cases opened in {group} is "
-        "{silver}",
-    ),
-    GoldCheck(
-        "monthly_requests", "closed_on_time", "=", "closed_on_time", "year",
-        "its closed_on_time for {group} add up to {gold}, but Silver's count of cases opened in {group} and closed "
-        "on time is {silver}",
-    ),
-    GoldCheck(
-        "monthly_requests", "closed_late", "=", "closed_late", "year",
-        "its closed_late for {group} add up to {gold}, but Silver's count of cases opened in {group} and closed "
-        "late is {silver}",
-    ),
-    GoldCheck(
-        "monthly_requests", "closed_with_duration", "=", "closed_with_duration", "year",
-        "its closed_with_duration for {group} add up to {gold}, but Silver's count of cases opened in {group} and "
-        "closed with a duration is {silver}",
-    ),
-    GoldCheck(
-        "resolution_times", "closed_cases", "=", "closed", "year",
-        "its closed_cases for {group} add up to {gold}, but Silver's count of closed cases opened in {group} is "
-        "{silver}",
-    ),
-    GoldCheck(
-        "resolution_times", "closed_with_duration", "=", "closed_with_duration", "year",
-        "its closed_with_duration for {group} add up to {gold}, but Silver's count of cases opened in {group} and "
-        "closed with a duration is {silver}",
-    ),
-    GoldCheck(
-        "neighborhood_scorecard", "requests", "=", "rows", "year",
-        "its requests for {group} add up to {gold}, but Silver's count of cases opened in {group} is {silver}",
-    ),
-    GoldCheck(
-        "neighborhood_scorecard", "closed_with_duration", "=", "closed_with_duration", "year",
-        "its closed_with_duration for {group} add up to {gold}, but Silver's count of cases opened in {group} and "
-        "closed with a duration is {silver}",
-    ),
+    GoldCheck("monthly_requests", "requests_opened", "=", "rows", "year"),
+    GoldCheck("monthly_requests", "requests_closed", "=", "closed", "year"),
+    GoldCheck("monthly_requests", "still_open", "=", "still_open", "year"),
+    GoldCheck("monthly_requests", "closed_on_time", "=", "closed_on_time", "year"),
+    GoldCheck("monthly_requests", "closed_late", "=", "closed_late", "year"),
+    GoldCheck("monthly_requests", "closed_with_duration", "=", "closed_with_duration", "year"),
+    GoldCheck("resolution_times", "closed_cases", "=", "closed", "year"),
+    GoldCheck("resolution_times", "closed_with_duration", "=", "closed_with_duration", "year"),
+    GoldCheck("neighborhood_scorecard", "requests", "=", "rows", "year"),
+    GoldCheck("neighborhood_scorecard", "closed_with_duration", "=", "closed_with_duration", "year"),
     GoldCheck(
         "open_backlog", "weeks", "=", "weeks", "department",
         "its weeks for {group} number {gold}, but Silver's first to last opening week span {silver}",
@@ -493,26 +478,10 @@ GOLD_CHECKS = (
         "its open_cases for {group} in the last week are {gold}, below {silver}, Silver's count of the cases of "
         "{group} still open",
     ),
-    GoldCheck(
-        "geo_grid", "requests", "=", "located", "year",
-        "its requests for {group} add up to {gold}, but Silver's count of cases opened in {group} with coordinates "
-        "is {silver}",
-    ),
+    GoldCheck("geo_grid", "requests", "=", "located", "year"),
 )  # fmt: skip
 
 RELATIONS = {"=": operator.eq, "<=": operator.le, ">=": operator.ge}
-
-
-# What silver_counts counts per year and department, besides the first and last opening week.
-SILVER_COUNTS = (
-    "rows",
-    "closed",
-    "still_open",
-    "closed_on_time",
-    "closed_late",
-    "closed_with_duration",
-    "located",
-)
 
 
 def silver_counts(base: DataFrame) -> DataFrame:
@@ -596,24 +565,24 @@ def reconcile(counts: list[dict], staged: dict[str, dict]) -> list[dict]:
     for department in expected["department"].values():
         department.update(weeks=weeks, impossible_weeks=0)
     results = []
-    for table, figure, relation, silver_figure, per, failure in GOLD_CHECKS:
-        gold_groups, silver_groups = staged[table], expected[per]
+    for check in GOLD_CHECKS:
+        gold_groups, silver_groups = staged[check.table], expected[check.per]
         groups = sorted(set(gold_groups) | set(silver_groups), key=lambda group: (group is None, str(group)))
         gold_total = silver_total = 0
         for group in groups:
-            gold = gold_groups.get(group, {}).get(figure) or 0
-            silver = silver_groups.get(group, {}).get(silver_figure, 0)
-            if not RELATIONS[relation](gold, silver):
+            gold = gold_groups.get(group, {}).get(check.figure) or 0
+            silver = silver_groups.get(group, {}).get(check.silver_figure, 0)
+            if not RELATIONS[check.relation](gold, silver):
                 name = "an unknown year" if group is None else group
                 raise GoldCheckError(
-                    f"Gold's check of {table} failed, so nothing was published: "
-                    f"{failure.format(group=name, gold=gold, silver=silver)}."
+                    f"Gold's check of {check.table} failed, so nothing was published: "
+                    f"{check.clause().format(group=name, gold=gold, silver=silver)}."
                 )
             gold_total, silver_total = gold_total + gold, silver_total + silver
         results.append(
             {
-                "table": table,
-                "check": f"{figure} {relation} Silver's {silver_figure}, per {per}",
+                "table": check.table,
+                "check": f"{check.figure} {check.relation} Silver's {check.silver_figure}, per {check.per}",
                 "groups": len(groups),
                 "gold": gold_total,
                 "silver": silver_total,
