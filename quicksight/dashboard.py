@@ -487,6 +487,12 @@ SCRIPT = r"""
   function plotText(text) {
     return String(text).replace(/&(?=#?[0-9A-Za-z]+;)/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
+  // A name back as written from the text plotly draws (plotText's reverse), for text the page shows itself.
+  function writtenText(text) {
+    return String(text).replace(/&(amp|lt|gt);/g, function (entity, name) {
+      return { amp: "&", lt: "<", gt: ">" }[name];
+    });
+  }
   // Plot area of a chart with nothing to draw: one sentence instead of empty axes.
   function emptyLayout(text) {
     return { annotations: [{ text: plotText(text), showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5,
@@ -559,7 +565,8 @@ SCRIPT = r"""
   }
   // Plotly's legend hides and shows a series on a mouse click only: a chart with a legend also gets a row of toggle
   // buttons, one per series (or donut slice), that do the same from the keyboard (Enter or Space) and follow the
-  // legend when it is clicked. A redraw shows every series again, as plotly.react does with the legend.
+  // legend when it is clicked. A redraw shows every series again, as plotly.react does with the legend. A series'
+  // label is the text plotly draws (through plotText), its name the value as written, which the button shows.
   var SERIES_CHARTS = ["chart-sources", "chart-yearly", "chart-ontime-by-department", "chart-resolution-by-type",
                        "chart-backlog"];
   function isDonut(chart) { return chart.data.length === 1 && chart.data[0].type === "pie"; }
@@ -568,19 +575,20 @@ SCRIPT = r"""
     if (isDonut(chart)) {
       var slices = chart.data[0], hidden = chart.layout.hiddenlabels || [];
       return slices.labels.map(function (label, i) {
-        return { name: label, colour: slices.marker.colors[i], shown: hidden.indexOf(label) < 0 };
+        return { label: label, name: writtenText(label), colour: slices.marker.colors[i],
+                 shown: hidden.indexOf(label) < 0 };
       });
     }
     return chart.data.map(function (trace) {
-      return { name: trace.name, colour: trace.line ? trace.line.color : trace.marker.color,
-               shown: trace.visible !== "legendonly" };
+      return { label: trace.name, name: writtenText(trace.name),
+               colour: trace.line ? trace.line.color : trace.marker.color, shown: trace.visible !== "legendonly" };
     });
   }
   function toggleSeries(chart, index) {
     var series = seriesOf(chart)[index], done;
     if (isDonut(chart)) {
-      var hidden = (chart.layout.hiddenlabels || []).filter(function (label) { return label !== series.name; });
-      done = Plotly.relayout(chart, { hiddenlabels: series.shown ? hidden.concat([series.name]) : hidden });
+      var hidden = (chart.layout.hiddenlabels || []).filter(function (label) { return label !== series.label; });
+      done = Plotly.relayout(chart, { hiddenlabels: series.shown ? hidden.concat([series.label]) : hidden });
     } else {
       done = Plotly.restyle(chart, { visible: series.shown ? "legendonly" : true }, [index]);
     }

@@ -1353,6 +1353,16 @@ def test_names_from_the_data_are_shown_as_written_and_never_run_or_draw_markup(
         assert set(page.evaluate(drawn, "chart-subjects")) >= {HOSTILE_MARKUP, HOSTILE_ENTITY}
         assert set(page.evaluate(drawn, "chart-top-reasons")) >= {HOSTILE_COMMENT, HOSTILE_MARKUP}
         assert set(page.evaluate(drawn, "chart-sources")) >= {HOSTILE_SCRIPT, HOSTILE_MARKUP}  # the legend
+        # the series toggles name each slice as written, and hide the slice of that name
+        sources = [name for name, _ in series_buttons(page, "chart-sources")]
+        assert sorted(sources) == sorted([HOSTILE_SCRIPT, HOSTILE_MARKUP])
+        page.click(f"#chart-sources-series button >> nth={sources.index(HOSTILE_MARKUP)}")
+        page.wait_for_function("document.getElementById('chart-sources').layout.hiddenlabels.length === 1")
+        assert page.locator("#chart-sources .pielayer path.surface").count() == 1
+        assert series_buttons(page, "chart-sources")[sources.index(HOSTILE_MARKUP)] == [
+            HOSTILE_MARKUP,
+            "false",
+        ]
         page.click("#chart-subjects-numbers summary")
         page.wait_for_selector("#chart-subjects-numbers table")  # filled on the toggle event, after the click
         assert [row[0] for row in numbers(page, "chart-subjects")[1:]] == [HOSTILE_MARKUP, HOSTILE_ENTITY]
@@ -1360,6 +1370,9 @@ def test_names_from_the_data_are_shown_as_written_and_never_run_or_draw_markup(
         page.click("#tab-analytics")
         assert set(page.evaluate(drawn, "chart-ontime-by-department")) >= {HOSTILE_IMG, HOSTILE_SCRIPT}
         assert set(page.evaluate(drawn, "chart-backlog")) >= {HOSTILE_IMG, HOSTILE_MARKUP}
+        assert sorted(name for name, _ in series_buttons(page, "chart-backlog")) == sorted(
+            [HOSTILE_IMG, HOSTILE_MARKUP]
+        )
         assert f"{HOSTILE_MARKUP} ({HOSTILE_SCRIPT})" in page.evaluate(drawn, "chart-resolution-by-type")
         page.select_option("#control-department", label=HOSTILE_IMG)  # no time to close: the note names it
         assert page.locator("#chart-resolution-by-type .annotation-text").all_text_contents() == [
