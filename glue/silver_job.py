@@ -1620,11 +1620,15 @@ def run_silver(
             .transform(mark_repeated_rejects(quarantined_before))
             .persist(StorageLevel.MEMORY_AND_DISK_DESER)
         )
-        evidence = _tally_first_pass(file_counts(marked).collect(), file_reports)
-        # before the first write: a refused run leaves Silver, its quarantine and its state as they were
-        too_many = [] if max_reject_share is None else files_over(file_reports, max_reject_share)
+        counted = file_counts(marked).collect()
+        evidence = _tally_first_pass(counted, file_reports)
+        # before the first write: a refused run leaves Silver, its quarantine and its state as they were. Judged on
+        # the rejects not quarantined before, so that a file let through once does not stop the next day's run
+        # again: the daily files are landed anew with the day before's records.
+        first_time = newly_quarantined(counted)
+        too_many = [] if max_reject_share is None else files_over(file_reports, max_reject_share, first_time)
         if too_many:
-            raise SilverError(too_many_rejects(too_many, max_reject_share))
+            raise SilverError(too_many_rejects(too_many, max_reject_share, first_time))
         readings = _decide_readings(planned, evidence, overrides, file_reports)
         report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
             unknown_mapping_values(marked, mappings)
@@ -2076,12 +2080,27 @@ def rejected(entry: dict) -> int:
     return sum(entry["rejects_by_reason"].values())
 
 
-def files_over(file_reports: dict[str, dict], share: float) -> list[dict]:
-    """The file reports of the files of REJECT_GUARD_MIN_ROWS rows or more that reject more than ``share`` of them."""
+def newly_quarantined(counted: list) -> dict[str, int]:
+    """Per file, the rejects the run quarantines (``file_counts``' rows): not those already in the quarantine or in
+    an earlier file of the run (``mark_repeated_rejects`` makes them duplicates)."""
+    found: dict[str, int] = {}
+    for row in counted:
+        if row["outcome"] == "quarantined":
+            found[row["source_file"]] = found.get(row["source_file"], 0) + row["rows"]
+    return found
+
+
+def files_over(
+    file_reports: dict[str, dict], share: float, judged: dict[str, int] | None = None
+) -> list[dict]:
+    """The file reports of the files of REJECT_GUARD_MIN_ROWS rows or more that reject more than ``share`` of them:
+    all their rejects, or the ``judged`` count per file when given (``newly_quarantined``)."""
     return [
         entry
         for entry in file_reports.values()
-        if entry["rows_read"] >= REJECT_GUARD_MIN_ROWS and rejected(entry) / entry["rows_read"] > share
+        if entry["rows_read"] >= REJECT_GUARD_MIN_ROWS
+        and (rejected(entry) if judged is None else judged.get(entry["source_file"], 0)) / entry["rows_read"]
+        > share
     ]
 
 
@@ -2090,19 +2109,27 @@ def percent(share: float) -> str:
     return f"{round(share * 100, 2):g} %"
 
 
-def rejects_said(entry: dict) -> str:
-    """'dataset=…/x.csv rejects 1001 of its 1200 rows (83.42 %: unparsable_opened_at 1000, malformed_record 1)'."""
+def rejects_said(entry: dict, first_time: int | None = None) -> str:
+    """'dataset=…/x.csv rejects 1001 of its 1200 rows (83.42 %: unparsable_opened_at 1000, malformed_record 1)';
+    with ``first_time`` under the rejects, '…; 100 of them not in the quarantine yet, 8.33 %)'."""
     reasons = sorted(entry["rejects_by_reason"].items(), key=lambda item: -item[1])[:REJECT_REASONS_NAMED]
     more = len(entry["rejects_by_reason"]) - len(reasons)
     named = ", ".join(f"{reason} {count}" for reason, count in reasons) + (f", {more} more" if more else "")
+    if first_time is not None and first_time != rejected(entry):
+        named += (
+            f"; {first_time} of them not in the quarantine yet, {percent(first_time / entry['rows_read'])}"
+        )
     share = percent(rejected(entry) / entry["rows_read"])
     return f"{entry['source_file']} rejects {rejected(entry)} of its {entry['rows_read']} rows ({share}: {named})"
 
 
-def too_many_rejects(over: list[dict], max_reject_share: float) -> str:
-    """The one sentence a run stopped by ``--max_reject_share`` ends with."""
+def too_many_rejects(
+    over: list[dict], max_reject_share: float, first_time: dict[str, int] | None = None
+) -> str:
+    """The one sentence a run stopped by ``--max_reject_share`` ends with (``first_time``: ``newly_quarantined``)."""
+    said = [rejects_said(entry, (first_time or {}).get(entry["source_file"])) for entry in over]
     return (
-        f"Silver stopped before writing anything, as {' and '.join(rejects_said(entry) for entry in over)}, above "
+        f"Silver stopped before writing anything, as {' and '.join(said)}, above "
         f"--max_reject_share {max_reject_share:g} ({percent(max_reject_share)}): find the cause in "
         f"{'its' if len(over) == 1 else 'their'} records (a changed date format, column or quoting) and run "
         "again, or run with a higher --max_reject_share to quarantine them (docs/silver.md, 'A file mostly rejected')."

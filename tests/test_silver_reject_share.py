@@ -188,3 +188,34 @@ def test_with_max_reject_share_the_run_stops_before_writing_and_a_rerun_reads_th
     assert sorted(entry["dataset"] for entry in report["files"]) == ["legacy_2021", "legacy_2022"]
     assert report["reject_share_guard"]["fail_above"] == 0.9
     assert report["reject_share_guard"]["files_over"] == [BAD_FILE]  # still warned of
+
+
+@pytest.mark.spark
+def test_a_file_let_through_once_does_not_stop_the_runs_after_it_for_the_records_already_quarantined(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    """The current-year and NEW SYSTEM files are landed anew every day with the day before's records: once a run let
+    their rejects into the quarantine, the stop judges only the rejects a run would quarantine for the first time."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    argv = ["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)]
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", cases(0, 1200, bad=1000, no_id=2))
+    assert silver_job.main([*argv, "--max_reject_share", "0.05"]) == 1  # stopped
+    assert silver_job.main([*argv, "--max_reject_share", "1"]) == 0  # let through once
+    capsys.readouterr()
+
+    # the next day's file: the same records and 100 new good ones; the 1002 rejects are in the quarantine already
+    land_legacy29(bronze, "legacy_2022", "2026-11-26", cases(0, 1200, bad=1000, no_id=2) + cases(5000, 100))
+    assert silver_job.main([*argv, "--max_reject_share", "0.05"]) == 0
+    assert capsys.readouterr().err == ""
+    report = json.loads((silver / "_quality" / "latest.json").read_text())
+    shares = [entry["reject_share"] for entry in report["files"]]
+    assert shares == [0.7708]  # what the file holds: still warned of
+
+    # the day after, 100 new records of the new format besides: 100 of 1400 not quarantined before, over 5 %
+    day_after = cases(0, 1200, bad=1000, no_id=2) + cases(5000, 100) + cases(6000, 100, bad=100)
+    land_legacy29(bronze, "legacy_2022", "2026-11-27", day_after)
+    assert silver_job.main([*argv, "--max_reject_share", "0.05"]) == 1
+    assert (
+        "rejects 1102 of its 1400 rows (78.71 %: unparsable_opened_at 1100, missing_case_id 2; 100 of them not "
+        "in the quarantine yet, 7.14 %), above --max_reject_share 0.05" in capsys.readouterr().err
+    )
