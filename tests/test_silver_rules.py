@@ -334,6 +334,8 @@ def test_a_close_in_the_second_pass_of_the_hour_boston_lives_twice_is_kept(spark
         ("fall back, 2025", datetime(2025, 11, 2, 1, 59, 59), datetime(2025, 11, 2, 1, 0), None),
         ("a week earlier", datetime(2026, 10, 25, 1, 50), datetime(2026, 10, 25, 1, 10), "closed_before_opened"),
         ("closed before the hour", datetime(2026, 11, 1, 1, 50), datetime(2026, 11, 1, 0, 50), "closed_before_opened"),
+        ("closed before the hour, within an hour", datetime(2026, 11, 1, 1, 5), datetime(2026, 11, 1, 0, 30), "closed_before_opened"),
+        ("opened after the hour, closed in it", datetime(2026, 11, 1, 2, 5), datetime(2026, 11, 1, 1, 10), "closed_before_opened"),
         ("closed in the hour of another year", datetime(2026, 11, 1, 1, 50), datetime(2025, 11, 2, 1, 10), "closed_before_opened"),
         ("spring forward", datetime(2026, 3, 8, 3, 10), datetime(2026, 3, 8, 1, 50), "closed_before_opened"),
         ("in order in the hour", datetime(2026, 11, 1, 1, 10), datetime(2026, 11, 1, 1, 50), None),
@@ -357,6 +359,8 @@ def test_durations_across_a_dst_switch_are_true_elapsed_hours(spark):
         # both in the repeated hour, in order: both are read as its first pass (EDT), a close an hour later in
         # truth (01:50 EST) cannot be told from one 40 minutes later
         ("wall_clock", datetime(2026, 11, 1, 1, 10), datetime(2026, 11, 1, 1, 50), 2 / 3),
+        # closed the moment it opened, in the repeated hour: not read as an hour later
+        ("wall_clock", datetime(2026, 11, 1, 1, 30), datetime(2026, 11, 1, 1, 30), 0.0),
         # across a weekend with a switch: Saturday noon EST to Monday noon EDT is 47 hours
         ("wall_clock", datetime(2026, 3, 7, 12, 0), datetime(2026, 3, 9, 12, 0), 47.0),
         ("wall_clock", datetime(2026, 10, 31, 12, 0), datetime(2026, 11, 2, 12, 0), 49.0),
