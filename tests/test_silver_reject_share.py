@@ -92,6 +92,16 @@ def test_small_files_are_not_judged_and_a_share_at_the_threshold_is_not_over():
     assert silver_job.files_over(reports, 1.0) == []
 
 
+def test_the_warning_judges_files_of_1000_rows_or_more_rejecting_over_1_percent():
+    # the thresholds docs/silver.md gives, as numbers: a 999-row file is not judged however much it rejects
+    small = file_report("small.csv", 999, unparsable_opened_at=999)
+    at = file_report("at.csv", 1000, missing_case_id=10)  # exactly 1 %
+    over = file_report("over.csv", 1000, missing_case_id=11)
+    reports = {entry["source_file"]: entry for entry in (small, at, over)}
+
+    assert silver_job.files_over(reports, silver_job.REJECT_SHARE_WARNING) == [over]
+
+
 def test_the_refusal_names_each_file_its_share_its_top_reasons_and_the_threshold():
     first = file_report(
         "f2000.csv",
