@@ -408,3 +408,55 @@ def test_two_long_names_with_one_start_keep_distinct_file_names() -> None:
     )
 
     assert first != second and first.endswith(".csv") and second.endswith(".csv")
+
+
+def landed_record(dataset: str, size: int, ingested_at: str) -> dict:
+    """A resource's record in Bronze's state, as far as the shrink warning reads it."""
+    return {
+        "dataset": dataset,
+        "bytes": size,
+        "ingested_at": ingested_at,
+        "key": f"{dataset}/{ingested_at}.csv",
+    }
+
+
+def test_a_shrink_is_a_landing_under_90_percent_of_the_bytes_before() -> None:
+    before = landed_record("legacy_2022", 1000, "2026-11-20T06:00:00Z")
+
+    assert bronze.shrunk_from(899, before) == 1000
+    assert bronze.shrunk_from(900, before) is None  # 90 % exactly is no shrink
+    assert bronze.shrunk_from(10, None) is None  # a first landing
+    # a record from before the state kept bytes
+    assert bronze.shrunk_from(10, {"dataset": "legacy_2022"}) is None
+
+
+def test_a_new_resource_is_compared_with_the_newest_withdrawn_file_of_its_own_dataset() -> None:
+    new = bronze.PortalResource("new", "311 SERVICE REQUESTS - 2022", "legacy_2022", "https://x/new_2022.csv")
+    landed = {
+        "older": landed_record("legacy_2022", 100, "2026-11-01T06:00:00Z"),
+        "newest": landed_record("legacy_2022", 200, "2026-11-20T06:00:00Z"),
+        "other_year": landed_record("legacy_2023", 300, "2026-11-25T06:00:00Z"),
+        "twin": landed_record("legacy_2022", 400, "2026-11-26T06:00:00Z"),  # still listed: another file
+    }
+
+    assert bronze.shrink_baseline(new, landed, {"new", "twin"}) == landed["newest"]
+    assert bronze.shrink_baseline(new, {"other_year": landed["other_year"]}, {"new"}) is None
+
+
+def test_a_name_of_the_longest_length_is_kept_and_one_longer_is_shortened() -> None:
+    longest = "n" * (bronze.MAX_FILE_NAME - 4) + ".csv"
+
+    assert bronze.key_file_name(longest) == longest
+    shortened = bronze.key_file_name("n" + longest)
+    assert len(shortened) == bronze.MAX_FILE_NAME and shortened != longest and shortened.endswith(".csv")
+
+
+def test_without_a_file_name_the_key_is_named_after_the_resource_id() -> None:
+    resource = bronze.PortalResource(
+        "7f3c9a10-0000-4000-8000-000000000001",
+        "311 SERVICE REQUESTS - 2023",
+        "legacy_2023",
+        "https://x/download/",
+    )
+
+    assert resource.file_name == "7f3c9a10-0000-4000-8000-000000000001.csv"
