@@ -168,6 +168,7 @@ def test_a_missing_placeholder_is_one_clear_error() -> None:
     [
         {"gold_location": "s3://bucket/it's/gold"},  # ends the LOCATION literal
         {"gold_location": "s3://bucket/gold\\"},  # a backslash escapes Hive's closing quote
+        {"silver_location": "s3://bucket/it's/silver"},  # every location, not Gold's alone
         {"database": "boston311; DROP DATABASE x"},
         {"database": "b-311"},
     ],
