@@ -489,3 +489,15 @@ def test_control_characters_from_the_portal_reach_the_terminal_escaped(
         "unknown column \\x1b[2j\\x1b[32mok\\x08\\x08, x\\x9b1m" in shown
     )  # (column names are read lower-case)
     assert not {"\x1b", "\x08", "\x9b"} & set(shown)
+
+
+def test_a_dry_run_shows_a_resource_name_with_control_characters_escaped(
+    portal: Portal, portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # a carriage return, which the name's pattern takes as a space: on a terminal it would rub out the line
+    portal.add_csv("311 SERVICE\rREQUESTS - 2023", SAMPLE_BY_DATASET["legacy_2011"].read_bytes())
+
+    assert ingest(portal_url, tmp_path / "lake", "--years", "2023", "--no-new-system", "--dry-run") == 0
+
+    out = capsys.readouterr().out
+    assert "311 SERVICE\\rREQUESTS - 2023" in out and "\r" not in out
