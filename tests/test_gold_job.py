@@ -228,6 +228,38 @@ TAMPERED = {
 }
 
 
+def with_open_over_1y(expression: str):
+    """An open_backlog builder gone wrong: the Unknown department's last week (4 March 2024) gets open_over_1y from a
+    SQL expression (a filter or a sign gone wrong)."""
+
+    def aged(base):
+        table = gold_job.open_backlog(base)
+        is_tampered = (F.col("department") == "Unknown") & (F.col("week_start") == F.lit(date(2024, 3, 4)))
+        return table.withColumn(
+            "open_over_1y",
+            F.when(is_tampered, F.expr(expression)).otherwise(F.col("open_over_1y")).cast("long"),
+        )
+
+    return aged
+
+
+@pytest.mark.parametrize("expression", ["-1", "open_cases + 1"], ids=["negative", "above-open"])
+def test_a_backlog_week_with_a_negative_or_impossible_open_over_1y_is_not_published(
+    spark, tmp_path, monkeypatch, expression
+):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    monkeypatch.setitem(gold_job.GOLD_BUILDERS, "open_backlog", with_open_over_1y(expression))
+
+    with pytest.raises(gold_job.GoldCheckError) as error_info:
+        gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    assert str(error_info.value) == (
+        "Gold's check of open_backlog failed, so nothing was published: its weeks for Unknown with a negative count "
+        "or more open_over_1y than open_cases number 1, where there should be 0."
+    )
+
+
 @pytest.mark.parametrize("table", list(TAMPERED))
 def test_a_table_that_disagrees_with_silver_is_not_published(spark, tmp_path, monkeypatch, capsys, table):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
@@ -268,6 +300,67 @@ def silver_group(
     }
 
 
+def pwdx_staged() -> tuple[dict, dict]:
+    """The staged figures of PWDx's 3 cases opened in the weeks of 1 to 15 January 2024 (3 weeks), 2 still open: the
+    per-year tables' and open_backlog's (without its department key)."""
+    year_2024 = {
+        "requests_opened": 3,
+        "requests_closed": 1,
+        "still_open": 2,
+        "closed_cases": 1,
+        "requests": 3,
+    }
+    staged = {
+        "monthly_requests": {2024: year_2024},
+        "resolution_times": {2024: year_2024},
+        "neighborhood_scorecard": {2024: year_2024},
+        "geo_grid": {},
+    }
+    return staged, {"weeks": 3, "peak_open": 3, "open_at_end": 2, "impossible_weeks": 0}
+
+
+@pytest.mark.parametrize(
+    ("monthly", "failure"),
+    [
+        ({}, "its requests_opened for 2024 add up to 0, but Silver's count of cases opened in 2024 is 3"),
+        (
+            {**pwdx_staged()[0]["monthly_requests"], None: {"requests_opened": 1}},
+            "its requests_opened for an unknown year add up to 1, but Silver's count of cases opened in an unknown "
+            "year is 0",
+        ),
+    ],
+    ids=["a-year-lost-whole", "a-year-silver-has-not"],
+)
+def test_a_year_only_one_side_has_fails_its_check(monthly, failure):
+    counts = [silver_group(2024, "PWDx", 3, 2, "2024-01-01", "2024-01-15")]
+    staged, backlog = pwdx_staged()
+
+    with pytest.raises(gold_job.GoldCheckError) as error_info:
+        gold_job.reconcile(counts, {**staged, "monthly_requests": monthly, "open_backlog": {"PWDx": backlog}})
+
+    assert (
+        str(error_info.value)
+        == f"Gold's check of monthly_requests failed, so nothing was published: {failure}."
+    )
+
+
+def test_a_case_without_an_opening_week_is_not_asked_of_the_backlog():
+    # one more case of PWDx, still open, with no opening date: the per-year tables count it under an unknown year,
+    # open_backlog has no week to count it in, so its open_at_end (2) is not held to 3 still open
+    no_week = silver_group(2024, "PWDx", 1, 1, "2024-01-01", "2024-01-01")
+    no_week.update(year=None, first_week=None, last_week=None)
+    counts = [silver_group(2024, "PWDx", 3, 2, "2024-01-01", "2024-01-15"), no_week]
+    staged, backlog = pwdx_staged()
+    unknown_year = {"requests_opened": 1, "still_open": 1, "requests": 1}
+    for table in ("monthly_requests", "neighborhood_scorecard"):
+        staged[table] = {**staged[table], None: unknown_year}
+
+    checks = gold_job.reconcile(counts, {**staged, "open_backlog": {"PWDx": backlog}})
+
+    opened = next(check for check in checks if check["check"].startswith("requests_opened"))
+    assert (opened["groups"], opened["gold"], opened["silver"]) == (2, 4, 4)
+
+
 @pytest.mark.parametrize(
     ("wrong", "failure"),
     [
@@ -288,22 +381,8 @@ def silver_group(
     ids=["more-open-than-cases", "fewer-open-than-still-open", "negative-or-aged-above-open"],
 )
 def test_the_backlog_is_bounded_by_the_departments_cases(wrong, failure):
-    # PWDx: 3 cases opened in the weeks of 1 to 15 January 2024 (3 weeks), 2 of them still open
     counts = [silver_group(2024, "PWDx", 3, 2, "2024-01-01", "2024-01-15")]
-    year_2024 = {
-        "requests_opened": 3,
-        "requests_closed": 1,
-        "still_open": 2,
-        "closed_cases": 1,
-        "requests": 3,
-    }
-    staged = {
-        "monthly_requests": {2024: year_2024},
-        "resolution_times": {2024: year_2024},
-        "neighborhood_scorecard": {2024: year_2024},
-        "geo_grid": {},
-    }
-    backlog = {"weeks": 3, "peak_open": 3, "open_at_end": 2, "impossible_weeks": 0}
+    staged, backlog = pwdx_staged()
     checks = gold_job.reconcile(counts, {**staged, "open_backlog": {"PWDx": backlog}})
     assert len(checks) == len(gold_job.GOLD_CHECKS)
 
