@@ -544,10 +544,15 @@ def test_a_control_that_changes_the_kpis_has_them_said_once(browser: object, sma
             "Jan 2024: enquiries 15, +114.3% vs Dec 2023 (7); average delay 0.3 days, +0.3 days vs Dec 2023; "
             "on-time rate 84.6%, -15.4 pts vs Dec 2023"
         )
+        page.evaluate(  # counts every change to the live region, the same words written again included
+            "window.__said = 0; new MutationObserver(() => { window.__said += 1; }).observe("
+            "document.getElementById('kpi-announcement'), {childList: true, characterData: true, subtree: true})"
+        )
         page.focus("#control-top-n")  # the slider changes the top reasons only: nothing to say
         page.keyboard.press("ArrowLeft")
         assert page.inner_text("#top-n-label") == "9"
         assert announced(page).startswith("Jan 2024: enquiries 15,")
+        assert page.evaluate("window.__said") == 0  # not said again
         assert loaded_page.errors == []
     finally:
         loaded_page.page.close()
@@ -1315,7 +1320,7 @@ HOSTILE_IMG = '<img src=x onerror="window.__pwned = 1">'
 HOSTILE_SCRIPT = "</script><script>window.__pwned = 2</script>"
 HOSTILE_COMMENT = "<!-- Graffiti"
 HOSTILE_MARKUP = '<b>Bold</b> <a href="https://example.org/">link</a> <span style="font-size:60px">big</span>'
-HOSTILE_ENTITY = "Fish &amp; Chips &lt;3 & more"
+HOSTILE_ENTITY = "Fish &amp; Chips &lt;3 &#60;3 & more"
 
 
 def hostile_gold() -> dict[str, list[tuple]]:
@@ -1377,6 +1382,10 @@ def test_names_from_the_data_are_shown_as_written_and_never_run_or_draw_markup(
         page.select_option("#control-department", label=HOSTILE_IMG)  # no time to close: the note names it
         assert page.locator("#chart-resolution-by-type .annotation-text").all_text_contents() == [
             f"No closed cases with a duration for {HOSTILE_IMG} in 2024 (to 31 Jan)"
+        ]
+        page.select_option("#control-department", label=HOSTILE_MARKUP)  # a note that would draw the markup
+        assert page.locator("#chart-resolution-by-type .annotation-text").all_text_contents() == [
+            f"No closed cases with a duration for {HOSTILE_MARKUP} in 2024 (to 31 Jan)"
         ]
 
         assert page.evaluate("window.__pwned") is None and dialogs == []
