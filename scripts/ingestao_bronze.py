@@ -545,26 +545,25 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-class PrintableOnly(logging.Filter):
-    """Rewrites a log record through ``printable``: its arguments carry the portal's URLs, ids and CSV headers."""
+class RewrittenMessages(logging.Filter):
+    """Rewrites each log record's message through ``rewrite`` (a record it leaves alone keeps its arguments)."""
+
+    def __init__(self, rewrite: Callable[[str], str]) -> None:
+        super().__init__()
+        self.rewrite = rewrite
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        shown = printable(message)
-        if shown != message:
-            record.msg, record.args = shown, None
+        rewritten = self.rewrite(message)
+        if rewritten != message:
+            record.msg, record.args = rewritten, None
         return True
 
 
-class RedactQueryStrings(logging.Filter):
-    """Rewrites a log record without query strings: urllib3 logs the presigned URL when it retries."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = redact_query_strings(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+def add_rewrite(logger: logging.Logger, rewrite: Callable[[str], str]) -> None:
+    """Give ``logger`` a filter rewriting its messages through ``rewrite``, once however often it is called."""
+    if not any(isinstance(known, RewrittenMessages) and known.rewrite is rewrite for known in logger.filters):
+        logger.addFilter(RewrittenMessages(rewrite))
 
 
 def summary_table(entries: list[ManifestEntry]) -> str:
@@ -1412,20 +1411,17 @@ def backoff_seconds(flag: float | None) -> float:
 def configure_logging(quiet: bool) -> None:
     """Log lines to stderr: INFO by default, WARNING with --quiet (keeps handlers a host set up).
 
-    urllib3's loggers get a filter that removes query strings, so presigned signatures never reach a log; ours one
-    that escapes control characters (``printable``), since the lines carry the portal's values.
+    urllib3's loggers get a filter that removes query strings (urllib3 logs the presigned URL when it retries), so
+    presigned signatures never reach a log; ours one that escapes control characters (``printable``), since the
+    lines carry the portal's URLs, ids and CSV headers.
     """
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     level = logging.WARNING if quiet else logging.INFO
     for name in ("ingestao_bronze", "bronze_storage"):
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        if not any(isinstance(existing, PrintableOnly) for existing in logger.filters):
-            logger.addFilter(PrintableOnly())
+        logging.getLogger(name).setLevel(level)
+        add_rewrite(logging.getLogger(name), printable)
     for name in URLLIB3_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(existing, RedactQueryStrings) for existing in logger.filters):
-            logger.addFilter(RedactQueryStrings())
+        add_rewrite(logging.getLogger(name), redact_query_strings)
 
 
 def main(argv: list[str] | None = None) -> int:
