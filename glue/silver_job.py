@@ -2396,10 +2396,12 @@ def main(argv: list[str] | None = None) -> int:
         spark, glue_context = glue_or_spark()
         ignored = ignored_arguments(argv) if glue_context is None else []
         if ignored:
+            read = [f"--{name}" for name in REQUIRED_ARGS + OPTIONAL_ARGS if name != "JOB_NAME"]
             log.warning(
-                "Ignored argument(s) %s: the job reads --bronze_path, --silver_path, --time_basis_override, "
-                "--mappings_path and --max_reject_share (and --JOB_NAME on Glue).",
+                "Ignored argument(s) %s: the job reads %s and %s (and --JOB_NAME on Glue).",
                 ", ".join(f"--{name}" for name in ignored),
+                ", ".join(read[:-1]),
+                read[-1],
             )
         previous_handler = cancel_on_interrupt(spark)
         job, announced = None, None
