@@ -228,6 +228,11 @@ def closed_with_duration() -> Column:
     return F.col("is_closed") & F.col("hours_to_close").isNotNull()
 
 
+def located() -> Column:
+    """A base row with a map grid cell (trusted coordinates): what geo_grid counts."""
+    return F.col("cell_lat").isNotNull() & F.col("cell_lon").isNotNull()
+
+
 def monthly_requests(base: DataFrame) -> DataFrame:
     """Requests per Boston month and (department, subject, reason, type, source, neighborhood); additive, but for
     ``last_opened_date`` (the Boston day of the group's latest opening), which rolls up with max: its max over a
@@ -387,7 +392,7 @@ def open_backlog(base: DataFrame) -> DataFrame:
 def geo_grid(base: DataFrame) -> DataFrame:
     """Requests per Boston year, type and ~250 m grid cell, for maps; only rows with trusted coordinates."""
     return (
-        base.filter(F.col("cell_lat").isNotNull() & F.col("cell_lon").isNotNull())
+        base.filter(located())
         .groupBy("year", "type", "cell_lat", "cell_lon")
         .agg(F.count(F.lit(1)).alias("requests"))
     )
@@ -487,7 +492,6 @@ RELATIONS = {"=": operator.eq, "<=": operator.le, ">=": operator.ge}
 def silver_counts(base: DataFrame) -> DataFrame:
     """Silver's counts per Boston year of opening and department, from the base with the same flags the tables use:
     a few hundred rows, computed by the pass that fills the base's cache (so no second read of Silver)."""
-    is_located = F.col("cell_lat").isNotNull() & F.col("cell_lon").isNotNull()
     return base.groupBy("year", "department").agg(
         F.count(F.lit(1)).alias("rows"),
         count_where(F.col("is_closed")).alias("closed"),
@@ -495,7 +499,7 @@ def silver_counts(base: DataFrame) -> DataFrame:
         count_where(F.col("is_closed_on_time")).alias("closed_on_time"),
         count_where(F.col("is_closed_late")).alias("closed_late"),
         count_where(closed_with_duration()).alias("closed_with_duration"),
-        count_where(is_located).alias("located"),
+        count_where(located()).alias("located"),
         F.min("opened_week").alias("first_week"),
         F.max("opened_week").alias("last_week"),
     )
