@@ -513,6 +513,7 @@ SCRIPT = r"""
   // What a chart shows without the mouse: a one-sentence summary as its text alternative (role="img"), and
   // its numbers as a table under "Numbers" (plotly's hover is mouse-only), built when opened or redrawn open.
   var TABLES = {};
+  function cardTitle(chart) { return chart.closest(".card").querySelector("h2").textContent; }
   function describe(id, summary, head, rows) {
     var chart = byId(id);
     chart.setAttribute("role", "img");
@@ -522,7 +523,7 @@ SCRIPT = r"""
     TABLES[id] = { head: head, rows: rows };
     var details = byId(id + "-numbers");
     details.querySelector(".visually-hidden").textContent =
-      " of " + chart.closest(".card").querySelector("h2").textContent;
+      " of " + cardTitle(chart);
     if (details.open) { fillTable(details, TABLES[id]); }
   }
   function fillTable(details, spec) {
@@ -629,7 +630,7 @@ SCRIPT = r"""
     group.querySelectorAll("button").forEach(function (button, index) {
       button.setAttribute("aria-pressed", String(series[index].shown));
     });
-    group.setAttribute("aria-label", "Series shown in " + chart.closest(".card").querySelector("h2").textContent);
+    group.setAttribute("aria-label", "Series shown in " + cardTitle(chart));
     group.hidden = !series.length;
   }
   function fmt1(n) { return n === null ? null : n.toLocaleString("en-US", { maximumFractionDigits: 1 }); }
