@@ -106,9 +106,8 @@ def plan_key(key: str, entries: list[dict], moment: datetime) -> Action | None:
     if current["VersionId"] == then["VersionId"]:
         return None
     newer = entries[: entries.index(then)]
-    if all(
-        e["marker"] for e in newer
-    ):  # only deleted since: remove the markers, the old version is current again
+    # only deleted since: remove the markers, the old version is current again
+    if all(e["marker"] for e in newer):
         return Action("undelete", key, markers=tuple(e["VersionId"] for e in newer))
     if not current["marker"] and (current["ETag"], current["Size"]) == (then["ETag"], then["Size"]):
         return None  # the same bytes (a restore run before, or a run that rewrote it unchanged)
@@ -148,9 +147,8 @@ def plan(s3, lake: Lake, prefix: str, moment: datetime, now: datetime, page_size
         raise RestoreError(
             "--prefix is empty: give the folder under the lake to restore, e.g. silver/boston311/."
         )
-    prefix = (
-        prefix if prefix.endswith("/") else prefix + "/"
-    )  # silver/boston311 must not take silver/boston311_x/
+    if not prefix.endswith("/"):  # silver/boston311 must not take silver/boston311_x/
+        prefix += "/"
     if moment > now:
         raise RestoreError(f"--to {moment:%Y-%m-%dT%H:%M:%SZ} is in the future.")
     if moment < now - timedelta(days=NONCURRENT_DAYS):
@@ -179,9 +177,8 @@ def apply(s3, bucket: str, action: Action) -> None:
         source = {"Bucket": bucket, "Key": action.key, "VersionId": action.version_id}
         head = s3.head_object(Bucket=bucket, Key=action.key, VersionId=action.version_id)
         extra = {}
-        if (
-            head.get("ServerSideEncryption") == "aws:kms"
-        ):  # a copy takes the bucket's default encryption otherwise
+        # a copy takes the bucket's default encryption otherwise
+        if head.get("ServerSideEncryption") == "aws:kms":
             extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": head["SSEKMSKeyId"]}
         s3.copy(source, bucket, action.key, ExtraArgs=extra)  # managed: multipart above 5 GB
 
