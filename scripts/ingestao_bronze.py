@@ -515,9 +515,9 @@ def warn_shrunk(dataset: str, size: int, previous: int, previous_key: str | None
         "Silver keeps its earlier rows of cases missing from the new file (an upsert, never a delete), so "
         "nothing is lost, but the City's file changed: check whether the re-issue is complete",
         dataset,
-        f"{size:,}",
+        count(size),
         round(100 * (1 - size / previous)),
-        f"{previous:,}",
+        count(previous),
         previous_key,
     )
 
