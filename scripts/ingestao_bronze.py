@@ -963,15 +963,23 @@ def free_key(store: BronzeStore, key: str, sha256: str, run_id: str) -> tuple[st
 
     Today's objects of ``<stem>.<ext>`` are the key itself and its variants ``<stem>.<run_id>.<ext>``, so
     bytes landed today are never landed twice, even with --force; a new object never goes over any of them.
+    Names are compared casefolded: on a case-insensitive disk (macOS's default) ``Foo.csv`` and ``foo.csv`` are one
+    file, so a name that differs from one of today's only in case counts as taken (on every store, so that a lake on
+    S3 or a case-sensitive disk gets the same keys and can be copied to such a disk).
     """
     folder, _, file_name = key.rpartition("/")
-    stem = file_name.rpartition(".")[0] or file_name
-    todays = [k for k in store.keys_in(folder) if k == key or k.rpartition("/")[2].startswith(f"{stem}.")]
+    stem = (file_name.rpartition(".")[0] or file_name).casefold()
+    todays = [
+        k
+        for k in store.keys_in(folder)
+        if k.casefold() == key.casefold() or k.rpartition("/")[2].casefold().startswith(f"{stem}.")
+    ]
     for candidate in sorted(todays, key=lambda k: k != key):  # the key itself first
         if store.stored_sha256(candidate) == sha256:
             return candidate, True
+    taken = {k.casefold() for k in todays}
     for candidate in (key, distinct_key(key, run_id)):
-        if candidate not in todays:
+        if candidate.casefold() not in taken:
             return candidate, False
     return distinct_key(key, f"{run_id}-{uuid.uuid4().hex[:8]}"), False
 

@@ -260,6 +260,55 @@ def test_a_second_different_ingest_on_one_day_gets_a_distinct_key() -> None:
     )
 
 
+class KeysOnly:
+    """A case-sensitive store (as S3 is) holding today's objects: key -> sha256."""
+
+    def __init__(self, objects: dict[str, str]) -> None:
+        self.objects = objects
+
+    def keys_in(self, folder: str) -> list[str]:
+        return sorted(k for k in self.objects if k.rpartition("/")[0] == folder)
+
+    def stored_sha256(self, key: str) -> str | None:
+        return self.objects.get(key)
+
+
+@pytest.mark.parametrize(
+    ("today", "landed_as"),
+    [
+        ({}, "Lagan_2024.csv"),  # nothing today: the name as the portal gives it
+        ({"lagan_2024_b.csv": "b"}, "Lagan_2024.csv"),  # another file, not a twin: the name is kept
+        ({"Lagan_2024.csv": "b"}, "Lagan_2024.R1.csv"),  # the same name, other bytes
+        ({"LAGAN_2024.csv": "b"}, "Lagan_2024.R1.csv"),  # one file on a case-insensitive disk
+        ({"lagan_2024.csv": "b", "lagan_2024.r1.csv": "c"}, None),  # both taken: a random suffix
+    ],
+)
+def test_a_name_that_differs_from_one_of_todays_only_in_case_is_taken_on_every_store(
+    today: dict[str, str], landed_as: str | None
+) -> None:
+    folder = "bronze/boston311/dataset=legacy_2024/ingest_date=2026-11-25"
+    store = KeysOnly({f"{folder}/{name}": sha256 for name, sha256 in today.items()})
+
+    key, already_there = bronze.free_key(store, f"{folder}/Lagan_2024.csv", "a", "R1")
+
+    assert not already_there
+    if landed_as is None:
+        assert key.casefold() not in {k.casefold() for k in store.objects}
+        assert key.startswith(f"{folder}/Lagan_2024.R1-")
+    else:
+        assert key == f"{folder}/{landed_as}"
+
+
+def test_bytes_landed_today_under_a_name_that_differs_only_in_case_are_not_landed_again() -> None:
+    folder = "bronze/boston311/dataset=legacy_2024/ingest_date=2026-11-25"
+    store = KeysOnly({f"{folder}/LAGAN_2024.csv": "b", f"{folder}/lagan_2024.R0.csv": "a"})
+
+    assert bronze.free_key(store, f"{folder}/Lagan_2024.csv", "a", "R1") == (
+        f"{folder}/lagan_2024.R0.csv",
+        True,
+    )
+
+
 def test_unchanged_on_portal_needs_known_and_equal_metadata() -> None:
     resource = bronze.PortalResource("id", "311 SERVICE REQUESTS - 2022", "legacy_2022", "u", None, 10, "h")
     landed = {"portal_last_modified": None, "portal_size": 10, "portal_hash": "h"}

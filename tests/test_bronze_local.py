@@ -639,3 +639,68 @@ def test_a_hostile_resource_id_or_file_name_lands_under_its_dataset_folder_and_n
     assert name[0] not in "._" and len(name) <= 255 and name.endswith(".csv")
     assert set(data_keys(lake_files(lake))) == {e["key"] for e in manifests(lake)[0]["resources"]}
     assert (lake / entry["key"]).read_bytes() == SAMPLE_BY_DATASET["legacy_2011"].read_bytes()
+
+
+@pytest.fixture
+def case_insensitive_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local lake as macOS's default disk keeps it: a file name is kept as first written, but one that differs
+    from it only in case opens, replaces and is that same file (only the last part of a path: Bronze's folders
+    are always written the same way)."""
+    import bronze_storage
+
+    full = bronze_storage.LocalStore._full
+
+    def case_insensitive_full(self: bronze_storage.LocalStore, key: str) -> str:
+        path = full(self, key)
+        folder, name = os.path.split(path)
+        if os.path.isdir(folder):
+            for existing in os.listdir(folder):
+                if existing.casefold() == name.casefold():
+                    return os.path.join(folder, existing)
+        return path
+
+    monkeypatch.setattr(bronze_storage.LocalStore, "_full", case_insensitive_full)
+
+
+@pytest.mark.parametrize("same_bytes", [False, True], ids=["other-bytes", "same-bytes"])
+def test_two_resources_whose_file_names_differ_only_in_case_never_overwrite_each_other(
+    portal: Portal, portal_url: str, tmp_path: Path, case_insensitive_disk: None, same_bytes: bool
+) -> None:
+    lake = tmp_path / "lake"
+    city_file = SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+    twin = city_file if same_bytes else SAMPLE_BY_DATASET["legacy_2011"].read_bytes()
+    # listed before the City's own 2022 file, lagan_311_open_data_2022_rvsd3.csv
+    portal.add_csv("311 Service Requests - 2022", twin, file_name="LAGAN_311_open_data_2022_rvsd3.csv")
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    [manifest] = manifests(lake)
+    first, second = manifest["resources"]
+    assert [first["status"], second["status"]] == ["landed", "landed"]
+    assert first["key"].endswith("/LAGAN_311_open_data_2022_rvsd3.csv")  # the first keeps its name
+    assert (lake / first["key"]).read_bytes() == twin
+    if same_bytes:  # announced for both resources, not copied, as under one file name
+        assert second["key"] == first["key"]
+    else:
+        assert second["key"].endswith(f"/lagan_311_open_data_2022_rvsd3.{manifest['run_id']}.csv")
+        assert (lake / second["key"]).read_bytes() == city_file
+    assert len(data_keys(lake_files(lake))) == len({first["key"].casefold(), second["key"].casefold()})
+
+
+def test_a_file_renamed_only_in_case_later_the_same_day_keeps_the_first_ingest(
+    portal: Portal, portal_url: str, tmp_path: Path, case_insensitive_disk: None
+) -> None:
+    lake = tmp_path / "lake"
+    rid = portal.resource_id("legacy_2022")
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+    grown = SAMPLE_BY_DATASET["legacy_2022"].read_bytes() + b"\n"
+    portal.rewrite(rid, grown, file_name="LAGAN_311_open_data_2022_rvsd3.csv")
+
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+
+    first, second = (by_dataset(m)["legacy_2022"] for m in manifests(lake))
+    assert second["status"] == "landed"
+    assert second["key"].endswith(f"/LAGAN_311_open_data_2022_rvsd3.{manifests(lake)[1]['run_id']}.csv")
+    assert (lake / first["key"]).read_bytes() == SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+    assert (lake / second["key"]).read_bytes() == grown
+    assert len(data_keys(lake_files(lake))) == 2
