@@ -48,6 +48,11 @@ CHUNK_BYTES = 1024 * 1024
 # ``.<uuid>.part`` (39) and room for a second ingest of the day's ``.<run_id>-<8 hex>`` (30).
 MAX_FILE_NAME = 180
 SNIFF_BYTES = 64 * 1024
+# The most bytes one download may bring, unless --max-file-bytes says otherwise: 2 GiB, eleven times the largest
+# yearly file (184 MB, 2023) and about all the years together, so that only a body that never ends (or a file
+# published by mistake) meets it, with that much of the staging disk at most. The NEW SYSTEM file, one file for
+# every year since 2025-08, would reach it after a decade or more at the yearly files' size.
+DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
 MAX_REDIRECTS = 5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_AFTER_MAX_SECONDS = 300
@@ -206,6 +211,7 @@ class IngestConfig:
     retries: int
     backoff: float
     progress: bool
+    max_file_bytes: int
 
 
 # ---------------------------------------------------------------- pure rules
@@ -626,6 +632,14 @@ def short_reason(error: BaseException) -> str:
     return " ".join(text.split())[:160]
 
 
+def over_cap(found: str, cap: int, outcome: str) -> ResourceError:
+    """The refusal of a file over --max-file-bytes: what showed its size, the cap, what happened, how to raise it."""
+    return ResourceError(
+        f"{found}, more than the cap of {cap:,} bytes; {outcome} "
+        "(if the file is real, raise the cap with --max-file-bytes)"
+    )
+
+
 class BodySink:
     """Writes and hashes a body on two worker threads, so reading the network never waits on either.
 
@@ -716,6 +730,7 @@ class Fetcher:
     read_timeout: float
     resume_attempts: int
     backoff: float
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES
 
     def open(self, url: str, start: int) -> Any:
         """GET ``url`` from byte ``start``, following redirects only to allowed hosts."""
@@ -755,6 +770,10 @@ class Fetcher:
                 response = self.open(url, sink.size)
                 try:
                     expected = self._check_response(response, sink.size, expected)
+                    if expected is not None and expected > self.max_bytes:
+                        raise over_cap(
+                            f"the server announces {expected:,} bytes", self.max_bytes, "not downloaded"
+                        )
                     if response.status_code == 200 and sink.size:
                         log.warning("server ignored the Range request; restarting %s", safe_url(url))
                         sink.restart()
@@ -763,6 +782,12 @@ class Fetcher:
                         progress.reset(total=expected)
                         progress.update(sink.size)
                     for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
+                        if sink.size + len(chunk) > self.max_bytes:
+                            raise over_cap(
+                                f"the body reached {sink.size + len(chunk):,} bytes",
+                                self.max_bytes,
+                                "download stopped, nothing landed",
+                            )
                         sink.write(chunk)
                         progress.update(len(chunk))
                 except (Urllib3Error, OSError) as error:
@@ -914,6 +939,10 @@ def land_resource(
     if not fetcher.allow.allows(resource.url):
         raise ResourceError(
             f"refused to fetch from {urlsplit(resource.url).hostname!r}: host not on the allow-list"
+        )
+    if resource.portal_size is not None and resource.portal_size > fetcher.max_bytes:
+        raise over_cap(
+            f"the portal lists {resource.portal_size:,} bytes", fetcher.max_bytes, "not downloaded"
         )
     staged = os.path.join(store.staging_dir(), f".{resource.file_name}.{uuid.uuid4().hex}.part")
     try:
@@ -1201,6 +1230,7 @@ def land_selection(
         config.timeout,
         config.retries,
         config.backoff,
+        config.max_file_bytes,
     )
     recorded: list[dict[str, Any]] = []
 
@@ -1348,6 +1378,13 @@ def build_parser() -> argparse.ArgumentParser:
         "broken transfer (default: %(default)s)",
     )
     parser.add_argument(
+        "--max-file-bytes",
+        metavar="N",
+        help="the most bytes one file may have: a download past it is stopped and deleted, a file the portal "
+        "or the server announces larger is not downloaded; the resource fails, the others still land "
+        f"(default: {DEFAULT_MAX_FILE_BYTES}, {DEFAULT_MAX_FILE_BYTES / 2**30:g} GiB)",
+    )
+    parser.add_argument(
         "--backoff",
         type=float,
         help="base of the exponential backoff in seconds; Retry-After wins when sent "
@@ -1398,7 +1435,20 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
         retries=args.retries,
         backoff=backoff,
         progress=not args.quiet and sys.stderr.isatty(),
+        max_file_bytes=max_file_bytes(args.max_file_bytes),
     )
+
+
+def max_file_bytes(flag: str | None) -> int:
+    """--max-file-bytes as a number of bytes, the default when not given; UsageError unless a whole number above 0."""
+    if flag is None:
+        return DEFAULT_MAX_FILE_BYTES
+    if not (flag.isascii() and flag.isdigit() and int(flag) > 0):
+        raise UsageError(
+            f"--max-file-bytes must be a whole number of bytes above 0, like the default {DEFAULT_MAX_FILE_BYTES}, "
+            f"not {flag!r}."
+        )
+    return int(flag)
 
 
 def backoff_seconds(flag: float | None) -> float:

@@ -56,7 +56,10 @@ HTML_INSTEAD_OF_CSV = (
     b"<!DOCTYPE html>\n<html><head><title>Analyze Boston</title></head>"
     b"<body><h1>We'll be back soon</h1><p>The portal is under maintenance.</p></body></html>\n"
 )
-FAULT_KINDS = ("status", "foreign_redirect", "drop", "html", "empty", "lie", "slow", "no_range")
+FAULT_KINDS = ("status", "foreign_redirect", "drop", "html", "empty", "lie", "slow", "no_range", "endless")
+# Where an ``endless`` body stops after all, so that a client with no size cap fails its test instead of filling the
+# disk (far above any cap a test sets, far below a disk).
+ENDLESS_BOUND = 64 * 1024 * 1024
 
 
 @dataclass
@@ -67,7 +70,9 @@ class Fault:
     ``drop`` (close the connection after ``at`` bytes), ``html`` (an HTML page with status 200),
     ``empty`` (status 200, no body), ``lie`` (Content-Length ``extra`` bytes larger than the body),
     ``slow`` (the body in ``chunk``-byte pieces, ``delay`` seconds apart), ``no_range`` (ignore Range),
-    ``foreign_redirect`` (the portal's 302 points at ``localhost`` instead of this server's address).
+    ``foreign_redirect`` (the portal's 302 points at ``localhost`` instead of this server's address),
+    ``endless`` (status 200 without Content-Length, the file then its rows again and again until the client hangs
+    up, or ``ENDLESS_BOUND`` bytes).
     """
 
     kind: str
@@ -412,7 +417,12 @@ class StandinHandler(BaseHTTPRequestHandler):
             return
         with self.portal._lock:
             self.portal.s3_gets[resource_id] += 1
-        fault = self.portal.take_fault(resource_id, ("drop", "html", "empty", "lie", "slow", "no_range"))
+        fault = self.portal.take_fault(
+            resource_id, ("drop", "html", "empty", "lie", "slow", "no_range", "endless")
+        )
+        if fault is not None and fault.kind == "endless":
+            self._endless(resource.path)
+            return
         if fault is not None and fault.kind == "html":
             self._send(200, HTML_INSTEAD_OF_CSV, "text/html; charset=utf-8")
             return
@@ -456,6 +466,22 @@ class StandinHandler(BaseHTTPRequestHandler):
                     time.sleep(fault.delay)
             else:
                 self.connection.sendfile(body, start, length)
+
+    def _endless(self, path: Path) -> None:
+        """A body without end: no Content-Length, the file, then its rows over and over until the client hangs up
+        (or ``ENDLESS_BOUND`` bytes)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        body = path.read_bytes()
+        rows = body.partition(b"\n")[2] or body
+        self.wfile.write(body)
+        sent = len(body)
+        while sent < ENDLESS_BOUND:
+            self.wfile.write(rows)
+            sent += len(rows)
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None

@@ -62,6 +62,14 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
             "--backoff must be a non-negative number of seconds, not inf.",
         ),
         (["--retries", "many"], "Argument --retries: invalid int value: 'many'."),
+        *(
+            (
+                ["--max-file-bytes", value],
+                "--max-file-bytes must be a whole number of bytes above 0, like the default 2147483648, "
+                f"not {value!r}.",
+            )
+            for value in ("0", "-1", "2GB", "1e9", "")
+        ),
         (["--frobnicate"], "Unrecognized arguments: --frobnicate."),
         (
             ["--work-dir", "w"],
@@ -203,6 +211,7 @@ def test_help_describes_every_flag(tmp_path: Path) -> None:
         "--timeout",
         "--connect-timeout",
         "--retries",
+        "--max-file-bytes",
         "--backoff",
     ]
     assert all(flag in result.stdout for flag in flags)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, data_keys, ingest, lake_files, manifests
+from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, data_keys, ingest, lake_files, manifests, state
 from lake import BRONZE_STATE
 from portal_standin import Fault, Portal
 
@@ -161,6 +162,76 @@ def test_bad_resource_is_refused_while_the_good_ones_land(
     assert_nothing_partial(tmp_path)
 
 
+CAP_ADVICE = "(if the file is real, raise the cap with --max-file-bytes)"
+
+
+def listed_at_3_gib(portal: Portal, rid: str) -> None:
+    portal.resource(rid).raw["size"] = 3 * 2**30
+
+
+def announced_too_long(portal: Portal, rid: str) -> None:
+    portal.resource(rid).raw["size"] = None  # the portal does not say; the server's Content-Length does
+    portal.inject(rid, Fault("lie", times=None, extra=3_000_000))
+
+
+def endless(portal: Portal, rid: str) -> None:
+    portal.inject(rid, Fault("endless", times=None))
+
+
+@pytest.mark.parametrize(
+    ("serve_oversize", "flags", "message", "body_requests"),
+    [
+        (
+            listed_at_3_gib,
+            [],  # the default cap
+            "the portal lists 3,221,225,472 bytes, more than the cap of 2,147,483,648 bytes; not downloaded ",
+            0,
+        ),
+        (
+            announced_too_long,
+            ["--max-file-bytes", "2000000"],
+            "the server announces 3,047,701 bytes, more than the cap of 2,000,000 bytes; not downloaded ",
+            1,
+        ),
+        (
+            endless,
+            ["--max-file-bytes", "2000000"],
+            # the bytes with the first chunk past the cap: the chunk's size is urllib3's to choose
+            r"the body reached [\d,]+ bytes, more than the cap of 2,000,000 bytes; download stopped, nothing landed ",
+            1,
+        ),
+    ],
+    ids=["portal-size-over-the-cap", "content-length-over-the-cap", "body-without-end"],
+)
+def test_a_file_over_the_size_cap_is_refused_while_the_next_ones_land(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    serve_oversize,
+    flags: list[str],
+    message: str,
+    body_requests: int,
+) -> None:
+    rid = portal.resource_id("legacy_2022")  # listed before 2015 and 2011
+    serve_oversize(portal, rid)
+
+    code = ingest(portal_url, tmp_path, *flags)
+
+    entries = by_dataset(manifests(tmp_path)[-1])
+    failed = entries["legacy_2022"]
+    assert code == 1
+    assert failed["status"] == "failed" and failed["key"] is None and failed["sha256"] is None
+    assert re.match(message, failed["error"]) and failed["error"].endswith(CAP_ADVICE)
+    assert portal.s3_gets[rid] == body_requests  # refused at once: neither retried nor resumed
+    for dataset in ("new_system", "legacy_2015", "legacy_2011"):
+        assert_landed_faithfully(tmp_path, dataset)
+    [line] = failure_lines(caplog)
+    assert line == f"legacy_2022 (311 SERVICE REQUESTS - 2022): {failed['error']}"
+    assert rid not in state(tmp_path)["resources"]  # the next run tries it again
+    assert_nothing_partial(tmp_path)
+
+
 def test_stalled_body_times_out_and_is_not_landed(
     portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -301,11 +372,11 @@ class NoProgress:
         pass
 
 
-def fetch_with(http: FakeHttp, tmp_path: Path, backoff: float = 0) -> tuple[str, int]:
+def fetch_with(http: FakeHttp, tmp_path: Path, backoff: float = 0, max_bytes: int = 10**6) -> tuple[str, int]:
     import ingestao_bronze
 
     fetcher = ingestao_bronze.Fetcher(
-        http, ingestao_bronze.HostAllowList.for_portal("http://p.test"), 2, 5, 2, backoff
+        http, ingestao_bronze.HostAllowList.for_portal("http://p.test"), 2, 5, 2, backoff, max_bytes
     )
     return fetcher.fetch("http://p.test/f.csv", str(tmp_path / "f.part"), NoProgress())
 
@@ -409,6 +480,55 @@ def test_a_redirect_loop_is_given_up(tmp_path: Path) -> None:
     assert len(http.headers) == 6
 
 
+class EndlessResponse(FakeResponse):
+    """A 200 without Content-Length whose body never ends, counting the chunks read of it."""
+
+    def __init__(self) -> None:
+        super().__init__(200, {}, b"")
+        self.chunks_read = 0
+
+    def stream(self, amount: int, decode_content: bool = False):
+        while True:
+            self.chunks_read += 1
+            yield b"x" * 100
+
+
+def test_a_body_without_end_is_read_no_further_than_the_cap(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    endless = EndlessResponse()
+
+    with pytest.raises(
+        ingestao_bronze.ResourceError,
+        match="the body reached 1,100 bytes, more than the cap of 1,000 bytes; download stopped",
+    ):
+        fetch_with(FakeHttp(endless), tmp_path, max_bytes=1000)
+    assert endless.chunks_read == 11
+    assert (tmp_path / "f.part").stat().st_size == 1000  # the chunk past the cap is never written
+
+
+def test_a_file_of_exactly_the_cap_is_fetched(tmp_path: Path) -> None:
+    http = FakeHttp(FakeResponse(200, {"Content-Length": "1000"}, b"a" * 1000))
+
+    assert fetch_with(http, tmp_path, max_bytes=1000)[1] == 1000
+
+
+def test_a_resume_whose_total_is_over_the_cap_is_refused_before_its_body(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    http = FakeHttp(
+        FakeResponse(200, {}, b"a" * 300, broken=True),  # no Content-Length: the size is learnt on resuming
+        FakeResponse(206, {"Content-Range": "bytes 300-4999/5000"}, b"b" * 4700),
+    )
+
+    with pytest.raises(
+        ingestao_bronze.ResourceError,
+        match="the server announces 5,000 bytes, more than the cap of 1,000 bytes",
+    ):
+        fetch_with(http, tmp_path, max_bytes=1000)
+    assert (tmp_path / "f.part").read_bytes() == b"a" * 300
+
+
 def test_https_downloads_are_retried_like_http() -> None:
     import ingestao_bronze
 
@@ -448,8 +568,18 @@ def test_a_staging_file_that_cannot_be_written_is_a_storage_error(
         fetch_with(http, tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("fault", "flags"),
+    [(Fault("html", times=None), []), (Fault("endless", times=None), ["--max-file-bytes", "2000000"])],
+    ids=["html", "over-the-size-cap"],
+)
 def test_the_download_of_a_refused_resource_is_deleted_at_once(
-    portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: Fault,
+    flags: list[str],
 ) -> None:
     # Not only when the run ends: a 190 MB file refused early must not hold the disk while the others download.
     import ingestao_bronze
@@ -462,9 +592,9 @@ def test_the_download_of_a_refused_resource_is_deleted_at_once(
         return fetch(self, url, destination, progress)
 
     monkeypatch.setattr(ingestao_bronze.Fetcher, "fetch", recording_fetch)
-    portal.inject(portal.resource_id("legacy_2022"), Fault("html", times=None))
+    portal.inject(portal.resource_id("legacy_2022"), fault)
 
-    assert ingest(portal_url, tmp_path) == 1
+    assert ingest(portal_url, tmp_path, *flags) == 1
 
     assert staged_before_each_fetch == [[], [], [], []]
 

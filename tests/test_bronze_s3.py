@@ -34,7 +34,7 @@ from bronze_helpers import (
     s3_manifests,
 )
 from lake import BRONZE_MANIFESTS, BRONZE_STATE, Lake
-from portal_standin import Portal
+from portal_standin import Fault, Portal
 
 REPO = Path(__file__).resolve().parent.parent
 VOLATILE = {"ingested_at"}  # differs between two runs by design
@@ -366,6 +366,23 @@ def test_work_dir_holds_the_downloads_of_an_s3_lake(
     assert ingest(portal_url, S3_LAKE, "--work-dir", str(work)) == 0
 
     assert staged_in == [work] * 4
+    assert list(work.iterdir()) == []
+
+
+def test_a_body_over_the_size_cap_uploads_nothing_and_leaves_nothing_in_the_work_dir(
+    s3: Any, portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    portal.inject(portal.resource_id("legacy_2022"), Fault("endless", times=None))
+    work = tmp_path / "work"
+
+    code = ingest(portal_url, S3_LAKE, "--work-dir", str(work), "--max-file-bytes", "2000000")
+
+    assert code == 1
+    entries = by_dataset(s3_manifests(s3)[0])
+    assert entries["legacy_2022"]["status"] == "failed"
+    assert "more than the cap of 2,000,000 bytes" in entries["legacy_2022"]["error"]
+    assert data_keys(s3_keys(s3)) == sorted(e["key"] for e in entries.values() if e["status"] == "landed")
+    assert len(data_keys(s3_keys(s3))) == 3
     assert list(work.iterdir()) == []
 
 
