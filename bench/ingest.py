@@ -71,8 +71,12 @@ def timed_curl(url: str, target: Path) -> tuple[float, float]:
     return elapsed, usage.ru_utime + usage.ru_stime
 
 
-def timed_ingest(portal_url: str, lake: str, env: dict[str, str]) -> tuple[float, float, float, int]:
+def timed_ingest(
+    portal_url: str, lake: str, size: int, env: dict[str, str]
+) -> tuple[float, float, float, int]:
     """Run the ingest CLI as a child: (seconds, CPU seconds, peak RSS in MB, exit code).
+
+    Its size cap is the file's own size, so that any --size-mb is timed (the cap is not what is measured).
 
     The peak is the child's resident set sampled every 50 ms (psutil). ``wait4``'s ru_maxrss is
     printed beside it but not used: Linux carries the parent's resident size at fork time into
@@ -89,6 +93,8 @@ def timed_ingest(portal_url: str, lake: str, env: dict[str, str]) -> tuple[float
         lake,
         "--quiet",
         "--no-new-system",
+        "--max-file-bytes",
+        str(size),
     ]
     started = time.perf_counter()
     process = psutil.Popen(command, env=env, stdout=subprocess.DEVNULL)
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 curl_runs.append(seconds)
                 rows.append((f"curl -o #{round_number}", seconds, cpu, None, 0))
                 lake = OUT / "lake"
-                local = timed_ingest(base, str(lake), {**os.environ, "LAKE_ROOT": ""})
+                local = timed_ingest(base, str(lake), size, {**os.environ, "LAKE_ROOT": ""})
                 landed = next(lake.glob("bronze/boston311/dataset=legacy_2011/ingest_date=*/legacy_big.csv"))
                 assert sha256_of(landed) == sha256, "local copy differs"
                 shutil.rmtree(lake)
@@ -231,7 +237,7 @@ def s3_ingest(base: str, size: int, sha256: str) -> tuple[float, float, float, i
             aws_secret_access_key="bench",
         )
         client.create_bucket(Bucket=BUCKET)
-        result = timed_ingest(base, f"s3://{BUCKET}/lake", {**env, "LAKE_ROOT": ""})
+        result = timed_ingest(base, f"s3://{BUCKET}/lake", size, {**env, "LAKE_ROOT": ""})
         listing = client.list_objects_v2(Bucket=BUCKET, Prefix="lake/bronze/boston311/dataset=")["Contents"]
         head = client.head_object(Bucket=BUCKET, Key=listing[0]["Key"])
         assert head["ContentLength"] == size and head["Metadata"]["sha256"] == sha256, "S3 copy differs"
