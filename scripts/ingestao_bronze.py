@@ -1173,7 +1173,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         if not chosen:
             log.warning("no resource matches --years/--no-new-system; nothing to do")
         if config.dry_run:
-            return 0, dry_run_report(chosen, state)
+            return 0, dry_run_report(chosen, state, config.max_file_bytes)
         run_id = unique_run_id(store, started)
         manifest_head = {  # the manifest's fields other than its resources
             "run_id": run_id,
@@ -1277,8 +1277,14 @@ def land_selection(
     return entries
 
 
-def dry_run_report(chosen: list[PortalResource], state: dict[str, Any]) -> dict[str, Any]:
-    """Print what a real run would do, without downloading or writing anything."""
+def dry_run_report(
+    chosen: list[PortalResource], state: dict[str, Any], max_file_bytes: int
+) -> dict[str, Any]:
+    """Print what a real run would do, without downloading or writing anything.
+
+    A resource the portal lists above --max-file-bytes is "would refuse", as a real run refuses it before
+    downloading (a size the server announces only when asked is not known here).
+    """
     unfinished = state.get(RUN_IN_PROGRESS)
     if unfinished is not None:
         print(
@@ -1287,7 +1293,12 @@ def dry_run_report(chosen: list[PortalResource], state: dict[str, Any]) -> dict[
     lines = []
     for resource in chosen:
         previous = state["resources"].get(resource.resource_id)
-        verdict = "unchanged" if unchanged_on_portal(resource, previous) else "would fetch"
+        if unchanged_on_portal(resource, previous):
+            verdict = "unchanged"
+        elif resource.portal_size is not None and resource.portal_size > max_file_bytes:
+            verdict = "would refuse"
+        else:
+            verdict = "would fetch"
         lines.append(
             {"dataset": resource.dataset, "name": resource.name, "action": verdict, "url": resource.url}
         )

@@ -339,6 +339,22 @@ def test_dry_run_writes_nothing(
     assert capsys.readouterr().out.count("would fetch") == 4
 
 
+def test_dry_run_names_a_file_listed_over_the_cap(
+    portal: Portal, portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    portal.resource(portal.resource_id("legacy_2022")).raw["size"] = 3 * 2**30  # over the 2 GiB default
+    lake = tmp_path / "lake"
+
+    code = ingest(portal_url, lake, "--dry-run")
+
+    out = capsys.readouterr().out
+    assert code == 0 and not lake.exists()
+    assert [line.split()[:3] for line in out.splitlines() if "would refuse" in line] == [
+        ["legacy_2022", "would", "refuse"]
+    ]
+    assert out.count("would fetch") == 3
+
+
 def test_dry_run_after_a_run_tells_unchanged_from_changed(
     portal: Portal, portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
