@@ -233,6 +233,26 @@ SCORECARD = "neighborhood_scorecard"
 BACKLOG = "open_backlog"
 GEO = "geo_grid"
 
+# What a rise of each KPI means, so its change is coloured by that and not by its direction: a longer average
+# delay is worse and a higher on-time rate better; more enquiries are neither (demand, not performance).
+RISE_MEANS = {"kpi_enquiries": "neutral", "kpi_avg_delay": "bad", "kpi_on_time": "good"}
+FALL_MEANS = {"good": "bad", "bad": "good", "neutral": "neutral"}
+# The colours of a change, as text on a white visual (WCAG AA asks 4.5:1): green 5.4:1, red 6.6:1, the page's text
+# colour 15.1:1. The local dashboard colours its KPI changes with the same three.
+CHANGE_COLORS = {"good": "#1F7A3F", "bad": "#B42318", "neutral": "#1D2733"}
+# The KPIs' values as a QuickSight aggregate, each with a calculated field of its change (below).
+KPI_VALUES = {
+    "requests_opened": "sum({requests_opened})",
+    "avg_delay_days": "{avg_delay_days}",
+    "on_time_rate": "{on_time_rate}",
+}
+
+
+def change_field(value: str) -> str:
+    """The calculated field holding a KPI value's change from the month before."""
+    return f"{value}_change"
+
+
 # Calculated fields, declared once: (dataset, name, expression). The two rates are the contract's formulas.
 CALCULATED_FIELDS: tuple[tuple[str, str, str], ...] = (
     (
@@ -258,6 +278,12 @@ CALCULATED_FIELDS: tuple[tuple[str, str, str], ...] = (
             f"sum({{{percentile}}} * {{closed_with_duration}}) / sum({{closed_with_duration}}), NULL)",
         )
         for percentile in ("p50_hours", "p90_hours")
+    ),
+    # Each KPI value's change from the month before: the sign its comparison is coloured by (kpi_change_formatting).
+    # The same difference the KPI's comparison shows; NULL when the month before has no value, so nothing is coloured.
+    *(
+        (MONTHLY, change_field(name), f"periodOverPeriodDifference({value}, {{month}}, MONTH, 1)")
+        for name, value in KPI_VALUES.items()
     ),
 )
 
@@ -335,7 +361,12 @@ def kpi(
     *,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """A KPI: the value of the latest period of ``trend`` against the period before, with a sparkline."""
+    """A KPI: the value of the latest period of ``trend`` against the period before, with a sparkline.
+
+    Its change is coloured by what it means (``RISE_MEANS``), with an arrow of that colour: QuickSight's own trend
+    arrows take one colour for up and one for down whatever the measure (TrendArrowOptions sets only their
+    visibility), so they are hidden.
+    """
     visual: dict[str, Any] = {
         "VisualId": visual_id,
         "Title": title(text),
@@ -347,15 +378,44 @@ def kpi(
             "KPIOptions": {
                 "Comparison": {"ComparisonMethod": comparison},
                 "PrimaryValueDisplayType": "ACTUAL",
-                "TrendArrows": {"Visibility": "VISIBLE"},
+                "TrendArrows": {"Visibility": "HIDDEN"},
                 "SecondaryValue": {"Visibility": "VISIBLE"},
                 "Sparkline": {"Visibility": "VISIBLE", "Type": "AREA", "TooltipVisibility": "VISIBLE"},
             },
         },
+        "ConditionalFormatting": kpi_change_formatting(
+            change_field(value["NumericalMeasureField"]["Column"]["ColumnName"]), RISE_MEANS[visual_id]
+        ),
     }
     if note:
         visual["Subtitle"] = subtitle(note)
     return {"KPIVisual": visual}
+
+
+def kpi_change_formatting(change: str, rise_means: str) -> dict[str, Any]:
+    """A KPI's comparison coloured, with an up or down arrow, by what a rise or a fall of ``change`` means."""
+
+    def coloured(condition: str, arrow: str, meaning: str) -> dict[str, Any]:
+        color = CHANGE_COLORS[meaning]
+        return {
+            "ComparisonValue": {
+                "TextColor": {"Solid": {"Expression": condition, "Color": color}},
+                "Icon": {
+                    "CustomCondition": {
+                        "Expression": condition,
+                        "IconOptions": {"Icon": arrow},
+                        "Color": color,
+                    }
+                },
+            }
+        }
+
+    return {
+        "ConditionalFormattingOptions": [
+            coloured(f"{{{change}}} > 0", "ARROW_UP", rise_means),
+            coloured(f"{{{change}}} < 0", "ARROW_DOWN", FALL_MEANS[rise_means]),
+        ]
+    }
 
 
 def bar(

@@ -257,6 +257,79 @@ def test_the_management_sheet_has_every_visual_and_control_of_the_old_dashboard(
     assert maximum["Expression"] == "addDateTime(-1, 'MM', truncDate('MM', now()))"
 
 
+# What a rise of each KPI means, written here apart from the builder: a longer delay to close is worse, a higher
+# on-time rate better, and more enquiries neither.
+RISE_MEANS = {"kpi_enquiries": "neutral", "kpi_avg_delay": "bad", "kpi_on_time": "good"}
+
+
+def contrast_on_white(color: str) -> float:
+    """WCAG 2.1's contrast ratio of a ``#RRGGBB`` colour against white."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def meaning_of(color: str) -> str:
+    """What a colour says to a reader: green good, red or orange bad, a grey or near-black nothing."""
+    red, green, blue = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    if max(red, green, blue) - min(red, green, blue) < 0x30:
+        return "neutral"
+    return "good" if green > red else "bad"
+
+
+def change_colors(kpi: dict, calculated: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """How a KPI shows a rise and a fall of its value against the month before: {"rise"|"fall": (arrow, meaning)}.
+
+    Each conditional format must test the sign of a calculated field that is the KPI's own value against the
+    month before, and colour the comparison's text and arrow alike.
+    """
+    value = kpi["ChartConfiguration"]["FieldWells"]["Values"][0]["NumericalMeasureField"]
+    column = value["Column"]["ColumnName"]
+    aggregate = f"sum({{{column}}})" if value.get("AggregationFunction") else f"{{{column}}}"
+    shown = {}
+    for option in kpi["ConditionalFormatting"]["ConditionalFormattingOptions"]:
+        text = option["ComparisonValue"]["TextColor"]["Solid"]
+        icon = option["ComparisonValue"]["Icon"]["CustomCondition"]
+        assert text["Expression"] == icon["Expression"] and text["Color"] == icon["Color"]
+        field, sign = re.fullmatch(r"\{(\w+)\} ([<>]) 0", text["Expression"]).groups()
+        assert calculated[field] == f"periodOverPeriodDifference({aggregate}, {{month}}, MONTH, 1)"
+        shown["rise" if sign == ">" else "fall"] = (icon["IconOptions"]["Icon"], meaning_of(text["Color"]))
+    return shown
+
+
+def test_kpi_changes_are_coloured_by_what_they_mean_not_by_their_direction() -> None:
+    """QuickSight's trend arrows coloured a longer delay to close in the colour of every rise."""
+    definition = definitions.definition(TARGET)
+    calculated = {field["Name"]: field["Expression"] for field in definition["CalculatedFields"]}
+    visuals = visuals_by_id(definition)
+    fall_means = {"good": "bad", "bad": "good", "neutral": "neutral"}
+    for kpi_id, rise in RISE_MEANS.items():
+        kpi = visuals[kpi_id]
+        # the built-in arrows take the direction's colour whatever the measure: hidden, drawn by the formats instead
+        assert kpi["ChartConfiguration"]["KPIOptions"]["TrendArrows"] == {"Visibility": "HIDDEN"}
+        assert change_colors(kpi, calculated) == {
+            "rise": ("ARROW_UP", rise),
+            "fall": ("ARROW_DOWN", fall_means[rise]),
+        }, kpi_id
+    # a longer delay in the good colour is caught
+    broken = copy.deepcopy(visuals["kpi_avg_delay"])
+    rise_format = broken["ConditionalFormatting"]["ConditionalFormattingOptions"][0]["ComparisonValue"]
+    rise_format["TextColor"]["Solid"]["Color"] = rise_format["Icon"]["CustomCondition"]["Color"] = "#1F7A3F"
+    assert change_colors(broken, calculated)["rise"] == ("ARROW_UP", "good")
+
+
+def test_kpi_change_colors_are_readable_text_and_tell_good_from_bad() -> None:
+    colors = definitions.CHANGE_COLORS
+    assert {meaning: meaning_of(color) for meaning, color in colors.items()} == {
+        "good": "good",
+        "bad": "bad",
+        "neutral": "neutral",
+    }
+    for color in colors.values():  # the comparison is text: WCAG AA asks 4.5:1 against the white visual
+        assert contrast_on_white(color) >= 4.5, color
+
+
 def test_the_analytics_sheet_reads_the_right_views() -> None:
     definition = definitions.definition(TARGET)
     analytics = definition["Sheets"][1]
