@@ -24,6 +24,7 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 
 import athena_sql  # noqa: F401  (puts scripts/ on the path when run as a script)
+import definitions
 import lake as lake_layout
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ INDIGO, ROSE, GREEN, PURPLE, OLIVE, WINE, BROWN, GREY = (
     qualitative.Safe[i] for i in (4, 1, 3, 5, 7, 8, 9, 10)
 )
 SOURCE_PALETTE = [INDIGO, ROSE, OLIVE, GREEN, PURPLE, WINE, BROWN, GREY]
+# The page's KPI tiles and the QuickSight KPI each is: a change is coloured by what it means there (RISE_MEANS), in
+# the QuickSight KPIs' colours (CHANGE_COLORS), so a longer delay reads as bad in both.
+KPI_VISUALS = {"enquiries": "kpi_enquiries", "delay": "kpi_avg_delay", "ontime": "kpi_on_time"}
 
 # Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
 MANAGEMENT_SQL = """
@@ -176,6 +180,7 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
         "department_colors": palette_colors(dims["department"], DEPARTMENT_PALETTE),
         "department_dashes": palette_colors(dims["department"], DEPARTMENT_DASHES),
         "source_colors": palette_colors(dims["source"], SOURCE_PALETTE),
+        "kpi_change_means": kpi_change_means(),
         "years": sorted({row[0] for row in resolution} | {row[0] for row in geo}),
         "management": columnar(management_columns, management, pick),
         "ontime": columnar(ontime_columns, ontime, {"month": months, "department": dims["department"]}),
@@ -195,6 +200,14 @@ def page_title(data_through: str | None) -> str:
         return TITLE
     day = dt.date.fromisoformat(data_through)
     return f"{TITLE}, data through {day.day} {day:%b %Y}"  # %b is English: Python leaves LC_TIME at "C"
+
+
+def kpi_change_means() -> dict[str, list[str]]:
+    """What a rise and a fall of each KPI tile mean (good, bad or neutral), as its QuickSight KPI colours them."""
+    return {
+        name: [definitions.RISE_MEANS[visual], definitions.FALL_MEANS[definitions.RISE_MEANS[visual]]]
+        for name, visual in KPI_VISUALS.items()
+    }
 
 
 def palette_colors(names: list[str], palette: list[str]) -> list[str]:
@@ -220,6 +233,7 @@ def render_html(data: dict, plotly_js: str) -> str:
         "__PLOTLY_JS__": plotly_js.replace("</script", "<\\/script"),
         "__DASHBOARD_DATA__": embed_json(data),
         "__DASHBOARD_JS__": SCRIPT,
+        **{f"__CHANGE_{meaning.upper()}__": color for meaning, color in definitions.CHANGE_COLORS.items()},
     }
     return re.sub("|".join(map(re.escape, fills)), lambda found: fills[found.group(0)], PAGE)
 
@@ -329,8 +343,9 @@ PAGE = """<!DOCTYPE html>
   .span-6 { grid-column: span 6; } .span-7 { grid-column: span 7; } .span-8 { grid-column: span 8; }
   .span-12 { grid-column: span 12; }
   .kpi .value { font-size: 34px; font-weight: 600; color: #0b3a62; }
-  .kpi .change { font-size: 13px; margin-top: 2px; }
-  .kpi .change.up { color: #1f7a3f; } .kpi .change.down { color: #b42318; }
+  /* A change in the colour of what it means, the QuickSight KPIs' own: 5.4:1 (good), 6.6:1 (bad) on the cards. */
+  .kpi .change { font-size: 13px; margin-top: 2px; color: __CHANGE_NEUTRAL__; }
+  .kpi .change.good { color: __CHANGE_GOOD__; } .kpi .change.bad { color: __CHANGE_BAD__; }
   /* Muted text is #616e7c: 5.2:1 on the cards, 4.8:1 on the page (#7b8794 was 3.7 and 3.4, under WCAG's 4.5). */
   .kpi .period { font-size: 12px; color: #616e7c; }
   .chart { width: 100%; height: 340px; }
@@ -660,13 +675,14 @@ SCRIPT = r"""
     for (var i = 0; i < keys.length; i++) { totals[keys[i]] = (totals[keys[i]] || 0) + values[i]; }
     return totals;
   }
-  function setKpi(name, value, text, change, changeText, goodWhenUp) {
+  // A change is coloured by what a rise or a fall of that KPI means (good, bad or neutral), not by its direction.
+  function setKpi(name, value, text, change, changeText) {
     var valueEl = byId("kpi-" + name + "-value"), changeEl = byId("kpi-" + name + "-change");
     valueEl.textContent = text;
     valueEl.setAttribute("data-value", value === null ? "" : String(value));
     changeEl.textContent = changeText;
     changeEl.className = "change" + (change === null || change === 0 ? "" :
-      ((change > 0) === goodWhenUp ? " up" : " down"));
+      " " + DATA.kpi_change_means[name][change > 0 ? 0 : 1]);
   }
   // What a screen reader hears when a control changes the KPIs: one polite sentence for the three tiles, in a
   // live region of its own (the tiles are not live, so nothing is said twice; the first drawing says nothing).
@@ -732,29 +748,28 @@ SCRIPT = r"""
     }
     if (!HAS_DATA[latest]) {
       var none = "no data in the lake for " + monthLabel(MONTHS[latest]);
-      setKpi("enquiries", null, "–", null, none, true);
-      setKpi("delay", null, "–", null, none, false);
-      setKpi("ontime", null, "–", null, none, true);
+      setKpi("enquiries", null, "–", null, none);
+      setKpi("delay", null, "–", null, none);
+      setKpi("ontime", null, "–", null, none);
     } else {
       var change = before && before.opened > 0 ? (now.opened - before.opened) / before.opened * 100 : null;
       setKpi("enquiries", now.opened, fmtInt(now.opened), change,
         change === null ? noComparison("enquiries") :
-        (change >= 0 ? "+" : "") + change.toFixed(1) + "% vs " + monthLabel(MONTHS[previous]) + " (" + fmtInt(before.opened) + ")",
-        true);
+        (change >= 0 ? "+" : "") + change.toFixed(1) + "% vs " + monthLabel(MONTHS[previous]) + " (" + fmtInt(before.opened) + ")");
 
       var delay = ratio(now.hours, now.withDuration * 24);
       var delayBefore = before ? ratio(before.hours, before.withDuration * 24) : null;
       var delayChange = delay !== null && delayBefore !== null ? delay - delayBefore : null;
       setKpi("delay", delay, delay === null ? "–" : delay.toFixed(1), delayChange,
         delay === null ? "no closed cases" : delayChange === null ? noComparison("closed cases") :
-        (delayChange >= 0 ? "+" : "") + delayChange.toFixed(1) + " days vs " + monthLabel(MONTHS[previous]), false);
+        (delayChange >= 0 ? "+" : "") + delayChange.toFixed(1) + " days vs " + monthLabel(MONTHS[previous]));
 
       var onTime = ratio(now.onTime, now.onTime + now.late);
       var onTimeBefore = before ? ratio(before.onTime, before.onTime + before.late) : null;
       var points = onTime !== null && onTimeBefore !== null ? (onTime - onTimeBefore) * 100 : null;
       setKpi("ontime", onTime, onTime === null ? "–" : (onTime * 100).toFixed(1) + "%", points,
         onTime === null ? "no closed cases flagged on time or overdue" : points === null ? noComparison("closed cases") :
-        (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]), true);
+        (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]));
     }
     KPI_SUMMARY = HAS_DATA[latest] ? periodLabel(MONTHS[latest]) + ": " + [kpiSaid("enquiries", "enquiries", ""),
       kpiSaid("delay", "average delay", " days"), kpiSaid("ontime", "on-time rate", "")].join("; ") :

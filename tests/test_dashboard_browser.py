@@ -20,6 +20,7 @@ import pytest
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent / "quicksight")]
 import dashboard  # noqa: E402
+import definitions  # noqa: E402
 import local_lake  # noqa: E402
 import serving_helpers as helpers  # noqa: E402
 
@@ -493,6 +494,67 @@ def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> Non
     assert page.inner_text("#kpi-delay-change").startswith("+0.7 days")
     # On time: (9 + 1) / (9 + 1 + 6 + 3) = 52.6%.
     assert page.inner_text("#kpi-ontime-value") == "52.6%"
+
+
+# What a rise of each KPI tile means, written here apart from the page: a longer delay is worse, a higher on-time
+# rate better, more enquiries neither.
+RISE_MEANS = {"enquiries": "neutral", "delay": "bad", "ontime": "good"}
+FALL_MEANS = {"neutral": "neutral", "bad": "good", "good": "bad"}
+# January: 2.0 days on average, 50% on time; February: 0.5 days, 75% on time, and fewer enquiries.
+BETTER_MONTH = [
+    (dt.date(2024, 1, 1), "PWDx", helpers.PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 10, 10, 5, 5, 0, 480.0, 10, dt.date(2024, 1, 31)),
+    (dt.date(2024, 2, 1), "PWDx", helpers.PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 8, 8, 6, 2, 0, 96.0, 8, dt.date(2024, 2, 29)),
+]  # fmt: skip
+
+
+def meaning_of(red: int, green: int, blue: int) -> str:
+    """What a colour says to a reader: green good, red or orange bad, a grey or near-black nothing."""
+    if max(red, green, blue) - min(red, green, blue) < 0x30:
+        return "neutral"
+    return "good" if green > red else "bad"
+
+
+def change_meanings(page: object) -> dict[str, tuple[str, str]]:
+    """Each KPI tile's change, as (its sign, what its colour says: green good, red bad, grey or near-black neutral);
+    every colour must also be the QuickSight KPIs' colour of that meaning."""
+    quicksight = {
+        tuple(int(color[i : i + 2], 16) for i in (1, 3, 5)): meaning
+        for meaning, color in definitions.CHANGE_COLORS.items()
+    }
+    shown = {}
+    for name in RISE_MEANS:
+        text = page.inner_text(f"#kpi-{name}-change")
+        red, green, blue = page.eval_on_selector(
+            f"#kpi-{name}-change", "el => getComputedStyle(el).color.match(/\\d+/g).map(Number)"
+        )
+        meaning = meaning_of(red, green, blue)
+        assert quicksight.get((red, green, blue)) == meaning, (name, (red, green, blue))
+        shown[name] = (text[0], meaning)
+    return shown
+
+
+@pytest.mark.browser
+def test_kpi_changes_are_coloured_by_what_they_mean_as_in_quicksight(
+    loaded: Page, browser: object, tmp_path: Path
+) -> None:
+    """A longer delay is bad and a higher on-time rate good, whichever way the number moves; more enquiries are
+    neither (the page coloured them as good)."""
+    # the tiny lake's February against January: more enquiries, a longer delay, a lower on-time rate
+    assert change_meanings(loaded.page) == {
+        "enquiries": ("+", RISE_MEANS["enquiries"]),
+        "delay": ("+", RISE_MEANS["delay"]),
+        "ontime": ("-", FALL_MEANS[RISE_MEANS["ontime"]]),
+    }
+    better = open_dashboard(browser, build_lake(tmp_path, gold_tables={"monthly_requests": BETTER_MONTH}))
+    try:
+        assert change_meanings(better.page) == {
+            "enquiries": ("-", FALL_MEANS[RISE_MEANS["enquiries"]]),
+            "delay": ("-", FALL_MEANS[RISE_MEANS["delay"]]),
+            "ontime": ("+", RISE_MEANS["ontime"]),
+        }
+        assert better.errors == []
+    finally:
+        better.page.close()
 
 
 @pytest.mark.browser
