@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import duckdb
-from plotly.colors import qualitative
+from plotly.colors import qualitative, sequential
 from plotly.offline import get_plotlyjs
 
 import athena_sql  # noqa: F401  (puts scripts/ on the path when run as a script)
@@ -47,6 +47,12 @@ INDIGO, ROSE, GREEN, PURPLE, OLIVE, WINE, BROWN, GREY = (
     qualitative.Safe[i] for i in (4, 1, 3, 5, 7, 8, 9, 10)
 )
 SOURCE_PALETTE = [INDIGO, ROSE, OLIVE, GREEN, PURPLE, WINE, BROWN, GREY]
+# The map's colour scale, fewest requests to most: viridis (plotly's sequential.Viridis, made to be read by
+# colour-blind readers) from its teal to its darkest purple. Its lightness falls all the way, so more is darker
+# for a reader who tells no hue apart; its light half (green to yellow, 1.3-2.6:1 on white) is left out, so every
+# point, drawn at 0.8 opacity on the white plot, is at least 3.2:1 (WCAG 1.4.11). The reversed YlOrRd it replaces
+# drew the busiest cells in pale yellow, 1.02:1.
+MAP_COLORS = sequential.Viridis[4::-1]
 # The page's KPI tiles and the QuickSight KPI each is: a change is coloured by what it means there (RISE_MEANS), in
 # the QuickSight KPIs' colours (CHANGE_COLORS), so a longer delay reads as bad in both.
 KPI_VISUALS = {"enquiries": "kpi_enquiries", "delay": "kpi_avg_delay", "ontime": "kpi_on_time"}
@@ -181,6 +187,7 @@ def dashboard_data(connection: duckdb.DuckDBPyConnection) -> dict:
         "department_dashes": palette_colors(dims["department"], DEPARTMENT_DASHES),
         "source_colors": palette_colors(dims["source"], SOURCE_PALETTE),
         "kpi_change_means": kpi_change_means(),
+        "map_colorscale": [[i / (len(MAP_COLORS) - 1), color] for i, color in enumerate(MAP_COLORS)],
         "years": sorted({row[0] for row in resolution} | {row[0] for row in geo}),
         "management": columnar(management_columns, management, pick),
         "ontime": columnar(ontime_columns, ontime, {"month": months, "department": dims["department"]}),
@@ -976,7 +983,7 @@ SCRIPT = r"""
     var biggest = Math.max.apply(null, count.concat([1]));
     draw("chart-geo-grid", [{ type: "scatter", mode: "markers", x: lon, y: lat,
       marker: { size: count.map(function (c) { return 4 + 16 * Math.sqrt(c / biggest); }), color: count,
-                colorscale: "YlOrRd", reversescale: true, showscale: true, opacity: 0.8,
+                colorscale: DATA.map_colorscale, showscale: true, opacity: 0.8,
                 colorbar: { title: { text: "requests" } } },
       text: count, hovertemplate: "%{y:.4f}, %{x:.4f}: %{text:,} requests<extra></extra>" }],
       count.length ? { xaxis: { title: { text: "longitude" } },

@@ -410,7 +410,7 @@ CONTRAST_JS = (
 }"""
 )
 # The colour of every bar and line of the shown sheet's charts against the white plot behind them: WCAG 1.4.11 asks
-# 3:1 of the graphics a chart is read by, the donut's slices included. The map's colour scale is not drawn in these.
+# 3:1 of the graphics a chart is read by, the donut's slices included. The map's points are checked on their own.
 MARK_CONTRAST_JS = (
     """() => {"""
     + RATIO_JS
@@ -464,6 +464,59 @@ def test_bars_and_lines_meet_wcag_aa_non_text_contrast(loaded: Page) -> None:
         assert low == []
     finally:
         page.click("#tab-management")
+
+
+# The map's colour scale against the plot behind its points: each stop of the scale as a point draws it (at the
+# markers' opacity over the plot), its lightness, and the colour every drawn point ends up with.
+MAP_CONTRAST_JS = (
+    """() => {"""
+    + RATIO_JS
+    + """
+  const css = colour => {  // any CSS colour ("#26828e", "#fff") as rgba numbers
+    const probe = document.createElement("i");
+    probe.style.color = colour;
+    document.body.append(probe);
+    const value = rgba(getComputedStyle(probe).color);
+    probe.remove();
+    return value;
+  };
+  const chart = document.getElementById("chart-geo-grid"), marker = chart._fullData[0].marker;
+  const plot = css(chart._fullLayout.plot_bgcolor);
+  const over = (colour, alpha) => colour.slice(0, 3).map((v, i) => v * alpha + plot[i] * (1 - alpha));
+  const stops = marker.reversescale ?  // fewest requests first, as drawn
+    marker.colorscale.map(([at, colour]) => [1 - at, colour]).reverse() : marker.colorscale;
+  const scale = stops.map(([at, colour]) =>
+    [at, colour, lum(css(colour)), ratio(over(css(colour), marker.opacity), plot)]);
+  const points = [...chart.querySelectorAll(".scatterlayer path.point")].map(point => {
+    const style = getComputedStyle(point), alpha = Number(style.opacity) * Number(style.fillOpacity);
+    return [style.fill, ratio(over(rgba(style.fill), alpha), plot)];
+  });
+  return { plot: plot.slice(0, 3), scale, points };
+}"""
+)
+
+
+@pytest.mark.browser
+def test_the_maps_colour_scale_meets_non_text_contrast_and_reads_without_hue(loaded: Page) -> None:
+    """The map coloured its busiest cells in pale yellow (reversed YlOrRd), 1.02:1 against the white plot."""
+    page = loaded.page
+    page.click("#tab-analytics")
+    try:
+        found = page.evaluate(MAP_CONTRAST_JS)
+    finally:
+        page.click("#tab-management")
+    assert found["plot"] == [255, 255, 255]
+    scale = found["scale"]
+    assert [at for at, *_ in scale] == sorted(at for at, *_ in scale) and len(scale) >= 3
+    # every colour of the scale, drawn as a point, is at least 3:1 against the plot (WCAG 1.4.11)
+    assert [(colour, round(ratio, 2)) for _, colour, _, ratio in scale if ratio < 3] == []
+    # darker for more requests all along: read in order by lightness alone, whatever hues a reader tells apart
+    lightness = [value for _, _, value, _ in scale]
+    assert lightness == sorted(lightness, reverse=True) and len(set(lightness)) == len(lightness)
+    # the tiny lake's two cells (10 and 14 requests) are drawn at the two ends of the scale, each at least 3:1
+    points = found["points"]
+    assert len(points) == 2 and all(ratio >= 3 for _, ratio in points), points
+    assert loaded.errors == []
 
 
 @pytest.mark.browser
@@ -1163,6 +1216,8 @@ def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path
         page.click("#tab-analytics")
         ((lon, lat),) = chart_traces(page, "chart-geo-grid", ["x", "y"])
         assert len(lon) == len(lat) == cells
+        # every one of those cells, whatever its count, is drawn at least 3:1 against the plot
+        assert [point for point in page.evaluate(MAP_CONTRAST_JS)["points"] if point[1] < 3] == []
         # the (department, type) rows with the most closed cases, the most on top (the last bar drawn)
         assert [labels for (labels,) in chart_traces(page, "chart-resolution-by-type", ["y"])] == [
             by_cases[::-1]
