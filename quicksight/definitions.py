@@ -240,6 +240,10 @@ FALL_MEANS = {"good": "bad", "bad": "good", "neutral": "neutral"}
 # The colours of a change, as text on a white visual (WCAG AA asks 4.5:1): green 5.4:1, red 6.6:1, the page's text
 # colour 15.1:1. The local dashboard colours its KPI changes with the same three.
 CHANGE_COLORS = {"good": "#1F7A3F", "bad": "#B42318", "neutral": "#1D2733"}
+# The map's points: a point map has one colour (size is the count), set here rather than left to the theme. The
+# middle of the local map's viridis scale: 8.3:1 against white and at least 3:1 (WCAG 1.4.11) against any basemap
+# colour as light as the grey #9C9C9C or lighter; the LIGHT_GRAY basemap's own colours are tiles no test can read.
+MAP_POINT_COLOR = "#3E4989"
 # The KPIs' values as a QuickSight aggregate, each with a calculated field of its change (below).
 KPI_VALUES = {
     "requests_opened": "sum({requests_opened})",
@@ -557,6 +561,7 @@ def point_map(
                 },
                 "MapStyleOptions": {"BaseMapStyle": "LIGHT_GRAY"},
                 "PointStyleOptions": {"SelectedPointStyle": "POINT"},
+                "VisualPalette": {"ChartColor": MAP_POINT_COLOR},
                 "Legend": {"Visibility": "VISIBLE"},
             },
         }

@@ -262,12 +262,16 @@ def test_the_management_sheet_has_every_visual_and_control_of_the_old_dashboard(
 RISE_MEANS = {"kpi_enquiries": "neutral", "kpi_avg_delay": "bad", "kpi_on_time": "good"}
 
 
-def contrast_on_white(color: str) -> float:
-    """WCAG 2.1's contrast ratio of a ``#RRGGBB`` colour against white."""
-    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    return 1.05 / (luminance + 0.05)
+def contrast(color: str, background: str = "#FFFFFF") -> float:
+    """WCAG 2.1's contrast ratio of two ``#RRGGBB`` colours (against white by default)."""
+
+    def luminance(hex_color: str) -> float:
+        channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(color), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
 
 
 def meaning_of(color: str) -> str:
@@ -327,7 +331,16 @@ def test_kpi_change_colors_are_readable_text_and_tell_good_from_bad() -> None:
         "neutral": "neutral",
     }
     for color in colors.values():  # the comparison is text: WCAG AA asks 4.5:1 against the white visual
-        assert contrast_on_white(color) >= 4.5, color
+        assert contrast(color) >= 4.5, color
+
+
+def test_the_maps_points_have_a_colour_of_their_own_that_stands_out_on_a_light_basemap() -> None:
+    """The points took the theme's first colour, which this repository does not set."""
+    configuration = visuals_by_id(definitions.definition(TARGET))["map_requests"]["ChartConfiguration"]
+    assert configuration["MapStyleOptions"] == {"BaseMapStyle": "LIGHT_GRAY"}
+    point = configuration["VisualPalette"]["ChartColor"]
+    # WCAG 1.4.11: 3:1 against white, and against a basemap as dark as mid-grey
+    assert contrast(point) >= 3 and contrast(point, "#9C9C9C") >= 3
 
 
 def test_the_analytics_sheet_reads_the_right_views() -> None:
