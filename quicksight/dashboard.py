@@ -682,14 +682,16 @@ SCRIPT = r"""
     for (var i = 0; i < keys.length; i++) { totals[keys[i]] = (totals[keys[i]] || 0) + values[i]; }
     return totals;
   }
-  // A change is coloured by what a rise or a fall of that KPI means (good, bad or neutral), not by its direction.
+  // A change is coloured by what a rise or a fall of that KPI means (good, bad or neutral), not by its direction,
+  // and says it in a word too ("better", "worse"), so the meaning does not rest on colour alone (WCAG 1.4.1).
+  var CHANGE_WORDS = {good: "better", bad: "worse"};
   function setKpi(name, value, text, change, changeText) {
     var valueEl = byId("kpi-" + name + "-value"), changeEl = byId("kpi-" + name + "-change");
+    var means = change === null || change === 0 ? null : DATA.kpi_change_means[name][change > 0 ? 0 : 1];
     valueEl.textContent = text;
     valueEl.setAttribute("data-value", value === null ? "" : String(value));
-    changeEl.textContent = changeText;
-    changeEl.className = "change" + (change === null || change === 0 ? "" :
-      " " + DATA.kpi_change_means[name][change > 0 ? 0 : 1]);
+    changeEl.textContent = changeText + (CHANGE_WORDS[means] ? " (" + CHANGE_WORDS[means] + ")" : "");
+    changeEl.className = "change" + (means ? " " + means : "");
   }
   // What a screen reader hears when a control changes the KPIs: one polite sentence for the three tiles, in a
   // live region of its own (the tiles are not live, so nothing is said twice; the first drawing says nothing).

@@ -586,6 +586,15 @@ def change_meanings(page: object) -> dict[str, tuple[str, str]]:
     return shown
 
 
+def change_words(page: Page) -> dict[str, str | None]:
+    """The word each KPI tile's change ends with, "better" or "worse" (None without one)."""
+    words = {}
+    for name in ("enquiries", "delay", "ontime"):
+        text = page.inner_text(f"#kpi-{name}-change")
+        words[name] = next((word for word in ("better", "worse") if text.endswith(f"({word})")), None)
+    return words
+
+
 @pytest.mark.browser
 def test_kpi_changes_are_coloured_by_what_they_mean_as_in_quicksight(
     loaded: Page, browser: object, tmp_path: Path
@@ -598,6 +607,11 @@ def test_kpi_changes_are_coloured_by_what_they_mean_as_in_quicksight(
         "delay": ("+", RISE_MEANS["delay"]),
         "ontime": ("-", FALL_MEANS[RISE_MEANS["ontime"]]),
     }
+    assert change_words(loaded.page) == {
+        "enquiries": None,
+        "delay": "worse",
+        "ontime": "worse",
+    }  # not colour alone
     better = open_dashboard(browser, build_lake(tmp_path, gold_tables={"monthly_requests": BETTER_MONTH}))
     try:
         assert change_meanings(better.page) == {
@@ -605,6 +619,7 @@ def test_kpi_changes_are_coloured_by_what_they_mean_as_in_quicksight(
             "delay": ("-", FALL_MEANS[RISE_MEANS["delay"]]),
             "ontime": ("+", RISE_MEANS["ontime"]),
         }
+        assert change_words(better.page) == {"enquiries": None, "delay": "better", "ontime": "better"}
         assert better.errors == []
     finally:
         better.page.close()
@@ -644,8 +659,8 @@ def test_a_control_that_changes_the_kpis_has_them_said_once(browser: object, sma
         page.keyboard.press("ArrowDown")  # All sources -> Citizens Connect App: 20 in February, 5 in January
         assert page.input_value("#control-source") == "0"
         assert announced(page) == (
-            "Feb 2024: enquiries 20, +300.0% vs Jan 2024 (5); average delay 1.0 days, +0.8 days vs Jan 2024; "
-            "on-time rate 60.0%, -40.0 pts vs Jan 2024"
+            "Feb 2024: enquiries 20, +300.0% vs Jan 2024 (5); average delay 1.0 days, +0.8 days vs Jan 2024 (worse); "
+            "on-time rate 60.0%, -40.0 pts vs Jan 2024 (worse)"
         )
         page.keyboard.press("End")  # Self Service: one case, nothing closed
         assert announced(page) == (
@@ -656,8 +671,8 @@ def test_a_control_that_changes_the_kpis_has_them_said_once(browser: object, sma
         page.focus("#control-period-to")
         page.keyboard.press("ArrowUp")
         assert announced(page) == (
-            "Jan 2024: enquiries 15, +114.3% vs Dec 2023 (7); average delay 0.3 days, +0.3 days vs Dec 2023; "
-            "on-time rate 84.6%, -15.4 pts vs Dec 2023"
+            "Jan 2024: enquiries 15, +114.3% vs Dec 2023 (7); average delay 0.3 days, +0.3 days vs Dec 2023 "
+            "(worse); on-time rate 84.6%, -15.4 pts vs Dec 2023 (worse)"
         )
         page.evaluate(  # counts every change to the live region, the same words written again included
             "window.__said = 0; new MutationObserver(() => { window.__said += 1; }).observe("
