@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ SAMPLE_2015 = FIXTURES / "legacy_2015_reissued30col_pandas-filtered_first2000.cs
 SAMPLE_2022 = FIXTURES / "legacy_2022_old29col_qsv-sample100.csv"
 SAMPLE_NEW = FIXTURES / "new_system_api-export_2025-08_to_2026-02.csv"
 PACKAGE_SHOW = FIXTURES / "ckan_package_show_311-service-requests_2026-09-27.json"
+SAMPLES = {
+    "legacy_2011": SAMPLE_2011,
+    "legacy_2015": SAMPLE_2015,
+    "legacy_2022": SAMPLE_2022,
+    "new_system": SAMPLE_NEW,
+}
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +50,24 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def gold_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The four samples as the ingest lands them in Bronze, then Silver and Gold built from them: once for the run,
+    for every test that reads Gold over the real samples."""
+    import gold_job
+    import silver_job
+
+    lake = tmp_path_factory.mktemp("samples_lake")
+    bronze = lake / "bronze" / "boston311"
+    for dataset, sample in SAMPLES.items():
+        target = bronze / f"dataset={dataset}" / "ingest_date=2026-11-25" / sample.name
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(sample, target)
+    silver_job.run_silver(spark, str(bronze), str(lake / "silver" / "boston311"))
+    gold_job.run_gold(spark, str(lake / "silver" / "boston311"), str(lake / "gold" / "boston311"))
+    return lake
 
 
 @pytest.fixture

@@ -3,39 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
 
-from conftest import SAMPLE_2011, SAMPLE_2015, SAMPLE_2022, SAMPLE_NEW
-
 pytestmark = pytest.mark.spark
-
-SAMPLES = {
-    "legacy_2011": SAMPLE_2011,
-    "legacy_2015": SAMPLE_2015,
-    "legacy_2022": SAMPLE_2022,
-    "new_system": SAMPLE_NEW,
-}
-
-
-@pytest.fixture(scope="module")
-def gold_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Bronze laid out as the ingest lands it, then Silver and Gold built from it."""
-    import gold_job
-    import silver_job
-
-    lake = tmp_path_factory.mktemp("invariants")
-    bronze = lake / "bronze" / "boston311"
-    for dataset, sample in SAMPLES.items():
-        target = bronze / f"dataset={dataset}" / "ingest_date=2026-11-25" / sample.name
-        target.parent.mkdir(parents=True)
-        shutil.copyfile(sample, target)
-    silver_job.run_silver(spark, str(bronze), str(lake / "silver" / "boston311"))
-    gold_job.run_gold(spark, str(lake / "silver" / "boston311"), str(lake / "gold" / "boston311"))
-    return lake
 
 
 def read(spark, lake: Path, table: str):

@@ -12,17 +12,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 import silver_job
-from conftest import SAMPLE_2011, SAMPLE_2015, SAMPLE_2022, SAMPLE_NEW
+from conftest import SAMPLES
 from silver_helpers import land, utc_rows, write_manifest
 
 pytestmark = pytest.mark.spark
 
-SAMPLES = {
-    "legacy_2011": SAMPLE_2011,
-    "legacy_2015": SAMPLE_2015,
-    "legacy_2022": SAMPLE_2022,
-    "new_system": SAMPLE_NEW,
-}
 SAMPLE_ROWS = {"legacy_2011": 3000, "legacy_2015": 2000, "legacy_2022": 100, "new_system": 5473}
 BOSTON = ZoneInfo("America/New_York")
 
