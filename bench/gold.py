@@ -41,6 +41,8 @@ log = logging.getLogger("bench.gold")
 # Silver's Gold columns loaded once, as the job caches them, then DuckDB's version of each Gold table, written as snappy Parquet like the job's. The rules are the
 # job's (docs/gold.md): Boston local time of opened_at, 'Unknown' keys, on-time among cases closed with a close time.
 # quantile_disc is exact and returns a value from the data, as percentile_approx does for small groups.
+# Keys are trimmed of spaces only, as by the job's F.trim (and Silver's rule 1): DuckDB's one-argument trim also strips
+# other Unicode spaces, so a key of a non-breaking space would be 'Unknown' here and a group of its own in the job.
 DUCKDB_SILVER_TABLE = """
 CREATE OR REPLACE TEMP TABLE silver AS
 SELECT
@@ -50,12 +52,12 @@ SELECT
     coalesce(is_closed, false) AS closed,
     CASE WHEN coalesce(is_closed, false) AND closed_at IS NOT NULL THEN on_time END AS judged_on_time,
     hours_to_close,
-    coalesce(nullif(trim(department), ''), 'Unknown') AS department,
-    coalesce(nullif(trim(subject), ''), 'Unknown') AS subject,
-    coalesce(nullif(trim(reason), ''), 'Unknown') AS reason,
-    coalesce(nullif(trim(type), ''), 'Unknown') AS type,
-    coalesce(nullif(trim(source), ''), 'Unknown') AS source,
-    coalesce(nullif(trim(neighborhood), ''), 'Unknown') AS neighborhood,
+    coalesce(nullif(trim(department, ' '), ''), 'Unknown') AS department,
+    coalesce(nullif(trim(subject, ' '), ''), 'Unknown') AS subject,
+    coalesce(nullif(trim(reason, ' '), ''), 'Unknown') AS reason,
+    coalesce(nullif(trim(type, ' '), ''), 'Unknown') AS type,
+    coalesce(nullif(trim(source, ' '), ''), 'Unknown') AS source,
+    coalesce(nullif(trim(neighborhood, ' '), ''), 'Unknown') AS neighborhood,
     latitude,
     longitude
 FROM read_parquet('{silver_table}/**/*.parquet', hive_partitioning = true)
@@ -224,10 +226,21 @@ def spark_session(driver_memory: str) -> SparkSession:
     return spark
 
 
-def duckdb_gold(silver_table: Path, gold: Path) -> dict[str, dict]:
-    """Build the five tables with DuckDB from the Silver Parquet; seconds and rows per table."""
+def duckdb_table_files(gold: Path, table: str) -> str:
+    """The Parquet files duckdb_gold writes a table to, as a read_parquet pattern."""
+    return (
+        f"{gold}/{table}/**/*.parquet" if table in gold_job.PARTITION_COLUMNS else f"{gold}/{table}.parquet"
+    )
+
+
+def duckdb_gold(
+    silver_table: Path, gold: Path, con: duckdb.DuckDBPyConnection | None = None
+) -> dict[str, dict]:
+    """Build the five tables with DuckDB from the Silver Parquet; seconds and rows per table. In a connection of its
+    own, or in ``con``, which is left open with Silver loaded as the SQL reads it (the temporary table ``silver``)."""
     gold.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    own_connection = con is None
+    con = duckdb.connect() if con is None else con
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     started = time.perf_counter()
@@ -244,10 +257,12 @@ def duckdb_gold(silver_table: Path, gold: Path) -> dict[str, dict]:
             )
         )
         seconds = time.perf_counter() - started
-        pattern = f"{gold}/{table}/**/*.parquet" if table == "monthly_requests" else f"{gold}/{table}.parquet"
-        rows = con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]
+        rows = con.execute(
+            f"SELECT count(*) FROM read_parquet('{duckdb_table_files(gold, table)}')"
+        ).fetchone()[0]
         results[table] = {"seconds": seconds, "rows": rows}
-    con.close()
+    if own_connection:
+        con.close()
     return results
 
 
