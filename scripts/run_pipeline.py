@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-new-system", action="store_true", help="skip the NEW SYSTEM (2025-08+) file")
     parser.add_argument(
+        "--max-file-bytes",
+        metavar="N",
+        default=None,
+        help=f"the ingest's cap on one file, in bytes (default {ingestao_bronze.DEFAULT_MAX_FILE_BYTES}, 2 GiB)",
+    )
+    parser.add_argument(
         "--stages",
         default=",".join(STAGES),
         help="comma-separated stages to run, in order: %(default)s",
@@ -145,11 +151,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         problem = java_problem()
         if problem:
             parser.error(problem)
-    if args.years is not None:
-        try:
-            ingestao_bronze.parse_years(args.years)  # a usage error now, not a failed ingest later
-        except ingestao_bronze.UsageError as error:
-            parser.error(str(error).rstrip("."))
+    try:  # usage errors now, not a failed ingest later
+        if args.years is not None:
+            ingestao_bronze.parse_years(args.years)
+        ingestao_bronze.max_file_bytes(args.max_file_bytes)
+    except ingestao_bronze.UsageError as error:
+        parser.error(str(error).rstrip("."))
     return args
 
 
@@ -208,6 +215,8 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
             argv += ["--years", args.years]
         if args.no_new_system:
             argv.append("--no-new-system")
+        if args.max_file_bytes is not None:
+            argv += ["--max-file-bytes", args.max_file_bytes]
         if args.quiet:
             argv.append("--quiet")
         code = ingestao_bronze.main(argv)

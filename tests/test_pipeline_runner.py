@@ -288,6 +288,26 @@ def test_years_and_no_new_system_reach_the_ingest(tmp_path, capsys):
     ]
 
 
+def test_max_file_bytes_reaches_the_ingest(tmp_path, capsys, caplog):
+    lake = tmp_path / "lake"
+    argv = ["--offline", "--quiet", "--lake", str(lake), "--stages", "ingest", "--years", "2022"]
+
+    assert run_pipeline.main([*argv, "--no-new-system", "--max-file-bytes", "1000"]) == 1
+
+    assert "more than the cap of 1,000 bytes" in caplog.text
+    assert not list((lake / "bronze" / "boston311").rglob("*.csv"))
+
+
+@pytest.mark.parametrize("value", ["0", "2GB", ""])
+def test_a_bad_max_file_bytes_is_a_usage_error_before_any_stage(tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        run_pipeline.main(["--offline", "--lake", str(tmp_path / "lake"), "--max-file-bytes", value])
+
+    assert exit_info.value.code == 2
+    assert "--max-file-bytes must be a whole number of bytes above 0" in capsys.readouterr().err
+    assert not (tmp_path / "lake").exists()
+
+
 def test_the_ingest_line_counts_the_landings_that_shrank(tmp_path, capsys, caplog):
     from bronze_helpers import cut_short
     from portal_standin import Portal, serve
