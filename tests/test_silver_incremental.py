@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 
 import silver_job
 from silver_helpers import land_legacy29, legacy29_row, silver_rows, utc_rows, write_manifest
@@ -767,3 +768,62 @@ def test_a_state_written_before_silver_recorded_how_it_read_names_every_object(
     assert report["status"] == "nothing_new" and report[counted] == 1
     assert {"objects_mapped_otherwise", "objects_read_with_other_rules"} & report.keys() == {counted}
     assert "or before Silver recorded which" in text
+
+
+def test_a_lake_from_before_the_rules_version_is_rebuilt_as_its_warning_says(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    """A Silver from before the rules version (2026-11-26) may have quarantined a bad record in a form the
+    quarantine-once rule does not know (its raw record said neighborhood, now neighborhood_raw): the re-read that
+    every other warning offers would quarantine it again, so the warning says to rebuild, which gives what this
+    version builds."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    good = legacy29_row("101004000001", "2022-01-10 09:00:00")
+    closed_before_opened = legacy29_row("101004000002", "2022-01-12 09:00:00", "2022-01-11 09:00:00")
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [good, closed_before_opened])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    built_now = silver_rows(spark, silver)
+
+    def quarantined(silver: Path) -> list[tuple[str, str, str]]:
+        rows = spark.read.parquet(str(silver / "quarantine")).collect()
+        return sorted((r["case_id"], r["reject_reason"], r["raw_record"]) for r in rows)
+
+    quarantined_now = quarantined(silver)
+    assert [(case, reason) for case, reason, _ in quarantined_now] == [
+        ("101004000002", "closed_before_opened")
+    ]
+
+    # the lake as a version of 2026-11-26 before 17:13 left it: no rules version, the raw record's older key
+    write_state_without(silver, "rules")
+    (run_folder,) = (silver / "quarantine").glob("run_id=*")
+    older_form = spark.read.parquet(str(run_folder)).withColumn(
+        "raw_record", F.replace("raw_record", F.lit('"neighborhood_raw":'), F.lit('"neighborhood":'))
+    )
+    older_form.write.parquet(str(tmp_path / "older_form"))
+    shutil.rmtree(run_folder)
+    shutil.move(tmp_path / "older_form", run_folder)
+
+    report, text = run_warned(spark, bronze, silver, caplog)
+    assert report["status"] == "nothing_new" and report["objects_read_with_other_rules"] == 1
+    assert (
+        "rebuild Silver once, as a re-read could quarantine again the bad records an older Silver wrote"
+        in text
+    )
+    assert f"mv {silver} {silver}-before-upgrade (on Glue with the job bookmark" in text
+    assert "processed.json" not in text  # the re-read is not offered
+
+    # why not the re-read: the record the older version quarantined is quarantined a second time
+    re_read = tmp_path / "re_read" / "boston311"
+    shutil.copytree(silver, re_read)
+    (re_read / "_state" / "processed.json").unlink()
+    silver_job.run_silver(spark, str(bronze), str(re_read))
+    assert len(quarantined(re_read)) == 2
+
+    # as the warning says: moved aside, Silver is built again as this version builds it, and says nothing more
+    shutil.move(silver, f"{silver}-before-upgrade")
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    assert silver_rows(spark, silver) == built_now
+    assert quarantined(silver) == quarantined_now
+    report, text = run_warned(spark, bronze, silver, caplog)
+    assert "objects_read_with_other_rules" not in report and "other Silver rules" not in text
