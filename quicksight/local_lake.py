@@ -12,6 +12,7 @@ import argparse
 import glob
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -117,6 +118,22 @@ def has_parquet(folder: str) -> bool:
     return bool(glob.glob(f"{glob.escape(folder)}/**/*.parquet", recursive=True))
 
 
+def until_written_again(stage: str, gold_path: str) -> str:
+    """Until when a column an older version's files lack reads as NULL, and what writes it: Gold rewrites every table
+    on each run; Silver only the months of the Bronze objects it reads, so its own warning says how to read them all
+    again (a re-read, or for a lake from before its rules version a rebuild)."""
+    if stage == "Silver":
+        return (
+            "until Silver reads their Bronze objects again, which each Silver run's warning gives the command for "
+            "(docs/limits.md, 'Upgrading an existing lake')"
+        )
+    gold = gold_path.rstrip("/")
+    lake = gold.removesuffix(f"/{lake_layout.GOLD_PREFIX}")
+    # the lake the Gold folder is in (none for a Gold folder outside a lake's layout)
+    where = f" LAKE={shlex.quote(lake)}" if lake != gold else ""
+    return f'until Gold runs again: make run{where} ARGS="--stages gold,serve"'
+
+
 def create_table_view(
     connection: duckdb.DuckDBPyConnection, table: str, silver_path: str, gold_path: str
 ) -> int | None:
@@ -147,7 +164,10 @@ def create_table_view(
     missing = [name for name in declared if name not in types]
     if missing:
         log.warning(
-            "%s: the Parquet files lack %s; they read as NULL (as on Athena).", table, ", ".join(missing)
+            "%s: the Parquet files lack %s (written by an older version); they read as NULL (as on Athena) %s.",
+            table,
+            ", ".join(missing),
+            until_written_again(stage, gold_path),
         )
     # Files written before a column was added can sit beside newer ones (an incremental Silver run rewrites only the
     # months it touches): the union has the column, so the warning above is silent, and their rows read it as NULL.
@@ -156,12 +176,12 @@ def create_table_view(
         if 0 < having.get(name, 0) < files:
             log.warning(
                 "%s: %d of its %d Parquet files lack %s (written before the column was added); their rows read it "
-                "as NULL (as on Athena) until %s reads them again.",
+                "as NULL (as on Athena) %s.",
                 table,
                 files - having[name],
                 files,
                 name,
-                stage,
+                until_written_again(stage, gold_path),
             )
     connection.execute(table_view_sql(table, scan, types))
     return connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]

@@ -276,10 +276,11 @@ def write_gold(gold: Path, tables: dict[str, list[tuple]]) -> None:
             write_table(rows, schema, gold / name)
 
 
-def write_silver(silver: Path, rows: list[dict]) -> None:
-    """Write Silver rows partitioned by open_year/open_month (UTC year/month of opened_at)."""
+def write_silver(silver: Path, rows: list[dict], schema: pa.Schema = SILVER_SCHEMA) -> None:
+    """Write Silver rows partitioned by open_year/open_month (UTC year/month of opened_at), in ``schema``'s columns
+    (an older or a broken Silver's, when given)."""
     dated = [row | {"open_year": row["opened_at"].year, "open_month": row["opened_at"].month} for row in rows]
-    write_partitioned(dated, SILVER_SCHEMA, silver / "service_requests", SILVER_PARTITIONS)
+    write_partitioned(dated, schema, silver / "service_requests", SILVER_PARTITIONS)
 
 
 def write_small_lake(root: Path) -> tuple[Path, Path]:
