@@ -247,17 +247,21 @@ def render_html(data: dict, plotly_js: str) -> str:
 
 def build_dashboard(duckdb_path: str, out_path: str) -> str:
     """Write the dashboard HTML from a lake.duckdb; returns the path written (the file appears whole or not at all)."""
+    # the serve stage builds the query layer and then this page; the lake is the layer's folder in the lake's layout
+    in_lake = os.path.basename(duckdb_path) == lake_layout.DUCKDB_FILE
+    serve = lake_layout.rerun_command(
+        os.path.dirname(os.path.abspath(duckdb_path)) if in_lake else "", "serve"
+    )
     if not os.path.isfile(duckdb_path):
-        raise DashboardError(
-            f"There is no query layer at {duckdb_path}; build it first (python quicksight/local_lake.py)."
-        )
+        raise DashboardError(f"There is no query layer at {duckdb_path}; build it first: {serve}.")
     try:
         with duckdb.connect(duckdb_path, read_only=True) as connection:
             data = dashboard_data(connection)
     except duckdb.Error as error:  # a missing view or column: a query layer older than this dashboard
         first_line = str(error).strip().splitlines()[0]
         raise DashboardError(
-            f"{duckdb_path} cannot serve the dashboard ({first_line}); rebuild it with local_lake.py."
+            f"{duckdb_path} cannot serve the dashboard ({first_line}), as an older version built it: rebuild it "
+            f"with {serve}."
         ) from None
     page = render_html(data, get_plotlyjs())
     target = Path(out_path)

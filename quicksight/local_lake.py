@@ -12,7 +12,6 @@ import argparse
 import glob
 import logging
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -128,10 +127,10 @@ def until_written_again(stage: str, gold_path: str) -> str:
             "(docs/limits.md, 'Upgrading an existing lake')"
         )
     gold = gold_path.rstrip("/")
-    lake = gold.removesuffix(f"/{lake_layout.GOLD_PREFIX}")
-    # the lake the Gold folder is in (none for a Gold folder outside a lake's layout)
-    where = f" LAKE={shlex.quote(lake)}" if lake != gold else ""
-    return f'until Gold runs again: make run{where} ARGS="--stages gold,serve"'
+    lake = gold.removesuffix(
+        f"/{lake_layout.GOLD_PREFIX}"
+    )  # unchanged for a Gold folder outside a lake's layout
+    return f"until Gold runs again: {lake_layout.rerun_command(lake if lake != gold else '', 'gold,serve')}"
 
 
 def create_table_view(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from dataclasses import dataclass
 
 DEFAULT_LAKE = "./lake"
@@ -87,6 +88,13 @@ class Lake:
     @property
     def dashboard(self) -> str:
         return self.path(DASHBOARD_FILE)
+
+
+def rerun_command(root: str, stages: str) -> str:
+    """The command that runs ``stages`` again on a local lake, as a message tells it to the user:
+    ``make run LAKE=<root> ARGS="--stages <stages>"`` (without LAKE= when the lake is not known: '')."""
+    lake = f" LAKE={shlex.quote(root)}" if root else ""
+    return f'make run{lake} ARGS="--stages {stages}"'
 
 
 def lake_argument(text: str) -> str:
