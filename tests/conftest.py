@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -24,6 +25,13 @@ SAMPLES = {
     "legacy_2022": SAMPLE_2022,
     "new_system": SAMPLE_NEW,
 }
+
+# Hypothesis (tests/test_*_properties.py). By default the same examples every run, so CI never flakes and writes no
+# example database; to search further on a laptop: HYPOTHESIS_PROFILE=explore pytest tests/test_silver_properties.py
+# tests/test_bronze_properties.py (ten times the examples, new ones each run, failures kept in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("explore", max_examples=1000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
