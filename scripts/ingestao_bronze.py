@@ -47,6 +47,9 @@ CHUNK_BYTES = 1024 * 1024
 # The longest file name Bronze gives an object: 255 bytes (a local file name) less the staging name's ``.`` and
 # ``.<uuid>.part`` (39) and room for a second ingest of the day's ``.<run_id>-<8 hex>`` (30).
 MAX_FILE_NAME = 180
+# The end Spark's file listing takes for a copy in progress (``hadoop fs -put`` writes ``<name>._COPYING_``) and
+# skips, as it skips names starting with ``.`` or ``_``: a key must not end so.
+SPARK_COPYING_SUFFIX = "._COPYING_"
 SNIFF_BYTES = 64 * 1024
 # The most bytes one download may bring, unless --max-file-bytes says otherwise: 2 GiB, eleven times the largest
 # yearly file (184 MB, 2023) and about all the years together, so that only a body that never ends (or a file
@@ -432,10 +435,13 @@ def listed(names: list[str], most: int = 5) -> str:
 
 def key_file_name(raw: str) -> str:
     """A name from the portal as the last part of a key: ASCII letters, digits, ``.``, ``_`` and ``-`` only (no
-    ``/``, so no ``..`` path), not starting with ``.`` or ``_`` (Hadoop, which Silver reads with, skips such files as
-    hidden), and at most ``MAX_FILE_NAME`` characters (a local file name takes 255 bytes, the staging and same-day
-    names add to it): a longer one keeps its start, a digest of the whole and its extension. '' when nothing is left."""
+    ``/``, so no ``..`` path), not starting with ``.`` or ``_`` nor ending with ``._COPYING_`` (Spark, which Silver
+    reads with, skips such files: hidden, or a copy in progress), and at most ``MAX_FILE_NAME`` characters (a local
+    file name takes 255 bytes, the staging and same-day names add to it): a longer one keeps its start, a digest of
+    the whole and its extension. '' when nothing is left."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", raw).lstrip("._")
+    if safe.endswith(SPARK_COPYING_SUFFIX):  # Spark would read the object as a file of no rows
+        safe = f"{safe.removesuffix(SPARK_COPYING_SUFFIX)}_{SPARK_COPYING_SUFFIX[1:]}"
     if len(safe) <= MAX_FILE_NAME:
         return safe
     extension = safe.rpartition(".")[2] if "." in safe else ""
