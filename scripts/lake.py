@@ -38,10 +38,14 @@ class Lake:
 
     @classmethod
     def from_uri(cls, uri: str | None = None) -> Lake:
-        """Build from a URI, ``$LAKE_ROOT`` or the default; local paths are made absolute."""
+        """Build from a URI, ``$LAKE_ROOT`` or the default; local paths are made absolute, an S3 root is written
+        ``s3://bucket/prefix`` (no slash around the prefix: ``s3://bucket//lake`` named the objects of key prefix
+        ``lake/`` through ``key_prefix`` and of ``/lake/`` through ``path``)."""
         uri = uri or os.environ.get("LAKE_ROOT") or DEFAULT_LAKE
         if uri.startswith("s3://"):
-            return cls(uri.rstrip("/"))
+            bucket, _, path = uri[len("s3://") :].partition("/")
+            path = path.strip("/")
+            return cls(f"s3://{bucket}/{path}" if path else f"s3://{bucket}")
         return cls(os.path.abspath(os.path.expanduser(uri)))
 
     @property

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import ingestao_bronze as bronze
 from bronze_storage import s3_metadata
+from lake import Lake
 
 SAFE_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 # Characters a name from the portal may carry that a key must not: separators, spaces, dashes, accents, controls.
@@ -166,3 +167,24 @@ def test_printable_leaves_nothing_a_terminal_acts_on(text: str) -> None:
     if text.isprintable():
         assert shown == text
     assert all(unicodedata.category(ch)[0] != "C" for ch in shown)
+
+
+# Lake roots as a user types them for --lake / LAKE_ROOT.
+bucket_names = st.from_regex(r"[a-z0-9][a-z0-9.-]{1,20}[a-z0-9]", fullmatch=True)
+prefix_parts = st.lists(st.from_regex(r"[A-Za-z0-9_.=-]{1,12}", fullmatch=True), max_size=3)
+
+
+@given(bucket_names, prefix_parts, st.integers(1, 3), st.integers(0, 2))
+@example("my-bucket", ["lake"], 2, 0)
+def test_an_s3_lake_names_the_same_objects_as_a_uri_and_as_bucket_and_key(
+    bucket: str, parts: list[str], leading: int, trailing: int
+) -> None:
+    # s3://bucket/lake, s3://bucket/lake/, and what a "s3://$BUCKET/$PREFIX" with PREFIX="/lake" gives
+    uri = f"s3://{bucket}" + ("/" * leading + "/".join(parts) if parts else "") + "/" * trailing
+    lake = Lake.from_uri(uri)
+
+    assert lake.is_s3 and lake.bucket == bucket
+    # Bronze writes at bucket + key_prefix + key (boto3); deploy.py gives Athena lake.silver, lake.gold (path)
+    key = "bronze/boston311/_state/resources.json"
+    assert lake.path(key) == f"s3://{lake.bucket}/{lake.key_prefix}{key}"
+    assert lake.key_prefix == ("/".join(parts) + "/" if parts else "")
