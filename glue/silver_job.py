@@ -243,7 +243,7 @@ OUTPUT_COLUMNS = [
 # rules can make Silver write any value otherwise (a column of a row, a reject, a time-basis reading, which record of
 # a case wins). Each Bronze object's record in the state keeps the version it was read with, and every later run
 # names the objects read with another one (their rows keep what those rules gave until they are read again).
-SILVER_RULES_VERSION = 2
+SILVER_RULES_VERSION = 3
 # The rules: these definitions, with every function and constant of this file they use (their docstrings and
 # comments aside). tests/test_silver_rules_version.py holds the version beside a digest of them, so a rule changed
 # without a decision on the version fails there.
@@ -429,12 +429,17 @@ def normalise_precinct(value: Column, ward: Column) -> Column:
     )
 
 
-def location_quality(latitude: Column, longitude: Column, latitude_raw: Column) -> Column:
-    """Why a coordinate is (not) usable: ok, missing, unparsable, city_hall_placeholder, outside_boston."""
+def location_quality(
+    latitude: Column, longitude: Column, latitude_raw: Column, longitude_raw: Column
+) -> Column:
+    """Why a coordinate is (not) usable: ok, missing (either of the two not given), unparsable, city_hall_placeholder,
+    outside_boston."""
     is_placeholder = (latitude == CITY_HALL[0]) & (longitude == CITY_HALL[1])
     in_box = latitude.between(*BOSTON_BOX["lat"]) & longitude.between(*BOSTON_BOX["lon"])
+    # one test for both: a latitude without its longitude was unparsable, a longitude without its latitude missing
+    is_missing = latitude_raw.isNull() | longitude_raw.isNull()
     return (
-        F.when(latitude_raw.isNull(), "missing")
+        F.when(is_missing, "missing")
         .when(latitude.isNull() | longitude.isNull(), "unparsable")
         .when(is_placeholder, "city_hall_placeholder")
         .when(~in_box, "outside_boston")
@@ -548,7 +553,9 @@ def normalise_location(df: DataFrame) -> DataFrame:
             "zipcode": normalise_zipcode(F.col("zipcode_raw")),
             "ward": normalise_ward(F.col("ward_raw")),
             "street_name": normalise_street_name(F.col("street_name")),
-            "location_quality": location_quality(latitude, longitude, F.col("latitude_raw")),
+            "location_quality": location_quality(
+                latitude, longitude, F.col("latitude_raw"), F.col("longitude_raw")
+            ),
         }
     ).withColumns(  # from the normalised ward and the quality
         {

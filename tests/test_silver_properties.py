@@ -175,8 +175,6 @@ not_coordinates = st.one_of(
     st.sampled_from(["abc", "N/A", "42,3594", "--", "42.36.1", "north"]).map(lambda t: (t, "text")),
     st.text(max_size=8).map(lambda t: (t, "any")),
 )
-# a latitude without a longitude, or the other way round: docs/silver.md does not say if that is missing or unparsable
-ONE_GIVEN = SHAPE
 QUALITIES = {"ok", "missing", "unparsable", "city_hall_placeholder", "outside_boston"}
 
 
@@ -186,10 +184,8 @@ def expected_quality(latitude: tuple[str, str], longitude: tuple[str, str]) -> o
     kinds = {latitude[1], longitude[1]}
     if "any" in kinds:
         return SHAPE
-    if kinds == {"blank"}:
+    if "blank" in kinds:  # the latitude or the longitude not given: missing, whichever of the two it is
         return "missing"
-    if "blank" in kinds:  # one coordinate of the two given
-        return ONE_GIVEN
     if "text" in kinds:
         return "unparsable"
     lat, lon = float(latitude[0]), float(longitude[0])

@@ -159,6 +159,9 @@ def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark)
         ("42.2000", "-71.2000", 42.2, -71.2, "ok"),
         ("abc", "-71.0566", None, None, "unparsable"),
         (None, None, None, None, "missing"),
+        # one of the two not given: missing, whichever it is (a latitude alone was unparsable before version 3)
+        ("42.3634", None, None, None, "missing"),
+        (None, "-71.0566", None, None, "missing"),
     ]
     schema = "latitude_raw string, longitude_raw string, latitude double, longitude double, location_quality string"
     df = frame(spark, schema, rows)
