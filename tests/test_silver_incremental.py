@@ -508,6 +508,24 @@ def test_a_lake_under_a_folder_named_with_an_underscore_is_read(spark, tmp_path:
     assert report["totals"]["rows_written"] == 1
 
 
+def test_an_object_named_as_a_copy_in_progress_waits_for_its_real_name(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    # Spark skips a name ending ._COPYING_: read, the file gave no rows and was recorded as processed, its case lost
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    row = legacy29_row("101004000001", "2022-01-10 09:00:00")
+    copying = land_legacy29(bronze, "legacy_2022", "2026-11-20", [row], name="x.csv._COPYING_")
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert report["files"] == []
+    assert "dataset=legacy_2022/ingest_date=2026-11-20/x.csv._COPYING_ ends in ._COPYING_" in caplog.text
+
+    copying.rename(copying.with_name("x.csv"))
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert report["totals"]["rows_written"] == 1
+
+
 def test_a_kept_staging_folder_that_cannot_be_deleted_does_not_stop_the_run(
     spark, tmp_path: Path, monkeypatch
 ):
