@@ -638,12 +638,13 @@ def short_reason(error: BaseException) -> str:
     return " ".join(text.split())[:160]
 
 
+# How a refusal over --max-file-bytes ends, in the log and the manifest's ``error``; run_pipeline.py finds it there.
+OVER_CAP_ADVICE = "(if the file is real, raise the cap with --max-file-bytes)"
+
+
 def over_cap(found: str, cap: int, outcome: str) -> ResourceError:
     """The refusal of a file over --max-file-bytes: what showed its size, the cap, what happened, how to raise it."""
-    return ResourceError(
-        f"{found}, more than the cap of {cap:,} bytes; {outcome} "
-        "(if the file is real, raise the cap with --max-file-bytes)"
-    )
+    return ResourceError(f"{found}, more than the cap of {cap:,} bytes; {outcome} {OVER_CAP_ADVICE}")
 
 
 class BodySink:

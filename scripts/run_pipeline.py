@@ -231,7 +231,7 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
             )
         raise StageFailed(f"ingest failed (exit 2, its reason above); {advice}")
     if code != 0:
-        raise StageFailed(f"ingest failed (exit {code}, its reason above); a re-run resumes where it stopped")
+        raise StageFailed(f"ingest failed (exit {code}, its reason above); {after_failed_ingest(lake, args)}")
     manifest = newest_manifest(lake)
     resources = manifest.get("resources", [])
     statuses = [r.get("status") for r in resources]
@@ -355,6 +355,21 @@ def serve_stage(lake: Lake) -> StageResult:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise StageFailed(f"serving failed ({first_line.rstrip('.')})") from error
     return StageResult(read=lake.gold, wrote=f"{lake.duckdb}, {lake.dashboard}", rows="views + dashboard")
+
+
+def after_failed_ingest(lake: Lake, args: argparse.Namespace) -> str:
+    """What to do after an ingest with failed resources: a re-run resumes, but a file over the size cap is refused
+    again by every run until the cap is raised (its manifest entry says so)."""
+    resources = newest_manifest(lake).get("resources", [])
+    capped = sum(ingestao_bronze.OVER_CAP_ADVICE in (r.get("error") or "") for r in resources)
+    if not capped:
+        return "a re-run resumes where it stopped"
+    cap = ingestao_bronze.max_file_bytes(args.max_file_bytes)
+    files, it = ("1 file", "it is") if capped == 1 else (f"{capped} files", "they are")
+    return (
+        f"{files} over the cap of {cap:,} bytes would be refused again: if {it} real, raise the cap "
+        '(make run ARGS="--max-file-bytes N") and run again'
+    )
 
 
 def newest_manifest(lake: Lake) -> dict:

@@ -296,6 +296,12 @@ def test_max_file_bytes_reaches_the_ingest(tmp_path, capsys, caplog):
 
     assert "more than the cap of 1,000 bytes" in caplog.text
     assert not list((lake / "bronze" / "boston311").rglob("*.csv"))
+    # a re-run alone would refuse the file again: the runner says how to raise the cap, not that a re-run resumes
+    assert capsys.readouterr().err.strip() == (
+        "[ingest] FAILED: ingest failed (exit 1, its reason above); 1 file over the cap of 1,000 bytes would be "
+        'refused again: if it is real, raise the cap (make run ARGS="--max-file-bytes N")'
+        " and run again."
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "2GB", ""])
