@@ -689,6 +689,8 @@ SCRIPT = r"""
   // A change is coloured by what a rise or a fall of that KPI means (good, bad or neutral), not by its direction,
   // and says it in a word too ("better", "worse"), so the meaning does not rest on colour alone (WCAG 1.4.1).
   var CHANGE_WORDS = {good: "better", bad: "worse"};
+  // A change as its tile shows it, to one decimal: one that reads +0.0 is no change, neither better nor worse.
+  function asShown(change) { return Number(change.toFixed(1)); }
   function setKpi(name, value, text, change, changeText) {
     var valueEl = byId("kpi-" + name + "-value"), changeEl = byId("kpi-" + name + "-change");
     var means = change === null || change === 0 ? null : DATA.kpi_change_means[name][change > 0 ? 0 : 1];
@@ -765,21 +767,21 @@ SCRIPT = r"""
       setKpi("delay", null, "–", null, none);
       setKpi("ontime", null, "–", null, none);
     } else {
-      var change = before && before.opened > 0 ? (now.opened - before.opened) / before.opened * 100 : null;
+      var change = before && before.opened > 0 ? asShown((now.opened - before.opened) / before.opened * 100) : null;
       setKpi("enquiries", now.opened, fmtInt(now.opened), change,
         change === null ? noComparison("enquiries") :
         (change >= 0 ? "+" : "") + change.toFixed(1) + "% vs " + monthLabel(MONTHS[previous]) + " (" + fmtInt(before.opened) + ")");
 
       var delay = ratio(now.hours, now.withDuration * 24);
       var delayBefore = before ? ratio(before.hours, before.withDuration * 24) : null;
-      var delayChange = delay !== null && delayBefore !== null ? delay - delayBefore : null;
+      var delayChange = delay !== null && delayBefore !== null ? asShown(delay - delayBefore) : null;
       setKpi("delay", delay, delay === null ? "–" : delay.toFixed(1), delayChange,
         delay === null ? "no closed cases" : delayChange === null ? noComparison("closed cases") :
         (delayChange >= 0 ? "+" : "") + delayChange.toFixed(1) + " days vs " + monthLabel(MONTHS[previous]));
 
       var onTime = ratio(now.onTime, now.onTime + now.late);
       var onTimeBefore = before ? ratio(before.onTime, before.onTime + before.late) : null;
-      var points = onTime !== null && onTimeBefore !== null ? (onTime - onTimeBefore) * 100 : null;
+      var points = onTime !== null && onTimeBefore !== null ? asShown((onTime - onTimeBefore) * 100) : null;
       setKpi("ontime", onTime, onTime === null ? "–" : (onTime * 100).toFixed(1) + "%", points,
         onTime === null ? "no closed cases flagged on time or overdue" : points === null ? noComparison("closed cases") :
         (points >= 0 ? "+" : "") + points.toFixed(1) + " pts vs " + monthLabel(MONTHS[previous]));

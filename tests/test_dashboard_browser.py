@@ -632,6 +632,32 @@ def test_kpi_changes_are_coloured_by_what_they_mean_as_in_quicksight(
         better.page.close()
 
 
+# January: 2.0 days on average, 50.0% on time; February: 2.04 days (+0.04), 50.04% on time (+0.04 pts).
+TINY_CHANGE = [
+    (dt.date(2024, 1, 1), "PWDx", helpers.PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 10, 10, 5, 5, 0, 480.0, 10, dt.date(2024, 1, 31)),
+    (dt.date(2024, 2, 1), "PWDx", helpers.PWD, "Street Cleaning", "Requests for Street Cleaning", "Constituent Call", "Dorchester", 2500, 2500, 1251, 1249, 0, 122400.0, 2500, dt.date(2024, 2, 29)),
+]  # fmt: skip
+
+
+@pytest.mark.browser
+def test_a_change_shown_as_zero_is_neither_better_nor_worse(browser: object, tmp_path: Path) -> None:
+    """A change under the shown precision reads +0.0: it gets no word and no colour, as a change of exactly 0 (it
+    said '+0.0 days vs Jan 2024 (worse)' in red)."""
+    tiny = open_dashboard(browser, build_lake(tmp_path, gold_tables={"monthly_requests": TINY_CHANGE}))
+    try:
+        assert tiny.page.inner_text("#kpi-delay-change") == "+0.0 days vs Jan 2024"
+        assert tiny.page.inner_text("#kpi-ontime-change") == "+0.0 pts vs Jan 2024"
+        assert change_words(tiny.page) == {"enquiries": None, "delay": None, "ontime": None}
+        assert {name: meaning for name, (_, meaning) in change_meanings(tiny.page).items()} == {
+            "enquiries": "neutral",
+            "delay": "neutral",
+            "ontime": "neutral",
+        }
+        assert tiny.errors == []
+    finally:
+        tiny.page.close()
+
+
 @pytest.mark.browser
 def test_delay_and_on_time_kpis_name_their_month_and_the_cases_still_open(loaded: Page) -> None:
     page = loaded.page
