@@ -88,26 +88,36 @@ SPARK_FLOOR = textwrap.dedent(
 # bounding box, precinct, report and conservation check.
 DUCKDB_SQL = """
 create or replace macro blank(v) as nullif(trim(v), '');
-create or replace macro stamp(v) as try_cast(regexp_replace(blank(v), '(\\d)(Z|[+-]00(:?00)?)$', '\\1') as timestamp);
-create or replace macro to_utc(ts) as timezone('UTC', ts at time zone 'America/New_York');
-create table departments as select lower(value) as key, kind, nullif(department, '') as department
+-- a zero-offset label is dropped; any other offset or zone makes the stamp unparsable (DuckDB's cast would drop it)
+create or replace macro stamp(v) as case
+    when translate(blank(v), '0123456789 :.T', '') = '--' or regexp_matches(blank(v), '(Z|UTC|[+-]00(:?00)?)$')
+    then try_cast(regexp_replace(blank(v), '\\s*(Z|UTC|[+-]00(:?00)?)$', '') as timestamp) end;
+-- a Boston wall time as UTC; a time of the hour lived twice in its first pass (EDT) as Spark reads it, where DuckDB
+-- reads the second (EST): the earlier of the two readings
+create or replace macro to_utc(ts) as least(timezone('UTC', ts at time zone 'America/New_York'),
+    timezone('UTC', (ts - interval 1 hour) at time zone 'America/New_York') + interval 1 hour);
+create or replace macro instant(ts, era) as case era when 'legacy30' then to_utc(to_utc(ts)) else to_utc(ts) end;
+create or replace macro in_repeated_hour(ts) as to_utc(ts + interval 1 hour) = to_utc(ts) + interval 2 hour;
+create or replace table departments as select lower(value) as key, kind, nullif(department, '') as department
     from read_csv('{mappings}/departments.csv', all_varchar = true);
-create table channels as select lower(value) as key, source from read_csv('{mappings}/channels.csv', all_varchar = true);
-create table statuses as select lower(value) as key, is_closed = 'true' as is_closed
+create or replace table channels as select lower(value) as key, source from read_csv('{mappings}/channels.csv', all_varchar = true);
+create or replace table statuses as select lower(value) as key, is_closed = 'true' as is_closed
     from read_csv('{mappings}/statuses.csv', all_varchar = true);
-create table neighborhoods as select lower(value) as key, neighborhood
+create or replace table neighborhoods as select lower(value) as key, neighborhood
     from read_csv('{mappings}/neighborhoods.csv', all_varchar = true);
-create table raw as {union};
-create table cleaned as
+create or replace table raw as {union};
+create or replace table cleaned as
 with typed as (
     select *, stamp(opened_raw) as opened_s, stamp(closed_raw) as closed_s, stamp(target_raw) as target_s,
         try_cast(regexp_extract(filename, 'ingest_date=([^/]+)', 1) as timestamp) as ingested_at
     from raw
 ), instants as (
     select *,
-        case era when 'legacy30' then to_utc(to_utc(opened_s)) else to_utc(opened_s) end as opened_at,
-        case era when 'legacy30' then to_utc(to_utc(closed_s)) else to_utc(closed_s) end as closed_at,
-        case era when 'legacy30' then to_utc(to_utc(target_s)) else to_utc(target_s) end as target_at
+        instant(opened_s, era) as opened_at,
+        -- a close written before its opening is kept only in the hour lived twice: read in the hour's second pass
+        case when closed_s < opened_s then instant(closed_s + interval 1 hour, era) - interval 1 hour
+            else instant(closed_s, era) end as closed_at,
+        instant(target_s, era) as target_at
     from typed
 )
 select i.*,
@@ -116,15 +126,20 @@ select i.*,
     coalesce(nb.neighborhood, i.neighborhood_raw) as neighborhood,
     coalesce(st.is_closed, i.closed_at is not null) as is_closed,
     case upper(on_time_raw) when 'ONTIME' then true when 'OVERDUE' then false end as on_time,
-    lpad(nullif(regexp_extract(zipcode_raw, '^(\\d{{3,5}})(\\.0*)?(-\\d{{4}})?$', 1), ''), 5, '0') as zipcode,
+    lpad(nullif(regexp_extract(zipcode_raw, '^(\\d{{4,5}})(\\.0*)?(-\\d{{4}})?$', 1), ''), 5, '0') as zipcode,
     lpad(nullif(regexp_extract(ward_raw, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0') as ward,
     case when try_cast(latitude_raw as double) = 42.3594 and try_cast(longitude_raw as double) = -71.0587
         then null else try_cast(latitude_raw as double) end as latitude,
+    case when try_cast(latitude_raw as double) = 42.3594 and try_cast(longitude_raw as double) = -71.0587
+        then null else try_cast(longitude_raw as double) end as longitude,
     case
         when case_id is null then 'missing_case_id'
-        when opened_at is null then 'unparsable_opened_at'
-        when closed_raw is not null and closed_at is null then 'unparsable_closed_at'
-        when closed_at < opened_at then 'closed_before_opened'
+        when opened_s is null then 'unparsable_opened_at'
+        when closed_raw is not null and closed_s is null then 'unparsable_closed_at'
+        when target_raw is not null and target_s is null then 'unparsable_target_at'
+        -- on the stamps as written, but a close in the second pass of the hour lived twice
+        when closed_s < opened_s and not (closed_s > opened_s - interval 1 hour and in_repeated_hour(opened_s)
+            and in_repeated_hour(closed_s)) then 'closed_before_opened'
     end as reject_reason
 from instants as i
 left join departments as dc on dc.kind = 'code' and dc.key = lower(i.department_raw)
@@ -134,8 +149,8 @@ left join channels as ch on ch.key = lower(i.source_raw)
 left join statuses as st on st.key = lower(i.status_raw)
 left join neighborhoods as nb on nb.key = lower(i.neighborhood_raw);
 copy (
-    select *, date_part('year', timezone('America/New_York', opened_at::timestamptz)) as open_year,
-        date_part('month', timezone('America/New_York', opened_at::timestamptz)) as open_month,
+    select *, date_part('year', timezone('America/New_York', timezone('UTC', opened_at))) as open_year,
+        date_part('month', timezone('America/New_York', timezone('UTC', opened_at))) as open_month,
         case when is_closed and closed_at >= opened_at then epoch(closed_at - opened_at) / 3600 end as hours_to_close
     from cleaned where reject_reason is null
     qualify row_number() over (partition by case_id order by ingested_at desc, filename desc, row_position desc) = 1
@@ -237,6 +252,11 @@ def duckdb_union(groups: dict[str, list[str]]) -> str:
     return " union all ".join(selects)
 
 
+def duckdb_silver_sql(groups: dict[str, list[str]], target: Path) -> str:
+    """The DuckDB cleaning of the files (era -> paths, ``header_groups``) into month partitions under ``target``."""
+    return DUCKDB_SQL.format(mappings=REPO / "glue" / "mappings", union=duckdb_union(groups), target=target)
+
+
 def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
     """Generate one size and time the four contenders on it."""
     folder = OUT / f"rows_{rows}"
@@ -269,9 +289,7 @@ def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
         folder / "floor.log",
         spark_env(),
     )
-    sql = DUCKDB_SQL.format(
-        mappings=REPO / "glue" / "mappings", union=duckdb_union(groups), target=folder / "duck"
-    )
+    sql = duckdb_silver_sql(groups, folder / "duck")
     sql_file = folder / "duckdb_silver.sql"
     sql_file.write_text(sql)
     duck = measured(
