@@ -87,7 +87,8 @@ SPARK_FLOOR = textwrap.dedent(
 # Not in it: per-file time-basis evidence, malformed-record capture (DuckDB skips such rows), quarantine, the
 # bounding box, precinct, report and conservation check.
 DUCKDB_SQL = """
-create or replace macro blank(v) as nullif(trim(v), '');
+-- Spark's reader trims every whitespace around an unquoted field (a tab too), and Silver then spaces: both here
+create or replace macro blank(v) as nullif(trim(v, ' ' || chr(9)), '');
 -- a zero-offset label is dropped; any other offset or zone makes the stamp unparsable (DuckDB's cast would drop it)
 create or replace macro stamp(v) as case
     when translate(blank(v), '0123456789 :.T', '') = '--' or regexp_matches(blank(v), '(Z|UTC|[+-]00(:?00)?)$')
@@ -247,7 +248,9 @@ def duckdb_union(groups: dict[str, list[str]]) -> str:
         file_list = ", ".join(f"'{p}'" for p in paths)
         selects.append(
             f"select '{era}' as era, filename, row_number() over () as row_position, {columns} "
-            f"from read_csv([{file_list}], all_varchar = true, header = true, filename = true, ignore_errors = true)"
+            f"from read_csv([{file_list}], all_varchar = true, header = true, filename = true, ignore_errors = true, "
+            # each file's own header and dialect: a file with a BOM or CRLF among others, NEW SYSTEM's column order
+            "union_by_name = true)"
         )
     return " union all ".join(selects)
 

@@ -128,6 +128,15 @@ LEGACY_2024 = [
     # the duplicated case across eras: the NEW SYSTEM file is a later path on the same ingest day
     legacy29_row("101005000004", "2024-06-01 12:00:00"),
 ]
+# written with a BOM and CRLF line ends, as some exports are
+LEGACY_2022 = [
+    # a case twice in one file: the later row wins
+    legacy29_row("101004000001", "2022-01-19 10:00:00", case_status="Open"),
+    # an unquoted field padded with a tab (the reader trims it), a quoted newline in a closure text
+    legacy29_row("101004000002", "2022-01-19 11:00:00", "2022-01-19 11:42:16", ward="\t7 ",
+                 closure_reason="Case Closed. Closed date : Wed Jan 19 11:42:16 EST 2022\nCase Resolved"),
+    legacy29_row("101004000001", "2022-01-19 10:00:00", "2022-01-19 12:00:00"),
+]  # fmt: skip
 LEGACY_2015 = [
     # shifted back by the UTC offset: written 11:06:33, the wall clock is 15:06:33 EDT, 19:06:33 UTC
     legacy30_row("101001000001", "2015-07-30 11:06:33", "2015-07-30 12:41:05", ward="Ward 7",
@@ -173,6 +182,13 @@ def land_edges(bronze: Path) -> None:
         "2026-01-11",
         "311_service_requests_2011.csv",
         csv_text(LEGACY29_HEADER, LEGACY_2011_NEXT_DAY),
+    )
+    land(
+        bronze,
+        "legacy_2022",
+        "2026-01-10",
+        "311_service_requests_2022.csv",
+        "\ufeff" + csv_text(LEGACY29_HEADER, LEGACY_2022, newline="\r\n"),
     )
     land(
         bronze, "legacy_2015", "2026-01-10", "311_service_requests_2015.csv", csv_text(LEGACY30, LEGACY_2015)
@@ -300,15 +316,19 @@ def test_the_edge_rows_give_the_cases_they_were_written_for(edge_lake: Path, con
     silver = rows_by_case(con, edge_lake / "silver" / "boston311" / silver_job.TABLE_FOLDER)
     assert sorted(silver) == [
         "101000000001", "101000000002", "101000000003", "101000000004", "101000000009", "101001000001",
-        "101001000002", "101005000001", "101005000002", "101005000003", "101005000004", "BCS-00000001",
+        "101001000002", "101004000001", "101004000002", "101005000001", "101005000002", "101005000003", "101005000004", "BCS-00000001",
         "BCS-00000002", "BCS-00000003", "BCS-00000004",
     ]  # fmt: skip
-    assert silver["101000000009"]["is_closed"] and silver["BCS-00000002"]["is_closed"]  # the later ingest won
+    later_won = ("101000000009", "BCS-00000002", "101004000001")  # the later ingest, or row of a file
+    assert all(silver[case]["is_closed"] for case in later_won)
     assert silver["101005000004"]["source_era"] == "new_system"
     assert silver["101005000001"]["hours_to_close"] == pytest.approx(1 / 3)
     assert silver["101005000003"]["hours_to_close"] is None
     assert silver["BCS-00000004"]["hours_to_close"] == 1.0
-    assert {silver[case]["ward"] for case in ("101000000001", "101000000002", "101000000003")} == {"07"}
+    wards = {
+        silver[case]["ward"] for case in ("101000000001", "101000000002", "101000000003", "101004000002")
+    }
+    assert wards == {"07"}
     assert [silver[case]["zipcode"] for case in ("101000000001", "101000000003")] == ["02135", None]
     assert [silver[case]["location_quality"] for case in ("101000000002", "101000000003")] == [
         "city_hall_placeholder",
