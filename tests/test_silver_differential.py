@@ -116,6 +116,8 @@ LEGACY_2011 = [
 ]  # fmt: skip
 LEGACY_2011_NEXT_DAY = [
     legacy29_row("101000000009", "2011-07-09 09:00:00", "2011-07-10 12:00:00"),
+    # a case whose next record is rejected: the good record of the day before stays (rule 9 ranks good records)
+    legacy29_row("101000000004", "2011-07-04 09:00:00", "yesterday"),
 ]
 LEGACY_2024 = [
     # the fall-back night: opened 01:50 EDT, closed 01:10 EST twenty minutes later, written first (kept, rule 8)
@@ -144,6 +146,9 @@ LEGACY_2015 = [
     # blanks as a single space, latitude without longitude
     legacy30_row("101001000002", "2015-12-30 03:30:00", on_time=" ", ward=" ", location_zipcode=" ",
                  longitude=" "),
+    # the DST nights as the re-issue writes them (its written values repeat, and skip, the same hours)
+    legacy30_row("101001000003", "2024-11-03 01:30:00", "2024-11-03 01:10:00"),
+    legacy30_row("101001000004", "2024-03-10 02:30:00", "2024-03-10 03:10:00"),
 ]  # fmt: skip
 NEW_SYSTEM_DAY_1 = [
     # +00 with 3 and 0 fractional digits; precinct within the ward
@@ -201,6 +206,9 @@ def land_edges(bronze: Path) -> None:
         csv_text(LEGACY29_HEADER, LEGACY_2024),
     )
     land(bronze, "new_system", "2026-01-10", "new_system.csv", csv_text(NEW_SYSTEM_HEADER, NEW_SYSTEM_DAY_1))
+    land(
+        bronze, "legacy_2026", "2026-01-11", "311_service_requests_2026.csv", csv_text(LEGACY30, [])
+    )  # no rows yet
     # the next day's export writes its columns in another order (NEW SYSTEM: any order)
     reordered = list(reversed(NEW_SYSTEM_HEADER))
     by_name = [dict(zip(NEW_SYSTEM_HEADER, row, strict=True)) for row in NEW_SYSTEM_DAY_2]
@@ -316,12 +324,13 @@ def test_the_edge_rows_give_the_cases_they_were_written_for(edge_lake: Path, con
     silver = rows_by_case(con, edge_lake / "silver" / "boston311" / silver_job.TABLE_FOLDER)
     assert sorted(silver) == [
         "101000000001", "101000000002", "101000000003", "101000000004", "101000000009", "101001000001",
-        "101001000002", "101004000001", "101004000002", "101005000001", "101005000002", "101005000003", "101005000004", "BCS-00000001",
+        "101001000002", "101001000003", "101001000004", "101004000001", "101004000002", "101005000001", "101005000002", "101005000003", "101005000004", "BCS-00000001",
         "BCS-00000002", "BCS-00000003", "BCS-00000004",
     ]  # fmt: skip
     later_won = ("101000000009", "BCS-00000002", "101004000001")  # the later ingest, or row of a file
     assert all(silver[case]["is_closed"] for case in later_won)
     assert silver["101005000004"]["source_era"] == "new_system"
+    assert silver["101000000004"]["source_file"].startswith("dataset=legacy_2011/ingest_date=2026-01-10/")
     assert silver["101005000001"]["hours_to_close"] == pytest.approx(1 / 3)
     assert silver["101005000003"]["hours_to_close"] is None
     assert silver["BCS-00000004"]["hours_to_close"] == 1.0
