@@ -85,7 +85,8 @@ SPARK_FLOOR = textwrap.dedent(
 # The core of Silver's cleaning in DuckDB, for scale: era columns, blanks, stamps with a fixed time basis per era,
 # the department, channel, status and neighbourhood mappings, zip and ward, the City Hall placeholder, the rejects, one row per case, month partitions.
 # Not in it: per-file time-basis evidence, malformed-record capture (DuckDB skips such rows), quarantine, the
-# bounding box, precinct, report and conservation check.
+# bounding box, precinct, street names, NEW SYSTEM subjects and reasons in the legacy wording, report and conservation
+# check. tests/test_silver_differential.py holds what it does to Silver's values, case by case.
 DUCKDB_SQL = """
 -- Spark's reader trims every whitespace around an unquoted field (a tab too), and Silver then spaces: both here
 create or replace macro blank(v) as nullif(trim(v, ' ' || chr(9)), '');
