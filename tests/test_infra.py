@@ -7,6 +7,8 @@ import ast
 import fnmatch
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -709,8 +711,8 @@ def test_an_execution_that_fails_times_out_or_is_stopped_is_alerted_and_nothing_
         "status": "$.detail.status",
         "execution": "$.detail.executionArn",
     }
-    # only EventBridge, for this rule, may publish to the topic (and CloudWatch for the stale alarm, tested below)
-    [statement, _] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    # only EventBridge, for this rule, may publish to the topic (and CloudWatch for the two alarms, tested below)
+    [statement, _, _] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert (statement["Principal"], statement["Action"]) == (
         {"Service": "events.amazonaws.com"},
         "sns:Publish",
@@ -960,7 +962,7 @@ def test_with_the_schedule_on_no_success_for_stale_after_hours_is_alerted():
     assert stale_after["MinValue"] > 1 and stale_after["MaxValue"] * 3600 <= 7 * 24 * 3600
     assert properties["AlarmActions"] == properties["OKActions"] == [{"Ref": "PipelineAlerts"}]
     # CloudWatch may publish to the topic for this alarm only, and only when the alarm exists
-    [_, stale_only] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [_, _, stale_only] = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     condition, statement, otherwise = stale_only["Fn::If"]
     assert (condition, otherwise) == ("ScheduleEnabled", {"Ref": "AWS::NoValue"})
     assert (statement["Principal"], statement["Action"], statement["Resource"]) == (
@@ -971,6 +973,67 @@ def test_with_the_schedule_on_no_success_for_stale_after_hours_is_alerted():
     assert statement["Condition"] == {
         "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["PipelineStaleAlarm", "Arn"]}}
     }
+
+
+def filter_phrase_matches(pattern: str, line: str) -> bool:
+    """A CloudWatch Logs filter pattern of one quoted phrase, as documented: the event holds the phrase exactly."""
+    assert pattern.startswith('"') and pattern.endswith('"') and pattern.count('"') == 2, pattern
+    return pattern[1:-1] in line
+
+
+def test_a_silver_run_that_logged_a_warning_is_alerted(tmp_path):
+    """A run below --max_reject_share succeeds with a WARNING in its log (a file rejecting over 1 %, objects to read
+    again): a metric filter on both of the job's log groups counts such lines and an alarm sends them to the topic.
+    The filter's phrase is checked against what the job really prints when run as a script, as on Glue."""
+    resources = template()["Resources"]
+    filters = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::MetricFilter"]
+    assert sorted(f["LogGroupName"]["Ref"] for f in filters) == ["SilverJobErrorLogs", "SilverJobOutputLogs"]
+    [pattern] = {f["FilterPattern"] for f in filters}
+    [metric] = {json.dumps(f["MetricTransformations"], sort_keys=True) for f in filters}
+    [transformation] = json.loads(metric)
+    assert transformation["MetricValue"] == "1"
+
+    alarm = resources["SilverWarningsAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+        "Sum",
+    )
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+    assert alarm["TreatMissingData"] == "notBreaching"  # an hour without a run is no warning
+    assert alarm["AlarmActions"] == [{"Ref": "PipelineAlerts"}]
+    statements = resources["PipelineAlertsPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert {
+        "Sid": "SilverWarningsAlarmOnly",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": {"Ref": "PipelineAlerts"},
+        "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["SilverWarningsAlarm", "Arn"]}}},
+    } in statements
+
+    # the job as a script, with an argument it ignores (a WARNING) and a Bronze path that is not there (exit 1)
+    shown = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "glue" / "silver_job.py"),
+            "--bronze_path",
+            str(tmp_path / "missing"),
+            "--silver_path",
+            str(tmp_path / "silver"),
+            "--unknown_argument",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    lines = (shown.stdout + shown.stderr).splitlines()
+    warned = [line for line in lines if filter_phrase_matches(pattern, line)]
+    assert len(warned) == 1 and "Ignored argument(s) --unknown_argument" in warned[0], lines
+    assert any(" WARN " in line for line in lines)  # Spark's own warnings are there, and not counted
+    assert not filter_phrase_matches(pattern, "2026-11-27 03:26:20,381 INFO __main__: Silver: nothing new")
 
 
 def test_the_workgroup_enforces_its_encrypted_result_location_and_a_scan_cutoff():
