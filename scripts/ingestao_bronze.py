@@ -779,7 +779,9 @@ class Fetcher:
                     expected = self._check_response(response, sink.size, expected)
                     if expected is not None and expected > self.max_bytes:
                         raise over_cap(
-                            f"the server announces {expected:,} bytes", self.max_bytes, "not downloaded"
+                            f"the server announces {expected:,} bytes",
+                            self.max_bytes,
+                            "download stopped, nothing landed" if sink.size else "not downloaded",
                         )
                     if response.status_code == 200 and sink.size:
                         log.warning("server ignored the Range request; restarting %s", safe_url(url))

@@ -523,7 +523,7 @@ def test_a_resume_whose_total_is_over_the_cap_is_refused_before_its_body(tmp_pat
 
     with pytest.raises(
         ingestao_bronze.ResourceError,
-        match="the server announces 5,000 bytes, more than the cap of 1,000 bytes",
+        match="the server announces 5,000 bytes, more than the cap of 1,000 bytes; download stopped, nothing landed",
     ):
         fetch_with(http, tmp_path, max_bytes=1000)
     assert (tmp_path / "f.part").read_bytes() == b"a" * 300
