@@ -1599,11 +1599,10 @@ def run_silver(
     if overrides and earlier:
         log.warning(
             "The time basis override applies to the Bronze objects this run reads (%d); the %d processed earlier "
-            "keep the reading decided then. To re-read them with it, delete %s (on Glue with "
-            "the job bookmark: aws glue reset-job-bookmark) and run again: the dedupe makes the re-read safe.",
+            "keep the reading decided then. To re-read them with it, %s.",
             len(planned),
             earlier,
-            f"{silver_path}/{STATE_FILE}",
+            reread(silver_path),
         )
     name_objects_read_otherwise(report, processed, read_earlier, silver_path)
     if not planned:
@@ -1723,14 +1722,19 @@ def move_aside(silver_path: str) -> str:
     return f"mv {shlex.quote(silver)} {shlex.quote(silver + '-before-upgrade')}"
 
 
+def reread(silver_path: str) -> str:
+    """How to read every Bronze object again: delete the state and run again."""
+    return (
+        f"delete {silver_path}/{STATE_FILE} (on Glue with the job bookmark: aws glue reset-job-bookmark) and run "
+        "again: the dedupe makes the re-read safe"
+    )
+
+
 def read_again(silver_path: str, section: str, rebuild: bool) -> str:
     """How to read the objects read earlier again: delete the state, or, for a state from before the rules version,
     rebuild Silver in an empty folder."""
     if not rebuild:
-        return (
-            f"delete {silver_path}/{STATE_FILE} (on Glue with the job bookmark: aws glue reset-job-bookmark) and run "
-            f"again: the dedupe makes the re-read safe (docs/silver.md, '{section}')"
-        )
+        return f"{reread(silver_path)} (docs/silver.md, '{section}')"
     # Silver before 2026-11-26 23:32 recorded no rules version, and its quarantine may hold a bad record in a form
     # rule 8 does not know (its raw record's JSON said neighborhood before neighborhood_raw) or once per file (before
     # rule 8): a re-read adds such a record again, where a rebuild gives each bad record once.
