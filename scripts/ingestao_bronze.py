@@ -642,6 +642,11 @@ def short_reason(error: BaseException) -> str:
 OVER_CAP_ADVICE = "(if the file is real, raise the cap with --max-file-bytes)"
 
 
+def listed_over_cap(resource: PortalResource, cap: int) -> bool:
+    """Whether the portal lists ``resource`` larger than ``cap``: such a file is refused before any download."""
+    return resource.portal_size is not None and resource.portal_size > cap
+
+
 def over_cap(found: str, cap: int, outcome: str) -> ResourceError:
     """The refusal of a file over --max-file-bytes: what showed its size, the cap, what happened, how to raise it."""
     return ResourceError(f"{found}, more than the cap of {cap:,} bytes; {outcome} {OVER_CAP_ADVICE}")
@@ -949,7 +954,7 @@ def land_resource(
         raise ResourceError(
             f"refused to fetch from {urlsplit(resource.url).hostname!r}: host not on the allow-list"
         )
-    if resource.portal_size is not None and resource.portal_size > fetcher.max_bytes:
+    if listed_over_cap(resource, fetcher.max_bytes):
         raise over_cap(
             f"the portal lists {resource.portal_size:,} bytes", fetcher.max_bytes, "not downloaded"
         )
@@ -1304,7 +1309,7 @@ def dry_run_report(
         previous = state["resources"].get(resource.resource_id)
         if unchanged_on_portal(resource, previous):
             verdict = "unchanged"
-        elif resource.portal_size is not None and resource.portal_size > max_file_bytes:
+        elif listed_over_cap(resource, max_file_bytes):
             verdict = "would refuse"
         else:
             verdict = "would fetch"
