@@ -998,7 +998,8 @@ class LakeFiles:
 
 
 # The ending Hadoop gives a file being copied; Spark's file listing skips it as it skips names starting "." or "_".
-HADOOP_COPYING_SUFFIX = "._COPYING_"
+# Bronze's key_file_name never writes it (the same constant there: Silver ships as one file; a test keeps them equal).
+SPARK_COPYING_SUFFIX = "._COPYING_"
 
 
 def bronze_suffix(path: str) -> str | None:
@@ -1193,14 +1194,14 @@ def plan_bronze_files(
         hidden = any(part.startswith((".", "_")) for part in entry["relative"].split("/"))  # .crc, _SUCCESS
         if suffix is None or hidden:
             continue  # anything not laid out as dataset=/ingest_date=/file
-        if suffix.endswith(HADOOP_COPYING_SUFFIX):
+        if suffix.endswith(SPARK_COPYING_SUFFIX):
             # Spark's file listing skips such a name (a copy in progress): read, it would give no rows and its cases
             # would be missing without a word. Left unrecorded, so it is read once it has its real name.
             log.warning(
                 "The Bronze object %s ends in %s, a name Spark does not read (a copy in progress); Silver leaves it "
                 "until it is renamed without that ending.",
                 suffix,
-                HADOOP_COPYING_SUFFIX,
+                SPARK_COPYING_SUFFIX,
             )
             continue
         seen = processed.get(suffix)
