@@ -247,11 +247,8 @@ def render_html(data: dict, plotly_js: str) -> str:
 
 def build_dashboard(duckdb_path: str, out_path: str) -> str:
     """Write the dashboard HTML from a lake.duckdb; returns the path written (the file appears whole or not at all)."""
-    # the serve stage builds the query layer and then this page; the lake is the layer's folder in the lake's layout
-    in_lake = os.path.basename(duckdb_path) == lake_layout.DUCKDB_FILE
-    serve = lake_layout.rerun_command(
-        os.path.dirname(os.path.abspath(duckdb_path)) if in_lake else "", "serve"
-    )
+    # the serve stage builds the query layer and then this page
+    serve = lake_layout.rerun_command(os.path.abspath(duckdb_path), lake_layout.DUCKDB_FILE, "serve")
     if not os.path.isfile(duckdb_path):
         raise DashboardError(f"There is no query layer at {duckdb_path}; build it first: {serve}.")
     try:

@@ -126,11 +126,7 @@ def until_written_again(stage: str, gold_path: str) -> str:
             "until Silver reads their Bronze objects again, which each Silver run's warning gives the command for "
             "(docs/limits.md, 'Upgrading an existing lake')"
         )
-    gold = gold_path.rstrip("/")
-    lake = gold.removesuffix(
-        f"/{lake_layout.GOLD_PREFIX}"
-    )  # unchanged for a Gold folder outside a lake's layout
-    return f"until Gold runs again: {lake_layout.rerun_command(lake if lake != gold else '', 'gold,serve')}"
+    return f"until Gold runs again: {lake_layout.rerun_command(gold_path, lake_layout.GOLD_PREFIX, 'gold,serve')}"
 
 
 def create_table_view(

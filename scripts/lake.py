@@ -94,10 +94,13 @@ class Lake:
         return self.path(DASHBOARD_FILE)
 
 
-def rerun_command(root: str, stages: str) -> str:
-    """The command that runs ``stages`` again on a local lake, as a message tells it to the user:
-    ``make run LAKE=<root> ARGS="--stages <stages>"`` (without LAKE= when the lake is not known: '')."""
-    lake = f" LAKE={shlex.quote(root)}" if root else ""
+def rerun_command(path: str, in_layout: str, stages: str) -> str:
+    """The command that runs ``stages`` again on the local lake holding ``path`` where its layout puts ``in_layout``
+    (``lake.duckdb``, ``gold/boston311``), as a message tells it to the user: ``make run LAKE=<root> ARGS="--stages
+    <stages>"``, without LAKE= when ``path`` is not where the layout puts it (its lake is not known)."""
+    path = path.rstrip("/")
+    root = path.removesuffix(f"/{in_layout}") or "/"  # a lake at the file system's root
+    lake = f" LAKE={shlex.quote(root)}" if root != path else ""
     return f'make run{lake} ARGS="--stages {stages}"'
 
 
