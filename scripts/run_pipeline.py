@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-file-bytes",
         metavar="N",
         default=None,
-        help=f"the ingest's cap on one file, in bytes (default {ingestao_bronze.DEFAULT_MAX_FILE_BYTES}, 2 GiB)",
+        help="the ingest's cap on one file, in bytes "
+        f"(default {ingestao_bronze.DEFAULT_MAX_FILE_BYTES}, {ingestao_bronze.DEFAULT_MAX_FILE_BYTES / 2**30:g} GiB)",
     )
     parser.add_argument(
         "--stages",
