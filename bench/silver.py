@@ -99,6 +99,9 @@ create or replace macro stamp(v) as case
 create or replace macro to_utc(ts) as least(timezone('UTC', ts at time zone 'America/New_York'),
     timezone('UTC', (ts - interval 1 hour) at time zone 'America/New_York') + interval 1 hour);
 create or replace macro instant(ts, era) as case era when 'legacy30' then to_utc(to_utc(ts)) else to_utc(ts) end;
+-- the City Hall placeholder (42.3594, -71.0587), which has no location (false when either is not a number)
+create or replace macro at_city_hall(lat, lon) as
+    coalesce(try_cast(lat as double) = 42.3594 and try_cast(lon as double) = -71.0587, false);
 create or replace macro in_repeated_hour(ts) as to_utc(ts + interval 1 hour) = to_utc(ts) + interval 2 hour;
 create or replace table departments as select lower(value) as key, kind, nullif(department, '') as department
     from read_csv('{mappings}/departments.csv', all_varchar = true);
@@ -130,10 +133,8 @@ select i.*,
     case upper(on_time_raw) when 'ONTIME' then true when 'OVERDUE' then false end as on_time,
     lpad(nullif(regexp_extract(zipcode_raw, '^(\\d{{4,5}})(\\.0*)?(-\\d{{4}})?$', 1), ''), 5, '0') as zipcode,
     lpad(nullif(regexp_extract(ward_raw, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0') as ward,
-    case when try_cast(latitude_raw as double) = 42.3594 and try_cast(longitude_raw as double) = -71.0587
-        then null else try_cast(latitude_raw as double) end as latitude,
-    case when try_cast(latitude_raw as double) = 42.3594 and try_cast(longitude_raw as double) = -71.0587
-        then null else try_cast(longitude_raw as double) end as longitude,
+    case when not at_city_hall(latitude_raw, longitude_raw) then try_cast(latitude_raw as double) end as latitude,
+    case when not at_city_hall(latitude_raw, longitude_raw) then try_cast(longitude_raw as double) end as longitude,
     case
         when case_id is null then 'missing_case_id'
         when opened_s is null then 'unparsable_opened_at'
