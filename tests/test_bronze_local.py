@@ -439,6 +439,9 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
     ("damage", "sentence"),
     [
         (lambda state: "{not json", "is not valid JSON"),
+        # JSON, but not a state: no 'resources' object at all, or a list where it belongs
+        (lambda state: json.dumps(["resources"]), "has no 'resources' object"),
+        (lambda state: json.dumps({**state, "resources": []}), "has no 'resources' object"),
         # JSON of the wrong shape: a resource record that is a number, or one whose key is a list
         (
             lambda state: json.dumps({**state, "resources": {"r1": 5}}),
@@ -720,3 +723,64 @@ def test_a_file_renamed_only_in_case_later_the_same_day_keeps_the_first_ingest(
     assert (lake / first["key"]).read_bytes() == SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
     assert (lake / second["key"]).read_bytes() == grown
     assert len(data_keys(lake_files(lake))) == 2
+
+
+def test_a_lake_path_under_a_file_stops_the_run_before_discovery(
+    portal: Portal, portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+
+    code = ingest(portal_url, tmp_path / "notes.txt" / "lake")
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert (
+        f"Cannot create the lake folder {tmp_path / 'notes.txt' / 'lake'}: {tmp_path / 'notes.txt'} is not a folder."
+        in err
+    )
+    assert "Traceback" not in err
+    assert portal.paths == []  # not even discovery
+
+
+def test_a_full_disk_while_writing_the_state_keeps_the_previous_state_whole(
+    portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bronze_storage import LocalStore, StorageError
+
+    lake = tmp_path / "lake"
+    assert ingest(portal_url, lake) == 0
+    before = (lake / BRONZE_STATE).read_bytes()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(StorageError) as error_info:
+        LocalStore(str(lake)).write_json(BRONZE_STATE, {"resources": {}})
+
+    assert str(error_info.value) == f"Cannot write {lake / BRONZE_STATE}: No space left on device."
+    assert (lake / BRONZE_STATE).read_bytes() == before  # not replaced by the half-written one
+    left = sorted(p.name for p in (lake / BRONZE_STATE).parent.iterdir())
+    assert left == ["resources.json"]  # no temp file
+
+
+def test_a_staging_file_that_cannot_be_written_is_a_storage_error(tmp_path: Path) -> None:
+    from bronze_storage import StorageError
+    from ingestao_bronze import BodySink
+
+    missing = tmp_path / "gone" / "body.csv"
+    with pytest.raises(
+        StorageError, match=rf"^Cannot write the staging file {missing}: No such file or directory\.$"
+    ):
+        BodySink(str(missing))
+
+    # a disk that fills up while the body streams in: the write fails on the worker thread, the reader is told
+    with (
+        pytest.raises(
+            StorageError, match=r"^Cannot write the staging file /dev/full: .*No space left on device"
+        ),
+        BodySink("/dev/full") as sink,
+    ):
+        for _ in range(64):
+            sink.write(b"x" * 65536)
+        sink.finish()

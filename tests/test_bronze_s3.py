@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -405,3 +406,43 @@ def test_a_staging_folder_a_killed_run_left_in_the_work_dir_is_removed_a_day_lat
     assert ingest(portal_url, S3_LAKE, "--work-dir", str(work)) == 0
 
     assert sorted(work.iterdir()) == [live, not_ours]  # a live run may still be downloading into its own
+
+
+@pytest.mark.parametrize(
+    ("event", "sentence"),
+    [
+        # the bucket is there, but these credentials may not look at it
+        ("before-call.s3.HeadBucket", rf"Cannot reach the bucket {S3_BUCKET}: 403\."),
+        # the run's records (its manifests, asked for before anything lands) are there, but may not be read:
+        # not taken for a lake without them
+        (
+            "before-call.s3.HeadObject",
+            rf"Cannot read s3://{S3_BUCKET}/lake/{BRONZE_MANIFESTS}/\d{{8}}T\d{{6}}Z\.json: 403\.",
+        ),
+    ],
+    ids=["bucket", "state-object"],
+)
+def test_a_bucket_or_state_these_credentials_may_not_read_is_a_configuration_error(
+    s3: Any,
+    portal_url: str,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    event: str,
+    sentence: str,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    import bronze_storage
+
+    assert ingest(portal_url, S3_LAKE, "--years", "2022", "--no-new-system") == 0
+    before = s3_keys(s3)
+
+    def forbidden(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, event.rsplit(".", 1)[-1])
+
+    monkeypatch.setattr(bronze_storage, "s3_client", s3_client_calling(event, forbidden))
+
+    assert ingest(portal_url, S3_LAKE, "--years", "2022", "--no-new-system", "--force") == 2
+
+    assert re.fullmatch(f"ingestao_bronze.py: error: {sentence}\n", capsys.readouterr().err)
+    assert s3_keys(s3) == before  # nothing landed again over records it could not read
