@@ -476,6 +476,84 @@ def test_a_table_that_cannot_be_put_back_is_kept_in_staging(spark, tmp_path, mon
     assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
 
 
+def test_a_first_publish_that_fails_at_the_first_table_leaves_no_part_of_it(
+    spark, tmp_path, monkeypatch, capsys
+):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+
+    real_move = gold_job.move_path
+
+    def move_path(spark, source: str, target: str) -> None:
+        if source.endswith("/monthly_requests") and f"/{gold_job.STAGING_FOLDER}/" in source:
+            part = next(Path(source).rglob("*.parquet"))  # one year's file reaches the live folder first
+            (Path(target) / part.relative_to(source)).parent.mkdir(parents=True)
+            shutil.copy(part, Path(target) / part.relative_to(source))
+            raise OSError("simulated S3 failure moving monthly_requests")
+        real_move(spark, source, target)
+
+    monkeypatch.setattr(gold_job, "move_path", move_path)
+    code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "Publishing Gold stopped at monthly_requests (simulated S3 failure moving monthly_requests): "
+        "no table is new yet, monthly_requests and the tables after it are unchanged; rerun Gold to rebuild every "
+        "table."
+    ]
+    assert list(gold_path.rglob("*.parquet")) == []  # the part that reached the live folder is gone
+
+
+def test_a_live_table_that_cannot_be_moved_aside_stays_as_it_was(spark, tmp_path, monkeypatch, capsys):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    before = {table: table_files(gold_path, table) for table in gold_job.GOLD_TABLES}
+    write_silver(spark, silver_path, three_years_of_requests()[:2])
+    real_move = gold_job.move_path
+
+    def move_path(spark, source: str, target: str) -> None:
+        if source == f"{gold_path}/resolution_times":
+            raise OSError("simulated refusal to move the live table")
+        real_move(spark, source, target)
+
+    monkeypatch.setattr(gold_job, "move_path", move_path)
+    code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "Publishing Gold stopped at resolution_times (simulated refusal to move the live table): monthly_requests is "
+        "already new, resolution_times and the tables after it are unchanged; rerun Gold to rebuild every table."
+    )
+    for table in gold_job.GOLD_TABLES[1:]:
+        assert table_files(gold_path, table) == before[table], (
+            table
+        )  # not deleted as a half-new table would be
+    assert not (gold_path / "_staging").exists()
+
+
+def test_a_staging_note_that_cannot_be_written_is_logged_and_the_run_publishes(
+    spark, tmp_path, monkeypatch, caplog
+):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+
+    real_write_text = gold_job.write_text
+
+    def write_text(spark, uri: str, text: str) -> None:
+        if uri.endswith(f"/{gold_job.KEPT_NOTE}"):
+            raise OSError("simulated refusal to write")
+        real_write_text(spark, uri, text)
+
+    monkeypatch.setattr(gold_job, "write_text", write_text)
+    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+
+    assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.getMessage().startswith("Gold: could not mark ")
+    assert "(simulated refusal to write): the next complete Gold run deletes it" in record.getMessage()
+
+
 def test_only_staging_folders_left_by_earlier_runs_are_deleted(spark, tmp_path, monkeypatch, caplog):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
@@ -883,3 +961,60 @@ def test_the_job_file_ships_alone_and_parses_as_python_3_9():
     }
     assert imported <= set(sys.stdlib_module_names) | {"pyspark", "py4j"}, imported
     assert "datetime.UTC" not in source and "from datetime import UTC" not in source
+
+
+def test_a_spark_job_cancelled_by_ctrl_c_is_the_interrupted_line_not_a_spark_failure(
+    spark, tmp_path, monkeypatch, capsys
+):
+    from py4j.protocol import Py4JError
+
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    (silver_path / "service_requests").mkdir(parents=True)
+
+    def cancelled(spark, silver_path: str, gold_path: str, sole_writer: bool) -> dict:
+        raise Py4JError("An error occurred while calling o42.count: Job 7 cancelled")
+
+    monkeypatch.setattr(gold_job, "cancel_on_interrupt", lambda session: gold_job.INTERRUPTED.set())
+    monkeypatch.setattr(gold_job, "run_gold", cancelled)
+    try:
+        code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+    finally:
+        gold_job.INTERRUPTED.clear()
+
+    assert code == 130
+    assert capsys.readouterr().err == gold_job.GoldInterrupted.MESSAGE + "\n"
+
+
+@pytest.mark.parametrize(
+    ("silver_path", "gold_path", "problem"),
+    [
+        # a file: URI is a local path: its Silver is looked for, and its Gold's folders
+        ("file://{tmp}/silver", "file://{tmp}/gold", None),
+        (
+            "file://{tmp}/nowhere",
+            "{tmp}/gold",
+            "No Silver table at {tmp}/nowhere/service_requests: run the Silver job first or check --silver_path.",
+        ),
+        (
+            "{tmp}/silver",
+            "file://{tmp}/notes.txt/gold",
+            "--gold_path file://{tmp}/notes.txt/gold cannot be a folder: {tmp}/notes.txt is a file.",
+        ),
+        # an S3 Silver is not looked for before Spark starts (nor an S3 Gold); a local Gold under a file still is
+        ("s3://bucket/silver", "s3://bucket/gold", None),
+        (
+            "s3://bucket/silver",
+            "{tmp}/notes.txt/gold",
+            "--gold_path {tmp}/notes.txt/gold cannot be a folder: {tmp}/notes.txt is a file.",
+        ),
+    ],
+)
+def test_local_paths_are_checked_before_spark_starts_and_others_are_not(
+    tmp_path, silver_path, gold_path, problem
+):
+    (tmp_path / "silver" / "service_requests").mkdir(parents=True)
+    (tmp_path / "notes.txt").write_text("a file")
+
+    found = gold_job.local_input_problem(silver_path.format(tmp=tmp_path), gold_path.format(tmp=tmp_path))
+
+    assert found == (problem and problem.format(tmp=tmp_path))
