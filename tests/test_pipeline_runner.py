@@ -276,6 +276,32 @@ def test_a_failed_ingest_says_whether_a_re_run_alone_helps(code, advice, tmp_pat
     )
 
 
+def test_a_failed_offline_ingest_does_not_suggest_going_offline(tmp_path, monkeypatch, capsys):
+    import ingestao_bronze
+
+    monkeypatch.setattr(ingestao_bronze, "main", lambda argv: 2)
+
+    assert run_pipeline.main(["--lake", str(tmp_path / "lake"), "--offline", "--stages", "ingest,serve"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "[ingest] FAILED: ingest failed (exit 2, its reason above); fix that, then run again."
+    )
+
+
+def test_ctrl_c_while_this_process_serves_stops_the_run_with_130_in_one_line(tmp_path, monkeypatch, capsys):
+    lake = tmp_path / "lake"
+    (lake / "gold" / "boston311").mkdir(parents=True)
+
+    import local_lake
+
+    def interrupted(duckdb_path: str, silver_path: str, gold_path: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(local_lake, "build_local_query_layer", interrupted)
+
+    assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 130
+    assert capsys.readouterr().err == "[serve] interrupted.\n"
+
+
 def test_years_and_no_new_system_reach_the_ingest(tmp_path, capsys):
     lake = tmp_path / "lake"
 
