@@ -390,9 +390,7 @@ def closed_text_stamp(closure_reason: Column) -> Column:
 
 
 def lookup(value: Column, mapping: dict[str, str | bool]) -> Column:
-    """The mapped value of a text column (case-insensitive), null when unmapped."""
-    if not mapping:
-        return F.lit(None)
+    """The mapped value of a text column (case-insensitive), null when unmapped (every value of an empty mapping)."""
     pairs = [item for key, mapped in mapping.items() for item in (F.lit(key), F.lit(mapped))]
     return F.try_element_at(F.create_map(*pairs), F.lower(value))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from pyspark.sql import functions as F
 
 import athena_sql
 import lake
@@ -229,6 +230,7 @@ def test_manifest_entries_of_the_wrong_shape_are_skipped_not_a_crash(
         json.dumps({"resources": [5, {"key": ["a"]}, failed, good]})
     )
     (manifests / "20261126T060000Z.json").write_text(json.dumps(["not", "a", "manifest"]))
+    (manifests / "20261127T060000Z.json").write_text('{"resources": [')  # cut off: a copy in progress
 
     report = silver_job.run_silver(spark, str(bronze), str(silver))
 
@@ -236,6 +238,7 @@ def test_manifest_entries_of_the_wrong_shape_are_skipped_not_a_crash(
     assert report["files"][0]["ingested_at_from"] == "manifest"  # the good entry still counts
     assert caplog.text.count("skipping a resource of the wrong shape") == 2  # not the failed download
     assert "holds no list of resources" in caplog.text
+    assert f"skipping unreadable manifest {manifests / '20261127T060000Z.json'}" in caplog.text
 
 
 def test_a_state_write_that_fails_half_way_leaves_the_previous_state_whole(
@@ -431,6 +434,72 @@ def test_a_reasons_file_that_cannot_give_a_reason_is_refused(
     assert "Traceback" not in err and not (tmp_path / "silver").exists()
 
 
+def test_a_statuses_file_whose_is_closed_is_not_true_or_false_is_refused(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "glue" / "mappings", folder)
+    (folder / "statuses.csv").write_text("value,is_closed,note\nOpen,false,legacy\nClosed,yes,legacy\n")
+    argv = ["silver_job.py", "--bronze_path", str(tmp_path), "--silver_path", str(tmp_path / "silver")]
+
+    assert silver_job.main([*argv, "--mappings_path", str(folder)]) == 1  # before Spark starts
+
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"silver_job: The mapping file {folder / 'statuses.csv'} line 3: is_closed must be true or false.\n"
+    )
+    assert not (tmp_path / "silver").exists()
+
+
+def test_a_mapping_kind_with_no_values_maps_every_value_to_null(spark) -> None:
+    # departments.csv with no 'code' lines (or none with a legacy_subject) gives an empty table
+    frame = spark.createDataFrame([("PWDx",), (None,)], "department_raw string")
+
+    looked_up = frame.select(silver_job.lookup(F.col("department_raw"), {}).alias("department")).collect()
+
+    assert [row["department"] for row in looked_up] == [None, None]
+
+
+def test_a_run_whose_only_new_file_is_empty_records_it_and_writes_no_rows(spark, tmp_path: Path) -> None:
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land(bronze, "legacy_2021", "2026-11-25", "empty.csv", b"")  # copied by hand: Bronze never lands one
+
+    report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert report["status"] == "ok"
+    assert report["totals"] == {
+        "rows_read": 0,
+        "rows_written": 0,
+        "rows_quarantined": 0,
+        "duplicates_removed": 0,
+    }
+    assert [entry["era"] for entry in report["files"]] == ["empty"]
+    assert not (silver / "service_requests").exists()
+    processed = json.loads((silver / "_state" / "processed.json").read_text())["objects"]
+    assert list(processed) == ["dataset=legacy_2021/ingest_date=2026-11-25/empty.csv"]  # not read again
+    assert silver_job.run_silver(spark, str(bronze), str(silver))["files"] == []
+
+
+def test_silver_helpers_for_big_files_and_s3_lakes() -> None:
+    # one record in 2**k is sampled as evidence for a file of 32 MB and more, so the evidence stays about 16 MB
+    sample = silver_job.EVIDENCE_SAMPLE_BYTES
+    assert [
+        silver_job.evidence_every(size) for size in (0, 2 * sample - 1, 2 * sample, 5 * sample, 64 * sample)
+    ] == [
+        1,
+        1,
+        2,
+        4,
+        64,
+    ]
+    # the rebuild command for a lake on S3 is the AWS CLI's, which takes s3:// only (EMR's s3a:// too)
+    assert silver_job.move_aside("s3a://lake-bucket/lake/silver/boston311/") == (
+        "aws s3 mv --recursive s3://lake-bucket/lake/silver/boston311/ s3://lake-bucket/lake/silver/boston311-before-upgrade/"
+    )
+    assert silver_job.move_aside("/data/my lake/silver/boston311") == (
+        "mv '/data/my lake/silver/boston311' '/data/my lake/silver/boston311-before-upgrade'"
+    )
+
+
 @pytest.mark.parametrize("which", ["bronze", "silver"])
 def test_a_path_that_is_a_file_is_refused_naming_it(spark, tmp_path: Path, capsys, which: str):
     bronze, silver = tmp_path / "bronze", tmp_path / "silver"
@@ -557,19 +626,38 @@ def test_a_conservation_failure_publishes_nothing(spark, tmp_path: Path, monkeyp
     assert not (silver / "_staging").exists() and not (silver / "quarantine").exists()
 
 
-def test_ctrl_c_cancels_spark_jobs_once_and_stops_at_once_the_second_time(spark):
+@pytest.mark.parametrize("job", ["silver_job", "gold_job"])
+def test_ctrl_c_cancels_spark_jobs_once_and_stops_at_once_the_second_time(spark, job: str):
+    module = __import__(job)
     pytest_handler = signal.getsignal(signal.SIGINT)
     try:
-        silver_job.cancel_on_interrupt(spark)
+        module.cancel_on_interrupt(spark)
         signal.raise_signal(
             signal.SIGINT
         )  # the first: a flag and a cancel, no KeyboardInterrupt in a py4j call
-        assert silver_job.INTERRUPTED.is_set()
+        assert module.INTERRUPTED.is_set()
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
     finally:
         signal.signal(signal.SIGINT, pytest_handler)
-        silver_job.INTERRUPTED.clear()
+        module.INTERRUPTED.clear()
+
+
+@pytest.mark.parametrize("job", ["silver_job", "gold_job"])
+def test_a_job_run_from_another_thread_leaves_ctrl_c_alone(job: str) -> None:
+    # Python lets only the main thread set a signal handler (and only it receives SIGINT)
+    import threading
+
+    module = __import__(job)
+    pytest_handler, returned = signal.getsignal(signal.SIGINT), []
+    module.INTERRUPTED.set()  # a flag left by an earlier run is cleared all the same
+    thread = threading.Thread(target=lambda: returned.append(module.cancel_on_interrupt(object())))
+    thread.start()
+    thread.join(timeout=10)
+
+    assert returned == [None]
+    assert signal.getsignal(signal.SIGINT) is pytest_handler
+    assert not module.INTERRUPTED.is_set()
 
 
 @pytest.mark.parametrize("job", ["silver_job", "gold_job"])
