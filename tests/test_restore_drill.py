@@ -530,3 +530,50 @@ def test_after_restoring_silver_the_next_run_reads_exactly_what_the_undone_runs_
     assert {
         p["suffix"] for p in after_reset
     } == everything  # reset-job-bookmark: all of Bronze, the dedupe's job
+
+
+def test_restore_prefix_refuses_a_moment_in_a_second_that_held_two_versions(
+    s3: Any, clock: Clock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    # S3 stamps versions to the second: of two written in the moment's second, which was current cannot be told,
+    # and a guess could copy back the wrong one
+    state = key(f"{GOLD_RUNS}/latest.json")
+    stamp = clock.now + timedelta(seconds=1)
+    monkeypatch.setattr(moto.s3.models, "utcnow", lambda: stamp.replace(tzinfo=None))
+    s3.put_object(Bucket=BUCKET, Key=state, Body=b'{"run_id": "gold2"}')
+    s3.put_object(Bucket=BUCKET, Key=state, Body=b'{"run_id": "gold3"}')
+    monkeypatch.setattr(moto.s3.models, "utcnow", clock.utcnow)
+    clock.now = stamp
+    s3.put_object(Bucket=BUCKET, Key=state, Body=b'{"run_id": "gold4"}')  # a second later: the current one
+    before = snapshot(s3)
+
+    argv = ["--lake", LAKE.root, "--prefix", "gold/boston311/", "--to", stamp.isoformat()]
+    code, out, err = restore(argv, s3, clock, capsys)
+
+    assert code == 2 and out == ""
+    assert err == (
+        f"restore_prefix.py: error: {state} has two versions written in the same second "
+        f"({stamp:%Y-%m-%dT%H:%M:%SZ}), so which was current at the moment cannot be told: give --to a second "
+        "before it, or restore that key by hand (docs/infra.md).\n"
+    )
+    assert snapshot(s3) == before
+
+
+def test_restore_prefix_says_in_one_sentence_when_the_bucket_may_not_be_read(
+    s3: Any, capsys: pytest.CaptureFixture[str]
+):
+    from botocore.exceptions import ClientError
+
+    def access_denied(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetBucketVersioning"
+        )
+
+    s3.meta.events.register("before-call.s3.GetBucketVersioning", access_denied)
+    argv = ["--lake", LAKE.root, "--prefix", "silver/boston311/", "--to", "2026-11-24T06:00:00Z"]
+    code = restore_prefix.main(argv, s3=s3, now=datetime(2026, 11, 25, tzinfo=UTC))
+
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"restore_prefix.py: error: Could not read the versioning of the bucket {BUCKET} (AccessDenied).\n"
+    )
