@@ -83,6 +83,24 @@ def test_check_mode_fails_on_a_stale_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert definitions.main(["--check"]) == 1
 
 
+def test_write_mode_brings_the_folder_up_to_date_and_drops_stale_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(definitions, "DEFINITIONS_DIR", tmp_path)
+    (tmp_path / "analysis.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "dataset-retired.json").write_text("{}", encoding="utf-8")  # an asset no longer built
+    assert definitions.main(["--check"]) == 1
+
+    with caplog.at_level("INFO", logger="definitions"):
+        assert definitions.main(["--write"]) == 0
+
+    assert definitions.main(["--check"]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        f"{stem}.json" for stem in definitions.all_requests(definitions.PLACEHOLDER_TARGET)
+    )
+    assert f"wrote {tmp_path.relative_to(tmp_path.parent.parent)}/analysis.json" in caplog.messages
+
+
 @pytest.mark.parametrize("stem", list(definitions.all_requests(TARGET)))
 def test_every_create_request_matches_the_api_model(stem: str) -> None:
     operation, body = definitions.all_requests(TARGET)[stem]
@@ -186,6 +204,53 @@ def test_internal_references_catch_an_unplaced_visual_and_an_orphan_control() ->
     problems = definitions.check_internal_references(broken)
     assert "sheet 'management': VISUAL 'bar_subject' is not placed in any layout" in problems
     assert "filter control 'control_source': its filter is not in any filter group" in problems
+
+
+def test_the_reference_checks_catch_every_kind_of_dangling_id(
+    view_columns: dict[str, dict[str, str]],
+) -> None:
+    broken = copy.deepcopy(definitions.definition(TARGET))
+    broken[
+        "ParameterDeclarations"
+    ] = []  # the top-N slider's parameter, and the filter reading it, now dangle
+    management = broken["Sheets"][0]
+    management["Layouts"][0]["Configuration"]["GridLayout"]["Elements"].append(
+        {"ElementId": "bar_retired", "ElementType": "VISUAL", "ColumnSpan": 6, "RowSpan": 6}
+    )
+    visuals = visuals_by_id(broken)
+    first, second = (definitions._field_nodes(visuals[v])[0] for v in ("kpi_enquiries", "donut_source"))
+    second["FieldId"] = first["FieldId"]
+    donut = visuals["donut_source"]["ChartConfiguration"]["FieldWells"]["PieChartAggregatedFieldWells"]
+    donut["Category"][0]["CategoricalDimensionField"]["Column"]["DataSetIdentifier"] = "retired_dataset"
+    visuals["kpi_on_time"]["ConditionalFormatting"] = {"Expression": "sum({hours_in_no_view}) > 0"}
+
+    internal = definitions.check_internal_references(broken)
+    columns = definitions.check_column_references(broken, columns_by_dataset(view_columns))
+
+    assert "sheet 'management': layout places unknown VISUAL 'bar_retired'" in internal
+    assert "parameter control 'control_top_reasons': its parameter is not declared" in internal
+    assert "filter 'filter_top_reasons': parameter 'TopReasonsN' is not declared" in internal
+    assert any(f"FieldId '{first['FieldId']}' is also used by 'kpi_enquiries'" in p for p in internal), (
+        internal
+    )
+    assert any("dataset 'retired_dataset' (column 'source') is not declared" in p for p in columns), columns
+    assert any(p.endswith("expression column 'hours_in_no_view' is in no dataset") for p in columns), columns
+
+
+def test_the_strict_model_check_enforces_the_limits_botocore_leaves_to_the_service() -> None:
+    operation, body = definitions.all_requests(TARGET)["analysis"]
+    broken = copy.deepcopy(body)
+    broken["Name"] = "x" * 2049  # a string over its max
+    broken["Definition"]["Sheets"] = broken["Definition"]["Sheets"] * 11  # a list over its max (20)
+    broken["Definition"]["ParameterDeclarations"][0]["IntegerParameterDeclaration"]["DefaultValues"][
+        "StaticValues"
+    ] = [10] * 50001
+
+    errors = definitions.model_errors("quicksight", operation, broken)
+
+    assert "CreateAnalysis.Name: 2049 characters, at most 2048 allowed" in errors
+    assert "CreateAnalysis.Definition.Sheets: 22 items, at most 20 allowed" in errors
+    assert any(e.endswith("StaticValues: 50001 items, at most 50000 allowed") for e in errors), errors
 
 
 def test_the_management_sheet_has_every_visual_and_control_of_the_old_dashboard() -> None:
