@@ -18,18 +18,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import athena_sql
 import definitions as qs_definitions
+import lake as lake_layout  # run as a script, athena_sql has put scripts/ on the path
 from definitions import DATASETS, Target
-
-try:
-    import lake as lake_layout
-except ImportError:  # run as a script (python quicksight/deploy.py): the lake layout lives in scripts/
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-    import lake as lake_layout
 
 log = logging.getLogger(__name__)
 

@@ -701,3 +701,25 @@ def test_the_real_gold_job_writes_what_the_ddl_declares_and_the_views_read_it(sp
 def test_a_weighted_percentile_is_refused_locally_not_silently_unweighted() -> None:
     with pytest.raises(athena_sql.SqlError, match="weight or an accuracy"):
         athena_sql.to_duckdb("SELECT approx_percentile(h, w, 0.5) FROM t")
+
+
+@pytest.mark.parametrize("template", ["select 1 where total > $5", "select '$' || name"])
+def test_a_malformed_placeholder_is_one_sentence_naming_the_sql(template: str) -> None:
+    # a '$' not followed by a name: string.Template's ValueError, not a KeyError
+    with pytest.raises(
+        athena_sql.SqlError, match=r"^views/v_x\.sql has a malformed placeholder: Invalid placeholder"
+    ):
+        athena_sql.render(template, {"database": "boston311"}, source="views/v_x.sql")
+
+
+def test_a_parquet_column_of_another_type_is_cast_to_the_declared_one(tmp_path: Path) -> None:
+    # an older Gold wrote requests as INTEGER where the DDL now says bigint: the view still gives bigint
+    assert local_lake.column_expression("requests", "bigint", "BIGINT") == '"requests"'
+    assert local_lake.column_expression("requests", "bigint", None) == 'CAST(NULL AS BIGINT) AS "requests"'
+    expression = local_lake.column_expression("requests", "bigint", "INTEGER")
+    assert expression == 'CAST("requests" AS BIGINT) AS "requests"'
+    pq.write_table(pa.table({"requests": pa.array([3, None], pa.int32())}), tmp_path / "part.parquet")
+    with duckdb.connect() as connection:
+        read = connection.execute(f"select {expression} from read_parquet('{tmp_path / 'part.parquet'}')")
+        assert read.description[0][1] == "BIGINT"
+        assert read.fetchall() == [(3,), (None,)]

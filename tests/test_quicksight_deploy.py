@@ -786,3 +786,35 @@ def test_a_lake_with_a_trailing_slash_gives_the_same_locations() -> None:
     config = deploy.config_from_args(deploy.parse_args(argv))
 
     assert (config.silver_location, config.gold_location) == (CONFIG.silver_location, CONFIG.gold_location)
+
+
+def test_dry_run_with_skip_athena_checks_only_the_quicksight_requests(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert deploy.main([*ARGV, "--dry-run", "--skip-athena"], session=NoAws()) == 0
+
+    checked = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("ok")]
+    assert checked and set(checked) == {"quicksight"}
+    assert len(checked) == len([step for step in deploy.planned_requests(CONFIG) if step[0] == "quicksight"])
+
+
+@pytest.mark.parametrize(
+    ("errors", "line"),
+    [
+        # DescribeIngestion's ErrorInfo is one object, the Describe* of the assets a list of them
+        (
+            {"Type": "ACCESS_DENIED", "Message": "no access to the workgroup"},
+            "ACCESS_DENIED no access to the workgroup",
+        ),
+        (
+            [
+                {"Type": "COLUMN_NOT_FOUND", "Message": "a", "ViolatedEntities": [{"Path": "sheet/visual"}]},
+                {"Message": "b"},
+            ],
+            "COLUMN_NOT_FOUND a (sheet/visual); ERROR b",
+        ),
+        (None, "no details given"),
+    ],
+)
+def test_quicksights_errors_are_one_line(errors: Any, line: str) -> None:
+    assert deploy.describe_errors(errors) == line
