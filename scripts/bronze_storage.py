@@ -388,9 +388,6 @@ def open_store(
 ) -> BronzeStore:
     """The store for a lake root, checked writable unless ``check`` is off; StorageError otherwise."""
     if lake.is_s3:
-        bucket = lake.bucket
-        if not bucket:
-            raise StorageError(f"The lake URI {lake.root} names no bucket (expected s3://bucket[/prefix]).")
         from botocore.exceptions import BotoCoreError
 
         try:

@@ -258,6 +258,10 @@ def test_a_second_different_ingest_on_one_day_gets_a_distinct_key() -> None:
     assert bronze.distinct_key(key, "20261125T172233Z") == (
         "bronze/boston311/dataset=legacy_2024/ingest_date=2026-11-25/lagan_311_open_data_2024_rvsd3.20261125T172233Z.csv"
     )
+    # a portal file name without an extension takes the run id as one
+    assert bronze.distinct_key("bronze/boston311/dataset=new_system/ingest_date=2026-11-25/export", "r1") == (
+        "bronze/boston311/dataset=new_system/ingest_date=2026-11-25/export.r1"
+    )
 
 
 class KeysOnly:

@@ -784,3 +784,24 @@ def test_a_staging_file_that_cannot_be_written_is_a_storage_error(tmp_path: Path
         for _ in range(64):
             sink.write(b"x" * 65536)
         sink.finish()
+
+
+def test_a_lake_folder_that_is_there_but_read_only_stops_the_run_before_discovery(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    access = os.access
+    # faked, as in the test above: these tests may run as root
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if str(path) == str(lake) else access(path, mode)
+    )
+
+    assert ingest(portal_url, lake) == 2
+
+    assert f"The lake folder {lake} is not writable." in capsys.readouterr().err
+    assert portal.paths == [] and list(lake.iterdir()) == []
