@@ -1018,3 +1018,16 @@ def test_local_paths_are_checked_before_spark_starts_and_others_are_not(
     found = gold_job.local_input_problem(silver_path.format(tmp=tmp_path), gold_path.format(tmp=tmp_path))
 
     assert found == (problem and problem.format(tmp=tmp_path))
+
+
+def test_a_session_without_a_shuffle_setting_is_given_none_back(spark, tmp_path):
+    # Glue's and EMR's sessions may leave spark.sql.shuffle.partitions unset: Gold sets its own, then unsets it
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    before = spark.conf.get(gold_job.SHUFFLE_PARTITIONS)
+    spark.conf.unset(gold_job.SHUFFLE_PARTITIONS)
+    try:
+        gold_job.run_gold(spark, str(silver_path), str(gold_path))
+        assert spark.conf.get(gold_job.SHUFFLE_PARTITIONS, None) is None
+    finally:
+        spark.conf.set(gold_job.SHUFFLE_PARTITIONS, before)
