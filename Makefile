@@ -21,7 +21,7 @@ export JAVA_HOME
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: help setup java run demo test lint format bench-ingest bench-silver bench-gold clean
+.PHONY: help setup java run demo test coverage lint format bench-ingest bench-silver bench-gold clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,13 @@ demo: setup java ## the same pipeline offline, against the built-in portal stand
 test: setup java ## run the test suite (loopback portal, moto, local Spark, headless Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
 
+# Every Python the suite starts (the CLIs, spark-submit's driver) is measured too: COVERAGE_PROCESS_START makes coverage's
+# own .pth start it there, and COVERAGE_ROOT puts their data beside .coveragerc whatever folder they run in.
+coverage: setup java ## the test suite under branch coverage, subprocesses too; prints line and branch coverage per file (~15 min)
+	rm -f .coverage .coverage.*
+	COVERAGE_ROOT='$(CURDIR)' COVERAGE_PROCESS_START='$(CURDIR)/.coveragerc' $(PY) -m coverage run -m pytest -p no:cacheprovider $(PYTEST_ARGS); \
+	  rc=$$?; COVERAGE_ROOT='$(CURDIR)' $(PY) -m coverage combine -q && COVERAGE_ROOT='$(CURDIR)' $(PY) -m coverage report; exit $$rc
+
 lint: setup ## ruff lint and format check; cfn-lint on the CloudFormation stack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -68,4 +75,4 @@ bench-gold: setup java ## benchmark the Gold job against DuckDB
 	$(PY) bench/gold.py $(ARGS)
 
 clean: ## remove the local lake and caches (keeps the virtualenv)
-	rm -rf -- $(LAKE_ARG) .pytest_cache .ruff_cache test-artifacts bench/out spark-warehouse
+	rm -rf -- $(LAKE_ARG) .pytest_cache .ruff_cache test-artifacts bench/out spark-warehouse .coverage .coverage.*
