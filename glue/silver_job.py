@@ -1174,7 +1174,10 @@ def plan_bronze_files(
     (Glue's job bookmark is on, see ``bookmarked_bronze_objects``): exactly the announced objects still in Bronze.
     """
     if not files.exists(bronze_path):
-        raise SilverError(f"The Bronze path {bronze_path} does not exist.")
+        raise SilverError(
+            f"The Bronze path {bronze_path} does not exist: run the Bronze ingest (scripts/ingestao_bronze.py) "
+            "first, or check --bronze_path."
+        )
     if files.is_file(bronze_path):
         raise SilverError(f"The Bronze path {bronze_path} is a file; give the folder the ingest lands in.")
     ingest_times = manifest_ingest_times(files, bronze_path, manifest_index)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ingestao_bronze
-from lake import BRONZE_MANIFESTS, GOLD_RUNS, SILVER_QUALITY, Lake, lake_argument
+from lake import BRONZE_MANIFESTS, GOLD_PREFIX, GOLD_RUNS, SILVER_QUALITY, Lake, lake_argument, rerun_command
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("ingest", "silver", "gold", "serve")
@@ -341,7 +341,10 @@ def gold_stage(lake: Lake) -> StageResult:
 def serve_stage(lake: Lake) -> StageResult:
     """Gold -> the DuckDB query layer (lake.duckdb) and the offline HTML dashboard."""
     if not Path(lake.gold).is_dir():
-        raise StageFailed(f"there are no Gold tables under {lake.gold}; run the gold stage first")
+        gold_then_serve = rerun_command(lake.gold, GOLD_PREFIX, "gold,serve")
+        raise StageFailed(
+            f"there are no Gold tables under {lake.gold}; run the gold stage first: {gold_then_serve}"
+        )
     # The serving code lives in its own stage folder, beside the Athena SQL it shares.
     sys.path.insert(0, str(REPO / "quicksight"))
     import duckdb

@@ -48,7 +48,8 @@ def test_serve_without_gold_is_refused_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert (
         err.strip()
-        == f"[serve] FAILED: there are no Gold tables under {lake}/gold/boston311; run the gold stage first."
+        == f"[serve] FAILED: there are no Gold tables under {lake}/gold/boston311; run the gold stage first: "
+        f'make run LAKE={lake} ARGS="--stages gold,serve".'
     )
     assert not lake.exists()  # no empty lake.duckdb, no dashboard of zero months
 

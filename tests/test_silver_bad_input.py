@@ -172,7 +172,10 @@ def test_cli_user_errors_end_with_one_sentence_and_exit_1(
     ]
     assert silver_job.main(argv) == 1
     error = capsys.readouterr().err
-    assert f"The Bronze path {bronze} does not exist." in error
+    assert (
+        f"The Bronze path {bronze} does not exist: run the Bronze ingest (scripts/ingestao_bronze.py) first, "
+        "or check --bronze_path." in error
+    )
     assert "Traceback" not in error
     assert silver_job.main([*argv, "--time_basis_override", "new_system=eastern"]) == 1
     assert "not dataset=reading" in capsys.readouterr().err
