@@ -18,23 +18,35 @@ ifneq ($(origin JAVA_HOME),command line)
   endif
 endif
 export JAVA_HOME
+# Python 3.11, as Glue 5.0: the first line of every recipe that makes a virtualenv
+REQUIRE_PYTHON_311 = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
+  { echo "Python 3.11 is required: install it, or run make PYTHON=/path/to/python3.11."; exit 2; }
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: help setup java run demo test coverage lint format bench-ingest bench-silver bench-gold clean
+.PHONY: help setup lock java run demo test coverage lint format bench-ingest bench-silver bench-gold clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
-	  { echo "Python 3.11 is required: install it, or run make PYTHON=/path/to/python3.11."; exit 2; }
+$(VENV)/.installed: requirements.txt constraints.txt
+	$(REQUIRE_PYTHON_311)
 	@$(PY) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }  # none yet, or half-made
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --upgrade pip -c constraints.txt
+	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	@touch $@
 
 setup: $(VENV)/.installed ## create the virtualenv and install the pinned requirements (done by every target that needs it)
+
+# constraints.txt is what a scratch virtualenv gets from requirements.txt alone (its header kept): the versions of
+# everything pulled in, pinned. Run after changing requirements.txt, then make test, then commit both files.
+lock: ## re-pin constraints.txt (every package requirements.txt pulls in) from a scratch virtualenv; needs PyPI
+	$(REQUIRE_PYTHON_311)
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)-lock/bin/python -m pip install --quiet -r requirements.txt
+	{ grep '^#' constraints.txt; $(VENV)-lock/bin/python -m pip freeze --all | sort -f; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf $(VENV)-lock
 
 java: ## check that JAVA_HOME is a Java 17 (Spark 3.5 needs it)
 	@test -n "$(JAVA_HOME)" && "$(JAVA_HOME)/bin/java" -version 2>&1 | grep -q 'version "17' || \

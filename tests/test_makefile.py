@@ -30,6 +30,7 @@ def test_help_lists_every_user_target_with_a_description():
         "coverage",
         "lint",
         "setup",
+        "lock",
         "bench-ingest",
         "bench-silver",
         "bench-gold",
