@@ -33,6 +33,8 @@ ABANDONED_STAGING_HOURS = 24
 # An S3 lake's downloads are staged in a private folder of the system temp (or --work-dir) named so: the prefix tells
 # a killed run's folder from other programs' there.
 S3_STAGING_PREFIX = "boston311-bronze-"
+# The ending of the hidden file a local JSON write (state, manifest) goes to before it is renamed into place.
+JSON_TEMPORARY = ".tmp"
 MIB = 1024 * 1024
 # Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
 MULTIPART_THRESHOLD = 8 * MIB
@@ -171,7 +173,12 @@ class LocalStore:
         with _local_errors(f"write {target}"):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, then renamed into place
-                "w", encoding="utf-8", dir=os.path.dirname(target), prefix=".", suffix=".tmp", delete=False
+                "w",
+                encoding="utf-8",
+                dir=os.path.dirname(target),
+                prefix=".",
+                suffix=JSON_TEMPORARY,
+                delete=False,
             )
             try:
                 with handle:
@@ -183,6 +190,7 @@ class LocalStore:
             except BaseException:
                 _remove_quietly(handle.name)
                 raise
+        remove_abandoned_temporaries(os.path.dirname(target))
 
     def close(self) -> None:
         """Remove this run's staging folder, those killed runs left (``remove_abandoned_staging``), and ``_staging`` itself
@@ -194,6 +202,21 @@ class LocalStore:
         remove_abandoned_staging(staging_root)
         with suppress(OSError):  # another run is staging, or it was never created
             os.rmdir(staging_root)
+
+
+def remove_abandoned_temporaries(folder: str, now: float | None = None) -> None:
+    """Remove the hidden ``.…tmp`` files a killed ``write_json`` left in ``folder`` (between creating its temporary
+    file and renaming it into place), once unchanged for ``ABANDONED_STAGING_HOURS``: a younger one may be another
+    run's write in progress. Nothing reads them (``keys_in`` and Silver skip hidden names); without this each such
+    kill left one in ``_state/`` or ``_manifests/`` for good."""
+    now = time.time() if now is None else now
+    with suppress(OSError):  # the folder is gone or unreadable: nothing to tidy
+        for entry in os.scandir(folder):
+            if entry.name.startswith(".") and entry.name.endswith(JSON_TEMPORARY) and entry.is_file():
+                with suppress(OSError):  # gone meanwhile
+                    if now - entry.stat().st_mtime > ABANDONED_STAGING_HOURS * 3600:
+                        os.remove(entry.path)
+                        log.info("removed %s, left by a run that was killed while writing it", entry.path)
 
 
 def remove_abandoned_staging(staging_root: str, prefix: str = "") -> None:
