@@ -269,6 +269,7 @@ STATE_FILE = "_state/processed.json"
 # the Bronze manifests read so far and the ingest times they gave: a cache of Bronze's facts
 MANIFEST_INDEX_FILE = "_state/bronze_manifests.json"
 STAGING_FOLDER = "_staging"
+WRITING_FILE = ".writing.tmp"  # the hidden file a state, report or record is written to before it is renamed
 BRONZE_MANIFESTS_FOLDER = "_manifests"  # under --bronze_path: the ingest runs' manifests
 PARTITION_COLUMNS = ["open_year", "open_month"]
 NULL_RATE_COLUMNS = [c for c in OUTPUT_COLUMNS if c not in PARTITION_COLUMNS]
@@ -946,16 +947,16 @@ class LakeFiles:
         """Write (replace) a small text file, never leaving it half-written.
 
         On S3 an object appears only once its upload is complete, so it is written in place. Elsewhere (a local
-        disk) the text goes to a hidden temporary file first, which then replaces the file: a run that dies while
-        writing leaves the previous file whole (one that dies between the delete and the rename leaves none).
+        disk) the text goes to the folder's hidden ``WRITING_FILE`` first, which then replaces the file: a run that
+        dies while writing leaves the previous file whole (one that dies between the delete and the rename leaves
+        none), and the hidden file, which the next write into that folder takes over (one per file, named after it,
+        stayed for good when the file was a run's own report). One run at a time writes (``one_run_at_a_time``).
         """
         fs, hadoop_path = self._fs(path)
         if str(fs.getUri().getScheme()).startswith("s3"):
             self._write_file(fs, hadoop_path, text)
             return
-        temporary = self.jvm.org.apache.hadoop.fs.Path(
-            hadoop_path.getParent(), f".{hadoop_path.getName()}.tmp"
-        )
+        temporary = self.jvm.org.apache.hadoop.fs.Path(hadoop_path.getParent(), WRITING_FILE)
         self._write_file(fs, temporary, text)
         fs.delete(hadoop_path, False)
         if not fs.rename(temporary, hadoop_path):
@@ -2009,6 +2010,8 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
             log.warning(
                 "Silver: deleted the staging folder run %s kept (%s); this run redoes its work", run, staging
             )
+    # a run killed after saving its state left its staging folder: the next run finds nothing new and ends here
+    files.delete_if_empty(staging_root)
 
 
 def _stopwatch(report: dict):

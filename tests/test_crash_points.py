@@ -1,27 +1,46 @@
 """The crash-point drill: a stage killed at one of its durable writes, then run again, leaves the lake a clean build
 of the same input leaves (tests/crash_helpers.py says what is compared), and the rerun exits 0 without a traceback.
 
-The points are every call through which a local run changes the lake (tests/crash_at.py names the choke points). A
-Bronze run over the portal stand-in has 38, which ``tests/crash_helpers.py`` run as a script drills one by one. These
-tests kill Bronze for real (``os._exit(137)`` in its own process, about a second a run) at one point of each kind: the
-state recording an object written but not renamed into place (its temporary file stays: a run a day later removes
-it), an object recorded but not committed, the manifest or the final state not renamed into place, the staging
-folder not removed.
+The points are every call through which a local run changes the lake (tests/crash_at.py names the choke points). In
+the drill's scenarios (tests/crash_helpers.py) a Bronze run over the portal stand-in has 38, a Silver run over a
+second day's re-issue (one live month swapped, two added, two records quarantined) 51, which
+``tests/crash_helpers.py`` run as a script drills one by one. These tests drill 12 of them, every kind of write of
+each stage:
+- Bronze, killed for real (``os._exit(137)`` in its own process, about a second a run): the state recording an object
+  written but not renamed into place (its temporary file stays: a run a day later removes it), an object recorded
+  but not committed, the manifest or the final state not renamed into place, the staging folder not removed;
+- Silver, from snapshots of the lake taken before each write of one run in this process (what a kill there leaves:
+  the writes before a point have all returned), each rerun through the job's ``main``: a month's swap between its
+  two moves, ``publishing.json`` deleted and not yet replaced, a report created and not written, the state deleted
+  and not yet replaced, the state saved and the staging folder not yet removed;
+- one Silver run killed for real between the two moves of a month's swap, rerun as its own process.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
+import gold_job
+import silver_job
+from crash_at import CrashPoints, wrap_spark_jobs
 from crash_helpers import (
     BRONZE,
+    GOLD,
+    SILVER,
     age_left_behind,
     bronze_view,
     crash_problems,
     differences,
+    gold_view,
+    land_day_1,
+    land_day_2,
     left_behind,
     rerun_problems,
     run_stage,
+    silver_view,
     trace_points,
 )
 
@@ -88,3 +107,90 @@ def test_a_temporary_state_file_a_killed_run_left_goes_once_a_day_old(bronze_dri
     assert rerun_problems(run_stage("bronze", lake, portal)) == []
     assert left_behind(lake / BRONZE) == []
     assert differences(bronze_drill["expected"], bronze_view(lake)) == []
+
+
+# ------------------------------------------------------------------------------------------------------ Silver, Gold
+def snapshot_run(spark, work: Path, stage: str) -> dict:
+    """Prepare the stage's lake, run the stage once in this process with a snapshot of the lake before each of its
+    durable writes; its points and the lake it ends with."""
+    lake, snapshots, trace = work / "lake", work / "snapshots", work / "trace.tsv"
+    bronze, silver, gold = (str(lake / part) for part in (BRONZE, SILVER, GOLD))
+    land_day_1(lake)
+    silver_job.run_silver(spark, bronze, silver)
+    if stage == "gold":
+        gold_job.run_gold(spark, silver, gold, sole_writer=True)
+    land_day_2(lake)
+    if stage == "gold":
+        silver_job.run_silver(spark, bronze, silver)
+    points = CrashPoints(str(lake), 0, str(trace), str(snapshots))
+    with pytest.MonkeyPatch.context() as patched:
+        wrap_spark_jobs(points, patched.setattr)
+        if stage == "silver":
+            silver_job.run_silver(spark, bronze, silver)
+        else:
+            gold_job.run_gold(spark, silver, gold, sole_writer=True)
+    view = silver_view if stage == "silver" else gold_view
+    return {"points": trace_points(trace), "expected": view(lake), "snapshots": snapshots, "work": work}
+
+
+def rerun_in_process(stage: str, lake: Path, capfd: pytest.CaptureFixture) -> list[str]:
+    """Run the stage's ``main`` over a lake a kill left (this process's Spark session); why it is not clean."""
+    silver, gold = str(lake / SILVER), str(lake / GOLD)
+    if stage == "silver":
+        code = silver_job.main(
+            ["silver_job.py", "--bronze_path", str(lake / BRONZE), "--silver_path", silver]
+        )
+    else:
+        code = gold_job.main(["--silver_path", silver, "--gold_path", gold])
+    out, err = capfd.readouterr()
+    problems = [] if code == 0 else [f"exit {code}: {err.strip()[-600:]}"]
+    return problems + (["a traceback"] if "Traceback (most recent call last)" in out + err else [])
+
+
+def drill_from_snapshot(drill: dict, stage: str, number: int, capfd: pytest.CaptureFixture) -> list[str]:
+    """What keeps a rerun over the lake left before point ``number`` from the clean run's lake."""
+    lake = drill["work"] / f"crashed-{number}"
+    shutil.copytree(drill["snapshots"] / str(number), lake, symlinks=True)
+    view = silver_view if stage == "silver" else gold_view
+    return rerun_in_process(stage, lake, capfd) + differences(drill["expected"], view(lake))
+
+
+@pytest.fixture(scope="module")
+def silver_drill(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Silver's day-2 run, snapshotted before each write."""
+    return snapshot_run(spark, tmp_path_factory.mktemp("silver_crash"), "silver")
+
+
+SILVER_POINTS = {  # id: (kind, path part, occurrence)
+    "between-the-two-moves-of-a-month": ("rename", "open_month=1 -> silver/boston311/service_requests/", 0),
+    "publishing-record-deleted-not-replaced": ("rename", "/.writing.tmp -> ", 1),
+    "report-created-not-written": ("close", "_quality/.writing.tmp", 0),
+    "state-deleted-not-replaced": ("rename", "_state/.writing.tmp ->", 0),
+    "state-saved-staging-not-yet-removed": ("delete", "_staging/", -1),
+}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("where", list(SILVER_POINTS))
+def test_a_silver_run_killed_at_a_write_is_made_whole_by_the_next_run(silver_drill, where: str, capfd):
+    number = point_number(silver_drill["points"], *SILVER_POINTS[where])
+    assert drill_from_snapshot(silver_drill, "silver", number, capfd) == []
+
+
+@pytest.mark.spark
+def test_a_silver_process_killed_between_the_two_moves_of_a_month_is_made_whole_by_its_rerun(
+    silver_drill, tmp_path: Path
+):
+    """The real thing once: the job's own process killed (its lock released by the system), the rerun a process."""
+    number = point_number(silver_drill["points"], *SILVER_POINTS["between-the-two-moves-of-a-month"])
+    lake = tmp_path / "lake"
+    before_the_run = silver_drill["snapshots"] / "1"  # the lake before the run's first write
+    shutil.copytree(before_the_run, lake, symlinks=True)
+
+    killed = run_stage("silver", lake, crash_at=number)
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    moved_aside = lake / SILVER / "service_requests" / "open_year=2022" / "open_month=1"
+    assert not moved_aside.exists()
+
+    assert rerun_problems(run_stage("silver", lake)) == []
+    assert differences(silver_drill["expected"], silver_view(lake)) == []  # nothing left behind either
