@@ -83,6 +83,8 @@ RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 # the previous tables it moved aside there) and into one a failed run keeps (a previous table that could not be
 # put back): the next run that publishes all five tables deletes every other folder carrying it.
 KEPT_NOTE = "_kept.txt"
+# The hidden file a small text file (a run record, the note) is written to before it is renamed into place
+WRITING_FILE = ".writing.tmp"
 # A staging folder without the note belongs to a run still writing, or to one that died before publishing (Spark
 # itself went down). The next complete publish deletes it once nothing in it has changed for this long and the run
 # that made it began at least this long ago (a Gold run writes its staging folder within minutes), or at once when
@@ -656,8 +658,28 @@ def move_path(spark: SparkSession, source: str, target: str) -> None:
 
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:
-    """Write a small UTF-8 text file at uri, replacing it."""
-    stream = filesystem(spark, uri).create(hadoop_path(spark, uri), True)
+    """Write a small UTF-8 text file at uri, replacing it, never leaving it half-written.
+
+    On S3 an object appears only once its upload is complete, so it is written in place. Elsewhere (a local disk,
+    HDFS) the text goes to the folder's hidden ``WRITING_FILE`` first, which is then renamed over the file: a run
+    killed while writing left a run record empty for good, and one killed now leaves the previous file (or none,
+    between the delete and the rename) and the hidden file, which the next write into that folder takes over. One
+    run at a time writes into a Gold folder (``one_run_at_a_time``; on EMR, ``emr/submit.py``).
+    """
+    fs, path = filesystem(spark, uri), hadoop_path(spark, uri)
+    if str(fs.getUri().getScheme()).startswith("s3"):
+        write_file(fs, path, text)
+        return
+    temporary = hadoop_path(spark, f"{path.getParent().toString()}/{WRITING_FILE}")
+    write_file(fs, temporary, text)
+    fs.delete(path, False)
+    if not fs.rename(temporary, path):
+        raise OSError(f"could not move {temporary.toString()} to {uri}")
+
+
+def write_file(fs: JavaObject, path: JavaObject, text: str) -> None:
+    """Create (replace) one file with the text."""
+    stream = fs.create(path, True)
     try:
         stream.write(bytearray(text.encode("utf-8")))
     finally:

@@ -3,16 +3,17 @@ of the same input leaves (tests/crash_helpers.py says what is compared), and the
 
 The points are every call through which a local run changes the lake (tests/crash_at.py names the choke points). In
 the drill's scenarios (tests/crash_helpers.py) a Bronze run over the portal stand-in has 38, a Silver run over a
-second day's re-issue (one live month swapped, two added, two records quarantined) 51, which
-``tests/crash_helpers.py`` run as a script drills one by one. These tests drill 12 of them, every kind of write of
-each stage:
+second day's re-issue (one live month swapped, two added, two records quarantined) 51, and a Gold run replacing the
+five tables of an older Silver 28: 117 in all, which ``tests/crash_helpers.py`` run as a script drills one by one
+(docs/limits.md, "Crash points", has the outcome). These tests drill 19 of them, every kind of write of each stage:
 - Bronze, killed for real (``os._exit(137)`` in its own process, about a second a run): the state recording an object
   written but not renamed into place (its temporary file stays: a run a day later removes it), an object recorded
   but not committed, the manifest or the final state not renamed into place, the staging folder not removed;
-- Silver, from snapshots of the lake taken before each write of one run in this process (what a kill there leaves:
-  the writes before a point have all returned), each rerun through the job's ``main``: a month's swap between its
-  two moves, ``publishing.json`` deleted and not yet replaced, a report created and not written, the state deleted
-  and not yet replaced, the state saved and the staging folder not yet removed;
+- Silver and Gold, from snapshots of the lake taken before each write of one run in this process (what a kill there
+  leaves: the writes before a point have all returned), each rerun through the job's ``main``: a month's or a table's
+  swap between its two moves, ``publishing.json`` deleted and not yet replaced, a report or run record created and
+  not written, the state deleted and not yet replaced, the state saved and the staging folder not yet removed, the
+  tables staged and not yet marked;
 - one Silver run killed for real between the two moves of a month's swap, rerun as its own process.
 """
 
@@ -175,6 +176,26 @@ SILVER_POINTS = {  # id: (kind, path part, occurrence)
 def test_a_silver_run_killed_at_a_write_is_made_whole_by_the_next_run(silver_drill, where: str, capfd):
     number = point_number(silver_drill["points"], *SILVER_POINTS[where])
     assert drill_from_snapshot(silver_drill, "silver", number, capfd) == []
+
+
+@pytest.fixture(scope="module")
+def gold_drill(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Gold's run over day 2's Silver, replacing day 1's tables, snapshotted before each write."""
+    return snapshot_run(spark, tmp_path_factory.mktemp("gold_crash"), "gold")
+
+
+GOLD_POINTS = {
+    "tables-staged-not-yet-marked": ("create", ".writing.tmp", 0),
+    "between-the-two-moves-of-a-table": ("rename", "/monthly_requests -> gold/boston311/monthly_requests", 0),
+    "run-record-created-not-written": ("close", "_runs/", 0),
+}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("where", list(GOLD_POINTS))
+def test_a_gold_run_killed_at_a_write_is_made_whole_by_the_next_run(gold_drill, where: str, capfd):
+    number = point_number(gold_drill["points"], *GOLD_POINTS[where])
+    assert drill_from_snapshot(gold_drill, "gold", number, capfd) == []
 
 
 @pytest.mark.spark
