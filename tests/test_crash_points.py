@@ -5,7 +5,7 @@ The points are every call through which a local run changes the lake (tests/cras
 the drill's scenarios (tests/crash_helpers.py) a Bronze run over the portal stand-in has 38, a Silver run over a
 second day's re-issue (one live month swapped, two added, two records quarantined) 51, and a Gold run replacing the
 five tables of an older Silver 28: 117 in all, which ``tests/crash_helpers.py`` run as a script drills one by one
-(docs/limits.md, "Crash points", has the outcome). These tests drill 19 of them, every kind of write of each stage:
+(docs/limits.md, "Crash points", has the outcome). These tests drill 14 of them, every kind of write of each stage:
 - Bronze, killed for real (``os._exit(137)`` in its own process, about a second a run): the state recording an object
   written but not renamed into place (its temporary file stays: a run a day later removes it), an object recorded
   but not committed, the manifest or the final state not renamed into place, the staging folder not removed;
@@ -14,7 +14,7 @@ five tables of an older Silver 28: 117 in all, which ``tests/crash_helpers.py`` 
   swap between its two moves, ``publishing.json`` deleted and not yet replaced, a report or run record created and
   not written, the state deleted and not yet replaced, the state saved and the staging folder not yet removed, the
   tables staged and not yet marked;
-- one Silver run killed for real between the two moves of a month's swap, rerun as its own process.
+- one Silver run killed for real between the two moves of a month's swap, in its own process.
 """
 
 from __future__ import annotations
@@ -199,10 +199,10 @@ def test_a_gold_run_killed_at_a_write_is_made_whole_by_the_next_run(gold_drill, 
 
 
 @pytest.mark.spark
-def test_a_silver_process_killed_between_the_two_moves_of_a_month_is_made_whole_by_its_rerun(
-    silver_drill, tmp_path: Path
+def test_a_silver_process_killed_between_the_two_moves_of_a_month_is_made_whole_by_the_next_run(
+    silver_drill, tmp_path: Path, capfd
 ):
-    """The real thing once: the job's own process killed (its lock released by the system), the rerun a process."""
+    """The real thing once: the job's own process killed (its lock released by the system), then the next run."""
     number = point_number(silver_drill["points"], *SILVER_POINTS["between-the-two-moves-of-a-month"])
     lake = tmp_path / "lake"
     before_the_run = silver_drill["snapshots"] / "1"  # the lake before the run's first write
@@ -213,5 +213,5 @@ def test_a_silver_process_killed_between_the_two_moves_of_a_month_is_made_whole_
     moved_aside = lake / SILVER / "service_requests" / "open_year=2022" / "open_month=1"
     assert not moved_aside.exists()
 
-    assert rerun_problems(run_stage("silver", lake)) == []
+    assert rerun_in_process("silver", lake, capfd) == []
     assert differences(silver_drill["expected"], silver_view(lake)) == []  # nothing left behind either
