@@ -15,6 +15,7 @@ one rerun per point) and prints one line per point; the tests (tests/test_crash_
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -78,7 +79,8 @@ def run_stage(
         PYSPARK_SUBMIT_ARGS=SPARK_SUBMIT_ARGS,
         SPARK_LOCAL_IP="127.0.0.1",
     )
-    env.setdefault("JAVA_HOME", java) if os.path.isdir(java) else None
+    if os.path.isdir(java):  # Spark 3.5 needs Java 17 (as the Makefile pins it)
+        env.setdefault("JAVA_HOME", java)
     for name, value in (("CRASH_TRACE", trace), ("CRASH_SNAPSHOTS", snapshots)):
         env.pop(name, None)
         if value is not None:
@@ -172,7 +174,7 @@ def bronze_view(lake: Path) -> dict:
     """Bronze as Silver sees it: objects, their announcements, the state's records; and what a run left."""
     bronze = lake / BRONZE
     objects = {
-        str(path.relative_to(bronze)): shutil_sha256(path)
+        str(path.relative_to(bronze)): file_sha256(path)
         for path in bronze.glob("dataset=*/ingest_date=*/*")
         if path.is_file() and not path.name.startswith(".")
     }
@@ -199,10 +201,8 @@ def bronze_view(lake: Path) -> dict:
     }
 
 
-def shutil_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     """The sha256 of a file."""
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -20,6 +20,7 @@ five tables of an older Silver 28: 117 in all, which ``tests/crash_helpers.py`` 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def point_number(points: list[tuple[int, str, str]], kind: str, contains: str, o
 
 # ------------------------------------------------------------------------------------------------------ Bronze
 @pytest.fixture(scope="module")
-def bronze_drill(tmp_path_factory: pytest.TempPathFactory):
+def bronze_drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A clean Bronze run over the stand-in, traced: its points and what it left; the portal's URL."""
     from portal_standin import serve
 
