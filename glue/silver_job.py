@@ -2008,7 +2008,10 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
             )
         else:
             log.warning(
-                "Silver: deleted the staging folder run %s kept (%s); this run redoes its work", run, staging
+                "Silver: deleted the staging folder run %s kept (%s); whatever that run did not record in the "
+                "state, this run reads again",
+                run,
+                staging,
             )
     # a run killed after saving its state left its staging folder: the next run finds nothing new and ends here
     files.delete_if_empty(staging_root)
