@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -33,8 +34,13 @@ ABANDONED_STAGING_HOURS = 24
 # An S3 lake's downloads are staged in a private folder of the system temp (or --work-dir) named so: the prefix tells
 # a killed run's folder from other programs' there.
 S3_STAGING_PREFIX = "boston311-bronze-"
-# The ending of the hidden file a local JSON write (state, manifest) goes to before it is renamed into place.
-JSON_TEMPORARY = ".tmp"
+# The hidden file a local JSON write (state, manifest) goes to before it is renamed into place: tempfile's name, the
+# prefix, 8 of its random characters (a-z, 0-9, _) and the suffix. Only names of this shape are a killed write's: a
+# hidden ".notes.tmp" someone put beside the state is not removed.
+JSON_TEMPORARY_PREFIX, JSON_TEMPORARY_SUFFIX = ".", ".tmp"
+JSON_TEMPORARY = re.compile(
+    rf"{re.escape(JSON_TEMPORARY_PREFIX)}[a-z0-9_]{{8}}{re.escape(JSON_TEMPORARY_SUFFIX)}"
+)
 MIB = 1024 * 1024
 # Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
 MULTIPART_THRESHOLD = 8 * MIB
@@ -176,8 +182,8 @@ class LocalStore:
                 "w",
                 encoding="utf-8",
                 dir=os.path.dirname(target),
-                prefix=".",
-                suffix=JSON_TEMPORARY,
+                prefix=JSON_TEMPORARY_PREFIX,
+                suffix=JSON_TEMPORARY_SUFFIX,
                 delete=False,
             )
             try:
@@ -205,14 +211,14 @@ class LocalStore:
 
 
 def remove_abandoned_temporaries(folder: str, now: float | None = None) -> None:
-    """Remove the hidden ``.…tmp`` files a killed ``write_json`` left in ``folder`` (between creating its temporary
-    file and renaming it into place), once unchanged for ``ABANDONED_STAGING_HOURS``: a younger one may be another
-    run's write in progress. Nothing reads them (``keys_in`` and Silver skip hidden names); without this each such
-    kill left one in ``_state/`` or ``_manifests/`` for good."""
+    """Remove the hidden temporary files (``JSON_TEMPORARY``) a killed ``write_json`` left in ``folder`` (between
+    creating one and renaming it into place), once unchanged for ``ABANDONED_STAGING_HOURS``: a younger one may be
+    another run's write in progress. Nothing reads them (``keys_in`` and Silver skip hidden names); without this each
+    such kill left one in ``_state/`` or ``_manifests/`` for good."""
     now = time.time() if now is None else now
     with suppress(OSError):  # the folder is gone or unreadable: nothing to tidy
         for entry in os.scandir(folder):
-            if entry.name.startswith(".") and entry.name.endswith(JSON_TEMPORARY) and entry.is_file():
+            if JSON_TEMPORARY.fullmatch(entry.name) and entry.is_file():
                 with suppress(OSError):  # gone meanwhile
                     if now - entry.stat().st_mtime > ABANDONED_STAGING_HOURS * 3600:
                         os.remove(entry.path)

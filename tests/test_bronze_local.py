@@ -107,6 +107,34 @@ def test_a_staging_folder_a_killed_run_left_is_removed_a_day_later(portal_url: s
     assert live.exists()  # another run may still be downloading into it
 
 
+def test_only_a_day_old_temporary_file_of_a_killed_json_write_is_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bronze_storage
+    from bronze_storage import LocalStore, StorageError, remove_abandoned_temporaries
+
+    lake = tmp_path / "lake"
+    state_folder = (lake / BRONZE_STATE).parent
+
+    def killed_before_the_rename(source: str, target: str) -> None:
+        raise OSError(5, "Input/output error")
+
+    with monkeypatch.context() as killed:  # the temporary file written, not renamed, and no clean-up ran
+        killed.setattr(bronze_storage, "_remove_quietly", lambda path: None)
+        killed.setattr(os, "replace", killed_before_the_rename)
+        with pytest.raises(StorageError):
+            LocalStore(str(lake)).write_json(BRONZE_STATE, {"resources": {}})
+    (temporary,) = state_folder.iterdir()
+    notes = state_folder / ".notes.tmp"  # hidden and ending .tmp, but put there by someone, not by write_json
+    notes.write_text("why the state was edited by hand")
+
+    remove_abandoned_temporaries(str(state_folder))
+    assert sorted(state_folder.iterdir()) == sorted([temporary, notes])  # young: it may be a live run's write
+
+    remove_abandoned_temporaries(str(state_folder), now=time.time() + (ABANDONED_STAGING_HOURS + 1) * 3600)
+    assert list(state_folder.iterdir()) == [notes]
+
+
 def test_state_records_what_was_landed_per_resource(portal: Portal, portal_url: str, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
 
