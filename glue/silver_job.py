@@ -1963,12 +1963,13 @@ def _stopped(
 
 def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
     """Put back a month an earlier run left moved aside under ``_staging/<run>/retired/`` (a run that died while
-    swapping it, e.g. at Glue's timeout), then delete the staging folders earlier runs kept; SilverError if putting
-    a month back fails (its folder is kept).
+    swapping it, e.g. at Glue's timeout), then delete the staging folders earlier runs kept, and ``_staging`` once
+    empty; SilverError if putting a month back fails (its folder is kept).
 
     Without this the redo would rebuild the month's surviving rows from the damaged live folder and lose the rest for
-    good. Once its months are back, an earlier run's staging folder holds nothing this run does not redo (that run
-    saved no state). Assumes one Silver run at a time (``MaxConcurrentRuns: 1`` in ``glue/job_definition.json``).
+    good. Once its months are back, an earlier run's staging folder holds nothing this run needs: what that run did
+    not record in the state, this run reads again (a run killed after saving its state left nothing to redo).
+    Assumes one Silver run at a time (``MaxConcurrentRuns: 1`` in ``glue/job_definition.json``).
     """
     staging_root, table_path = f"{silver_path}/{STAGING_FOLDER}", f"{silver_path}/{TABLE_FOLDER}"
     for run in files.list_dirs(staging_root):
