@@ -633,6 +633,14 @@ def test_a_portal_that_lists_no_311_csv_is_a_configuration_error(
     assert not (tmp_path / "lake").exists()
 
 
+def pretend_read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make os.access say ``folder`` is not writable (faked: these tests may run as root, for whom every folder is)."""
+    access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if str(path) == str(folder) else access(path, mode)
+    )
+
+
 def test_a_lake_folder_that_cannot_be_written_stops_the_run_before_discovery(
     portal: Portal,
     portal_url: str,
@@ -640,13 +648,7 @@ def test_a_lake_folder_that_cannot_be_written_stops_the_run_before_discovery(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    import os
-
-    access = os.access
-    # a read-only parent (faked: these tests may run as root, for whom every folder is writable)
-    monkeypatch.setattr(
-        os, "access", lambda path, mode: False if str(path) == str(tmp_path) else access(path, mode)
-    )
+    pretend_read_only(monkeypatch, tmp_path)  # the lake's parent
 
     code = ingest(portal_url, tmp_path / "lake")
 
@@ -823,11 +825,7 @@ def test_a_lake_folder_that_is_there_but_read_only_stops_the_run_before_discover
 ) -> None:
     lake = tmp_path / "lake"
     lake.mkdir()
-    access = os.access
-    # faked, as in the test above: these tests may run as root
-    monkeypatch.setattr(
-        os, "access", lambda path, mode: False if str(path) == str(lake) else access(path, mode)
-    )
+    pretend_read_only(monkeypatch, lake)
 
     assert ingest(portal_url, lake) == 2
 
