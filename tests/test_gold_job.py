@@ -410,8 +410,10 @@ def fail_to_move(monkeypatch, *sources: str) -> None:
         source_in_run = in_run.split("/", 1)[-1]
         if staging and source_in_run in sources:
             if source_in_run in gold_job.GOLD_TABLES:
-                Path(target).mkdir(parents=True)
-                shutil.copy(next(Path(source).glob("*.parquet")), target)
+                part = next(Path(source).rglob("*.parquet"))  # a partitioned table's lies in a year's folder
+                reached = Path(target) / part.relative_to(source)
+                reached.parent.mkdir(parents=True)
+                shutil.copy(part, reached)
             raise OSError(f"simulated S3 failure moving {source_in_run}")
         real_move(spark, source, target)
 
@@ -482,17 +484,7 @@ def test_a_first_publish_that_fails_at_the_first_table_leaves_no_part_of_it(
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
 
-    real_move = gold_job.move_path
-
-    def move_path(spark, source: str, target: str) -> None:
-        if source.endswith("/monthly_requests") and f"/{gold_job.STAGING_FOLDER}/" in source:
-            part = next(Path(source).rglob("*.parquet"))  # one year's file reaches the live folder first
-            (Path(target) / part.relative_to(source)).parent.mkdir(parents=True)
-            shutil.copy(part, Path(target) / part.relative_to(source))
-            raise OSError("simulated S3 failure moving monthly_requests")
-        real_move(spark, source, target)
-
-    monkeypatch.setattr(gold_job, "move_path", move_path)
+    fail_to_move(monkeypatch, "monthly_requests")  # one year's file reaches the live folder first
     code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
 
     assert code == 1
