@@ -670,7 +670,7 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
     if str(fs.getUri().getScheme()).startswith("s3"):
         write_file(fs, path, text)
         return
-    temporary = hadoop_path(spark, f"{path.getParent().toString()}/{WRITING_FILE}")
+    temporary = spark._jvm.org.apache.hadoop.fs.Path(path.getParent(), WRITING_FILE)  # not a path re-parsed
     write_file(fs, temporary, text)
     fs.delete(path, False)
     if not fs.rename(temporary, path):
