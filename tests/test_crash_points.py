@@ -165,9 +165,9 @@ def silver_drill(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 SILVER_POINTS = {  # id: (kind, path part, occurrence)
     "between-the-two-moves-of-a-month": ("rename", "open_month=1 -> silver/boston311/service_requests/", 0),
-    "publishing-record-deleted-not-replaced": ("rename", "/.writing.tmp -> ", 1),
-    "report-created-not-written": ("close", "_quality/.writing.tmp", 0),
-    "state-deleted-not-replaced": ("rename", "_state/.writing.tmp ->", 0),
+    "publishing-record-deleted-not-replaced": ("rename", f"/{silver_job.WRITING_FILE} -> ", 1),
+    "report-created-not-written": ("close", f"_quality/{silver_job.WRITING_FILE}", 0),
+    "state-deleted-not-replaced": ("rename", f"_state/{silver_job.WRITING_FILE} ->", 0),
     "state-saved-staging-not-yet-removed": ("delete", "_staging/", -1),
 }
 
@@ -186,7 +186,7 @@ def gold_drill(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 GOLD_POINTS = {
-    "tables-staged-not-yet-marked": ("create", ".writing.tmp", 0),
+    "tables-staged-not-yet-marked": ("create", gold_job.WRITING_FILE, 0),
     "between-the-two-moves-of-a-table": ("rename", "/monthly_requests -> gold/boston311/monthly_requests", 0),
     "run-record-created-not-written": ("close", "_runs/", 0),
 }
