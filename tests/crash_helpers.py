@@ -342,6 +342,13 @@ def main(argv: list[str]) -> int:
     """Drill every point of the stages named (all three by default); print one line per point."""
     from portal_standin import serve
 
+    unknown = [stage for stage in argv if stage not in VIEWS]
+    if unknown:
+        print(
+            f"crash_helpers.py: no stage {', '.join(unknown)}; give any of {', '.join(VIEWS)}.",
+            file=sys.stderr,
+        )
+        return 2
     failed = 0
     for stage in argv or ["bronze", "silver", "gold"]:
         with tempfile.TemporaryDirectory(prefix=f"crash-{stage}-") as work, serve() as portal:

@@ -423,6 +423,12 @@ def check_silver_job(argv: list[str], elided: bool) -> str | None:
     return problem or (f"argument(s) the job ignores: --{', --'.join(ignored)}" if ignored else None)
 
 
+def check_crash_drill(argv: list[str], elided: bool) -> str | None:
+    """The crash-point drill takes stage names only (tests/crash_helpers.py's main)."""
+    unknown = [stage for stage in argv if stage not in importlib.import_module("crash_helpers").VIEWS]
+    return f"no stage {', '.join(unknown)}" if unknown else None
+
+
 CHECKERS: dict[str, Callable[[list[str], bool], str | None]] = {
     "scripts/run_pipeline.py": argparse_checker("run_pipeline", run_pipeline_args),
     "scripts/ingestao_bronze.py": argparse_checker("ingestao_bronze", bronze_config),
@@ -439,6 +445,7 @@ CHECKERS: dict[str, Callable[[list[str], bool], str | None]] = {
     "bench/silver.py": argparse_checker("silver"),
     "bench/gold.py": argparse_checker("gold", lambda module, argv: module.parse_args(argv)),
     "bench/synthetic_bronze.py": argparse_checker("synthetic_bronze"),
+    "tests/crash_helpers.py": check_crash_drill,
     "tests/test_dashboard_browser.py": argparse_checker("test_dashboard_browser"),
 }
 
