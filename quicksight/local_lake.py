@@ -12,6 +12,7 @@ import argparse
 import glob
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -252,12 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     root = lake_layout.Lake.from_uri(args.lake)
+    # the pipeline on this very lake: a bare make run builds ./lake, whatever lake was asked for
+    pipeline = f"make run LAKE={shlex.quote(root.root)}"
     if not root.is_s3 and not os.path.isdir(root.root):
-        print(f"The lake {root.root} does not exist; run the pipeline first (make run).", file=sys.stderr)
+        print(f"The lake {root.root} does not exist; run the pipeline first ({pipeline}).", file=sys.stderr)
         return 2
     if not root.is_s3 and not (has_parquet(root.silver) or has_parquet(root.gold)):
         print(
-            f"The lake {root.root} holds no Silver or Gold tables; run the pipeline first (make run).",
+            f"The lake {root.root} holds no Silver or Gold tables; run the pipeline first ({pipeline}).",
             file=sys.stderr,
         )
         return 2

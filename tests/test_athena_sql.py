@@ -658,6 +658,8 @@ def test_cli_refuses_a_missing_lake_in_one_sentence(
     assert local_lake.main(["--lake", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err
     assert "does not exist; run the pipeline first" in err and "Traceback" not in err
+    # on that lake: a bare make run would build ./lake
+    assert f"(make run LAKE={tmp_path / 'nowhere'})" in err
 
 
 def test_cli_refuses_a_lake_without_tables_and_writes_nothing(
@@ -665,7 +667,8 @@ def test_cli_refuses_a_lake_without_tables_and_writes_nothing(
 ) -> None:
     (tmp_path / "bronze" / "boston311").mkdir(parents=True)  # ingested, nothing built yet
     assert local_lake.main(["--lake", str(tmp_path)]) == 2
-    assert "holds no Silver or Gold tables; run the pipeline first" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"holds no Silver or Gold tables; run the pipeline first (make run LAKE={tmp_path})." in err
     assert not (tmp_path / "lake.duckdb").exists()
 
 
