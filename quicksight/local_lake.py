@@ -153,9 +153,16 @@ def create_table_view(
         if name in types and not reads_as_declared(hive_type, types[name])
     ]
     if wrong:  # Athena fails such a query (HIVE_BAD_DATA); a cast here would fail later, in the dashboard
+        # Gold rewrites every table on each run; a Silver run rewrites only the months of the objects it reads
+        rebuild = (
+            "rebuild them by reading every Bronze object again, as a Silver run rewrites only the months of the "
+            "objects it reads (docs/limits.md, 'Upgrading an existing lake')"
+            if stage == "Silver"
+            else f"rebuild them by running {stage} again"
+        )
         raise ValueError(
             f"{table}: the Parquet files under {directory} do not match the Athena DDL ({'; '.join(wrong)}); "
-            f"rebuild them by running {stage} again."
+            f"{rebuild}."
         )
     missing = [name for name in declared if name not in types]
     if missing:

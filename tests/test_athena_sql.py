@@ -580,7 +580,11 @@ def test_a_silver_column_of_another_type_names_silver_as_the_stage_to_rerun(
 
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "silver_service_requests: the Parquet files under" in line
-    assert "latitude is VARCHAR where the DDL says double" in line and line.endswith("running Silver again.")
+    # Before: "rebuild them by running Silver again", which rewrites only the months of new Bronze objects
+    assert "latitude is VARCHAR where the DDL says double" in line and line.endswith(
+        "rebuild them by reading every Bronze object again, as a Silver run rewrites only the months of the "
+        "objects it reads (docs/limits.md, 'Upgrading an existing lake')."
+    )
 
 
 def test_one_statement_is_transpiled_and_two_are_refused() -> None:
