@@ -1089,9 +1089,12 @@ def is_unfinished_landing(record: Any) -> bool:
 
 
 def read_state(store: BronzeStore) -> dict[str, Any]:
-    """The state of the last run (empty on a new lake); StorageError when it cannot be read as one."""
+    """The state of the last run (empty on a new lake); StorageError when it cannot be read as one (``{}`` too: a
+    lake that had a state and lost what it said is told, not taken for a new one)."""
     try:
-        state = store.read_json(BRONZE_STATE) or {"resources": {}}
+        state = store.read_json(BRONZE_STATE)
+        if state is None:
+            state = {"resources": {}}
     except ValueError as error:
         raise StorageError(
             f"The state file {BRONZE_STATE} is not valid JSON ({error}); fix or delete it."

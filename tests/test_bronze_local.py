@@ -470,6 +470,9 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
         # JSON, but not a state: no 'resources' object at all, or a list where it belongs
         (lambda state: json.dumps(["resources"]), "has no 'resources' object"),
         (lambda state: json.dumps({**state, "resources": []}), "has no 'resources' object"),
+        # an empty object or list is no state either (it was read as a new lake's, silently)
+        (lambda state: "{}", "has no 'resources' object"),
+        (lambda state: "[]", "has no 'resources' object"),
         # JSON of the wrong shape: a resource record that is a number, or one whose key is a list
         (
             lambda state: json.dumps({**state, "resources": {"r1": 5}}),
