@@ -808,7 +808,8 @@ def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     table_path = f"{silver_path.rstrip('/')}/{SILVER_TABLE}"
     if not path_exists(spark, table_path):
         raise GoldInputError(
-            f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
+            f"No Silver table at {table_path}: run the Silver job first or check --silver_path (a Silver run that "
+            "wrote no rows makes none: its _quality/latest.json says what it read and quarantined)."
         )
     try:
         silver = spark.read.parquet(table_path)
@@ -1092,7 +1093,10 @@ def local_input_problem(silver_path: str, gold_path: str) -> str | None:
     if silver_local is not None:
         table_path = os.path.join(silver_local, SILVER_TABLE)
         if not os.path.isdir(table_path):
-            return f"No Silver table at {table_path}: run the Silver job first or check --silver_path."
+            return (
+                f"No Silver table at {table_path}: run the Silver job first or check --silver_path (a Silver run "
+                "that wrote no rows makes none: its _quality/latest.json says what it read and quarantined)."
+            )
     gold_local = local_path(gold_path)
     if gold_local is not None:
         existing = os.path.abspath(gold_local)

@@ -721,7 +721,8 @@ def test_missing_silver_is_one_sentence_and_exit_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip().splitlines() == [
-        f"No Silver table at {tmp_path}/nowhere/service_requests: run the Silver job first or check --silver_path."
+        f"No Silver table at {tmp_path}/nowhere/service_requests: run the Silver job first or check --silver_path "
+        "(a Silver run that wrote no rows makes none: its _quality/latest.json says what it read and quarantined)."
     ]
     assert not (tmp_path / "gold").exists()
 
@@ -985,7 +986,9 @@ def test_a_spark_job_cancelled_by_ctrl_c_is_the_interrupted_line_not_a_spark_fai
         (
             "file://{tmp}/nowhere",
             "{tmp}/gold",
-            "No Silver table at {tmp}/nowhere/service_requests: run the Silver job first or check --silver_path.",
+            "No Silver table at {tmp}/nowhere/service_requests: run the Silver job first or check --silver_path "
+            "(a Silver run that wrote no rows makes none: its _quality/latest.json says what it read and "
+            "quarantined).",
         ),
         (
             "{tmp}/silver",
