@@ -2492,7 +2492,7 @@ def main(argv: list[str] | None = None) -> int:
         first_line = (text.strip().splitlines() or [type(error).__name__])[0][:300]
         print(
             f"silver_job: Spark failed ({first_line}); see Spark's log above. "
-            "Nothing is half-written: a rerun redoes the run.",
+            "Nothing is half-written: once its cause is fixed, a rerun redoes the run.",
             file=sys.stderr,
         )
         return 1

@@ -588,8 +588,13 @@ def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(sp
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert len(err) == 1 and err[0].startswith("silver_job: Spark failed (")
+    assert err[0].endswith(
+        "see Spark's log above. Nothing is half-written: once its cause is fixed, a rerun redoes the run."
+    )
     assert victim.read_bytes() == damaged  # the table was not touched
     assert (silver / "_state" / "processed.json").read_text() == state_before  # the new file stays unread
+    # a rerun fails the same way while the file is damaged: the sentence does not promise that a rerun mends it
+    assert silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)]) == 1
 
 
 def test_a_conservation_failure_publishes_nothing(spark, tmp_path: Path, monkeypatch):
