@@ -1937,11 +1937,18 @@ def _put_back(files: LakeFiles, staging: str, table_path: str, partition: str, s
         files.delete(retired)
 
 
+def one_line(error: BaseException) -> str:
+    """An error's text fit for one sentence: the first line of Java's message (a Py4JJavaError's) or of Python's,
+    at most 300 characters; the error's type when it has no text."""
+    text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
+    return (text.strip().splitlines() or [type(error).__name__])[0][:300]
+
+
 def _stopped(
     files: LakeFiles, staging: str, table_path: str, partition: str, step: str, error: BaseException
 ) -> PublishError:
     """Put back the month whose swap stopped at ``step``; the PublishError that says where things are."""
-    stopped = f"Publishing stopped at {partition} ({str(error) or type(error).__name__})"
+    stopped = f"Publishing stopped at {partition} ({one_line(error)})"
     if step == "published":  # only deleting the old copy failed: the next run deletes it
         return PublishError(
             f"{stopped} after swapping it in: it and earlier months are published, later ones are unchanged; the "
@@ -1951,7 +1958,7 @@ def _stopped(
         _put_back(files, staging, table_path, partition, step)
     except BaseException as failure:
         return PublishError(
-            f"{stopped} and putting the month back failed ({str(failure) or type(failure).__name__}): its previous "
+            f"{stopped} and putting the month back failed ({one_line(failure)}): its previous "
             f"rows are kept in {staging}/retired/{partition}, which the next run puts back into "
             f"{table_path}/{partition} before anything else (do not delete {staging})."
         )
@@ -1995,7 +2002,7 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
                 except Exception as error:
                     raise SilverError(
                         f"An interrupted publish (run {run}) left the previous rows of {partition} in "
-                        f"{staging}/retired/{partition} and putting them back failed ({error}); fix the cause and run "
+                        f"{staging}/retired/{partition} and putting them back failed ({one_line(error)}); fix the cause and run "
                         f"again (do not delete {staging})."
                     ) from error
                 log.warning(
@@ -2488,10 +2495,8 @@ def main(argv: list[str] | None = None) -> int:
         if INTERRUPTED.is_set():
             print(f"silver_job: {Interrupted.MESSAGE}", file=sys.stderr)
             return INTERRUPTED_EXIT
-        text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
-        first_line = (text.strip().splitlines() or [type(error).__name__])[0][:300]
         print(
-            f"silver_job: Spark failed ({first_line}); see Spark's log above. "
+            f"silver_job: Spark failed ({one_line(error)}); see Spark's log above. "
             "Nothing is half-written: once its cause is fixed, a rerun redoes the run.",
             file=sys.stderr,
         )

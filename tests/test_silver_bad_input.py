@@ -782,3 +782,13 @@ def test_ctrl_c_from_the_terminal_mid_run_is_one_line_exit_130_and_nothing_publi
     assert said in ([], [f"silver_job: {silver_job.Interrupted.MESSAGE}"]), said
     assert not (silver / "service_requests").exists()
     assert not (silver / "_state" / "processed.json").exists()
+
+
+def test_an_error_inside_a_sentence_is_its_first_line_or_its_type():
+    # Java's messages run over many lines (its stack); a message quoting one is still one sentence
+    assert (
+        silver_job.one_line(OSError("could not rename\n\tat org.apache.hadoop.fs.FileSystem"))
+        == "could not rename"
+    )
+    assert silver_job.one_line(OSError()) == "OSError"
+    assert silver_job.one_line(ValueError("x" * 500)) == "x" * 300

@@ -280,14 +280,20 @@ def test_a_failed_put_back_keeps_the_old_month_and_the_next_run_puts_it_back(
 ):
     bronze, silver = lake_with_two_february_files(spark, tmp_path)
     february = partition_files(silver, 2022, 2)
-    # the move in fails, and so does the way back
+    # the move in fails, and so does the way back, each with a Java-style message of several lines
     fail_moves(
         monkeypatch,
         lambda source: is_staged_february(source) or "/retired/" in source,
-        OSError("simulated S3 outage"),
+        OSError(
+            "simulated S3 outage\n\tat org.apache.hadoop.fs.s3a.S3AFileSystem.rename(S3AFileSystem.java:1)"
+        ),
     )
     with pytest.raises(silver_job.PublishError, match="putting the month back failed") as stopped:
         silver_job.run_silver(spark, str(bronze), str(silver))
+    assert "\n" not in str(stopped.value)  # one sentence: each error's first line only
+    assert "(simulated S3 outage) and putting the month back failed (simulated S3 outage)" in str(
+        stopped.value
+    )
     staging = next((silver / "_staging").iterdir())
     retired = staging / "retired" / "open_year=2022" / "open_month=2"
     assert f"kept in {retired}" in str(stopped.value)
