@@ -803,14 +803,19 @@ def put_back_tables_left_aside(spark: SparkSession, gold_path: str, sole_writer:
                 )
 
 
+def no_silver_table(table_path: str) -> str:
+    """The sentence for a Silver path without its table, asked both before Spark starts and when reading it."""
+    return (
+        f"No Silver table at {table_path}: run the Silver job first or check --silver_path (a Silver run that "
+        "wrote no rows makes none: its _quality/latest.json says what it read and quarantined)."
+    )
+
+
 def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     """The Silver service requests with the columns Gold needs; GoldInputError when absent or unusable."""
     table_path = f"{silver_path.rstrip('/')}/{SILVER_TABLE}"
     if not path_exists(spark, table_path):
-        raise GoldInputError(
-            f"No Silver table at {table_path}: run the Silver job first or check --silver_path (a Silver run that "
-            "wrote no rows makes none: its _quality/latest.json says what it read and quarantined)."
-        )
+        raise GoldInputError(no_silver_table(table_path))
     try:
         silver = spark.read.parquet(table_path)
     except AnalysisException as error:
@@ -1093,10 +1098,7 @@ def local_input_problem(silver_path: str, gold_path: str) -> str | None:
     if silver_local is not None:
         table_path = os.path.join(silver_local, SILVER_TABLE)
         if not os.path.isdir(table_path):
-            return (
-                f"No Silver table at {table_path}: run the Silver job first or check --silver_path (a Silver run "
-                "that wrote no rows makes none: its _quality/latest.json says what it read and quarantined)."
-            )
+            return no_silver_table(table_path)
     gold_local = local_path(gold_path)
     if gold_local is not None:
         existing = os.path.abspath(gold_local)
