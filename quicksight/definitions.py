@@ -1461,9 +1461,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.write:
-        for path in write_definitions(
-            DEFINITIONS_DIR
-        ):  # the folder --check reads, not the default bound at import
+        # into the folder --check reads, not the default write_definitions bound at import
+        for path in write_definitions(DEFINITIONS_DIR):
             log.info("wrote %s", path.relative_to(DEFINITIONS_DIR.parent.parent))
         return 0
     stale = [
