@@ -420,12 +420,19 @@ def fail_to_move(monkeypatch, *sources: str) -> None:
     monkeypatch.setattr(gold_job, "move_path", move_path)
 
 
-def test_a_publish_that_fails_half_way_puts_the_table_back(spark, tmp_path, monkeypatch, capsys):
+def published_then_silver_shrinks(spark, tmp_path: Path) -> tuple[Path, Path, dict[str, list[str]]]:
+    """Gold published over three years of Silver, then Silver rewritten with two of them: the Silver and Gold paths
+    and each live table's files before the next run."""
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
     gold_job.run_gold(spark, str(silver_path), str(gold_path))
     before = {table: table_files(gold_path, table) for table in gold_job.GOLD_TABLES}
     write_silver(spark, silver_path, three_years_of_requests()[:2])
+    return silver_path, gold_path, before
+
+
+def test_a_publish_that_fails_half_way_puts_the_table_back(spark, tmp_path, monkeypatch, capsys):
+    silver_path, gold_path, before = published_then_silver_shrinks(spark, tmp_path)
 
     fail_to_move(monkeypatch, "resolution_times")
     code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
@@ -497,11 +504,7 @@ def test_a_first_publish_that_fails_at_the_first_table_leaves_no_part_of_it(
 
 
 def test_a_live_table_that_cannot_be_moved_aside_stays_as_it_was(spark, tmp_path, monkeypatch, capsys):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    gold_job.run_gold(spark, str(silver_path), str(gold_path))
-    before = {table: table_files(gold_path, table) for table in gold_job.GOLD_TABLES}
-    write_silver(spark, silver_path, three_years_of_requests()[:2])
+    silver_path, gold_path, before = published_then_silver_shrinks(spark, tmp_path)
     real_move = gold_job.move_path
 
     def move_path(spark, source: str, target: str) -> None:
