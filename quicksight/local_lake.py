@@ -12,7 +12,6 @@ import argparse
 import glob
 import logging
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -261,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     root = lake_layout.Lake.from_uri(args.lake)
     # the pipeline on this very lake: a bare make run builds ./lake, whatever lake was asked for
-    pipeline = f"make run LAKE={shlex.quote(root.root)}"
+    pipeline = lake_layout.make_run_command(root.root)
     if not root.is_s3 and not os.path.isdir(root.root):
         print(f"The lake {root.root} does not exist; run the pipeline first ({pipeline}).", file=sys.stderr)
         return 2

@@ -100,8 +100,15 @@ def rerun_command(path: str, in_layout: str, stages: str) -> str:
     <stages>"``, without LAKE= when ``path`` is not where the layout puts it (its lake is not known)."""
     path = path.rstrip("/")
     root = path.removesuffix(f"/{in_layout}") or "/"  # a lake at the file system's root
-    lake = f" LAKE={shlex.quote(root)}" if root != path else ""
-    return f'make run{lake} ARGS="--stages {stages}"'
+    return make_run_command(root if root != path else None, stages)
+
+
+def make_run_command(root: str | None = None, stages: str | None = None) -> str:
+    """``make run`` as a message tells it: on the lake at ``root`` (``LAKE=``, quoted for the shell; none: the
+    default ``./lake``), of ``stages`` only (``ARGS="--stages …"``; none: the whole pipeline)."""
+    lake = f" LAKE={shlex.quote(root)}" if root else ""
+    only = f' ARGS="--stages {stages}"' if stages else ""
+    return f"make run{lake}{only}"
 
 
 def lake_argument(text: str) -> str:
