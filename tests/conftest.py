@@ -78,6 +78,19 @@ def gold_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return lake
 
 
+@pytest.fixture(scope="session")
+def small_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny hand-made lake (``serving_helpers.write_small_lake``) with its query layer ``lake.duckdb`` built, once
+    for the run: read it, never write into it."""
+    import local_lake
+    from serving_helpers import write_small_lake
+
+    root = tmp_path_factory.mktemp("small_lake")
+    silver, gold = write_small_lake(root)
+    local_lake.build_local_query_layer(str(root / "lake.duckdb"), str(silver), str(gold))
+    return root
+
+
 @pytest.fixture
 def portal():
     """The offline portal stand-in with the real samples (scripts/portal_standin.py); faults are set per test."""

@@ -34,15 +34,6 @@ LOCATIONS = {
 
 
 @pytest.fixture(scope="module")
-def small_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny hand-made lake with its query layer built."""
-    root = tmp_path_factory.mktemp("small_lake")
-    silver, gold = helpers.write_small_lake(root)
-    local_lake.build_local_query_layer(str(root / "lake.duckdb"), str(silver), str(gold))
-    return root
-
-
-@pytest.fixture(scope="module")
 def db(small_lake: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the tiny lake's lake.duckdb."""
     with duckdb.connect(str(small_lake / "lake.duckdb"), read_only=True) as connection:
