@@ -1,6 +1,6 @@
 """The SQL that README.md and docs/*.md show is SQL that runs, on Athena and on the local DuckDB layer alike.
 
-Every ``sql`` code block of the docs is:
+Every ``sql`` code block of the docs (docs/analysts.md's cookbook above all) is:
 
 - run on the tiny hand-made lake's ``lake.duckdb`` (``serving_helpers.write_small_lake``), transpiled as the views are
   (``athena_sql.to_duckdb``), so a renamed view or column fails here and not in an analyst's hands;
@@ -26,6 +26,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 import athena_sql
+import serving_helpers as helpers
 from conftest import REPO
 
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
@@ -130,6 +131,20 @@ def exact_divisions(sql: str, schema: dict[str, dict[str, str]]) -> list[str]:
     ]
 
 
+def block_under(heading: str) -> DocSql:
+    """docs/analysts.md's query under a heading."""
+    [block] = [
+        block for block in BLOCKS if block.where.startswith("docs/analysts.md") and block.heading == heading
+    ]
+    return block
+
+
+def test_the_docs_show_sql_and_the_analysts_page_a_cookbook() -> None:
+    """The reader keeps finding the blocks (a change of the docs' format would otherwise check nothing)."""
+    assert len([block for block in BLOCKS if block.where.startswith("docs/analysts.md")]) >= 10
+    assert any(block.where.startswith("docs/gold.md") for block in BLOCKS)
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=[block.where for block in BLOCKS])
 def test_the_docs_sql_runs_on_the_local_layer(block: DocSql, db: duckdb.DuckDBPyConnection) -> None:
     columns, _ = run(db, block.sql)
@@ -180,3 +195,35 @@ def test_a_division_athena_would_round_is_found(sql: str, refused: bool, schema:
 )
 def test_what_only_duckdb_has_is_found(sql: str, problem: str) -> None:
     assert problem in unknown_functions(sql) or problem in relations(sql) - ATHENA_RELATIONS
+
+
+def test_the_kpi_query_gives_the_dashboards_kpis(db: duckdb.DuckDBPyConnection) -> None:
+    """On the tiny lake the dashboard's KPIs are February 2024 against January (tests/test_dashboard_browser.py)."""
+    columns, rows = run(db, block_under("The last complete month, as the dashboard's KPIs").sql)
+    got = [dict(zip(columns, row, strict=True)) for row in rows]
+    assert [(row["month"].isoformat(), row["requests"], row["still_open"]) for row in got] == [
+        ("2024-02-01", 25, 6),
+        ("2024-01-01", 15, 2),
+    ]
+    # February (serving_helpers.SMALL_MONTHLY): 396 hours over 16 closed cases with a duration, 10 of 19 on time
+    assert got[0]["average_delay_days"] == pytest.approx(396 / 16 / 24)
+    assert got[0]["on_time_rate"] == pytest.approx(10 / 19)
+
+
+def test_the_on_time_query_gives_each_years_rate_and_change(db: duckdb.DuckDBPyConnection) -> None:
+    columns, rows = run(db, block_under("Which departments' on-time rate fell?").sql)
+    got = {(row[0], row[1]): dict(zip(columns, row, strict=True)) for row in rows}
+    # PWDx: 2023 7 of 7 on time; 2024 6 + 5 + 1 = 12 of 8 + 5 + 4 = 17
+    assert got[("PWDx", 2024)]["on_time_rate"] == pytest.approx(12 / 17)
+    assert got[("PWDx", 2024)]["change_from_previous_year"] == pytest.approx(12 / 17 - 1)
+    assert got[("PWDx", 2023)]["change_from_previous_year"] is None
+
+
+def test_the_numbers_in_the_cookbook_are_the_tiny_lakes(db: duckdb.DuckDBPyConnection) -> None:
+    """Two answers worked out by hand from serving_helpers, so a query that runs but answers wrong fails too."""
+    _, rows = run(db, block_under("How big is the open backlog, and is it shrinking?").sql)
+    assert rows == [
+        (helpers.SMALL_BACKLOG[2][0], 9, 3, 6, None)
+    ]  # 8 January 2024: 2 + 7 open, 1 + 2 of a year
+    columns, rows = run(db, block_under("Which neighbourhoods are slowest?").sql)
+    assert [row[:2] for row in rows] == [(2024, "Dorchester")]  # Roxbury's 6 cases are too few to rank
