@@ -463,8 +463,10 @@ PAGE = """<!DOCTYPE html>
   </div>
 </section>
 </main>
-<footer>Data: City of Boston 311 service requests (ODC PDDL), through the lake's Gold views.
-  Average delay = hours to close summed / closed cases with a duration / 24.</footer>
+<footer>Data: City of Boston 311 service requests (ODC PDDL), through the lake's Gold views; every month and year is
+  the one a case was opened in, Boston time. Average delay = hours to close summed / closed cases with a duration / 24
+  (time to close, late or not). What each number means and what to check before quoting it:
+  <code>docs/analysts.md</code> in the project's repository.</footer>
 <script type="application/json" id="dashboard-data">__DASHBOARD_DATA__</script>
 <script>__DASHBOARD_JS__</script>
 </body>

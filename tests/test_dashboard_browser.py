@@ -155,6 +155,13 @@ def test_the_file_is_one_self_contained_page(small_dashboard: Path) -> None:
     assert list(small_dashboard.parent.iterdir()) == [small_dashboard]  # no partial file left behind
 
 
+def test_the_footer_names_the_page_that_says_what_each_number_means(small_dashboard: Path) -> None:
+    page = small_dashboard.read_text(encoding="utf-8")
+    footer = page[page.index("<footer>") : page.index("</footer>")]
+    assert "<code>docs/analysts.md</code>" in footer
+    assert (Path(__file__).resolve().parent.parent / "docs" / "analysts.md").is_file()
+
+
 def test_dashboard_data_rolls_the_views_up_for_the_visuals(small_dashboard: Path) -> None:
     with duckdb.connect(str(small_dashboard.parent.parent / "lake.duckdb"), read_only=True) as connection:
         data = dashboard.dashboard_data(connection)
