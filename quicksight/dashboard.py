@@ -505,6 +505,15 @@ SCRIPT = r"""
     var partial = through && Number(through.slice(0, 4)) === y && through.slice(5) !== "12-31";
     return partial ? y + " (to " + dayLabel(through) + ")" : String(y);
   }
+  // A year of the Opening period by the months it holds of it (YYYY-MM): "2024" when all twelve, else "2026 (Jan)",
+  // "2011 (Jul–Dec)", and the day the data stops when its last month is partial: "2026 (Jan–Feb, to 10 Feb)".
+  function yearOfPeriodLabel(year, first, last) {
+    var from = Number(first.slice(5)), to = Number(last.slice(5));
+    var through = last === DATA.partial_month ? ", to " + dayLabel(DATA.data_through) : "";
+    if (from === 1 && to === 12 && !through) { return year; }
+    var months = MONTH_NAMES[from - 1] + (from === to ? "" : "–" + MONTH_NAMES[to - 1]);
+    return year + " (" + months + through + ")";
+  }
   // plotly.js reads the text it draws (labels, legend, hover, annotations) as its own small HTML: <b>, <a href>,
   // <span style>, <br> and entities such as &amp; are rendered, not shown. Names come from the City's data, so each
   // one goes through plotText first: "<b>x</b>" or "&lt;" in a value is then drawn as written (plotly decodes the
@@ -843,16 +852,20 @@ SCRIPT = r"""
     var years = {};
     for (var m = selection.from; m <= selection.to; m++) {
       var year = MONTHS[m].slice(0, 4), t = totals[m];
-      var y = years[year] || (years[year] = { opened: 0, hours: 0, withDuration: 0, hasData: false });
+      var y = years[year] || (years[year] = { opened: 0, hours: 0, withDuration: 0, hasData: false, first: MONTHS[m] });
       y.opened += t.opened; y.hours += t.hours; y.withDuration += t.withDuration;
       y.hasData = y.hasData || HAS_DATA[m];
+      y.last = MONTHS[m];
     }
     var yearKeys = Object.keys(years).sort();
+    // A year the period covers in part says which months it sums, "2026 (Jan)": read as a whole year, the default
+    // period's January 2026 was a fall from 4,134 to 1,075 enquiries on the demo lake.
+    var yearLabels = yearKeys.map(function (k) { return yearOfPeriodLabel(k, years[k].first, years[k].last); });
     draw("chart-yearly", [
-      { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearKeys, line: { color: BLUE },
+      { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearLabels, line: { color: BLUE },
         hovertemplate: "%{x}: %{y:,} enquiries<extra></extra>",
         y: yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; }) },
-      { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearKeys, yaxis: "y2",
+      { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearLabels, yaxis: "y2",
         line: { color: ORANGE, dash: "dot" }, hovertemplate: "%{x}: %{y:.1f} days on average<extra></extra>",
         y: yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); }) }],
       { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category" },
@@ -863,10 +876,10 @@ SCRIPT = r"""
         margin: { l: 60, r: 60, t: 30, b: 40 } });
     var yearOpened = yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; });
     var yearDelay = yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); });
-    describe("chart-yearly", "Enquiries per year, " + range + ": " + extremes(yearKeys, yearOpened, fmtInt) +
-      "; average delay: " + extremes(yearKeys, yearDelay, function (v) { return fmt1(v) + " days"; }),
-      ["Year", "Enquiries", "Average delay (days)"], yearKeys.map(function (k, i) {
-        return [k, yearOpened[i] === null ? "no data" : fmtInt(yearOpened[i]), fmt1(yearDelay[i])];
+    describe("chart-yearly", "Enquiries per year, " + range + ": " + extremes(yearLabels, yearOpened, fmtInt) +
+      "; average delay: " + extremes(yearLabels, yearDelay, function (v) { return fmt1(v) + " days"; }),
+      ["Year", "Enquiries", "Average delay (days)"], yearLabels.map(function (label, i) {
+        return [label, yearOpened[i] === null ? "no data" : fmtInt(yearOpened[i]), fmt1(yearDelay[i])];
       }));
 
     var bySubject = sumBy(rows.map(function (i) { return M.subject[i]; }), opened);

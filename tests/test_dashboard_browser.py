@@ -835,7 +835,7 @@ def test_months_the_lake_has_no_data_for_are_gaps_not_zeros(browser: object, tmp
     page = loaded_page.page
     try:
         [(years, enquiries), _] = chart_traces(page, "chart-yearly", ["x", "y"])
-        assert (years, enquiries) == (["2022", "2023", "2024"], [7, None, 40])
+        assert (years, enquiries) == (["2022 (Dec)", "2023", "2024 (Jan\u2013Feb)"], [7, None, 40])
         [(sparkline,)] = chart_traces(page, "chart-enquiries-sparkline", ["y"])
         assert sparkline == [*[None] * 10, 15, 25]  # the last 12 months: March 2023 to February 2024
         page.select_option("#control-period-to", label="Jan 2024")
@@ -922,8 +922,9 @@ def test_management_charts_draw_the_views_sums(loaded: Page) -> None:
     ]
     # per year: 2023 opened 7, 14 hours over 7 cases; 2024 opened 40, (80 + 25 + 300 + 96) hours over 29 cases
     (enquiries, delay) = chart_traces(page, "chart-yearly", ["x", "y"])
-    assert enquiries == [["2023", "2024"], [7, 40]]
-    assert delay[0] == ["2023", "2024"]
+    # each year by the months of the period it holds
+    assert enquiries == [["2023 (Dec)", "2024 (Jan\u2013Feb)"], [7, 40]]
+    assert delay[0] == enquiries[0]
     assert delay[1] == [pytest.approx(14 / 7 / 24), pytest.approx(501 / 29 / 24)]
     # the top 2 reasons are the two largest: Street Cleaning 21, Enforcement 20 (not Sanitation 5, Unknown 1)
     page.fill("#control-top-n", "2")
@@ -1281,8 +1282,16 @@ def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path
         assert " vs Aug 2024 (" in page.inner_text("#kpi-enquiries-change")
         last_option = page.locator("#control-period-to option").last
         assert last_option.inner_text() == "Oct 2024 (to 17 Oct)"
+        # the yearly lines: 2022 and 2023 whole, 2024 the period's months of it, so its total reads as nine months
+        [(years, _), _] = chart_traces(page, "chart-yearly", ["x", "y"])
+        assert years == ["2022", "2023", "2024 (Jan\u2013Sep)"]
         page.select_option("#control-period-to", label="Oct 2024 (to 17 Oct)")
         assert page.inner_text("#kpi-enquiries-month") == "Oct 2024 (to 17 Oct)"
+        [(years, _), _] = chart_traces(page, "chart-yearly", ["x", "y"])
+        assert years == ["2022", "2023", "2024 (Jan\u2013Oct, to 17 Oct)"]
+        page.click("#chart-yearly-numbers summary")  # the table says it too
+        page.wait_for_selector("#chart-yearly-numbers table")
+        assert numbers(page, "chart-yearly")[-1][0] == "2024 (Jan\u2013Oct, to 17 Oct)"
         assert "vs Sep 2024" in page.inner_text("#kpi-enquiries-change")
         assert loaded_page.errors == []
     finally:
