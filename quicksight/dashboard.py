@@ -868,7 +868,7 @@ SCRIPT = r"""
       { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearLabels, yaxis: "y2",
         line: { color: ORANGE, dash: "dot" }, hovertemplate: "%{x}: %{y:.1f} days on average<extra></extra>",
         y: yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); }) }],
-      { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category" },
+      { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category", automargin: true },
         yaxis: { title: { text: "enquiries" }, rangemode: "tozero" },
         // ticks of its own (plotly.js syncs an overlaying axis to the other's gridlines: 0.18, 0.36 … days)
         yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", rangemode: "tozero",
