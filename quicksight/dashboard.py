@@ -514,6 +514,13 @@ SCRIPT = r"""
     var months = MONTH_NAMES[from - 1] + (from === to ? "" : "–" + MONTH_NAMES[to - 1]);
     return year + " (" + months + through + ")";
   }
+  // Whether the data stops inside the week starting on this Monday (YYYY-MM-DD), before its Sunday.
+  function weekStopsInside(monday) {
+    var sunday = new Date(monday + "T00:00:00Z");
+    sunday.setUTCDate(sunday.getUTCDate() + 6);
+    var through = DATA.data_through;
+    return Boolean(through) && monday <= through && through < sunday.toISOString().slice(0, 10);
+  }
   // plotly.js reads the text it draws (labels, legend, hover, annotations) as its own small HTML: <b>, <a href>,
   // <span style>, <br> and entities such as &amp; are rendered, not shown. Names come from the City's data, so each
   // one goes through plotText first: "<b>x</b>" or "&lt;" in a value is then drawn as written (plotly decodes the
@@ -1019,16 +1026,19 @@ SCRIPT = r"""
     for (var w = 0; w < B.week_start.length; w++) {
       if (department >= 0 && B.department[w] !== department) { continue; }
       var series = weeks[B.department[w]] || (weeks[B.department[w]] = { x: [], y: [], aged: [] });
-      series.x.push(DIMS.week_start[B.week_start[w]]);
+      var week = DIMS.week_start[B.week_start[w]];
+      series.x.push(week);
       series.y.push(B.open_cases[w]);
-      series.aged.push(B.open_over_1y[w]);
+      series.aged.push([B.open_over_1y[w], weekStopsInside(week) ? "when the data stops, " + dayLabel(DATA.data_through) :
+                        "at its end"]);
     }
     var backlogTraces = Object.keys(weeks).map(function (d) {
-      // The hover says how many of the open cases are a year old or more (cases the City never closed).
+      // The hover says how many of the open cases are a year old or more (cases the City never closed), and, for the
+      // week the data stops inside, that its count is of that day: the week has not ended.
       return { type: "scatter", mode: "lines", name: plotText(DIMS.department[d]), x: weeks[d].x, y: weeks[d].y,
                line: { color: DATA.department_colors[d], dash: DATA.department_dashes[d] }, customdata: weeks[d].aged,
-               hovertemplate: "week of %{x|%d %b %Y}: %{y:,} open at its end, %{customdata:,} of them a year or more" +
-                 "<extra>%{fullData.name}</extra>" };
+               hovertemplate: "week of %{x|%d %b %Y}: %{y:,} open %{customdata[1]}, %{customdata[0]:,} of them a year " +
+                 "or more<extra>%{fullData.name}</extra>" };
     });
     draw("chart-backlog", backlogTraces, backlogTraces.length ?
       { showlegend: true, yaxis: { rangemode: "tozero", title: { text: "open cases" } } } :
@@ -1037,11 +1047,13 @@ SCRIPT = r"""
     backlogDepartments.forEach(function (d, column) {
       weeks[d].x.forEach(function (week, i) {
         var row = byWeek[week] || (byWeek[week] = backlogDepartments.map(function () { return null; }));
-        row[column] = fmtInt(weeks[d].y[i]) + " (" + fmtInt(weeks[d].aged[i]) + ")";
+        row[column] = fmtInt(weeks[d].y[i]) + " (" + fmtInt(weeks[d].aged[i][0]) + ")";
       });
     });
     var backlogWeeks = Object.keys(byWeek).sort();
-    var weekLabel = function (w) { return dayLabel(w) + " " + w.slice(0, 4); };  // 2024-01-08 -> 8 Jan 2024
+    var weekLabel = function (w) {  // 2024-01-08 -> 8 Jan 2024; the week the data stops inside: 9 Feb 2026 (to 10 Feb)
+      return dayLabel(w) + " " + w.slice(0, 4) + (weekStopsInside(w) ? " (to " + dayLabel(DATA.data_through) + ")" : "");
+    };
     describe("chart-backlog", backlogWeeks.length ? "Open cases at the end of each week, one line for each of " +
       backlogDepartments.length + " departments, weeks of " + weekLabel(backlogWeeks[0]) + " \u2013 " +
       weekLabel(backlogWeeks[backlogWeeks.length - 1]) + "; that last week: " + backlogDepartments.map(function (d) {

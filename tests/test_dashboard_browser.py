@@ -1217,8 +1217,9 @@ def test_the_backlog_hover_carries_the_cases_open_a_year_or_more(loaded: Page) -
     )
     page.click("#tab-management")
     # serving_helpers.SMALL_BACKLOG: (week, department, open_cases, open_over_1y)
-    assert series["PWDx"] == [["2024-01-01", "2024-01-08"], [3, 2], [1, 1]]
-    assert series["BTDT"] == [["2024-01-01", "2024-01-08"], [5, 7], [0, 2]]
+    # the data runs to 29 Feb 2024, past both weeks: each is counted at its end
+    assert series["PWDx"] == [["2024-01-01", "2024-01-08"], [3, 2], [[1, "at its end"], [1, "at its end"]]]
+    assert series["BTDT"] == [["2024-01-01", "2024-01-08"], [5, 7], [[0, "at its end"], [2, "at its end"]]]
 
 
 @pytest.mark.browser
@@ -1278,6 +1279,13 @@ def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path
         assert [labels for (labels,) in chart_traces(page, "chart-resolution-by-type", ["y"])] == [
             by_cases[::-1]
         ] * 2
+        # the week the data stops inside (Monday 14 to Sunday 20 October) is counted on 17 October, not at its end
+        ((weeks, notes), *_) = chart_traces(page, "chart-backlog", ["x", "customdata"])
+        stopped = dict(zip(weeks, (note for _, note in notes), strict=True))
+        assert (stopped["2024-10-07"], stopped["2024-10-14"]) == ("at its end", "when the data stops, 17 Oct")
+        page.click("#chart-backlog-numbers summary")
+        page.wait_for_selector("#chart-backlog-numbers table")
+        assert [row[0] for row in numbers(page, "chart-backlog")].count("14 Oct 2024 (to 17 Oct)") == 1
         page.click("#tab-management")
         assert " vs Aug 2024 (" in page.inner_text("#kpi-enquiries-change")
         last_option = page.locator("#control-period-to option").last
