@@ -2424,20 +2424,21 @@ def one_run_at_a_time(silver_path: str) -> Iterator[None]:
 
 def glue_or_spark() -> tuple[SparkSession, object | None]:
     """GlueContext's session on AWS Glue; a plain local SparkSession elsewhere (Glue's jars exist only on AWS)."""
-    if GlueContext is not None:
-        from pyspark.context import SparkContext
+    from pyspark import SparkConf
+    from pyspark.context import SparkContext
 
+    context = SparkContext.getOrCreate(SparkConf().setAppName("boston311-silver"))
+    if GlueContext is not None:
         try:
-            glue_context = GlueContext(SparkContext.getOrCreate())
+            glue_context = GlueContext(context)
             return glue_context.spark_session, glue_context
         except Exception as error:  # locally: "'JavaPackage' object is not callable"
             log.info("GlueContext unavailable (%s); using a plain SparkSession", error)
-    spark = (
-        SparkSession.builder.appName("boston311-silver")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .getOrCreate()
-    )
+    # Set on the session, not the builder: with a context already there, builder settings only earn the warning
+    # "Using an existing Spark session; only runtime SQL configurations will take effect".
+    spark = SparkSession.builder.getOrCreate()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.sparkContext.setLogLevel("WARN")  # Spark's INFO lines would bury the job's own summary
     return spark, None
 

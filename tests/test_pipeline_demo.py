@@ -52,6 +52,13 @@ def test_demo_prints_one_line_per_stage_and_where_things_are(demo_lake):
     assert f"{lake}/gold/boston311" in completed.stdout
 
 
+def test_a_clean_demo_run_logs_no_spark_warning(demo_lake):
+    """Spark's WARN lines on a clean run ("Using an existing Spark session", "Truncated the string representation
+    of a plan") would teach users to skim past warnings; the job's own warnings are WARNING, not WARN."""
+    _, completed = demo_lake
+    assert [line for line in completed.stderr.splitlines() if " WARN " in line] == []
+
+
 def test_bronze_holds_every_sample_csv_with_a_manifest(demo_lake):
     lake, _ = demo_lake
     bronze = lake / "bronze" / "boston311"
