@@ -2427,7 +2427,8 @@ def glue_or_spark() -> tuple[SparkSession, object | None]:
     from pyspark import SparkConf
     from pyspark.context import SparkContext
 
-    context = SparkContext.getOrCreate(SparkConf().setAppName("boston311-silver"))
+    # on Glue (and under spark-submit) the application already has its name
+    context = SparkContext.getOrCreate(SparkConf().setIfMissing("spark.app.name", "boston311-silver"))
     if GlueContext is not None:
         try:
             glue_context = GlueContext(context)
