@@ -11,7 +11,8 @@ LAKE   ?= ./lake
 # patsubst: patsubst works word by word ("/data/my  lake" lost a space, "~bob/x" became $HOME + "bob/x").
 LAKE_ARG = $(subst '~/,'$(HOME)/,'$(subst ','\'',$(LAKE))')
 # Spark 3.5 needs Java 17 (a newer JDK on the PATH breaks it): pin JAVA_HOME unless given on the command line.
-JAVA17 := $(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk* /usr/lib/jvm/temurin-17* /Library/Java/JavaVirtualMachines/*17*/Contents/Home))
+JAVA17 := $(firstword $(wildcard /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-17-openjdk-arm64 /usr/lib/jvm/java-17-openjdk* /usr/lib/jvm/temurin-17* /Library/Java/JavaVirtualMachines/*17*/Contents/Home \
+  /opt/homebrew/opt/openjdk@17/libexec/openjdk.jdk/Contents/Home /usr/local/opt/openjdk@17/libexec/openjdk.jdk/Contents/Home))
 ifneq ($(origin JAVA_HOME),command line)
   ifneq ($(JAVA17),)
     JAVA_HOME := $(JAVA17)
