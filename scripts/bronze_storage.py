@@ -4,6 +4,9 @@ Both backends commit atomically: a reader never sees a half-written object or fi
 Local: the file is staged in the lake's ``_staging`` folder (same file system) and moved into
 place with ``os.replace``. S3: the staged local file is uploaded with boto3's managed transfer
 (multipart above 8 MiB); an S3 object only becomes visible once its upload completes.
+
+One run at a time per lake (``one_run_at_a_time``): locally a ``flock`` on the Bronze folder, on S3 a lock object
+only one run can create (a conditional PutObject).
 """
 
 from __future__ import annotations
@@ -14,16 +17,23 @@ import logging
 import os
 import re
 import shutil
+import socket
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
 from lake import BRONZE_PREFIX, Lake
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not a POSIX system: a local lake has no run lock
+    fcntl = None
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +51,16 @@ JSON_TEMPORARY_PREFIX, JSON_TEMPORARY_SUFFIX = ".", ".tmp"
 JSON_TEMPORARY = re.compile(
     rf"{re.escape(JSON_TEMPORARY_PREFIX)}[a-z0-9_]{{8}}{re.escape(JSON_TEMPORARY_SUFFIX)}"
 )
+# An S3 lake's run lock: an object only one run can create (a conditional PutObject), holding who runs; deleted as
+# the run ends, however it ends, but for SIGKILL, a crash or power loss.
+RUN_LOCK = f"{BRONZE_PREFIX}/_state/run.lock"
+# A lock this old is a killed run's, and the next run takes it over: no run takes this long. The longest plausible,
+# a first landing of the whole portal (17 files, 1.9 GB) over a slow link (2 Mbit/s: about 2 hours), every file
+# stalling to its timeouts and retries (a few minutes each), stays within a few hours; and a daily run 24 hours
+# after a killed one finds its lock stale.
+RUN_LOCK_STALE_HOURS = 12
+# What S3 answers a conditional PutObject that finds another run's lock (or none, for IfMatch), or a concurrent one
+LOCK_TAKEN = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "409", "412")
 MIB = 1024 * 1024
 # Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
 MULTIPART_THRESHOLD = 8 * MIB
@@ -53,6 +73,10 @@ S3_METADATA_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 class StorageError(Exception):
     """The lake cannot be used or failed (no bucket, no credentials, not writable, disk full): one sentence."""
+
+
+class RunLockHeld(Exception):
+    """Another Bronze run holds the lake's run lock: one sentence (exit 1)."""
 
 
 class BronzeStore(Protocol):
@@ -84,6 +108,9 @@ class BronzeStore(Protocol):
     def close(self) -> None:
         """Remove the staging folder and anything left in it."""
 
+    def one_run_at_a_time(self) -> AbstractContextManager[None]:
+        """Hold the lake's run lock while the block runs; RunLockHeld at once when another run holds it."""
+
 
 def s3_metadata(metadata: dict[str, Any]) -> dict[str, str]:
     """Metadata values as S3 takes them, US-ASCII header text: anything else in a value from the portal (a URL with an
@@ -109,6 +136,38 @@ class LocalStore:
 
     def _full(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
+
+    @contextmanager
+    def one_run_at_a_time(self) -> Iterator[None]:
+        """Hold an exclusive lock on the lake's Bronze folder for the run (``flock`` on the folder itself, released by
+        the system when the process ends, however it ends); RunLockHeld at once when another Bronze run holds it. The
+        folders it makes are removed again while still empty, so a run that stops early leaves none."""
+        if fcntl is None:  # pragma: no cover - not a POSIX system
+            yield
+            return
+        folder = self._full(BRONZE_PREFIX)
+        made, missing = [], folder  # the folders this run makes (parents included), deepest first
+        while not os.path.exists(missing):
+            made.append(missing)
+            missing = os.path.dirname(missing)
+        with _local_errors(f"create {folder}"):
+            os.makedirs(folder, exist_ok=True)
+            handle = os.open(folder, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunLockHeld(
+                    f"Another Bronze run is writing {folder}; wait for it to end, then run Bronze again."
+                ) from None
+            yield
+        finally:
+            os.close(handle)
+            for path in made:
+                try:
+                    os.rmdir(path)
+                except OSError:  # it holds what the run wrote
+                    break
 
     def check_writable(self) -> None:
         """Raise StorageError unless the lake folder is writable or can be created; creates nothing.
@@ -380,6 +439,132 @@ class S3Store:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         remove_abandoned_staging(self.work_dir or tempfile.gettempdir(), prefix=S3_STAGING_PREFIX)
+
+    @contextmanager
+    def one_run_at_a_time(self) -> Iterator[None]:
+        """Hold the lake's run lock for the run: the object ``RUN_LOCK``, created only where there is none (a
+        conditional PutObject, ``IfNoneMatch="*"``), deleted as the run ends (only while it is still this run's:
+        ``IfMatch`` its ETag). RunLockHeld at once when another run's is there, unless it is ``RUN_LOCK_STALE_HOURS``
+        old: a killed run's, taken over (``IfMatch`` its ETag, so that of two runs that find it stale one takes it)."""
+        etag = self._take_run_lock()
+        try:
+            yield
+        finally:
+            self._release_run_lock(etag)
+
+    def _take_run_lock(self) -> str:
+        """Create the lock object, or take over a stale one; its ETag. RunLockHeld when another run holds it."""
+        from botocore.exceptions import ClientError
+
+        lock = f"s3://{self.bucket}/{self._key(RUN_LOCK)}"
+        holder = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": datetime.now(UTC).isoformat(),
+        }
+        condition, stale = {"IfNoneMatch": "*"}, None
+        for _ in range(3):  # the lock may go, or be taken by another run, between two of these calls
+            with _storage_errors(f"write {lock}"):
+                try:
+                    etag = self.client.put_object(
+                        Bucket=self.bucket,
+                        Key=self._key(RUN_LOCK),
+                        Body=json.dumps(holder).encode("utf-8"),
+                        ContentType="application/json",
+                        **condition,
+                        **self.encryption_args(),
+                    )["ETag"]
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") not in LOCK_TAKEN:
+                        raise
+                else:
+                    if stale is not None:
+                        log.warning(
+                            "took over the run lock %s of %s: older than any run (%d hours), it was left by a run "
+                            "killed before it could remove it",
+                            lock,
+                            stale,
+                            RUN_LOCK_STALE_HOURS,
+                        )
+                    return etag
+            found = self._read_run_lock(lock)
+            if found is None:  # removed meanwhile: create it
+                condition, stale = {"IfNoneMatch": "*"}, None
+                continue
+            other, etag, age = found
+            if age < RUN_LOCK_STALE_HOURS:
+                raise RunLockHeld(
+                    f"Another Bronze run is writing {self.root}/{BRONZE_PREFIX} ({other}); wait for it to end, then "
+                    f"run Bronze again (if that run was killed, remove its lock with aws s3 rm {lock}, or let a run "
+                    f"take it over once it is {RUN_LOCK_STALE_HOURS} hours old)."
+                )
+            condition, stale = {"IfMatch": etag}, other
+        raise RunLockHeld(
+            f"Another Bronze run is writing {self.root}/{BRONZE_PREFIX}: its lock {lock} changed hands as this run "
+            "tried to take it; wait for that run to end, then run Bronze again."
+        )
+
+    def _read_run_lock(self, lock: str) -> tuple[str, str, float] | None:
+        """Who holds the lock (``host …, pid …, started … ago``), its ETag and its age in hours; None when there is
+        none. Its age is S3's: the time since it was written."""
+        from botocore.exceptions import ClientError
+
+        with _storage_errors(f"read {lock}"):
+            try:
+                found = self.client.get_object(Bucket=self.bucket, Key=self._key(RUN_LOCK))
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return None
+                raise
+            body = found["Body"].read()
+        try:
+            holder = json.loads(body)
+        except ValueError:
+            holder = None
+        if not isinstance(holder, dict):
+            holder = {}
+        age = hours_since(found["LastModified"])
+        started = f"{age:.0f} hours" if age >= 2 else f"{age * 60:.0f} minutes"
+        who = f"host {holder.get('host', '?')}, pid {holder.get('pid', '?')}, started {started} ago"
+        return who, found["ETag"], age
+
+    def _release_run_lock(self, etag: str) -> None:
+        """Delete the lock object if it is still this run's; a failure is a WARNING (the run itself is over)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        lock = f"s3://{self.bucket}/{self._key(RUN_LOCK)}"
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(RUN_LOCK), IfMatch=etag)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in LOCK_TAKEN:
+                log.warning(
+                    "the run lock %s was taken over by another run, or removed, while this one ran (a run takes "
+                    "over a lock %d hours old): two runs may have written the lake at once; run Bronze once more "
+                    "when no other run is going, and it lands what the state misses",
+                    lock,
+                    RUN_LOCK_STALE_HOURS,
+                )
+            else:
+                self._warn_lock_left(lock, code or str(error))
+        except BotoCoreError as error:
+            self._warn_lock_left(lock, str(error))
+
+    @staticmethod
+    def _warn_lock_left(lock: str, reason: str) -> None:
+        log.warning(
+            "could not remove the run lock %s (%s): remove it with aws s3 rm %s, or the first run %d hours after "
+            "this one takes it over",
+            lock,
+            reason,
+            lock,
+            RUN_LOCK_STALE_HOURS,
+        )
+
+
+def hours_since(moment: datetime) -> float:
+    """Hours from ``moment`` (an aware time, such as S3's LastModified) to now."""
+    return (datetime.now(UTC) - moment).total_seconds() / 3600
 
 
 # S3 calls from a laptop: botocore's defaults (a minute to connect; 3 attempts in botocore 1.44's "standard" retry

@@ -21,18 +21,19 @@ import math
 import os
 import queue
 import re
+import signal
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from bronze_storage import BronzeStore, StorageError, open_store
+from bronze_storage import BronzeStore, RunLockHeld, StorageError, open_store
 from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE, Lake, lake_argument
 
 log = logging.getLogger("ingestao_bronze")
@@ -1170,7 +1171,8 @@ def unique_run_id(store: BronzeStore, started: datetime) -> str:
 def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str, Any]]:
     """One ingest run: discover, land what changed, write manifest then state. Returns (exit code, manifest).
 
-    StorageError when the lake cannot be used; on Ctrl-C what landed so far is announced before it propagates.
+    StorageError when the lake cannot be used; RunLockHeld when another run writes it (a dry run writes nothing and
+    takes no lock); on Ctrl-C what landed so far is announced before it propagates.
     """
     started = utc_now()
     lake = Lake.from_uri(config.lake)
@@ -1181,7 +1183,10 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         session=session,
         check=not config.dry_run,
     )
+    run_lock = ExitStack()
     try:
+        if not config.dry_run:
+            run_lock.enter_context(store.one_run_at_a_time())  # before the first write; released last
         state = read_state(store) if config.dry_run else announce_unfinished_run(store)
         http = http_session(config.retries, config.backoff)
         method, discovered = discover(http, config)
@@ -1228,6 +1233,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         raise
     finally:
         store.close()
+        run_lock.close()  # after the clean-up: no other run writes before it is done
 
 
 def land_selection(
@@ -1304,8 +1310,9 @@ def dry_run_report(
     """
     unfinished = state.get(RUN_IN_PROGRESS)
     if unfinished is not None:
-        print(
-            f"run {unfinished['run_id']} stopped before its manifest: the next run announces what it landed"
+        print(  # a dry run takes no lock: that run may still be going
+            f"run {unfinished['run_id']} has no manifest yet (it is still running, or it stopped): if it stopped, "
+            "the next run announces what it landed"
         )
     lines = []
     for resource in chosen:
@@ -1339,8 +1346,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ingestao_bronze.py",
         description="Land every Boston 311 CSV of the City's open-data portal, unchanged, in the Bronze layer "
         "of the lake (a local folder or s3://bucket[/prefix]). A re-run lands only what changed.",
-        epilog="Exit codes: 0 everything landed or unchanged, 1 some resources failed (the others landed), "
-        "2 usage or configuration error, 130 interrupted. Whatever landed is announced as landed in a "
+        epilog="Exit codes: 0 everything landed or unchanged, 1 some resources failed (the others landed) or "
+        "another run is writing the lake, 2 usage or configuration error, 130 interrupted (Ctrl-C, SIGTERM). "
+        "One run writes a lake at a time; --dry-run takes no lock. Whatever landed is announced as landed in a "
         "manifest (by the next run when this one is killed). "
         "AWS credentials come from the default chain (AWS_PROFILE, environment, instance role).",
     )
@@ -1521,8 +1529,9 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0 when every selected resource is landed or unchanged, 1 when some failed (the others landed),
-        2 on a usage or configuration error (one sentence on stderr), 130 when interrupted.
+        0 when every selected resource is landed or unchanged, 1 when some failed (the others landed) or another
+        run holds the lake's run lock, 2 on a usage or configuration error (one sentence on stderr), 130 when
+        interrupted (Ctrl-C or SIGTERM).
         Whatever landed is announced as landed in a manifest (docs/bronze.md, "Exit codes").
     """
     try:
@@ -1533,8 +1542,12 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     configure_logging(config.quiet)
+    previous_handler = stop_on_sigterm()
     try:
         code, _ = run(config)
+    except RunLockHeld as error:
+        print(f"ingestao_bronze.py: error: {error}", file=sys.stderr)
+        return 1
     except (UsageError, StorageError) as error:
         print(f"ingestao_bronze.py: error: {error}", file=sys.stderr)
         return 2
@@ -1545,7 +1558,23 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     return code
+
+
+def stop_on_sigterm() -> Any:
+    """Make SIGTERM (``kill``, ``docker stop``, systemd) stop the run as Ctrl-C does: what landed is announced, the
+    staging folder and the run lock are removed on the way out. Returns the handler it replaced (None off the main
+    thread, where no handler can be set), for ``main`` to give back."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from bronze_helpers import (
     s3_keys,
     s3_manifests,
 )
+from bronze_storage import RUN_LOCK
 from lake import BRONZE_MANIFESTS, BRONZE_STATE, Lake
 from portal_standin import Fault, Portal
 
@@ -310,11 +311,12 @@ def test_a_bucket_that_refuses_writes_is_a_configuration_error(
 
     import bronze_storage
 
-    def access_denied(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+    def access_denied(params: dict[str, Any], **_: Any) -> None:
+        if not params["Key"].endswith(RUN_LOCK):  # the run lock is let through, to reach the lake's records
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
 
     monkeypatch.setattr(
-        bronze_storage, "s3_client", s3_client_calling("before-call.s3.PutObject", access_denied)
+        bronze_storage, "s3_client", s3_client_calling("before-parameter-build.s3.PutObject", access_denied)
     )
 
     code = ingest(portal_url, S3_LAKE, "--years", "2022", "--no-new-system")

@@ -32,6 +32,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 
 from bronze_helpers import data_keys, ingest
+from bronze_storage import RUN_LOCK
 from conftest import REPO
 from lake import BRONZE_PREFIX, GOLD_PREFIX, SILVER_PREFIX
 
@@ -1067,6 +1068,8 @@ def test_the_bronze_policy_is_enough_to_run_the_ingest_and_no_more(stack, portal
     )
     for stage in (SILVER_PREFIX, GOLD_PREFIX):  # not even in this lake: Bronze never writes another stage
         assert not allowed(bronze_user, "write", f"{LAKE_PREFIX}/{stage}/part-0.parquet"), stage
+    assert f"{LAKE_PREFIX}/{RUN_LOCK}" not in keys  # the run removed its lock: the one thing it may delete
+    assert not allowed(bronze_user, "delete", keys[0])
 
 
 def role_credentials(role_arn: str) -> dict[str, str]:

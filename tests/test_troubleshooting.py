@@ -54,6 +54,7 @@ USER_ERRORS = {
     "GoldPublishError",
     "PublishError",
     "ResourceError",
+    "RunLockHeld",
     "RestoreError",
     "SilverError",
     "SqlError",
