@@ -133,6 +133,9 @@ class LocalStore:
 
     root: str
     _staging: str | None = field(default=None, repr=False)
+    # True while this run holds the lake's run lock: no other run can be writing, so whatever a run left in the
+    # staging folder or as a temporary file is a killed run's, removed at once rather than a day later
+    sole_writer: bool = field(default=False, repr=False)
 
     def _full(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/"))
@@ -160,14 +163,21 @@ class LocalStore:
                 raise RunLockHeld(
                     f"Another Bronze run is writing {folder}; wait for it to end, then run Bronze again."
                 ) from None
+            self.sole_writer = True
             yield
         finally:
+            self.sole_writer = False
             os.close(handle)
             for path in made:
                 try:
                     os.rmdir(path)
                 except OSError:  # it holds what the run wrote
                     break
+
+    def idle_hours(self) -> float:
+        """How long a staging folder or temporary file must be unchanged to be a killed run's: at once when this run
+        holds the lock, ``ABANDONED_STAGING_HOURS`` otherwise (it may be another run's, still writing)."""
+        return 0 if self.sole_writer else ABANDONED_STAGING_HOURS
 
     def check_writable(self) -> None:
         """Raise StorageError unless the lake folder is writable or can be created; creates nothing.
@@ -255,7 +265,7 @@ class LocalStore:
             except BaseException:
                 _remove_quietly(handle.name)
                 raise
-        remove_abandoned_temporaries(os.path.dirname(target))
+        remove_abandoned_temporaries(os.path.dirname(target), idle_hours=self.idle_hours())
 
     def close(self) -> None:
         """Remove this run's staging folder, those killed runs left (``remove_abandoned_staging``), and ``_staging`` itself
@@ -264,37 +274,43 @@ class LocalStore:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         staging_root = self._full(BRONZE_STAGING)
-        remove_abandoned_staging(staging_root)
+        remove_abandoned_staging(staging_root, idle_hours=self.idle_hours())
         with suppress(OSError):  # another run is staging, or it was never created
             os.rmdir(staging_root)
 
 
-def remove_abandoned_temporaries(folder: str, now: float | None = None) -> None:
+def remove_abandoned_temporaries(
+    folder: str, now: float | None = None, idle_hours: float = ABANDONED_STAGING_HOURS
+) -> None:
     """Remove the hidden temporary files (``JSON_TEMPORARY``) a killed ``write_json`` left in ``folder`` (between
-    creating one and renaming it into place), once unchanged for ``ABANDONED_STAGING_HOURS``: a younger one may be
-    another run's write in progress. Nothing reads them (``keys_in`` and Silver skip hidden names); without this each
-    such kill left one in ``_state/`` or ``_manifests/`` for good."""
+    creating one and renaming it into place), once unchanged for ``idle_hours``: a younger one may be another run's
+    write in progress, unless the caller holds the run lock (``idle_hours`` 0). Nothing reads them (``keys_in`` and
+    Silver skip hidden names); without this each such kill left one in ``_state/`` or ``_manifests/`` for good."""
     now = time.time() if now is None else now
     with suppress(OSError):  # the folder is gone or unreadable: nothing to tidy
         for entry in os.scandir(folder):
             if JSON_TEMPORARY.fullmatch(entry.name) and entry.is_file():
                 with suppress(OSError):  # gone meanwhile
-                    if now - entry.stat().st_mtime > ABANDONED_STAGING_HOURS * 3600:
+                    if not idle_hours or now - entry.stat().st_mtime > idle_hours * 3600:
                         os.remove(entry.path)
                         log.info("removed %s, left by a run that was killed while writing it", entry.path)
 
 
-def remove_abandoned_staging(staging_root: str, prefix: str = "") -> None:
+def remove_abandoned_staging(
+    staging_root: str, prefix: str = "", idle_hours: float = ABANDONED_STAGING_HOURS
+) -> None:
     """Remove the staging folders killed runs left under ``staging_root`` (``abandoned_staging``), each logged."""
-    for folder in abandoned_staging(staging_root, prefix=prefix):
+    for folder in abandoned_staging(staging_root, prefix=prefix, idle_hours=idle_hours):
         shutil.rmtree(folder, ignore_errors=True)
         log.info("removed %s, left by a run that was killed while downloading", folder)
 
 
-def abandoned_staging(staging_root: str, now: float | None = None, prefix: str = "") -> list[str]:
-    """The staging folders under ``staging_root`` (named ``prefix``…) in which nothing changed for
-    ``ABANDONED_STAGING_HOURS``: a killed run's (SIGKILL, out of memory, power loss: no clean-up ran). A live run's
-    download changes its file constantly."""
+def abandoned_staging(
+    staging_root: str, now: float | None = None, prefix: str = "", idle_hours: float = ABANDONED_STAGING_HOURS
+) -> list[str]:
+    """The staging folders under ``staging_root`` (named ``prefix``…) in which nothing changed for ``idle_hours``: a
+    killed run's (SIGKILL, out of memory, power loss: no clean-up ran). A live run's download changes its file
+    constantly; with ``idle_hours`` 0 (the caller holds the run lock, so no other run is live) every one."""
     now = time.time() if now is None else now
     try:
         folders = [
@@ -310,7 +326,7 @@ def abandoned_staging(staging_root: str, now: float | None = None, prefix: str =
             changed = [os.stat(folder).st_mtime]
             for parent, _, names in os.walk(folder):
                 changed += [os.stat(os.path.join(parent, name)).st_mtime for name in names]
-            if now - max(changed) > ABANDONED_STAGING_HOURS * 3600:
+            if not idle_hours or now - max(changed) > idle_hours * 3600:
                 abandoned.append(folder)
     return abandoned
 

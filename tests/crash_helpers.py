@@ -6,8 +6,7 @@ What is compared is what a reader or the next stage sees, minus what names a run
 - Silver: ``service_requests`` and the quarantine (every column but the quarantine's ``run_id`` folder), row count and
   a digest, the state (per Bronze object, all but ``run_id``), the manifest index, a ``latest.json`` that reads;
 - Gold: the five tables, row count and digest, and ``_runs/latest.json`` naming their rows;
-and for every stage: no staging, temporary, retired or replaced file left where the stage looks (Bronze's staging
-folder of a killed download excepted: it goes a day later, docs/bronze.md).
+and for every stage: no staging, temporary, retired or replaced file left where the stage looks.
 
 ``python tests/crash_helpers.py [bronze] [silver] [gold]`` drills every point of each stage's scenario (minutes:
 one rerun per point) and prints one line per point; the tests (tests/test_crash_points.py) drill a chosen few.
@@ -23,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,10 +192,7 @@ def bronze_view(lake: Path) -> dict:
         "announced": announced,
         "state": records,
         "run_in_progress": isinstance(state, dict) and "run_in_progress" in state,
-        # a killed run's staging folder and temporary files stay a day (crash_problems ages them)
-        "left_behind": [
-            p for p in left_behind(bronze) if not p.startswith("_staging") and not p.endswith(".tmp")
-        ],
+        "left_behind": left_behind(bronze),
     }
 
 
@@ -314,28 +309,9 @@ def drill_stage(
 
 
 def crash_problems(stage: str, crashed: Path, expected: dict, portal: str | None = None) -> list[str]:
-    """Rerun a stage over a lake a kill left; what keeps it from a clean build's (``expected``), if anything.
-
-    Bronze cannot tell a killed run's staging folder or temporary file from a live run's until it is a day old: those
-    are aged by a day and a second run must remove them."""
+    """Rerun a stage over a lake a kill left; what keeps it from a clean build's (``expected``), if anything."""
     rerun = run_stage(stage, crashed, portal)
-    problems = rerun_problems(rerun) + differences(expected, VIEWS[stage](crashed))
-    if stage == "bronze" and not problems:
-        left = age_left_behind(crashed / BRONZE, hours=25)
-        if left:
-            problems += [f"second {p}" for p in rerun_problems(run_stage(stage, crashed, portal))]
-            problems += [f"left a day later: {path}" for path in left_behind(crashed / BRONZE)]
-    return problems
-
-
-def age_left_behind(root: Path, hours: float) -> list[str]:
-    """Set back by ``hours`` the modification time of everything a run left under root (``left_behind``); their
-    paths."""
-    left = left_behind(root)
-    moment = time.time() - hours * 3600
-    for relative in left:
-        os.utime(root / relative, (moment, moment))
-    return left
+    return rerun_problems(rerun) + differences(expected, VIEWS[stage](crashed))
 
 
 def main(argv: list[str]) -> int:

@@ -89,22 +89,29 @@ def test_lake_holds_only_data_manifest_and_state(portal_url: str, tmp_path: Path
     assert not (lake / "bronze/boston311/_staging").exists()
 
 
-def test_a_staging_folder_a_killed_run_left_is_removed_a_day_later(portal_url: str, tmp_path: Path) -> None:
-    # A run killed while downloading (SIGKILL, out of memory) cleans nothing up: its partial file stayed for good.
+def test_the_staging_folders_and_temporary_files_killed_runs_left_are_removed_by_the_next_run(
+    portal_url: str, tmp_path: Path
+) -> None:
+    # A run killed while downloading or writing its state (SIGKILL, out of memory) cleans nothing up: its partial
+    # file stayed for good, then for a day. The next run holds the lake's run lock, so no other run can be writing
+    # them: gone at once, however young.
     lake = tmp_path / "lake"
     staging = lake / "bronze/boston311/_staging"
-    killed, live = staging / "0f3c", staging / "1a9e"
-    for folder in (killed, live):
+    killed_long_ago, killed_just_now = staging / "0f3c", staging / "1a9e"
+    for folder in (killed_long_ago, killed_just_now):
         folder.mkdir(parents=True)
         (folder / "tmptahr44h_.csv").write_bytes(b"case_id,open_date\n")
     day_and_a_bit = time.time() - (ABANDONED_STAGING_HOURS + 1) * 3600
-    for path in (killed / "tmptahr44h_.csv", killed):
+    for path in (killed_long_ago / "tmptahr44h_.csv", killed_long_ago):
         os.utime(path, (day_and_a_bit, day_and_a_bit))
+    temporary = (lake / BRONZE_STATE).parent / ".k3x9_a0q.tmp"  # write_json's name, between write and rename
+    temporary.parent.mkdir()
+    temporary.write_text('{"resources": {}')
 
-    ingest(portal_url, lake)
+    assert ingest(portal_url, lake) == 0
 
-    assert not killed.exists()
-    assert live.exists()  # another run may still be downloading into it
+    assert not staging.exists()
+    assert not temporary.exists()
 
 
 def test_only_a_day_old_temporary_file_of_a_killed_json_write_is_removed(
