@@ -23,6 +23,8 @@ import lake as lake_layout
 log = logging.getLogger(__name__)
 
 NAMED_QUERY_PREFIX = "nq_"
+# How many times the query layer is built when a table's folder changes under it (a Gold run publishing meanwhile)
+BUILD_ATTEMPTS = 3
 # The Silver folders under the Silver path, as the lake layout declares them.
 SILVER_TABLE_DIR = lake_layout.SILVER_TABLE.removeprefix(f"{lake_layout.SILVER_PREFIX}/")
 QUARANTINE_DIR = lake_layout.SILVER_QUARANTINE.removeprefix(f"{lake_layout.SILVER_PREFIX}/")
@@ -189,12 +191,33 @@ def create_table_view(
     return connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
 
 
+def build_views(building: Path, silver_path: str, gold_path: str) -> dict:
+    """Write the table views, the dashboard views and the named queries into a new DuckDB file; what it holds."""
+    summary: dict = {"tables": {}, "views": [], "named_queries": []}
+    with duckdb.connect(str(building)) as connection:
+        for table in athena_sql.table_names():
+            summary["tables"][table] = create_table_view(connection, table, silver_path, gold_path)
+        for view in athena_sql.view_names():
+            connection.execute(athena_sql.to_duckdb(athena_sql.load_sql("views", view)))
+            summary["views"].append(view)
+        for name in athena_sql.named_query_names():
+            query = athena_sql.to_duckdb(athena_sql.load_sql("named_queries", name))
+            connection.execute(f'CREATE OR REPLACE VIEW "{named_query_view(name)}" AS {query}')
+            summary["named_queries"].append(named_query_view(name))
+    return summary
+
+
 def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) -> dict:
     """Create or replace the DuckDB file of views over a local lake; returns what it holds.
 
     The file is built beside the target and moved into place, so a failure never leaves half a file.
     The summary is ``{"tables": {table: rows or None}, "views": [...], "named_queries": [...]}``,
     rows None meaning the table had no Parquet files (its view is empty).
+
+    A Gold run publishing meanwhile moves each table aside, then its new copy in (``make run`` twice at once, or this
+    script by hand): a table folder read in between is absent for that moment. So a build that found a folder gone
+    while it read it, or an empty one that has files once it is done, is made again (``BUILD_ATTEMPTS`` in all):
+    without that the table's view stayed empty until the serve stage ran again, or the build failed.
     """
     for path in (duckdb_path, silver_path, gold_path):
         if path.startswith("s3://"):
@@ -202,21 +225,31 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
     target = Path(duckdb_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = target.with_name(target.name + ".building")
-    building.unlink(missing_ok=True)
-    summary: dict = {"tables": {}, "views": [], "named_queries": []}
     try:
         if target.is_dir():
             raise IsADirectoryError(f"{target} is a folder, not a DuckDB file")
-        with duckdb.connect(str(building)) as connection:
-            for table in athena_sql.table_names():
-                summary["tables"][table] = create_table_view(connection, table, silver_path, gold_path)
-            for view in athena_sql.view_names():
-                connection.execute(athena_sql.to_duckdb(athena_sql.load_sql("views", view)))
-                summary["views"].append(view)
-            for name in athena_sql.named_query_names():
-                query = athena_sql.to_duckdb(athena_sql.load_sql("named_queries", name))
-                connection.execute(f'CREATE OR REPLACE VIEW "{named_query_view(name)}" AS {query}')
-                summary["named_queries"].append(named_query_view(name))
+        for attempt in range(1, BUILD_ATTEMPTS + 1):
+            building.unlink(missing_ok=True)
+            try:
+                summary = build_views(building, silver_path, gold_path)
+            except duckdb.IOException as error:  # a folder gone between the look for its files and their read
+                if attempt == BUILD_ATTEMPTS or "No files found" not in str(error):
+                    raise
+                log.info(
+                    "A table's files went while they were read (a Gold run swapping it in): building again."
+                )
+                continue
+            appeared = [
+                table
+                for table, rows in summary["tables"].items()
+                if rows is None and has_parquet(table_directory(table, silver_path, gold_path))
+            ]
+            if not appeared or attempt == BUILD_ATTEMPTS:
+                break
+            log.info(
+                "%s: its files came while the views were built (a Gold run): building again.",
+                ", ".join(appeared),
+            )
         os.replace(building, target)
     except BaseException:  # a damaged Parquet file, a folder in the way, Ctrl-C: no half-built file is left
         building.unlink(missing_ok=True)

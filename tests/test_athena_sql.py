@@ -466,6 +466,52 @@ def test_a_missing_gold_table_gives_an_empty_view_and_a_warning(
         assert [r[1] for r in connection.execute("DESCRIBE v_geo_grid").fetchall()][2] == "DOUBLE"
 
 
+def gold_swap_during_the_build(
+    monkeypatch: pytest.MonkeyPatch, live: Path, aside: Path, *, moved_aside_before: bool
+) -> None:
+    """Play a Gold run's swap of one table (the live folder moved aside, then the new one moved in) around the
+    serve stage's look at that folder (``has_parquet``): the swap is under way when it looks (``moved_aside_before``),
+    or begins just after it looked, and ends at its next look."""
+    has_parquet, looks = local_lake.has_parquet, []
+
+    def look_mid_swap(folder: str) -> bool:
+        if folder == str(live):
+            looks.append(folder)
+            if len(looks) == 1 and moved_aside_before:
+                live.rename(aside)
+            elif len(looks) > 1 and aside.exists():
+                aside.rename(live)  # the new table moved in
+        found = has_parquet(folder)
+        if folder == str(live) and len(looks) == 1 and not moved_aside_before:
+            live.rename(aside)  # moved aside once the folder was seen with its files
+        return found
+
+    monkeypatch.setattr(local_lake, "has_parquet", look_mid_swap)
+
+
+@pytest.mark.parametrize(
+    "moved_aside_before", [True, False], ids=["swap-under-way", "swap-begins-after-the-look"]
+)
+def test_a_gold_table_swapped_while_the_views_are_built_is_read_once_the_swap_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moved_aside_before: bool
+) -> None:
+    """The serve stage beside a Gold run's publish (``make run`` twice, or local_lake.py by hand): a table folder is
+    absent for the moment between its two moves. Seen absent, the view was made empty for good (0 rows once Gold had
+    ended, until the serve stage ran again); gone after it was seen, the build failed ("No files found")."""
+    silver, gold = helpers.write_small_lake(tmp_path)
+    gold_swap_during_the_build(
+        monkeypatch, gold / "monthly_requests", tmp_path / "aside", moved_aside_before=moved_aside_before
+    )
+
+    summary = local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+
+    assert summary["tables"]["gold_monthly_requests"] == len(helpers.SMALL_MONTHLY)
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM v_monthly_requests").fetchone() == (
+            len(helpers.SMALL_MONTHLY),
+        )
+
+
 def test_a_column_missing_from_parquet_reads_as_null(tmp_path: Path) -> None:
     gold = tmp_path / "gold"
     narrow = (
