@@ -260,6 +260,14 @@ def test_a_backlog_week_with_a_negative_or_impossible_open_over_1y_is_not_publis
     )
 
 
+def test_every_checked_table_has_a_tampered_builder():
+    # a table added to GOLD_CHECKS is shown to stop the publish when it disagrees (docs/gold.md, "Adding a Gold table")
+    untested = sorted({check.table for check in gold_job.GOLD_CHECKS} - set(TAMPERED))
+    assert not untested, (
+        f"add a builder gone wrong and the failure it gives to TAMPERED for {', '.join(untested)}"
+    )
+
+
 @pytest.mark.parametrize("table", list(TAMPERED))
 def test_a_table_that_disagrees_with_silver_is_not_published(spark, tmp_path, monkeypatch, capsys, table):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
@@ -300,23 +308,43 @@ def silver_group(
     }
 
 
+def staged_agreeing_with(counts: list[dict]) -> dict[str, dict]:
+    """The per-year tables' staged figures as every per-year check of GOLD_CHECKS expects them of Silver's counts
+    (each figure equal to Silver's): taken from the checks, so a table added to them needs nothing here."""
+    totals = gold_job.totals_by(counts, "year")
+    staged: dict[str, dict] = {}
+    for check in gold_job.GOLD_CHECKS:
+        if check.per == "year":
+            table = staged.setdefault(check.table, {})
+            for year, silver in totals.items():
+                table.setdefault(year, {})[check.figure] = silver[check.silver_figure]
+    return staged
+
+
 def pwdx_staged() -> tuple[dict, dict]:
     """The staged figures of PWDx's 3 cases opened in the weeks of 1 to 15 January 2024 (3 weeks), 2 still open: the
     per-year tables' and open_backlog's (without its department key)."""
-    year_2024 = {
-        "requests_opened": 3,
-        "requests_closed": 1,
-        "still_open": 2,
-        "closed_cases": 1,
-        "requests": 3,
-    }
-    staged = {
-        "monthly_requests": {2024: year_2024},
-        "resolution_times": {2024: year_2024},
-        "neighborhood_scorecard": {2024: year_2024},
-        "geo_grid": {},
-    }
+    staged = staged_agreeing_with([silver_group(2024, "PWDx", 3, 2, "2024-01-01", "2024-01-15")])
     return staged, {"weeks": 3, "peak_open": 3, "open_at_end": 2, "impossible_weeks": 0}
+
+
+def test_the_agreeing_figures_cover_every_checked_table():
+    # what the reconcile tests below start from: every table a check reads, each check passing
+    staged, backlog = pwdx_staged()
+    assert {*staged, "open_backlog"} == {check.table for check in gold_job.GOLD_CHECKS}
+    assert staged["monthly_requests"] == {
+        2024: {
+            "requests_opened": 3,
+            "requests_closed": 1,
+            "still_open": 2,
+            "closed_on_time": 0,
+            "closed_late": 0,
+            "closed_with_duration": 0,
+        }
+    }
+    counts = [silver_group(2024, "PWDx", 3, 2, "2024-01-01", "2024-01-15")]
+    checks = gold_job.reconcile(counts, {**staged, "open_backlog": {"PWDx": backlog}})
+    assert len(checks) == len(gold_job.GOLD_CHECKS)
 
 
 @pytest.mark.parametrize(
@@ -350,10 +378,9 @@ def test_a_case_without_an_opening_week_is_not_asked_of_the_backlog():
     no_week = silver_group(2024, "PWDx", 1, 1, "2024-01-01", "2024-01-01")
     no_week.update(year=None, first_week=None, last_week=None)
     counts = [silver_group(2024, "PWDx", 3, 2, "2024-01-01", "2024-01-15"), no_week]
-    staged, backlog = pwdx_staged()
-    unknown_year = {"requests_opened": 1, "still_open": 1, "requests": 1}
-    for table in ("monthly_requests", "neighborhood_scorecard"):
-        staged[table] = {**staged[table], None: unknown_year}
+    backlog = pwdx_staged()[1]
+    staged = staged_agreeing_with(counts)  # the per-year tables count it under an unknown year
+    assert staged["monthly_requests"][None]["requests_opened"] == 1
 
     checks = gold_job.reconcile(counts, {**staged, "open_backlog": {"PWDx": backlog}})
 
