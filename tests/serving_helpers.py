@@ -244,10 +244,33 @@ SMALL_SILVER = [
 ]  # fmt: skip
 
 
+def check_every_column_filled(rows: list[dict], schema: pa.Schema, folder: Path) -> None:
+    """AssertionError naming the columns of ``schema`` that some row has no value for: a column added to a schema
+    (SILVER_SCHEMA, GOLD_SCHEMAS) but not to the rows the tests write in it."""
+    missing = [name for name in schema.names if any(name not in row for row in rows)]
+    if missing:
+        raise AssertionError(
+            f"the rows written to {folder.name}/ have no {', '.join(missing)}, a column of their schema: give them a "
+            "value (a Silver column in tests/serving_helpers._silver_case, a Gold column in the table's rows)"
+        )
+
+
+def rows_of_tuples(rows: list[tuple], schema: pa.Schema, folder: Path) -> list[dict]:
+    """Tuples in ``schema``'s column order as dicts; AssertionError naming the columns when a tuple is short or long."""
+    for row in rows:
+        if len(row) != len(schema.names):
+            raise AssertionError(
+                f"a row written to {folder.name}/ has {len(row)} values for the {len(schema.names)} columns of its "
+                f"schema ({', '.join(schema.names)}): {row!r}"
+            )
+    return [dict(zip(schema.names, row, strict=True)) for row in rows]
+
+
 def write_partitioned(
     rows: list[dict], schema: pa.Schema, folder: Path, partitions: dict[str, pa.DataType]
 ) -> None:
     """Write rows as Hive-partitioned Parquet (partition columns only in the paths, as Spark writes them)."""
+    check_every_column_filled(rows, schema, folder)
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault(tuple(row[name] for name in partitions), []).append(row)
@@ -261,7 +284,7 @@ def write_partitioned(
 def write_table(rows: list[tuple], schema: pa.Schema, folder: Path) -> None:
     """Write tuples (in schema order) as one unpartitioned Parquet file."""
     folder.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist([dict(zip(schema.names, row, strict=True)) for row in rows], schema=schema)
+    table = pa.Table.from_pylist(rows_of_tuples(rows, schema, folder), schema=schema)
     pq.write_table(table, folder / "part-00000.snappy.parquet", compression="snappy")
 
 
@@ -270,7 +293,9 @@ def write_gold(gold: Path, tables: dict[str, list[tuple]]) -> None:
     for name, rows in tables.items():
         schema = GOLD_SCHEMAS[name]
         if name in GOLD_PARTITIONS:
-            dicts = [dict(zip(schema.names, row, strict=True)) | {"year": row[0].year} for row in rows]
+            dicts = [
+                row | {"year": row[schema.names[0]].year} for row in rows_of_tuples(rows, schema, gold / name)
+            ]
             write_partitioned(dicts, schema, gold / name, GOLD_PARTITIONS[name])
         else:
             write_table(rows, schema, gold / name)

@@ -213,6 +213,22 @@ def test_every_table_and_view_has_its_test_fixture() -> None:
     assert sorted(VIEW_COLUMNS) == athena_sql.view_names(), "a new view needs its columns in VIEW_COLUMNS"
 
 
+def test_test_rows_without_a_column_of_their_schema_are_named(tmp_path: Path) -> None:
+    # a column added to SILVER_SCHEMA or GOLD_SCHEMAS but not to the rows the tests write is named in one sentence,
+    # not a KeyError (or zip's "argument 2 is shorter") inside the fixture that builds the lake
+    silver_row = {name: value for name, value in helpers.SMALL_SILVER[0].items() if name != "zipcode"}
+    with pytest.raises(
+        AssertionError, match=r"^the rows written to service_requests/ have no zipcode, a column"
+    ):
+        helpers.write_silver(tmp_path / "silver", [silver_row])
+    with pytest.raises(AssertionError, match=r"^a row written to geo_grid/ has 4 values for the 5 columns"):
+        helpers.write_gold(tmp_path / "gold", {"geo_grid": [helpers.SMALL_GEO[0][:4]]})
+    with pytest.raises(
+        AssertionError, match=r"^a row written to monthly_requests/ has 14 values for the 15 columns"
+    ):
+        helpers.write_gold(tmp_path / "gold", {"monthly_requests": [helpers.SMALL_MONTHLY[0][:-1]]})
+
+
 @pytest.mark.parametrize("name", athena_sql.named_query_names())
 def test_named_query_counts_are_bigint_in_duckdb_as_in_athena(
     name: str, db: duckdb.DuckDBPyConnection
