@@ -179,6 +179,18 @@ def test_bronze_lands_exactly_the_headers_silver_reads() -> None:
         assert landed == silver_job.recognise_era(header), header
 
 
+def test_the_example_unknown_column_is_in_no_era() -> None:
+    # The refusal tests (the next one, and test_headers_overrides_and_paths_are_recognised in test_silver_rules.py)
+    # and docs/silver.md's "A new column or header" take case_origin as the column no era has: once an era has it,
+    # those tests fail with "DID NOT RAISE", so this one says why.
+    eras = {era for era, (known, _) in bronze.HEADER_ERAS.items() if "case_origin" in known}
+    eras |= {era for era in silver_job.ERA_COLUMNS if "case_origin" in silver_job.era_header(era)[0]}
+    assert not eras, (
+        f"case_origin is now a column of {', '.join(sorted(eras))}, and the refusal tests use it as a column no era "
+        "has: give them another (tests/test_bronze_discovery.py, tests/test_silver_rules.py)"
+    )
+
+
 @pytest.mark.parametrize(
     ("header", "message"),
     [
