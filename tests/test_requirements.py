@@ -57,3 +57,27 @@ def test_every_installed_package_is_in_the_constraints_at_its_installed_version(
     assert not unpinned, (
         f"installed but not pinned at that version in constraints.txt (run make lock, then make test): {unpinned}"
     )
+
+
+# The oldest Python 3.11 the project installs on: Debian 12's, which .ci/run installs on a fresh machine.
+OLDEST_PYTHON = "3.11.2"
+
+
+@pytest.mark.skipif(
+    Path(sys.prefix).resolve() != (REPO / ".venv").resolve(),
+    reason="runs in the project's virtualenv only (make test), whose packages constraints.txt describes",
+)
+def test_every_installed_package_installs_on_the_oldest_python_311():
+    """A pin whose Requires-Python leaves out Debian 12's 3.11.2 makes pip's install fail there with
+    ResolutionImpossible (soupsieve 3.x asks for 3.11.5), though every other 3.11 installs it."""
+    from packaging.specifiers import SpecifierSet
+
+    refusing = {
+        d.metadata["Name"]: d.metadata["Requires-Python"]
+        for d in metadata.distributions()
+        if d.metadata["Requires-Python"] and OLDEST_PYTHON not in SpecifierSet(d.metadata["Requires-Python"])
+    }
+    assert not refusing, (
+        f"these pins do not install on Python {OLDEST_PYTHON}: {refusing}; pin an older release in "
+        "requirements.txt (with a comment saying why), then make lock"
+    )
