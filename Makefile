@@ -33,7 +33,7 @@ help: ## list the targets
 $(VENV)/.installed: requirements.txt constraints.txt
 	$(REQUIRE_PYTHON_311)
 	@$(PY) -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }  # none yet, or half-made
-	$(PY) -m pip install --quiet --upgrade pip -c constraints.txt
+	$(PY) -m pip install --quiet --upgrade pip setuptools -c constraints.txt  # both come with the Python, in its own versions
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
 	@touch $@
 
