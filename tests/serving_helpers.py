@@ -1,7 +1,9 @@
 """Hand-made Silver and Gold lakes for the serving tests (no Spark): a tiny one with known answers, a realistic one.
 
-The Arrow schemas below are written out from docs/CONTRACTS.md on purpose, not derived from the DDL,
-so a DDL that drifts from the contract fails the schema test.
+The Arrow schemas the tests write are read from the DDL (quicksight/athena/ddl/), so a new column is declared there
+once. What holds the DDL to the stages is elsewhere: Silver's and Gold's real output is compared with it in
+tests/test_silver_bad_input.py (-k athena) and tests/test_athena_sql.py, and docs/CONTRACTS.md's columns in
+tests/test_athena_sql.py.
 """
 
 from __future__ import annotations
@@ -13,53 +15,36 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+import athena_sql
+import lake
+
 UTC = dt.UTC
 
-SILVER_SCHEMA = pa.schema(
-    [
-        ("case_id", pa.string()),
-        ("source_system", pa.string()),
-        ("opened_at", pa.timestamp("us", tz="UTC")),
-        ("target_at", pa.timestamp("us", tz="UTC")),
-        ("closed_at", pa.timestamp("us", tz="UTC")),
-        ("is_closed", pa.bool_()),
-        ("status_detail", pa.string()),
-        ("on_time", pa.bool_()),
-        ("hours_to_close", pa.float64()),
-        ("department", pa.string()),
-        ("subject", pa.string()),
-        ("reason", pa.string()),
-        ("type", pa.string()),
-        ("queue", pa.string()),
-        ("case_title", pa.string()),
-        ("source", pa.string()),
-        ("source_raw", pa.string()),
-        ("neighborhood", pa.string()),
-        ("neighborhood_raw", pa.string()),
-        ("zipcode", pa.string()),
-        ("ward", pa.string()),
-        ("precinct", pa.string()),
-        ("street_name", pa.string()),
-        ("latitude", pa.float64()),
-        ("longitude", pa.float64()),
-        ("location_quality", pa.string()),
-        ("source_file", pa.string()),
-        ("ingested_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-SILVER_PARTITIONS = {"open_year": pa.int32(), "open_month": pa.int32()}
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("reject_reason", pa.string()),
-        ("source_file", pa.string()),
-        ("raw_record", pa.string()),
-        ("dataset", pa.string()),
-        ("source_era", pa.string()),
-        ("ingested_at", pa.timestamp("us", tz="UTC")),
-        ("case_id", pa.string()),
-        ("row_position", pa.int64()),
-    ]
-)
+# How pyarrow reads each Hive type the DDL declares (timestamps are UTC microseconds: TIMESTAMP_MICROS).
+HIVE_TO_ARROW = {
+    "string": pa.string(),
+    "int": pa.int32(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "date": pa.date32(),
+}
+
+
+def ddl_schema(table: str) -> pa.Schema:
+    """The Arrow schema of one table's data columns, in its DDL's order."""
+    return pa.schema([(name, HIVE_TO_ARROW[kind]) for name, kind in athena_sql.table_columns(table).items()])
+
+
+def ddl_partitions(table: str) -> dict[str, pa.DataType]:
+    """The Arrow types of one table's partition columns (empty when unpartitioned)."""
+    return {name: HIVE_TO_ARROW[kind] for name, kind in athena_sql.partition_columns(table).items()}
+
+
+SILVER_SCHEMA = ddl_schema(athena_sql.SILVER_TABLE)
+SILVER_PARTITIONS = ddl_partitions(athena_sql.SILVER_TABLE)
+QUARANTINE_SCHEMA = ddl_schema(athena_sql.QUARANTINE_TABLE)
 # Each Silver run writes its rejects under quarantine/run_id=<run>/ (a folder per run, not a table partition).
 QUARANTINE_RUNS = {"run_id": pa.string()}
 
@@ -72,70 +57,10 @@ MONTHLY_MEASURES = (
     "sum_hours_to_close",
     "closed_with_duration",
 )
-GOLD_SCHEMAS = {
-    "monthly_requests": pa.schema(
-        [
-            ("month", pa.date32()),
-            ("department", pa.string()),
-            ("subject", pa.string()),
-            ("reason", pa.string()),
-            ("type", pa.string()),
-            ("source", pa.string()),
-            ("neighborhood", pa.string()),
-            ("requests_opened", pa.int64()),
-            ("requests_closed", pa.int64()),
-            ("closed_on_time", pa.int64()),
-            ("closed_late", pa.int64()),
-            ("still_open", pa.int64()),
-            ("sum_hours_to_close", pa.float64()),
-            ("closed_with_duration", pa.int64()),
-            ("last_opened_date", pa.date32()),
-        ]
-    ),
-    "resolution_times": pa.schema(
-        [
-            ("year", pa.int32()),
-            ("department", pa.string()),
-            ("type", pa.string()),
-            ("closed_cases", pa.int64()),
-            ("closed_with_duration", pa.int64()),
-            ("p50_hours", pa.float64()),
-            ("p90_hours", pa.float64()),
-            ("mean_hours", pa.float64()),
-            ("on_time_rate", pa.float64()),
-        ]
-    ),
-    "neighborhood_scorecard": pa.schema(
-        [
-            ("year", pa.int32()),
-            ("neighborhood", pa.string()),
-            ("requests", pa.int64()),
-            ("closed_with_duration", pa.int64()),
-            ("p50_hours", pa.float64()),
-            ("on_time_rate", pa.float64()),
-            ("top_type", pa.string()),
-            ("share_of_city", pa.float64()),
-        ]
-    ),
-    "open_backlog": pa.schema(
-        [
-            ("week_start", pa.date32()),
-            ("department", pa.string()),
-            ("open_cases", pa.int64()),
-            ("open_over_1y", pa.int64()),
-        ]
-    ),
-    "geo_grid": pa.schema(
-        [
-            ("year", pa.int32()),
-            ("type", pa.string()),
-            ("cell_lat", pa.float64()),
-            ("cell_lon", pa.float64()),
-            ("requests", pa.int64()),
-        ]
-    ),
+GOLD_SCHEMAS = {table: ddl_schema(f"gold_{table}") for table in lake.GOLD_TABLES}
+GOLD_PARTITIONS = {
+    table: partitions for table in lake.GOLD_TABLES if (partitions := ddl_partitions(f"gold_{table}"))
 }
-GOLD_PARTITIONS = {"monthly_requests": {"year": pa.int32()}}
 
 PWD = "Public Works Department"
 BTD = "Transportation - Traffic Division"

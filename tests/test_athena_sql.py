@@ -16,17 +16,9 @@ import athena_sql
 import definitions
 import local_lake
 import serving_helpers as helpers
+from conftest import REPO
 from lake import GOLD_TABLES
 
-HIVE_TO_ARROW = {
-    "string": pa.string(),
-    "int": pa.int32(),
-    "bigint": pa.int64(),
-    "double": pa.float64(),
-    "boolean": pa.bool_(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-    "date": pa.date32(),
-}
 LOCATIONS = {
     "silver_location": "s3://my-lake/silver/boston311",
     "gold_location": "s3://my-lake/gold/boston311",
@@ -83,8 +75,53 @@ def test_every_gold_table_has_a_table_a_view_and_a_dataset() -> None:
     assert {spec.view for spec in definitions.DATASETS} == {f"v_{table}" for table in GOLD_TABLES}
 
 
+def contract_section(heading: str) -> str:
+    """The text under one ``## <heading>`` of docs/CONTRACTS.md, without the heading line."""
+    text = (REPO / "docs" / "CONTRACTS.md").read_text(encoding="utf-8")
+    return text.split(f"\n## {heading}", 1)[1].split("\n", 1)[1].split("\n## ", 1)[0]
+
+
+def contract_columns(text: str) -> dict[str, str]:
+    """Column name -> Hive type of a contract list such as ``a string, b/c timestamp (UTC), d, e double``: a type
+    word ends the names before it; what stands in parentheses is a remark."""
+    columns, names = {}, []
+    for word in re.findall(r"\w+", re.sub(r"\([^)]*\)", "", text)):
+        if word in helpers.HIVE_TO_ARROW:
+            columns |= dict.fromkeys(names, word)
+            names = []
+        else:
+            names.append(word)
+    assert not names, f"docs/CONTRACTS.md gives no type after {', '.join(names)}"
+    return columns
+
+
+def test_the_contract_declares_the_ddl_columns() -> None:
+    """docs/CONTRACTS.md against the DDL, which the tests' schemas are read from: a column added to one and not the
+    other fails here (the stages' real output is held to the DDL by the Silver and Gold job tests)."""
+    silver = athena_sql.SILVER_TABLE
+    assert contract_columns(contract_section("Silver table `service_requests`")) == {
+        **athena_sql.table_columns(silver),
+        **athena_sql.partition_columns(silver),
+    }
+    quarantine = re.search(r"`silver_quarantine` \(([^;]*);", contract_section("Athena / DuckDB names"))
+    assert contract_columns(quarantine.group(1)) == athena_sql.table_columns(athena_sql.QUARANTINE_TABLE)
+    # the Gold tables are described in prose: each column the DDL declares is named in its table's item
+    items = re.findall(
+        r"^\d+\. `(\w+)` — (.*?)(?=^\d+\. |^Null|\Z)", contract_section("Gold tables"), re.M | re.S
+    )
+    assert [table for table, _ in items] == list(GOLD_TABLES)
+    for table, text in items:
+        declared = {
+            **athena_sql.table_columns(f"gold_{table}"),
+            **athena_sql.partition_columns(f"gold_{table}"),
+        }
+        assert set(declared) - set(re.findall(r"\w+", text)) == set(), table
+
+
 @pytest.mark.parametrize("table", athena_sql.TABLES)
-def test_ddl_columns_match_the_parquet_schema_of_the_contract(table: str, small_lake: Path) -> None:
+def test_ddl_columns_match_the_parquet_the_tests_write(table: str, small_lake: Path) -> None:
+    # the tests' schemas are read from the DDL: this holds the folders and partitions they write to what the local
+    # query layer reads, and the Hive -> Arrow types to what pyarrow writes
     folder = Path(
         local_lake.table_directory(
             table, *map(str, (small_lake / "silver/boston311", small_lake / "gold/boston311"))
@@ -93,7 +130,7 @@ def test_ddl_columns_match_the_parquet_schema_of_the_contract(table: str, small_
     parquet = pq.read_schema(next(folder.rglob("*.parquet")))
     declared = athena_sql.table_columns(table)
     assert list(declared) == parquet.names  # same names, same order
-    assert {name: HIVE_TO_ARROW[kind] for name, kind in declared.items()} == {f.name: f.type for f in parquet}
+    assert {f.name: f.type for f in helpers.ddl_schema(table)} == {f.name: f.type for f in parquet}
     partition_dirs = {
         part.split("=")[0] for p in folder.rglob("*.parquet") for part in p.relative_to(folder).parts[:-1]
     }
@@ -206,10 +243,7 @@ VIEW_COLUMNS = {
 
 
 def test_every_table_and_view_has_its_test_fixture() -> None:
-    # a new Gold table or view is checked here only once its schema and columns are written down
-    assert set(helpers.GOLD_SCHEMAS) == set(athena_sql.lake.GOLD_TABLES), (
-        "a new Gold table needs its pyarrow schema in tests/serving_helpers.GOLD_SCHEMAS"
-    )
+    # a new view is checked here only once its columns are written down (a Gold table's schema is its DDL's)
     assert sorted(VIEW_COLUMNS) == athena_sql.view_names(), "a new view needs its columns in VIEW_COLUMNS"
 
 
@@ -745,7 +779,7 @@ def test_the_real_gold_job_writes_what_the_ddl_declares_and_the_views_read_it(sp
     for table in athena_sql.GOLD_TABLES:
         folder = gold / table.removeprefix("gold_")
         parquet = pq.read_schema(next(folder.rglob("*.parquet")))
-        declared = {name: HIVE_TO_ARROW[kind] for name, kind in athena_sql.table_columns(table).items()}
+        declared = {f.name: f.type for f in helpers.ddl_schema(table)}
         assert {f.name: f.type for f in parquet if f.name in declared} == declared, table
     local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
     with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:

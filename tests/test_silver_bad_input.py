@@ -17,18 +17,10 @@ import athena_sql
 import lake
 import silver_job
 from conftest import REPO
+from serving_helpers import HIVE_TO_ARROW
 from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legacy29_row, silver_rows
 
 pytestmark = pytest.mark.spark
-# How pyarrow reads the Hive types Silver writes (timestamps are UTC microseconds: TIMESTAMP_MICROS).
-ARROW_TYPES = {
-    "string": "string",
-    "timestamp": "timestamp[us, tz=UTC]",
-    "bigint": "int64",
-    "int": "int32",
-    "double": "double",
-    "boolean": "bool",
-}
 
 
 def line(row: list[str]) -> str:
@@ -106,8 +98,8 @@ def test_the_quarantine_is_what_the_athena_table_declares(bad_lake):
     """Drift guard: the columns and types Silver writes to quarantine/ are the silver_quarantine DDL's, in order."""
     parquet = pq.read_schema(next((bad_lake["silver"] / "quarantine").rglob("*.parquet")))
     declared = athena_sql.table_columns(athena_sql.QUARANTINE_TABLE)
-    assert [(f.name, str(f.type)) for f in parquet] == [
-        (name, ARROW_TYPES[kind]) for name, kind in declared.items()
+    assert [(f.name, f.type) for f in parquet] == [
+        (name, HIVE_TO_ARROW[kind]) for name, kind in declared.items()
     ]
 
 
@@ -117,8 +109,8 @@ def test_the_silver_table_is_what_the_athena_table_declares(bad_lake):
     table = bad_lake["silver"] / "service_requests"
     parquet = pq.read_schema(next(table.rglob("*.parquet")))
     declared = athena_sql.table_columns(athena_sql.SILVER_TABLE)
-    written = {f.name: str(f.type) for f in parquet if f.name in declared}
-    assert written == {name: ARROW_TYPES[kind] for name, kind in declared.items()}
+    written = {f.name: f.type for f in parquet if f.name in declared}
+    assert written == {name: HIVE_TO_ARROW[kind] for name, kind in declared.items()}
     assert list(athena_sql.partition_columns(athena_sql.SILVER_TABLE)) == silver_job.PARTITION_COLUMNS
 
 
