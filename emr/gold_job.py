@@ -70,9 +70,6 @@ SILVER_COLUMNS = (
     "longitude",
 )
 
-# Same names, same order as GOLD_TABLES in scripts/lake.py (a test keeps the two equal; this file
-# must stay importable on its own on EMR).
-GOLD_TABLES = ("monthly_requests", "resolution_times", "neighborhood_scorecard", "open_backlog", "geo_grid")
 PARTITION_COLUMNS = {"monthly_requests": ("year",)}
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 RUNS_FOLDER = "_runs"
@@ -400,6 +397,9 @@ def geo_grid(base: DataFrame) -> DataFrame:
     )
 
 
+# Each Gold table and the function that builds it, in the order they are written and published. GOLD_TABLES is
+# its keys: the same names, same order as GOLD_TABLES in scripts/lake.py (a test keeps the two equal; this file
+# must stay importable on its own on EMR).
 GOLD_BUILDERS = {
     "monthly_requests": monthly_requests,
     "resolution_times": resolution_times,
@@ -407,6 +407,7 @@ GOLD_BUILDERS = {
     "open_backlog": open_backlog,
     "geo_grid": geo_grid,
 }
+GOLD_TABLES = tuple(GOLD_BUILDERS)
 
 
 # ---------------------------------------------------------------------------------------------
