@@ -60,6 +60,8 @@ RUN_LOCK = f"{BRONZE_PREFIX}/_state/run.lock"
 # after a killed one finds its lock stale.
 RUN_LOCK_STALE_HOURS = 12
 # What S3 answers a conditional PutObject that finds another run's lock (or none, for IfMatch), or a concurrent one
+# What S3 answers a read of a key that is not there
+NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 LOCK_TAKEN = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "409", "412")
 MIB = 1024 * 1024
 # Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
@@ -401,7 +403,7 @@ class S3Store:
             try:
                 return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                if error.response.get("Error", {}).get("Code") in NOT_FOUND:
                     return None
                 raise
 
@@ -426,16 +428,22 @@ class S3Store:
 
     def read_json(self, key: str) -> Any | None:
         """Parse the JSON object under ``key`` if there is one."""
+        found = self._get(key)
+        return None if found is None else json.loads(found[0])
+
+    def _get(self, key: str) -> tuple[bytes, dict] | None:
+        """The body of the object under ``key`` and get_object's answer (ETag, LastModified…); None when there is
+        none."""
         from botocore.exceptions import ClientError
 
         with _storage_errors(f"read s3://{self.bucket}/{self._key(key)}"):
             try:
-                body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+                found = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                if error.response.get("Error", {}).get("Code") in NOT_FOUND:
                     return None
                 raise
-        return json.loads(body)
+            return found["Body"].read(), found
 
     def write_json(self, key: str, document: Any) -> None:
         """One ``put_object`` (atomic on S3) with the same encryption as the data."""
@@ -503,7 +511,7 @@ class S3Store:
                             RUN_LOCK_STALE_HOURS,
                         )
                     return etag
-            found = self._read_run_lock(lock)
+            found = self._read_run_lock()
             if found is None:  # removed meanwhile: create it
                 condition, stale = {"IfNoneMatch": "*"}, None
                 continue
@@ -520,19 +528,13 @@ class S3Store:
             "tried to take it; wait for that run to end, then run Bronze again."
         )
 
-    def _read_run_lock(self, lock: str) -> tuple[str, str, float] | None:
+    def _read_run_lock(self) -> tuple[str, str, float] | None:
         """Who holds the lock (``host …, pid …, started … ago``), its ETag and its age in hours; None when there is
         none. Its age is S3's: the time since it was written."""
-        from botocore.exceptions import ClientError
-
-        with _storage_errors(f"read {lock}"):
-            try:
-                found = self.client.get_object(Bucket=self.bucket, Key=self._key(RUN_LOCK))
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                    return None
-                raise
-            body = found["Body"].read()
+        read = self._get(RUN_LOCK)
+        if read is None:
+            return None
+        body, found = read
         try:
             holder = json.loads(body)
         except ValueError:
