@@ -13,6 +13,8 @@ from hypothesis import settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
+# The pages users read: README.md and docs/*.md (the docs tests check what they quote)
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 SAMPLE_2011 = FIXTURES / "legacy_2011_old29col_raw_first3000.csv"
 SAMPLE_2015 = FIXTURES / "legacy_2015_reissued30col_pandas-filtered_first2000.csv"

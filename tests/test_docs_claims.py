@@ -26,9 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import DOCS, REPO
 
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 CODE_FOLDERS = ("scripts", "glue", "emr", "quicksight", "bench", "tests", "infra", ".ci")
 CODE_SUFFIXES = {".py", ".yaml", ".yml", ".json", ".sql", ".toml", ".cfg", ""}
 CODE_FILES = ("Makefile", "pyproject.toml", ".coveragerc")

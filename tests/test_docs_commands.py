@@ -40,9 +40,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import DOCS, REPO
 
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SHELL_BLOCKS = {"bash", "sh", "shell", "console"}
 PYTHONS = {"python", "python3", ".venv/bin/python", "$(PY)"}
 SPARK_SUBMITS = {"spark-submit", ".venv/bin/spark-submit"}

@@ -30,9 +30,8 @@ from sqlglot.optimizer.qualify import qualify
 
 import athena_sql
 import serving_helpers as helpers
-from conftest import REPO
+from conftest import DOCS, REPO
 
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 # What Athena serves: the catalog's tables and the views (not the local layer's nq_* views).
 ATHENA_RELATIONS = {*athena_sql.table_names(), *athena_sql.view_names()}
 FLOATS = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
