@@ -15,6 +15,11 @@ import pytest
 
 from conftest import REPO
 
+# what the virtualenv holds is checked only in it: elsewhere other packages are installed
+IN_PROJECT_VIRTUALENV = pytest.mark.skipif(
+    Path(sys.prefix).resolve() != (REPO / ".venv").resolve(),
+    reason="runs in the project's virtualenv only (make test), whose packages constraints.txt describes",
+)
 PIN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>\S+)")
 
 
@@ -46,10 +51,7 @@ def test_every_requirement_is_pinned_to_the_same_version_in_the_constraints():
     assert not differing, f"requirements.txt and constraints.txt differ (run make lock): {differing}"
 
 
-@pytest.mark.skipif(
-    Path(sys.prefix).resolve() != (REPO / ".venv").resolve(),
-    reason="runs in the project's virtualenv only (make test), whose packages constraints.txt describes",
-)
+@IN_PROJECT_VIRTUALENV
 def test_every_installed_package_is_in_the_constraints_at_its_installed_version():
     constraints = pins(REPO / "constraints.txt")
     installed = {canonical(d.metadata["Name"]): d.version for d in metadata.distributions()}
@@ -63,10 +65,7 @@ def test_every_installed_package_is_in_the_constraints_at_its_installed_version(
 OLDEST_PYTHON = "3.11.2"
 
 
-@pytest.mark.skipif(
-    Path(sys.prefix).resolve() != (REPO / ".venv").resolve(),
-    reason="runs in the project's virtualenv only (make test), whose packages constraints.txt describes",
-)
+@IN_PROJECT_VIRTUALENV
 def test_every_installed_package_installs_on_the_oldest_python_311():
     """A pin whose Requires-Python leaves out Debian 12's 3.11.2 makes pip's install fail there with
     ResolutionImpossible (soupsieve 3.x asks for 3.11.5), though every other 3.11 installs it."""
