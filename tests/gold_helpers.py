@@ -5,42 +5,21 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as T
+from pyspark.sql.pandas.types import from_arrow_schema
 
-# The Silver table service_requests as docs/CONTRACTS.md fixes it.
-SILVER_SCHEMA = T.StructType(
-    [
-        T.StructField("case_id", T.StringType()),
-        T.StructField("source_system", T.StringType()),
-        T.StructField("opened_at", T.TimestampType()),
-        T.StructField("target_at", T.TimestampType()),
-        T.StructField("closed_at", T.TimestampType()),
-        T.StructField("is_closed", T.BooleanType()),
-        T.StructField("status_detail", T.StringType()),
-        T.StructField("on_time", T.BooleanType()),
-        T.StructField("hours_to_close", T.DoubleType()),
-        T.StructField("department", T.StringType()),
-        T.StructField("subject", T.StringType()),
-        T.StructField("reason", T.StringType()),
-        T.StructField("type", T.StringType()),
-        T.StructField("queue", T.StringType()),
-        T.StructField("case_title", T.StringType()),
-        T.StructField("source", T.StringType()),
-        T.StructField("source_raw", T.StringType()),
-        T.StructField("neighborhood", T.StringType()),
-        T.StructField("zipcode", T.StringType()),
-        T.StructField("ward", T.StringType()),
-        T.StructField("precinct", T.StringType()),
-        T.StructField("street_name", T.StringType()),
-        T.StructField("latitude", T.DoubleType()),
-        T.StructField("longitude", T.DoubleType()),
-        T.StructField("location_quality", T.StringType()),
-        T.StructField("open_year", T.IntegerType()),
-        T.StructField("open_month", T.IntegerType()),
-        T.StructField("source_file", T.StringType()),
-        T.StructField("ingested_at", T.TimestampType()),
-    ]
+import serving_helpers
+
+# The Silver table service_requests, columns and partitions, read from its Athena DDL (as the serving tests read it),
+# in Spark's types: a column added to the DDL reaches the Gold tests' rows too.
+SILVER_SCHEMA = from_arrow_schema(
+    pa.schema(
+        [
+            *serving_helpers.SILVER_SCHEMA,
+            *(pa.field(name, kind) for name, kind in serving_helpers.SILVER_PARTITIONS.items()),
+        ]
+    )
 )
 
 
