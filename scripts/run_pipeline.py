@@ -210,6 +210,7 @@ def portal_url(args: argparse.Namespace) -> Iterator[str]:
 
 def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
     """Land every selected portal CSV in Bronze (scripts/ingestao_bronze.py)."""
+    manifests_before = manifest_keys(lake)
     with portal_url(args) as portal:
         argv = ["--portal", portal, "--lake", lake.root]
         if args.years:
@@ -231,6 +232,12 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
                 " (with no network, --offline runs the same pipeline on the built-in stand-in: make demo)"
             )
         raise StageFailed(f"ingest failed (exit 2, its reason above); {advice}")
+    # A run that failed and wrote no manifest landed nothing (another run holds the lake's run lock): the newest
+    # manifest is an earlier run's, whose failures say nothing about this one.
+    if code != 0 and manifests_before is not None and manifest_keys(lake) == manifests_before:
+        raise StageFailed(
+            f"ingest failed (exit {code}, its reason above) and landed nothing; run again once it is resolved"
+        )
     if code != 0:
         raise StageFailed(f"ingest failed (exit {code}, its reason above); {after_failed_ingest(lake, args)}")
     manifest = newest_manifest(lake)
@@ -376,14 +383,25 @@ def after_failed_ingest(lake: Lake, args: argparse.Namespace) -> str:
     )
 
 
-def newest_manifest(lake: Lake) -> dict:
-    """The newest Bronze run manifest (``_manifests/<run_id>.json``; run ids sort by time), local or on S3, read
-    through the same store the ingest writes with; {} when there is none."""
-    from bronze_storage import open_store
+def manifest_keys(lake: Lake) -> list[str] | None:
+    """The keys of Bronze's run manifests (``_manifests/<run_id>.json``; run ids sort by time), local or on S3,
+    listed through the same store the ingest writes with; None when the lake cannot be listed (the ingest says why
+    in its own sentence)."""
+    from bronze_storage import StorageError, open_store
 
     store = open_store(lake, check=False)  # reads only: no staging folder is made, so nothing to close
-    manifests = [key for key in store.keys_in(BRONZE_MANIFESTS) if key.endswith(".json")]
-    return (store.read_json(manifests[-1]) or {}) if manifests else {}
+    try:
+        return [key for key in store.keys_in(BRONZE_MANIFESTS) if key.endswith(".json")]
+    except StorageError:
+        return None
+
+
+def newest_manifest(lake: Lake) -> dict:
+    """The newest Bronze run manifest; {} when there is none."""
+    from bronze_storage import open_store
+
+    manifests = manifest_keys(lake)
+    return (open_store(lake, check=False).read_json(manifests[-1]) or {}) if manifests else {}
 
 
 def read_json(path: Path) -> dict:

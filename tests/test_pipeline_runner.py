@@ -268,12 +268,56 @@ def test_a_failed_ingest_says_whether_a_re_run_alone_helps(code, advice, tmp_pat
     # An unreachable portal or a read-only lake (exit 2) was followed by "a re-run resumes where it stopped".
     import ingestao_bronze
 
-    monkeypatch.setattr(ingestao_bronze, "main", lambda argv: code)
+    def failed_ingest(argv: list[str]) -> int:
+        """A run some files of which failed: its manifest says so (a run that lands nothing writes none)."""
+        manifests = tmp_path / "lake" / "bronze" / "boston311" / "_manifests"
+        manifests.mkdir(parents=True)
+        (manifests / "20261127T090000Z.json").write_text(
+            '{"resources": [{"status": "failed", "error": "HTTP 503"}]}'
+        )
+        return code
+
+    monkeypatch.setattr(ingestao_bronze, "main", failed_ingest)
 
     assert run_pipeline.main(["--lake", str(tmp_path / "lake"), "--stages", "ingest,serve"]) == 1
     assert (
         capsys.readouterr().err.strip()
         == f"[ingest] FAILED: ingest failed (exit {code}, its reason above); {advice}."
+    )
+
+
+def test_an_ingest_stopped_by_another_run_says_it_landed_nothing_not_what_an_earlier_run_failed(
+    tmp_path, capsys
+):
+    # The advice was read from the newest manifest, an earlier run's: "1 file over the cap … would be refused again"
+    # for a run that read no file at all, or "a re-run resumes", which the other run's lock would stop again.
+    lake = tmp_path / "lake"
+    argv = [
+        "--offline",
+        "--quiet",
+        "--lake",
+        str(lake),
+        "--stages",
+        "ingest",
+        "--years",
+        "2022",
+        "--no-new-system",
+    ]
+    assert (
+        run_pipeline.main([*argv, "--max-file-bytes", "1000"]) == 1
+    )  # the earlier run: one file over the cap
+    capsys.readouterr()
+
+    from bronze_storage import open_store
+    from lake import Lake
+
+    with open_store(Lake.from_uri(str(lake)), check=False).one_run_at_a_time():  # another run is writing
+        assert run_pipeline.main(argv) == 1
+
+    err = capsys.readouterr().err
+    assert "Another Bronze run is writing" in err
+    assert err.splitlines()[-1] == (
+        "[ingest] FAILED: ingest failed (exit 1, its reason above) and landed nothing; run again once it is resolved."
     )
 
 
