@@ -243,7 +243,7 @@ OUTPUT_COLUMNS = [
 # rules can make Silver write any value otherwise (a column of a row, a reject, a time-basis reading, which record of
 # a case wins). Each Bronze object's record in the state keeps the version it was read with, and every later run
 # names the objects read with another one (their rows keep what those rules gave until they are read again).
-SILVER_RULES_VERSION = 3
+SILVER_RULES_VERSION = 4
 # The rules: these definitions, with every function and constant of this file they use (their docstrings and
 # comments aside). tests/test_silver_rules_version.py holds the version beside a digest of them, so a rule changed
 # without a decision on the version fails there.
@@ -428,6 +428,16 @@ def normalise_precinct(value: Column, ward: Column) -> Column:
     )
 
 
+# A coordinate as a number is written: digits with a decimal point and an exponent or not. Spark's cast reads more
+# (nan, Infinity, Java's 42.36d and 0x1p5), which are no number a coordinate is written as.
+DECIMAL_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def coordinate(value: Column) -> Column:
+    """A coordinate written as a decimal number, as a double; anything else null (unparsable, rule 6)."""
+    return F.when(value.rlike(DECIMAL_NUMBER), value.cast("double"))
+
+
 def location_quality(
     latitude: Column, longitude: Column, latitude_raw: Column, longitude_raw: Column
 ) -> Column:
@@ -545,8 +555,8 @@ def new_system_in_legacy_wording(mappings: dict[str, dict]):
 
 def normalise_location(df: DataFrame) -> DataFrame:
     """Zip, ward, precinct, street and coordinates in one form; coordinates nulled with a reason when unusable."""
-    latitude = F.expr("try_cast(latitude_raw as double)")
-    longitude = F.expr("try_cast(longitude_raw as double)")
+    latitude = coordinate(F.col("latitude_raw"))
+    longitude = coordinate(F.col("longitude_raw"))
     return df.withColumns(
         {
             "zipcode": normalise_zipcode(F.col("zipcode_raw")),

@@ -172,7 +172,9 @@ longitudes = st.one_of(
 )
 not_coordinates = st.one_of(
     BLANKS.map(lambda b: (b, "blank")),
-    st.sampled_from(["abc", "N/A", "42,3594", "--", "42.36.1", "north"]).map(lambda t: (t, "text")),
+    st.sampled_from(
+        ["abc", "N/A", "42,3594", "--", "42.36.1", "north", "nan", "NaN", "Infinity", "-inf", "42.36d"]
+    ).map(lambda t: (t, "text")),
     st.text(max_size=8).map(lambda t: (t, "any")),
 )
 QUALITIES = {"ok", "missing", "unparsable", "city_hall_placeholder", "outside_boston"}

@@ -158,6 +158,13 @@ def test_placeholder_and_out_of_town_coordinates_are_nulled_with_a_reason(spark)
         ("42.4200", "-70.9000", 42.42, -70.9, "ok"),  # the box's edges are inside it (docs: lat 42.20-42.42)
         ("42.2000", "-71.2000", 42.2, -71.2, "ok"),
         ("abc", "-71.0566", None, None, "unparsable"),
+        # text Spark's cast reads as a double but no decimal number (pandas writes a missing value as nan)
+        ("nan", "nan", None, None, "unparsable"),
+        ("42.3634", "-Infinity", None, None, "unparsable"),
+        ("NaN", "-71.0566", None, None, "unparsable"),
+        ("42.3634d", "-71.0566", None, None, "unparsable"),
+        ("42.3634", "-0x1.1cp6", None, None, "unparsable"),
+        ("+42.3634", "-7.10566e1", 42.3634, -71.0566, "ok"),  # a sign or an exponent is still a number
         (None, None, None, None, "missing"),
         # one of the two not given: missing, whichever it is (a latitude alone was unparsable before version 3)
         ("42.3634", None, None, None, "missing"),
