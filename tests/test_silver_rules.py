@@ -611,6 +611,12 @@ def test_each_time_basis_rule_needs_its_minimum_of_evidence():
     }
     assert decided(phone) == ("shifted_back", "phone_profile")
     assert decided({**phone, "phone_openings": 19})[1] == "era_default"
+    # a best profile below 0 (more night than business hours under every reading) decides nothing, however far ahead
+    night_calls = {
+        **with_scores({"phone_openings": 20}, "business", {"wall_clock": 0, "shifted_back": 6, "utc": 0}),
+        **with_scores({}, "night", {"wall_clock": 13, "shifted_back": 14, "utc": 6}),
+    }
+    assert decided(night_calls) == ("wall_clock", "era_default")
     # without conclusive evidence, the era's default
     assert {era: decided({}, era) for era in ("legacy29", "legacy30", "new_system")} == {
         "legacy29": ("wall_clock", "era_default"),
