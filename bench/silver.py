@@ -82,10 +82,12 @@ SPARK_FLOOR = textwrap.dedent(
     """
 )
 
-# The core of Silver's cleaning in DuckDB, for scale: era columns, blanks, stamps with a fixed time basis per era,
-# the department, channel, status and neighbourhood mappings, zip and ward, the City Hall placeholder, the rejects, one row per case, month partitions.
-# Not in it: per-file time-basis evidence, malformed-record capture (DuckDB skips such rows), quarantine, the
-# bounding box, precinct, street names, NEW SYSTEM subjects and reasons in the legacy wording, report and conservation
+# The core of Silver's cleaning in DuckDB, for scale: era columns, blanks, stamps with a time basis per file (the
+# era's default unless one is given), the department, channel, status, neighbourhood and reason mappings, NEW SYSTEM
+# subjects in the legacy wording, zip, ward, precinct, street names, the City Hall placeholder and bounding box, the
+# rejects, one row per case, month partitions. Written from docs/silver.md's rules, not from the job's code.
+# Not in it: per-file time-basis evidence (tests/test_silver_differential.py re-derives the decision in Python and
+# hands the readings in), malformed-record capture (DuckDB skips such rows), quarantine, report and conservation
 # check. tests/test_silver_differential.py holds what it does to Silver's values, case by case.
 DUCKDB_SQL = """
 -- Spark's reader trims every whitespace around an unquoted field (a tab too), and Silver then spaces: both here
@@ -98,10 +100,23 @@ create or replace macro stamp(v) as case
 -- reads the second (EST): the earlier of the two readings
 create or replace macro to_utc(ts) as least(timezone('UTC', ts at time zone 'America/New_York'),
     timezone('UTC', (ts - interval 1 hour) at time zone 'America/New_York') + interval 1 hour);
-create or replace macro instant(ts, era) as case era when 'legacy30' then to_utc(to_utc(ts)) else to_utc(ts) end;
--- the City Hall placeholder (42.3594, -71.0587), which has no location (false when either is not a number)
-create or replace macro at_city_hall(lat, lon) as
-    coalesce(try_cast(lat as double) = 42.3594 and try_cast(lon as double) = -71.0587, false);
+-- rule 2's three readings: Boston wall clock, the wall clock shifted back by the UTC offset, a true UTC instant
+create or replace macro instant(ts, reading) as case reading
+    when 'wall_clock' then to_utc(ts) when 'shifted_back' then to_utc(to_utc(ts)) when 'utc' then ts end;
+-- a coordinate is a finite number (NaN and infinity are no place)
+create or replace macro coordinate(v) as case when isfinite(try_cast(v as double)) then try_cast(v as double) end;
+-- rule 6: missing (either not given), unparsable (given, no number), the placeholder, outside the box, else ok
+create or replace macro location_quality(lat, lon) as case
+    when lat is null or lon is null then 'missing'
+    when coordinate(lat) is null or coordinate(lon) is null then 'unparsable'
+    when coordinate(lat) = 42.3594 and coordinate(lon) = -71.0587 then 'city_hall_placeholder'
+    when not (coordinate(lat) between 42.20 and 42.42 and coordinate(lon) between -71.20 and -70.90)
+        then 'outside_boston'
+    else 'ok' end;
+-- rule 6: the street alone, in every era: INTERSECTION / Intersection of (any case) or a house number (digits with at
+-- most one letter, or a range of two such, 227-227A or 227 - 227A) before it is dropped; 3rd St stays
+create or replace macro street_alone(v) as nullif(trim(regexp_replace(v,
+    '^((?i:intersection of|intersection)\\s+|[0-9]+[A-Za-z]?(\\s*-\\s*[0-9]+[A-Za-z]?)?\\s+)', '')), '');
 create or replace macro in_repeated_hour(ts) as to_utc(ts + interval 1 hour) = to_utc(ts) + interval 2 hour;
 create or replace table departments as select lower(value) as key, kind, nullif(department, '') as department
     from read_csv('{mappings}/departments.csv', all_varchar = true);
@@ -110,22 +125,28 @@ create or replace table statuses as select lower(value) as key, is_closed = 'tru
     from read_csv('{mappings}/statuses.csv', all_varchar = true);
 create or replace table neighborhoods as select lower(value) as key, neighborhood
     from read_csv('{mappings}/neighborhoods.csv', all_varchar = true);
+create or replace table reasons as select lower(value) as key, reason
+    from read_csv('{mappings}/reasons.csv', all_varchar = true);
+create or replace table legacy_subjects as select lower(value) as key, nullif(legacy_subject, '') as subject
+    from read_csv('{mappings}/departments.csv', all_varchar = true) where kind = 'name';
 create or replace table raw as {union};
 create or replace table cleaned as
 with typed as (
     select *, stamp(opened_raw) as opened_s, stamp(closed_raw) as closed_s, stamp(target_raw) as target_s,
-        try_cast(regexp_extract(filename, 'ingest_date=([^/]+)', 1) as timestamp) as ingested_at
+        try_cast(regexp_extract(filename, 'ingest_date=([^/]+)', 1) as timestamp) as ingested_at,
+        regexp_extract(filename, 'dataset=([^/]+)/ingest_date=[^/]+/[^/]+$', 1) as dataset,
+        case era when 'new_system' then 'new' else 'legacy' end as source_system
     from raw
 ), instants as (
     select *,
-        instant(opened_s, era) as opened_at,
+        instant(opened_s, time_basis) as opened_at,
         -- a close written before its opening is kept only in the hour lived twice: read in the hour's second pass
-        case when closed_s < opened_s then instant(closed_s + interval 1 hour, era) - interval 1 hour
-            else instant(closed_s, era) end as closed_at,
-        instant(target_s, era) as target_at
+        case when closed_s < opened_s then instant(closed_s + interval 1 hour, time_basis) - interval 1 hour
+            else instant(closed_s, time_basis) end as closed_at,
+        instant(target_s, time_basis) as target_at
     from typed
 )
-select i.*,
+select i.* exclude (subject, reason, street_name),
     coalesce(dc.department, dn.department, dr.department, i.department_raw) as department,
     coalesce(ch.source, i.source_raw) as source,
     coalesce(nb.neighborhood, i.neighborhood_raw) as neighborhood,
@@ -133,8 +154,18 @@ select i.*,
     case upper(on_time_raw) when 'ONTIME' then true when 'OVERDUE' then false end as on_time,
     lpad(nullif(regexp_extract(zipcode_raw, '^(\\d{{4,5}})(\\.0*)?(-\\d{{4}})?$', 1), ''), 5, '0') as zipcode,
     lpad(nullif(regexp_extract(ward_raw, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0') as ward,
-    case when not at_city_hall(latitude_raw, longitude_raw) then try_cast(latitude_raw as double) end as latitude,
-    case when not at_city_hall(latitude_raw, longitude_raw) then try_cast(longitude_raw as double) end as longitude,
+    -- rule 6: four digits ward+precinct; three lost the leading zero; one or two are the precinct within the ward
+    case when regexp_full_match(precinct_raw, '[0-9]{{3,4}}') then lpad(precinct_raw, 4, '0')
+        when regexp_full_match(precinct_raw, '[0-9]{{1,2}}') then
+            lpad(nullif(regexp_extract(ward_raw, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0')
+            || lpad(precinct_raw, 2, '0') end as precinct,
+    street_alone(i.street_name) as street_name,
+    location_quality(latitude_raw, longitude_raw) as location_quality,
+    case when location_quality(latitude_raw, longitude_raw) = 'ok' then coordinate(latitude_raw) end as latitude,
+    case when location_quality(latitude_raw, longitude_raw) = 'ok' then coordinate(longitude_raw) end as longitude,
+    -- NEW SYSTEM's subject and reason in the legacy wording; unmapped values as written
+    case era when 'new_system' then coalesce(ls.subject, i.subject) else i.subject end as subject,
+    case era when 'new_system' then coalesce(rs.reason, i.reason) else i.reason end as reason,
     case
         when case_id is null then 'missing_case_id'
         when opened_s is null then 'unparsable_opened_at'
@@ -150,7 +181,9 @@ left join departments as dn on dn.kind = 'name' and dn.key = lower(i.subject)
 left join departments as dr on dr.kind = 'name' and dr.key = lower(i.department_raw)
 left join channels as ch on ch.key = lower(i.source_raw)
 left join statuses as st on st.key = lower(i.status_raw)
-left join neighborhoods as nb on nb.key = lower(i.neighborhood_raw);
+left join neighborhoods as nb on nb.key = lower(i.neighborhood_raw)
+left join legacy_subjects as ls on ls.key = lower(i.department_raw)
+left join reasons as rs on rs.key = lower(i.type);
 copy (
     select *, date_part('year', timezone('America/New_York', timezone('UTC', opened_at))) as open_year,
         date_part('month', timezone('America/New_York', timezone('UTC', opened_at))) as open_month,
@@ -238,10 +271,24 @@ def floor_groups(groups: dict[str, list[str]]) -> list[dict]:
     return floor
 
 
-def duckdb_union(groups: dict[str, list[str]]) -> str:
-    """One SELECT per era mapping its columns to Silver's canonical names, unioned."""
+# Each era's time-basis reading when the evidence decides nothing (docs/silver.md, rule 2).
+ERA_DEFAULT_READING = {"legacy29": "wall_clock", "legacy30": "shifted_back", "new_system": "wall_clock"}
+
+
+def sql_text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def duckdb_union(groups: dict[str, list[str]], readings: dict[str, str] | None = None) -> str:
+    """One SELECT per era mapping its columns to Silver's canonical names, unioned; each file's time-basis reading
+    (``readings``: path -> reading) or its era's default as ``time_basis``."""
+    readings = readings or {}
     selects = []
     for era, paths in groups.items():
+        given = " ".join(f"when {sql_text(p)} then {sql_text(readings[p])}" for p in paths if p in readings)
+        default = sql_text(ERA_DEFAULT_READING[era])
+        reading = f"case filename {given} else {default} end" if given else default
         mapping = source_columns(era)
         columns = ", ".join(
             f"blank({mapping[c]}) as {c}" if c in mapping else f"null::varchar as {c}"
@@ -249,7 +296,8 @@ def duckdb_union(groups: dict[str, list[str]]) -> str:
         )
         file_list = ", ".join(f"'{p}'" for p in paths)
         selects.append(
-            f"select '{era}' as era, filename, row_number() over () as row_position, {columns} "
+            f"select '{era}' as era, filename, {reading} as time_basis, row_number() over () as row_position, "
+            f"{columns} "
             f"from read_csv([{file_list}], all_varchar = true, header = true, filename = true, ignore_errors = true, "
             # each file's own header and dialect: a file with a BOM or CRLF among others, NEW SYSTEM's column order
             "union_by_name = true)"
@@ -257,9 +305,14 @@ def duckdb_union(groups: dict[str, list[str]]) -> str:
     return " union all ".join(selects)
 
 
-def duckdb_silver_sql(groups: dict[str, list[str]], target: Path) -> str:
-    """The DuckDB cleaning of the files (era -> paths, ``header_groups``) into month partitions under ``target``."""
-    return DUCKDB_SQL.format(mappings=REPO / "glue" / "mappings", union=duckdb_union(groups), target=target)
+def duckdb_silver_sql(
+    groups: dict[str, list[str]], target: Path, readings: dict[str, str] | None = None
+) -> str:
+    """The DuckDB cleaning of the files (era -> paths, ``header_groups``) into month partitions under ``target``,
+    each file read with its time-basis reading in ``readings`` (path -> reading), else its era's default."""
+    return DUCKDB_SQL.format(
+        mappings=REPO / "glue" / "mappings", union=duckdb_union(groups, readings), target=target
+    )
 
 
 def run_size(rows: int, driver_memory: str, keep: bool) -> dict:
