@@ -666,7 +666,7 @@ class BodySink:
         try:
             self._file = open(path, "wb")  # noqa: SIM115 - closed in __exit__
         except OSError as error:
-            raise StorageError(f"Cannot write the staging file {path}: {error.strerror or error}.") from error
+            raise self._cannot_write(error) from error
         self._digest = hashlib.sha256()
         self._errors: list[BaseException] = []
         self._queues: list[queue.Queue] = [queue.Queue(depth), queue.Queue(depth)]
@@ -691,10 +691,16 @@ class BodySink:
             finally:
                 chunks.task_done()
 
+    def _cannot_write(self, error: BaseException) -> StorageError:
+        """The StorageError for a write of the staging file that failed (a full disk: "No space left on device")."""
+        return StorageError(
+            f"Cannot write the staging file {self.path}: {getattr(error, 'strerror', None) or error}."
+        )
+
     def _raise_if_failed(self) -> None:
         if self._errors:
             error = self._errors[0]
-            raise StorageError(f"Cannot write the staging file {self.path}: {error}.") from error
+            raise self._cannot_write(error) from error
 
     def write(self, chunk: bytes) -> None:
         """Queue a chunk for the file and the hash."""
@@ -719,7 +725,10 @@ class BodySink:
     def finish(self) -> str:
         """Drain, flush to disk and return the sha256 of everything written."""
         self.drain()
-        self._file.flush()
+        try:  # the last chunks still in the file's buffer reach the disk here: a full disk fails here too
+            self._file.flush()
+        except OSError as error:
+            raise self._cannot_write(error) from error
         return self._digest.hexdigest()
 
     def __enter__(self) -> BodySink:
@@ -730,7 +739,11 @@ class BodySink:
             chunks.put(None)
         for worker in self._workers:
             worker.join()
-        self._file.close()
+        try:  # closing flushes what a failed write left in the buffer, and fails the same way
+            self._file.close()
+        except OSError as error:
+            if exc_info[0] is None:  # otherwise the error that stopped the body is the one to tell
+                raise self._cannot_write(error) from error
 
 
 @dataclass

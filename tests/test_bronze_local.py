@@ -825,6 +825,17 @@ def test_a_staging_file_that_cannot_be_written_is_a_storage_error(tmp_path: Path
             sink.write(b"x" * 65536)
         sink.finish()
 
+    # a disk that fills up with the body's last bytes, still in the file's buffer until finish flushes them (a raw
+    # OSError and a traceback before: the drill of 2026-11-27 on a nearly full tmpfs)
+    with (
+        pytest.raises(
+            StorageError, match=r"^Cannot write the staging file /dev/full: No space left on device\.$"
+        ),
+        BodySink("/dev/full") as sink,
+    ):
+        sink.write(b"the last bytes of a body")
+        sink.finish()
+
 
 def test_a_lake_folder_that_is_there_but_read_only_stops_the_run_before_discovery(
     portal: Portal,
