@@ -23,6 +23,7 @@ import logging
 import math
 import operator
 import os
+import re
 import signal
 import sys
 import threading
@@ -1190,6 +1191,26 @@ def spark_failure(error: Exception) -> str:
     return (text.strip().splitlines() or [type(error).__name__])[0][:300]
 
 
+# What a Spark failure's text says when the machine ran out of disk or memory: a Py4JJavaError's text is Java's whole
+# trace, "Caused by" lines too, where Spark's first line ("Job aborted due to stage failure: …") hides it.
+DISK_FULL = "No space left on device"
+OUT_OF_MEMORY = re.compile(r"java\.lang\.OutOfMemoryError(: [^\n\t]+)?")
+
+
+def ran_out(error: BaseException, written: str) -> tuple[str, str] | None:
+    """What ran out and what to do, when a Spark failure is a full disk or memory (the sentence's "Spark failed
+    (…); …"); None for any other failure. ``written``: the folder the job writes."""
+    text = str(error)
+    if DISK_FULL in text:
+        where = f"the one under {written} or Spark's scratch space (SPARK_LOCAL_DIRS, /tmp when unset)"
+        return DISK_FULL, f"a disk is full, {where}: free space there"
+    memory = OUT_OF_MEMORY.search(text)
+    if memory:
+        more = "a local run: SPARK_DRIVER_MEMORY, e.g. 8g; on EMR: more executor or driver memory"
+        return memory.group(0), f"Spark ran out of memory: give it more ({more})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the Gold job from the command line; 0 on success, 1 on an input problem, a Spark failure or a publish
     that stopped half-way, 2 on bad usage, 130 when Ctrl-C stopped it before publishing.
@@ -1244,7 +1265,8 @@ def run_from_command_line(args: argparse.Namespace, sole_writer: bool) -> int:
         if INTERRUPTED.is_set():  # the cancelled Spark job
             print(GoldInterrupted.MESSAGE, file=sys.stderr)
             return INTERRUPTED_EXIT
-        print(f"Gold stopped: Spark failed ({spark_failure(error)}); see Spark's log above.", file=sys.stderr)
+        cause, advice = ran_out(error, args.gold_path) or (spark_failure(error), "see Spark's log above")
+        print(f"Gold stopped: Spark failed ({cause}); {advice}.", file=sys.stderr)
         return 1
     finally:
         if previous_handler is not None:

@@ -1954,6 +1954,26 @@ def one_line(error: BaseException) -> str:
     return (text.strip().splitlines() or [type(error).__name__])[0][:300]
 
 
+# What a Spark failure's text says when the machine ran out of disk or memory: a Py4JJavaError's text is Java's whole
+# trace, "Caused by" lines too, where Spark's first line ("Job aborted due to stage failure: …") hides it.
+DISK_FULL = "No space left on device"
+OUT_OF_MEMORY = re.compile(r"java\.lang\.OutOfMemoryError(: [^\n\t]+)?")
+
+
+def ran_out(error: BaseException, written: str) -> tuple[str, str] | None:
+    """What ran out and what to do, when a Spark failure is a full disk or memory (the sentence's "Spark failed
+    (…); …"); None for any other failure. ``written``: the folder the job writes."""
+    text = str(error)
+    if DISK_FULL in text:
+        where = f"the one under {written} or Spark's scratch space (SPARK_LOCAL_DIRS, /tmp when unset)"
+        return DISK_FULL, f"a disk is full, {where}: free space there"
+    memory = OUT_OF_MEMORY.search(text)
+    if memory:
+        more = "a local run: SPARK_DRIVER_MEMORY, e.g. 8g; on Glue: a larger worker type"
+        return memory.group(0), f"Spark ran out of memory: give it more ({more})"
+    return None
+
+
 def _stopped(
     files: LakeFiles, staging: str, table_path: str, partition: str, step: str, error: BaseException
 ) -> PublishError:
@@ -2507,8 +2527,9 @@ def main(argv: list[str] | None = None) -> int:
         if INTERRUPTED.is_set():
             print(f"silver_job: {Interrupted.MESSAGE}", file=sys.stderr)
             return INTERRUPTED_EXIT
+        cause, advice = ran_out(error, args["silver_path"]) or (one_line(error), "see Spark's log above")
         print(
-            f"silver_job: Spark failed ({one_line(error)}); see Spark's log above. "
+            f"silver_job: Spark failed ({cause}); {advice}. "
             "Nothing is half-written: once its cause is fixed, a rerun redoes the run.",
             file=sys.stderr,
         )

@@ -62,6 +62,18 @@ def spark():
     session.stop()
 
 
+def raise_java_exhaustion(spark, what: str) -> None:
+    """Raise the Py4JJavaError Java itself gives when the machine runs out of ``what``: "disk" (a write to /dev/full,
+    "java.io.IOException: No space left on device") or "memory" (an array over the JVM's limit,
+    "java.lang.OutOfMemoryError: Requested array size exceeds VM limit", nothing allocated)."""
+    jvm = spark.sparkContext._jvm
+    if what == "disk":
+        if not os.path.exists("/dev/full"):
+            pytest.skip("no /dev/full on this system")
+        jvm.java.io.FileOutputStream("/dev/full").write(bytearray(b"x"))
+    jvm.java.lang.reflect.Array.newInstance(jvm.java.lang.Long.TYPE, 2**31 - 2)
+
+
 @pytest.fixture(scope="session")
 def gold_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The four samples as the ingest lands them in Bronze, then Silver and Gold built from them: once for the run,

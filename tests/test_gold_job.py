@@ -17,7 +17,7 @@ from gold_helpers import SILVER_SCHEMA, silver_frame, utc
 from pyspark.sql import functions as F
 
 import gold_job
-from conftest import REPO
+from conftest import REPO, raise_java_exhaustion
 
 pytestmark = pytest.mark.spark
 
@@ -932,6 +932,51 @@ def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp
     assert code == 1
     assert len(err) == 1 and err[0].startswith("Gold stopped: Spark failed (")
     assert sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet")) == before
+
+
+@pytest.mark.parametrize(
+    ("what", "cause"),
+    [
+        (
+            "disk",
+            "(No space left on device); a disk is full, the one under {gold} or Spark's scratch space "
+            "(SPARK_LOCAL_DIRS, /tmp when unset): free space there.",
+        ),
+        (
+            "memory",
+            "(java.lang.OutOfMemoryError: Requested array size exceeds VM limit); Spark ran out of memory: give it "
+            "more (a local run: SPARK_DRIVER_MEMORY, e.g. 8g; on EMR: more executor or driver memory).",
+        ),
+    ],
+)
+def test_a_full_disk_or_memory_while_staging_is_named_and_the_old_gold_stays(
+    spark, tmp_path, capsys, monkeypatch, what, cause
+):
+    # Before, the sentence was Spark's first line ("Job aborted due to stage failure: …" cut at 300 characters),
+    # the full disk or the memory only in a "Caused by" line of Spark's log.
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+    before = {p.relative_to(gold_path): p.read_bytes() for p in gold_path.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    write_table, written = gold_job.write_table, []
+
+    def ran_out_at_the_second_table(table, path, partition_by):
+        if written:
+            raise_java_exhaustion(spark, what)
+        written.append(path)
+        return write_table(table, path, partition_by)
+
+    monkeypatch.setattr(gold_job, "write_table", ran_out_at_the_second_table)
+    code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"Gold stopped: Spark failed {cause.format(gold=gold_path)}"
+    ]
+    after = {p.relative_to(gold_path): p.read_bytes() for p in gold_path.rglob("*") if p.is_file()}
+    assert {p for p in after if p.parts[0] != "_staging"} == set(before)  # this run's staging: the next run's
+    assert {p: after[p] for p in before} == before
 
 
 def test_an_interrupted_run_keeps_the_previous_tables_and_exits_130(spark, tmp_path, capsys, monkeypatch):

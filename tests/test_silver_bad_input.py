@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 import athena_sql
 import lake
 import silver_job
-from conftest import REPO
+from conftest import REPO, raise_java_exhaustion
 from serving_helpers import HIVE_TO_ARROW
 from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legacy29_row, silver_rows
 
@@ -587,6 +587,54 @@ def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(sp
     assert (silver / "_state" / "processed.json").read_text() == state_before  # the new file stays unread
     # a rerun fails the same way while the file is damaged: the sentence does not promise that a rerun mends it
     assert silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("what", "sentence"),
+    [
+        (
+            "disk",
+            "silver_job: Spark failed (No space left on device); a disk is full, the one under {silver} or Spark's "
+            "scratch space (SPARK_LOCAL_DIRS, /tmp when unset): free space there. Nothing is half-written: once its "
+            "cause is fixed, a rerun redoes the run.",
+        ),
+        (
+            "memory",
+            "silver_job: Spark failed (java.lang.OutOfMemoryError: Requested array size exceeds VM limit); Spark ran "
+            "out of memory: give it more (a local run: SPARK_DRIVER_MEMORY, e.g. 8g; on Glue: a larger worker type). "
+            "Nothing is half-written: once its cause is fixed, a rerun redoes the run.",
+        ),
+    ],
+)
+def test_a_full_disk_or_memory_while_writing_the_table_is_named_and_nothing_is_published(
+    spark, tmp_path: Path, capsys, monkeypatch, what: str, sentence: str
+):
+    # Before, the sentence was Spark's first line, "Job aborted due to stage failure: Task 0 in stage 17.0 failed 1
+    # times, ..." cut at 300 characters: the full disk (or the memory) only in a "Caused by" line of Spark's log.
+    from pyspark.sql import DataFrameWriter
+
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100002", "2022-01-20 11:18:00")])
+    before = {p.relative_to(silver): p.read_bytes() for p in silver.rglob("*") if p.is_file()}
+    write_parquet = DataFrameWriter.parquet
+
+    def ran_out_while_writing_the_table(writer, path, *args, **kwargs):
+        if path.endswith(f"/{silver_job.TABLE_FOLDER}"):  # the quarantine's staging is written before it
+            raise_java_exhaustion(spark, what)
+        return write_parquet(writer, path, *args, **kwargs)
+
+    monkeypatch.setattr(DataFrameWriter, "parquet", ran_out_while_writing_the_table)
+    code = silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip().splitlines() == [sentence.format(silver=silver)]
+    after = {p.relative_to(silver): p.read_bytes() for p in silver.rglob("*") if p.is_file()}
+    assert after == before  # the table, its state and reports as they were; the staging folder is gone
+    monkeypatch.undo()
+    assert silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(silver)]) == 0
+    assert sorted(silver_rows(spark, silver)) == ["101004100001", "101004100002"]
 
 
 def test_a_conservation_failure_publishes_nothing(spark, tmp_path: Path, monkeypatch):
