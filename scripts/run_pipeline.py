@@ -272,12 +272,13 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
     env["SPARK_HOME"] = spark_home()
     if character_locale(env) in ASCII_LOCALES:
         env["LC_ALL"] = "C.UTF-8"
+    driver_memory = os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
     command = [
         str(spark_submit_path()),
         "--master",
         "local[*]",
         "--driver-memory",
-        os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY),
+        driver_memory,
         "--driver-java-options",
         # a URI, without spaces: spark-submit splits these options at spaces
         f"-Dlog4j2.configurationFile={SPARK_LOG_CONFIG.as_uri()} {JVM_DEFAULTS}",
@@ -306,6 +307,12 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
         raise StageInterrupted(f"{script.name} was interrupted; it published nothing, and a re-run redoes it")
     if interrupted and completed.returncode == 0:  # Ctrl-C came while the job finished a publish it had begun
         raise StageInterrupted(f"interrupted after {script.name} finished; the later stages did not run")
+    if completed.returncode == -signal.SIGKILL:  # the job had no time to say why: the system stopped it
+        raise StageFailed(
+            f"{script.name} was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes "
+            f"up to SPARK_DRIVER_MEMORY ({driver_memory}) and more, so free that much memory or set "
+            "SPARK_DRIVER_MEMORY lower (512m at the least), then run again; a re-run redoes it"
+        )
     if completed.returncode != 0:
         raise StageFailed(f"{script.name} failed (exit {completed.returncode}); see its message above")
 

@@ -231,6 +231,24 @@ def test_ctrl_c_during_a_spark_stage_lets_the_job_finish_its_part_and_stops_the_
     assert signal.getsignal(signal.SIGINT) is handler_before  # given back
 
 
+def test_a_job_the_system_killed_is_one_sentence_on_memory(monkeypatch):
+    # The kernel's out-of-memory killer sends SIGKILL: the job prints nothing, and the run said "failed (exit -9);
+    # see its message above" with no message above (the drill of 2026-11-27, Silver in a 900 MB memory cgroup).
+    monkeypatch.setattr(
+        run_pipeline.subprocess, "run", lambda command, env, check: subprocess.CompletedProcess(command, -9)
+    )
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
+
+    with pytest.raises(run_pipeline.StageFailed) as failure:
+        run_pipeline.spark_submit(run_pipeline.SILVER_JOB, ["--bronze_path", "b", "--silver_path", "s"])
+
+    assert str(failure.value) == (
+        "silver_job.py was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes up to "
+        "SPARK_DRIVER_MEMORY (2g) and more, so free that much memory or set SPARK_DRIVER_MEMORY lower (512m at the "
+        "least), then run again; a re-run redoes it"
+    )
+
+
 def test_stages_run_in_pipeline_order_whatever_order_they_are_given_in(tmp_path):
     args = run_pipeline.parse_args(["--lake", str(tmp_path), "--stages", "serve, ingest,silver"])
 
