@@ -204,6 +204,9 @@ def build_views(building: Path, silver_path: str, gold_path: str) -> dict:
             query = athena_sql.to_duckdb(athena_sql.load_sql("named_queries", name))
             connection.execute(f'CREATE OR REPLACE VIEW "{named_query_view(name)}" AS {query}')
             summary["named_queries"].append(named_query_view(name))
+        # Into the file itself now, failing here if it cannot be written: the checkpoint DuckDB makes on closing
+        # fails silently (a full disk) and leaves the views in a .wal file beside it, which the move left behind.
+        connection.execute("CHECKPOINT")
     return summary
 
 
@@ -225,11 +228,13 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
     target = Path(duckdb_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = target.with_name(target.name + ".building")
+    wal = building.with_name(building.name + ".wal")  # DuckDB's write-ahead log beside it
     try:
         if target.is_dir():
             raise IsADirectoryError(f"{target} is a folder, not a DuckDB file")
         for attempt in range(1, BUILD_ATTEMPTS + 1):
             building.unlink(missing_ok=True)
+            wal.unlink(missing_ok=True)  # a log a failed build left would be read into this one
             try:
                 summary = build_views(building, silver_path, gold_path)
             except duckdb.IOException as error:  # a folder gone between the look for its files and their read
@@ -251,8 +256,9 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
                 ", ".join(appeared),
             )
         os.replace(building, target)
-    except BaseException:  # a damaged Parquet file, a folder in the way, Ctrl-C: no half-built file is left
+    except BaseException:  # a damaged Parquet file, a folder in the way, a full disk, Ctrl-C: none half-built
         building.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)
         raise
     log.info(
         "Wrote %s: %d table views, %d views, %d named queries.",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import resource
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -704,6 +708,41 @@ def test_cli_a_build_that_fails_is_one_line_and_leaves_no_half_built_file(
     assert line.startswith("Could not build the local query layer: ")
     assert ("geo_grid" if damage == "parquet" else "is a folder") in line
     assert not (tmp_path / "lake.duckdb.building").exists()
+
+
+def test_a_disk_that_fills_while_duckdb_writes_its_file_leaves_the_previous_query_layer(
+    tmp_path: Path,
+) -> None:
+    # Before: DuckDB's checkpoint on closing failed without a word, the views stayed in lake.duckdb.building.wal, and
+    # the half-written file replaced the good one, its views gone ("Catalog Error: Table with name v_monthly_requests
+    # does not exist!" in the dashboard; the drill of 2026-11-27 on a nearly full tmpfs). A file-size limit the build
+    # runs under stands in for the full disk: the log fits in it, the database file does not.
+    helpers.write_small_lake(tmp_path)
+    assert local_lake.main(["--lake", str(tmp_path)]) == 0
+    built = (tmp_path / "lake.duckdb").read_bytes()
+    assert len(built) > 200_000
+
+    def file_size_limit() -> None:  # in the child: its writes past 200 kB fail (Python ignores SIGXFSZ)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    script = REPO / "quicksight" / "local_lake.py"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "scripts"), str(REPO / "quicksight")]))
+    completed = subprocess.run(  # preexec_fn: the limit must hold for the build alone
+        [sys.executable, str(script), "--lake", str(tmp_path)],
+        preexec_fn=file_size_limit,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines()[-1] == (
+        "Could not build the local query layer: FATAL Error: Failed to create checkpoint because of error: "
+        f'Could not write file "{tmp_path / "lake.duckdb.building"}": File too large'
+    )
+    assert (tmp_path / "lake.duckdb").read_bytes() == built
+    assert sorted(p.name for p in tmp_path.glob("lake.duckdb*")) == ["lake.duckdb"]
 
 
 def test_a_build_stopped_by_ctrl_c_leaves_no_half_built_file(
