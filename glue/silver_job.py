@@ -1965,7 +1965,10 @@ def ran_out(error: BaseException, written: str) -> tuple[str, str] | None:
     (…); …"); None for any other failure. ``written``: the folder the job writes."""
     text = str(error)
     if DISK_FULL in text:
-        where = f"the one under {written} or Spark's scratch space (SPARK_LOCAL_DIRS, /tmp when unset)"
+        # Java's temporary folder holds Spark's shuffles and spills and the native libraries it unpacks
+        # (snappy's: moving SPARK_LOCAL_DIRS alone off a full /tmp failed on "no snappyjava in java.library.path")
+        scratch = "Java's temporary folder (/tmp, unless JAVA_TOOL_OPTIONS=-Djava.io.tmpdir=FOLDER moves it)"
+        where = f"the one under {written} or the one under {scratch}"
         return DISK_FULL, f"a disk is full, {where}: free space there"
     memory = OUT_OF_MEMORY.search(text)
     if memory:

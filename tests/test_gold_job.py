@@ -939,8 +939,9 @@ def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp
     [
         (
             "disk",
-            "(No space left on device); a disk is full, the one under {gold} or Spark's scratch space "
-            "(SPARK_LOCAL_DIRS, /tmp when unset): free space there.",
+            "(No space left on device); a disk is full, the one under {gold} or the one under Java's "
+            "temporary folder (/tmp, unless JAVA_TOOL_OPTIONS=-Djava.io.tmpdir=FOLDER moves it): free space "
+            "there.",
         ),
         (
             "memory",

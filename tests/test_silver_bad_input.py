@@ -594,9 +594,9 @@ def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(sp
     [
         (
             "disk",
-            "silver_job: Spark failed (No space left on device); a disk is full, the one under {silver} or Spark's "
-            "scratch space (SPARK_LOCAL_DIRS, /tmp when unset): free space there. Nothing is half-written: once its "
-            "cause is fixed, a rerun redoes the run.",
+            "silver_job: Spark failed (No space left on device); a disk is full, the one under {silver} or the "
+            "one under Java's temporary folder (/tmp, unless JAVA_TOOL_OPTIONS=-Djava.io.tmpdir=FOLDER moves "
+            "it): free space there. Nothing is half-written: once its cause is fixed, a rerun redoes the run.",
         ),
         (
             "memory",
