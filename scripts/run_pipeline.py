@@ -49,6 +49,8 @@ STAGE_PACKAGES = {
 }
 # The newest Java Spark 3.5 supports (8-21; this project pins 17): Java 23+ refuse Hadoop's Subject.getSubject.
 NEWEST_JAVA = 21
+# The open-file limit the Spark stages run with at the least (``ulimit -n``): Spark starts with 512, not with 256.
+LEAST_OPEN_FILES = 1024
 # Java takes its default locale and time zone from the laptop's: pinned, so the jobs give the same rows on every
 # laptop. Spark's lower() and upper() of a text with a non-ASCII letter follow the locale: a Turkish one made
 # "INSPECCIÓN" "ınspección" (dotless ı), and Silver's mappings missed it (their keys are ASCII today, so only future
@@ -149,7 +151,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             ".venv/bin/python scripts/run_pipeline.py (make setup creates it), or through make run / make demo"
         )
     if set(SPARK_STAGES) & set(args.stages):
-        problem = java_problem()
+        problem = java_problem() or open_files_problem()
         if problem:
             parser.error(problem)
     try:  # usage errors now, not a failed ingest later
@@ -194,6 +196,27 @@ def java_problem() -> str | None:
     if found and int(found.group(1)) > NEWEST_JAVA:
         return f"Spark 3.5 needs Java 17 and the java in {which} is Java {found.group(1)}: {fix}"
     return None
+
+
+def open_files_problem() -> str | None:
+    """Raise this process's open-file limit (``ulimit -n``, which the Spark jobs inherit) to LEAST_OPEN_FILES when it
+    is lower and the hard limit allows; why not, in one sentence, when the hard limit is lower too. Spark's Java opens
+    its 252 jars as it starts: under ``ulimit -n 256`` (macOS's default) it died before the job began, in a Java trace
+    ending "tzdb.dat (Too many open files)"."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not a POSIX system
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= LEAST_OPEN_FILES:
+        return None
+    if hard == resource.RLIM_INFINITY or hard >= LEAST_OPEN_FILES:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (LEAST_OPEN_FILES, hard))
+        return None
+    return (
+        f"Spark needs to open {LEAST_OPEN_FILES} files at once and this shell allows {hard} (ulimit -Hn): raise the "
+        f"limit (ulimit -n {LEAST_OPEN_FILES} as root, or in /etc/security/limits.conf), then run again"
+    )
 
 
 @contextlib.contextmanager

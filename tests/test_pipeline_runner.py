@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
+import resource
 import shlex
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -13,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 import run_pipeline
+from conftest import REPO
 
 BUCKET = "boston311-runner-test"
 
@@ -229,6 +233,35 @@ def test_ctrl_c_during_a_spark_stage_lets_the_job_finish_its_part_and_stops_the_
         run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
 
     assert signal.getsignal(signal.SIGINT) is handler_before  # given back
+
+
+@pytest.mark.parametrize("hard", ["unchanged", 256])
+def test_an_open_file_limit_spark_cannot_start_under_is_raised_or_refused_in_one_sentence(hard, tmp_path):
+    # Under ulimit -n 256 (macOS's default) Spark's Java died as it started, in a Java trace ending "tzdb.dat (Too many
+    # open files)", after the ingest (the drill of 2026-11-27). A child process, so this one keeps its own limit.
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < run_pipeline.LEAST_OPEN_FILES:
+        pytest.skip("this machine's hard open-file limit is itself under the least Spark runs with")
+    child = (
+        "import resource, sys\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard if {hard!r} == 'unchanged' else {hard!r}))\n"
+        "import run_pipeline\n"
+        f"run_pipeline.parse_args(['--lake', {str(tmp_path)!r}, '--stages', 'silver'])\n"
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO / "scripts"))
+    completed = subprocess.run(
+        [sys.executable, "-c", child], env=env, capture_output=True, text=True, check=False
+    )
+
+    if hard == "unchanged":
+        assert (completed.returncode, completed.stdout.strip()) == (0, str(run_pipeline.LEAST_OPEN_FILES))
+    else:
+        assert completed.returncode == 2
+        assert completed.stderr.strip().splitlines()[-1] == (
+            "run_pipeline.py: error: Spark needs to open 1024 files at once and this shell allows 256 (ulimit -Hn): "
+            "raise the limit (ulimit -n 1024 as root, or in /etc/security/limits.conf), then run again"
+        )
 
 
 def test_a_job_the_system_killed_is_one_sentence_on_memory(monkeypatch):
