@@ -705,7 +705,7 @@ def staging_started(name: str) -> float | None:
         started = datetime.strptime(name.split("-", 1)[0], RUN_ID_FORMAT)
     except ValueError:
         return None
-    return started.replace(tzinfo=timezone.utc).timestamp()  # noqa: UP017 - EMR 7 runs Python 3.9
+    return started.replace(tzinfo=timezone.utc).timestamp()
 
 
 def idle_hours(spark: SparkSession, folder: JavaObject) -> float:
@@ -959,7 +959,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     """
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     started = time.monotonic()
-    started_at = datetime.now(timezone.utc)  # noqa: UP017 - EMR 7 runs Python 3.9
+    started_at = datetime.now(timezone.utc)
     run_id = started_at.strftime(RUN_ID_FORMAT)
     gold_path = gold_path.rstrip("/")
     put_back_tables_left_aside(spark, gold_path, sole_writer)
@@ -1021,7 +1021,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     summary = {
         "run_id": run_id,
         "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),  # noqa: UP017
+        "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "seconds": round(time.monotonic() - started, 3),
         "inputs": {
             "silver_path": silver_path,
