@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -1016,20 +1015,6 @@ def test_silver_without_a_needed_column_is_a_user_error(spark, tmp_path):
 
     with pytest.raises(gold_job.GoldInputError, match="lacks the columns hours_to_close"):
         gold_job.run_gold(spark, str(tmp_path / "silver"), str(tmp_path / "gold"))
-
-
-def test_the_job_file_ships_alone_and_parses_as_python_3_9():
-    """EMR 7 runs the script by itself on Python 3.9: stdlib and pyspark imports only, 3.9 syntax."""
-    source = (REPO / "emr" / "gold_job.py").read_text()
-    tree = ast.parse(source, feature_version=(3, 9))
-    imported = {
-        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    assert imported <= set(sys.stdlib_module_names) | {"pyspark", "py4j"}, imported
-    assert "datetime.UTC" not in source and "from datetime import UTC" not in source
 
 
 def test_a_spark_job_cancelled_by_ctrl_c_is_the_interrupted_line_not_a_spark_failure(
