@@ -1530,7 +1530,13 @@ UNION_PUSHDOWN_RULES = (
 )
 # The settings of ``configure`` that would change another job's plan: run_silver gives them back. The UTC time zone,
 # dynamic overwrite and Parquet settings stay set, as every stage wants them (docs/silver.md).
-SESSION_SETTINGS = ("spark.sql.shuffle.partitions", "spark.sql.codegen.hugeMethodLimit", EXCLUDED_RULES)
+CSV_COLUMN_PRUNING = "spark.sql.csv.parser.columnPruning.enabled"
+SESSION_SETTINGS = (
+    "spark.sql.shuffle.partitions",
+    "spark.sql.codegen.hugeMethodLimit",
+    EXCLUDED_RULES,
+    CSV_COLUMN_PRUNING,
+)
 
 
 def configure(spark: SparkSession, input_bytes: int = 0) -> None:
@@ -1547,6 +1553,11 @@ def configure(spark: SparkSession, input_bytes: int = 0) -> None:
     # record runs interpreted (measured: 2x slower). Spark's documented HotSpot setting makes such a
     # stage fall back to per-expression compiled code instead.
     spark.conf.set("spark.sql.codegen.hugeMethodLimit", "8000")
+    # A record with too few or too many fields must reach the quarantine. Spark 3.5.0 (EMR 7.0.0 and 7.1.0) still
+    # pruned a multiLine CSV read to the columns a query uses, and the first pass, which reads only some, then let
+    # such records through as rows with empty fields (SPARK-46862); 3.5.1 and later never prune a multiLine read,
+    # which is what this setting asks of every 3.5 (the same plan and rows there).
+    spark.conf.set(CSV_COLUMN_PRUNING, "false")
     # The rules run once, above the union of the files. Left to itself the optimizer pushes every projection and
     # the second pass's anti-join into each file's branch of the union: the whole rule set is generated, compiled
     # and JIT-compiled once per file, and the anti-join's side broadcast once per file (measured at 1M rows in 12
