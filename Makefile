@@ -25,7 +25,7 @@ REQUIRE_PYTHON_311 = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: help setup lock java run demo test coverage lint format bench-ingest bench-silver bench-gold clean
+.PHONY: help setup lock java run demo test test-pyspark coverage lint format bench-ingest bench-silver bench-gold clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -61,6 +61,26 @@ demo: setup java ## the same pipeline offline, against the built-in portal stand
 
 test: setup java ## run the test suite (loopback portal, moto, local Spark, headless Chromium)
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
+
+# The Spark tests on the Spark AWS runs rather than constraints.txt's: Glue 5.0 runs 3.5.4, EMR 7.x 3.5.0 to 3.5.6
+# (docs/infra.md, "The runtimes AWS runs"). A virtualenv of its own per version, everything else pinned as in .venv
+# (pyspark's py4j is the one that pyspark asks for). Not part of make test: about 20 minutes on 2 cores.
+PYSPARK ?= 3.5.0
+SPARK_TESTS := tests/test_silver_*.py tests/test_gold_*.py tests/test_athena_sql.py tests/test_calendar.py \
+  tests/test_pipeline_*.py tests/test_crash_points.py tests/test_spark_laptop_settings.py
+.PRECIOUS: $(VENV)-pyspark-%/.installed
+$(VENV)-pyspark-%/.installed: requirements.txt constraints.txt
+	$(REQUIRE_PYTHON_311)
+	rm -rf $(VENV)-pyspark-$* && $(PYTHON) -m venv $(VENV)-pyspark-$*
+	sed 's/^pyspark==.*/pyspark==$*/' requirements.txt > $(VENV)-pyspark-$*/requirements.txt
+	grep -v -E '^(pyspark|py4j)==' constraints.txt > $(VENV)-pyspark-$*/constraints.txt
+	$(VENV)-pyspark-$*/bin/python -m pip install --quiet --upgrade pip setuptools -c constraints.txt
+	$(VENV)-pyspark-$*/bin/python -m pip install --quiet -r $(VENV)-pyspark-$*/requirements.txt -c $(VENV)-pyspark-$*/constraints.txt
+	@touch $@
+
+test-pyspark: $(VENV)-pyspark-$(PYSPARK)/.installed java ## the Spark tests on another pyspark: make test-pyspark PYSPARK=3.5.0 (EMR 7.0's; 3.5.4 is Glue 5.0's)
+	PYSPARK_PYTHON='$(abspath $(VENV)-pyspark-$(PYSPARK))/bin/python' PYSPARK_DRIVER_PYTHON='$(abspath $(VENV)-pyspark-$(PYSPARK))/bin/python' \
+	  $(VENV)-pyspark-$(PYSPARK)/bin/python -m pytest $(or $(PYTEST_ARGS),$(SPARK_TESTS))
 
 # Every Python the suite starts (the CLIs, spark-submit's driver) is measured too: COVERAGE_PROCESS_START makes coverage's
 # own .pth start it there, and COVERAGE_ROOT puts their data beside .coveragerc whatever folder they run in.

@@ -27,6 +27,7 @@ def test_help_lists_every_user_target_with_a_description():
         "run",
         "demo",
         "test",
+        "test-pyspark",
         "coverage",
         "lint",
         "setup",
