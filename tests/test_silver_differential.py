@@ -190,7 +190,10 @@ def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
     for score in scores.values():
         business, night = score["phone_business_hours"], score["phone_night"]
         score["phone_profile"] = None if business is None else round(business - night, 4)
-    decision = {"reading": bench_default(era), "basis": "era_default"}
+    decision = {
+        "reading": silver_bench.ERA_DEFAULT_READING[era],
+        "basis": "era_default",
+    }  # as DuckDB reads it
     for basis, count, minimum, least_share, lead, name in DECIDERS:
         if counts[count] < minimum:
             continue
@@ -202,12 +205,6 @@ def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
     evidence = {"records_examined": len(records), "counts": dict.fromkeys(("phone_openings", "closed_texts",
                 "targets"), 0) | dict(counts), "scores": scores}  # fmt: skip
     return decision | {"evidence": evidence}
-
-
-def bench_default(era: str) -> str:
-    """The era's default reading, as the DuckDB SQL takes it (docs: legacy 29 and NEW SYSTEM wall clock, legacy 30
-    shifted back)."""
-    return silver_bench.ERA_DEFAULT_READING[era]
 
 
 def legacy30_row(case_id: str, open_dt: str, closed_dt: str = "", **values: str) -> list[str]:
@@ -447,52 +444,26 @@ def land_edges(bronze: Path) -> None:
     land(
         bronze, "legacy_2015", "2026-01-10", "311_service_requests_2015.csv", csv_text(LEGACY30, LEGACY_2015)
     )
-    land(
-        bronze,
-        "legacy_2024",
-        "2026-01-10",
-        "311_service_requests_2024.csv",
-        csv_text(LEGACY29_HEADER, LEGACY_2024),
-    )
     land(bronze, "new_system", "2026-01-10", "new_system.csv", csv_text(NEW_SYSTEM_HEADER, NEW_SYSTEM_DAY_1))
     land(
         bronze, "legacy_2026", "2026-01-11", "311_service_requests_2026.csv", csv_text(LEGACY30, [])
     )  # no rows yet
-    land(
-        bronze,
-        "legacy_2013",
-        "2026-01-10",
-        "311_service_requests_2013.csv",
-        csv_text(LEGACY29_HEADER, LEGACY_2013),
-    )
-    land(
-        bronze,
-        "legacy_2012",
-        "2026-01-10",
-        "311_service_requests_2012.csv",
-        csv_text(LEGACY29_HEADER, AT_THE_MARGIN_2012),
-    )
-    land(
-        bronze,
-        "legacy_2014",
-        "2026-01-10",
-        "311_service_requests_2014.csv",
-        csv_text(LEGACY29_HEADER, UNDER_THE_MARGIN_2014),
-    )
-    land(
-        bronze,
-        "legacy_2019",
-        "2026-01-10",
-        "311_service_requests_2019.csv",
-        csv_text(LEGACY29_HEADER, SHIFTED_2019),
-    )
-    land(
-        bronze,
-        "legacy_2017",
-        "2026-01-10",
-        "311_service_requests_2017.csv",
-        csv_text(LEGACY29_HEADER, NIGHT_CALLS_2017),
-    )
+    plain_legacy29 = {
+        2024: LEGACY_2024,
+        2013: LEGACY_2013,
+        2012: AT_THE_MARGIN_2012,
+        2014: UNDER_THE_MARGIN_2014,
+        2019: SHIFTED_2019,
+        2017: NIGHT_CALLS_2017,
+    }
+    for year, rows in plain_legacy29.items():
+        land(
+            bronze,
+            f"legacy_{year}",
+            "2026-01-10",
+            f"311_service_requests_{year}.csv",
+            csv_text(LEGACY29_HEADER, rows),
+        )
     land(
         bronze, "legacy_2016", "2026-01-10", "311_service_requests_2016.csv", csv_text(LEGACY30, TARGETS_2016)
     )
