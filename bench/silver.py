@@ -117,6 +117,9 @@ create or replace macro location_quality(lat, lon) as case
 -- most one letter, or a range of two such, 227-227A or 227 - 227A) before it is dropped; 3rd St stays
 create or replace macro street_alone(v) as nullif(trim(regexp_replace(v,
     '^((?i:intersection of|intersection)\\s+|[0-9]+[A-Za-z]?(\\s*-\\s*[0-9]+[A-Za-z]?)?\\s+)', '')), '');
+-- a ward as two digits ("Ward 7", "7" and "07" are 07), else null
+create or replace macro ward_number(v) as
+    lpad(nullif(regexp_extract(v, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0');
 create or replace macro in_repeated_hour(ts) as to_utc(ts + interval 1 hour) = to_utc(ts) + interval 2 hour;
 create or replace table departments as select lower(value) as key, kind, nullif(department, '') as department
     from read_csv('{mappings}/departments.csv', all_varchar = true);
@@ -153,12 +156,11 @@ select i.* exclude (subject, reason, street_name),
     coalesce(st.is_closed, i.closed_at is not null) as is_closed,
     case upper(on_time_raw) when 'ONTIME' then true when 'OVERDUE' then false end as on_time,
     lpad(nullif(regexp_extract(zipcode_raw, '^(\\d{{4,5}})(\\.0*)?(-\\d{{4}})?$', 1), ''), 5, '0') as zipcode,
-    lpad(nullif(regexp_extract(ward_raw, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0') as ward,
+    ward_number(ward_raw) as ward,
     -- rule 6: four digits ward+precinct; three lost the leading zero; one or two are the precinct within the ward
     case when regexp_full_match(precinct_raw, '[0-9]{{3,4}}') then lpad(precinct_raw, 4, '0')
         when regexp_full_match(precinct_raw, '[0-9]{{1,2}}') then
-            lpad(nullif(regexp_extract(ward_raw, '^(?i)(ward\\s*)?(\\d{{1,2}})$', 2), ''), 2, '0')
-            || lpad(precinct_raw, 2, '0') end as precinct,
+            ward_number(ward_raw) || lpad(precinct_raw, 2, '0') end as precinct,
     street_alone(i.street_name) as street_name,
     location_quality(latitude_raw, longitude_raw) as location_quality,
     case when location_quality(latitude_raw, longitude_raw) = 'ok' then coordinate(latitude_raw) end as latitude,
