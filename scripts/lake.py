@@ -28,6 +28,7 @@ GOLD_RUNS = f"{GOLD_PREFIX}/_runs"
 
 DUCKDB_FILE = "lake.duckdb"
 DASHBOARD_FILE = "dashboard/index.html"
+SPARK_LOGS = "logs"  # the local runner's Spark log of each stage's last run (on AWS: CloudWatch)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class Lake:
     @property
     def dashboard(self) -> str:
         return self.path(DASHBOARD_FILE)
+
+    def spark_log(self, stage: str) -> str:
+        """The whole Spark log of the last local run of ``stage`` (``silver``, ``gold``), Java traces included."""
+        return self.path(f"{SPARK_LOGS}/{stage}.log")
 
 
 def rerun_command(path: str, in_layout: str, stages: str) -> str:

@@ -285,14 +285,18 @@ def spark_home() -> str:
     return importlib.util.find_spec("pyspark").submodule_search_locations[0]
 
 
-def spark_submit(script: Path, job_args: list[str]) -> None:
-    """Run a job script with the virtualenv's spark-submit in local mode; raise StageFailed on error."""
+def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
+    """Run a job script with the virtualenv's spark-submit in local mode, Spark's whole log to ``log_file`` (the
+    terminal gets each message's first line); raise StageFailed on error."""
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # local mode: stay on loopback
     # pyspark's spark-submit looks for its Spark by running $PYSPARK_DRIVER_PYTHON unquoted: from a virtualenv in a
     # folder with a space it found none ("/bin/spark-class: No such file or directory"); told, it does not look.
     # Told always: a SPARK_HOME the laptop sets for another Spark would run that Spark's Java under this pyspark.
     env["SPARK_HOME"] = spark_home()
+    # Where SPARK_LOG_CONFIG writes Spark's whole log: an environment variable, not a -D option, which spark-submit
+    # would split at a space in the path.
+    env["BOSTON311_SPARK_LOG"] = log_file
     if character_locale(env) in ASCII_LOCALES:
         env["LC_ALL"] = "C.UTF-8"
     driver_memory = os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
@@ -337,7 +341,10 @@ def spark_submit(script: Path, job_args: list[str]) -> None:
             "SPARK_DRIVER_MEMORY lower (512m at the least), then run again; a re-run redoes it"
         )
     if completed.returncode != 0:
-        raise StageFailed(f"{script.name} failed (exit {completed.returncode}); see its message above")
+        raise StageFailed(
+            f"{script.name} failed (exit {completed.returncode}); see its message above, and Spark's whole log "
+            f"in {log_file}"
+        )
 
 
 def character_locale(env: dict[str, str]) -> str:
@@ -351,7 +358,9 @@ def silver_stage(lake: Lake) -> StageResult:
     quality = Path(lake.path(SILVER_QUALITY))
     reports_before = set(quality.glob("*.json"))
     spark_submit(
-        SILVER_JOB, ["--JOB_NAME", "silver", "--bronze_path", lake.bronze, "--silver_path", lake.silver]
+        SILVER_JOB,
+        ["--JOB_NAME", "silver", "--bronze_path", lake.bronze, "--silver_path", lake.silver],
+        lake.spark_log("silver"),
     )
     if not set(quality.glob("*.json")) - reports_before:  # a run with nothing new writes no <run_id>.json
         return StageResult(
@@ -368,7 +377,7 @@ def silver_stage(lake: Lake) -> StageResult:
 
 def gold_stage(lake: Lake) -> StageResult:
     """Silver -> the five Gold tables with the EMR job script, in local mode."""
-    spark_submit(GOLD_JOB, ["--silver_path", lake.silver, "--gold_path", lake.gold])
+    spark_submit(GOLD_JOB, ["--silver_path", lake.silver, "--gold_path", lake.gold], lake.spark_log("gold"))
     summary = read_json(Path(lake.path(GOLD_RUNS)) / "latest.json")
     tables = summary.get("tables", {})
     rows = ", ".join(f"{name} {info['rows']}" for name, info in tables.items())
@@ -483,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
         duckdb_cli = Path(sys.executable).parent / "duckdb"
         print(f'Query them:  {duckdb_cli} {lake.duckdb} -c "select * from v_monthly_requests limit 5"')
         print(f"Dashboard:   file://{lake.dashboard}")
+    spark_logs = [lake.spark_log(stage) for stage in SPARK_STAGES if stage in args.stages]
+    if spark_logs:
+        print(f"Spark's log: {', '.join(spark_logs)}  (each stage's last run, whole)")
     return 0
 
 

@@ -50,6 +50,8 @@ def test_demo_prints_one_line_per_stage_and_where_things_are(demo_lake):
         assert stage in completed.stdout, completed.stdout
     assert f"file://{lake}/dashboard/index.html" in completed.stdout
     assert f"{lake}/gold/boston311" in completed.stdout
+    assert f"Spark's log: {lake}/logs/silver.log, {lake}/logs/gold.log" in completed.stdout
+    assert (lake / "logs" / "silver.log").is_file() and (lake / "logs" / "gold.log").is_file()
 
 
 def test_a_clean_demo_run_logs_no_spark_warning(demo_lake):

@@ -230,7 +230,9 @@ def test_ctrl_c_during_a_spark_stage_lets_the_job_finish_its_part_and_stops_the_
     handler_before = signal.getsignal(signal.SIGINT)
 
     with pytest.raises(run_pipeline.StageInterrupted, match=said):
-        run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+        run_pipeline.spark_submit(
+            run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"], "gold.log"
+        )
 
     assert signal.getsignal(signal.SIGINT) is handler_before  # given back
 
@@ -273,7 +275,9 @@ def test_a_job_the_system_killed_is_one_sentence_on_memory(monkeypatch):
     monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
 
     with pytest.raises(run_pipeline.StageFailed) as failure:
-        run_pipeline.spark_submit(run_pipeline.SILVER_JOB, ["--bronze_path", "b", "--silver_path", "s"])
+        run_pipeline.spark_submit(
+            run_pipeline.SILVER_JOB, ["--bronze_path", "b", "--silver_path", "s"], "s.log"
+        )
 
     assert str(failure.value) == (
         "silver_job.py was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes up to "
@@ -471,11 +475,12 @@ def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, 
     )
     (quality / "20260101T000000Z.json").write_text(earlier)
     (quality / "latest.json").write_text(earlier)
-    monkeypatch.setattr(run_pipeline, "spark_submit", lambda script, job_args: None)  # a run with nothing new
+    # a run with nothing new
+    monkeypatch.setattr(run_pipeline, "spark_submit", lambda script, job_args, log_file: None)
 
     assert run_pipeline.silver_stage(lake).rows == "nothing new in Bronze, Silver unchanged"
 
-    def silver_writes_a_report(script, job_args):
+    def silver_writes_a_report(script, job_args, log_file):
         report = (
             '{"totals": {"rows_read": 10, "rows_written": 8, "rows_quarantined": 1, "duplicates_removed": 1}}'
         )
@@ -535,7 +540,7 @@ def test_spark_submit_runs_the_job_locally_on_loopback_with_the_driver_memory_as
     monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
     monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)
 
-    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"], "gold.log")
 
     [(command, env)] = ran
     assert command[1:5] == ["--master", "local[*]", "--driver-memory", "2g"]
@@ -551,7 +556,7 @@ def test_spark_submit_hands_java_its_options_whole_from_a_folder_with_a_space(tm
     config = tmp_path / "My Projects ñ" / "spark-log4j2.properties"
     monkeypatch.setattr(run_pipeline, "SPARK_LOG_CONFIG", config)
 
-    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"], "gold.log")
 
     [(command, _)] = ran
     options = shlex.split(command[command.index("--driver-java-options") + 1])
@@ -564,7 +569,7 @@ def test_spark_submit_runs_this_pythons_spark_whatever_spark_home_the_laptop_set
     ran = record_spark_submits(monkeypatch)
     monkeypatch.setenv("SPARK_HOME", str(tmp_path / "spark-4.0.0-bin-hadoop3"))
 
-    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"])
+    run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"], "gold.log")
 
     [(_, env)] = ran
     assert env["SPARK_HOME"] == run_pipeline.spark_home()

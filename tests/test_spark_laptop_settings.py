@@ -51,7 +51,7 @@ def test_a_spark_stage_reads_and_maps_the_same_on_another_laptop(laptop, tmp_pat
     for name, value in laptop.items():
         monkeypatch.setenv(name, value)
 
-    run_pipeline.spark_submit(probe, [str(lake)])
+    run_pipeline.spark_submit(probe, [str(lake)], str(lake / "spark.log"))
 
     seen = json.loads((lake / "seen.json").read_text(encoding="utf-8"))
     assert seen == {"mapped": "Inspection", "jvm_time_zone": "UTC"}
@@ -66,6 +66,49 @@ def test_a_spark_stage_starts_from_a_virtualenv_in_a_folder_with_a_space(tmp_pat
     probe = tmp_path / "probe.py"
     probe.write_text("import sys\nopen(sys.argv[1], 'w').write(sys.executable)\n", encoding="utf-8")
 
-    run_pipeline.spark_submit(probe, [str(tmp_path / "ran.txt")])
+    run_pipeline.spark_submit(probe, [str(tmp_path / "ran.txt")], str(tmp_path / "spark.log"))
 
     assert (tmp_path / "ran.txt").read_text() == str(venv / "bin" / "python")
+
+
+# A Spark task that fails as a full disk does: Spark logs the failure with the Python and Java traces (hundreds of
+# lines on the terminal before the job's own sentence, as the resource-exhaustion drill of 2026-11-27 found).
+FAILING_JOB = """
+import sys
+from pyspark.sql import SparkSession, functions as F
+
+spark = SparkSession.builder.getOrCreate()
+fill = F.udf(lambda value: open("/dev/full", "w").write("x" * 10_000), "int")
+try:
+    spark.range(2).select(fill("id")).collect()
+except Exception:
+    print("THE JOB'S SENTENCE: a disk is full", file=sys.stderr)
+    sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize(
+    "log_folder", ["My Projects ñ/lake/logs", "/dev/full"], ids=["new-folder", "unwritable"]
+)
+def test_a_failing_spark_task_shows_one_line_a_message_and_keeps_its_traces_in_the_stage_log(
+    log_folder, tmp_path, capfd
+):
+    log_file = tmp_path / log_folder / "silver.log"
+    job = tmp_path / "failing_job.py"
+    job.write_text(FAILING_JOB, encoding="utf-8")
+
+    with pytest.raises(run_pipeline.StageFailed) as failure:
+        run_pipeline.spark_submit(job, [], str(log_file))
+
+    terminal = capfd.readouterr()
+    said = terminal.out + terminal.err
+    assert "THE JOB'S SENTENCE: a disk is full" in said
+    assert "Lost task" in said  # Spark's own line of what failed stays on the terminal …
+    assert "\tat " not in said and "Traceback (most recent call last):\n" not in said  # … without its traces
+    assert "StatusConsoleListener" not in said  # nor Log4j's own complaint of a log it cannot write
+    assert str(failure.value) == (
+        f"failing_job.py failed (exit 1); see its message above, and Spark's whole log in {log_file}"
+    )
+    if log_folder != "/dev/full":
+        whole = log_file.read_text(encoding="utf-8")
+        assert "No space left on device" in whole and "\tat org.apache.spark" in whole
