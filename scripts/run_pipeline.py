@@ -38,6 +38,9 @@ SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
 DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
 DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+# Spark's exit code when a task's OutOfMemoryError stops its executor: in local mode the executor is the job's own
+# Java, which exits at once, before the job can say why (SparkExitCode.OOM)
+SPARK_OOM_EXIT = 52
 SPARK_STAGES = ("silver", "gold")
 # What each stage needs from requirements.txt (import names): one missing means a Python other than the virtualenv's,
 # which otherwise failed half-way through with a traceback (tqdm when the ingest began landing, spark-submit after it).
@@ -339,6 +342,12 @@ def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
             f"{script.name} was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes "
             f"up to SPARK_DRIVER_MEMORY ({driver_memory}) and more, so free that much memory or set "
             "SPARK_DRIVER_MEMORY lower (512m at the least), then run again; a re-run redoes it"
+        )
+    if completed.returncode == SPARK_OOM_EXIT:
+        raise StageFailed(
+            f"{script.name} stopped: Spark ran out of memory (exit 52, java.lang.OutOfMemoryError): give "
+            f"it more than SPARK_DRIVER_MEMORY's {driver_memory} (e.g. SPARK_DRIVER_MEMORY=8g make run), then run "
+            f"again; a re-run redoes it. Spark's whole log: {log_file}"
         )
     if completed.returncode != 0:
         raise StageFailed(

@@ -286,6 +286,25 @@ def test_a_job_the_system_killed_is_one_sentence_on_memory(monkeypatch):
     )
 
 
+def test_a_job_spark_stopped_for_memory_is_one_sentence_on_memory(monkeypatch):
+    # A task's OutOfMemoryError ends a local Spark's Java with exit 52 before the job can say a word: the run said
+    # "failed (exit 52); see its message above" with no message of the job's above (the real exit is in
+    # test_spark_laptop_settings.py).
+    monkeypatch.setattr(
+        run_pipeline.subprocess, "run", lambda command, env, check: subprocess.CompletedProcess(command, 52)
+    )
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
+
+    with pytest.raises(run_pipeline.StageFailed) as failure:
+        run_pipeline.spark_submit(run_pipeline.GOLD_JOB, ["--silver_path", "s", "--gold_path", "g"], "g.log")
+
+    assert str(failure.value) == (
+        "gold_job.py stopped: Spark ran out of memory (exit 52, java.lang.OutOfMemoryError): give it more than "
+        "SPARK_DRIVER_MEMORY's 2g (e.g. SPARK_DRIVER_MEMORY=8g make run), then run again; a re-run redoes it. "
+        "Spark's whole log: g.log"
+    )
+
+
 def test_stages_run_in_pipeline_order_whatever_order_they_are_given_in(tmp_path):
     args = run_pipeline.parse_args(["--lake", str(tmp_path), "--stages", "serve, ingest,silver"])
 

@@ -112,3 +112,31 @@ def test_a_failing_spark_task_shows_one_line_a_message_and_keeps_its_traces_in_t
     if log_folder != "/dev/full":
         whole = log_file.read_text(encoding="utf-8")
         assert "No space left on device" in whole and "\tat org.apache.spark" in whole
+
+
+# A task whose one value outgrows a 600 MB heap (a 1.5 GB string): Spark's Java exits at once with its code 52.
+MEMORY_HUNGRY_JOB = """
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.getOrCreate()
+spark.range(2).selectExpr("length(repeat('xxxxxxxxxx', 150000000 + id))").collect()
+print("THE JOB'S SENTENCE, which it never gets to say")
+"""
+
+
+def test_a_task_out_of_memory_stops_the_stage_with_a_sentence_on_memory(tmp_path, monkeypatch, capfd):
+    job = tmp_path / "memory_hungry_job.py"
+    job.write_text(MEMORY_HUNGRY_JOB, encoding="utf-8")
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "600m")
+
+    with pytest.raises(run_pipeline.StageFailed) as failure:
+        run_pipeline.spark_submit(job, [], str(tmp_path / "gold.log"))
+
+    assert str(failure.value).startswith(
+        "memory_hungry_job.py stopped: Spark ran out of memory (exit 52, java.lang.OutOfMemoryError): give it more "
+        "than SPARK_DRIVER_MEMORY's 600m"
+    )
+    assert "THE JOB'S SENTENCE" not in capfd.readouterr().out
+    assert "java.lang.OutOfMemoryError: Java heap space" in (tmp_path / "gold.log").read_text(
+        encoding="utf-8"
+    )
