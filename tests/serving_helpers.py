@@ -48,15 +48,6 @@ QUARANTINE_SCHEMA = ddl_schema(athena_sql.QUARANTINE_TABLE)
 # Each Silver run writes its rejects under quarantine/run_id=<run>/ (a folder per run, not a table partition).
 QUARANTINE_RUNS = {"run_id": pa.string()}
 
-MONTHLY_MEASURES = (
-    "requests_opened",
-    "requests_closed",
-    "closed_on_time",
-    "closed_late",
-    "still_open",
-    "sum_hours_to_close",
-    "closed_with_duration",
-)
 GOLD_SCHEMAS = {table: ddl_schema(f"gold_{table}") for table in lake.GOLD_TABLES}
 GOLD_PARTITIONS = {
     table: partitions for table in lake.GOLD_TABLES if (partitions := ddl_partitions(f"gold_{table}"))
