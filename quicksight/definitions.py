@@ -225,7 +225,6 @@ DATASETS: tuple[DatasetSpec, ...] = (
         geo_roles=(("cell_lat", "LATITUDE"), ("cell_lon", "LONGITUDE")),
     ),
 )
-DATASET_BY_ID = {spec.identifier: spec for spec in DATASETS}
 
 MONTHLY = "monthly_requests"
 RESOLUTION = "resolution_times"

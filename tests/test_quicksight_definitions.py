@@ -446,7 +446,8 @@ def test_the_analytics_sheet_reads_the_right_views() -> None:
         "DataSetIdentifier": "open_backlog",
         "ColumnName": "open_over_1y",
     }
-    geo_dataset = definitions.dataset_request(TARGET, definitions.DATASET_BY_ID["geo_grid"])
+    geo_grid = next(spec for spec in definitions.DATASETS if spec.identifier == "geo_grid")
+    geo_dataset = definitions.dataset_request(TARGET, geo_grid)
     (logical,) = geo_dataset["LogicalTableMap"].values()
     roles = {
         t["TagColumnOperation"]["ColumnName"]: t["TagColumnOperation"]["Tags"][0]
