@@ -427,15 +427,14 @@ def bar(
     categories: dict[str, Any],
     values: list[dict[str, Any]],
     *,
-    orientation: str = "HORIZONTAL",
     items_limit: int | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """A bar chart of one or more measures per category, largest first."""
+    """A horizontal bar chart of one or more measures per category, largest first."""
     configuration: dict[str, Any] = {
         "FieldWells": {"BarChartAggregatedFieldWells": {"Category": [categories], "Values": values}},
         "SortConfiguration": {"CategorySort": sort_descending(values[-1])},
-        "Orientation": orientation,
+        "Orientation": "HORIZONTAL",
         "BarsArrangement": "CLUSTERED",
         "Legend": {"Visibility": "VISIBLE" if len(values) > 1 else "HIDDEN"},
         "DataLabels": {"Visibility": "HIDDEN"},
@@ -1035,16 +1034,14 @@ def percent_format(dataset: str, name: str) -> dict[str, Any]:
     }
 
 
-def decimal_format(dataset: str, name: str, places: int = 1) -> dict[str, Any]:
-    """Show a number with a fixed count of decimals."""
+def decimal_format(dataset: str, name: str) -> dict[str, Any]:
+    """Show a number with one decimal."""
     return {
         "Column": column(dataset, name),
         "FormatConfiguration": {
             "NumberFormatConfiguration": {
                 "FormatConfiguration": {
-                    "NumberDisplayFormatConfiguration": {
-                        "DecimalPlacesConfiguration": {"DecimalPlaces": places}
-                    }
+                    "NumberDisplayFormatConfiguration": {"DecimalPlacesConfiguration": {"DecimalPlaces": 1}}
                 }
             }
         },
@@ -1230,11 +1227,12 @@ def render(body: dict[str, Any]) -> str:
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_definitions(out_dir: Path = DEFINITIONS_DIR, target: Target = PLACEHOLDER_TARGET) -> list[Path]:
-    """Write every request body as ``<stem>.json`` (operation name inside) and drop stale files; returns the paths."""
+def write_definitions(out_dir: Path) -> list[Path]:
+    """Write every request body (for ``PLACEHOLDER_TARGET``) as ``<stem>.json`` (operation name inside) and drop
+    stale files; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem, (operation, body) in all_requests(target).items():
+    for stem, (operation, body) in all_requests(PLACEHOLDER_TARGET).items():
         path = out_dir / f"{stem}.json"
         path.write_text(render({"Operation": operation, "Request": body}), encoding="utf-8")
         written.append(path)
@@ -1460,7 +1458,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.write:
-        # into the folder --check reads, not the default write_definitions bound at import
         for path in write_definitions(DEFINITIONS_DIR):
             log.info("wrote %s", path.relative_to(DEFINITIONS_DIR.parent.parent))
         return 0

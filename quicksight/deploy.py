@@ -96,9 +96,9 @@ def make_clients(region: str, session: Any = None, profile: str | None = None) -
     )
 
 
-def dashboard_url(region: str, dashboard_id: str = qs_definitions.DASHBOARD_ID) -> str:
+def dashboard_url(region: str) -> str:
     """The console URL of the published dashboard."""
-    return f"https://{region}.quicksight.aws.amazon.com/sn/dashboards/{dashboard_id}"
+    return f"https://{region}.quicksight.aws.amazon.com/sn/dashboards/{qs_definitions.DASHBOARD_ID}"
 
 
 @contextmanager
