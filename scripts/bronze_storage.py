@@ -308,12 +308,12 @@ def remove_abandoned_staging(
 
 
 def abandoned_staging(
-    staging_root: str, now: float | None = None, prefix: str = "", idle_hours: float = ABANDONED_STAGING_HOURS
+    staging_root: str, prefix: str = "", idle_hours: float = ABANDONED_STAGING_HOURS
 ) -> list[str]:
     """The staging folders under ``staging_root`` (named ``prefix``…) in which nothing changed for ``idle_hours``: a
     killed run's (SIGKILL, out of memory, power loss: no clean-up ran). A live run's download changes its file
     constantly; with ``idle_hours`` 0 (the caller holds the run lock, so no other run is live) every one."""
-    now = time.time() if now is None else now
+    now = time.time()
     try:
         folders = [
             entry.path
