@@ -66,8 +66,9 @@ S3_PREFIX = "lake"
 S3_LAKE = f"s3://{S3_BUCKET}/{S3_PREFIX}"
 
 
-def s3_keys(client: Any, prefix: str = S3_PREFIX + "/") -> list[str]:
+def s3_keys(client: Any) -> list[str]:
     """Every key under the S3 lake prefix, relative to the lake root, sorted."""
+    prefix = S3_PREFIX + "/"
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=S3_BUCKET, Prefix=prefix)
     return sorted(obj["Key"][len(prefix) :] for page in pages for obj in page.get("Contents", []))
 

@@ -277,11 +277,9 @@ REALISTIC_NEIGHBORHOODS = [
 CELL = 0.0025  # ~250 m of latitude
 
 
-def realistic_gold(
-    first_month: dt.date = dt.date(2022, 1, 1), months: int = 34, seed: int = 311
-) -> dict[str, list[tuple]]:
-    """Plausible Gold tables with seasonality and growth (deterministic for a seed)."""
-    rng = random.Random(seed)
+def realistic_gold() -> dict[str, list[tuple]]:
+    """Plausible Gold tables with seasonality and growth, 34 months from January 2022 (deterministic: one seed)."""
+    first_month, months, rng = dt.date(2022, 1, 1), 34, random.Random(311)
     monthly, geo_counts = [], {}
     for offset in range(months):
         year, month0 = divmod(first_month.month - 1 + offset, 12)

@@ -1306,13 +1306,13 @@ def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path
         loaded_page.page.close()
 
 
-def save_screenshot(html: Path, png: Path, width: int = 1280) -> None:
+def save_screenshot(html: Path, png: Path) -> None:
     """Save the Management sheet of a dashboard as a PNG (for the README)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        loaded_page = open_dashboard(chromium, html, width=width)
+        loaded_page = open_dashboard(chromium, html, width=1280)
         if loaded_page.errors:
             raise RuntimeError(f"The dashboard logged errors: {loaded_page.errors}")
         png.parent.mkdir(parents=True, exist_ok=True)
