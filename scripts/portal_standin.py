@@ -420,19 +420,20 @@ class StandinHandler(BaseHTTPRequestHandler):
         fault = self.portal.take_fault(
             resource_id, ("drop", "html", "empty", "lie", "slow", "no_range", "endless")
         )
-        if fault is not None and fault.kind == "endless":
+        kind = None if fault is None else fault.kind
+        if kind == "endless":
             self._endless(resource.path)
             return
-        if fault is not None and fault.kind == "html":
+        if kind == "html":
             self._send(200, HTML_INSTEAD_OF_CSV, "text/html; charset=utf-8")
             return
-        if fault is not None and fault.kind == "empty":
+        if kind == "empty":
             self._send(200, b"", "text/csv")
             return
         size = resource.path.stat().st_size
         start, status = 0, 200
         range_header = self.headers.get("Range")
-        if range_header and not (fault is not None and fault.kind == "no_range"):
+        if range_header and kind != "no_range":
             match = re.fullmatch(r"bytes=(\d+)-", range_header.strip())
             if match:
                 start, status = int(match.group(1)), 206
@@ -445,21 +446,21 @@ class StandinHandler(BaseHTTPRequestHandler):
         headers = {"Accept-Ranges": "bytes", "ETag": f'"{resource.raw.get("hash", "")}"'}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
-        announced = length + (fault.extra if fault is not None and fault.kind == "lie" else 0)
+        announced = length + (fault.extra if kind == "lie" else 0)
         self.send_response(status)
         self.send_header("Content-Type", "text/csv")
         self.send_header("Content-Length", str(announced))
         for name, value in headers.items():
             self.send_header(name, value)
-        if fault is not None and fault.kind in ("drop", "lie"):
+        if kind in ("drop", "lie"):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         with open(resource.path, "rb") as body:
-            if fault is not None and fault.kind == "drop":
+            if kind == "drop":
                 body.seek(start)
                 self.wfile.write(body.read(min(fault.at, length)))
-            elif fault is not None and fault.kind == "slow":
+            elif kind == "slow":
                 body.seek(start)
                 while block := body.read(fault.chunk):
                     self.wfile.write(block)
