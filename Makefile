@@ -89,9 +89,10 @@ coverage: setup java ## the test suite under branch coverage, subprocesses too; 
 	COVERAGE_ROOT='$(CURDIR)' COVERAGE_PROCESS_START='$(CURDIR)/.coveragerc' $(PY) -m coverage run -m pytest -p no:cacheprovider $(PYTEST_ARGS); \
 	  rc=$$?; COVERAGE_ROOT='$(CURDIR)' $(PY) -m coverage combine -q && COVERAGE_ROOT='$(CURDIR)' $(PY) -m coverage report; exit $$rc
 
-lint: setup ## ruff lint and format check; cfn-lint on the CloudFormation stack
+lint: setup ## ruff lint and format check; vulture's unused code (pyproject.toml); cfn-lint on the CloudFormation stack
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/vulture
 	$(VENV)/bin/cfn-lint infra/boston311.yaml
 
 format: setup ## apply ruff's formatting and safe fixes
