@@ -1,21 +1,33 @@
-"""Silver's values against a second implementation: bench/silver.py's DuckDB SQL over the same Bronze, and the
-time-basis decision re-derived here in plain Python from docs/silver.md's rule 2.
+"""Silver against a second implementation: bench/silver.py's DuckDB SQL over the same Bronze for the table's values,
+and, in plain Python here, the time-basis decision (docs/silver.md's rule 2) and the quarantine and the report's counts
+(rules 8-10).
 
 The rule tests check each rule on a few rows, and the samples' tests check totals and chosen values; here every case
 both engines write must agree, column by column (every column of Silver's table), on three Bronzes: the real samples
 (read by the session's ``gold_lake`` Silver), hand-made edge rows of the three eras, and the benchmark's generated
 Bronze at its smallest. Silver is ``run_silver``'s table, DuckDB's is the bench's SQL run on the same files, both read
-back from their Parquet in one DuckDB connection. Both second implementations were written from the docs' statement
-of the rules (docs/silver.md "Rules", the data README), not from the job's code: a rule Silver gets wrong shows here.
+back from their Parquet in one DuckDB connection. The second implementations were written from the docs' statement
+of the rules (docs/silver.md "Reading Bronze" and "Rules", the data README), not from the job's code: a rule Silver
+gets wrong shows here.
 
 - The time basis: ``time_basis_decision`` below re-derives each file's evidence (counts and shares per reading) and
   decision from the file's CSV; it must equal the quality report's ``time_basis`` for every file, and the DuckDB SQL
   then reads each file with that reading, so the stamps are compared whatever the file decided.
-- What stays out: malformed records (DuckDB skips them where Silver quarantines them, so neither table holds them),
-  the quarantine, the report but its decisions, overrides (``--time_basis_override``, tested in test_silver_rules.py),
-  and the evidence sample of files over 32 MB (every file here is smaller: every record is examined).
-- ingested_at: DuckDB takes the ``ingest_date`` folder; no file here has a manifest nor was landed on its folder's
-  day, so Silver takes the folder's date too (asserted from its report).
+- The quarantine and the counts: ``quarantine_and_counts`` reads each file with Python's csv module (its records, the
+  text of each, blank lines skipped) and gives each record its reject reason (rule 8, first reason wins), each reject
+  its ``raw_record`` (the record's text when malformed, else the JSON rule 8 defines), quarantines a reject once per
+  dataset (the earliest file, by ingest then path, that holds it) and keeps one good record per case (rule 9); the
+  quarantine's (source_file, reject_reason, raw_record) rows and the report's counts per file, per era and in all
+  must equal it. The edge files ``REJECTS_ONLY`` write every reject reason and the forms of a record rule 8 reads;
+  DuckDB's reader does not take them (open quotes), and they hold no case of the table, so the case-by-case
+  comparison leaves them out.
+- What stays out: malformed records in the DuckDB comparison (DuckDB skips them; the Python compares them), the
+  quarantine's other columns, the report's other parts (null rates, unknown mapping values, the reject-share guard),
+  a run over an existing Silver (a reject already quarantined, a case already in the table: test_silver_incremental.py
+  and test_silver_rebuild_equivalence.py), overrides (``--time_basis_override``, tested in test_silver_rules.py), and
+  the evidence sample of files over 32 MB (every file here is smaller: every record is examined).
+- ingested_at: DuckDB and the Python take the ``ingest_date`` folder; no file here has a manifest nor was landed on its
+  folder's day, so Silver takes the folder's date too (asserted from its report).
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -111,7 +123,10 @@ def naive_stamp(text: str | None) -> datetime | None:
     if text is None:
         return None
     text = ZERO_OFFSET_LABEL.sub("", text)
-    return datetime.fromisoformat(text) if NAIVE_STAMP.fullmatch(text) else None
+    try:
+        return datetime.fromisoformat(text) if NAIVE_STAMP.fullmatch(text) else None
+    except ValueError:  # written like a stamp, but no day or time of the calendar (30 February, 25:00)
+        return None
 
 
 def wall_clock_of(stamp: datetime, reading: str) -> datetime:
@@ -134,17 +149,65 @@ def closed_text_stamp(closure_reason: str | None) -> datetime | None:
     return datetime.strptime(f"{year} {month} {day} {clock}", "%Y %b %d %H:%M:%S")
 
 
-def file_records(path: Path, era: str) -> list[dict]:
-    """The file's records as canonical name -> value (trimmed, blank as None), read with Python's csv module."""
-    canonical = silver_job.ERA_COLUMNS[era]
+class BronzeRecord(NamedTuple):
+    """One record of a Bronze file: the lines it spans as they stand in the file, and its values as Python's csv module
+    reads them (quotes and doubled quotes undone, nothing trimmed)."""
+
+    lines: str
+    values: list[str]
+
+    @property
+    def text(self) -> str:
+        """The record's text, its last line end left out (rule 8's raw_record of a malformed record)."""
+        return self.lines.removesuffix("\n").removesuffix("\r")
+
+
+def bronze_records(path: Path) -> tuple[list[str], list[BronzeRecord]]:
+    """A file's header (lower-cased) and records, read with Python's csv module; a line that is empty or holds only
+    blanks is no record (docs/silver.md "Reading Bronze")."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    header = [name.strip().lower() for name in rows[0]]
-    return [
-        {canonical.get(name, name): (value.strip() or None) for name, value in zip(header, row, strict=False)}
-        for row in rows[1:]
-        if row
-    ]
+        lines: list[str] = []
+
+        def remembered():
+            for line in handle:  # the reader takes the lines of one record at a time: these are its text
+                lines.append(line)
+                yield line
+
+        reader = csv.reader(remembered())
+        header = [name.strip().lower() for name in next(reader)]
+        records, _ = [], lines.clear()
+        for values in reader:
+            record, _ = BronzeRecord("".join(lines), values), lines.clear()
+            if record.text.strip(" \t"):
+                records.append(record)
+    return header, records
+
+
+def as_read(record: BronzeRecord) -> list[str | None]:
+    """A well-formed record's values as Silver's CSV reader reads them: unquoted ones trimmed of spaces and tabs,
+    quoted ones as they stand, empty ones None (rule 8's raw_record). Which were quoted, the record's text says."""
+    values, at = [], 0
+    for value in record.values:
+        quoted = record.lines.startswith('"', at)
+        written = '"' + value.replace('"', '""') + '"' if quoted else value
+        # (a quote left open runs to the end of the file, where its closing quote is missing)
+        assert (record.lines + '"').startswith(written, at), f"{written!r} not at {at} of {record.lines!r}"
+        values.append((value if quoted else value.strip(" \t")) or None)
+        at += len(written) + 1  # and its comma
+    return values
+
+
+def cleaned(record: BronzeRecord, header: list[str], era: str) -> dict:
+    """A record as canonical name -> value after rule 1: as read, trimmed of spaces, blank as None."""
+    canonical = silver_job.ERA_COLUMNS[era]
+    values = zip(header, as_read(record), strict=False)
+    return {canonical.get(name, name): (value or "").strip(" ") or None for name, value in values}
+
+
+def file_records(path: Path, era: str) -> list[dict]:
+    """The file's records as ``cleaned`` gives them, read with Python's csv module."""
+    header, records = bronze_records(path)
+    return [cleaned(record, header, era) for record in records]
 
 
 def phone_channels() -> set[str]:
@@ -205,6 +268,109 @@ def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
     evidence = {"records_examined": len(records), "counts": dict.fromkeys(("phone_openings", "closed_texts",
                 "targets"), 0) | dict(counts), "scores": scores}  # fmt: skip
     return decision | {"evidence": evidence}
+
+
+# ------------------------------------------ rules 8-10: the quarantine and the report's counts, re-derived in Python
+# raw_record's keys in docs/silver.md rule 8's order; NEW SYSTEM writes one of its columns under two of them
+RAW_RECORD_KEYS = (
+    "case_id", "opened_raw", "target_raw", "closed_raw", "on_time_raw", "status_raw", "closure_reason",
+    "closure_comments", "case_title", "subject", "reason", "type", "queue", "department_raw", "neighborhood_raw",
+    "ward_raw", "precinct_raw", "street_name", "zipcode_raw", "latitude_raw", "longitude_raw", "source_raw",
+)  # fmt: skip
+NEW_SYSTEM_TWICE = {"case_title": "type", "subject": "department_raw"}
+REJECT_REASONS = (
+    "malformed_record", "missing_case_id", "unparsable_opened_at", "unparsable_closed_at", "unparsable_target_at",
+    "closed_before_opened",
+)  # fmt: skip
+COUNTS = ("rows_read", "rows_written", "rows_quarantined", "duplicates_removed")
+
+
+def in_the_hour_lived_twice(stamp: datetime) -> bool:
+    """Whether Boston's wall clock shows this time twice (01:00-01:59 on the first Sunday of November)."""
+    return stamp.replace(tzinfo=BOSTON).utcoffset() != stamp.replace(tzinfo=BOSTON, fold=1).utcoffset()
+
+
+def reject_reason(record: dict) -> str | None:
+    """Rule 8 for a well-formed record (canonical name -> value after rule 1), the first reason that applies."""
+    opened, closed, target = (naive_stamp(record.get(c)) for c in ("opened_raw", "closed_raw", "target_raw"))
+    if record.get("case_id") is None:
+        return "missing_case_id"
+    if opened is None:
+        return "unparsable_opened_at"
+    if record.get("closed_raw") is not None and closed is None:
+        return "unparsable_closed_at"
+    if record.get("target_raw") is not None and target is None:
+        return "unparsable_target_at"
+    if closed is not None and closed < opened:
+        # but a close in the second pass of the hour Boston lives twice, less than an hour before an opening in it
+        lived_twice = in_the_hour_lived_twice(opened) and in_the_hour_lived_twice(closed)
+        if not (lived_twice and opened - closed < timedelta(hours=1)):
+            return "closed_before_opened"
+    return None
+
+
+def raw_record(record: BronzeRecord, header: list[str], era: str) -> str:
+    """Rule 8's raw_record of a well-formed reject: the fields Silver reads, as read, as compact JSON."""
+    read = dict(zip((silver_job.ERA_COLUMNS[era].get(name) for name in header), as_read(record), strict=True))
+    if era == "new_system":
+        read |= {key: read.get(other) for key, other in NEW_SYSTEM_TWICE.items()}
+    fields = {key: read[key] for key in RAW_RECORD_KEYS if read.get(key) is not None}
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+class Bronze(NamedTuple):
+    """What rules 8-10 give for a Bronze read in one run into an empty Silver: the report's counts per file
+    (``source_file`` from dataset= on -> rows read / written / quarantined, duplicates removed, rejects by reason,
+    reject share, era) and the quarantine as (source_file, reject_reason, raw_record) rows."""
+
+    files: dict[str, dict]
+    quarantine: Counter
+
+
+def quarantine_and_counts(bronze: Path) -> Bronze:
+    """Rules 8, 9 and 10 over every file under ``bronze``, read in one run, from docs/silver.md: each record's reject
+    reason, a reject quarantined once (the first file in ingest order, then path, that holds it), one good record per
+    case kept (the newest: ingest, path, row), the others duplicates. Every file's ingest time is its ingest_date
+    folder's (no manifests, no file landed on its folder's day: asserted from Silver's report)."""
+    paths = list(bronze.glob("dataset=*/ingest_date=*/*"))
+    eras = {path: era for era, group in silver_bench.header_groups([str(p) for p in paths if p.stat().st_size])
+            .items() for path in map(Path, group)}  # fmt: skip
+    files, quarantine, first_file_of = {}, Counter(), {}
+    newest: dict[str, tuple] = {}  # case id -> (its winning record's ingest, path, row)
+    for path in sorted(paths, key=lambda path: (path.parent.name, str(path.relative_to(bronze)))):
+        name, dataset = str(path.relative_to(bronze)), path.parent.parent.name.removeprefix("dataset=")
+        header, records = bronze_records(path) if path in eras else ([], [])
+        counts = files[name] = dict.fromkeys(COUNTS, 0) | {
+            "rejects_by_reason": Counter(),
+            "era": eras.get(path, "empty"),
+        }
+        counts["rows_read"] = len(records)
+        for row, record in enumerate(records):
+            if len(record.values) != len(header):
+                reason, raw, case_id = "malformed_record", record.text, None
+            else:
+                canonical = cleaned(record, header, eras[path])
+                reason, case_id = reject_reason(canonical), canonical.get("case_id")
+                raw = raw_record(record, header, eras[path]) if reason else None
+            if reason is None:
+                key = (path.parent.name, name, row)
+                if case_id in newest:
+                    files[newest[case_id][1]]["duplicates_removed"] += 1
+                    files[newest[case_id][1]]["rows_written"] -= 1
+                newest[case_id] = key
+                counts["rows_written"] += 1
+                continue
+            counts["rejects_by_reason"][reason] += 1
+            if first_file_of.setdefault((dataset, raw), name) == name:
+                counts["rows_quarantined"] += 1
+                quarantine[(name, reason, raw)] += 1
+            else:
+                counts["duplicates_removed"] += 1
+    for counts in files.values():
+        rejects = sum(counts["rejects_by_reason"].values())
+        counts["reject_share"] = round(rejects / counts["rows_read"], 4) if counts["rows_read"] else None
+        counts["rejects_by_reason"] = dict(counts["rejects_by_reason"])
+    return Bronze(files, quarantine)
 
 
 def legacy30_row(case_id: str, open_dt: str, closed_dt: str = "", **values: str) -> list[str]:
@@ -304,6 +470,57 @@ NEW_SYSTEM_DAY_2 = [
                    assigned_department="Office of Sundries", report_source="Carrier Pigeon",
                    neighborhood="Atlantis", case_status="Closed", closure_reason="Resolved"),
 ]  # fmt: skip
+
+
+def line(row: list[str]) -> str:
+    """One record as the exports write it (minimal quoting), without its line end."""
+    return csv_text(row, []).removesuffix("\n")
+
+
+# Rule 8's reasons, each where the one before it does not apply and with the ones after it, and rule 8's raw_record of
+# each kind; every record is rejected, so no case of the table comes from these files. 2018 fell back on 4 November.
+REPEATED_2018 = line(legacy29_row("102018000010", "2018-07-10 09:00:00", "2018-07-10 08:00:00"))
+SHORT_2018 = "102018000011,2018-07-11 09:00:00"
+# a target with an offset: unparsable, before a close written before its opening
+TARGET_2018 = dict(target_dt="2018-07-05T08:30:00+01:00")
+CHANGED_2018 = line(legacy29_row("102018000009", "2018-11-04 02:10:00", "2018-11-04 01:40:00"))
+REJECTS_2018 = [  # written with CRLF line ends
+    # no case id ("" quoted); a quoted status padded with spaces, kept so in raw_record; a quote, a newline and
+    # characters outside ASCII in a title; a queue padded with a tab and a space, unquoted: trimmed as read
+    line(legacy29_row("NO_ID", "2018-07-01 09:00:00", case_status="PADDED", case_title='Say "hi"\nCafé ✓',
+                      queue="\tPWDx_Needles ")).replace("NO_ID", '""').replace("PADDED", '" Open "'),
+    line(legacy29_row("102018000002", "", "never")),  # no opening, and a close that is no stamp
+    line(legacy29_row("102018000003", "2018-02-30 09:00:00")),  # no such day
+    line(legacy29_row("102018000004", "2018-07-01 9am")),
+    line(legacy29_row("102018000005", "2018-07-01 09:00:00", "2018-07-02 10:00:00 EST", target_dt="later")),
+    line(legacy29_row("102018000006", "2018-07-01 09:00:00", "2018-07-01 08:00:00", **TARGET_2018)),
+    line(legacy29_row(" ", "soon")),  # no case id and no opening
+    "",
+    # the fall-back night: a close before the repeated hour, an opening after it (rule 8's exception is for both in it)
+    line(legacy29_row("102018000008", "2018-11-04 01:10:00", "2018-11-04 00:50:00")),
+    line(legacy29_row("102018000009", "2018-11-04 02:10:00", "2018-11-04 01:50:00")),
+    REPEATED_2018,
+    REPEATED_2018,  # twice in one file: both quarantined
+    " \t ",  # a line of blanks: no record
+    SHORT_2018,
+    line(legacy29_row("102018000012", "2018-07-12 09:00:00")) + ",",  # one field too many
+    # an unclosed quote swallows the next line (a record without a case id) into one malformed record
+    line(legacy29_row("102018000013", "2018-07-13 09:00:00", case_title="OPEN")).replace("OPEN", '"Never closed'),
+    line(legacy29_row(" ", "2018-07-14 09:00:00")),
+]  # fmt: skip
+REJECTS_2018_NEXT_DAY = [
+    REPEATED_2018,  # an earlier ingest quarantined it: a duplicate
+    SHORT_2018,
+    # the day before's record but for a column raw_record leaves out: the same record, a duplicate
+    line(legacy29_row("102018000006", "2018-07-01 09:00:00", "2018-07-01 08:00:00", fire_district="5", **TARGET_2018)),
+    CHANGED_2018,  # changed: another record, but the day's other landing, an earlier path, holds it first
+    # an unclosed quote in the last field runs to the end of the file: the field count is right, so the reader takes it
+    # for a record (a quoted value, its line end kept by rule 1's trim of spaces: no phone opening); no case id
+    line(legacy29_row(" ", "2018-07-20 09:00:00", source="OPEN")).replace("OPEN", '"Constituent Call'),
+]  # fmt: skip
+# The datasets of rule 8's edge rows, whose files DuckDB's reader does not take (its sniffer gives up on the unclosed
+# quotes); they hold no case of the table, so the case-by-case comparison leaves them out.
+REJECTS_ONLY = ("/dataset=legacy_2018/", "/dataset=legacy_2010/")
 
 # Rule 6's boundaries in a legacy file: precinct forms, streets with house numbers and intersections, coordinates on and
 # just outside the bounding box (lat 42.20-42.42, lon -71.20 - -70.90), the placeholder, a coordinate missing.
@@ -474,11 +691,24 @@ def land_edges(bronze: Path) -> None:
         "new_system.csv",
         csv_text(NEW_SYSTEM_HEADER, NEW_SYSTEM_WORDING + TRUE_UTC_NEW_SYSTEM),
     )
-    # the next day's export writes its columns in another order (NEW SYSTEM: any order)
+    # the next day's export writes its columns in another order (NEW SYSTEM: any order), and the day before's reject
+    # again: its raw_record is the same, a duplicate
     reordered = list(reversed(NEW_SYSTEM_HEADER))
-    by_name = [dict(zip(NEW_SYSTEM_HEADER, row, strict=True)) for row in NEW_SYSTEM_DAY_2]
+    by_name = [
+        dict(zip(NEW_SYSTEM_HEADER, row, strict=True)) for row in [*NEW_SYSTEM_DAY_2, NEW_SYSTEM_DAY_1[-1]]
+    ]
     land(bronze, "new_system", "2026-01-11", "new_system.csv",
          csv_text(reordered, [[row[name] for name in reordered] for row in by_name]))  # fmt: skip
+    legacy29 = [line(LEGACY29_HEADER)]
+    land(bronze, "legacy_2018", "2026-01-10", "311_service_requests_2018.csv",
+         "\r\n".join(legacy29 + REJECTS_2018) + "\r\n")  # fmt: skip
+    land(bronze, "legacy_2018", "2026-01-11", "311_service_requests_2018.csv",
+         "\n".join(legacy29 + REJECTS_2018_NEXT_DAY) + "\n")  # fmt: skip
+    land(bronze, "legacy_2018", "2026-01-11", "311_service_requests_2018.20260111T090000Z.csv",
+         "\n".join([*legacy29, CHANGED_2018, ""]))  # fmt: skip
+    # another dataset's file holding the same records: quarantined again (rule 8 is per dataset)
+    land(bronze, "legacy_2010", "2026-01-12", "311_service_requests_2010.csv",
+         "\n".join([*legacy29, REPEATED_2018, SHORT_2018, ""]))  # fmt: skip
 
 
 class BothSilvers(NamedTuple):
@@ -535,13 +765,14 @@ def both_silvers(request, con, tmp_path_factory: pytest.TempPathFactory) -> Both
     bronze = lake / "bronze" / "boston311"
     files = sorted(str(path) for path in bronze.glob("dataset=*/ingest_date=*/*") if path.stat().st_size)
     groups = silver_bench.header_groups(files)
+    read_by_duckdb = silver_bench.header_groups([f for f in files if not any(d in f for d in REJECTS_ONLY)])
     phone = phone_channels()
     decisions = {
         path: time_basis_decision(Path(path), era, phone) for era, paths in groups.items() for path in paths
     }
     target = tmp_path_factory.mktemp("duckdb_silver") / "service_requests"
     readings = {path: decision["reading"] for path, decision in decisions.items()}
-    con.execute(silver_bench.duckdb_silver_sql(groups, target, readings))
+    con.execute(silver_bench.duckdb_silver_sql(read_by_duckdb, target, readings))
     report = json.loads((lake / "silver" / "boston311" / "_quality" / "latest.json").read_text())
     by_suffix = {str(Path(path).relative_to(bronze)): decision for path, decision in decisions.items()}
     return BothSilvers(
@@ -589,6 +820,63 @@ def test_silver_decides_each_files_time_basis_as_the_rule_says(both_silvers: Bot
     }
     assert not differing, f"{len(differing)} files decided otherwise (Silver, the rule): {differing}"
     assert {entry["ingested_at_from"] for entry in files} == {"ingest_date"}
+
+
+@pytest.fixture(scope="module", params=LAKES)
+def lake(request) -> Path:
+    """Each of the three Bronzes with the Silver the job built from it."""
+    return request.getfixturevalue(LAKES[request.param])
+
+
+def test_silver_quarantines_and_counts_as_rules_8_to_10_say(lake: Path, con) -> None:
+    # the quarantine record by record (file, reason, raw_record) and the report's counts per file, per era and in all,
+    # Silver's against rules 8-10 re-derived here from the Bronze files
+    silver, mine = lake / "silver" / "boston311", quarantine_and_counts(lake / "bronze" / "boston311")
+    report = json.loads((silver / silver_job.QUALITY_FOLDER / "latest.json").read_text())
+    keys = (*COUNTS, "rejects_by_reason", "reject_share", "era")
+    theirs = {entry["source_file"]: {key: entry[key] for key in keys} for entry in report["files"]}
+    differing = {name: (theirs.get(name), mine.files.get(name)) for name in theirs.keys() | mine.files.keys()
+                 if theirs.get(name) != mine.files.get(name)}  # fmt: skip
+    assert not differing, f"{len(differing)} files counted otherwise (Silver, the rules): {differing}"
+    per_era: dict[str, Counter] = {}
+    for counts in mine.files.values():
+        per_era.setdefault(counts["era"], Counter(files=0)).update(
+            files=1, **{key: counts[key] for key in COUNTS}
+        )
+    assert report["per_era"] == {era: dict.fromkeys(COUNTS, 0) | dict(c) for era, c in per_era.items()}
+    assert report["totals"] == {key: sum(counts[key] for counts in mine.files.values()) for key in COUNTS}
+    rejects = sum((Counter(counts["rejects_by_reason"]) for counts in mine.files.values()), Counter())
+    assert report["rejects_by_reason"] == dict(rejects)
+    parquet = f"read_parquet('{silver / silver_job.QUARANTINE_FOLDER}/**/*.parquet')"
+    quarantined = (
+        Counter(con.execute(f"SELECT source_file, reject_reason, raw_record FROM {parquet}").fetchall())
+        if any((silver / silver_job.QUARANTINE_FOLDER).rglob("*.parquet"))
+        else Counter()
+    )
+    only_silver, only_mine = quarantined - mine.quarantine, mine.quarantine - quarantined
+    assert not only_silver and not only_mine, (
+        f"quarantined only by Silver {sorted(only_silver)[:5]}, only by the rules {sorted(only_mine)[:5]}"
+    )
+
+
+def test_the_edge_files_reach_every_reject_reason_and_repeat_their_rejects(edge_lake: Path) -> None:
+    # the comparison above is only as good as what the files hold: every reason of rule 8, rejects held twice in a file,
+    # again by a later ingest, the same ingest's other landing and another dataset
+    mine = quarantine_and_counts(edge_lake / "bronze" / "boston311")
+    assert {reason for _, reason, _ in mine.quarantine} == set(REJECT_REASONS)
+    day_1, day_2 = (
+        f"dataset=legacy_2018/ingest_date=2026-01-{day}/311_service_requests_2018.csv" for day in (10, 11)
+    )
+    twice = [n for (name, _, raw), n in mine.quarantine.items() if name == day_1 and '"102018000010"' in raw]
+    assert twice == [2]
+    assert mine.files[day_2]["rows_quarantined"] == 1 and mine.files[day_2]["duplicates_removed"] == 4
+    assert (
+        mine.files["dataset=legacy_2010/ingest_date=2026-01-12/311_service_requests_2010.csv"][
+            "rows_quarantined"
+        ]
+        == 2
+    )
+    assert mine.files["dataset=new_system/ingest_date=2026-01-11/new_system.csv"]["duplicates_removed"] == 1
 
 
 def test_silver_and_the_duckdb_sql_agree_case_by_case(both_silvers: BothSilvers) -> None:
