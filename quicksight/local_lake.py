@@ -255,6 +255,9 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
                 "%s: its files came while the views were built (a Gold run): building again.",
                 ", ".join(appeared),
             )
+        # The file's own log, left by a session killed after a write (the docs open it read-write): it belongs to the
+        # file being replaced, and DuckDB read it into the new one (a stale view kept, or every build failing).
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)
         os.replace(building, target)
     except BaseException:  # a damaged Parquet file, a folder in the way, a full disk, Ctrl-C: none half-built
         building.unlink(missing_ok=True)

@@ -840,3 +840,35 @@ def test_a_parquet_column_of_another_type_is_cast_to_the_declared_one(tmp_path: 
         read = connection.execute(f"select {expression} from read_parquet('{tmp_path / 'part.parquet'}')")
         assert read.description[0][1] == "BIGINT"
         assert read.fetchall() == [(3,), (None,)]
+
+
+def test_a_log_a_killed_session_left_beside_the_query_layer_is_not_read_into_the_new_one(
+    tmp_path: Path,
+) -> None:
+    # The docs open lake.duckdb read-write (.venv/bin/duckdb lake/lake.duckdb): a session killed after a write leaves
+    # lake.duckdb.wal, and DuckDB read it into the next build's file once that was moved into place. A stale view
+    # stayed where Gold's should be, with no error, or every build failed on a view the log dropped.
+    helpers.write_small_lake(tmp_path)
+    assert local_lake.main(["--lake", str(tmp_path)]) == 0
+    killed = (
+        subprocess.run(  # a session that writes, then dies before its checkpoint (os._exit: no clean close)
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, os, sys\n"
+                "connection = duckdb.connect(sys.argv[1])\n"
+                "connection.execute(\"SET checkpoint_threshold = '1GB'\")\n"
+                "connection.execute('CREATE OR REPLACE VIEW v_monthly_requests AS SELECT 1 AS stale')\n"
+                "os._exit(0)\n",
+                str(tmp_path / "lake.duckdb"),
+            ],
+            check=False,
+        )
+    )
+    assert killed.returncode == 0 and (tmp_path / "lake.duckdb.wal").exists()
+
+    assert local_lake.main(["--lake", str(tmp_path)]) == 0
+
+    with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
+        assert connection.execute("SELECT sum(requests_opened) FROM v_monthly_requests").fetchone() == (47,)
+    assert sorted(p.name for p in tmp_path.glob("lake.duckdb*")) == ["lake.duckdb"]
