@@ -243,7 +243,7 @@ OUTPUT_COLUMNS = [
 # rules can make Silver write any value otherwise (a column of a row, a reject, a time-basis reading, which record of
 # a case wins). Each Bronze object's record in the state keeps the version it was read with, and every later run
 # names the objects read with another one (their rows keep what those rules gave until they are read again).
-SILVER_RULES_VERSION = 4
+SILVER_RULES_VERSION = 5
 # The rules: these definitions, with every function and constant of this file they use (their docstrings and
 # comments aside). tests/test_silver_rules_version.py holds the version beside a digest of them, so a rule changed
 # without a decision on the version fails there.
@@ -596,6 +596,7 @@ def flag_rejects(df: DataFrame) -> DataFrame:
     unparsable = lambda name: F.col(f"{name}_raw").isNotNull() & F.col(f"{name}_stamp").isNull()  # noqa: E731
     reason = (
         F.when(F.col("raw_record").isNotNull(), "malformed_record")
+        .when(F.col("open_quote"), "unclosed_quote")
         .when(F.col("case_id").isNull(), "missing_case_id")
         .when(F.col("opened_raw").isNull() | F.col("opened_stamp").isNull(), "unparsable_opened_at")
         .when(unparsable("closed"), "unparsable_closed_at")
@@ -769,6 +770,7 @@ def screen(phone_values: list[str]):
         cleaned = df.select(
             *LINEAGE_COLUMNS,
             "evidence_every",
+            "open_quote",
             *[blank_to_null(F.col(c)).alias(c) for c in SCREENED_COLUMNS],
             *[F.col(c).alias(f"as_read__{c}") for c in RAW_COLUMNS],
         )
@@ -1324,9 +1326,23 @@ def read_bronze_file(
     ]
     if time_basis is not None:
         lineage.append(F.lit(time_basis).alias("time_basis"))
-    else:  # first pass: the file's time-basis evidence sampling interval
+    else:  # first pass: the file's time-basis evidence sampling interval, and rule 8's open quote
         lineage.append(F.lit(evidence_every(entry["size"])).alias("evidence_every"))
+        lineage.append(open_quote(header).alias("open_quote"))
     return records.select(*lineage, *canonical)
+
+
+def open_quote(header: list[str]) -> Column:
+    """Whether a record's last value holds a line break: a quote left open in it (rule 8's ``unclosed_quote``).
+
+    A quote left open in a record's last column runs to the end of the file inside that one value: the field count
+    stays right, so Spark's reader (and Python's csv) give no sign of it, and the records after it are that value.
+    No era's last column (``source``, ``latitude``) holds a line break otherwise. On the last column alone: an
+    expression over every column here (their JSON) made Spark's constraint propagation, which follows each column
+    through its aliases above, run out of memory planning a run of two files.
+    """
+    last = F.col(header[-1])
+    return F.col(CORRUPT).isNull() & (last.contains("\n") | last.contains("\r"))
 
 
 def read_bronze(

@@ -64,6 +64,19 @@ def bad_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
         "unclosed_quote.csv",
         header + "\n" + unclosed + "\n" + line(good) + "\n",
     )
+    # a quote left open in the last column (source) runs to the end of the file: the field count stays right, and the
+    # two records after it became that one value of a record Silver kept
+    open_at_end = line(legacy29_row("101004100008", "2022-02-02 10:00:00")).replace(
+        ",Constituent Call", ',"Call', 1
+    )
+    after = [legacy29_row(f"10100410001{n}", "2022-02-03 10:00:00") for n in (0, 1)]
+    land(
+        bronze,
+        "legacy_2018",
+        "2026-11-25",
+        "open_last_quote.csv",
+        "\n".join([header, line(good), open_at_end, *map(line, after)]) + "\n",
+    )
     report = silver_job.run_silver(spark, str(bronze), str(silver))
     quarantine = spark.read.parquet(str(silver / "quarantine")).collect()
     return {"report": report, "rows": silver_rows(spark, silver), "quarantine": quarantine, "silver": silver}
@@ -81,7 +94,7 @@ def test_bad_records_are_quarantined_with_reason_file_and_raw_text(bad_lake):
     for row in bad_lake["quarantine"]:
         by_reason.setdefault(row["reject_reason"], []).append(row)
     assert sorted(by_reason) == [
-        "closed_before_opened", "malformed_record", "missing_case_id", "unparsable_opened_at",
+        "closed_before_opened", "malformed_record", "missing_case_id", "unclosed_quote", "unparsable_opened_at",
     ]  # fmt: skip
     malformed = {r["source_file"].split("/")[-1]: r["raw_record"] for r in by_reason["malformed_record"]}
     assert len(by_reason["malformed_record"]) == 3  # short row, long row, the unclosed quote
@@ -91,6 +104,15 @@ def test_bad_records_are_quarantined_with_reason_file_and_raw_text(bad_lake):
     assert any(text.startswith("101004100004,") and text.endswith(",extra,fields") for text in raw_texts)
     assert "101004100007" in malformed["unclosed_quote.csv"]  # the swallowed lines are kept in the raw text
     assert json.loads(by_reason["unparsable_opened_at"][0]["raw_record"])["opened_raw"] == "19/01/2022 11:18"
+    # the record whose last value ran to the end of the file: the swallowed records are in that value (source)
+    [open_at_end] = by_reason["unclosed_quote"]
+    swallowed = json.loads(open_at_end["raw_record"])
+    assert swallowed["case_id"] == "101004100008"
+    assert (
+        swallowed["source_raw"].startswith("Call\n101004100010,")
+        and "101004100011" in swallowed["source_raw"]
+    )
+    assert open_at_end["source_file"].endswith("/open_last_quote.csv")
     assert all(r["source_file"].startswith("dataset=") for r in bad_lake["quarantine"])
 
 
@@ -124,7 +146,13 @@ def test_silver_folders_match_the_lake_layout():
 
 def test_every_file_is_accounted_for(bad_lake):
     files = {f["source_file"].split("/")[-1]: f for f in bad_lake["report"]["files"]}
-    assert set(files) == {"bom_crlf.csv", "empty.csv", "header_only.csv", "unclosed_quote.csv"}
+    assert set(files) == {
+        "bom_crlf.csv",
+        "empty.csv",
+        "header_only.csv",
+        "unclosed_quote.csv",
+        "open_last_quote.csv",
+    }
     assert files["bom_crlf.csv"]["rows_read"] == 7
     assert (files["bom_crlf.csv"]["rows_written"], files["bom_crlf.csv"]["rows_quarantined"]) == (2, 5)
     assert files["empty.csv"]["era"] == "empty" and files["empty.csv"]["rows_read"] == 0
@@ -135,7 +163,7 @@ def test_every_file_is_accounted_for(bad_lake):
             == entry["rows_written"] + entry["rows_quarantined"] + entry["duplicates_removed"]
         )
     state = json.loads((bad_lake["silver"] / "_state" / "processed.json").read_text())
-    assert len(state["objects"]) == 4  # empty files are marked processed too
+    assert len(state["objects"]) == 5  # empty files are marked processed too
 
 
 def test_unknown_header_is_refused_naming_the_file(spark, tmp_path: Path):

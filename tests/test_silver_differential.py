@@ -279,8 +279,8 @@ RAW_RECORD_KEYS = (
 )  # fmt: skip
 NEW_SYSTEM_TWICE = {"case_title": "type", "subject": "department_raw"}
 REJECT_REASONS = (
-    "malformed_record", "missing_case_id", "unparsable_opened_at", "unparsable_closed_at", "unparsable_target_at",
-    "closed_before_opened",
+    "malformed_record", "unclosed_quote", "missing_case_id", "unparsable_opened_at", "unparsable_closed_at",
+    "unparsable_target_at", "closed_before_opened",
 )  # fmt: skip
 COUNTS = ("rows_read", "rows_written", "rows_quarantined", "duplicates_removed")
 
@@ -348,6 +348,10 @@ def quarantine_and_counts(bronze: Path) -> Bronze:
         for row, record in enumerate(records):
             if len(record.values) != len(header):
                 reason, raw, case_id = "malformed_record", record.text, None
+            elif any(
+                end in (as_read(record)[-1] or "") for end in "\r\n"
+            ):  # a quote left open in the last column
+                reason, raw, case_id = "unclosed_quote", raw_record(record, header, eras[path]), None
             else:
                 canonical = cleaned(record, header, eras[path])
                 reason, case_id = reject_reason(canonical), canonical.get("case_id")
@@ -515,7 +519,7 @@ REJECTS_2018_NEXT_DAY = [
     line(legacy29_row("102018000006", "2018-07-01 09:00:00", "2018-07-01 08:00:00", fire_district="5", **TARGET_2018)),
     CHANGED_2018,  # changed: another record, but the day's other landing, an earlier path, holds it first
     # an unclosed quote in the last field runs to the end of the file: the field count is right, so the reader takes it
-    # for a record (a quoted value, its line end kept by rule 1's trim of spaces: no phone opening); no case id
+    # for a record with the rest of the file in its last value (rule 8: unclosed_quote, before its missing case id)
     line(legacy29_row(" ", "2018-07-20 09:00:00", source="OPEN")).replace("OPEN", '"Constituent Call'),
 ]  # fmt: skip
 # The datasets of rule 8's edge rows, whose files DuckDB's reader does not take (its sniffer gives up on the unclosed

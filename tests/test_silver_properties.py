@@ -494,6 +494,7 @@ def second_pass(spark, generated: list[dict]):
     df = spark.createDataFrame([(i, *[r[c] for c in columns[1:]]) for i, r in enumerate(generated)], schema)
     lineage = {
         "raw_record": F.lit(None).cast("string"),
+        "open_quote": F.lit(False),
         "dataset": F.lit("legacy_2022"),
         "source_file": F.lit("dataset=legacy_2022/ingest_date=2026-11-27/x.csv"),
         "ingested_at": F.lit("2026-11-27 06:00:00").cast("timestamp"),

@@ -309,24 +309,26 @@ def test_hours_to_close_and_boston_open_month(spark):
 
 def test_untrustworthy_records_get_a_reject_reason(spark):
     schema = (
-        "raw_record string, case_id string, opened_raw string, opened_stamp timestamp, closed_raw string, "
-        "closed_stamp timestamp, target_raw string, target_stamp timestamp, opened_at timestamp, closed_at timestamp, "
-        "reject_reason string"
+        "raw_record string, open_quote boolean, case_id string, opened_raw string, opened_stamp timestamp, "
+        "closed_raw string, closed_stamp timestamp, target_raw string, target_stamp timestamp, opened_at timestamp, "
+        "closed_at timestamp, reject_reason string"
     )
     t1, t2 = datetime(2022, 1, 1, 10), datetime(2022, 1, 2, 10)
     rows = [
-        (None, "1", "x", t1, "x", t2, None, None, t1, t2, None),
-        ("1,2,3", "2", "x", t1, None, None, None, None, t1, None, "malformed_record"),
-        (None, None, "x", t1, None, None, None, None, t1, None, "missing_case_id"),
-        (None, "4", "soon", None, None, None, None, None, None, None, "unparsable_opened_at"),
-        (None, "5", "x", t1, "later", None, None, None, t1, None, "unparsable_closed_at"),
-        (None, "6", "x", t2, "x", t1, None, None, t2, t1, "closed_before_opened"),
-        (None, "7", "x", t1, "x", t1, None, None, t1, t1, None),  # closed the moment it opened
-        (None, "8", "x", t1, None, None, "someday", None, t1, None, "unparsable_target_at"),
+        (None, None, "1", "x", t1, "x", t2, None, None, t1, t2, None),
+        ("1,2,3", None, "2", "x", t1, None, None, None, None, t1, None, "malformed_record"),
+        (None, None, None, "x", t1, None, None, None, None, t1, None, "missing_case_id"),
+        (None, None, "4", "soon", None, None, None, None, None, None, None, "unparsable_opened_at"),
+        (None, None, "5", "x", t1, "later", None, None, None, t1, None, "unparsable_closed_at"),
+        (None, None, "6", "x", t2, "x", t1, None, None, t2, t1, "closed_before_opened"),
+        (None, None, "7", "x", t1, "x", t1, None, None, t1, t1, None),  # closed the moment it opened
+        (None, None, "8", "x", t1, None, None, "someday", None, t1, None, "unparsable_target_at"),
         # both unparsable: closed_at comes before target_at in docs/silver.md's order
-        (None, "10", "x", t1, "later", None, "someday", None, t1, None, "unparsable_closed_at"),
-        ("1,2", *[None] * 9, "malformed_record"),  # malformed and no case id: the first reason wins
-        (None, "9", None, None, None, None, None, None, None, None, "unparsable_opened_at"),  # missing
+        (None, None, "10", "x", t1, "later", None, "someday", None, t1, None, "unparsable_closed_at"),
+        ("1,2", True, *[None] * 9, "malformed_record"),  # malformed, and every later reason: the first wins
+        (None, None, "9", None, None, None, None, None, None, None, None, "unparsable_opened_at"),  # missing
+        # a quote left open in the last column ran to the end of the file; no case id either: the first reason wins
+        (None, True, None, "x", t1, None, None, None, None, t1, None, "unclosed_quote"),
     ]
     df = frame(spark, schema, rows)
     check(df.drop("reject_reason").transform(S.flag_rejects), df)
@@ -336,8 +338,8 @@ def test_a_close_in_the_second_pass_of_the_hour_boston_lives_twice_is_kept(spark
     # 2026-11-01 (first Sunday of November): 01:00-01:59 happens twice, EDT then EST. Opened 01:50 EDT and closed
     # 01:10 EST, twenty minutes later, writes its close first; anywhere else a close written first is a reject.
     schema = (
-        "raw_record string, case_id string, opened_raw string, opened_stamp timestamp, closed_raw string, "
-        "closed_stamp timestamp, target_raw string, target_stamp timestamp, reject_reason string"
+        "raw_record string, open_quote boolean, case_id string, opened_raw string, opened_stamp timestamp, "
+        "closed_raw string, closed_stamp timestamp, target_raw string, target_stamp timestamp, reject_reason string"
     )
     rows = [
         ("fall back", datetime(2026, 11, 1, 1, 50), datetime(2026, 11, 1, 1, 10), None),
@@ -353,7 +355,10 @@ def test_a_close_in_the_second_pass_of_the_hour_boston_lives_twice_is_kept(spark
     df = frame(
         spark,
         schema,
-        [(None, case, "x", opened, "x", closed, None, None, reason) for case, opened, closed, reason in rows],
+        [
+            (None, None, case, "x", opened, "x", closed, None, None, reason)
+            for case, opened, closed, reason in rows
+        ],
     )
     check(df.drop("reject_reason").transform(S.flag_rejects), df)
 

@@ -1,5 +1,5 @@
 -- Silver's quarantine: every record Silver could not trust, with why (reject_reason: malformed_record,
--- missing_case_id, unparsable_opened_at, closed_before_opened, ...), where it came from (source_file, dataset,
+-- unclosed_quote, missing_case_id, unparsable_opened_at, closed_before_opened, ...), where it came from (source_file, dataset,
 -- source_era, ingested_at, row_position) and the record as read (raw_record). Each Silver run writes its own
 -- run_id=<run>/ folder under quarantine/; the table is not partitioned, so Athena (and DuckDB locally) read every
 -- run's folder under the location.
