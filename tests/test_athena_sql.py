@@ -474,8 +474,10 @@ def test_nq_open_backlog_by_department(db: duckdb.DuckDBPyConnection) -> None:
 
 def test_silver_view_reads_utc_wall_clock_and_typed_partitions(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("SET TimeZone = 'America/New_York'")  # the session zone must not shift the UTC stamps
-    opened = rows(db, "SELECT opened_at FROM silver_service_requests WHERE case_id = '101000000001'")
-    db.execute("RESET TimeZone")
+    try:
+        opened = rows(db, "SELECT opened_at FROM silver_service_requests WHERE case_id = '101000000001'")
+    finally:  # the connection is the module's: its other tests read in the default zone
+        db.execute("RESET TimeZone")
     assert opened == [(dt.datetime(2024, 1, 3, 14, 0),)]
     assert rows(
         db,
