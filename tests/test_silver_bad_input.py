@@ -704,8 +704,10 @@ def test_a_conservation_failure_publishes_nothing(spark, tmp_path: Path, monkeyp
 
 @pytest.mark.parametrize("job", ["silver_job", "gold_job"])
 def test_ctrl_c_cancels_spark_jobs_once_and_stops_at_once_the_second_time(spark, job: str):
+    import threading
+
     module = __import__(job)
-    pytest_handler = signal.getsignal(signal.SIGINT)
+    pytest_handler, before = signal.getsignal(signal.SIGINT), set(threading.enumerate())
     try:
         module.cancel_on_interrupt(spark)
         signal.raise_signal(
@@ -717,6 +719,9 @@ def test_ctrl_c_cancels_spark_jobs_once_and_stops_at_once_the_second_time(spark,
     finally:
         signal.signal(signal.SIGINT, pytest_handler)
         module.INTERRUPTED.clear()
+        # the cancelling thread outlived the test: its cancelAllJobs must not reach the next test's Spark jobs
+        for thread in set(threading.enumerate()) - before:
+            thread.join(timeout=10)
 
 
 @pytest.mark.parametrize("job", ["silver_job", "gold_job"])
