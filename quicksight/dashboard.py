@@ -478,7 +478,9 @@ SCRIPT = r"""
   "use strict";
   var DATA = JSON.parse(document.getElementById("dashboard-data").textContent);
   var DIMS = DATA.dims;
-  var CONFIG = { displayModeBar: false, responsive: true };
+  // showTips: plotly's tip on the first legend click ("Double-click on legend to isolate one trace") is grey on
+  // grey below the page's own contrast floor (a row of toggle buttons shows and hides each series instead, below)
+  var CONFIG = { displayModeBar: false, responsive: true, showTips: false };
   // The measures' two colours, at least 3:1 against the white plots (WCAG 1.4.11): blue 6.7:1, orange 4.0:1 (it was
   // #e07b24, 2.99:1). Blue against orange stays the pair colour-blind readers tell apart best.
   var BLUE = "#1f5f99", ORANGE = "#c8641c";
