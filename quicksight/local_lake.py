@@ -210,6 +210,12 @@ def build_views(building: Path, silver_path: str, gold_path: str) -> dict:
     return summary
 
 
+def write_ahead_log(database: Path) -> Path:
+    """DuckDB's write-ahead log of a database file, beside it: what a connection wrote and has not yet checkpointed
+    into the file, read into it by the next connection."""
+    return database.with_name(database.name + ".wal")
+
+
 def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) -> dict:
     """Create or replace the DuckDB file of views over a local lake; returns what it holds.
 
@@ -228,7 +234,7 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
     target = Path(duckdb_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     building = target.with_name(target.name + ".building")
-    wal = building.with_name(building.name + ".wal")  # DuckDB's write-ahead log beside it
+    wal = write_ahead_log(building)
     try:
         if target.is_dir():
             raise IsADirectoryError(f"{target} is a folder, not a DuckDB file")
@@ -257,7 +263,7 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
             )
         # The file's own log, left by a session killed after a write (the docs open it read-write): it belongs to the
         # file being replaced, and DuckDB read it into the new one (a stale view kept, or every build failing).
-        target.with_name(target.name + ".wal").unlink(missing_ok=True)
+        write_ahead_log(target).unlink(missing_ok=True)
         os.replace(building, target)
     except BaseException:  # a damaged Parquet file, a folder in the way, a full disk, Ctrl-C: none half-built
         building.unlink(missing_ok=True)
