@@ -54,6 +54,12 @@ def csv_text(header: list[str], rows: list[list[str]], newline: str = "\n") -> s
     return buffer.getvalue()
 
 
+def csv_line(row: list[str]) -> str:
+    """One CSV record as the exports write it (minimal quoting: a line break inside a value is quoted), without its
+    line end."""
+    return csv_text(row, [], newline="\r\n").removesuffix("\r\n")
+
+
 def land(bronze: Path, dataset: str, ingest_date: str, name: str, content: str | bytes | Path) -> Path:
     """Put one file where the Bronze ingest lands it; return its path."""
     target = bronze / f"dataset={dataset}" / f"ingest_date={ingest_date}" / name

@@ -18,14 +18,9 @@ import lake
 import silver_job
 from conftest import REPO, raise_java_exhaustion
 from serving_helpers import HIVE_TO_ARROW
-from silver_helpers import LEGACY29_HEADER, csv_text, land, land_legacy29, legacy29_row, silver_rows
+from silver_helpers import LEGACY29_HEADER, csv_line, csv_text, land, land_legacy29, legacy29_row, silver_rows
 
 pytestmark = pytest.mark.spark
-
-
-def line(row: list[str]) -> str:
-    """One CSV record without its line end (a quoted newline stays inside the record)."""
-    return csv_text(LEGACY29_HEADER, [row], newline="\r\n").split("\r\n", 1)[1].removesuffix("\r\n")
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +32,24 @@ def bad_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     good = legacy29_row("101004100001", "2022-01-19 11:18:00", "2022-01-19 11:42:16")
     quoted_newline = legacy29_row("101004100002", "2022-01-19 12:00:00", case_title="Needle\nPickup")
     ragged_short = "101004100003,2022-01-19 11:18:00,,,ONTIME,Open"
-    ragged_long = line(legacy29_row("101004100004", "2022-01-19 11:18:00")) + ",extra,fields"
+    ragged_long = csv_line(legacy29_row("101004100004", "2022-01-19 11:18:00")) + ",extra,fields"
     no_id = legacy29_row("", "2022-01-19 11:18:00")
     bad_date = legacy29_row("101004100005", "19/01/2022 11:18")
     reversed_times = legacy29_row("101004100006", "2022-01-19 11:18:00", "2022-01-18 09:00:00")
     records = [
-        line(good),
-        line(quoted_newline),
+        csv_line(good),
+        csv_line(quoted_newline),
         ragged_short,
         ragged_long,
-        line(no_id),
-        line(bad_date),
-        line(reversed_times),
+        csv_line(no_id),
+        csv_line(bad_date),
+        csv_line(reversed_times),
     ]
     body = "\ufeff" + header + "\r\n" + "\r\n".join(records) + "\r\n"  # UTF-8 BOM and CRLF line ends
     land(bronze, "legacy_2022", "2026-11-25", "bom_crlf.csv", body.encode("utf-8"))
     land(bronze, "legacy_2021", "2026-11-25", "empty.csv", b"")
     land(bronze, "legacy_2020", "2026-11-25", "header_only.csv", header + "\n")
-    unclosed = line(legacy29_row("101004100007", "2022-02-01 10:00:00")).replace(
+    unclosed = csv_line(legacy29_row("101004100007", "2022-02-01 10:00:00")).replace(
         "Needle Pickup,", '"Needle Pickup,', 1
     )
     land(
@@ -62,11 +57,11 @@ def bad_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
         "legacy_2019",
         "2026-11-25",
         "unclosed_quote.csv",
-        header + "\n" + unclosed + "\n" + line(good) + "\n",
+        header + "\n" + unclosed + "\n" + csv_line(good) + "\n",
     )
     # a quote left open in the last column (source) runs to the end of the file: the field count stays right, and the
     # two records after it became that one value of a record Silver kept
-    open_at_end = line(legacy29_row("101004100008", "2022-02-02 10:00:00")).replace(
+    open_at_end = csv_line(legacy29_row("101004100008", "2022-02-02 10:00:00")).replace(
         ",Constituent Call", ',"Call', 1
     )
     after = [legacy29_row(f"10100410001{n}", "2022-02-03 10:00:00") for n in (0, 1)]
@@ -75,7 +70,7 @@ def bad_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
         "legacy_2018",
         "2026-11-25",
         "open_last_quote.csv",
-        "\n".join([header, line(good), open_at_end, *map(line, after)]) + "\n",
+        "\n".join([header, csv_line(good), open_at_end, *map(csv_line, after)]) + "\n",
     )
     report = silver_job.run_silver(spark, str(bronze), str(silver))
     quarantine = spark.read.parquet(str(silver / "quarantine")).collect()

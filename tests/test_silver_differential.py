@@ -48,7 +48,15 @@ import duckdb
 import pytest
 
 import silver_job
-from silver_helpers import LEGACY29_HEADER, NEW_SYSTEM_HEADER, csv_text, land, legacy29_row, new_system_row
+from silver_helpers import (
+    LEGACY29_HEADER,
+    NEW_SYSTEM_HEADER,
+    csv_line,
+    csv_text,
+    land,
+    legacy29_row,
+    new_system_row,
+)
 from synthetic_bronze import LEGACY30, LEGACY30_RENAMES, MIN_ROWS, write_synthetic_bronze
 
 pytestmark = pytest.mark.spark
@@ -476,51 +484,46 @@ NEW_SYSTEM_DAY_2 = [
 ]  # fmt: skip
 
 
-def line(row: list[str]) -> str:
-    """One record as the exports write it (minimal quoting), without its line end."""
-    return csv_text(row, []).removesuffix("\n")
-
-
 # Rule 8's reasons, each where the one before it does not apply and with the ones after it, and rule 8's raw_record of
 # each kind; every record is rejected, so no case of the table comes from these files. 2018 fell back on 4 November.
-REPEATED_2018 = line(legacy29_row("102018000010", "2018-07-10 09:00:00", "2018-07-10 08:00:00"))
+REPEATED_2018 = csv_line(legacy29_row("102018000010", "2018-07-10 09:00:00", "2018-07-10 08:00:00"))
 SHORT_2018 = "102018000011,2018-07-11 09:00:00"
 # a target with an offset: unparsable, before a close written before its opening
 TARGET_2018 = dict(target_dt="2018-07-05T08:30:00+01:00")
-CHANGED_2018 = line(legacy29_row("102018000009", "2018-11-04 02:10:00", "2018-11-04 01:40:00"))
+CHANGED_2018 = csv_line(legacy29_row("102018000009", "2018-11-04 02:10:00", "2018-11-04 01:40:00"))
 REJECTS_2018 = [  # written with CRLF line ends
     # no case id ("" quoted); a quoted status padded with spaces, kept so in raw_record; a quote, a newline and
     # characters outside ASCII in a title; a queue padded with a tab and a space, unquoted: trimmed as read
-    line(legacy29_row("NO_ID", "2018-07-01 09:00:00", case_status="PADDED", case_title='Say "hi"\nCafé ✓',
+    csv_line(legacy29_row("NO_ID", "2018-07-01 09:00:00", case_status="PADDED", case_title='Say "hi"\nCafé ✓',
                       queue="\tPWDx_Needles ")).replace("NO_ID", '""').replace("PADDED", '" Open "'),
-    line(legacy29_row("102018000002", "", "never")),  # no opening, and a close that is no stamp
-    line(legacy29_row("102018000003", "2018-02-30 09:00:00")),  # no such day
-    line(legacy29_row("102018000004", "2018-07-01 9am")),
-    line(legacy29_row("102018000005", "2018-07-01 09:00:00", "2018-07-02 10:00:00 EST", target_dt="later")),
-    line(legacy29_row("102018000006", "2018-07-01 09:00:00", "2018-07-01 08:00:00", **TARGET_2018)),
-    line(legacy29_row(" ", "soon")),  # no case id and no opening
+    csv_line(legacy29_row("102018000002", "", "never")),  # no opening, and a close that is no stamp
+    csv_line(legacy29_row("102018000003", "2018-02-30 09:00:00")),  # no such day
+    csv_line(legacy29_row("102018000004", "2018-07-01 9am")),
+    csv_line(legacy29_row("102018000005", "2018-07-01 09:00:00", "2018-07-02 10:00:00 EST", target_dt="later")),
+    csv_line(legacy29_row("102018000006", "2018-07-01 09:00:00", "2018-07-01 08:00:00", **TARGET_2018)),
+    csv_line(legacy29_row(" ", "soon")),  # no case id and no opening
     "",
     # the fall-back night: a close before the repeated hour, an opening after it (rule 8's exception is for both in it)
-    line(legacy29_row("102018000008", "2018-11-04 01:10:00", "2018-11-04 00:50:00")),
-    line(legacy29_row("102018000009", "2018-11-04 02:10:00", "2018-11-04 01:50:00")),
+    csv_line(legacy29_row("102018000008", "2018-11-04 01:10:00", "2018-11-04 00:50:00")),
+    csv_line(legacy29_row("102018000009", "2018-11-04 02:10:00", "2018-11-04 01:50:00")),
     REPEATED_2018,
     REPEATED_2018,  # twice in one file: both quarantined
     " \t ",  # a line of blanks: no record
     SHORT_2018,
-    line(legacy29_row("102018000012", "2018-07-12 09:00:00")) + ",",  # one field too many
+    csv_line(legacy29_row("102018000012", "2018-07-12 09:00:00")) + ",",  # one field too many
     # an unclosed quote swallows the next line (a record without a case id) into one malformed record
-    line(legacy29_row("102018000013", "2018-07-13 09:00:00", case_title="OPEN")).replace("OPEN", '"Never closed'),
-    line(legacy29_row(" ", "2018-07-14 09:00:00")),
+    csv_line(legacy29_row("102018000013", "2018-07-13 09:00:00", case_title="OPEN")).replace("OPEN", '"Never closed'),
+    csv_line(legacy29_row(" ", "2018-07-14 09:00:00")),
 ]  # fmt: skip
 REJECTS_2018_NEXT_DAY = [
     REPEATED_2018,  # an earlier ingest quarantined it: a duplicate
     SHORT_2018,
     # the day before's record but for a column raw_record leaves out: the same record, a duplicate
-    line(legacy29_row("102018000006", "2018-07-01 09:00:00", "2018-07-01 08:00:00", fire_district="5", **TARGET_2018)),
+    csv_line(legacy29_row("102018000006", "2018-07-01 09:00:00", "2018-07-01 08:00:00", fire_district="5", **TARGET_2018)),
     CHANGED_2018,  # changed: another record, but the day's other landing, an earlier path, holds it first
     # an unclosed quote in the last field runs to the end of the file: the field count is right, so the reader takes it
     # for a record with the rest of the file in its last value (rule 8: unclosed_quote, before its missing case id)
-    line(legacy29_row(" ", "2018-07-20 09:00:00", source="OPEN")).replace("OPEN", '"Constituent Call'),
+    csv_line(legacy29_row(" ", "2018-07-20 09:00:00", source="OPEN")).replace("OPEN", '"Constituent Call'),
 ]  # fmt: skip
 # The datasets of rule 8's edge rows, whose files DuckDB's reader does not take (its sniffer gives up on the unclosed
 # quotes); they hold no case of the table, so the case-by-case comparison leaves them out.
@@ -703,7 +706,7 @@ def land_edges(bronze: Path) -> None:
     ]
     land(bronze, "new_system", "2026-01-11", "new_system.csv",
          csv_text(reordered, [[row[name] for name in reordered] for row in by_name]))  # fmt: skip
-    legacy29 = [line(LEGACY29_HEADER)]
+    legacy29 = [csv_line(LEGACY29_HEADER)]
     land(bronze, "legacy_2018", "2026-01-10", "311_service_requests_2018.csv",
          "\r\n".join(legacy29 + REJECTS_2018) + "\r\n")  # fmt: skip
     land(bronze, "legacy_2018", "2026-01-11", "311_service_requests_2018.csv",
