@@ -23,9 +23,10 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "bench"), str(REPO / "glue")]
+sys.path[:0] = [str(REPO / "bench"), str(REPO / "glue"), str(REPO / "quicksight")]
 
 import silver_job  # noqa: E402
+from local_lake import sql_literal  # noqa: E402
 from synthetic_bronze import MIN_ROWS, write_synthetic_bronze  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "silver"
@@ -277,26 +278,23 @@ def floor_groups(groups: dict[str, list[str]]) -> list[dict]:
 ERA_DEFAULT_READING = {"legacy29": "wall_clock", "legacy30": "shifted_back", "new_system": "wall_clock"}
 
 
-def sql_text(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def duckdb_union(groups: dict[str, list[str]], readings: dict[str, str] | None = None) -> str:
     """One SELECT per era mapping its columns to Silver's canonical names, unioned; each file's time-basis reading
     (``readings``: path -> reading) or its era's default as ``time_basis``."""
     readings = readings or {}
     selects = []
     for era, paths in groups.items():
-        given = " ".join(f"when {sql_text(p)} then {sql_text(readings[p])}" for p in paths if p in readings)
-        default = sql_text(ERA_DEFAULT_READING[era])
+        given = " ".join(
+            f"when {sql_literal(p)} then {sql_literal(readings[p])}" for p in paths if p in readings
+        )
+        default = sql_literal(ERA_DEFAULT_READING[era])
         reading = f"case filename {given} else {default} end" if given else default
         mapping = source_columns(era)
         columns = ", ".join(
             f"blank({mapping[c]}) as {c}" if c in mapping else f"null::varchar as {c}"
             for c in silver_job.RAW_COLUMNS
         )
-        file_list = ", ".join(f"'{p}'" for p in paths)
+        file_list = ", ".join(sql_literal(p) for p in paths)
         selects.append(
             f"select '{era}' as era, filename, {reading} as time_basis, row_number() over () as row_position, "
             f"{columns} "
