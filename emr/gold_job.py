@@ -1185,8 +1185,9 @@ def cancel_on_interrupt(spark: SparkSession):
     return signal.signal(signal.SIGINT, handler)
 
 
-def spark_failure(error: Exception) -> str:
-    """The first line of what Spark said when it failed (a Java exception or a PySpark error)."""
+def one_line(error: BaseException) -> str:
+    """An error's text fit for one sentence: the first line of Java's message (a Py4JJavaError's) or of Python's,
+    at most 300 characters; the error's type when it has no text."""
     text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
     return (text.strip().splitlines() or [type(error).__name__])[0][:300]
 
@@ -1250,7 +1251,7 @@ def run_from_command_line(args: argparse.Namespace, sole_writer: bool) -> int:
         )
     except (Py4JError, PySparkException) as error:  # e.g. a Java newer than Spark 3.5 supports (22+)
         print(
-            f"Gold stopped: Spark did not start ({spark_failure(error)}); Spark 3.5 needs Java 17 "
+            f"Gold stopped: Spark did not start ({one_line(error)}); Spark 3.5 needs Java 17 "
             f"(JAVA_HOME is {os.environ.get('JAVA_HOME') or 'not set'}). Nothing was written.",
             file=sys.stderr,
         )
@@ -1268,7 +1269,7 @@ def run_from_command_line(args: argparse.Namespace, sole_writer: bool) -> int:
         if INTERRUPTED.is_set():  # the cancelled Spark job
             print(GoldInterrupted.MESSAGE, file=sys.stderr)
             return INTERRUPTED_EXIT
-        cause, advice = ran_out(error, args.gold_path) or (spark_failure(error), "see Spark's log above")
+        cause, advice = ran_out(error, args.gold_path) or (one_line(error), "see Spark's log above")
         print(f"Gold stopped: Spark failed ({cause}); {advice}.", file=sys.stderr)
         return 1
     finally:
