@@ -28,7 +28,7 @@ GOLD_RUNS = f"{GOLD_PREFIX}/_runs"
 
 DUCKDB_FILE = "lake.duckdb"
 DASHBOARD_FILE = "dashboard/index.html"
-SPARK_LOGS = "logs"  # the local runner's Spark log of each stage's last run (on AWS: CloudWatch)
+SPARK_LOGS = "logs"  # the local runner's Spark log of each stage's last runs (on AWS: CloudWatch)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,8 @@ class Lake:
         return self.path(DASHBOARD_FILE)
 
     def spark_log(self, stage: str) -> str:
-        """The whole Spark log of the last local run of ``stage`` (``silver``, ``gold``), Java traces included."""
+        """The whole Spark log of the last local run of ``stage`` (``silver``, ``gold``), Java traces included; the
+        four runs before it beside it as ``<stage>.log.1`` (the latest) to ``.4`` (scripts/spark-log4j2.properties)."""
         return self.path(f"{SPARK_LOGS}/{stage}.log")
 
 

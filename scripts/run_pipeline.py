@@ -341,7 +341,8 @@ def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
         raise StageFailed(
             f"{script.name} was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes "
             f"up to SPARK_DRIVER_MEMORY ({driver_memory}) and more, so free that much memory or set "
-            "SPARK_DRIVER_MEMORY lower (512m at the least), then run again; a re-run redoes it"
+            f"SPARK_DRIVER_MEMORY lower (512m at the least), then run again; a re-run redoes it. Spark's log up to "
+            f"then: {log_file}"
         )
     if completed.returncode == SPARK_OOM_EXIT:
         raise StageFailed(
@@ -503,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Dashboard:   file://{lake.dashboard}")
     spark_logs = [lake.spark_log(stage) for stage in SPARK_STAGES if stage in args.stages]
     if spark_logs:
-        print(f"Spark's log: {', '.join(spark_logs)}  (each stage's last run, whole)")
+        print(f"Spark's log: {', '.join(spark_logs)}  (each stage's last run, whole; the four before it as .log.1 to .log.4)")
     return 0
 
 

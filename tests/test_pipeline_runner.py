@@ -282,7 +282,7 @@ def test_a_job_the_system_killed_is_one_sentence_on_memory(monkeypatch):
     assert str(failure.value) == (
         "silver_job.py was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes up to "
         "SPARK_DRIVER_MEMORY (2g) and more, so free that much memory or set SPARK_DRIVER_MEMORY lower (512m at the "
-        "least), then run again; a re-run redoes it"
+        "least), then run again; a re-run redoes it. Spark's log up to then: s.log"
     )
 
 

@@ -140,3 +140,30 @@ def test_a_task_out_of_memory_stops_the_stage_with_a_sentence_on_memory(tmp_path
     assert "java.lang.OutOfMemoryError: Java heap space" in (tmp_path / "gold.log").read_text(
         encoding="utf-8"
     )
+
+
+# A Spark job that says which run it is in Spark's log (a WARN line, which the log keeps).
+LOGGING_JOB = """
+import sys
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.getOrCreate()
+spark.sparkContext._jvm.org.apache.log4j.LogManager.getLogger("boston311").warn("THIS RUN'S LOG")
+"""
+
+
+def test_a_stage_log_keeps_the_four_runs_before_it(tmp_path):
+    # A failed run's log was written over by the rerun that followed it, and with it the failure's traces.
+    logs = tmp_path / "lake" / "logs"
+    logs.mkdir(parents=True)
+    earlier = ["silver.log", "silver.log.1", "silver.log.2", "silver.log.3", "silver.log.4"]
+    for age, name in enumerate(earlier, start=1):
+        (logs / name).write_text(f"run {age} before\n", encoding="utf-8")
+    job = tmp_path / "logging_job.py"
+    job.write_text(LOGGING_JOB, encoding="utf-8")
+
+    run_pipeline.spark_submit(job, [], str(logs / "silver.log"))
+
+    kept = {path.name: path.read_text(encoding="utf-8") for path in logs.iterdir()}
+    assert "THIS RUN'S LOG" in kept.pop("silver.log")
+    assert kept == {f"silver.log.{age}": f"run {age} before\n" for age in (1, 2, 3, 4)}  # the fifth is dropped
