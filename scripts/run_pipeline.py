@@ -504,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Dashboard:   file://{lake.dashboard}")
     spark_logs = [lake.spark_log(stage) for stage in SPARK_STAGES if stage in args.stages]
     if spark_logs:
-        print(f"Spark's log: {', '.join(spark_logs)}  (each stage's last run, whole; the four before it as .log.1 to .log.4)")
+        kept = "each stage's last run, whole; the four before it as .log.1 to .log.4"
+        print(f"Spark's log: {', '.join(spark_logs)}  ({kept})")
     return 0
 
 

@@ -166,4 +166,5 @@ def test_a_stage_log_keeps_the_four_runs_before_it(tmp_path):
 
     kept = {path.name: path.read_text(encoding="utf-8") for path in logs.iterdir()}
     assert "THIS RUN'S LOG" in kept.pop("silver.log")
-    assert kept == {f"silver.log.{age}": f"run {age} before\n" for age in (1, 2, 3, 4)}  # the fifth is dropped
+    # the fifth is dropped
+    assert kept == {f"silver.log.{age}": f"run {age} before\n" for age in (1, 2, 3, 4)}
