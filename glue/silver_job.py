@@ -732,7 +732,13 @@ def time_basis_evidence(phone_values: list[str]) -> list[Column]:
     has_target = F.col("target_stamp").isNotNull()
     as_int = lambda condition: F.coalesce(in_sample & condition, F.lit(False)).cast("int")  # noqa: E731
     counted = {"phone_openings": is_phone, "closed_texts": text_stamp.isNotNull(), "targets": has_target}
-    flags = [as_int(F.lit(True)).alias("evidence_sample")]
+    # the month the record's stamp names (yyyymm, as written: no reading moves a stamp by more than five hours), for
+    # the months of a file whose evidence reads otherwise than the whole file's (``months_read_otherwise``)
+    stamp_month = F.year("opened_stamp") * 100 + F.month("opened_stamp")
+    flags = [
+        F.when(in_sample, stamp_month).alias("evidence_month"),
+        as_int(F.lit(True)).alias("evidence_sample"),
+    ]
     flags += [as_int(counted[name]).alias(name) for name in EVIDENCE_COUNTS]
     for reading in READINGS:
         as_read = WALL_CLOCK_OF[reading]
@@ -793,10 +799,11 @@ def screen(phone_values: list[str]):
 
 
 def file_counts(marked: DataFrame) -> DataFrame:
-    """Per file, outcome and reject reason: rows and summed evidence flags (one aggregation, one pass)."""
-    return marked.groupBy("source_file", "dataset", "source_era", "outcome", "reject_reason").agg(
-        F.count(F.lit(1)).alias("rows"), *[F.sum(c).alias(c) for c in EVIDENCE_COLUMNS]
-    )
+    """Per file, outcome, reject reason and evidence month: rows and summed evidence flags (one aggregation, one
+    pass)."""
+    return marked.groupBy(
+        "source_file", "dataset", "source_era", "outcome", "reject_reason", "evidence_month"
+    ).agg(F.count(F.lit(1)).alias("rows"), *[F.sum(c).alias(c) for c in EVIDENCE_COLUMNS])
 
 
 def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict[str, dict[str, int]]:
@@ -877,6 +884,20 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
         decision = {"reading": default, "basis": "era_default"}
     examined = evidence.get("evidence_sample") or 0  # the file's sample (every record of a file under 32 MB)
     return {**decision, "evidence": {"records_examined": examined, "counts": counts, "scores": scores}}
+
+
+def months_read_otherwise(months: dict[int, dict], reading: str, dataset: str, era: str) -> dict[str, dict]:
+    """The months of a file (yyyymm -> their summed evidence) whose own evidence is conclusive for another reading
+    than the file's, each decided as a file is (``decide_time_basis`` without overrides; the era default decides
+    nothing): ``{"2026-03": {"reading": "utc", "basis": "phone_profile", "counts": {…}}}``, in month order."""
+    otherwise = {}
+    for month in sorted(months):
+        decision = decide_time_basis(months[month], dataset, era, {})
+        if decision["basis"] != "era_default" and decision["reading"] != reading:
+            counts = decision["evidence"]["counts"]
+            seen = {"reading": decision["reading"], "basis": decision["basis"], "counts": counts}
+            otherwise[f"{month // 100:04d}-{month % 100:02d}"] = seen
+    return otherwise
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1682,7 +1703,7 @@ def run_silver(
             .persist(StorageLevel.MEMORY_AND_DISK_DESER)
         )
         counted = file_counts(marked).collect()
-        evidence = _tally_first_pass(counted, file_reports)
+        evidence, monthly_evidence = _tally_first_pass(counted, file_reports)
         # before the first write: a refused run leaves Silver, its quarantine and its state as they were. Judged on
         # the rejects not quarantined before, so that a file let through once does not stop the next day's run
         # again: the daily files are landed anew with the day before's records.
@@ -1690,7 +1711,7 @@ def run_silver(
         too_many = [] if max_reject_share is None else files_over(file_reports, max_reject_share, first_time)
         if too_many:
             raise SilverError(too_many_rejects(too_many, max_reject_share, first_time))
-        readings = _decide_readings(planned, evidence, overrides, file_reports)
+        readings = _decide_readings(planned, evidence, monthly_evidence, overrides, file_reports)
         report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
             unknown_mapping_values(marked, mappings)
         )
@@ -1822,10 +1843,13 @@ def name_objects_read_otherwise(
         )
 
 
-def _tally_first_pass(counted: list, file_reports: dict[str, dict]) -> dict[str, dict]:
+def _tally_first_pass(
+    counted: list, file_reports: dict[str, dict]
+) -> tuple[dict[str, dict], dict[str, dict]]:
     """Rows read, duplicates and rejects by reason per file (``file_counts``' rows) added to ``file_reports``; returns
-    each file's summed time-basis evidence."""
+    each file's summed time-basis evidence, and the same per month of each file (yyyymm -> summed evidence)."""
     evidence: dict[str, dict] = {}
+    monthly: dict[str, dict[int, dict]] = {}
     for row in counted:
         counts = file_reports[row["source_file"]]
         counts["rows_read"] += row["rows"]
@@ -1835,27 +1859,48 @@ def _tally_first_pass(counted: list, file_reports: dict[str, dict]) -> dict[str,
             reasons = counts["rejects_by_reason"]
             reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["rows"]
         summed = evidence.setdefault(row["source_file"], dict.fromkeys(EVIDENCE_COLUMNS, 0))
+        months = monthly.setdefault(row["source_file"], {})
+        in_month = months.setdefault(row["evidence_month"], dict.fromkeys(EVIDENCE_COLUMNS, 0))
         for column in EVIDENCE_COLUMNS:
             summed[column] += row[column] or 0
+            in_month[column] += row[column] or 0
+        months.pop(None, None)  # records outside the sample, or without a stamp
     for counts in file_reports.values():
         if counts["rows_read"]:
             counts["reject_share"] = round(rejected(counts) / counts["rows_read"], 4)
-    return evidence
+    return evidence, monthly
 
 
 def _decide_readings(
-    planned: list[dict], evidence: dict[str, dict], overrides: dict[str, str], file_reports: dict[str, dict]
+    planned: list[dict],
+    evidence: dict[str, dict],
+    monthly_evidence: dict[str, dict],
+    overrides: dict[str, str],
+    file_reports: dict[str, dict],
 ) -> dict[str, str]:
-    """Each non-empty file's time-basis reading; its decision and evidence go into its file report."""
+    """Each non-empty file's time-basis reading; its decision and evidence go into its file report, with the months
+    whose own evidence reads otherwise, which the run warns of."""
     readings = {}
     for entry in planned:
         if entry["era"] == "empty":
             continue
-        decision = decide_time_basis(
-            evidence.get(entry["suffix"], {}), entry["dataset"], entry["era"], overrides
-        )
-        readings[entry["suffix"]] = decision["reading"]
-        file_reports[entry["suffix"]]["time_basis"] = decision
+        suffix = entry["suffix"]
+        decision = decide_time_basis(evidence.get(suffix, {}), entry["dataset"], entry["era"], overrides)
+        months = monthly_evidence.get(suffix, {})
+        otherwise = months_read_otherwise(months, decision["reading"], entry["dataset"], entry["era"])
+        decision["months"] = {"with_evidence": len(months), "read_otherwise": otherwise}
+        readings[suffix] = decision["reading"]
+        file_reports[suffix]["time_basis"] = decision
+        if otherwise:
+            log.warning(
+                "%s reads as %s (%s), but its own evidence reads %s otherwise: the export may have changed its time "
+                "basis part-way, and one reading is applied to the whole file, so those months' times may be hours "
+                'off. See docs/silver.md, "A file whose time basis changes part-way".',
+                suffix,
+                decision["reading"],
+                decision["basis"],
+                listed([f"{month} as {seen['reading']}" for month, seen in otherwise.items()]),
+            )
     return readings
 
 
@@ -2294,10 +2339,12 @@ def summary(report: dict) -> str:
     ]
     for entry in report.get("files", []):
         basis = entry.get("time_basis") or {}
+        otherwise = len((basis.get("months") or {}).get("read_otherwise") or {})
         lines.append(
             f"  {entry['source_file']} [{entry['era']}] read {entry['rows_read']} -> {entry['rows_written']} "
             f"+ {entry['rows_quarantined']} quarantined + {entry['duplicates_removed']} dup; "
             f"time basis {basis.get('reading')} ({basis.get('basis')})"
+            + (f", {otherwise} month{'s' if otherwise != 1 else ''} read otherwise" if otherwise else "")
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")

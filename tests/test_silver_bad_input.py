@@ -161,6 +161,44 @@ def test_every_file_is_accounted_for(bad_lake):
     assert len(state["objects"]) == 5  # empty files are marked processed too
 
 
+def test_a_file_whose_time_basis_changes_part_way_is_warned_of_by_month(
+    spark, tmp_path: Path, caplog
+) -> None:
+    # The NEW SYSTEM file holds every case since 2025-08, landed anew each day: an export that starts writing true UTC
+    # from some month on leaves the months before as Boston wall clock. One reading per file puts one part hours off.
+    from silver_helpers import NEW_SYSTEM_HEADER, new_system_row
+
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    rows = []
+    for month, first_hour in [(8, 9), (9, 9), (10, 9), (11, 14), (12, 14)]:  # calls at 09-15 Boston time
+        for n in range(28):  # 14-20 as written from November on: UTC, five hours ahead of Boston in winter
+            opened = f"2025-{month:02d}-{n % 28 + 1:02d} {first_hour + n % 7:02d}:{n:02d}:00"
+            rows.append(new_system_row(f"BCS-{month:02d}{n:04d}", opened, report_source="Call"))
+    land(bronze, "new_system", "2026-01-05", "new_system.csv", csv_text(NEW_SYSTEM_HEADER, rows))
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    (entry,) = report["files"]
+    decided = entry["time_basis"]
+    assert (decided["reading"], decided["basis"]) == ("wall_clock", "phone_profile")  # most months say so
+    assert decided["months"]["with_evidence"] == 5
+    assert {month: seen["reading"] for month, seen in decided["months"]["read_otherwise"].items()} == {
+        "2025-11": "utc",
+        "2025-12": "utc",
+    }
+    assert decided["months"]["read_otherwise"]["2025-11"]["counts"]["phone_openings"] == 28
+    warned = [r.getMessage() for r in caplog.records if "part-way" in r.getMessage()]
+    assert warned == [
+        "dataset=new_system/ingest_date=2026-01-05/new_system.csv reads as wall_clock (phone_profile), but its own "
+        "evidence reads 2025-11 as utc, 2025-12 as utc otherwise: the export may have changed its time basis "
+        "part-way, and one reading is applied to the whole file, so those months' times may be hours off. See "
+        'docs/silver.md, "A file whose time basis changes part-way".'
+    ]
+    assert "2 months read otherwise" in silver_job.summary(report)
+    assert entry["rows_written"] == len(rows)  # a warning: nothing is held back
+
+
 def test_unknown_header_is_refused_naming_the_file(spark, tmp_path: Path):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("1", "2022-01-01 10:00:00")], "fine.csv")

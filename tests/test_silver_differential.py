@@ -228,31 +228,51 @@ def phone_channels() -> set[str]:
 
 def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
     """Rule 2 for one file, from the docs: the evidence on every record (a file under 32 MB) and the decision, in the
-    quality report's shape."""
+    quality report's shape, with the months whose own evidence is conclusive for another reading."""
     records = file_records(path, era)
-    counts = Counter()
-    hits = {reading: Counter() for reading in READINGS}
+    counts, hits = Counter(), {reading: Counter() for reading in READINGS}
+    by_month: dict[str, tuple[Counter, dict]] = {}  # the month the opening stamp names, as written
     for record in records:
         opened, closed, target = (
             naive_stamp(record.get(c)) for c in ("opened_raw", "closed_raw", "target_raw")
         )
+        tallies = [(counts, hits)]
+        if opened is not None:
+            month = f"{opened.year:04d}-{opened.month:02d}"
+            tallies.append(
+                by_month.setdefault(month, (Counter(), {reading: Counter() for reading in READINGS}))
+            )
         text = closed_text_stamp(record.get("closure_reason"))
         is_phone = (record.get("source_raw") or "").lower() in phone
-        counts["phone_openings"] += is_phone
-        counts["closed_texts"] += text is not None
-        counts["targets"] += target is not None
-        for reading in READINGS:
-            if text is not None and closed is not None:
-                hits[reading]["closed_text_match"] += (
-                    wall_clock_of(closed, reading).replace(microsecond=0) == text
-                )
-            if target is not None:
-                wall = wall_clock_of(target, reading)
-                hits[reading]["target_at_0830"] += (wall.hour, wall.minute) == (8, 30)
-            if is_phone and opened is not None:
-                hour = wall_clock_of(opened, reading).hour
-                hits[reading]["phone_business_hours"] += 8 <= hour <= 16
-                hits[reading]["phone_night"] += 0 <= hour <= 5
+        for count, hit in tallies:
+            count["phone_openings"] += is_phone
+            count["closed_texts"] += text is not None
+            count["targets"] += target is not None
+            for reading in READINGS:
+                if text is not None and closed is not None:
+                    hit[reading]["closed_text_match"] += (
+                        wall_clock_of(closed, reading).replace(microsecond=0) == text
+                    )
+                if target is not None:
+                    wall = wall_clock_of(target, reading)
+                    hit[reading]["target_at_0830"] += (wall.hour, wall.minute) == (8, 30)
+                if is_phone and opened is not None:
+                    hour = wall_clock_of(opened, reading).hour
+                    hit[reading]["phone_business_hours"] += 8 <= hour <= 16
+                    hit[reading]["phone_night"] += 0 <= hour <= 5
+    decision = decided_by_evidence(counts, hits, era)
+    read_otherwise = {}
+    for month, (count, hit) in sorted(by_month.items()):
+        seen = decided_by_evidence(count, hit, era)
+        if seen["basis"] != "era_default" and seen["reading"] != decision["reading"]:
+            read_otherwise[month] = {"reading": seen["reading"], "basis": seen["basis"],
+                                     "counts": seen["evidence"]["counts"]}  # fmt: skip
+    decision["evidence"]["records_examined"] = len(records)
+    return decision | {"months": {"with_evidence": len(by_month), "read_otherwise": read_otherwise}}
+
+
+def decided_by_evidence(counts: Counter, hits: dict[str, Counter], era: str) -> dict:
+    """Rule 2's decision from a file's (or a month's) evidence counts and hits per reading."""
     share = lambda part, whole: round(part / whole, 4) if whole else None  # noqa: E731
     of = {"closed_text_match": "closed_texts", "target_at_0830": "targets", "phone_business_hours": "phone_openings",
           "phone_night": "phone_openings"}  # fmt: skip
@@ -273,8 +293,8 @@ def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
         if best >= least_share and round(best - second, 4) >= lead:
             decision = {"reading": ranked[0], "basis": basis}
             break
-    evidence = {"records_examined": len(records), "counts": dict.fromkeys(("phone_openings", "closed_texts",
-                "targets"), 0) | dict(counts), "scores": scores}  # fmt: skip
+    evidence = {"counts": dict.fromkeys(("phone_openings", "closed_texts", "targets"), 0) | dict(counts),
+                "scores": scores}  # fmt: skip
     return decision | {"evidence": evidence}
 
 
@@ -609,6 +629,17 @@ SHIFTED_2019 = [
     legacy29_row("101006000004", "2019-01-16 08:00:00", "2019-01-16 09:00:00",
                  closure_reason="Case Closed. Closed date : Wed Jan 16 14:00:00 EST 2019 Case Resolved"),
 ]  # fmt: skip
+# a file whose basis changes part-way: January's 8 closure texts quote the close as written (wall clock, which the
+# file's 8 of 11 decide), March's 3 quote it plus EST's 5 hours (shifted back): March reads otherwise
+CHANGED_PART_WAY_2025 = [
+    legacy29_row(f"1010100000{day:02d}", f"2025-01-{day:02d} 08:00:00", f"2025-01-{day:02d} 09:00:00",
+                 closure_reason=closed_text(f"2025-01-{day:02d} 09:00:00"))
+    for day in range(1, 9)
+] + [
+    legacy29_row(f"1010100001{day:02d}", f"2025-03-{day:02d} 08:00:00", f"2025-03-{day:02d} 09:00:00",
+                 closure_reason=closed_text(f"2025-03-{day:02d} 14:00:00"))
+    for day in range(1, 4)
+]  # fmt: skip
 # exactly at the margin: 6 of 10 texts read shifted back, 4 wall clock (60 % against 40 %: 20 points ahead, wins)
 AT_THE_MARGIN_2012 = [
     legacy29_row(f"1010020000{day:02d}", f"2012-07-{day:02d} 08:00:00", f"2012-07-{day:02d} 09:00:00",
@@ -679,6 +710,7 @@ def land_edges(bronze: Path) -> None:
         2014: UNDER_THE_MARGIN_2014,
         2019: SHIFTED_2019,
         2017: NIGHT_CALLS_2017,
+        2025: CHANGED_PART_WAY_2025,
     }
     for year, rows in plain_legacy29.items():
         land(
@@ -919,7 +951,7 @@ def test_the_edge_rows_give_the_cases_they_were_written_for(edge_lake: Path, con
         "101001000002", "101001000003", "101001000004", "101004000001", "101004000002", "101005000001", "101005000002", "101005000003", "101005000004", "BCS-00000001",
         "BCS-00000002", "BCS-00000003", "BCS-00000004",
         *sorted(row[0] for row in LEGACY_2013 + AT_THE_MARGIN_2012 + UNDER_THE_MARGIN_2014 + SHIFTED_2019
-                + TARGETS_2016 + NIGHT_CALLS_2017 + NEW_SYSTEM_WORDING + TRUE_UTC_NEW_SYSTEM),
+                + TARGETS_2016 + NIGHT_CALLS_2017 + NEW_SYSTEM_WORDING + TRUE_UTC_NEW_SYSTEM + CHANGED_PART_WAY_2025),
     ])  # fmt: skip
     later_won = ("101000000009", "BCS-00000002", "101004000001")  # the later ingest, or row of a file
     assert all(silver[case]["is_closed"] for case in later_won)
@@ -950,3 +982,8 @@ def test_the_edge_files_reach_every_decision_the_rule_has(edge_lake: Path) -> No
     assert decided["dataset=legacy_2016/ingest_date=2026-01-10"] == ("wall_clock", "sla_target_0830")
     assert decided["dataset=legacy_2017/ingest_date=2026-01-10"] == ("wall_clock", "era_default")
     assert decided["dataset=new_system/ingest_date=2026-01-12"] == ("utc", "phone_profile")
+    changed = next(entry for entry in report["files"] if entry["dataset"] == "legacy_2025")["time_basis"]
+    assert (changed["reading"], changed["basis"]) == ("wall_clock", "closed_text")
+    assert {month: seen["reading"] for month, seen in changed["months"]["read_otherwise"].items()} == {
+        "2025-03": "shifted_back"
+    }

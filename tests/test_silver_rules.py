@@ -630,6 +630,32 @@ def test_each_time_basis_rule_needs_its_minimum_of_evidence():
     }
 
 
+def test_the_months_whose_own_evidence_reads_otherwise_than_their_file_are_named():
+    # a NEW SYSTEM file decided wall_clock; its months decided as files are, without the era default
+    calls = {"phone_openings": 40}
+    wall_clock_calls = {
+        **calls,
+        **with_scores({}, "business", {"wall_clock": 30, "shifted_back": 8, "utc": 20}),
+    }
+    utc_calls = {**calls, **with_scores({}, "business", {"wall_clock": 12, "shifted_back": 2, "utc": 30})}
+    months = {
+        202508: wall_clock_calls,
+        202509: {**utc_calls, "phone_openings": 19},  # too few calls to decide: not named
+        202601: utc_calls,
+        202511: utc_calls,
+        202512: {**calls, **with_scores({}, "business", {"wall_clock": 20, "utc": 19})},  # no lead: not named
+    }
+    otherwise = S.months_read_otherwise(months, "wall_clock", "new_system", "new_system")
+    assert otherwise == {
+        "2025-11": {"reading": "utc", "basis": "phone_profile", "counts": {**dict.fromkeys(S.EVIDENCE_COUNTS, 0), **calls}},
+        "2026-01": {"reading": "utc", "basis": "phone_profile", "counts": {**dict.fromkeys(S.EVIDENCE_COUNTS, 0), **calls}},
+    }  # fmt: skip
+    assert list(otherwise) == ["2025-11", "2026-01"]  # in month order
+    # an override is the file's reading, not the months': a month's evidence is judged without it
+    assert S.months_read_otherwise(months, "utc", "new_system", "new_system").keys() == {"2025-08"}
+    assert S.months_read_otherwise({}, "wall_clock", "legacy_2022", "legacy29") == {}
+
+
 def test_time_basis_evidence_flags_per_record(spark):
     # under the wall_clock reading the stamps are Boston wall clock as written
     schema = (
@@ -660,6 +686,11 @@ def test_time_basis_evidence_flags_per_record(spark):
         *[F.col(S.evidence_column("wall_clock", m)).alias(m) for m in ("business", "night", "target_0830", "closed_text")],
     )  # fmt: skip
     check(flags, df.select("row_position", "business", "night", "target_0830", "closed_text"))
+    # the month each sampled record's stamp names, as written: the months a file's evidence is tallied by
+    months = df.select("row_position", *S.time_basis_evidence(["call"])).select(
+        "row_position", "evidence_month"
+    )
+    assert dict(months.collect()) == {**dict.fromkeys(range(7), 201507), 7: None}  # not in the sample: none
 
 
 def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
@@ -712,14 +743,16 @@ def test_unknown_mapping_values_count_only_kept_records(spark, mappings):
 
 
 def test_first_pass_counts_and_evidence_are_summed_over_every_outcome_of_a_file():
-    # file_counts gives one row per file, outcome and reject reason: a file's evidence is the sum of its rows
-    def counted(source_file, outcome, reject_reason, rows, sample, phone):
+    # file_counts gives one row per file, outcome, reject reason and evidence month: a file's evidence is the sum of
+    # its rows, and a month's the sum of its rows in that month
+    def counted(source_file, outcome, reject_reason, rows, sample, phone, month=None):
         flags = dict.fromkeys(S.EVIDENCE_COLUMNS, None if outcome == "quarantined" else 0)
         return {
             **flags,
             "source_file": source_file,
             "outcome": outcome,
             "reject_reason": reject_reason,
+            "evidence_month": month,
             "rows": rows,
             "evidence_sample": sample,
             "phone_openings": phone,
@@ -729,12 +762,15 @@ def test_first_pass_counts_and_evidence_are_summed_over_every_outcome_of_a_file(
         name: {"rows_read": 0, "duplicates_removed": 0, "rejects_by_reason": {}}
         for name in ("a.csv", "b.csv")
     }
-    evidence = S._tally_first_pass(
+    evidence, monthly = S._tally_first_pass(
         [
-            counted("a.csv", "kept", None, 5, 5, 3),
-            counted("b.csv", "kept", None, 4, 4, 1),
-            counted("a.csv", "duplicate", None, 2, 2, 1),
-            counted("a.csv", "quarantined", "no_case_id", 1, None, None),
+            counted("a.csv", "kept", None, 3, 3, 2, month=202201),
+            counted("a.csv", "kept", None, 2, 2, 1, month=202202),
+            counted("b.csv", "kept", None, 4, 4, 1, month=202201),
+            counted("a.csv", "duplicate", None, 2, 2, 1, month=202201),
+            counted(
+                "a.csv", "quarantined", "no_case_id", 1, None, None
+            ),  # no month: outside the sample, or no stamp
         ],
         reports,
     )
@@ -751,6 +787,12 @@ def test_first_pass_counts_and_evidence_are_summed_over_every_outcome_of_a_file(
     assert (evidence["a.csv"]["evidence_sample"], evidence["a.csv"]["phone_openings"]) == (7, 4)
     assert (evidence["b.csv"]["evidence_sample"], evidence["b.csv"]["phone_openings"]) == (4, 1)
     assert set(evidence["a.csv"]) == set(S.EVIDENCE_COLUMNS)
+    by_month = {
+        (name, month): (summed["evidence_sample"], summed["phone_openings"])
+        for name, months in monthly.items()
+        for month, summed in months.items()
+    }
+    assert by_month == {("a.csv", 202201): (5, 3), ("a.csv", 202202): (2, 1), ("b.csv", 202201): (4, 1)}
 
 
 def test_conservation_is_checked_per_file():

@@ -129,6 +129,17 @@ def test_time_basis_decisions_are_recorded_per_file(lake):
     assert decisions["legacy_2015"]["evidence"]["scores"]["shifted_back"]["closed_text_match"] == 1.0
     for entry in lake["report"]["files"]:  # samples under 32 MB: every record is examined
         assert entry["time_basis"]["evidence"]["records_examined"] == entry["rows_read"], entry["dataset"]
+    # no month of any sample reads otherwise than its file, across the 2025 switch back from daylight time too
+    months = {
+        d: (decisions[d]["months"]["with_evidence"], decisions[d]["months"]["read_otherwise"])
+        for d in decisions
+    }
+    assert months == {
+        "legacy_2011": (1, {}),
+        "legacy_2015": (6, {}),
+        "legacy_2022": (1, {}),
+        "new_system": (7, {}),
+    }
     new_scores = decisions["new_system"]["evidence"]["scores"]
     assert new_scores["utc"]["phone_night"] > 3 * new_scores["wall_clock"]["phone_night"]
 
