@@ -60,6 +60,8 @@ FAULT_KINDS = ("status", "foreign_redirect", "drop", "html", "empty", "lie", "sl
 # Where an ``endless`` body stops after all, so that a client with no size cap fails its test instead of filling the
 # disk (far above any cap a test sets, far below a disk).
 ENDLESS_BOUND = 64 * 1024 * 1024
+# How often the command line's main thread wakes while it waits for Ctrl-C (see wait_for_ctrl_c).
+CTRL_C_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -529,6 +531,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def wait_for_ctrl_c() -> None:
+    """Block the main thread until Ctrl-C (SIGINT) raises KeyboardInterrupt, waking every ``CTRL_C_POLL_SECONDS``.
+
+    Not one wait without end (``threading.Event().wait()``, as before): Python's own handler only marks the signal,
+    and the main thread acts on the mark when it next runs Python. A SIGINT that lands after the thread has let go
+    of the interpreter lock but before it sleeps on the lock it waits for, or that another thread takes (POSIX lets
+    the kernel pick any thread), woke nothing, and the stand-in served on until a second Ctrl-C; under load that
+    window is wide enough to hit. Each slice ends in Python, so such a signal is acted on a slice late at most.
+    """
+    while True:
+        time.sleep(CTRL_C_POLL_SECONDS)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve the stand-in until Ctrl-C."""
     parser = build_parser()
@@ -540,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         with serve(port=args.port, host=args.host) as url:
             print(f"Portal stand-in at {url} (dataset page {url}/dataset/{PACKAGE_NAME}); Ctrl-C to stop.")
             print(f"Try: python scripts/ingestao_bronze.py --portal {url} --lake /tmp/lake", flush=True)
-            threading.Event().wait()
+            wait_for_ctrl_c()
     except OSError as error:
         print(
             f"portal_standin.py: error: cannot listen on {args.host}:{args.port}: {error.strerror}.",

@@ -220,21 +220,70 @@ def test_help_describes_every_flag(tmp_path: Path) -> None:
     assert "retries on connection errors and HTTP 429, 500, 502, 503, 504" in text
 
 
+def interrupt(process: subprocess.Popen) -> int:
+    """Ctrl-C a stand-in and give its exit code; one still serving 10 s later fails the test and is killed."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def standin_url(process: subprocess.Popen) -> str:
+    """The stand-in's URL, from its first line (printed, and flushed, once it listens)."""
+    assert process.stdout is not None
+    return process.stdout.readline().split(" at ", 1)[1].split(" ", 1)[0]
+
+
 def test_standin_cli_serves_until_interrupted(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, str(STANDIN), "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=tmp_path
     )
     try:
-        assert process.stdout is not None
-        first_line = process.stdout.readline()
-        url = first_line.split(" at ", 1)[1].split(" ", 1)[0]
+        url = standin_url(process)
         with urllib.request.urlopen(
             f"{url}/api/3/action/package_show?id=311-service-requests", timeout=10
         ) as response:
             document = json.load(response)
         assert document["success"] and len(document["result"]["resources"]) == 8
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert interrupt(process) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+# The stand-in's command line with SIGINT blocked in its main thread (so in the server's threads too, which that
+# thread starts) and open in one thread made first: the kernel hands the test's SIGINT to that thread, every time.
+STANDIN_WITH_SIGINT_ELSEWHERE = """
+import signal, sys, threading
+sys.path.insert(0, sys.argv[1])
+import portal_standin
+threading.Thread(target=threading.Event().wait, daemon=True).start()
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+sys.exit(portal_standin.main(["--port", "0"]))
+"""
+
+
+def test_standin_cli_stops_on_a_ctrl_c_its_main_thread_did_not_take(tmp_path: Path) -> None:
+    """Python acts on a SIGINT in the main thread, when that thread next runs Python. The stand-in waited for Ctrl-C
+    in one lock wait without end, so a SIGINT that reached the process while its main thread was not in that wait
+    (another thread took it, or it landed as the thread went to sleep: the test above, timed out once under load)
+    left it serving until a second Ctrl-C. Here another thread takes it every time."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", STANDIN_WITH_SIGINT_ELSEWHERE, str(STANDIN.parent)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        url = standin_url(process)
+        with urllib.request.urlopen(f"{url}/dataset/311-service-requests", timeout=10) as response:
+            assert response.status == 200  # serving, its main thread in its wait for Ctrl-C
+        assert interrupt(process) == 0
+        assert process.stdout is not None and process.stdout.read().splitlines()[-1] == "stopped"
     finally:
         if process.poll() is None:
             process.kill()
@@ -246,8 +295,7 @@ def test_end_to_end_cli_against_the_standin_then_rerun(tmp_path: Path) -> None:
         [sys.executable, str(STANDIN), "--port", "0"], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert standin.stdout is not None
-        url = standin.stdout.readline().split(" at ", 1)[1].split(" ", 1)[0]
+        url = standin_url(standin)
 
         first = run_cli("--portal", url, "--lake", str(tmp_path / "lake"), "--quiet", cwd=tmp_path)
         second = run_cli("--portal", url, "--lake", str(tmp_path / "lake"), "--quiet", cwd=tmp_path)
@@ -257,8 +305,7 @@ def test_end_to_end_cli_against_the_standin_then_rerun(tmp_path: Path) -> None:
         assert second.stdout.splitlines()[-1] == "landed 0, unchanged 4, failed 0"
         assert first.stderr == ""  # --quiet: no progress, no info lines
     finally:
-        standin.send_signal(signal.SIGINT)
-        standin.wait(timeout=10)
+        interrupt(standin)
 
 
 def test_a_shrunk_reissue_is_a_warning_and_a_count_in_the_cli_output_even_when_quiet(
