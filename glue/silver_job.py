@@ -807,8 +807,8 @@ def file_counts(marked: DataFrame) -> DataFrame:
 
 
 def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict[str, dict[str, int]]:
-    """Values of kept records that no mapping knew (passed through unchanged), with their row counts, most rows
-    first (all of them: ``listed_unknown_values`` keeps what the report lists).
+    """Values of kept records that no mapping knew (passed through unchanged), with their row counts, in the order
+    Spark found them (all of them: ``listed_unknown_values`` orders them and keeps what the report lists).
 
     The distinct raw combinations are counted first and the mapping rules (``harmonise``) applied to those few rows.
     """
@@ -835,15 +835,19 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
         for kind, raw in raw_of.items():
             if not row[f"{kind}_known"]:
                 found[kind][row[raw]] = found[kind].get(row[raw], 0) + row["rows"]
-    return {kind: dict(sorted(values.items(), key=lambda kv: -kv[1])) for kind, values in found.items()}
+    return found
 
 
 def listed_unknown_values(
     found: dict[str, dict[str, int]],
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
-    """The report's ``unknown_mapping_values`` (at most REPORT_VALUES per kind, most rows first) and
+    """The report's ``unknown_mapping_values`` (at most REPORT_VALUES per kind, most rows first, values of as many
+    rows by value, so that the list does not depend on the order Spark found them in) and
     ``unknown_mapping_totals`` (how many values and rows there were in all, per kind)."""
-    listed = {kind: dict(list(values.items())[:REPORT_VALUES]) for kind, values in found.items()}
+    listed = {
+        kind: dict(sorted(values.items(), key=lambda item: (-item[1], item[0]))[:REPORT_VALUES])
+        for kind, values in found.items()
+    }
     totals = {kind: {"values": len(values), "rows": sum(values.values())} for kind, values in found.items()}
     return listed, totals
 
@@ -2243,7 +2247,7 @@ REJECT_SHARE_WARNING = 0.01  # a file rejecting more of its rows is named in a W
 # Smaller files are not judged: a few bad records in a new year's first day of cases are a large share by chance,
 # and the City's files are larger (a yearly file a few hundred thousand rows, NEW SYSTEM's thousands).
 REJECT_GUARD_MIN_ROWS = 1000
-REJECT_REASONS_NAMED = 3  # reasons named per file in the warning and the refusal, most records first
+REJECT_REASONS_NAMED = 3  # reasons named per file in the warning and the refusal (most records, then by name)
 
 
 def rejected(entry: dict) -> int:
@@ -2283,7 +2287,10 @@ def percent(share: float) -> str:
 def rejects_said(entry: dict, first_time: int | None = None) -> str:
     """'dataset=…/x.csv rejects 1001 of its 1200 rows (83.42 %: unparsable_opened_at 1000, malformed_record 1)';
     with ``first_time`` under the rejects, '…; 100 of them not in the quarantine yet, 8.33 %)'."""
-    reasons = sorted(entry["rejects_by_reason"].items(), key=lambda item: -item[1])[:REJECT_REASONS_NAMED]
+    # most records first, reasons of as many records by name (not in the order the first pass counted them)
+    reasons = sorted(entry["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0]))[
+        :REJECT_REASONS_NAMED
+    ]
     more = len(entry["rejects_by_reason"]) - len(reasons)
     named = ", ".join(f"{reason} {count}" for reason, count in reasons) + (f", {more} more" if more else "")
     if first_time is not None and first_time != rejected(entry):

@@ -124,6 +124,18 @@ def test_the_refusal_names_each_file_its_share_its_top_reasons_and_the_threshold
     )
 
 
+def test_reasons_of_as_many_records_are_named_by_name_whatever_order_the_first_pass_counted_them_in():
+    # they came in the order of the first pass's aggregation: the same file could be said otherwise from run to run
+    # (tests/test_silver_differential.py found it)
+    entry = file_report("f.csv", 1000, unparsable_opened_at=10, missing_case_id=10, malformed_record=10,
+                        closed_before_opened=10, unparsable_closed_at=20)  # fmt: skip
+
+    assert silver_job.rejects_said(entry) == (
+        "f.csv rejects 60 of its 1000 rows (6 %: unparsable_closed_at 20, closed_before_opened 10, malformed_record 10, "
+        "2 more)"
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Spark: a run that warns, a run that stops
 # ---------------------------------------------------------------------------------------------------------------

@@ -857,6 +857,21 @@ def test_the_log_summary_names_the_unknown_mapping_values():
     ]
 
 
+def test_unknown_values_of_as_many_rows_are_listed_by_value_whatever_order_spark_found_them_in():
+    # they came in the order Spark's aggregation gave them: two runs over the same Bronze could list values of as
+    # many rows otherwise, and name other ones among the 100 (tests/test_silver_differential.py found it)
+    found = {
+        "neighborhood": {"b": 2, "c": 1, "C": 3, "a": 2},
+        "reason": {f"type {n:03d}": 1 for n in reversed(range(102))},
+    }
+
+    listed, totals = S.listed_unknown_values(found)
+
+    assert list(listed["neighborhood"].items()) == [("C", 3), ("a", 2), ("b", 2), ("c", 1)]
+    assert list(listed["reason"]) == [f"type {n:03d}" for n in range(100)]
+    assert totals["reason"] == {"values": 102, "rows": 102}
+
+
 def test_the_report_lists_the_100_unknown_values_with_most_rows_and_counts_them_all():
     """The summary's "more" is every value the run met, not only those the report lists."""
     found = {"reason": {f"type {n}": 1000 - n for n in range(250)}, "source": {}}
