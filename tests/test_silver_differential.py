@@ -1,6 +1,6 @@
 """Silver against a second implementation: bench/silver.py's DuckDB SQL over the same Bronze for the table's values,
 and, in plain Python here, the time-basis decision (docs/silver.md's rule 2) and the quarantine and the report's counts
-(rules 8-10).
+(rules 8-10), its null rates, unknown mapping values and reject-share guard.
 
 The rule tests check each rule on a few rows, and the samples' tests check totals and chosen values; here every case
 both engines write must agree, column by column (every column of Silver's table), on three Bronzes: the real samples
@@ -21,9 +21,15 @@ gets wrong shows here.
   must equal it. The edge files ``REJECTS_ONLY`` write every reject reason and the forms of a record rule 8 reads;
   DuckDB's reader does not take them (open quotes), and they hold no case of the table, so the case-by-case
   comparison leaves them out.
+- The report's other parts, from docs/silver.md "Quality report" and "A file mostly rejected": ``null_rates`` (per
+  column of the DuckDB table, whose cases equal Silver's), ``unknown_values`` and ``listed_values`` (the mapping CSVs
+  read with the csv module, over the records ``quarantine_and_counts`` keeps), ``files_warned`` and ``guard_stop``
+  (the reject-share guard from the same counts); the edge Bronze is first run with ``--max_reject_share``
+  GUARD_SHARE, which must stop with ``guard_stop``'s sentence and leave nothing under Silver, then without. Its files
+  of 1,000 rows or more (legacy 2020, 2021, 2023) and their 105 unknown neighbourhoods are there for that.
 - What stays out: malformed records in the DuckDB comparison (DuckDB skips them; the Python compares them), the
-  quarantine's other columns, the report's other parts (null rates, unknown mapping values, the reject-share guard),
-  a run over an existing Silver (a reject already quarantined, a case already in the table: test_silver_incremental.py
+  quarantine's other columns, the report's timings and state, a run that reads only empty files, a run over an
+  existing Silver (a reject already quarantined, a case already in the table: test_silver_incremental.py
   and test_silver_rebuild_equivalence.py), overrides (``--time_basis_override``, tested in test_silver_rules.py), and
   the evidence sample of files over 32 MB (every file here is smaller: every record is examined).
 - ingested_at: DuckDB and the Python take the ``ingest_date`` folder; no file here has a manifest nor was landed on its
@@ -40,6 +46,7 @@ import re
 import shutil
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -349,10 +356,13 @@ def raw_record(record: BronzeRecord, header: list[str], era: str) -> str:
 class Bronze(NamedTuple):
     """What rules 8-10 give for a Bronze read in one run into an empty Silver: the report's counts per file
     (``source_file`` from dataset= on -> rows read / written / quarantined, duplicates removed, rejects by reason,
-    reject share, era) and the quarantine as (source_file, reject_reason, raw_record) rows."""
+    reject share, era), the quarantine as (source_file, reject_reason, raw_record) rows, and the record each case
+    keeps (the rows the run writes)."""
 
     files: dict[str, dict]
     quarantine: Counter
+    # case id -> the era and the values (``cleaned``) of the record whose row the table keeps
+    written: dict[str, tuple[str, dict]]
 
 
 def quarantine_and_counts(bronze: Path) -> Bronze:
@@ -365,6 +375,7 @@ def quarantine_and_counts(bronze: Path) -> Bronze:
             .items() for path in map(Path, group)}  # fmt: skip
     files, quarantine, first_file_of = {}, Counter(), {}
     newest: dict[str, tuple] = {}  # case id -> (its winning record's ingest, path, row)
+    written: dict[str, tuple[str, dict]] = {}  # case id -> its winning record's era and values
     for path in sorted(paths, key=lambda path: (path.parent.name, str(path.relative_to(bronze)))):
         name, dataset = str(path.relative_to(bronze)), path.parent.parent.name.removeprefix("dataset=")
         header, records = bronze_records(path) if path in eras else ([], [])
@@ -389,7 +400,7 @@ def quarantine_and_counts(bronze: Path) -> Bronze:
                 if case_id in newest:
                     files[newest[case_id][1]]["duplicates_removed"] += 1
                     files[newest[case_id][1]]["rows_written"] -= 1
-                newest[case_id] = key
+                newest[case_id], written[case_id] = key, (eras[path], canonical)
                 counts["rows_written"] += 1
                 continue
             counts["rejects_by_reason"][reason] += 1
@@ -402,7 +413,128 @@ def quarantine_and_counts(bronze: Path) -> Bronze:
         rejects = sum(counts["rejects_by_reason"].values())
         counts["reject_share"] = round(rejects / counts["rows_read"], 4) if counts["rows_read"] else None
         counts["rejects_by_reason"] = dict(counts["rejects_by_reason"])
-    return Bronze(files, quarantine)
+    return Bronze(files, quarantine, written)
+
+
+# ----------------------- the report's other parts: null rates, unknown mapping values, the reject-share guard, in Python
+# docs/silver.md "Quality report": the columns a null rate is given for, the values listed per kind, the guard's shares
+NULL_RATE_COLUMNS = (
+    "case_id",
+    "source_file",
+    *(c for c in SAME_VALUE if c not in ("open_year", "open_month")),
+)
+REPORT_VALUES = 100
+UNKNOWN_KINDS = ("department", "source", "status", "subject", "reason", "neighborhood")
+WARN_ABOVE, GUARD_MIN_ROWS, REASONS_NAMED = 0.01, 1000, 3
+
+
+def null_rates(con: duckdb.DuckDBPyConnection, table: Path) -> dict[str, float | None]:
+    """The share of a table's rows whose value is null, per column, 4 places (null without rows): the rows the run
+    writes are the whole table of a run into an empty Silver. The DuckDB table names some columns otherwise."""
+    files = f"read_parquet('{table}/**/*.parquet', hive_partitioning = true)"
+    theirs = {"source_file": "filename", **SAME_VALUE}
+    counted = ", ".join(f"count({theirs.get(c, c)})" for c in NULL_RATE_COLUMNS)
+    rows, *non_null = con.execute(f"SELECT count(*), {counted} FROM {files}").fetchone()
+    return {
+        c: round((rows - n) / rows, 4) if rows else None
+        for c, n in zip(NULL_RATE_COLUMNS, non_null, strict=True)
+    }
+
+
+def mapping_file(name: str) -> list[dict]:
+    with open(silver_bench.REPO / "glue" / "mappings" / name, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def unknown_values(written: list[tuple[str, dict]]) -> dict[str, Counter]:
+    """docs/silver.md rules 3-6 and "A new mapping value": per kind, the values of the records the run writes that no
+    mapping knows (a value matches in any case; a blank one is no value), counted by row, as written."""
+    departments = mapping_file("departments.csv")
+    known = {
+        "code": {r["value"].lower() for r in departments if r["kind"] == "code" and r["department"]},
+        "name": {r["value"].lower() for r in departments if r["kind"] == "name"},
+        "legacy_subject": {r["value"].lower() for r in departments if r["kind"] == "name" and r["legacy_subject"]},
+        "source": {r["value"].lower() for r in mapping_file("channels.csv")},
+        "status": {r["value"].lower() for r in mapping_file("statuses.csv")},
+        "reason": {r["value"].lower() for r in mapping_file("reasons.csv")},
+        "neighborhood": {r["value"].lower() for r in mapping_file("neighborhoods.csv")},
+    }  # fmt: skip
+    found = {kind: Counter() for kind in UNKNOWN_KINDS}
+    for era, record in written:
+        # NEW SYSTEM's subject is its department (the column mapping)
+        new_system, department = era == "new_system", record.get("department_raw")
+        subject = department if new_system else record.get("subject")
+        # department: the code, else the subject by name, else the department by name; else the raw value, unknown
+        if (
+            department
+            and department.lower() not in known["code"] | known["name"]
+            and ((subject or "").lower() not in known["name"])
+        ):
+            found["department"][department] += 1
+        for kind, column in (
+            ("source", "source_raw"),
+            ("status", "status_raw"),
+            ("neighborhood", "neighborhood_raw"),
+        ):
+            if record.get(column) and record[column].lower() not in known[kind]:
+                found[kind][record[column]] += 1
+        if new_system:  # NEW SYSTEM alone: its department's legacy subject, its type's legacy reason
+            if subject and subject.lower() not in known["legacy_subject"]:
+                found["subject"][subject] += 1
+            if record.get("type") and record["type"].lower() not in known["reason"]:
+                found["reason"][record["type"]] += 1
+    return found
+
+
+def listed_values(found: dict[str, Counter]) -> tuple[dict[str, list], dict[str, dict]]:
+    """The report's unknown_mapping_values (per kind the REPORT_VALUES values with most rows, most first, then by
+    value) as (value, rows) lists in the report's order, and unknown_mapping_totals."""
+    listed = {
+        kind: sorted(values.items(), key=lambda vr: (-vr[1], vr[0]))[:REPORT_VALUES]
+        for kind, values in found.items()
+    }
+    totals = {kind: {"values": len(values), "rows": sum(values.values())} for kind, values in found.items()}
+    return listed, totals
+
+
+def percent(share: float) -> str:
+    """A share as the guard's sentences write it: in percent, to 2 places, no trailing zeros ('83.5 %', '5 %')."""
+    return f"{Decimal(str(round(share * 100, 2))).normalize():f} %"
+
+
+def rejects_said(name: str, counts: dict, new: int | None = None) -> str:
+    """'<file> rejects R of its N rows (P %: the three reasons with most records, then by name[, k more][; F of them
+    not in the quarantine yet, Q %])'."""
+    reasons = sorted(counts["rejects_by_reason"].items(), key=lambda rc: (-rc[1], rc[0]))
+    rejects, rows = sum(counts["rejects_by_reason"].values()), counts["rows_read"]
+    named = ", ".join(f"{reason} {n}" for reason, n in reasons[:REASONS_NAMED])
+    named += f", {len(reasons) - REASONS_NAMED} more" if len(reasons) > REASONS_NAMED else ""
+    if new is not None and new != rejects:
+        named += f"; {new} of them not in the quarantine yet, {percent(new / rows)}"
+    return f"{name} rejects {rejects} of its {rows} rows ({percent(rejects / rows)}: {named})"
+
+
+def guard_stop(bronze: Bronze, share: float) -> str | None:
+    """The sentence a run into an empty Silver stops with under --max_reject_share ``share`` (None: it does not): the
+    files of GUARD_MIN_ROWS rows read or more whose rejects the run would quarantine are above ``share`` of them."""
+    over = [(name, counts) for name, counts in sorted(bronze.files.items())
+            if counts["rows_read"] >= GUARD_MIN_ROWS and counts["rows_quarantined"] / counts["rows_read"] > share]  # fmt: skip
+    if not over:
+        return None
+    said = " and ".join(rejects_said(name, counts, counts["rows_quarantined"]) for name, counts in over)
+    return (
+        f"Silver stopped before writing anything, as {said}, above --max_reject_share {share} ({percent(share)}): find "
+        f"the cause in {'its' if len(over) == 1 else 'their'} records (a changed date format, column or quoting) and "
+        "run again, or run with a higher --max_reject_share to quarantine them (docs/silver.md, 'A file mostly "
+        "rejected')."
+    )
+
+
+def files_warned(bronze: Bronze) -> list[str]:
+    """The files of GUARD_MIN_ROWS rows read or more rejecting more than WARN_ABOVE of them (already quarantined or
+    not), in path order."""
+    return [name for name, counts in sorted(bronze.files.items()) if counts["rows_read"] >= GUARD_MIN_ROWS
+            and sum(counts["rejects_by_reason"].values()) / counts["rows_read"] > WARN_ABOVE]  # fmt: skip
 
 
 def legacy30_row(case_id: str, open_dt: str, closed_dt: str = "", **values: str) -> list[str]:
@@ -673,6 +805,49 @@ TRUE_UTC_NEW_SYSTEM = [
 ]  # fmt: skip
 
 
+# The reject-share guard's files (1,000 rows read or more, docs/silver.md "A file mostly rejected") and the report's
+# list of unknown values. legacy_2020 on two days: the second carries the first's records again (its good records win
+# the dedupe, its rejects are duplicates) and 12 rejects of its own, so that the share the stop judges (the rejects the
+# run quarantines) is not the file's reject_share; legacy_2021 rejects exactly 1 % (not above it), legacy_2023 just
+# above it (its reject_share rounds to 0.01). The good records'
+# neighbourhoods: 103 unknown ones of 2 rows each, one of 3 and one written in capitals (1 row), so that the report's
+# list of 100 is cut among values of as many rows.
+def guard_2020_row(index: int) -> list[str]:
+    """One good record of legacy_2020: phone openings in business hours, a neighbourhood no mapping knows or Boston."""
+    neighborhood = (
+        "Zzyzx" if index < 3 else f"Nowhere {(index - 3) // 2:03d}" if index < 209
+        else "NOWHERE 000" if index == 209 else "Boston"
+    )  # fmt: skip
+    return legacy29_row(f"102020{index:06d}", f"2020-03-{index % 28 + 1:02d} {9 + index % 8:02d}:00:00",
+                        neighborhood=neighborhood)  # fmt: skip
+
+
+GUARD_2020 = [guard_2020_row(index) for index in range(1000)] + [
+    *(legacy29_row(" ", f"2020-04-{day:02d} 09:00:00") for day in range(1, 11)),  # missing_case_id, 10
+    *(legacy29_row(f"1020201000{day:02d}", f"2020-13-{day:02d} 09:00:00") for day in range(1, 11)),  # opened, 10
+    *(legacy29_row(f"1020202000{day:02d}", "2020-05-01 09:00:00", f"2020-04-{day:02d} 09:00:00")
+      for day in range(1, 6)),  # closed_before_opened, 5
+]  # fmt: skip
+GUARD_2020_NEXT_DAY = GUARD_2020 + [
+    *(legacy29_row(f"1020203000{day:02d}", "2020-05-02 09:00:00", f"2020-05-{day:02d} 25:00:00")
+      for day in range(2, 7)),  # unparsable_closed_at, 5
+    *(legacy29_row(f"1020204000{day:02d}", "2020-05-03 09:00:00", target_dt=f"in {day} days")
+      for day in range(1, 6)),  # unparsable_target_at, 5
+]  # fmt: skip
+SHORT_2020 = "102020500001,2020-05-04 09:00:00\n102020500002,2020-05-04 10:00:00\n"  # malformed_record, 2
+AT_THE_THRESHOLD_2021 = [
+    legacy29_row(f"102021{index:06d}", f"2021-03-{index % 28 + 1:02d} {9 + index % 8:02d}:00:00")
+    for index in range(990)
+] + [legacy29_row(f"1020211000{day:02d}", f"2021-02-30 {day:02d}:00:00") for day in range(10)]  # fmt: skip
+# 1.0009 % rejected, its reject_share 0.0100 (4 places): above 1 %, as the guard compares the share unrounded
+AT_THE_ROUNDING_2023 = [
+    legacy29_row(f"102023{index:06d}", f"2023-03-{index % 28 + 1:02d} {9 + index % 8:02d}:00:00")
+    for index in range(1088)
+] + [legacy29_row(f"1020231000{day:02d}", f"2023-02-29 {day:02d}:00:00") for day in range(11)]  # fmt: skip
+# the --max_reject_share the edge lake's first run is given (it stops, and the second runs without)
+GUARD_SHARE = 0.01
+
+
 def land_edges(bronze: Path) -> None:
     """The edge rows as Bronze, two ingest days (before today, without manifests: ingested_at is the folder's date)."""
     land(
@@ -745,6 +920,19 @@ def land_edges(bronze: Path) -> None:
          "\n".join(legacy29 + REJECTS_2018_NEXT_DAY) + "\n")  # fmt: skip
     land(bronze, "legacy_2018", "2026-01-11", "311_service_requests_2018.20260111T090000Z.csv",
          "\n".join([*legacy29, CHANGED_2018, ""]))  # fmt: skip
+    land(
+        bronze,
+        "legacy_2020",
+        "2026-01-10",
+        "311_service_requests_2020.csv",
+        csv_text(LEGACY29_HEADER, GUARD_2020),
+    )
+    land(bronze, "legacy_2020", "2026-01-11", "311_service_requests_2020.csv",
+         csv_text(LEGACY29_HEADER, GUARD_2020_NEXT_DAY) + SHORT_2020)  # fmt: skip
+    land(bronze, "legacy_2021", "2026-01-10", "311_service_requests_2021.csv",
+         csv_text(LEGACY29_HEADER, AT_THE_THRESHOLD_2021))  # fmt: skip
+    land(bronze, "legacy_2023", "2026-01-10", "311_service_requests_2023.csv",
+         csv_text(LEGACY29_HEADER, AT_THE_ROUNDING_2023))  # fmt: skip
     # another dataset's file holding the same records: quarantined again (rule 8 is per dataset)
     land(bronze, "legacy_2010", "2026-01-12", "311_service_requests_2010.csv",
          "\n".join([*legacy29, REPEATED_2018, SHORT_2018, ""]))  # fmt: skip
@@ -772,10 +960,18 @@ def con() -> duckdb.DuckDBPyConnection:
 
 @pytest.fixture(scope="module")
 def edge_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The edge rows' Bronze and the Silver the job builds from it."""
+    """The edge rows' Bronze and the Silver the job builds from it; first a run with ``--max_reject_share``
+    GUARD_SHARE, which stops: its sentence is kept in ``guard_stop.txt`` beside, and what it left under Silver in
+    ``guard_left.json``."""
     lake = tmp_path_factory.mktemp("silver_differential")
-    land_edges(lake / "bronze" / "boston311")
-    silver_job.run_silver(spark, str(lake / "bronze" / "boston311"), str(lake / "silver" / "boston311"))
+    bronze, silver = lake / "bronze" / "boston311", lake / "silver" / "boston311"
+    land_edges(bronze)
+    with pytest.raises(silver_job.SilverError) as stopped:
+        silver_job.run_silver(spark, str(bronze), str(silver), max_reject_share=GUARD_SHARE)
+    (lake / "guard_stop.txt").write_text(str(stopped.value), encoding="utf-8")
+    left = sorted(str(path.relative_to(silver)) for path in silver.rglob("*")) if silver.exists() else []
+    (lake / "guard_left.json").write_text(json.dumps(left), encoding="utf-8")
+    silver_job.run_silver(spark, str(bronze), str(silver))
     return lake
 
 
@@ -918,6 +1114,83 @@ def test_the_edge_files_reach_every_reject_reason_and_repeat_their_rejects(edge_
     assert mine.files["dataset=new_system/ingest_date=2026-01-11/new_system.csv"]["duplicates_removed"] == 1
 
 
+def test_silver_gives_the_null_rates_the_report_section_defines(both_silvers: BothSilvers) -> None:
+    # per column of the table but the partition columns, the share of the rows the run writes that hold no value, 4
+    # places: the rows are the DuckDB table's (the cases agree, test_silver_and_the_duckdb_sql_agree_case_by_case)
+    mine = null_rates(both_silvers.con, both_silvers.duckdb_silver)
+    differing = {
+        c: (rate, mine.get(c)) for c, rate in both_silvers.report["null_rate"].items() if rate != mine.get(c)
+    }
+    assert both_silvers.report["null_rate"].keys() == mine.keys() and not differing, differing
+
+
+def test_silver_lists_the_unknown_mapping_values_the_mapping_files_leave(lake: Path) -> None:
+    # per kind, the values of the written records no mapping file knows, most rows first then by value, 100 at most,
+    # and in all; in the report's order (a JSON object's order is the list's)
+    report = json.loads(
+        (lake / "silver" / "boston311" / silver_job.QUALITY_FOLDER / "latest.json").read_text()
+    )
+    listed, totals = listed_values(
+        unknown_values(list(quarantine_and_counts(lake / "bronze" / "boston311").written.values()))
+    )
+    assert {kind: list(values.items()) for kind, values in report["unknown_mapping_values"].items()} == listed
+    assert list(report["unknown_mapping_values"]) == list(UNKNOWN_KINDS)
+    assert report["unknown_mapping_totals"] == totals
+
+
+def test_silver_judges_each_file_by_the_reject_share_guard(lake: Path) -> None:
+    # without --max_reject_share: the files of 1,000 rows or more rejecting over 1 % named in the report and in a
+    # WARNING line of the summary each
+    report = json.loads(
+        (lake / "silver" / "boston311" / silver_job.QUALITY_FOLDER / "latest.json").read_text()
+    )
+    bronze = quarantine_and_counts(lake / "bronze" / "boston311")
+    warned = files_warned(bronze)
+    assert report["reject_share_guard"] == {"warn_above": WARN_ABOVE, "fail_above": None, "min_rows": GUARD_MIN_ROWS,
+                                            "files_over": warned}  # fmt: skip
+    warnings = [line for line in silver_job.summary(report).splitlines() if "WARNING" in line]
+    assert warnings == [
+        f"  WARNING: {rejects_said(name, bronze.files[name])}, above the {percent(WARN_ABOVE)} Silver warns at: a "
+        "changed date format, column or quoting? Its rejected records are in the quarantine."
+        for name in warned
+    ]
+
+
+def test_the_reject_share_guard_stops_the_edge_run_as_the_docs_say(edge_lake: Path) -> None:
+    # with --max_reject_share: the sentence naming each file over it (the rejects the run would quarantine over the
+    # rows read), and nothing written under Silver
+    expected = guard_stop(quarantine_and_counts(edge_lake / "bronze" / "boston311"), GUARD_SHARE)
+    assert (edge_lake / "guard_stop.txt").read_text(encoding="utf-8") == expected
+    assert json.loads((edge_lake / "guard_left.json").read_text(encoding="utf-8")) == []
+
+
+def test_the_edge_files_reach_what_the_guard_and_the_lists_tell_apart(edge_lake: Path) -> None:
+    # the comparisons above are only as good as the files: three files warned and stopped at, the second for its new
+    # rejects alone, with more than three reasons and reasons of as many records, the third at a reject_share of 0.01;
+    # one exactly at 1 % neither; the list of unknown neighbourhoods cut among values of as many rows
+    bronze = quarantine_and_counts(edge_lake / "bronze" / "boston311")
+    day_1, day_2, at_1, rounded = (
+        f"dataset=legacy_{year}/ingest_date=2026-01-{day}/311_service_requests_{year}.csv"
+        for year, day in ((2020, 10), (2020, 11), (2021, 10), (2023, 10))
+    )
+    assert files_warned(bronze) == [day_1, day_2, rounded]
+    assert [bronze.files[name]["reject_share"] for name in (at_1, rounded)] == [WARN_ABOVE, WARN_ABOVE]
+    assert bronze.files[at_1]["rows_read"] == GUARD_MIN_ROWS
+    stop = guard_stop(bronze, GUARD_SHARE) or ""
+    assert stop.startswith(
+        f"Silver stopped before writing anything, as {day_1} rejects 25 of its 1025 rows (2.44 %: missing_case_id 10, "
+        f"unparsable_opened_at 10, closed_before_opened 5) and {day_2} rejects 37 of its 1037 rows (3.57 %: "
+        "missing_case_id 10, unparsable_opened_at 10, closed_before_opened 5, 3 more; 12 of them not in the "
+        f"quarantine yet, 1.16 %) and {rounded} rejects 11 of its 1099 rows (1 %: unparsable_opened_at 11), above "
+        "--max_reject_share 0.01 (1 %): find the cause in their records"
+    )
+    listed, totals = listed_values(unknown_values(list(bronze.written.values())))
+    neighborhoods = [value for value, _ in listed["neighborhood"]]
+    assert len(neighborhoods) == REPORT_VALUES and totals["neighborhood"]["values"] == REPORT_VALUES + 6
+    assert neighborhoods[:3] == ["Zzyzx", "Atlantis", "Nowhere 000"] and neighborhoods[-1] == "Nowhere 097"
+    assert all(listed[kind] for kind in UNKNOWN_KINDS)
+
+
 def test_silver_and_the_duckdb_sql_agree_case_by_case(both_silvers: BothSilvers) -> None:
     silver = rows_by_case(both_silvers.con, both_silvers.silver)
     duck = rows_by_case(both_silvers.con, both_silvers.duckdb_silver)
@@ -951,7 +1224,8 @@ def test_the_edge_rows_give_the_cases_they_were_written_for(edge_lake: Path, con
         "101001000002", "101001000003", "101001000004", "101004000001", "101004000002", "101005000001", "101005000002", "101005000003", "101005000004", "BCS-00000001",
         "BCS-00000002", "BCS-00000003", "BCS-00000004",
         *sorted(row[0] for row in LEGACY_2013 + AT_THE_MARGIN_2012 + UNDER_THE_MARGIN_2014 + SHIFTED_2019
-                + TARGETS_2016 + NIGHT_CALLS_2017 + NEW_SYSTEM_WORDING + TRUE_UTC_NEW_SYSTEM + CHANGED_PART_WAY_2025),
+                + TARGETS_2016 + NIGHT_CALLS_2017 + NEW_SYSTEM_WORDING + TRUE_UTC_NEW_SYSTEM + CHANGED_PART_WAY_2025
+                + GUARD_2020[:1000] + AT_THE_THRESHOLD_2021[:990] + AT_THE_ROUNDING_2023[:1088]),
     ])  # fmt: skip
     later_won = ("101000000009", "BCS-00000002", "101004000001")  # the later ingest, or row of a file
     assert all(silver[case]["is_closed"] for case in later_won)
