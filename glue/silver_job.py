@@ -806,6 +806,17 @@ def file_counts(marked: DataFrame) -> DataFrame:
     ).agg(F.count(F.lit(1)).alias("rows"), *[F.sum(c).alias(c) for c in EVIDENCE_COLUMNS])
 
 
+# Each kind of value the report counts as unknown -> the raw column it counts
+UNKNOWN_VALUE_KINDS = {
+    "department": "department_raw",
+    "source": "source_raw",
+    "status": "status_raw",
+    "subject": "subject",
+    "reason": "type",
+    "neighborhood": "neighborhood_raw",
+}
+
+
 def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict[str, dict[str, int]]:
     """Values of kept records that no mapping knew (passed through unchanged), with their row counts, in the order
     Spark found them (all of them: ``listed_unknown_values`` orders them and keeps what the report lists).
@@ -822,17 +833,9 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
         .transform(harmonise(mappings))
         .transform(new_system_in_legacy_wording(mappings))
     )
-    raw_of = {  # each kind the report counts -> the raw value it counts
-        "department": "department_raw",
-        "source": "source_raw",
-        "status": "status_raw",
-        "subject": "subject",
-        "reason": "type",
-        "neighborhood": "neighborhood_raw",
-    }
-    found: dict[str, dict[str, int]] = {kind: {} for kind in raw_of}
+    found: dict[str, dict[str, int]] = {kind: {} for kind in UNKNOWN_VALUE_KINDS}
     for row in distinct.collect():
-        for kind, raw in raw_of.items():
+        for kind, raw in UNKNOWN_VALUE_KINDS.items():
             if not row[f"{kind}_known"]:
                 found[kind][row[raw]] = found[kind].get(row[raw], 0) + row["rows"]
     return found
@@ -2205,6 +2208,13 @@ def _finish(
         era["files"] += 1
         for k in keys:
             era[k] += entry[k]
+    # every file read was empty: no rows and no Spark job, but every field a report has (null rates of no rows)
+    if "null_rate" not in report:
+        report["null_rate"] = dict.fromkeys(NULL_RATE_COLUMNS)
+        report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
+            {kind: {} for kind in UNKNOWN_VALUE_KINDS}
+        )
+        report["step_seconds"] = {}
     report.update(
         status="ok",
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -530,6 +530,12 @@ def test_a_run_whose_only_new_file_is_empty_records_it_and_writes_no_rows(spark,
     }
     assert [entry["era"] for entry in report["files"]] == ["empty"]
     assert not (silver / "service_requests").exists()
+    # every field a report has, as for a run that wrote rows: it lacked these four
+    written = json.loads((silver / "_quality" / "latest.json").read_text())
+    assert {"null_rate", "unknown_mapping_values", "unknown_mapping_totals", "step_seconds"} <= set(written)
+    assert set(report["null_rate"]) == set(silver_job.NULL_RATE_COLUMNS)
+    assert set(report["null_rate"].values()) == {None}
+    assert report["unknown_mapping_totals"]["department"] == {"values": 0, "rows": 0}
     processed = json.loads((silver / "_state" / "processed.json").read_text())["objects"]
     assert list(processed) == ["dataset=legacy_2021/ingest_date=2026-11-25/empty.csv"]  # not read again
     assert silver_job.run_silver(spark, str(bronze), str(silver))["files"] == []
