@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,29 @@ def gold_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
     silver_job.run_silver(spark, str(bronze), str(lake / "silver" / "boston311"))
     gold_job.run_gold(spark, str(lake / "silver" / "boston311"), str(lake / "gold" / "boston311"))
     return lake
+
+
+def run_pipeline_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the pipeline CLI (scripts/run_pipeline.py) the way `make demo` does and capture what it prints."""
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "run_pipeline.py"), "--quiet", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """One offline demo run (`make demo`: the stand-in portal -> Bronze -> Silver -> Gold -> serving) into a fresh
+    lake, once for the run: read it, never write into it (test_pipeline_demo.py, test_json_contracts.py)."""
+    lake = tmp_path_factory.mktemp("demo") / "lake"
+    completed = run_pipeline_cli("--offline", "--lake", str(lake))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return lake, completed
 
 
 @pytest.fixture(scope="session")

@@ -7,42 +7,15 @@ the row counts each stage hands to the next, then that a second run lands and re
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import REPO
+from conftest import run_pipeline_cli
 
+# demo_lake, the one offline demo run these tests read, is in conftest.py: tests/test_json_contracts.py reads it too
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-RUN_PIPELINE = REPO / "scripts" / "run_pipeline.py"
-
-
-def run_pipeline(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the pipeline CLI the way `make demo` does and capture what it prints."""
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
-    return subprocess.run(
-        [sys.executable, str(RUN_PIPELINE), "--quiet", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """One offline demo run into a fresh lake, shared by the checks below."""
-    lake = tmp_path_factory.mktemp("demo") / "lake"
-    completed = run_pipeline("--offline", "--lake", str(lake))
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return lake, completed
 
 
 def test_demo_prints_one_line_per_stage_and_where_things_are(demo_lake):
@@ -111,7 +84,7 @@ def test_second_run_lands_nothing_and_keeps_silver(demo_lake, tmp_path):
     silver_files = sorted(
         p.name for p in (lake / "silver" / "boston311" / "service_requests").rglob("*.parquet")
     )
-    completed = run_pipeline("--offline", "--lake", str(lake), "--stages", "ingest,silver")
+    completed = run_pipeline_cli("--offline", "--lake", str(lake), "--stages", "ingest,silver")
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "0 landed, 4 unchanged" in completed.stdout
     # Silver's line says nothing was new, not the previous run's counts from its last report.
@@ -123,7 +96,7 @@ def test_second_run_lands_nothing_and_keeps_silver(demo_lake, tmp_path):
 
 
 def test_unknown_stage_is_refused_in_one_sentence(tmp_path):
-    completed = run_pipeline("--lake", str(tmp_path / "lake"), "--stages", "ingest,polish")
+    completed = run_pipeline_cli("--lake", str(tmp_path / "lake"), "--stages", "ingest,polish")
     assert completed.returncode == 2
     assert "unknown stage(s) polish" in completed.stderr
     assert "Traceback" not in completed.stderr
@@ -131,7 +104,7 @@ def test_unknown_stage_is_refused_in_one_sentence(tmp_path):
 
 def test_a_failed_stage_stops_the_run_and_names_itself(tmp_path):
     # Silver with no Bronze at all: the job's own error, the run stops before Gold.
-    completed = run_pipeline("--lake", str(tmp_path / "lake"), "--stages", "silver,gold")
+    completed = run_pipeline_cli("--lake", str(tmp_path / "lake"), "--stages", "silver,gold")
     assert completed.returncode == 1
     assert "[silver] FAILED" in completed.stderr
     assert "[gold" not in completed.stdout
