@@ -199,6 +199,7 @@ def test_a_file_whose_time_basis_changes_part_way_is_warned_of_by_month(
         'docs/silver.md, "A file whose time basis changes part-way".'
     ]
     assert "2 months read otherwise" in silver_job.summary(report)
+    assert not file_errors(silver / "_quality" / "latest.json", SILVER_QUALITY_REPORT)  # the documented shape
     assert entry["rows_written"] == len(rows)  # a warning: nothing is held back
 
 
