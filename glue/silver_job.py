@@ -2289,14 +2289,21 @@ def files_over(
     ]
 
 
-def percent(share: float) -> str:
-    """0.05 -> '5 %', 0.83417 -> '83.42 %', 0.005 -> '0.5 %'."""
-    return f"{round(share * 100, 2):g} %"
+def percent(share: float, beside: float | None = None) -> str:
+    """0.05 -> '5 %', 0.83417 -> '83.42 %', 0.005 -> '0.5 %'; with ``beside`` (a threshold the sentence names too),
+    as many more places as it takes not to read as it: 0.010009 beside 0.01 -> '1.001 %', not '1 %'."""
+    places = 2
+    while (
+        beside is not None and share != beside and round(share * 100, places) == round(beside * 100, places)
+    ):
+        places += 1
+    return f"{round(share * 100, places):g} %"
 
 
-def rejects_said(entry: dict, first_time: int | None = None) -> str:
+def rejects_said(entry: dict, first_time: int | None = None, threshold: float | None = None) -> str:
     """'dataset=…/x.csv rejects 1001 of its 1200 rows (83.42 %: unparsable_opened_at 1000, malformed_record 1)';
-    with ``first_time`` under the rejects, '…; 100 of them not in the quarantine yet, 8.33 %)'."""
+    with ``first_time`` under the rejects, '…; 100 of them not in the quarantine yet, 8.33 %)'. Shares beside the
+    ``threshold`` the sentence judges them against (``percent``)."""
     # most records first, reasons of as many records by name (not in the order the first pass counted them)
     reasons = sorted(entry["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0]))[
         :REJECT_REASONS_NAMED
@@ -2305,9 +2312,10 @@ def rejects_said(entry: dict, first_time: int | None = None) -> str:
     named = ", ".join(f"{reason} {count}" for reason, count in reasons) + (f", {more} more" if more else "")
     if first_time is not None and first_time != rejected(entry):
         named += (
-            f"; {first_time} of them not in the quarantine yet, {percent(first_time / entry['rows_read'])}"
+            f"; {first_time} of them not in the quarantine yet, "
+            f"{percent(first_time / entry['rows_read'], threshold)}"
         )
-    share = percent(rejected(entry) / entry["rows_read"])
+    share = percent(rejected(entry) / entry["rows_read"], threshold)
     return f"{entry['source_file']} rejects {rejected(entry)} of its {entry['rows_read']} rows ({share}: {named})"
 
 
@@ -2315,7 +2323,9 @@ def too_many_rejects(
     over: list[dict], max_reject_share: float, first_time: dict[str, int] | None = None
 ) -> str:
     """The one sentence a run stopped by ``--max_reject_share`` ends with (``first_time``: ``newly_quarantined``)."""
-    said = [rejects_said(entry, (first_time or {}).get(entry["source_file"])) for entry in over]
+    said = [
+        rejects_said(entry, (first_time or {}).get(entry["source_file"]), max_reject_share) for entry in over
+    ]
     return (
         f"Silver stopped before writing anything, as {' and '.join(said)}, above "
         f"--max_reject_share {max_reject_share:g} ({percent(max_reject_share)}): find the cause in "
@@ -2369,7 +2379,8 @@ def summary(report: dict) -> str:
     for entry in report.get("files", []):
         if entry["source_file"] in guard.get("files_over", []):
             lines.append(
-                f"  WARNING: {rejects_said(entry)}, above the {percent(guard['warn_above'])} Silver warns at: a "
+                f"  WARNING: {rejects_said(entry, threshold=guard['warn_above'])}, above the "
+                f"{percent(guard['warn_above'])} Silver warns at: a "
                 "changed date format, column or quoting? Its rejected records are in the quarantine."
             )
     for kind, listed in report.get("unknown_mapping_values", {}).items():

@@ -497,12 +497,17 @@ def listed_values(found: dict[str, Counter]) -> tuple[dict[str, list], dict[str,
     return listed, totals
 
 
-def percent(share: float) -> str:
-    """A share as the guard's sentences write it: in percent, to 2 places, no trailing zeros ('83.5 %', '5 %')."""
-    return f"{Decimal(str(round(share * 100, 2))).normalize():f} %"
+def percent(share: float, threshold: float | None = None) -> str:
+    """A share as the guard's sentences write it: in percent, to 2 places, no trailing zeros ('83.5 %', '5 %'); beside
+    the ``threshold`` the sentence names, as many more places as it takes not to read as it ('1.001 %' beside 1 %)."""
+    for places in range(2, 12):
+        written = Decimal(str(round(share * 100, places))).normalize()
+        if threshold is None or share == threshold or written != Decimal(str(round(threshold * 100, places))):
+            break
+    return f"{written:f} %"
 
 
-def rejects_said(name: str, counts: dict, new: int | None = None) -> str:
+def rejects_said(name: str, counts: dict, new: int | None = None, threshold: float | None = None) -> str:
     """'<file> rejects R of its N rows (P %: the three reasons with most records, then by name[, k more][; F of them
     not in the quarantine yet, Q %])'."""
     reasons = sorted(counts["rejects_by_reason"].items(), key=lambda rc: (-rc[1], rc[0]))
@@ -510,8 +515,8 @@ def rejects_said(name: str, counts: dict, new: int | None = None) -> str:
     named = ", ".join(f"{reason} {n}" for reason, n in reasons[:REASONS_NAMED])
     named += f", {len(reasons) - REASONS_NAMED} more" if len(reasons) > REASONS_NAMED else ""
     if new is not None and new != rejects:
-        named += f"; {new} of them not in the quarantine yet, {percent(new / rows)}"
-    return f"{name} rejects {rejects} of its {rows} rows ({percent(rejects / rows)}: {named})"
+        named += f"; {new} of them not in the quarantine yet, {percent(new / rows, threshold)}"
+    return f"{name} rejects {rejects} of its {rows} rows ({percent(rejects / rows, threshold)}: {named})"
 
 
 def guard_stop(bronze: Bronze, share: float) -> str | None:
@@ -521,7 +526,9 @@ def guard_stop(bronze: Bronze, share: float) -> str | None:
             if counts["rows_read"] >= GUARD_MIN_ROWS and counts["rows_quarantined"] / counts["rows_read"] > share]  # fmt: skip
     if not over:
         return None
-    said = " and ".join(rejects_said(name, counts, counts["rows_quarantined"]) for name, counts in over)
+    said = " and ".join(
+        rejects_said(name, counts, counts["rows_quarantined"], share) for name, counts in over
+    )
     return (
         f"Silver stopped before writing anything, as {said}, above --max_reject_share {share} ({percent(share)}): find "
         f"the cause in {'its' if len(over) == 1 else 'their'} records (a changed date format, column or quoting) and "
@@ -1150,7 +1157,8 @@ def test_silver_judges_each_file_by_the_reject_share_guard(lake: Path) -> None:
                                             "files_over": warned}  # fmt: skip
     warnings = [line for line in silver_job.summary(report).splitlines() if "WARNING" in line]
     assert warnings == [
-        f"  WARNING: {rejects_said(name, bronze.files[name])}, above the {percent(WARN_ABOVE)} Silver warns at: a "
+        f"  WARNING: {rejects_said(name, bronze.files[name], threshold=WARN_ABOVE)}, above the {percent(WARN_ABOVE)} "
+        "Silver warns at: a "
         "changed date format, column or quoting? Its rejected records are in the quarantine."
         for name in warned
     ]
@@ -1181,7 +1189,7 @@ def test_the_edge_files_reach_what_the_guard_and_the_lists_tell_apart(edge_lake:
         f"Silver stopped before writing anything, as {day_1} rejects 25 of its 1025 rows (2.44 %: missing_case_id 10, "
         f"unparsable_opened_at 10, closed_before_opened 5) and {day_2} rejects 37 of its 1037 rows (3.57 %: "
         "missing_case_id 10, unparsable_opened_at 10, closed_before_opened 5, 3 more; 12 of them not in the "
-        f"quarantine yet, 1.16 %) and {rounded} rejects 11 of its 1099 rows (1 %: unparsable_opened_at 11), above "
+        f"quarantine yet, 1.16 %) and {rounded} rejects 11 of its 1099 rows (1.001 %: unparsable_opened_at 11), above "
         "--max_reject_share 0.01 (1 %): find the cause in their records"
     )
     listed, totals = listed_values(unknown_values(list(bronze.written.values())))

@@ -136,6 +136,20 @@ def test_reasons_of_as_many_records_are_named_by_name_whatever_order_the_first_p
     )
 
 
+def test_a_share_just_above_the_threshold_never_reads_as_the_threshold():
+    # 11 of 1,099 rows is 1.0009 %: to two places "1 %", so a run stopped "above --max_reject_share 0.01 (1 %)" said
+    # the file rejects "1 %" of its rows
+    entry = file_report("f.csv", 1099, malformed_record=11)
+
+    assert silver_job.too_many_rejects([entry], 0.01).startswith(
+        "Silver stopped before writing anything, as f.csv rejects 11 of its 1099 rows (1.001 %: malformed_record 11), "
+        "above --max_reject_share 0.01 (1 %)"
+    )
+    assert silver_job.rejects_said(entry) == "f.csv rejects 11 of its 1099 rows (1 %: malformed_record 11)"
+    assert silver_job.percent(0.05, 0.05) == "5 %"  # at the threshold itself: as it is
+    assert silver_job.percent(0.0500001, 0.05) == "5.00001 %"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Spark: a run that warns, a run that stops
 # ---------------------------------------------------------------------------------------------------------------
