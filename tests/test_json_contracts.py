@@ -237,3 +237,12 @@ def test_a_dropped_or_retyped_field_breaks_the_schema(gold_lake: Path, name: str
     for top in schema(name)["required"]:
         assert schema_errors(without(document, [top]), name) != [], top
     assert schema_errors({**document, "a_field_added_later": 1}, name) == []
+
+
+@pytest.mark.spark
+def test_a_quality_report_from_before_the_months_check_still_holds(gold_lake: Path) -> None:
+    # reports stay in the lake: one written before time_basis.months (2026-11-27) holds to the schema, and a months
+    # field retyped does not
+    report = json.loads((gold_lake / SILVER_QUALITY / "latest.json").read_text())
+    assert schema_errors(without(report, ["files", 0, "time_basis", "months"]), SILVER_QUALITY_REPORT) == []
+    assert schema_errors(retyped(report, ["files", 0, "time_basis", "months"]), SILVER_QUALITY_REPORT) != []
