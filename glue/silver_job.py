@@ -2293,11 +2293,15 @@ def percent(share: float, beside: float | None = None) -> str:
     """0.05 -> '5 %', 0.83417 -> '83.42 %', 0.005 -> '0.5 %'; with ``beside`` (a threshold the sentence names too),
     as many more places as it takes not to read as it: 0.010009 beside 0.01 -> '1.001 %', not '1 %'."""
     places = 2
-    while (
-        beside is not None and share != beside and round(share * 100, places) == round(beside * 100, places)
-    ):
+    while beside is not None and share != beside:
+        shown, threshold = round(share * 100, places), round(beside * 100, places)
+        # stop once they differ, or once more places change neither: two floats 100 times as large can be one
+        # float (0.39015527635963504 and 0.390155276359635), which no number of places told apart
+        if shown != threshold or (shown == share * 100 and threshold == beside * 100):
+            break
         places += 1
-    return f"{round(share * 100, places):g} %"
+    # every place kept ("g" would keep 6 digits: 1.0000012 % read as "1 %")
+    return f"{round(share * 100, places):.{places}f}".rstrip("0").rstrip(".") + " %"
 
 
 def rejects_said(entry: dict, first_time: int | None = None, threshold: float | None = None) -> str:

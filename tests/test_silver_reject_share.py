@@ -150,6 +150,25 @@ def test_a_share_just_above_the_threshold_never_reads_as_the_threshold():
     assert silver_job.percent(0.0500001, 0.05) == "5.00001 %"
 
 
+@pytest.mark.timeout(10)
+def test_a_share_beside_its_threshold_keeps_every_place_it_needs_and_is_said_at_once():
+    # "g" kept 6 digits: 1.0000012 % beside 1 % read as "1 %" after all
+    assert silver_job.percent(0.010000012, 0.01) == "1.000001 %"
+    # two floats whose hundredfold is one float: no number of places tells them apart, and the loop never ended
+    share, threshold = 0.39015527635963504, 0.390155276359635
+    assert share != threshold and share * 100 == threshold * 100
+    assert silver_job.percent(share, threshold) == "39.0155276359635 %"
+    # and as before
+    assert [silver_job.percent(s) for s in (0.05, 0.83417, 0.005, 0.835, 1.0, 0.0)] == [
+        "5 %",
+        "83.42 %",
+        "0.5 %",
+        "83.5 %",
+        "100 %",
+        "0 %",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Spark: a run that warns, a run that stops
 # ---------------------------------------------------------------------------------------------------------------
