@@ -300,6 +300,7 @@ def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
     # Where SPARK_LOG_CONFIG writes Spark's whole log: an environment variable, not a -D option, which spark-submit
     # would split at a space in the path.
     env["BOSTON311_SPARK_LOG"] = log_file
+    env["BOSTON311_SPARK_LOG_PATTERN"] = log_file.replace("%", "%%")  # the runs before it: a Log4j pattern
     if character_locale(env) in ASCII_LOCALES:
         env["LC_ALL"] = "C.UTF-8"
     driver_memory = os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)

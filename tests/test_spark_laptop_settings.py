@@ -168,3 +168,19 @@ def test_a_stage_log_keeps_the_four_runs_before_it(tmp_path):
     assert "THIS RUN'S LOG" in kept.pop("silver.log")
     # the fifth is dropped
     assert kept == {f"silver.log.{age}": f"run {age} before\n" for age in (1, 2, 3, 4)}
+
+
+def test_a_stage_log_in_a_folder_named_with_a_percent_keeps_the_run_before_it_beside_it(tmp_path):
+    # Log4j reads the rolled file's name as a pattern: "%d" was today's date, and the run before went to a folder
+    # "2026-11-27 lake" beside the lake, which nothing names
+    logs = tmp_path / "100%d lake" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "silver.log").write_text("the run before\n", encoding="utf-8")
+    job = tmp_path / "logging_job.py"
+    job.write_text(LOGGING_JOB, encoding="utf-8")
+
+    run_pipeline.spark_submit(job, [], str(logs / "silver.log"))
+
+    assert "THIS RUN'S LOG" in (logs / "silver.log").read_text(encoding="utf-8")
+    assert (logs / "silver.log.1").read_text(encoding="utf-8") == "the run before\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["100%d lake", "logging_job.py"]
