@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import decimal
 import difflib
 import hashlib
 import io
@@ -2304,6 +2305,12 @@ def percent(share: float, beside: float | None = None) -> str:
     return f"{round(share * 100, places):.{places}f}".rstrip("0").rstrip(".") + " %"
 
 
+def threshold_percent(threshold: float) -> str:
+    """A threshold in percent, every place it was given with: 0.05 -> '5 %', 0.00125 -> '0.125 %' (``percent`` said
+    '0.12 %', and a share beside 0.12346 read '12.3461 %' above '12.35 %')."""
+    return f"{(decimal.Decimal(repr(threshold)) * 100).normalize():f} %"
+
+
 def rejects_said(entry: dict, first_time: int | None = None, threshold: float | None = None) -> str:
     """'dataset=…/x.csv rejects 1001 of its 1200 rows (83.42 %: unparsable_opened_at 1000, malformed_record 1)';
     with ``first_time`` under the rejects, '…; 100 of them not in the quarantine yet, 8.33 %)'. Shares beside the
@@ -2332,7 +2339,8 @@ def too_many_rejects(
     ]
     return (
         f"Silver stopped before writing anything, as {' and '.join(said)}, above "
-        f"--max_reject_share {max_reject_share:g} ({percent(max_reject_share)}): find the cause in "
+        f"--max_reject_share {decimal.Decimal(repr(max_reject_share)).normalize():f} "
+        f"({threshold_percent(max_reject_share)}): find the cause in "
         f"{'its' if len(over) == 1 else 'their'} records (a changed date format, column or quoting) and run "
         "again, or run with a higher --max_reject_share to quarantine them (docs/silver.md, 'A file mostly rejected')."
     )
@@ -2384,7 +2392,7 @@ def summary(report: dict) -> str:
         if entry["source_file"] in guard.get("files_over", []):
             lines.append(
                 f"  WARNING: {rejects_said(entry, threshold=guard['warn_above'])}, above the "
-                f"{percent(guard['warn_above'])} Silver warns at: a "
+                f"{threshold_percent(guard['warn_above'])} Silver warns at: a "
                 "changed date format, column or quoting? Its rejected records are in the quarantine."
             )
     for kind, listed in report.get("unknown_mapping_values", {}).items():

@@ -150,6 +150,24 @@ def test_a_share_just_above_the_threshold_never_reads_as_the_threshold():
     assert silver_job.percent(0.0500001, 0.05) == "5.00001 %"
 
 
+def test_the_threshold_is_said_in_percent_with_every_place_it_was_given_with():
+    # to two places 0.00125 was "0.12 %" (a float's 0.125 rounds to even), and a share beside 0.12346 read below it
+    low = file_report("low.csv", 100_000, malformed_record=126)
+    assert "(0.13 %: malformed_record 126), above --max_reject_share 0.00125 (0.125 %): " in (
+        silver_job.too_many_rejects([low], 0.00125)
+    )
+    high = file_report("high.csv", 1_000_000, malformed_record=123_461)
+    assert "(12.3461 %: malformed_record 123461), above --max_reject_share 0.12346 (12.346 %): " in (
+        silver_job.too_many_rejects([high], 0.12346)
+    )
+    # and as given: "g" kept 6 digits, 0.1234567 was "0.123457" beside "(12.34567 %)"
+    assert "above --max_reject_share 0.1234567 (12.34567 %): " in silver_job.too_many_rejects(
+        [high], 0.1234567
+    )
+    said = [silver_job.threshold_percent(t) for t in (0.05, 0.01, 0.5, 1.0, 0.0, 0.00125, 1e-05)]
+    assert said == ["5 %", "1 %", "50 %", "100 %", "0 %", "0.125 %", "0.001 %"]
+
+
 @pytest.mark.timeout(10)
 def test_a_share_beside_its_threshold_keeps_every_place_it_needs_and_is_said_at_once():
     # "g" kept 6 digits: 1.0000012 % beside 1 % read as "1 %" after all
