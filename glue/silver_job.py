@@ -1887,26 +1887,41 @@ def _decide_readings(
     file_reports: dict[str, dict],
 ) -> dict[str, str]:
     """Each non-empty file's time-basis reading; its decision and evidence go into its file report, with the months
-    whose own evidence reads otherwise, which the run warns of."""
+    whose own evidence reads otherwise than the whole file's evidence, which the run warns of.
+
+    The months are compared with what the file's evidence decides, not with an override: an override sets the
+    reading applied (every month of a file overridden against its evidence would read otherwise, daily), while a
+    month unlike the rest of its file is what tells a part-way change.
+    """
     readings = {}
     for entry in planned:
         if entry["era"] == "empty":
             continue
-        suffix = entry["suffix"]
-        decision = decide_time_basis(evidence.get(suffix, {}), entry["dataset"], entry["era"], overrides)
+        suffix, dataset, era = entry["suffix"], entry["dataset"], entry["era"]
+        decision = decide_time_basis(evidence.get(suffix, {}), dataset, era, overrides)
+        # what the file's evidence alone decides (the decision without the override): what its months are compared with
+        by_evidence = decide_time_basis(evidence.get(suffix, {}), dataset, era, {})
         months = monthly_evidence.get(suffix, {})
-        otherwise = months_read_otherwise(months, decision["reading"], entry["dataset"], entry["era"])
-        decision["months"] = {"with_evidence": len(months), "read_otherwise": otherwise}
+        otherwise = months_read_otherwise(months, by_evidence["reading"], dataset, era)
+        decision["months"] = {
+            "with_evidence": len(months),
+            "compared_with": by_evidence["reading"],
+            "read_otherwise": otherwise,
+        }
         readings[suffix] = decision["reading"]
         file_reports[suffix]["time_basis"] = decision
         if otherwise:
+            overridden = (
+                f"; read as {decision['reading']} by the override" if decision["basis"] == "override" else ""
+            )
             log.warning(
-                "%s reads as %s (%s), but its own evidence reads %s otherwise: the export may have changed its time "
+                "%s reads as %s (%s%s), but its own evidence reads %s otherwise: the export may have changed its time "
                 "basis part-way, and one reading is applied to the whole file, so those months' times may be hours "
                 'off. See docs/silver.md, "A file whose time basis changes part-way".',
                 suffix,
-                decision["reading"],
-                decision["basis"],
+                by_evidence["reading"],
+                by_evidence["basis"],
+                overridden,
                 listed([f"{month} as {seen['reading']}" for month, seen in otherwise.items()]),
             )
     return readings

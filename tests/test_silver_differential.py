@@ -275,7 +275,8 @@ def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
             read_otherwise[month] = {"reading": seen["reading"], "basis": seen["basis"],
                                      "counts": seen["evidence"]["counts"]}  # fmt: skip
     decision["evidence"]["records_examined"] = len(records)
-    return decision | {"months": {"with_evidence": len(by_month), "read_otherwise": read_otherwise}}
+    months = {"with_evidence": len(by_month), "compared_with": decision["reading"], "read_otherwise": read_otherwise}
+    return decision | {"months": months}
 
 
 def decided_by_evidence(counts: Counter, hits: dict[str, Counter], era: str) -> dict:

@@ -651,9 +651,51 @@ def test_the_months_whose_own_evidence_reads_otherwise_than_their_file_are_named
         "2026-01": {"reading": "utc", "basis": "phone_profile", "counts": {**dict.fromkeys(S.EVIDENCE_COUNTS, 0), **calls}},
     }  # fmt: skip
     assert list(otherwise) == ["2025-11", "2026-01"]  # in month order
-    # an override is the file's reading, not the months': a month's evidence is judged without it
+    # against another reading, the months conclusive for another one
     assert S.months_read_otherwise(months, "utc", "new_system", "new_system").keys() == {"2025-08"}
     assert S.months_read_otherwise({}, "wall_clock", "legacy_2022", "legacy29") == {}
+
+
+def test_an_overridden_files_months_are_compared_with_what_its_own_evidence_decides(caplog):
+    # An override sets the reading applied; its months are compared with the file's evidence, or every month of a
+    # file overridden against its evidence (new_system=utc, as docs/silver.md suggests for a real switch) read
+    # otherwise and warned of a part-way change, every day the file is landed (found by review, 2026-11-27).
+    calls = {"phone_openings": 40}
+    wall_clock = {**calls, **with_scores({}, "business", {"wall_clock": 30, "shifted_back": 8, "utc": 20})}
+    utc = {**calls, **with_scores({}, "business", {"wall_clock": 12, "shifted_back": 2, "utc": 30})}
+    planned = [{"suffix": "f.csv", "dataset": "new_system", "era": "new_system"}]
+
+    def decided(months: dict, overrides: dict) -> dict:
+        summed = {
+            name: sum(m.get(name, 0) for m in months.values())
+            for name in {k for m in months.values() for k in m}
+        }
+        reports = {"f.csv": {}}
+        S._decide_readings(planned, {"f.csv": summed}, {"f.csv": months}, overrides, reports)
+        return reports["f.csv"]["time_basis"]
+
+    with caplog.at_level("WARNING", logger=S.log.name):
+        steady = decided({202508: wall_clock, 202509: wall_clock, 202510: wall_clock}, {"new_system": "utc"})
+    assert (steady["reading"], steady["basis"]) == ("utc", "override")
+    assert steady["months"] == {"with_evidence": 3, "compared_with": "wall_clock", "read_otherwise": {}}
+    assert not caplog.records
+
+    with caplog.at_level("WARNING", logger=S.log.name):
+        mixed = decided(
+            {202508: wall_clock, 202509: wall_clock, 202510: wall_clock, 202511: utc, 202512: wall_clock},
+            {"new_system": "utc"},
+        )
+    assert mixed["months"]["compared_with"] == "wall_clock"
+    assert list(mixed["months"]["read_otherwise"]) == ["2025-11"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "f.csv reads as wall_clock (phone_profile; read as utc by the override), but its own evidence reads 2025-11 "
+        "as utc otherwise: the export may have changed its time basis part-way, and one reading is applied to the "
+        "whole file, so those months' times may be hours off. See docs/silver.md, \"A file whose time basis changes "
+        'part-way".'
+    ]
+    counts = dict.fromkeys(("rows_read", "rows_written", "rows_quarantined", "duplicates_removed"), 0)
+    entry = {"source_file": "f.csv", "era": "new_system", **counts, "time_basis": mixed}
+    assert "time basis utc (override), 1 month read otherwise" in S.summary({"run_id": "r", "files": [entry]})
 
 
 def test_time_basis_evidence_flags_per_record(spark):
