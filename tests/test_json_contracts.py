@@ -10,18 +10,22 @@ their fixtures are made, in test_silver_bad_input.py.
 
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
+import silver_job
 from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, cut_short, ingest, manifests
 from conftest import REPO
-from lake import BRONZE_MANIFESTS, GOLD_RUNS, SILVER_QUALITY
+from lake import BRONZE_MANIFESTS, GOLD_RUNS, GOLD_TABLES, SILVER_QUALITY
 from portal_standin import Fault, Portal
 from schema_helpers import (
     BRONZE_MANIFEST,
@@ -246,3 +250,43 @@ def test_a_quality_report_from_before_the_months_check_still_holds(gold_lake: Pa
     report = json.loads((gold_lake / SILVER_QUALITY / "latest.json").read_text())
     assert schema_errors(without(report, ["files", 0, "time_basis", "months"]), SILVER_QUALITY_REPORT) == []
     assert schema_errors(retyped(report, ["files", 0, "time_basis", "months"]), SILVER_QUALITY_REPORT) != []
+
+
+def string_results(function: Any, call: str, argument: int) -> list[str]:
+    """The text constants a function's own code passes as ``argument`` to every call of ``call`` (``F.when(c, "x")``)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    return [
+        node.args[argument].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", None)) == call
+        and len(node.args) > argument
+        and isinstance(node.args[argument], ast.Constant)
+    ]
+
+
+def test_the_schemas_closed_lists_are_the_codes():
+    """A value the code writes and the schema does not list breaks every consumer that validates; the lists are held
+    to the constants and code that make them, not only to the values some fixture happens to produce."""
+    report = schema(SILVER_QUALITY_REPORT)["$defs"]
+    assert report["reading"]["enum"] == list(silver_job.READINGS)
+    assert set(report["era"]["enum"]) == {*silver_job.ERA_COLUMNS, "empty"}
+    assert report["mapping_kind"]["enum"] == list(silver_job.UNKNOWN_VALUE_KINDS)
+    reasons = string_results(silver_job.flag_rejects, "when", 1)
+    assert sorted(report["rejects_by_reason"]["propertyNames"]["enum"]) == sorted(reasons)
+    decided = ast.parse(textwrap.dedent(inspect.getsource(silver_job.decide_time_basis)))
+    bases = {
+        value.value
+        for node in ast.walk(decided)
+        if isinstance(node, ast.Dict)
+        for key, value in zip(node.keys, node.values, strict=True)
+        if isinstance(key, ast.Constant) and key.value == "basis" and isinstance(value, ast.Constant)
+    }
+    assert set(report["time_basis"]["properties"]["basis"]["enum"]) == bases
+    month_bases = report["time_basis"]["properties"]["months"]["properties"]["read_otherwise"]
+    assert set(month_bases["additionalProperties"]["properties"]["basis"]["enum"]) == bases - {
+        "override",
+        "era_default",
+    }
+    gold = schema(GOLD_RUN_SUMMARY)["$defs"]
+    assert gold["table"]["enum"] == list(GOLD_TABLES)
