@@ -842,16 +842,19 @@ def unknown_mapping_values(marked: DataFrame, mappings: dict[str, dict]) -> dict
     return found
 
 
+def most_first(counts: dict[str, int]) -> dict[str, int]:
+    """Counts by name in the order the report and its sentences give them: most first, names of as many by name (not
+    in the order Spark's aggregation happened to give them, which two runs over the same Bronze need not share)."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 def listed_unknown_values(
     found: dict[str, dict[str, int]],
 ) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
     """The report's ``unknown_mapping_values`` (at most REPORT_VALUES per kind, most rows first, values of as many
     rows by value, so that the list does not depend on the order Spark found them in) and
     ``unknown_mapping_totals`` (how many values and rows there were in all, per kind)."""
-    listed = {
-        kind: dict(sorted(values.items(), key=lambda item: (-item[1], item[0]))[:REPORT_VALUES])
-        for kind, values in found.items()
-    }
+    listed = {kind: dict(list(most_first(values).items())[:REPORT_VALUES]) for kind, values in found.items()}
     totals = {kind: {"values": len(values), "rows": sum(values.values())} for kind, values in found.items()}
     return listed, totals
 
@@ -1874,6 +1877,7 @@ def _tally_first_pass(
             in_month[column] += row[column] or 0
         months.pop(None, None)  # records outside the sample, or without a stamp
     for counts in file_reports.values():
+        counts["rejects_by_reason"] = most_first(counts["rejects_by_reason"])
         if counts["rows_read"]:
             counts["reject_share"] = round(rejected(counts) / counts["rows_read"], 4)
     return evidence, monthly
@@ -2237,7 +2241,7 @@ def _finish(
         seconds=round(time.time() - started, 1),
         totals=totals,
         per_era=per_era,
-        rejects_by_reason=rejects,
+        rejects_by_reason=most_first(rejects),
         partitions_written=partitions,
         files=per_file,
     )
@@ -2330,10 +2334,7 @@ def rejects_said(entry: dict, first_time: int | None = None, threshold: float | 
     """'dataset=…/x.csv rejects 1001 of its 1200 rows (83.42 %: unparsable_opened_at 1000, malformed_record 1)';
     with ``first_time`` under the rejects, '…; 100 of them not in the quarantine yet, 8.33 %)'. Shares beside the
     ``threshold`` the sentence judges them against (``percent``)."""
-    # most records first, reasons of as many records by name (not in the order the first pass counted them)
-    reasons = sorted(entry["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0]))[
-        :REJECT_REASONS_NAMED
-    ]
+    reasons = list(most_first(entry["rejects_by_reason"]).items())[:REJECT_REASONS_NAMED]
     more = len(entry["rejects_by_reason"]) - len(reasons)
     named = ", ".join(f"{reason} {count}" for reason, count in reasons) + (f", {more} more" if more else "")
     if first_time is not None and first_time != rejected(entry):

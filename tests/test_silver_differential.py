@@ -275,7 +275,11 @@ def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
             read_otherwise[month] = {"reading": seen["reading"], "basis": seen["basis"],
                                      "counts": seen["evidence"]["counts"]}  # fmt: skip
     decision["evidence"]["records_examined"] = len(records)
-    months = {"with_evidence": len(by_month), "compared_with": decision["reading"], "read_otherwise": read_otherwise}
+    months = {
+        "with_evidence": len(by_month),
+        "compared_with": decision["reading"],
+        "read_otherwise": read_otherwise,
+    }
     return decision | {"months": months}
 
 
@@ -1270,3 +1274,28 @@ def test_the_edge_files_reach_every_decision_the_rule_has(edge_lake: Path) -> No
     assert {month: seen["reading"] for month, seen in changed["months"]["read_otherwise"].items()} == {
         "2025-03": "shifted_back"
     }
+
+
+def test_the_report_says_the_same_whatever_order_spark_counts_in(
+    spark, edge_lake: Path, tmp_path: Path, monkeypatch
+):
+    # Lists the report builds from Spark's aggregations (unknown values, reasons, months, files, partitions) once
+    # followed the order Spark gave them; the same Bronze read again with seven shuffle partitions instead of the
+    # cores' count must give the same report but for what marks the run itself.
+    bronze = edge_lake / "bronze" / "boston311"
+    first = json.loads(
+        (edge_lake / "silver" / "boston311" / silver_job.QUALITY_FOLDER / "latest.json").read_text()
+    )
+    size = sum(path.stat().st_size for path in bronze.rglob("*.csv"))
+    monkeypatch.setattr(silver_job, "SHUFFLE_BYTES", size // 7 + 1)
+
+    again = silver_job.run_silver(spark, str(bronze), str(tmp_path / "silver"))
+
+    assert spark.conf.get("spark.sql.shuffle.partitions") != "7"  # given back, as run_silver does
+    run_marks = ("run_id", "started_at", "finished_at", "seconds", "step_seconds", "silver_path")
+    assert {k: v for k, v in again.items() if k not in run_marks} == {
+        k: v for k, v in first.items() if k not in run_marks
+    }  # the same values
+    assert json.dumps({k: v for k, v in again.items() if k not in run_marks}) == json.dumps(
+        {k: v for k, v in first.items() if k not in run_marks}
+    )  # in the same order
