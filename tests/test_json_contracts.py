@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+import ingestao_bronze
 import silver_job
 from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, cut_short, ingest, manifests
 from conftest import REPO
@@ -290,3 +291,5 @@ def test_the_schemas_closed_lists_are_the_codes():
     }
     gold = schema(GOLD_RUN_SUMMARY)["$defs"]
     assert gold["table"]["enum"] == list(GOLD_TABLES)
+    manifest = json.dumps(schema(BRONZE_MANIFEST))
+    assert f'"header_era": {{"enum": {json.dumps([*ingestao_bronze.HEADER_ERAS, None])}}}' in manifest
