@@ -35,6 +35,8 @@ STAGES = ("ingest", "silver", "gold", "serve")
 SILVER_JOB = REPO / "glue" / "silver_job.py"
 GOLD_JOB = REPO / "emr" / "gold_job.py"
 SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
+# the runs before the last whose log SPARK_LOG_CONFIG keeps (its strategy.max; a test holds the two equal)
+SPARK_LOGS_KEPT = 4
 DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
 DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
@@ -505,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Dashboard:   file://{lake.dashboard}")
     spark_logs = [lake.spark_log(stage) for stage in SPARK_STAGES if stage in args.stages]
     if spark_logs:
-        kept = "each stage's last run, whole; the four before it as .log.1 to .log.4"
+        kept = f"each stage's last run, whole; the {SPARK_LOGS_KEPT} runs before it as .log.1 to .log.{SPARK_LOGS_KEPT}"
         print(f"Spark's log: {', '.join(spark_logs)}  ({kept})")
     return 0
 

@@ -168,6 +168,11 @@ def test_a_stage_log_keeps_the_four_runs_before_it(tmp_path):
     assert "THIS RUN'S LOG" in kept.pop("silver.log")
     # the fifth is dropped
     assert kept == {f"silver.log.{age}": f"run {age} before\n" for age in (1, 2, 3, 4)}
+    # what the runner says it keeps is what Log4j keeps
+    assert (
+        f"appender.file.strategy.max = {run_pipeline.SPARK_LOGS_KEPT}\n"
+        in run_pipeline.SPARK_LOG_CONFIG.read_text()
+    )
 
 
 def test_a_stage_log_in_a_folder_named_with_a_percent_keeps_the_run_before_it_beside_it(tmp_path):
