@@ -1869,13 +1869,13 @@ def _tally_first_pass(
         if row["reject_reason"]:
             reasons = counts["rejects_by_reason"]
             reasons[row["reject_reason"]] = reasons.get(row["reject_reason"], 0) + row["rows"]
-        summed = evidence.setdefault(row["source_file"], dict.fromkeys(EVIDENCE_COLUMNS, 0))
-        months = monthly.setdefault(row["source_file"], {})
-        in_month = months.setdefault(row["evidence_month"], dict.fromkeys(EVIDENCE_COLUMNS, 0))
-        for column in EVIDENCE_COLUMNS:
-            summed[column] += row[column] or 0
-            in_month[column] += row[column] or 0
-        months.pop(None, None)  # records outside the sample, or without a stamp
+        tallies = [evidence.setdefault(row["source_file"], dict.fromkeys(EVIDENCE_COLUMNS, 0))]
+        if row["evidence_month"] is not None:  # none for records outside the sample, or without a stamp
+            months = monthly.setdefault(row["source_file"], {})
+            tallies.append(months.setdefault(row["evidence_month"], dict.fromkeys(EVIDENCE_COLUMNS, 0)))
+        for tally in tallies:
+            for column in EVIDENCE_COLUMNS:
+                tally[column] += row[column] or 0
     for counts in file_reports.values():
         counts["rejects_by_reason"] = most_first(counts["rejects_by_reason"])
         if counts["rows_read"]:
@@ -2366,10 +2366,10 @@ def unknown_values_line(kind: str, listed: dict[str, int], total: dict[str, int]
     """The summary's line for one kind: the values with most rows (the report's order), then how many more."""
     named = list(listed.items())[:SUMMARY_VALUES]
     line = f"  unknown {kind} values, passed through: " + ", ".join(
-        f"{value!r} ({rows_said(rows)})" for value, rows in named
+        f"{value!r} ({how_many(rows, 'row')})" for value, rows in named
     )
     if total["values"] > len(named):
-        more = f"{total['values'] - len(named)} more ({rows_said(total['rows'] - sum(r for _, r in named))})"
+        more = f"{total['values'] - len(named)} more ({how_many(total['rows'] - sum(r for _, r in named), 'row')})"
         where = (
             " in the report"
             if total["values"] <= len(listed)
@@ -2379,9 +2379,9 @@ def unknown_values_line(kind: str, listed: dict[str, int], total: dict[str, int]
     return line
 
 
-def rows_said(rows: int) -> str:
-    """'1 row', '5 rows'."""
-    return f"{rows} row{'s' if rows != 1 else ''}"
+def how_many(count: int, noun: str) -> str:
+    """'1 row', '5 rows', '2 months'."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def summary(report: dict) -> str:
@@ -2399,7 +2399,7 @@ def summary(report: dict) -> str:
             f"  {entry['source_file']} [{entry['era']}] read {entry['rows_read']} -> {entry['rows_written']} "
             f"+ {entry['rows_quarantined']} quarantined + {entry['duplicates_removed']} dup; "
             f"time basis {basis.get('reading')} ({basis.get('basis')})"
-            + (f", {otherwise} month{'s' if otherwise != 1 else ''} read otherwise" if otherwise else "")
+            + (f", {how_many(otherwise, 'month')} read otherwise" if otherwise else "")
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")
