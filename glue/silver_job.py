@@ -13,7 +13,8 @@ Arguments (Glue style, ``--name value`` or ``--name=value``):
     --silver_path          the Silver prefix: service_requests/, quarantine/, _quality/, _state/ (required)
     --JOB_NAME             the Glue job's name (Glue passes it; locally any name)
     --time_basis_override  dataset=reading or era=reading, comma-separated; reading is wall_clock,
-                           shifted_back or utc; it applies to the Bronze objects this run reads
+                           shifted_back or utc; dataset@YYYY-MM=reading applies it to the records opened
+                           from that month on; it applies to the Bronze objects this run reads
     --mappings_path        the folder of the mapping CSVs (default: glue/mappings/ beside the script,
                            or the files Glue ships with --extra-files)
     --max_reject_share     a share from 0 to 1 (0.05 is 5 %): the run stops before writing anything when a
@@ -256,8 +257,11 @@ SILVER_RULES = (
     "mark_duplicates",
     "mark_repeated_rejects",
     "decide_time_basis",
+    "dated_overrides",  # which dated overrides a file takes
+    "deciding_evidence",  # the evidence a file with dated overrides is decided on
     "clean_blanks",  # the second pass, from here to OUTPUT_COLUMNS
     "parse_stamps",
+    "apply_dated_readings",
     "to_silver",
     "OUTPUT_COLUMNS",
     "QUARANTINE_COLUMNS",
@@ -349,6 +353,12 @@ def true_instant(stamp: Column, reading: Column) -> Column:
     return F.when(reading == "utc", stamp).otherwise(
         F.to_utc_timestamp(wall_clock(stamp, reading), BOSTON_TZ)
     )
+
+
+def stamp_month(stamp: Column) -> Column:
+    """The month a stamp names as written, as yyyymm (no reading moves a stamp by more than five hours): the month a
+    record's evidence is tallied in, and the one a dated override compares with its own."""
+    return F.year(stamp) * 100 + F.month(stamp)
 
 
 def hours(count: int) -> Column:
@@ -474,8 +484,33 @@ def parse_stamps(df: DataFrame) -> DataFrame:
     )
 
 
+def month_number(month: str) -> int:
+    """'2026-03' -> 202603, as ``stamp_month`` gives months."""
+    return int(month[:4]) * 100 + int(month[5:7])
+
+
+def apply_dated_readings(reading_from: dict[str, dict[str, str]]):
+    """Transform: the records of a file with dated overrides (source_file -> {month YYYY-MM: reading}) opened in or
+    after an override's month (``stamp_month`` of ``opened_stamp``) take its reading as their ``time_basis``, the
+    latest such month's; the others keep their file's. A record without an opening stamp keeps its file's."""
+
+    def transform(df: DataFrame) -> DataFrame:
+        if not any(reading_from.values()):
+            return df
+        opened_month, reading = stamp_month(F.col("opened_stamp")), F.col("time_basis")
+        for source_file, dated in sorted(reading_from.items()):
+            # a later month wraps the earlier: it is asked first
+            for month, dated_reading in sorted(dated.items()):
+                from_then = (F.col("source_file") == source_file) & (opened_month >= month_number(month))
+                reading = F.when(from_then, dated_reading).otherwise(reading)
+        return df.withColumn("time_basis", reading)
+
+    return transform
+
+
 def apply_time_basis(df: DataFrame) -> DataFrame:
-    """True UTC instants from each record's ``time_basis`` (its file's decided reading, a constant per file)."""
+    """True UTC instants from each record's ``time_basis`` (its file's decided reading, or a dated override's:
+    ``apply_dated_readings``)."""
     instants = {
         f"{name}_at": true_instant(F.col(f"{name}_stamp"), F.col("time_basis"))
         for name in ("opened", "target", "closed")
@@ -602,7 +637,7 @@ def flag_rejects(df: DataFrame) -> DataFrame:
         .when(F.col("opened_raw").isNull() | F.col("opened_stamp").isNull(), "unparsable_opened_at")
         .when(unparsable("closed"), "unparsable_closed_at")
         .when(unparsable("target"), "unparsable_target_at")
-        # on the stamps as written: the same for every reading (one reading per file), so the first pass can
+        # on the stamps as written: the same for every reading (one reading per record), so the first pass can
         # decide rejects and duplicates before the time basis is known; a close written in the second pass of the
         # hour Boston lives twice can precede an opening in its first pass, and is read so (apply_time_basis)
         .when(
@@ -733,11 +768,10 @@ def time_basis_evidence(phone_values: list[str]) -> list[Column]:
     has_target = F.col("target_stamp").isNotNull()
     as_int = lambda condition: F.coalesce(in_sample & condition, F.lit(False)).cast("int")  # noqa: E731
     counted = {"phone_openings": is_phone, "closed_texts": text_stamp.isNotNull(), "targets": has_target}
-    # the month the record's stamp names (yyyymm, as written: no reading moves a stamp by more than five hours), for
-    # the months of a file whose evidence reads otherwise than the whole file's (``months_read_otherwise``)
-    stamp_month = F.year("opened_stamp") * 100 + F.month("opened_stamp")
+    # the month of the record's opening, for the months of a file whose evidence reads otherwise than the whole
+    # file's (``months_read_otherwise``)
     flags = [
-        F.when(in_sample, stamp_month).alias("evidence_month"),
+        F.when(in_sample, stamp_month(F.col("opened_stamp"))).alias("evidence_month"),
         as_int(F.lit(True)).alias("evidence_sample"),
     ]
     flags += [as_int(counted[name]).alias(name) for name in EVIDENCE_COUNTS]
@@ -897,17 +931,49 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
     return {**decision, "evidence": {"records_examined": examined, "counts": counts, "scores": scores}}
 
 
-def months_read_otherwise(months: dict[int, dict], reading: str, dataset: str, era: str) -> dict[str, dict]:
+def dated_overrides(overrides: dict[str, str], dataset: str, era: str) -> dict[str, str]:
+    """A file's dated overrides, month (YYYY-MM) -> the reading from it on, in month order: those naming its
+    dataset (``new_system@2026-03``), else those naming its era."""
+    for name in (dataset, era):
+        dated = {key.partition("@")[2]: r for key, r in overrides.items() if key.startswith(f"{name}@")}
+        if dated:
+            return dict(sorted(dated.items()))
+    return {}
+
+
+def deciding_evidence(file_evidence: dict, months: dict[int, dict], dated: dict[str, str]) -> dict:
+    """The evidence a file's reading is decided on: its whole sample's, or for a file with dated overrides that of
+    its months before the first of them, so that the months after, which read otherwise, cannot sway the reading of
+    the months before as they come to outnumber them."""
+    if not dated:
+        return file_evidence
+    first = month_number(next(iter(dated)))
+    before = [tally for month, tally in months.items() if month < first]
+    return {column: sum(tally.get(column, 0) for tally in before) for column in EVIDENCE_COLUMNS}
+
+
+def reading_of_month(month: str, reading: str, reading_from: dict[str, str] | None) -> str:
+    """The reading a month of a file is read with: the latest dated override's from a month on or before it, else
+    the file's reading."""
+    started = [start for start in reading_from or {} if start <= month]
+    return reading_from[max(started)] if started else reading
+
+
+def months_read_otherwise(
+    months: dict[int, dict], reading: str, dataset: str, era: str, reading_from: dict[str, str] | None = None
+) -> dict[str, dict]:
     """The months of a file (yyyymm -> their summed evidence) whose own evidence is conclusive for another reading
-    than the file's, each decided as a file is (``decide_time_basis`` without overrides; the era default decides
-    nothing): ``{"2026-03": {"reading": "utc", "basis": "phone_profile", "counts": {…}}}``, in month order."""
+    than the file's (or, from a dated override's month on, than the override's), each decided as a file is
+    (``decide_time_basis`` without overrides; the era default decides nothing):
+    ``{"2026-03": {"reading": "utc", "basis": "phone_profile", "counts": {…}}}``, in month order."""
     otherwise = {}
-    for month in sorted(months):
-        decision = decide_time_basis(months[month], dataset, era, {})
-        if decision["basis"] != "era_default" and decision["reading"] != reading:
+    for number in sorted(months):
+        month = f"{number // 100:04d}-{number % 100:02d}"
+        decision = decide_time_basis(months[number], dataset, era, {})
+        applied = reading_of_month(month, reading, reading_from)
+        if decision["basis"] != "era_default" and decision["reading"] != applied:
             counts = decision["evidence"]["counts"]
-            seen = {"reading": decision["reading"], "basis": decision["basis"], "counts": counts}
-            otherwise[f"{month // 100:04d}-{month % 100:02d}"] = seen
+            otherwise[month] = {"reading": decision["reading"], "basis": decision["basis"], "counts": counts}
     return otherwise
 
 
@@ -1481,16 +1547,20 @@ def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
     return lines
 
 
-# What an override may name: a dataset (legacy_YYYY, new_system) or an era (legacy29, legacy30, new_system).
+# What an override may name: a dataset (legacy_YYYY, new_system) or an era (legacy29, legacy30, new_system), alone or
+# dated with the month its reading applies from (new_system@2026-03: the records opened from March 2026 on).
 OVERRIDE_NAME = re.compile(r"legacy_\d{4}|legacy29|legacy30|new_system")
+OVERRIDE_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def parse_overrides(text: str | None) -> dict[str, str]:
-    """``new_system=utc,legacy_2015=shifted_back`` -> dict; SilverError on a bad reading or a name that can never
-    match (``legacy2015``, ``NEW_SYSTEM``, a name given twice)."""
+    """``new_system=utc,legacy_2015=shifted_back,new_system@2026-03=utc`` -> dict (a dated override keeps its
+    ``name@YYYY-MM`` as its key); SilverError on a bad reading, a name that can never match (``legacy2015``,
+    ``NEW_SYSTEM``), a month that is none (``@2026-3``) or a name given twice."""
     overrides = {}
     for item in filter(None, (part.strip() for part in (text or "").split(","))):
-        name, _, reading = (part.strip() for part in item.partition("="))
+        key, _, reading = (part.strip() for part in item.partition("="))
+        name, dated, month = (part.strip() for part in key.partition("@"))
         if reading not in READINGS:
             raise SilverError(
                 f"The time basis override {item!r} is not dataset=reading with reading one of {', '.join(READINGS)}."
@@ -1500,9 +1570,15 @@ def parse_overrides(text: str | None) -> dict[str, str]:
                 f"The time basis override {item!r} names neither a dataset (legacy_YYYY, new_system) nor an era "
                 "(legacy29, legacy30, new_system), written in lower case."
             )
-        if name in overrides:
-            raise SilverError(f"The time basis override for {name!r} is given twice.")
-        overrides[name] = reading
+        if dated and not OVERRIDE_MONTH.fullmatch(month):
+            raise SilverError(
+                f"The time basis override {item!r} dates its reading with {month!r}, which is not a month written "
+                "YYYY-MM (as in new_system@2026-03=utc)."
+            )
+        key = f"{name}@{month}" if dated else name
+        if key in overrides:
+            raise SilverError(f"The time basis override for {key!r} is given twice.")
+        overrides[key] = reading
     return overrides
 
 
@@ -1722,7 +1798,9 @@ def run_silver(
         too_many = [] if max_reject_share is None else files_over(file_reports, max_reject_share, first_time)
         if too_many:
             raise SilverError(too_many_rejects(too_many, max_reject_share, first_time))
-        readings = _decide_readings(planned, evidence, monthly_evidence, overrides, file_reports)
+        readings, reading_from = _decide_readings(
+            planned, evidence, monthly_evidence, overrides, file_reports
+        )
         report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
             unknown_mapping_values(marked, mappings)
         )
@@ -1740,6 +1818,7 @@ def run_silver(
             .join(F.broadcast(dropped), on="row_position", how="left_anti")
             .transform(clean_blanks)
             .transform(parse_stamps)
+            .transform(apply_dated_readings(reading_from))
             .transform(lambda df: to_silver(df, mappings))
             .select(*OUTPUT_COLUMNS)
             .observe(
@@ -1889,46 +1968,62 @@ def _decide_readings(
     monthly_evidence: dict[str, dict],
     overrides: dict[str, str],
     file_reports: dict[str, dict],
-) -> dict[str, str]:
-    """Each non-empty file's time-basis reading; its decision and evidence go into its file report, with the months
-    whose own evidence reads otherwise than the whole file's evidence, which the run warns of.
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Each non-empty file's time-basis reading, and the dated overrides of the files that have some (source file
+    -> {month: reading}); its decision and evidence go into its file report, with the months whose own evidence
+    reads otherwise than the file is read, which the run warns of.
 
-    The months are compared with what the file's evidence decides, not with an override: an override sets the
-    reading applied (every month of a file overridden against its evidence would read otherwise, daily), while a
-    month unlike the rest of its file is what tells a part-way change.
+    The months are compared with what the file's evidence decides, not with an undated override: an override sets
+    the reading applied (every month of a file overridden against its evidence would read otherwise, daily), while a
+    month unlike the rest of its file is what tells a part-way change. From a dated override's month on, they are
+    compared with its reading: the override said how those months read.
     """
-    readings = {}
+    readings, reading_from = {}, {}
     for entry in planned:
         if entry["era"] == "empty":
             continue
         suffix, dataset, era = entry["suffix"], entry["dataset"], entry["era"]
-        decision = decide_time_basis(evidence.get(suffix, {}), dataset, era, overrides)
-        # what the file's evidence alone decides (the decision without the override): what its months are compared with
-        by_evidence = decide_time_basis(evidence.get(suffix, {}), dataset, era, {})
         months = monthly_evidence.get(suffix, {})
-        otherwise = months_read_otherwise(months, by_evidence["reading"], dataset, era)
+        dated = dated_overrides(overrides, dataset, era)
+        file_evidence = deciding_evidence(evidence.get(suffix, {}), months, dated)
+        decision = decide_time_basis(file_evidence, dataset, era, overrides)
+        # what the file's evidence alone decides (the decision without the override): what its months are compared with
+        by_evidence = decide_time_basis(file_evidence, dataset, era, {})
+        otherwise = months_read_otherwise(months, by_evidence["reading"], dataset, era, dated)
         decision["months"] = {
             "with_evidence": len(months),
             "compared_with": by_evidence["reading"],
             "read_otherwise": otherwise,
         }
         readings[suffix] = decision["reading"]
+        if dated:
+            decision["reading_from"] = reading_from[suffix] = dated
         file_reports[suffix]["time_basis"] = decision
         if otherwise:
-            overridden = (
-                f"; read as {decision['reading']} by the override" if decision["basis"] == "override" else ""
-            )
+            first_month, first_seen = next(iter(otherwise.items()))
             log.warning(
                 "%s reads as %s (%s%s), but its own evidence reads %s otherwise: the export may have changed its time "
-                "basis part-way, and one reading is applied to the whole file, so those months' times may be hours "
-                'off. See docs/silver.md, "A file whose time basis changes part-way".',
+                "basis part-way, and those months' times may be hours off. If it did, --time_basis_override "
+                '%s@%s=%s reads the file so from that month on. See docs/silver.md, "A file whose time basis changes '
+                'part-way".',
                 suffix,
                 by_evidence["reading"],
                 by_evidence["basis"],
-                overridden,
+                overridden(decision),
                 listed([f"{month} as {seen['reading']}" for month, seen in otherwise.items()]),
+                dataset,
+                first_month,
+                first_seen["reading"],
             )
-    return readings
+    return readings, reading_from
+
+
+def overridden(decision: dict) -> str:
+    """What the overrides make of a file's reading, for the part-way warning: '', '; read as utc by the override',
+    '; utc from 2026-03 by the override', '; read as utc, wall_clock from 2026-03 by the overrides'."""
+    said = [f"read as {decision['reading']}"] if decision["basis"] == "override" else []
+    said += [f"{reading} from {month}" for month, reading in (decision.get("reading_from") or {}).items()]
+    return f"; {', '.join(said)} by the override{'s' if len(said) > 1 else ''}" if said else ""
 
 
 def _count_staged(
@@ -2394,11 +2489,13 @@ def summary(report: dict) -> str:
     ]
     for entry in report.get("files", []):
         basis = entry.get("time_basis") or {}
+        dated = basis.get("reading_from") or {}
         otherwise = len((basis.get("months") or {}).get("read_otherwise") or {})
         lines.append(
             f"  {entry['source_file']} [{entry['era']}] read {entry['rows_read']} -> {entry['rows_written']} "
             f"+ {entry['rows_quarantined']} quarantined + {entry['duplicates_removed']} dup; "
             f"time basis {basis.get('reading')} ({basis.get('basis')})"
+            + "".join(f", {reading} from {month} (override)" for month, reading in dated.items())
             + (f", {how_many(otherwise, 'month')} read otherwise" if otherwise else "")
         )
     if report.get("rejects_by_reason"):

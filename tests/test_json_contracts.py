@@ -271,6 +271,10 @@ def test_the_schemas_closed_lists_are_the_codes():
     to the constants and code that make them, not only to the values some fixture happens to produce."""
     report = schema(SILVER_QUALITY_REPORT)["$defs"]
     assert report["reading"]["enum"] == list(silver_job.READINGS)
+    overridden = schema(SILVER_QUALITY_REPORT)["properties"]["time_basis_overrides"]["propertyNames"][
+        "pattern"
+    ]
+    assert overridden == f"^({silver_job.OVERRIDE_NAME.pattern})(@{silver_job.OVERRIDE_MONTH.pattern})?$"
     assert set(report["era"]["enum"]) == {*silver_job.ERA_COLUMNS, "empty"}
     assert report["mapping_kind"]["enum"] == list(silver_job.UNKNOWN_VALUE_KINDS)
     reasons = string_results(silver_job.flag_rejects, "when", 1)

@@ -195,12 +195,40 @@ def test_a_file_whose_time_basis_changes_part_way_is_warned_of_by_month(
     assert warned == [
         "dataset=new_system/ingest_date=2026-01-05/new_system.csv reads as wall_clock (phone_profile), but its own "
         "evidence reads 2025-11 as utc, 2025-12 as utc otherwise: the export may have changed its time basis "
-        "part-way, and one reading is applied to the whole file, so those months' times may be hours off. See "
-        'docs/silver.md, "A file whose time basis changes part-way".'
+        "part-way, and those months' times may be hours off. If it did, --time_basis_override new_system@2025-11=utc "
+        'reads the file so from that month on. See docs/silver.md, "A file whose time basis changes part-way".'
     ]
     assert "2 months read otherwise" in silver_job.summary(report)
     assert not file_errors(silver / "_quality" / "latest.json", SILVER_QUALITY_REPORT)  # the documented shape
     assert entry["rows_written"] == len(rows)  # a warning: nothing is held back
+
+    def boston_hours(table: Path) -> dict[str, set[int]]:
+        """The Boston hours of the openings, by the month their case was opened in (from the case id)."""
+        opened = spark.read.parquet(str(table / "service_requests")).select(
+            "case_id", F.hour(F.from_utc_timestamp("opened_at", "America/New_York")).alias("hour")
+        )
+        hours: dict[str, set[int]] = {}
+        for case_id, hour in opened.collect():
+            hours.setdefault(case_id[4:6], set()).add(hour)
+        return hours
+
+    # read with the one reading, November and December's calls come at 14-20 in Boston
+    assert boston_hours(silver) == {**dict.fromkeys(["08", "09", "10"], set(range(9, 16))), "11": set(range(14, 21)), "12": set(range(14, 21))}  # fmt: skip
+
+    # the override the warning names reads those months as UTC: every call in business hours, and no warning
+    dated_silver = tmp_path / "dated" / "silver" / "boston311"
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        assert silver_job.main(["silver_job.py", "--bronze_path", str(bronze), "--silver_path", str(dated_silver), "--time_basis_override", "new_system@2025-11=utc"]) == 0  # fmt: skip
+    assert not [r for r in caplog.records if "part-way" in r.getMessage()]
+    assert set().union(*boston_hours(dated_silver).values()) == set(range(9, 16))
+    (dated,) = json.loads((dated_silver / "_quality" / "latest.json").read_text())["files"]
+    assert dated["time_basis"]["reading_from"] == {"2025-11": "utc"}
+    assert (dated["time_basis"]["reading"], dated["time_basis"]["months"]["read_otherwise"]) == (
+        "wall_clock",
+        {},
+    )
+    assert not file_errors(dated_silver / "_quality" / "latest.json", SILVER_QUALITY_REPORT)
 
 
 def test_unknown_header_is_refused_naming_the_file(spark, tmp_path: Path):

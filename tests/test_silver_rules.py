@@ -689,13 +689,102 @@ def test_an_overridden_files_months_are_compared_with_what_its_own_evidence_deci
     assert list(mixed["months"]["read_otherwise"]) == ["2025-11"]
     assert [r.getMessage() for r in caplog.records] == [
         "f.csv reads as wall_clock (phone_profile; read as utc by the override), but its own evidence reads 2025-11 "
-        "as utc otherwise: the export may have changed its time basis part-way, and one reading is applied to the "
-        "whole file, so those months' times may be hours off. See docs/silver.md, \"A file whose time basis changes "
-        'part-way".'
+        "as utc otherwise: the export may have changed its time basis part-way, and those months' times may be hours "
+        "off. If it did, --time_basis_override new_system@2025-11=utc reads the file so from that month on. See "
+        'docs/silver.md, "A file whose time basis changes part-way".'
     ]
     counts = dict.fromkeys(("rows_read", "rows_written", "rows_quarantined", "duplicates_removed"), 0)
     entry = {"source_file": "f.csv", "era": "new_system", **counts, "time_basis": mixed}
     assert "time basis utc (override), 1 month read otherwise" in S.summary({"run_id": "r", "files": [entry]})
+
+
+def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
+    # The NEW SYSTEM export switched to true UTC in 2025-11: new_system@2025-11=utc reads those months so. The months
+    # before are decided on their own evidence, so the UTC months cannot sway them as they come to outnumber them.
+    calls = {"phone_openings": 40, "evidence_sample": 40}
+    wall_clock = {**calls, **with_scores({}, "business", {"wall_clock": 30, "shifted_back": 8, "utc": 20})}
+    utc = {**calls, **with_scores({}, "business", {"wall_clock": 12, "shifted_back": 2, "utc": 30})}
+    planned = [{"suffix": "f.csv", "dataset": "new_system", "era": "new_system"}]
+
+    def decided(months: dict, overrides: dict) -> tuple[dict, dict, list[str]]:
+        summed = {c: sum(m.get(c, 0) for m in months.values()) for c in S.EVIDENCE_COLUMNS}
+        reports = {"f.csv": {}}
+        caplog.clear()
+        with caplog.at_level("WARNING", logger=S.log.name):
+            _, reading_from = S._decide_readings(
+                planned, {"f.csv": summed}, {"f.csv": months}, overrides, reports
+            )
+        return reports["f.csv"]["time_basis"], reading_from, [r.getMessage() for r in caplog.records]
+
+    # two wall-clock months, three UTC ones: the whole file's evidence would read it all as utc
+    months = {202509: wall_clock, 202510: wall_clock, 202511: utc, 202512: utc, 202601: utc}
+    undated, _, warned = decided(months, {})
+    assert undated["reading"] == "utc" and list(undated["months"]["read_otherwise"]) == ["2025-09", "2025-10"]
+    assert "--time_basis_override new_system@2025-09=wall_clock reads the file so" in warned[0]
+
+    dated, reading_from, warned = decided(months, {"new_system@2025-11": "utc"})
+    # decided on 2025-09 and 2025-10 alone
+    assert (dated["reading"], dated["basis"]) == ("wall_clock", "phone_profile")
+    assert dated["evidence"]["records_examined"] == 80
+    assert dated["reading_from"] == {"2025-11": "utc"} and reading_from == {"f.csv": {"2025-11": "utc"}}
+    assert dated["months"]["read_otherwise"] == {} and warned == []
+
+    # a file's dated overrides: those naming its dataset, else its era's, in month order
+    later_first = {"new_system@2026-01": "utc", "new_system@2025-12": "wall_clock"}
+    assert list(S.dated_overrides(later_first, "new_system", "new_system").items()) == [
+        ("2025-12", "wall_clock"),
+        ("2026-01", "utc"),
+    ]
+    assert S.dated_overrides(
+        {"legacy30@2015-11": "utc", "legacy_2015@2015-07": "wall_clock"}, "legacy_2015", "legacy30"
+    ) == {"2015-07": "wall_clock"}
+    assert S.dated_overrides({"legacy30@2015-11": "utc"}, "legacy_2015", "legacy30") == {"2015-11": "utc"}
+    assert S.dated_overrides({"legacy30": "utc", "legacy_2015": "utc"}, "legacy_2015", "legacy30") == {}
+
+    # a month dated too early (the switch was 2025-11): 2025-10 reads otherwise than the override says
+    early, _, warned = decided(months, {"new_system@2025-10": "utc"})
+    assert list(early["months"]["read_otherwise"]) == ["2025-10"]
+    assert warned == [
+        "f.csv reads as wall_clock (phone_profile; utc from 2025-10 by the override), but its own evidence reads "
+        "2025-10 as wall_clock otherwise: the export may have changed its time basis part-way, and those months' times "
+        "may be hours off. If it did, --time_basis_override new_system@2025-10=wall_clock reads the file so from that "
+        'month on. See docs/silver.md, "A file whose time basis changes part-way".'
+    ]
+    # with an undated override beside it, both are named; the months before are compared with their evidence
+    both, _, warned = decided(months, {"new_system": "shifted_back", "new_system@2025-11": "utc"})
+    assert (both["reading"], both["basis"], both["months"]["read_otherwise"]) == (
+        "shifted_back",
+        "override",
+        {},
+    )
+    assert S.overridden(both) == "; read as shifted_back, utc from 2025-11 by the overrides"
+    counts = dict.fromkeys(("rows_read", "rows_written", "rows_quarantined", "duplicates_removed"), 0)
+    entry = {"source_file": "f.csv", "era": "new_system", **counts, "time_basis": both}
+    assert "time basis shifted_back (override), utc from 2025-11 (override)" in S.summary(
+        {"run_id": "r", "files": [entry]}
+    )
+    # which reading each month is read with
+    assert [S.reading_of_month(m, "wall_clock", {"2025-11": "utc", "2026-02": "shifted_back"}) for m in ("2025-10", "2025-11", "2026-01", "2026-02", "2027-01")] == [
+        "wall_clock", "utc", "utc", "shifted_back", "shifted_back"
+    ]  # fmt: skip
+    assert S.reading_of_month("2025-10", "wall_clock", None) == "wall_clock"
+
+
+def test_dated_readings_apply_by_the_month_the_opening_stamp_names(spark):
+    rows = [
+        ("a.csv", datetime(2025, 10, 31, 23, 59), "wall_clock", "wall_clock"),
+        ("a.csv", datetime(2025, 11, 1, 0, 0), "wall_clock", "utc"),  # its month, as written
+        ("a.csv", datetime(2026, 1, 15, 9, 0), "wall_clock", "utc"),
+        ("a.csv", datetime(2026, 3, 1, 9, 0), "wall_clock", "shifted_back"),  # the later month wins
+        ("a.csv", None, "wall_clock", "wall_clock"),  # no opening stamp: its file's
+        # another file's records untouched
+        ("b.csv", datetime(2026, 1, 15, 9, 0), "shifted_back", "shifted_back"),
+    ]
+    df = frame(spark, "source_file string, opened_stamp timestamp, time_basis string, expected string", rows)
+    dated = {"a.csv": {"2025-11": "utc", "2026-03": "shifted_back"}}
+    actual = df.transform(S.apply_dated_readings(dated)).select("source_file", "opened_stamp", "time_basis")
+    check(actual, df.select("source_file", "opened_stamp", F.col("expected").alias("time_basis")))
+    assert df.transform(S.apply_dated_readings({})) is df  # without dated overrides, the plan as before
 
 
 def test_time_basis_evidence_flags_per_record(spark):
@@ -877,6 +966,26 @@ def test_headers_overrides_and_paths_are_recognised():
             S.parse_overrides(never_matches)
     with pytest.raises(S.SilverError, match="'new_system' is given twice"):
         S.parse_overrides("new_system=utc,new_system=wall_clock")
+    # dated: the name and the month its reading applies from, beside an undated override of the same name
+    assert S.parse_overrides(
+        "new_system=wall_clock, new_system @ 2026-03=utc,legacy30@2015-11=wall_clock"
+    ) == {
+        "new_system": "wall_clock",
+        "new_system@2026-03": "utc",
+        "legacy30@2015-11": "wall_clock",
+    }
+    for no_month in (
+        "new_system@2026-3=utc",
+        "new_system@2026-13=utc",
+        "new_system@=utc",
+        "new_system@2026=utc",
+    ):
+        with pytest.raises(S.SilverError, match="which is not a month written YYYY-MM"):
+            S.parse_overrides(no_month)
+    with pytest.raises(S.SilverError, match="names neither a dataset"):
+        S.parse_overrides("newsystem@2026-03=utc")
+    with pytest.raises(S.SilverError, match="'new_system@2026-03' is given twice"):
+        S.parse_overrides("new_system@2026-03=utc,new_system@2026-03=wall_clock")
     assert S.bronze_suffix("s3://b/bronze/boston311/dataset=new_system/ingest_date=2026-11-25/f%20x.csv") == (
         "dataset=new_system/ingest_date=2026-11-25/f x.csv"
     )
