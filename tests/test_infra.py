@@ -264,15 +264,21 @@ def test_only_what_is_disposable_expires_and_athena_results_stay_out_of_the_lake
 
 def test_the_glue_job_is_glue_job_definition_json():
     """The Silver job is declared in glue/job_definition.json (for `aws glue create-job`) and in the stack; the two
-    must not drift. The stack's !Sub placeholders are put back to the JSON's BUCKET and lake/ spelling."""
+    must not drift. The stack's !Sub placeholders are put back to the JSON's BUCKET and lake/ spelling, and what a
+    parameter left at its default leaves out (!If [..., AWS::NoValue]) is left out."""
     job = template()["Resources"]["SilverJob"]["Properties"]
     definition = json.loads((REPO / "glue" / "job_definition.json").read_text())
+
+    def left_out(value: Any) -> bool:
+        return isinstance(value, dict) and value.get("Fn::If", [None, None, None])[2] == {
+            "Ref": "AWS::NoValue"
+        }
 
     def as_in_definition(value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
             return value["Fn::Sub"].replace("${LakeBucket}", "BUCKET").replace("${LakePrefix}", "lake")
         if isinstance(value, dict):
-            return {key: as_in_definition(item) for key, item in value.items()}
+            return {key: as_in_definition(item) for key, item in value.items() if not left_out(item)}
         return value
 
     assert {key: as_in_definition(value) for key, value in job.items() if key != "Role"} == {
@@ -292,6 +298,43 @@ def test_the_glue_jobs_arguments_are_ones_the_silver_job_takes():
     share = silver_job.parse_max_reject_share(args.get("max_reject_share"))
     assert silver_job.REJECT_SHARE_WARNING < share < 1
     assert silver_job.parse_overrides(args.get("time_basis_override")) == {}
+
+
+def test_the_stacks_time_basis_override_is_one_the_silver_job_takes():
+    """SilverTimeBasisOverride reaches the job's default arguments only when given, and CloudFormation refuses what
+    the job would refuse, by a pattern made of the job's own grammar (a refusal at deploy, not at 07:00)."""
+    import silver_job
+
+    parameter = template()["Parameters"]["SilverTimeBasisOverride"]
+    item = (
+        f"({silver_job.OVERRIDE_NAME.pattern})(@{silver_job.OVERRIDE_MONTH.pattern})?="
+        f"({'|'.join(silver_job.READINGS)})"
+    )
+    assert parameter["AllowedPattern"] == f"^$|^({item})(,({item}))*$"
+    assert parameter["Default"] == ""
+    allowed = re.compile(parameter["AllowedPattern"])
+    for given in (
+        "new_system@2025-11=utc",
+        "new_system=wall_clock,new_system@2025-11=utc",
+        "legacy_2015=utc",
+    ):
+        assert allowed.fullmatch(given) and silver_job.parse_overrides(given)
+    for refused in (
+        "new_system@2025-13=utc",
+        "NEW_SYSTEM=utc",
+        "new_system=eastern",
+        "new_system@2025-1=utc",
+    ):
+        assert not allowed.fullmatch(refused)
+        with pytest.raises(silver_job.SilverError):
+            silver_job.parse_overrides(refused)
+    arguments = template()["Resources"]["SilverJob"]["Properties"]["DefaultArguments"]
+    assert arguments["--time_basis_override"] == {
+        "Fn::If": ["HasTimeBasisOverride", {"Ref": "SilverTimeBasisOverride"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert template()["Conditions"]["HasTimeBasisOverride"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SilverTimeBasisOverride"}, ""]}]
+    }
 
 
 def test_the_glue_job_ships_every_mapping_file_the_silver_job_reads():
