@@ -511,6 +511,51 @@ def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, 
     assert run_pipeline.silver_stage(lake).rows == "10 read, 8 to Silver, 1 quarantined, 1 duplicates"
 
 
+@pytest.mark.parametrize(
+    ("given", "complaint"),
+    [
+        ("new_system@2025-13=utc", "dates its reading with '2025-13', which is not a month written YYYY-MM"),
+        ("new_system=eastern", "is not dataset=reading with reading one of wall_clock, shifted_back, utc"),
+    ],
+)
+def test_a_time_basis_override_silver_would_refuse_is_a_usage_error_before_any_stage(
+    given, complaint, tmp_path, capsys
+):
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.main(["--offline", "--lake", str(tmp_path / "lake"), "--time-basis-override", given])
+
+    assert stopped.value.code == 2
+    assert complaint in capsys.readouterr().err  # the job's own sentence
+    assert not (tmp_path / "lake").exists()
+
+
+def test_a_time_basis_override_without_the_silver_stage_is_a_usage_error(tmp_path, capsys):
+    argv = ["--offline", "--stages", "ingest", "--time-basis-override", "new_system@2025-11=utc"]
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.main(["--lake", str(tmp_path / "lake"), *argv])
+
+    assert stopped.value.code == 2
+    assert (
+        "--time-basis-override is for the silver stage, which --stages leaves out" in capsys.readouterr().err
+    )
+
+
+def test_the_silver_stage_hands_on_the_time_basis_override(tmp_path, monkeypatch):
+    handed: list[list[str]] = []
+    monkeypatch.setattr(
+        run_pipeline, "spark_submit", lambda script, job_args, log_file: handed.append(job_args)
+    )
+    lake = tmp_path / "lake"
+
+    argv = ["--lake", str(lake), "--stages", "silver", "--time-basis-override", "new_system@2025-11=utc"]
+    assert run_pipeline.main(argv) == 0
+    assert run_pipeline.main(["--lake", str(lake), "--stages", "silver"]) == 0
+
+    with_override, without = handed
+    assert with_override[-2:] == ["--time_basis_override", "new_system@2025-11=utc"]
+    assert "--time_basis_override" not in without
+
+
 def test_a_blank_lake_argument_is_refused_too(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
 
