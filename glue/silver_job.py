@@ -257,7 +257,8 @@ SILVER_RULES = (
     "mark_duplicates",
     "mark_repeated_rejects",
     "decide_time_basis",
-    "dated_overrides",  # which dated overrides a file takes
+    "overrides_applied",  # which overrides a file takes
+    "dated_overrides",
     "deciding_evidence",  # the evidence a file with dated overrides is decided on
     "clean_blanks",  # the second pass, from here to OUTPUT_COLUMNS
     "parse_stamps",
@@ -915,7 +916,7 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
         business, night = scores[reading]["phone_business_hours"], scores[reading]["phone_night"]
         scores[reading]["phone_profile"] = None if business is None else round(business - night, 4)
 
-    override = overrides.get(dataset) or overrides.get(era)
+    override = overrides_applied(overrides, dataset, era).get("reading")
     if override:
         decision = {"reading": override, "basis": "override"}
     elif counts["closed_texts"] >= 3 and (pick := winner("closed_text_match", 0.5, 0.2)):
@@ -929,6 +930,18 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
         decision = {"reading": default, "basis": "era_default"}
     examined = evidence.get("evidence_sample") or 0  # the file's sample (every record of a file under 32 MB)
     return {**decision, "evidence": {"records_examined": examined, "counts": counts, "scores": scores}}
+
+
+def overrides_applied(overrides: dict[str, str], dataset: str, era: str) -> dict:
+    """What the overrides make of a file's reading: ``{"reading": …}`` for an undated override (one naming the
+    dataset, else its era), ``{"reading_from": {month: reading}}`` for dated ones, ``{}`` for none. Kept per object
+    in the state, to tell the objects read earlier with other overrides than a run's."""
+    applied = {}
+    if undated := overrides.get(dataset) or overrides.get(era):
+        applied["reading"] = undated
+    if dated := dated_overrides(overrides, dataset, era):
+        applied["reading_from"] = dated
+    return applied
 
 
 def dated_overrides(overrides: dict[str, str], dataset: str, era: str) -> dict[str, str]:
@@ -1115,6 +1128,11 @@ def bronze_suffix(path: str) -> str | None:
     """The part of a Bronze path from ``dataset=`` on (how manifests and state name a file)."""
     match = re.search(r"(dataset=[^/]+/ingest_date=[^/]+/[^/]+)$", unquote(path))
     return match.group(1) if match else None
+
+
+def dataset_of(suffix: str) -> str:
+    """The dataset a Bronze object belongs to (``legacy_2022``, ``new_system``), from its ``dataset=`` folder."""
+    return re.search(r"dataset=([^/]+)", suffix).group(1)
 
 
 def era_header(era: str) -> tuple[set[str], set[str]]:
@@ -1352,7 +1370,7 @@ def plan_bronze_files(
             {
                 **entry,
                 "suffix": suffix,
-                "dataset": re.search(r"dataset=([^/]+)", suffix).group(1),
+                "dataset": dataset_of(suffix),
                 "header": [name.strip().lower() for name in header],
                 "era": era,
                 "ingested_at": ingested_at,
@@ -1743,15 +1761,6 @@ def run_silver(
         },
     }
     read_earlier = processed.keys() - {entry["suffix"] for entry in planned}
-    earlier = len(read_earlier)
-    if overrides and earlier:
-        log.warning(
-            "The time basis override applies to the Bronze objects this run reads (%d); the %d processed earlier "
-            "keep the reading decided then. To re-read them with it, %s.",
-            len(planned),
-            earlier,
-            reread(silver_path),
-        )
     name_objects_read_otherwise(report, processed, read_earlier, silver_path)
     if not planned:
         log.info(
@@ -1899,9 +1908,34 @@ def read_again(silver_path: str, section: str, rebuild: bool) -> str:
 def name_objects_read_otherwise(
     report: dict, processed: dict[str, dict], read_earlier: set[str], silver_path: str
 ) -> None:
-    """Count in the report, and warn of, the objects read earlier with other mapping files or other Silver rules than
-    this run's, or before Silver recorded which: their rows keep the values those gave until they are read again."""
+    """Count in the report, and warn of, the objects read earlier with other mapping files, other Silver rules or
+    other time-basis overrides than this run's, or before Silver recorded which: their rows keep the values those
+    gave until they are read again. (An object recorded before the overrides were counts as read otherwise only when
+    this run has overrides, as every such run warned before.)"""
     rebuild = any("rules" not in processed[suffix] for suffix in read_earlier)
+    overrides = report["time_basis_overrides"]
+    overridden_otherwise = [
+        suffix
+        for suffix in read_earlier
+        if (
+            processed[suffix].get("time_basis_override", {})
+            != overrides_applied(overrides, dataset_of(suffix), processed[suffix]["era"])
+            if "era" in processed[suffix]
+            else bool(overrides)
+        )
+    ]
+    if overridden_otherwise:
+        report["objects_read_with_other_overrides"] = len(overridden_otherwise)
+        given = ",".join(f"{name}={reading}" for name, reading in overrides.items()) or "none"
+        log.warning(
+            "%d of the %d Bronze objects read earlier were read with other time basis overrides than this run's "
+            "(%s; or before Silver recorded which): they keep the reading decided then. To read them with these "
+            "overrides, %s.",
+            len(overridden_otherwise),
+            len(read_earlier),
+            given,
+            read_again(silver_path, "Rules", rebuild),
+        )
     mapped_otherwise = [
         suffix
         for suffix in read_earlier
@@ -2353,6 +2387,10 @@ def _finish(
             "ingested_at": entry["ingested_at"],
             "mappings": report["mappings_fingerprint"],
             "rules": report["silver_rules_version"],
+            "era": entry["era"],
+            "time_basis_override": overrides_applied(
+                report["time_basis_overrides"], entry["dataset"], entry["era"]
+            ),
             "run_id": report["run_id"],
         }
     files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))

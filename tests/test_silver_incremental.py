@@ -564,20 +564,79 @@ def test_an_override_says_it_does_not_reach_processed_objects_until_they_are_rea
 
     with caplog.at_level("WARNING", logger=silver_job.log.name):
         again = silver_job.run_silver(spark, str(bronze), str(silver), {"legacy_2022": "utc"})
-    assert again["status"] == "nothing_new"
-    assert "the 1 processed earlier keep the reading decided then" in caplog.text
-    assert f"delete {silver}/_state/processed.json" in caplog.text
+    assert again["status"] == "nothing_new" and again["objects_read_with_other_overrides"] == 1
+    assert (
+        "1 of the 1 Bronze objects read earlier were read with other time basis overrides than this run's "
+        "(legacy_2022=utc; or before Silver recorded which): they keep the reading decided then. To read them with "
+        f"these overrides, delete {silver}/_state/processed.json" in caplog.text
+    )
 
     # as the warning says: without the state file every object is read again, with the override
     (silver / "_state" / "processed.json").unlink()
     caplog.clear()
     with caplog.at_level("WARNING", logger=silver_job.log.name):
         reread = silver_job.run_silver(spark, str(bronze), str(silver), {"legacy_2022": "utc"})
-    assert "processed earlier" not in caplog.text
+    assert "time basis overrides" not in caplog.text
     assert reread["files"][0]["time_basis"]["reading"] == "utc"
     rows = silver_rows(spark, silver)
     assert list(rows) == ["101004000001"]
     assert rows["101004000001"]["opened_at"] == datetime(2022, 1, 10, 9, 0)
+    state = json.loads((silver / "_state" / "processed.json").read_text())["objects"]
+    assert [(o["era"], o["time_basis_override"]) for o in state.values()] == [
+        ("legacy29", {"reading": "utc"})
+    ]
+
+    # the next day, with the override kept (the stack keeps it in the job's arguments): nothing to warn of, as
+    # every object was read with it; an override of another dataset is none of these objects' business either
+    land_legacy29(bronze, "legacy_2022", "2026-11-21", [legacy29_row("101004000002", "2022-01-11 09:00:00")])
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        next_day = silver_job.run_silver(
+            spark, str(bronze), str(silver), {"legacy_2022": "utc", "new_system@2026-03": "utc"}
+        )
+    assert next_day["totals"]["rows_written"] == 1 and "objects_read_with_other_overrides" not in next_day
+    assert "time basis overrides" not in caplog.text
+
+    # the override taken away: the objects read with it are named
+    land_legacy29(bronze, "legacy_2022", "2026-11-22", [legacy29_row("101004000003", "2022-01-12 09:00:00")])
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        without = silver_job.run_silver(spark, str(bronze), str(silver))
+    assert without["objects_read_with_other_overrides"] == 2
+    assert (
+        "2 of the 2 Bronze objects read earlier were read with other time basis overrides than this run's (none;"
+        in caplog.text
+    )
+
+
+def test_objects_recorded_before_the_overrides_were_count_as_read_otherwise_only_under_an_override(caplog):
+    # a state written before Silver recorded each object's overrides (no "era", no "time_basis_override"): a run
+    # without an override says nothing of them; one with an override names them, as every such run warned before
+    recorded_then = {"mappings": "m", "rules": silver_job.SILVER_RULES_VERSION}
+    processed = {"dataset=new_system/ingest_date=2026-11-20/a.csv": recorded_then}
+
+    def named(overrides: dict) -> int | None:
+        report = {"time_basis_overrides": overrides, "mappings_fingerprint": "m", "mappings": "glue/mappings",
+                  "silver_rules_version": silver_job.SILVER_RULES_VERSION}  # fmt: skip
+        silver_job.name_objects_read_otherwise(report, processed, set(processed), "/silver")
+        return report.get("objects_read_with_other_overrides")
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        assert named({}) is None
+        assert named({"new_system@2026-03": "utc"}) == 1
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith(
+        "1 of the 1 Bronze objects read earlier were read with other time basis overrides than this run's "
+        "(new_system@2026-03=utc; or before Silver recorded which)"
+    )
+    # recorded since: compared with what this run's overrides make of the object's dataset and era
+    processed["dataset=new_system/ingest_date=2026-11-20/a.csv"] = {
+        **recorded_then, "era": "new_system", "time_basis_override": {"reading_from": {"2026-03": "utc"}}
+    }  # fmt: skip
+    assert named({"new_system@2026-03": "utc"}) is None
+    assert named({"new_system@2026-03": "utc", "legacy30": "wall_clock"}) is None
+    assert named({"new_system@2026-04": "utc"}) == 1
+    assert named({}) == 1
 
 
 def test_a_silver_table_written_before_a_column_was_added_takes_new_rows(spark, tmp_path: Path):
