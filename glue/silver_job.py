@@ -1746,7 +1746,7 @@ def run_silver(
     planned = plan_bronze_files(files, bronze_path, processed, announced, manifest_index)
     report = {
         "run_id": run_id,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": utc_second_now(),
         "bronze_path": bronze_path,
         "silver_path": silver_path,
         "time_basis_overrides": overrides,
@@ -2286,6 +2286,12 @@ def restore_interrupted_publish(files: LakeFiles, silver_path: str) -> None:
     files.delete_if_empty(staging_root)
 
 
+def utc_second_now() -> str:
+    """Now in UTC to the second, as the report's times are written: ``2026-11-25T17:40:11Z`` (RFC 3339 with Z, as
+    Bronze's and Gold's documents write theirs)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _stopwatch(report: dict):
     """A callable that records the seconds since its previous call under ``report["step_seconds"][name]``."""
     report["step_seconds"], last = {}, [time.time()]
@@ -2366,7 +2372,7 @@ def _finish(
         report["step_seconds"] = {}
     report.update(
         status="ok",
-        finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        finished_at=utc_second_now(),
         seconds=round(time.time() - started, 1),
         totals=totals,
         per_era=per_era,
