@@ -74,6 +74,9 @@ SILVER_COLUMNS = (
 PARTITION_COLUMNS = {"monthly_requests": ("year",)}
 SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 RUNS_FOLDER = "_runs"
+# The run summary's ``format_version`` (docs/CONTRACTS.md): raised by a breaking change to its shape (a field removed,
+# renamed or retyped, a new value of an enum), not by a field added. Summaries written before it existed have none.
+RUN_SUMMARY_FORMAT_VERSION = 1
 STAGING_FOLDER = "_staging"
 # A run's id is its UTC start; its staging folder is named ``<run id>-<8 hex>``.
 RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -1019,6 +1022,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
             spark.conf.set(SHUFFLE_PARTITIONS, shuffle_partitions)
 
     summary = {
+        "format_version": RUN_SUMMARY_FORMAT_VERSION,
         "run_id": run_id,
         "started_at": started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

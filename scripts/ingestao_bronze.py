@@ -67,6 +67,9 @@ DEFAULT_BACKOFF_SECONDS = 1.0
 SHRINK_WARN_RATIO = 0.9
 # The state field where a run records what it lands, before each commit, until its manifest is written.
 RUN_IN_PROGRESS = "run_in_progress"
+# The manifest's ``format_version`` (docs/CONTRACTS.md): raised by a breaking change to its shape (a field removed,
+# renamed or retyped, a new value of an enum), not by a field added. Manifests written before it existed have none.
+MANIFEST_FORMAT_VERSION = 1
 # The loggers through which urllib3 can log a request URL (it logs the presigned URL when it retries).
 URLLIB3_LOGGERS = (
     "urllib3.connectionpool",
@@ -1153,12 +1156,7 @@ def announce_unfinished_run(store: BronzeStore) -> dict[str, Any]:
     ]
     manifest_key = f"{BRONZE_MANIFESTS}/{run_id}.json"
     if not store.exists(manifest_key):
-        manifest = {
-            **unfinished,
-            "finished_at": iso_z(utc_now()),
-            "resources": [asdict(e) for e in committed],
-        }
-        store.write_json(manifest_key, manifest)
+        store.write_json(manifest_key, manifest_document(unfinished, committed))
         log.warning(
             "run %s stopped before writing its manifest; %s now announces the %d objects it landed",
             run_id,
@@ -1168,6 +1166,18 @@ def announce_unfinished_run(store: BronzeStore) -> dict[str, Any]:
     state = new_state(state, committed, run_id)
     store.write_json(BRONZE_STATE, state)
     return state
+
+
+def manifest_document(head: dict[str, Any], entries: list[ManifestEntry]) -> dict[str, Any]:
+    """The run manifest of ``head`` (the run's other fields, as ``run`` makes them and the state's ``run_in_progress``
+    keeps them: no format version, so a record left by a run of older code gets this code's) and ``entries``,
+    finished now."""
+    return {
+        "format_version": MANIFEST_FORMAT_VERSION,
+        **head,
+        "finished_at": iso_z(utc_now()),
+        "resources": [asdict(e) for e in entries],
+    }
 
 
 def unique_run_id(store: BronzeStore, started: datetime) -> str:
@@ -1210,7 +1220,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         if config.dry_run:
             return 0, dry_run_report(chosen, state, config.max_file_bytes)
         run_id = unique_run_id(store, started)
-        manifest_head = {  # the manifest's fields other than its resources
+        manifest_head = {  # the manifest's fields other than its format version and resources
             "run_id": run_id,
             "started_at": iso_z(started),
             "finished_at": None,
@@ -1221,11 +1231,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         entries = land_selection(
             chosen, state, manifest_head, started.strftime("%Y-%m-%d"), config, store, http
         )
-        manifest = {
-            **manifest_head,
-            "finished_at": iso_z(utc_now()),
-            "resources": [asdict(e) for e in entries],
-        }
+        manifest = manifest_document(manifest_head, entries)
         try:
             store.write_json(f"{BRONZE_MANIFESTS}/{run_id}.json", manifest)
         except StorageError as error:

@@ -81,8 +81,11 @@ def land_legacy29(
     return land(bronze, dataset, ingest_date, name, csv_text(LEGACY29_HEADER, rows))
 
 
-def write_manifest(bronze: Path, run_id: str, entries: dict[str, str]) -> None:
-    """A Bronze manifest giving ``ingested_at`` per landed key (``dataset=…/ingest_date=…/file`` -> ISO time)."""
+def write_manifest(
+    bronze: Path, run_id: str, entries: dict[str, str], format_version: int | None = None
+) -> None:
+    """A Bronze manifest giving ``ingested_at`` per landed key (``dataset=…/ingest_date=…/file`` -> ISO time); with
+    ``format_version`` as Bronze writes it since 2026-11-27, else as before (no such field)."""
     resources = [
         {"dataset": key.split("/")[0].removeprefix("dataset="), "status": "landed",
          "key": f"bronze/boston311/{key}", "ingested_at": ingested_at}
@@ -90,8 +93,9 @@ def write_manifest(bronze: Path, run_id: str, entries: dict[str, str]) -> None:
     ]  # fmt: skip
     folder = bronze / "_manifests"
     folder.mkdir(parents=True, exist_ok=True)
+    versioned = {} if format_version is None else {"format_version": format_version}
     (folder / f"{run_id}.json").write_text(
-        json.dumps({"run_id": run_id, "resources": resources}), encoding="utf-8"
+        json.dumps({**versioned, "run_id": run_id, "resources": resources}), encoding="utf-8"
     )
 
 

@@ -160,6 +160,7 @@ def test_a_run_killed_after_a_commit_is_announced_by_the_next_run_even_a_day_lat
 
     recovered, next_day = manifests(lake)
     assert [e["status"] for e in recovered["resources"]] == ["landed", "landed"]
+    assert recovered["format_version"] == ingestao_bronze.MANIFEST_FORMAT_VERSION  # the writing run's format
     assert announced([recovered]) == killed_run_landed
     statuses = {d: e["status"] for d, e in by_dataset(next_day).items()}
     assert statuses == {"new_system": "unchanged", "legacy_2022": "unchanged", "legacy_2015": "landed"} | {

@@ -24,11 +24,20 @@ from bronze_helpers import (
     state,
 )
 from bronze_storage import ABANDONED_STAGING_HOURS
-from ingestao_bronze import SHRINK_WARN_RATIO
-from lake import BRONZE_STATE
+from ingestao_bronze import MANIFEST_FORMAT_VERSION, SHRINK_WARN_RATIO
+from lake import BRONZE_MANIFESTS, BRONZE_STATE
 from portal_standin import Portal, serve
 
-MANIFEST_FIELDS = {"run_id", "started_at", "finished_at", "portal", "discovery", "lake", "resources"}
+MANIFEST_FIELDS = {
+    "format_version",
+    "run_id",
+    "started_at",
+    "finished_at",
+    "portal",
+    "discovery",
+    "lake",
+    "resources",
+}
 ENTRY_FIELDS = {
     "resource_id",
     "name",
@@ -56,6 +65,7 @@ def test_first_run_lands_every_csv_byte_for_byte_with_a_manifest(portal_url: str
     assert code == 0
     [manifest] = manifests(lake)
     assert set(manifest) == MANIFEST_FIELDS
+    assert manifest["format_version"] == MANIFEST_FORMAT_VERSION
     assert manifest["discovery"] == "package_show"
     assert manifest["portal"] == portal_url
     assert manifest["lake"] == str(lake)
@@ -170,6 +180,28 @@ def test_second_run_lands_nothing_and_downloads_nothing(
     second = manifests(lake)[1]
     assert {e["status"] for e in second["resources"]} == {"unchanged"}
     assert by_dataset(second)["legacy_2022"]["key"] == by_dataset(manifests(lake)[0])["legacy_2022"]["key"]
+
+
+def test_a_lake_landed_before_manifests_had_a_format_version_runs_again_as_before(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    # a lake landed by older code: its manifests have no format_version (its state is as this code writes it). A run
+    # over it lands and downloads nothing, keeps those manifests as they were and writes its own with the field.
+    lake = tmp_path / "lake"
+    ingest(portal_url, lake)
+    [older] = (lake / BRONZE_MANIFESTS).glob("*.json")
+    unversioned = {k: v for k, v in json.loads(older.read_text()).items() if k != "format_version"}
+    older.write_text(json.dumps(unversioned))
+    files_before, downloads_before = data_keys(lake_files(lake)), sum(portal.downloads.values())
+
+    assert ingest(portal_url, lake) == 0
+
+    first, second = manifests(lake)
+    assert first == unversioned
+    assert second["format_version"] == MANIFEST_FORMAT_VERSION
+    assert {e["status"] for e in second["resources"]} == {"unchanged"}
+    assert data_keys(lake_files(lake)) == files_before
+    assert sum(portal.downloads.values()) == downloads_before
 
 
 def test_a_resource_rewritten_in_place_lands_a_new_ingest(

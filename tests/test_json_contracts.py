@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+import gold_job
 import ingestao_bronze
 import silver_job
 from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, cut_short, ingest, manifests
@@ -44,6 +45,12 @@ DOCUMENTS = {
     BRONZE_MANIFEST: BRONZE_MANIFESTS,
     SILVER_QUALITY_REPORT: SILVER_QUALITY,
     GOLD_RUN_SUMMARY: GOLD_RUNS,
+}
+# each document's format_version as its writer declares it (docs/CONTRACTS.md)
+WRITTEN_VERSIONS = {
+    BRONZE_MANIFEST: ingestao_bronze.MANIFEST_FORMAT_VERSION,
+    SILVER_QUALITY_REPORT: silver_job.REPORT_FORMAT_VERSION,
+    GOLD_RUN_SUMMARY: gold_job.RUN_SUMMARY_FORMAT_VERSION,
 }
 # the pages that show these documents' examples
 EXAMPLE_PAGES = ["docs/CONTRACTS.md", "docs/bronze.md", "docs/silver.md", "docs/gold.md"]
@@ -73,6 +80,25 @@ def test_each_schema_is_a_valid_draft_2020_12_schema(name: str) -> None:
     Draft202012Validator.check_schema(document_schema)
     # new fields are welcome (docs/CONTRACTS.md): a consumer validating with the schema must not break on one
     assert document_schema["additionalProperties"] is True
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_each_writer_declares_the_format_version_its_schema_describes(name: str) -> None:
+    """A writer's constant and its schema's const cannot drift apart: a breaking change raises both or the test fails.
+    Not required: the documents written before the field existed hold to the schema too."""
+    version = schema(name)["properties"]["format_version"]
+    assert version["type"] == "integer"
+    assert version["const"] == WRITTEN_VERSIONS[name]
+    assert "format_version" not in schema(name)["required"]
+
+
+def versions_held(document: dict[str, Any], name: str) -> None:
+    """``document`` (a real one, as its writer wrote it) carries its writer's version; without the field (as written
+    before it existed) it still holds to its schema; of another version, or the version as text, it does not."""
+    assert document["format_version"] == WRITTEN_VERSIONS[name]
+    assert schema_errors(without(document, ["format_version"]), name) == []
+    for other in (WRITTEN_VERSIONS[name] + 1, str(WRITTEN_VERSIONS[name])):
+        assert schema_errors({**document, "format_version": other}, name) != [], other
 
 
 def test_the_schemas_folder_holds_the_documents_and_nothing_else() -> None:
@@ -145,6 +171,7 @@ def test_bronze_manifests_of_every_entry_status_hold_to_the_schema(
     assert second["legacy_2022"]["shrunk_from_bytes"] is not None
     for path in documents_in(lake, BRONZE_MANIFEST):
         assert file_errors(path, BRONZE_MANIFEST) == []
+        versions_held(json.loads(path.read_text()), BRONZE_MANIFEST)
 
 
 def test_a_bronze_manifest_from_the_dataset_page_holds_to_the_schema(
@@ -183,6 +210,7 @@ def test_the_samples_lake_reports_hold_to_their_schemas(gold_lake: Path, name: s
     """The samples copied into Bronze by hand (no manifest): Silver takes each file's ingest time from its folder."""
     for path in documents_in(gold_lake, name):
         assert file_errors(path, name) == []
+        versions_held(json.loads(path.read_text()), name)
     latest_is_the_newest_run(gold_lake, name)
 
 
@@ -194,6 +222,7 @@ def test_the_demo_runs_documents_hold_to_their_schemas(demo_lake: tuple[Path, An
     lake, _ = demo_lake
     for path in documents_in(lake, name):
         assert file_errors(path, name) == []
+        versions_held(json.loads(path.read_text()), name)
     if name != BRONZE_MANIFEST:
         latest_is_the_newest_run(lake, name)
     if name == SILVER_QUALITY_REPORT:
@@ -212,6 +241,16 @@ def test_the_reports_write_their_times_as_the_manifest_does(gold_lake: Path, nam
     document = json.loads((gold_lake / DOCUMENTS[name] / "latest.json").read_text())
     for field in ("started_at", "finished_at"):
         assert utc_second.is_valid(document[field]), (field, document[field])
+
+
+@pytest.mark.spark
+def test_only_a_report_from_before_the_format_version_ends_its_times_in_plus_zero(gold_lake: Path) -> None:
+    # kept reports written before 2026-11-27 have no format_version and times like 2026-11-25T17:40:11+00:00; a
+    # report with format_version writes Z
+    report = json.loads((gold_lake / SILVER_QUALITY / "latest.json").read_text())
+    plus_zero = {field: report[field].replace("Z", "+00:00") for field in ("started_at", "finished_at")}
+    assert schema_errors(without({**report, **plus_zero}, ["format_version"]), SILVER_QUALITY_REPORT) == []
+    assert schema_errors({**report, **plus_zero}, SILVER_QUALITY_REPORT) != []
 
 
 def without(document: dict[str, Any], path: list[str]) -> dict[str, Any]:

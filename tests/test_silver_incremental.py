@@ -12,6 +12,7 @@ import pytest
 from pyspark.sql import functions as F
 
 import silver_job
+from ingestao_bronze import MANIFEST_FORMAT_VERSION
 from silver_helpers import land_legacy29, legacy29_row, silver_rows, utc_rows, write_manifest
 
 pytestmark = pytest.mark.spark
@@ -409,8 +410,9 @@ def test_an_object_changed_in_place_is_read_again(spark, tmp_path: Path):
 
 def test_the_latest_manifest_naming_an_object_gives_its_ingest_time(spark, tmp_path: Path):
     bronze = tmp_path / "bronze" / "boston311"
+    # the object landed again; the first manifest as written before manifests had a format_version, the second since
     write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
-    write_manifest(bronze, "20261125T060000Z", {FIRST: "2026-11-25T06:00:00Z"})  # the object landed again
+    write_manifest(bronze, "20261125T060000Z", {FIRST: "2026-11-25T06:00:00Z"}, MANIFEST_FORMAT_VERSION)
     failed = {"resources": [{"status": "failed", "key": f"bronze/boston311/{FIRST}", "ingested_at": "2026-11-26T06:00:00Z"}]}  # fmt: skip
     (bronze / "_manifests" / "20261126T060000Z.json").write_text(json.dumps(failed), encoding="utf-8")
     times = silver_job.manifest_ingest_times(silver_job.LakeFiles(spark), str(bronze))
