@@ -84,7 +84,7 @@ SPARK_FLOOR = textwrap.dedent(
 )
 
 # The core of Silver's cleaning in DuckDB, for scale: era columns, blanks, stamps with a time basis per file (the
-# era's default unless one is given), the department, channel, status, neighbourhood and reason mappings, NEW SYSTEM
+# era's default unless one is given; a file's records from a dated override's month on with its), the department, channel, status, neighbourhood and reason mappings, NEW SYSTEM
 # subjects in the legacy wording, zip, ward, precinct, street names, the City Hall placeholder and bounding box, the
 # rejects, one row per case, month partitions. Written from docs/silver.md's rules, not from the job's code.
 # Not in it: per-file time-basis evidence (tests/test_silver_differential.py re-derives the decision in Python and
@@ -278,18 +278,32 @@ def floor_groups(groups: dict[str, list[str]]) -> list[dict]:
 ERA_DEFAULT_READING = {"legacy29": "wall_clock", "legacy30": "shifted_back", "new_system": "wall_clock"}
 
 
-def duckdb_union(groups: dict[str, list[str]], readings: dict[str, str] | None = None) -> str:
+def duckdb_union(
+    groups: dict[str, list[str]],
+    readings: dict[str, str] | None = None,
+    reading_from: dict[str, dict[str, str]] | None = None,
+) -> str:
     """One SELECT per era mapping its columns to Silver's canonical names, unioned; each file's time-basis reading
-    (``readings``: path -> reading) or its era's default as ``time_basis``."""
-    readings = readings or {}
+    (``readings``: path -> reading) or its era's default as ``time_basis``, and for a file with dated overrides
+    (``reading_from``: path -> {"YYYY-MM": reading}) the reading of the latest such month at or before the month its
+    record's opening stamp names as written (docs/silver.md rule 2, "A file whose time basis changes part-way")."""
+    readings, reading_from = readings or {}, reading_from or {}
     selects = []
     for era, paths in groups.items():
+        mapping = source_columns(era)
         given = " ".join(
             f"when {sql_literal(p)} then {sql_literal(readings[p])}" for p in paths if p in readings
         )
         default = sql_literal(ERA_DEFAULT_READING[era])
         reading = f"case filename {given} else {default} end" if given else default
-        mapping = source_columns(era)
+        # the month the opening stamp names as written; a later dated month is asked first
+        month = f"strftime(stamp({mapping['opened_raw']}), '%Y-%m')"
+        dated = " ".join(
+            f"when filename = {sql_literal(p)} and {month} >= {sql_literal(start)} then {sql_literal(r)}"
+            for p in paths
+            for start, r in sorted(reading_from.get(p, {}).items(), reverse=True)
+        )
+        reading = f"case {dated} else {reading} end" if dated else reading
         columns = ", ".join(
             f"blank({mapping[c]}) as {c}" if c in mapping else f"null::varchar as {c}"
             for c in silver_job.RAW_COLUMNS
@@ -306,12 +320,18 @@ def duckdb_union(groups: dict[str, list[str]], readings: dict[str, str] | None =
 
 
 def duckdb_silver_sql(
-    groups: dict[str, list[str]], target: Path, readings: dict[str, str] | None = None
+    groups: dict[str, list[str]],
+    target: Path,
+    readings: dict[str, str] | None = None,
+    reading_from: dict[str, dict[str, str]] | None = None,
 ) -> str:
     """The DuckDB cleaning of the files (era -> paths, ``header_groups``) into month partitions under ``target``,
-    each file read with its time-basis reading in ``readings`` (path -> reading), else its era's default."""
+    each file read with its time-basis reading in ``readings`` (path -> reading), else its era's default, and a
+    file's records from a dated override's month on with its reading (``reading_from``, as ``duckdb_union``)."""
     return DUCKDB_SQL.format(
-        mappings=REPO / "glue" / "mappings", union=duckdb_union(groups, readings), target=target
+        mappings=REPO / "glue" / "mappings",
+        union=duckdb_union(groups, readings, reading_from),
+        target=target,
     )
 
 

@@ -3,16 +3,28 @@ and, in plain Python here, the time-basis decision (docs/silver.md's rule 2) and
 (rules 8-10), its null rates, unknown mapping values and reject-share guard.
 
 The rule tests check each rule on a few rows, and the samples' tests check totals and chosen values; here every case
-both engines write must agree, column by column (every column of Silver's table), on three Bronzes: the real samples
-(read by the session's ``gold_lake`` Silver), hand-made edge rows of the three eras, and the benchmark's generated
-Bronze at its smallest. Silver is ``run_silver``'s table, DuckDB's is the bench's SQL run on the same files, both read
+both engines write must agree, column by column (every column of Silver's table), on four Bronzes: the real samples
+(read by the session's ``gold_lake`` Silver), hand-made edge rows of the three eras, the benchmark's generated
+Bronze at its smallest, and an overridden Bronze, run three times with a ``--time_basis_override`` each
+(OVERRIDDEN_RUNS). Silver is ``run_silver``'s table, DuckDB's is the bench's SQL run on the same files, both read
 back from their Parquet in one DuckDB connection. The second implementations were written from the docs' statement
 of the rules (docs/silver.md "Reading Bronze" and "Rules", the data README), not from the job's code: a rule Silver
 gets wrong shows here.
 
 - The time basis: ``time_basis_decision`` below re-derives each file's evidence (counts and shares per reading) and
-  decision from the file's CSV; it must equal the quality report's ``time_basis`` for every file, and the DuckDB SQL
-  then reads each file with that reading, so the stamps are compared whatever the file decided.
+  decision from the file's CSV, and its months that read otherwise; it must equal the quality report's
+  ``time_basis`` for every file, and the DuckDB SQL then reads each file with that reading, so the stamps are compared
+  whatever the file decided.
+- Overrides (rule 2, and "A file whose time basis changes part-way"): ``Overrides`` reads the runs' overrides as
+  the docs write them; the undated one naming the file's dataset, else its era, decides its reading; with dated ones
+  (the dataset's, else the era's, never mixed) the file is decided on the evidence of its months before the first
+  alone, its months before compared with that and those from a dated month on with its reading, and the report's
+  ``reading_from`` lists them; the DuckDB SQL reads each record opened, as written, in or after a dated month with the
+  latest such month's reading (``time_basis`` column, instants, open month, hours to close). The overridden Bronze
+  (``land_overridden``): a NEW SYSTEM export turned true UTC in November 2025 whose later months outnumber the
+  earlier, cases at that switch, a legacy file changed in March, the 2024 DST nights, a legacy file wholly after its
+  dated month; ``test_the_overridden_runs_reach_what_they_were_written_for`` holds each run to what it was written
+  for.
 - The quarantine and the counts: ``quarantine_and_counts`` reads each file with Python's csv module (its records, the
   text of each, blank lines skipped) and gives each record its reject reason (rule 8, first reason wins), each reject
   its ``raw_record`` (the record's text when malformed, else the JSON rule 8 defines), quarantines a reject once per
@@ -30,8 +42,10 @@ gets wrong shows here.
 - What stays out: malformed records in the DuckDB comparison (DuckDB skips them; the Python compares them), the
   quarantine's other columns, the report's timings and state, a run that reads only empty files, a run over an
   existing Silver (a reject already quarantined, a case already in the table: test_silver_incremental.py
-  and test_silver_rebuild_equivalence.py), overrides (``--time_basis_override``, tested in test_silver_rules.py), and
-  the evidence sample of files over 32 MB (every file here is smaller: every record is examined).
+  and test_silver_rebuild_equivalence.py), the override's parsing (its grammar and refusals) and the warnings and
+  summary line it changes (test_silver_rules.py and test_silver_bad_input.py), an override reaching objects processed
+  earlier (a run over an existing Silver), and the evidence sample of files over 32 MB (every file here is smaller:
+  every record is examined).
 - ingested_at: DuckDB and the Python take the ``ingest_date`` folder; no file here has a manifest nor was landed on its
   folder's day, so Silver takes the folder's date too (asserted from its report).
 """
@@ -233,25 +247,78 @@ def phone_channels() -> set[str]:
         return {row["value"].lower() for row in csv.DictReader(handle) if row["source"] == "Phone"}
 
 
-def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
+class Overrides(NamedTuple):
+    """``--time_basis_override`` as docs/silver.md rule 2 writes it: ``name=reading`` (a dataset or an era) and, dated,
+    ``name@YYYY-MM=reading``."""
+
+    undated: dict[str, str]  # name -> reading
+    dated: dict[str, dict[str, str]]  # name -> {month: reading}
+
+    @classmethod
+    def given(cls, text: str = "") -> Overrides:
+        undated, dated = {}, {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, reading = (part.strip() for part in item.split("="))
+            name, _, month = key.partition("@")
+            if month:
+                dated.setdefault(name, {})[month] = reading
+            else:
+                undated[name] = reading
+        return cls(undated, dated)
+
+    def reading(self, dataset: str, era: str) -> str | None:
+        """The undated override a file takes: the one naming its dataset, else its era's."""
+        return self.undated.get(dataset, self.undated.get(era))
+
+    def reading_from(self, dataset: str, era: str) -> dict[str, str]:
+        """The dated overrides a file takes, in month order: those naming its dataset, else (none naming it) its era's;
+        the two are not mixed."""
+        return dict(sorted(self.dated.get(dataset, self.dated.get(era, {})).items()))
+
+
+def reading_of_month(month: str, reading: str, reading_from: dict[str, str]) -> str:
+    """The reading the records of a month (as their opening stamp names it) are read with: the latest dated override's
+    at or before it, else ``reading``."""
+    return next((r for start, r in reversed(reading_from.items()) if start <= month), reading)
+
+
+class Tally(NamedTuple):
+    """Rule 2's evidence over some records: how many, the counts and the hits per reading."""
+
+    records: Counter
+    counts: Counter
+    hits: dict[str, Counter]
+
+    @classmethod
+    def empty(cls) -> Tally:
+        return cls(Counter(), Counter(), {reading: Counter() for reading in READINGS})
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.records + other.records, self.counts + other.counts,
+                     {reading: self.hits[reading] + other.hits[reading] for reading in READINGS})  # fmt: skip
+
+
+def time_basis_decision(path: Path, era: str, phone: set[str], overrides: Overrides | None = None) -> dict:
     """Rule 2 for one file, from the docs: the evidence on every record (a file under 32 MB) and the decision, in the
-    quality report's shape, with the months whose own evidence is conclusive for another reading."""
-    records = file_records(path, era)
-    counts, hits = Counter(), {reading: Counter() for reading in READINGS}
-    by_month: dict[str, tuple[Counter, dict]] = {}  # the month the opening stamp names, as written
-    for record in records:
+    quality report's shape, with the months whose own evidence is conclusive for another reading than the one they
+    are compared with. With ``overrides``: the undated one the file takes decides its reading, and with dated ones the
+    file is decided on its months before the first of them alone, those months compared with that decision and the
+    months from a dated override's month on with its reading (rule 2, "A file whose time basis changes part-way")."""
+    overrides = overrides or Overrides.given()
+    dataset = path.parent.parent.name.removeprefix("dataset=")
+    whole = Tally.empty()
+    by_month: dict[str, Tally] = {}  # the month the opening stamp names, as written
+    for record in file_records(path, era):
         opened, closed, target = (
             naive_stamp(record.get(c)) for c in ("opened_raw", "closed_raw", "target_raw")
         )
-        tallies = [(counts, hits)]
+        tallies = [whole]
         if opened is not None:
-            month = f"{opened.year:04d}-{opened.month:02d}"
-            tallies.append(
-                by_month.setdefault(month, (Counter(), {reading: Counter() for reading in READINGS}))
-            )
+            tallies.append(by_month.setdefault(f"{opened.year:04d}-{opened.month:02d}", Tally.empty()))
         text = closed_text_stamp(record.get("closure_reason"))
         is_phone = (record.get("source_raw") or "").lower() in phone
-        for count, hit in tallies:
+        for records, count, hit in tallies:
+            records["examined"] += 1
             count["phone_openings"] += is_phone
             count["closed_texts"] += text is not None
             count["targets"] += target is not None
@@ -267,20 +334,28 @@ def time_basis_decision(path: Path, era: str, phone: set[str]) -> dict:
                     hour = wall_clock_of(opened, reading).hour
                     hit[reading]["phone_business_hours"] += 8 <= hour <= 16
                     hit[reading]["phone_night"] += 0 <= hour <= 5
-    decision = decided_by_evidence(counts, hits, era)
+    reading_from = overrides.reading_from(dataset, era)
+    # with dated overrides, the evidence of the months before the first of them alone (a record without an opening
+    # stamp is in no month: in neither part)
+    deciding = sum((tally for month, tally in by_month.items() if month < next(iter(reading_from))),
+                   Tally.empty()) if reading_from else whole  # fmt: skip
+    by_evidence = decided_by_evidence(deciding.counts, deciding.hits, era)
+    by_evidence["evidence"]["records_examined"] = deciding.records["examined"]
     read_otherwise = {}
-    for month, (count, hit) in sorted(by_month.items()):
-        seen = decided_by_evidence(count, hit, era)
-        if seen["basis"] != "era_default" and seen["reading"] != decision["reading"]:
+    for month, tally in sorted(by_month.items()):
+        seen = decided_by_evidence(tally.counts, tally.hits, era)
+        compared = reading_of_month(month, by_evidence["reading"], reading_from)
+        if seen["basis"] != "era_default" and seen["reading"] != compared:
             read_otherwise[month] = {"reading": seen["reading"], "basis": seen["basis"],
                                      "counts": seen["evidence"]["counts"]}  # fmt: skip
-    decision["evidence"]["records_examined"] = len(records)
     months = {
         "with_evidence": len(by_month),
-        "compared_with": decision["reading"],
+        "compared_with": by_evidence["reading"],
         "read_otherwise": read_otherwise,
     }
-    return decision | {"months": months}
+    undated = overrides.reading(dataset, era)
+    decision = by_evidence | ({"reading": undated, "basis": "override"} if undated else {})
+    return decision | {"months": months} | ({"reading_from": reading_from} if reading_from else {})
 
 
 def decided_by_evidence(counts: Counter, hits: dict[str, Counter], era: str) -> dict:
@@ -950,6 +1025,65 @@ def land_edges(bronze: Path) -> None:
          "\n".join([*legacy29, REPEATED_2018, SHORT_2018, ""]))  # fmt: skip
 
 
+# The overridden Bronze (docs/silver.md rule 2, "A file whose time basis changes part-way"): a NEW SYSTEM export that
+# writes Boston wall clock until October 2025 and true UTC from November on, told by its phone calls (48 written
+# 09:00-16:00 in September and October; 64 written 14:00-21:00, 09:00-16:00 EST, in November and December). Its later
+# months outnumber the earlier: the whole file reads as utc (phone profile 0.79 against wall clock's 0.64), its
+# months before November as wall clock. Beside them, cases at the switch: opened late on 31 October as written (read
+# with October's reading, close and target included), early on 1 November (read utc: opened on 31 October in Boston),
+# in November's repeated hour closed before opened as written, a "Z" stamp in December, and a call whose opening is no
+# day (in the whole file's evidence, in no month's; quarantined).
+def changed_to_utc_call(index: int, month: int, utc: bool) -> list[str]:
+    hour = (14 if utc else 9) + index % 8
+    return new_system_row(f"BCS-{month:04d}{index:04d}", f"2025-{month:02d}-{index % 26 + 3:02d} {hour:02d}:05:00",
+                          report_source="Call")  # fmt: skip
+
+
+CHANGED_TO_UTC_NEW_SYSTEM = [
+    *(changed_to_utc_call(index, month, utc=False) for month in (9, 10) for index in range(24)),
+    *(changed_to_utc_call(index, month, utc=True) for month in (11, 12) for index in range(32)),
+    new_system_row("BCS-00000301", "2025-10-31 23:30:00", "2025-11-01 05:00:00",
+                   target_close_date="2025-11-03 08:30:00+00"),
+    new_system_row("BCS-00000302", "2025-11-01 02:00:00", "2025-11-01 03:00:00"),
+    new_system_row("BCS-00000303", "2025-11-02 01:30:00", "2025-11-02 01:10:00"),
+    written_as(new_system_row("BCS-00000304", "2025-12-01", "2025-12-02"), open_date="2025-12-01T00:30:00Z",
+               close_date="2025-12-02 18:00:00 UTC"),
+    new_system_row("BCS-00000305", "2025-09-31 10:00:00", report_source="Call"),
+]  # fmt: skip
+# a legacy file of one month, its closure texts quoting the close as written (wall clock): with a dated override
+# from an earlier month, no month of it comes before, so nothing but the era default decides the file
+WALL_CLOCK_2026 = [
+    legacy29_row(f"1010110000{day:02d}", f"2026-01-{day:02d} 08:00:00", f"2026-01-{day:02d} 09:00:00",
+                 closure_reason=closed_text(f"2026-01-{day:02d} 09:00:00"))
+    for day in range(1, 4)
+]  # fmt: skip
+# Each overridden run: its --time_basis_override and its lake's fixture. A dated override as the part-way warning names
+# it; an undated one beside dated ones (NEW SYSTEM shifted back before November, a later dated month back to wall
+# clock, which December's evidence reads otherwise), and undated legacy ones naming a dataset before its era; dated
+# ones naming an era (legacy_2025 from March, where its evidence changes; legacy_2026 wholly after it) and a dataset
+# beside it (legacy_2024 takes its own from November alone, not the era's), and NEW SYSTEM dated a month too early
+# (October reads otherwise).
+OVERRIDDEN_RUNS = {
+    "dated override": "new_system@2025-11=utc",
+    "undated and dated overrides": "new_system=shifted_back,new_system@2025-11=utc,new_system@2025-12=wall_clock,"
+    "legacy_2024=utc,legacy29=shifted_back",
+    "era overrides": "legacy29@2025-03=shifted_back,legacy_2024@2024-11=utc,new_system@2025-10=utc",
+}
+OVERRIDE_FILE = (
+    "time_basis_override.txt"  # beside an overridden lake's bronze and silver: the override it was run with
+)
+
+
+def land_overridden(bronze: Path) -> None:
+    """The overridden Bronze: the NEW SYSTEM export changed to UTC, the legacy file changed part-way, the 2024 DST
+    nights and a legacy file of one month (one ingest day, before today, without manifests)."""
+    land(bronze, "new_system", "2026-01-10", "new_system.csv",
+         csv_text(NEW_SYSTEM_HEADER, CHANGED_TO_UTC_NEW_SYSTEM))  # fmt: skip
+    for year, rows in {2025: CHANGED_PART_WAY_2025, 2024: LEGACY_2024, 2026: WALL_CLOCK_2026}.items():
+        land(bronze, f"legacy_{year}", "2026-01-10", f"311_service_requests_{year}.csv",
+             csv_text(LEGACY29_HEADER, rows))  # fmt: skip
+
+
 class BothSilvers(NamedTuple):
     """One Bronze's Silver from each engine, the quality report of Silver's run, each file's time basis as this test
     derives it (``source_file`` from dataset= on -> the report's shape), and the connection reading them."""
@@ -1002,7 +1136,41 @@ def generated_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return lake
 
 
-LAKES = {"samples": "gold_lake", "edge rows": "edge_lake", "generated": "generated_lake"}
+def overridden_lake(spark, tmp_path_factory: pytest.TempPathFactory, run: str) -> Path:
+    """The overridden Bronze and the Silver the job builds from it with OVERRIDDEN_RUNS[run] (as Glue hands it over,
+    parsed by the job), the override kept in OVERRIDE_FILE beside."""
+    lake = tmp_path_factory.mktemp("silver_differential_overridden")
+    bronze, silver = lake / "bronze" / "boston311", lake / "silver" / "boston311"
+    land_overridden(bronze)
+    (lake / OVERRIDE_FILE).write_text(OVERRIDDEN_RUNS[run], encoding="utf-8")
+    overrides = silver_job.parse_overrides(OVERRIDDEN_RUNS[run])
+    silver_job.run_silver(spark, str(bronze), str(silver), time_basis_overrides=overrides)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def dated_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return overridden_lake(spark, tmp_path_factory, "dated override")
+
+
+@pytest.fixture(scope="module")
+def undated_and_dated_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return overridden_lake(spark, tmp_path_factory, "undated and dated overrides")
+
+
+@pytest.fixture(scope="module")
+def era_dated_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return overridden_lake(spark, tmp_path_factory, "era overrides")
+
+
+LAKES = {
+    "samples": "gold_lake",
+    "edge rows": "edge_lake",
+    "generated": "generated_lake",
+    "dated override": "dated_lake",
+    "undated and dated overrides": "undated_and_dated_lake",
+    "era overrides": "era_dated_lake",
+}
 
 
 @pytest.fixture(scope="module", params=LAKES)
@@ -1014,12 +1182,17 @@ def both_silvers(request, con, tmp_path_factory: pytest.TempPathFactory) -> Both
     groups = silver_bench.header_groups(files)
     read_by_duckdb = silver_bench.header_groups([f for f in files if not any(d in f for d in REJECTS_ONLY)])
     phone = phone_channels()
+    given = lake / OVERRIDE_FILE
+    overrides = Overrides.given(given.read_text(encoding="utf-8") if given.exists() else "")
     decisions = {
-        path: time_basis_decision(Path(path), era, phone) for era, paths in groups.items() for path in paths
+        path: time_basis_decision(Path(path), era, phone, overrides)
+        for era, paths in groups.items()
+        for path in paths
     }
     target = tmp_path_factory.mktemp("duckdb_silver") / "service_requests"
     readings = {path: decision["reading"] for path, decision in decisions.items()}
-    con.execute(silver_bench.duckdb_silver_sql(read_by_duckdb, target, readings))
+    reading_from = {path: decision.get("reading_from", {}) for path, decision in decisions.items()}
+    con.execute(silver_bench.duckdb_silver_sql(read_by_duckdb, target, readings, reading_from))
     report = json.loads((lake / "silver" / "boston311" / "_quality" / "latest.json").read_text())
     by_suffix = {str(Path(path).relative_to(bronze)): decision for path, decision in decisions.items()}
     return BothSilvers(
@@ -1066,6 +1239,11 @@ def test_silver_decides_each_files_time_basis_as_the_rule_says(both_silvers: Bot
         name: (silver[name], mine) for name, mine in both_silvers.decisions.items() if silver[name] != mine
     }
     assert not differing, f"{len(differing)} files decided otherwise (Silver, the rule): {differing}"
+    # in month order, as the report's JSON keeps them
+    in_order = lambda basis: (list(basis["months"]["read_otherwise"]), list(basis.get("reading_from", {})))  # noqa: E731
+    assert {name: in_order(basis) for name, basis in silver.items()} == {
+        name: in_order(basis) for name, basis in both_silvers.decisions.items()
+    }
     assert {entry["ingested_at_from"] for entry in files} == {"ingest_date"}
 
 
@@ -1274,6 +1452,67 @@ def test_the_edge_files_reach_every_decision_the_rule_has(edge_lake: Path) -> No
     assert {month: seen["reading"] for month, seen in changed["months"]["read_otherwise"].items()} == {
         "2025-03": "shifted_back"
     }
+
+
+@pytest.mark.parametrize("run", OVERRIDDEN_RUNS)
+def test_the_overridden_runs_reach_what_they_were_written_for(run: str, request, con) -> None:
+    # the comparisons above are only as good as the runs: each file's reading, reading_from and months read otherwise
+    # as meant, each row's time_basis by the month its opening stamp names as written, and the whole NEW SYSTEM file
+    # reading otherwise than its months before the first dated override (so that deciding on them alone shows)
+    lake = request.getfixturevalue(LAKES[run])
+    report = json.loads(
+        (lake / "silver" / "boston311" / silver_job.QUALITY_FOLDER / "latest.json").read_text()
+    )
+    said = {entry["dataset"]: entry["time_basis"] for entry in report["files"]}
+    got = {dataset: (basis["reading"], basis["basis"], basis["months"]["compared_with"], basis.get("reading_from"),
+                     {month: seen["reading"] for month, seen in basis["months"]["read_otherwise"].items()})
+           for dataset, basis in said.items()}  # fmt: skip
+    march, november = {"2025-03": "shifted_back"}, {"2025-11": "utc"}
+    assert got == {
+        "dated override": {
+            "new_system": ("wall_clock", "phone_profile", "wall_clock", november, {}),
+            "legacy_2025": ("wall_clock", "closed_text", "wall_clock", None, march),
+            "legacy_2024": ("wall_clock", "era_default", "wall_clock", None, {}),
+            "legacy_2026": ("wall_clock", "closed_text", "wall_clock", None, {}),
+        },
+        "undated and dated overrides": {
+            "new_system": ("shifted_back", "override", "wall_clock", november | {"2025-12": "wall_clock"},
+                           {"2025-12": "utc"}),
+            "legacy_2025": ("shifted_back", "override", "wall_clock", None, march),
+            "legacy_2024": ("utc", "override", "wall_clock", None, {}),
+            "legacy_2026": ("shifted_back", "override", "wall_clock", None, {}),
+        },
+        "era overrides": {
+            "new_system": ("wall_clock", "phone_profile", "wall_clock", {"2025-10": "utc"}, {"2025-10": "wall_clock"}),
+            "legacy_2025": ("wall_clock", "closed_text", "wall_clock", march, {}),
+            "legacy_2024": ("wall_clock", "era_default", "wall_clock", {"2024-11": "utc"}, {}),
+            "legacy_2026": ("wall_clock", "era_default", "wall_clock", march, {"2026-01": "wall_clock"}),
+        },
+    }[run]  # fmt: skip
+    whole = time_basis_decision(
+        next((lake / "bronze" / "boston311" / "dataset=new_system").rglob("*.csv")),
+        "new_system",
+        phone_channels(),
+    )
+    assert (whole["reading"], whole["basis"]) == ("utc", "phone_profile")
+    rows = rows_by_case(con, lake / "silver" / "boston311" / silver_job.TABLE_FOLDER)
+    read_as = {case: (row["time_basis"], row["open_month"]) for case, row in rows.items()
+               if case in ("BCS-00000301", "BCS-00000302", "BCS-00000304", "101005000001", "101011000001")}  # fmt: skip
+    assert read_as == {
+        "dated override": {"BCS-00000301": ("wall_clock", 10), "BCS-00000302": ("utc", 10),
+                           "BCS-00000304": ("utc", 11), "101005000001": ("wall_clock", 11),
+                           "101011000001": ("wall_clock", 1)},
+        "undated and dated overrides": {"BCS-00000301": ("shifted_back", 11), "BCS-00000302": ("utc", 10),
+                                        "BCS-00000304": ("wall_clock", 12), "101005000001": ("utc", 11),
+                                        "101011000001": ("shifted_back", 1)},
+        "era overrides": {"BCS-00000301": ("utc", 10), "BCS-00000302": ("utc", 10),
+                          "BCS-00000304": ("utc", 11), "101005000001": ("utc", 11),
+                          "101011000001": ("shifted_back", 1)},
+    }[run]  # fmt: skip
+    assert "BCS-00000305" not in rows
+    # decided on no month at all: the era default, on no record
+    examined = said["legacy_2026"]["evidence"]["records_examined"]
+    assert examined == (0 if run == "era overrides" else len(WALL_CLOCK_2026))
 
 
 def test_the_report_says_the_same_whatever_order_spark_counts_in(

@@ -22,6 +22,9 @@ used.aws_credentials  # tests/conftest.py: fake AWS credentials and region, so n
 used.case_insensitive_disk  # tests/test_bronze_local.py: the local lake as macOS's case-insensitive disk keeps it
 # a fixture requested by its name as a string (LAKES, request.getfixturevalue)
 used.generated_lake  # tests/test_silver_differential.py
+used.dated_lake  # tests/test_silver_differential.py
+used.undated_and_dated_lake  # tests/test_silver_differential.py
+used.era_dated_lake  # tests/test_silver_differential.py
 
 # scripts/portal_standin.py: the standard library's HTTP server reads these of its subclasses.
 used.daemon_threads  # socketserver.ThreadingMixIn
