@@ -84,9 +84,10 @@ SPARK_FLOOR = textwrap.dedent(
 )
 
 # The core of Silver's cleaning in DuckDB, for scale: era columns, blanks, stamps with a time basis per file (the
-# era's default unless one is given; a file's records from a dated override's month on with its), the department, channel, status, neighbourhood and reason mappings, NEW SYSTEM
-# subjects in the legacy wording, zip, ward, precinct, street names, the City Hall placeholder and bounding box, the
-# rejects, one row per case, month partitions. Written from docs/silver.md's rules, not from the job's code.
+# era's default unless one is given; a file's records from a dated override's month on with its), the department,
+# channel, status, neighbourhood and reason mappings, NEW SYSTEM subjects in the legacy wording, zip, ward,
+# precinct, street names, the City Hall placeholder and bounding box, the rejects, one row per case, month
+# partitions. Written from docs/silver.md's rules, not from the job's code.
 # Not in it: per-file time-basis evidence (tests/test_silver_differential.py re-derives the decision in Python and
 # hands the readings in), malformed-record capture (DuckDB skips such rows), quarantine, report and conservation
 # check. tests/test_silver_differential.py holds what it does to Silver's values, case by case.
