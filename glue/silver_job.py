@@ -1571,8 +1571,10 @@ def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
 
 # What an override may name: a dataset (legacy_YYYY, new_system) or an era (legacy29, legacy30, new_system), alone or
 # dated with the month its reading applies from (new_system@2026-03: the records opened from March 2026 on).
-OVERRIDE_NAME = re.compile(r"legacy_\d{4}|legacy29|legacy30|new_system")
-OVERRIDE_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+# ASCII digits only, as CloudFormation's AllowedPattern (Java) and the report's schema read \d: Python's \d takes any
+# script's digits, which would name no dataset, or give a month compared as text with the evidence's months.
+OVERRIDE_NAME = re.compile(r"legacy_\d{4}|legacy29|legacy30|new_system", re.ASCII)
+OVERRIDE_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])", re.ASCII)
 
 
 def parse_overrides(text: str | None) -> dict[str, str]:

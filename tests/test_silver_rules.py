@@ -986,6 +986,11 @@ def test_headers_overrides_and_paths_are_recognised():
         S.parse_overrides("newsystem@2026-03=utc")
     with pytest.raises(S.SilverError, match="'new_system@2026-03' is given twice"):
         S.parse_overrides("new_system@2026-03=utc,new_system@2026-03=wall_clock")
+    # digits are ASCII, as CloudFormation's pattern and the report's schema read them: another script's digits
+    # would name no dataset, or a month compared as text with the months of the evidence
+    for other_digits in ("legacy_\uff12\uff10\uff11\uff15=utc", "new_system@\u0662\u0660\u0662\u0665-11=utc"):
+        with pytest.raises(S.SilverError):
+            S.parse_overrides(other_digits)
     assert S.bronze_suffix("s3://b/bronze/boston311/dataset=new_system/ingest_date=2026-11-25/f%20x.csv") == (
         "dataset=new_system/ingest_date=2026-11-25/f x.csv"
     )
