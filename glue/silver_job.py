@@ -1918,13 +1918,14 @@ def name_objects_read_otherwise(
     """Count in the report, and warn of, the objects read earlier with other mapping files, other Silver rules or
     other time-basis overrides than this run's, or before Silver recorded which: their rows keep the values those
     gave until they are read again. (An object recorded before the overrides were counts as read otherwise only when
-    this run has overrides, as every such run warned before.)"""
+    this run has overrides, as every such run warned before; an empty object never does: it has no rows to read.)"""
     rebuild = any("rules" not in processed[suffix] for suffix in read_earlier)
     overrides = report["time_basis_overrides"]
     overridden_otherwise = [
         suffix
         for suffix in read_earlier
-        if (
+        if processed[suffix].get("era") != "empty"
+        and (
             processed[suffix].get("time_basis_override", {})
             != overrides_applied(overrides, dataset_of(suffix), processed[suffix]["era"])
             if "era" in processed[suffix]

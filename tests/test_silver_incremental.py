@@ -641,6 +641,50 @@ def test_objects_recorded_before_the_overrides_were_count_as_read_otherwise_only
     assert named({}) == 1
 
 
+def test_an_era_named_override_kept_in_place_warns_no_more_once_its_objects_were_read_with_it(
+    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    # the overrides recorded for an object are those of its dataset and its era: a legacy29 file read with
+    # legacy29=utc and legacy29@2022-02=shifted_back is recorded so, and the next run with them kept warns of nothing
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    overrides = {"legacy29": "utc", "legacy29@2022-02": "shifted_back"}
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver), overrides)
+    state = json.loads((silver / "_state" / "processed.json").read_text())["objects"]
+    assert [o["time_basis_override"] for o in state.values()] == [
+        {"reading": "utc", "reading_from": {"2022-02": "shifted_back"}}
+    ]
+    land_legacy29(bronze, "legacy_2022", "2026-11-21", [legacy29_row("101004000002", "2022-01-11 09:00:00")])
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        next_day = silver_job.run_silver(spark, str(bronze), str(silver), overrides)
+    assert "objects_read_with_other_overrides" not in next_day
+    assert "time basis overrides" not in caplog.text
+
+
+def test_objects_read_with_other_era_named_overrides_or_empty_are_told_apart(caplog):
+    # an object's recorded overrides are compared with what this run's make of its dataset and its era; an empty
+    # object (era "empty") has no rows for a reading to change, so no override makes it one to read again
+    legacy = "dataset=legacy_2015/ingest_date=2026-11-20/a.csv"
+    empty = "dataset=new_system/ingest_date=2026-11-20/b.csv"
+    recorded = {"mappings": "m", "rules": silver_job.SILVER_RULES_VERSION}
+    processed = {
+        legacy: {**recorded, "era": "legacy30", "time_basis_override": {"reading": "utc"}},
+        empty: {**recorded, "era": "empty", "time_basis_override": {}},
+    }
+
+    def named(overrides: dict) -> int | None:
+        report = {"time_basis_overrides": overrides, "mappings_fingerprint": "m", "mappings": "glue/mappings",
+                  "silver_rules_version": silver_job.SILVER_RULES_VERSION}  # fmt: skip
+        silver_job.name_objects_read_otherwise(report, processed, set(processed), "/silver")
+        return report.get("objects_read_with_other_overrides")
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        assert named({"legacy30": "utc"}) is None
+        assert named({"legacy30": "utc", "new_system": "utc", "new_system@2026-03": "wall_clock"}) is None
+        assert named({"legacy30": "wall_clock"}) == 1
+        assert named({}) == 1
+
+
 def test_a_silver_table_written_before_a_column_was_added_takes_new_rows(spark, tmp_path: Path):
     # a lake upgraded from a Silver without neighborhood_raw: the months a run rewrites keep their existing rows,
     # read by name (the column null in them), instead of stopping on a column the old files lack
