@@ -1912,6 +1912,18 @@ def read_again(silver_path: str, section: str, rebuild: bool) -> str:
     )
 
 
+def overrides_said(recorded: dict, dataset: str) -> str:
+    """The overrides an object was read with, as --time_basis_override would give them (named by its dataset),
+    from its state record: 'legacy_2022=utc', 'new_system@2025-11=utc', 'none', or 'not recorded' for an object
+    read before Silver recorded them."""
+    if "era" not in recorded:
+        return "not recorded"
+    applied = recorded.get("time_basis_override", {})
+    said = [f"{dataset}={applied['reading']}"] if "reading" in applied else []
+    said += [f"{dataset}@{month}={reading}" for month, reading in applied.get("reading_from", {}).items()]
+    return ",".join(said) or "none"
+
+
 def name_objects_read_otherwise(
     report: dict, processed: dict[str, dict], read_earlier: set[str], silver_path: str
 ) -> None:
@@ -1934,14 +1946,17 @@ def name_objects_read_otherwise(
     ]
     if overridden_otherwise:
         report["objects_read_with_other_overrides"] = len(overridden_otherwise)
-        given = ",".join(f"{name}={reading}" for name, reading in overrides.items()) or "none"
+        theirs = sorted(
+            {overrides_said(processed[suffix], dataset_of(suffix)) for suffix in overridden_otherwise}
+        )
         log.warning(
-            "%d of the %d Bronze objects read earlier were read with other time basis overrides than this run's "
-            "(%s; or before Silver recorded which): they keep the reading decided then. To read them with these "
-            "overrides, %s.",
+            "%d of the %d Bronze objects read earlier were read with other time basis overrides (%s) than this run's "
+            "(%s): they keep the readings decided then. To keep those, give their overrides again; to read them with "
+            "this run's, %s.",
             len(overridden_otherwise),
             len(read_earlier),
-            given,
+            listed(theirs, 3),
+            ",".join(f"{name}={reading}" for name, reading in overrides.items()) or "none",
             read_again(silver_path, "Rules", rebuild),
         )
     mapped_otherwise = [

@@ -568,9 +568,9 @@ def test_an_override_says_it_does_not_reach_processed_objects_until_they_are_rea
         again = silver_job.run_silver(spark, str(bronze), str(silver), {"legacy_2022": "utc"})
     assert again["status"] == "nothing_new" and again["objects_read_with_other_overrides"] == 1
     assert (
-        "1 of the 1 Bronze objects read earlier were read with other time basis overrides than this run's "
-        "(legacy_2022=utc; or before Silver recorded which): they keep the reading decided then. To read them with "
-        f"these overrides, delete {silver}/_state/processed.json" in caplog.text
+        "1 of the 1 Bronze objects read earlier were read with other time basis overrides (none) than this run's "
+        "(legacy_2022=utc): they keep the readings decided then. To keep those, give their overrides again; to read "
+        f"them with this run's, delete {silver}/_state/processed.json" in caplog.text
     )
 
     # as the warning says: without the state file every object is read again, with the override
@@ -605,8 +605,10 @@ def test_an_override_says_it_does_not_reach_processed_objects_until_they_are_rea
     with caplog.at_level("WARNING", logger=silver_job.log.name):
         without = silver_job.run_silver(spark, str(bronze), str(silver))
     assert without["objects_read_with_other_overrides"] == 2
+    # both were read with legacy_2022=utc, which the sentence gives back
     assert (
-        "2 of the 2 Bronze objects read earlier were read with other time basis overrides than this run's (none;"
+        "2 of the 2 Bronze objects read earlier were read with other time basis overrides (legacy_2022=utc) than "
+        "this run's (none): they keep the readings decided then. To keep those, give their overrides again;"
         in caplog.text
     )
 
@@ -628,8 +630,8 @@ def test_objects_recorded_before_the_overrides_were_count_as_read_otherwise_only
         assert named({"new_system@2026-03": "utc"}) == 1
     (message,) = [r.getMessage() for r in caplog.records]
     assert message.startswith(
-        "1 of the 1 Bronze objects read earlier were read with other time basis overrides than this run's "
-        "(new_system@2026-03=utc; or before Silver recorded which)"
+        "1 of the 1 Bronze objects read earlier were read with other time basis overrides (not recorded) than this "
+        "run's (new_system@2026-03=utc)"
     )
     # recorded since: compared with what this run's overrides make of the object's dataset and era
     processed["dataset=new_system/ingest_date=2026-11-20/a.csv"] = {
@@ -683,6 +685,14 @@ def test_objects_read_with_other_era_named_overrides_or_empty_are_told_apart(cap
         assert named({"legacy30": "utc", "new_system": "utc", "new_system@2026-03": "wall_clock"}) is None
         assert named({"legacy30": "wall_clock"}) == 1
         assert named({}) == 1
+    # the overrides each was read with, named by its dataset as --time_basis_override takes them
+    assert "overrides (legacy_2015=utc) than this run's (none)" in caplog.records[-1].getMessage()
+    assert silver_job.overrides_said({"era": "new_system", "time_basis_override": {}}, "new_system") == "none"
+    both = {
+        "era": "new_system",
+        "time_basis_override": {"reading": "utc", "reading_from": {"2026-03": "wall_clock"}},
+    }
+    assert silver_job.overrides_said(both, "new_system") == "new_system=utc,new_system@2026-03=wall_clock"
 
 
 def test_a_silver_table_written_before_a_column_was_added_takes_new_rows(spark, tmp_path: Path):
