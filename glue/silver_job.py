@@ -489,6 +489,11 @@ def parse_stamps(df: DataFrame) -> DataFrame:
     )
 
 
+def month_name(number: int) -> str:
+    """202603 -> '2026-03', as the report and the overrides write months."""
+    return f"{number // 100:04d}-{number % 100:02d}"
+
+
 def month_number(month: str) -> int:
     """'2026-03' -> 202603, as ``stamp_month`` gives months."""
     return int(month[:4]) * 100 + int(month[5:7])
@@ -985,7 +990,7 @@ def months_read_otherwise(
     ``{"2026-03": {"reading": "utc", "basis": "phone_profile", "counts": {…}}}``, in month order."""
     otherwise = {}
     for number in sorted(months):
-        month = f"{number // 100:04d}-{number % 100:02d}"
+        month = month_name(number)
         decision = decide_time_basis(months[number], dataset, era, {})
         applied = reading_of_month(month, reading, reading_from)
         if decision["basis"] != "era_default" and decision["reading"] != applied:
@@ -2057,22 +2062,53 @@ def _decide_readings(
             decision["reading_from"] = reading_from[suffix] = dated
         file_reports[suffix]["time_basis"] = decision
         if otherwise:
-            first_month, first_seen = next(iter(otherwise.items()))
             log.warning(
                 "%s reads as %s (%s%s), but its own evidence reads %s otherwise: the export may have changed its time "
-                "basis part-way, and those months' times may be hours off. If it did, --time_basis_override "
-                '%s@%s=%s reads the file so from that month on. See docs/silver.md, "A file whose time basis changes '
-                'part-way".',
+                "basis part-way, and those months' times may be hours off. %s See docs/silver.md, \"A file whose time "
+                'basis changes part-way".',
                 suffix,
                 by_evidence["reading"],
                 by_evidence["basis"],
                 overridden(decision),
                 listed([f"{month} as {seen['reading']}" for month, seen in otherwise.items()]),
-                dataset,
-                first_month,
-                first_seen["reading"],
+                part_way_advice(months, by_evidence["reading"], dataset, era, overrides),
             )
     return readings, reading_from
+
+
+def dated_to_give(months: dict[int, dict], reading: str, dataset: str, era: str) -> dict[str, str]:
+    """The dated overrides under which each month of a file conclusive on its own is read as its evidence says: from
+    the file's reading, a month at each change of reading (``{}`` when every such month reads as the file). A change
+    at the first conclusive month is left out when more follow: the file is then decided on its months before the
+    next, which read so."""
+    changes, current, first = {}, reading, None
+    for number in sorted(months):
+        decision = decide_time_basis(months[number], dataset, era, {})
+        if decision["basis"] == "era_default":
+            continue
+        first = first or month_name(number)
+        if decision["reading"] != current:
+            current = changes[month_name(number)] = decision["reading"]
+    if first in changes and len(changes) > 1:
+        del changes[first]
+    return changes
+
+
+def part_way_advice(
+    months: dict[int, dict], reading: str, dataset: str, era: str, overrides: dict[str, str]
+) -> str:
+    """The part-way warning's last sentence: the dated overrides that read each month as its own evidence does,
+    named as the file's dated overrides are (its dataset, else its era), in place of those it has."""
+    has_dated = bool(dated_overrides(overrides, dataset, era))
+    name = era if has_dated and not any(key.startswith(f"{dataset}@") for key in overrides) else dataset
+    changes = dated_to_give(months, reading, dataset, era)
+    if not changes:
+        return (
+            "If it did not, leaving out the file's dated overrides reads each month as its own evidence does."
+        )
+    given = ",".join(f"{name}@{month}={month_reading}" for month, month_reading in changes.items())
+    instead = ", in place of the file's dated overrides," if has_dated else ""
+    return f"If it did, --time_basis_override {given}{instead} reads each month as its own evidence does."
 
 
 def overridden(decision: dict) -> str:

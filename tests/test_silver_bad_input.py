@@ -196,7 +196,7 @@ def test_a_file_whose_time_basis_changes_part_way_is_warned_of_by_month(
         "dataset=new_system/ingest_date=2026-01-05/new_system.csv reads as wall_clock (phone_profile), but its own "
         "evidence reads 2025-11 as utc, 2025-12 as utc otherwise: the export may have changed its time basis "
         "part-way, and those months' times may be hours off. If it did, --time_basis_override new_system@2025-11=utc "
-        'reads the file so from that month on. See docs/silver.md, "A file whose time basis changes part-way".'
+        'reads each month as its own evidence does. See docs/silver.md, "A file whose time basis changes part-way".'
     ]
     assert "2 months read otherwise" in silver_job.summary(report)
     assert not file_errors(silver / "_quality" / "latest.json", SILVER_QUALITY_REPORT)  # the documented shape

@@ -690,8 +690,8 @@ def test_an_overridden_files_months_are_compared_with_what_its_own_evidence_deci
     assert [r.getMessage() for r in caplog.records] == [
         "f.csv reads as wall_clock (phone_profile; read as utc by the override), but its own evidence reads 2025-11 "
         "as utc otherwise: the export may have changed its time basis part-way, and those months' times may be hours "
-        "off. If it did, --time_basis_override new_system@2025-11=utc reads the file so from that month on. See "
-        'docs/silver.md, "A file whose time basis changes part-way".'
+        "off. If it did, --time_basis_override new_system@2025-11=utc,new_system@2025-12=wall_clock reads each month "
+        'as its own evidence does. See docs/silver.md, "A file whose time basis changes part-way".'
     ]
     counts = dict.fromkeys(("rows_read", "rows_written", "rows_quarantined", "duplicates_removed"), 0)
     entry = {"source_file": "f.csv", "era": "new_system", **counts, "time_basis": mixed}
@@ -720,7 +720,11 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
     months = {202509: wall_clock, 202510: wall_clock, 202511: utc, 202512: utc, 202601: utc}
     undated, _, warned = decided(months, {})
     assert undated["reading"] == "utc" and list(undated["months"]["read_otherwise"]) == ["2025-09", "2025-10"]
-    assert "--time_basis_override new_system@2025-09=wall_clock reads the file so" in warned[0]
+    # the override that reads each month as its evidence: November on as utc, the file decided on the months before
+    assert (
+        "If it did, --time_basis_override new_system@2025-11=utc reads each month as its own evidence"
+        in warned[0]
+    )
 
     dated, reading_from, warned = decided(months, {"new_system@2025-11": "utc"})
     # decided on 2025-09 and 2025-10 alone
@@ -747,9 +751,24 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
     assert warned == [
         "f.csv reads as wall_clock (phone_profile; utc from 2025-10 by the override), but its own evidence reads "
         "2025-10 as wall_clock otherwise: the export may have changed its time basis part-way, and those months' times "
-        "may be hours off. If it did, --time_basis_override new_system@2025-10=wall_clock reads the file so from that "
-        'month on. See docs/silver.md, "A file whose time basis changes part-way".'
+        "may be hours off. If it did, --time_basis_override new_system@2025-11=utc, in place of the file's dated "
+        'overrides, reads each month as its own evidence does. See docs/silver.md, "A file whose time basis changes '
+        'part-way".'
     ]
+    # dated overrides the evidence reads otherwise throughout: leave them out; an era's, named by the era
+    steady = {202509: wall_clock, 202510: wall_clock, 202511: wall_clock}
+    assert S.part_way_advice(
+        steady, "wall_clock", "new_system", "new_system", {"new_system@2025-10": "utc"}
+    ) == ("If it did not, leaving out the file's dated overrides reads each month as its own evidence does.")
+    assert S.dated_to_give(months, "wall_clock", "legacy_2015", "legacy30") == {"2025-11": "utc"}
+    advice = S.part_way_advice(months, "wall_clock", "legacy_2015", "legacy30", {"legacy30@2025-10": "utc"})
+    assert advice.startswith("If it did, --time_basis_override legacy30@2025-11=utc, in place of")
+    # a month unlike those on either side: a change there and a change back
+    anomaly = {202509: wall_clock, 202510: utc, 202511: wall_clock}
+    assert S.dated_to_give(anomaly, "wall_clock", "new_system", "new_system") == {
+        "2025-10": "utc",
+        "2025-11": "wall_clock",
+    }
     # with an undated override beside it, both are named; the months before are compared with their evidence
     both, _, warned = decided(months, {"new_system": "shifted_back", "new_system@2025-11": "utc"})
     assert (both["reading"], both["basis"], both["months"]["read_otherwise"]) == (
