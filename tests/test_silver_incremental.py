@@ -613,21 +613,24 @@ def test_an_override_says_it_does_not_reach_processed_objects_until_they_are_rea
     )
 
 
+def named_otherwise(processed: dict[str, dict], overrides: dict) -> int | None:
+    """How many of the objects in a state (all read earlier, with the mappings "m" and this rules version) a run with
+    these overrides names as read with other overrides (None: none, and no warning)."""
+    report = {"time_basis_overrides": overrides, "mappings_fingerprint": "m", "mappings": "glue/mappings",
+              "silver_rules_version": silver_job.SILVER_RULES_VERSION}  # fmt: skip
+    silver_job.name_objects_read_otherwise(report, processed, set(processed), "/silver")
+    return report.get("objects_read_with_other_overrides")
+
+
 def test_objects_recorded_before_the_overrides_were_count_as_read_otherwise_only_under_an_override(caplog):
     # a state written before Silver recorded each object's overrides (no "era", no "time_basis_override"): a run
     # without an override says nothing of them; one with an override names them, as every such run warned before
     recorded_then = {"mappings": "m", "rules": silver_job.SILVER_RULES_VERSION}
     processed = {"dataset=new_system/ingest_date=2026-11-20/a.csv": recorded_then}
 
-    def named(overrides: dict) -> int | None:
-        report = {"time_basis_overrides": overrides, "mappings_fingerprint": "m", "mappings": "glue/mappings",
-                  "silver_rules_version": silver_job.SILVER_RULES_VERSION}  # fmt: skip
-        silver_job.name_objects_read_otherwise(report, processed, set(processed), "/silver")
-        return report.get("objects_read_with_other_overrides")
-
     with caplog.at_level("WARNING", logger=silver_job.log.name):
-        assert named({}) is None
-        assert named({"new_system@2026-03": "utc"}) == 1
+        assert named_otherwise(processed, {}) is None
+        assert named_otherwise(processed, {"new_system@2026-03": "utc"}) == 1
     (message,) = [r.getMessage() for r in caplog.records]
     assert message.startswith(
         "1 of the 1 Bronze objects read earlier were read with other time basis overrides (not recorded) than this "
@@ -637,10 +640,10 @@ def test_objects_recorded_before_the_overrides_were_count_as_read_otherwise_only
     processed["dataset=new_system/ingest_date=2026-11-20/a.csv"] = {
         **recorded_then, "era": "new_system", "time_basis_override": {"reading_from": {"2026-03": "utc"}}
     }  # fmt: skip
-    assert named({"new_system@2026-03": "utc"}) is None
-    assert named({"new_system@2026-03": "utc", "legacy30": "wall_clock"}) is None
-    assert named({"new_system@2026-04": "utc"}) == 1
-    assert named({}) == 1
+    assert named_otherwise(processed, {"new_system@2026-03": "utc"}) is None
+    assert named_otherwise(processed, {"new_system@2026-03": "utc", "legacy30": "wall_clock"}) is None
+    assert named_otherwise(processed, {"new_system@2026-04": "utc"}) == 1
+    assert named_otherwise(processed, {}) == 1
 
 
 def test_an_era_named_override_kept_in_place_warns_no_more_once_its_objects_were_read_with_it(
@@ -674,17 +677,16 @@ def test_objects_read_with_other_era_named_overrides_or_empty_are_told_apart(cap
         empty: {**recorded, "era": "empty", "time_basis_override": {}},
     }
 
-    def named(overrides: dict) -> int | None:
-        report = {"time_basis_overrides": overrides, "mappings_fingerprint": "m", "mappings": "glue/mappings",
-                  "silver_rules_version": silver_job.SILVER_RULES_VERSION}  # fmt: skip
-        silver_job.name_objects_read_otherwise(report, processed, set(processed), "/silver")
-        return report.get("objects_read_with_other_overrides")
-
     with caplog.at_level("WARNING", logger=silver_job.log.name):
-        assert named({"legacy30": "utc"}) is None
-        assert named({"legacy30": "utc", "new_system": "utc", "new_system@2026-03": "wall_clock"}) is None
-        assert named({"legacy30": "wall_clock"}) == 1
-        assert named({}) == 1
+        assert named_otherwise(processed, {"legacy30": "utc"}) is None
+        assert (
+            named_otherwise(
+                processed, {"legacy30": "utc", "new_system": "utc", "new_system@2026-03": "wall_clock"}
+            )
+            is None
+        )
+        assert named_otherwise(processed, {"legacy30": "wall_clock"}) == 1
+        assert named_otherwise(processed, {}) == 1
     # the overrides each was read with, named by its dataset as --time_basis_override takes them
     assert "overrides (legacy_2015=utc) than this run's (none)" in caplog.records[-1].getMessage()
     assert silver_job.overrides_said({"era": "new_system", "time_basis_override": {}}, "new_system") == "none"
