@@ -281,6 +281,9 @@ MANIFEST_INDEX_FILE = "_state/bronze_manifests.json"
 STAGING_FOLDER = "_staging"
 WRITING_FILE = ".writing.tmp"  # the hidden file a state, report or record is written to before it is renamed
 BRONZE_MANIFESTS_FOLDER = "_manifests"  # under --bronze_path: the ingest runs' manifests
+# The newest format of Bronze's manifests this job reads (Bronze's MANIFEST_FORMAT_VERSION, which a test holds equal):
+# a newer one has lost, renamed or retyped a field (docs/CONTRACTS.md), so the run stops rather than guess.
+BRONZE_MANIFEST_FORMAT_VERSION = 1
 PARTITION_COLUMNS = ["open_year", "open_month"]
 NULL_RATE_COLUMNS = [c for c in OUTPUT_COLUMNS if c not in PARTITION_COLUMNS]
 QUARANTINE_COLUMNS = [
@@ -1210,6 +1213,13 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None
         except ValueError:
             log.warning("skipping unreadable manifest %s", path)
             continue
+        version = manifest.get("format_version", 1) if isinstance(manifest, dict) else 1
+        if not isinstance(version, int) or version > BRONZE_MANIFEST_FORMAT_VERSION:
+            raise SilverError(
+                f"The Bronze manifest {path} is format_version {version!r}, which this Silver job does not read (it "
+                f"reads up to {BRONZE_MANIFEST_FORMAT_VERSION}): run Silver from the same commit as the Bronze ingest "
+                "(on Glue, upload glue/silver_job.py again: docs/infra.md)."
+            )
         resources = manifest.get("resources") if isinstance(manifest, dict) else None
         if not isinstance(resources, list):
             log.warning("skipping manifest %s: it holds no list of resources", path)

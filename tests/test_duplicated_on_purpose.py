@@ -106,6 +106,10 @@ def test_bronze_and_silver_skip_the_same_spark_copies():
     assert silver_job.SPARK_COPYING_SUFFIX == bronze.SPARK_COPYING_SUFFIX
 
 
+def test_silver_reads_the_manifest_format_bronze_writes():
+    assert silver_job.BRONZE_MANIFEST_FORMAT_VERSION == bronze.MANIFEST_FORMAT_VERSION
+
+
 def test_emr_submit_and_quicksight_deploy_call_aws_with_the_same_settings():
     """Timeouts and retries of every boto3 client the two command-line tools make."""
     import boto3

@@ -419,6 +419,26 @@ def test_the_latest_manifest_naming_an_object_gives_its_ingest_time(spark, tmp_p
     assert times == {FIRST: "2026-11-25T06:00:00Z"}  # later manifests win; a failed landing says nothing
 
 
+@pytest.mark.parametrize("version", [MANIFEST_FORMAT_VERSION + 1, "1"])
+def test_a_bronze_manifest_of_a_format_silver_does_not_read_stops_the_run_before_it_writes(
+    spark, tmp_path: Path, version
+):
+    # a Bronze script newer than the Glue job uploaded beside it (Bronze runs from a laptop, the job is uploaded on
+    # its own): a newer manifest may have lost, renamed or retyped a field, so Silver stops rather than guess
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"}, version)
+    manifest = bronze / "_manifests" / "20261120T060000Z.json"
+    with pytest.raises(silver_job.SilverError) as refused:
+        silver_job.run_silver(spark, str(bronze), str(silver))
+    assert str(refused.value) == (
+        f"The Bronze manifest {manifest} is format_version {version!r}, which this Silver job does not read (it reads "
+        f"up to {MANIFEST_FORMAT_VERSION}): run Silver from the same commit as the Bronze ingest (on Glue, upload "
+        "glue/silver_job.py again: docs/infra.md)."
+    )
+    assert not (silver / "service_requests").exists() and not (silver / "_state" / "processed.json").exists()
+
+
 def test_a_run_opens_only_the_bronze_manifests_no_earlier_run_read(spark, tmp_path: Path, monkeypatch):
     # The ingest writes a manifest every day: opening them all in every run made each run, one with nothing new too,
     # slower by the day (365 manifests: 22 s to find nothing new on a local disk).
