@@ -44,6 +44,9 @@ INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 
 # Java, which exits at once, before the job can say why (SparkExitCode.OOM)
 SPARK_OOM_EXIT = 52
 SPARK_STAGES = ("silver", "gold")
+# The environment variable --time-basis-override defaults to: an override is an argument of every Silver run, not a
+# setting the lake keeps, so a laptop can keep it in its shell as the stack keeps it in the Glue job's arguments.
+TIME_BASIS_OVERRIDE_VARIABLE = "SILVER_TIME_BASIS_OVERRIDE"
 # What each stage needs from requirements.txt (import names): one missing means a Python other than the virtualenv's,
 # which otherwise failed half-way through with a traceback (tqdm when the ingest began landing, spark-submit after it).
 STAGE_PACKAGES = {
@@ -123,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OVERRIDES",
         default=None,
         help="Silver's --time_basis_override: dataset=reading or dataset@YYYY-MM=reading, comma-separated, "
-        "e.g. new_system@2025-11=utc (docs/silver.md, rule 2); it reaches the Bronze objects the run reads",
+        "e.g. new_system@2025-11=utc (docs/silver.md, rule 2); it reaches the Bronze objects the run reads "
+        f"(default ${TIME_BASIS_OVERRIDE_VARIABLE}, so that every run of a lake can be given the same)",
     )
     parser.add_argument(
         "--stages",
@@ -166,9 +170,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         problem = java_problem() or open_files_problem()
         if problem:
             parser.error(problem)
+    if args.time_basis_override is not None and "silver" not in args.stages:
+        parser.error("--time-basis-override is for the silver stage, which --stages leaves out")
+    if args.time_basis_override is None and "silver" in args.stages:
+        args.time_basis_override = os.environ.get(TIME_BASIS_OVERRIDE_VARIABLE) or None
     if args.time_basis_override is not None:
-        if "silver" not in args.stages:
-            parser.error("--time-basis-override is for the silver stage, which --stages leaves out")
         problem = time_basis_override_problem(args.time_basis_override)
         if problem:
             parser.error(problem.rstrip("."))

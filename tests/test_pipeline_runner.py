@@ -545,15 +545,35 @@ def test_the_silver_stage_hands_on_the_time_basis_override(tmp_path, monkeypatch
     monkeypatch.setattr(
         run_pipeline, "spark_submit", lambda script, job_args, log_file: handed.append(job_args)
     )
+    monkeypatch.delenv("SILVER_TIME_BASIS_OVERRIDE", raising=False)
     lake = tmp_path / "lake"
 
     argv = ["--lake", str(lake), "--stages", "silver", "--time-basis-override", "new_system@2025-11=utc"]
     assert run_pipeline.main(argv) == 0
     assert run_pipeline.main(["--lake", str(lake), "--stages", "silver"]) == 0
+    # kept in the environment for every run of the lake; the flag wins over it
+    monkeypatch.setenv("SILVER_TIME_BASIS_OVERRIDE", "legacy_2022=utc")
+    assert run_pipeline.main(["--lake", str(lake), "--stages", "silver"]) == 0
+    assert run_pipeline.main(argv) == 0
 
-    with_override, without = handed
+    with_override, without, from_environment, flag_first = handed
     assert with_override[-2:] == ["--time_basis_override", "new_system@2025-11=utc"]
     assert "--time_basis_override" not in without
+    assert from_environment[-2:] == ["--time_basis_override", "legacy_2022=utc"]
+    assert flag_first[-2:] == ["--time_basis_override", "new_system@2025-11=utc"]
+
+
+def test_a_bad_time_basis_override_in_the_environment_is_refused_only_when_silver_runs(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("SILVER_TIME_BASIS_OVERRIDE", "new_system@2025-13=utc")
+    with pytest.raises(SystemExit) as stopped:
+        run_pipeline.parse_args(["--lake", str(tmp_path / "lake"), "--stages", "silver"])
+    assert stopped.value.code == 2
+    assert "dates its reading with '2025-13', which is not a month written YYYY-MM" in capsys.readouterr().err
+    # a stage list without Silver does not read it
+    ingest_only = run_pipeline.parse_args(["--lake", str(tmp_path / "lake"), "--stages", "ingest"])
+    assert ingest_only.time_basis_override is None
 
 
 def test_a_blank_lake_argument_is_refused_too(tmp_path, monkeypatch, capsys):
