@@ -984,22 +984,33 @@ def reading_of_month(month: str, reading: str, reading_from: dict[str, str] | No
     return reading_from[max(started)] if started else reading
 
 
-def months_read_otherwise(
-    months: dict[int, dict], reading: str, dataset: str, era: str, reading_from: dict[str, str] | None = None
-) -> dict[str, dict]:
-    """The months of a file (yyyymm -> their summed evidence) whose own evidence is conclusive for another reading
-    than the file's (or, from a dated override's month on, than the override's), each decided as a file is
-    (``decide_time_basis`` without overrides; the era default decides nothing):
+def months_decided(months: dict[int, dict], dataset: str, era: str) -> dict[str, dict]:
+    """The months of a file (yyyymm -> their summed evidence) whose own evidence is conclusive, each decided as a
+    file is (``decide_time_basis`` without overrides; the era default decides nothing):
     ``{"2026-03": {"reading": "utc", "basis": "phone_profile", "counts": {…}}}``, in month order."""
-    otherwise = {}
+    decided = {}
     for number in sorted(months):
-        month = month_name(number)
         decision = decide_time_basis(months[number], dataset, era, {})
-        applied = reading_of_month(month, reading, reading_from)
-        if decision["basis"] != "era_default" and decision["reading"] != applied:
+        if decision["basis"] != "era_default":
             counts = decision["evidence"]["counts"]
-            otherwise[month] = {"reading": decision["reading"], "basis": decision["basis"], "counts": counts}
-    return otherwise
+            decided[month_name(number)] = {
+                "reading": decision["reading"],
+                "basis": decision["basis"],
+                "counts": counts,
+            }
+    return decided
+
+
+def months_read_otherwise(
+    decided: dict[str, dict], reading: str, reading_from: dict[str, str] | None = None
+) -> dict[str, dict]:
+    """The months of a file conclusive on their own (``months_decided``) for another reading than the file's (or,
+    from a dated override's month on, than the override's), in month order."""
+    return {
+        month: seen
+        for month, seen in decided.items()
+        if seen["reading"] != reading_of_month(month, reading, reading_from)
+    }
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -2061,7 +2072,8 @@ def _decide_readings(
         decision = decide_time_basis(file_evidence, dataset, era, overrides)
         # what the file's evidence alone decides (the decision without the override): what its months are compared with
         by_evidence = decide_time_basis(file_evidence, dataset, era, {})
-        otherwise = months_read_otherwise(months, by_evidence["reading"], dataset, era, dated)
+        decided = months_decided(months, dataset, era)
+        otherwise = months_read_otherwise(decided, by_evidence["reading"], dated)
         decision["months"] = {
             "with_evidence": len(months),
             "compared_with": by_evidence["reading"],
@@ -2081,37 +2093,34 @@ def _decide_readings(
                 by_evidence["basis"],
                 overridden(decision),
                 listed([f"{month} as {seen['reading']}" for month, seen in otherwise.items()]),
-                part_way_advice(months, by_evidence["reading"], dataset, era, overrides),
+                part_way_advice(decided, by_evidence["reading"], dataset, era, overrides),
             )
     return readings, reading_from
 
 
-def dated_to_give(months: dict[int, dict], reading: str, dataset: str, era: str) -> dict[str, str]:
-    """The dated overrides under which each month of a file conclusive on its own is read as its evidence says: from
-    the file's reading, a month at each change of reading (``{}`` when every such month reads as the file). A change
-    at the first conclusive month is left out when more follow: the file is then decided on its months before the
-    next, which read so."""
-    changes, current, first = {}, reading, None
-    for number in sorted(months):
-        decision = decide_time_basis(months[number], dataset, era, {})
-        if decision["basis"] == "era_default":
-            continue
-        first = first or month_name(number)
-        if decision["reading"] != current:
-            current = changes[month_name(number)] = decision["reading"]
+def dated_to_give(decided: dict[str, dict], reading: str) -> dict[str, str]:
+    """The dated overrides under which each month of a file conclusive on its own (``months_decided``) is read as its
+    evidence says: from the file's reading, a month at each change of reading (``{}`` when every such month reads as
+    the file). A change at the first conclusive month is left out when more follow: the file is then decided on its
+    months before the next, which read so."""
+    changes, current = {}, reading
+    for month, seen in decided.items():
+        if seen["reading"] != current:
+            current = changes[month] = seen["reading"]
+    first = next(iter(decided), None)
     if first in changes and len(changes) > 1:
         del changes[first]
     return changes
 
 
 def part_way_advice(
-    months: dict[int, dict], reading: str, dataset: str, era: str, overrides: dict[str, str]
+    decided: dict[str, dict], reading: str, dataset: str, era: str, overrides: dict[str, str]
 ) -> str:
     """The part-way warning's last sentence: the dated overrides that read each month as its own evidence does,
     named as the file's dated overrides are (its dataset, else its era), in place of those it has."""
     has_dated = bool(dated_overrides(overrides, dataset, era))
     name = era if has_dated and not any(key.startswith(f"{dataset}@") for key in overrides) else dataset
-    changes = dated_to_give(months, reading, dataset, era)
+    changes = dated_to_give(decided, reading)
     if not changes:
         return (
             "If it did not, leaving out the file's dated overrides reads each month as its own evidence does."

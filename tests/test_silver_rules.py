@@ -645,15 +645,16 @@ def test_the_months_whose_own_evidence_reads_otherwise_than_their_file_are_named
         202511: utc_calls,
         202512: {**calls, **with_scores({}, "business", {"wall_clock": 20, "utc": 19})},  # no lead: not named
     }
-    otherwise = S.months_read_otherwise(months, "wall_clock", "new_system", "new_system")
+    decided = S.months_decided(months, "new_system", "new_system")
+    otherwise = S.months_read_otherwise(decided, "wall_clock")
     assert otherwise == {
         "2025-11": {"reading": "utc", "basis": "phone_profile", "counts": {**dict.fromkeys(S.EVIDENCE_COUNTS, 0), **calls}},
         "2026-01": {"reading": "utc", "basis": "phone_profile", "counts": {**dict.fromkeys(S.EVIDENCE_COUNTS, 0), **calls}},
     }  # fmt: skip
     assert list(otherwise) == ["2025-11", "2026-01"]  # in month order
     # against another reading, the months conclusive for another one
-    assert S.months_read_otherwise(months, "utc", "new_system", "new_system").keys() == {"2025-08"}
-    assert S.months_read_otherwise({}, "wall_clock", "legacy_2022", "legacy29") == {}
+    assert S.months_read_otherwise(decided, "utc").keys() == {"2025-08"}
+    assert S.months_read_otherwise(S.months_decided({}, "legacy_2022", "legacy29"), "wall_clock") == {}
 
 
 def test_an_overridden_files_months_are_compared_with_what_its_own_evidence_decides(caplog):
@@ -758,14 +759,21 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
     # dated overrides the evidence reads otherwise throughout: leave them out; an era's, named by the era
     steady = {202509: wall_clock, 202510: wall_clock, 202511: wall_clock}
     assert S.part_way_advice(
-        steady, "wall_clock", "new_system", "new_system", {"new_system@2025-10": "utc"}
+        S.months_decided(steady, "new_system", "new_system"),
+        "wall_clock",
+        "new_system",
+        "new_system",
+        {"new_system@2025-10": "utc"},
     ) == ("If it did not, leaving out the file's dated overrides reads each month as its own evidence does.")
-    assert S.dated_to_give(months, "wall_clock", "legacy_2015", "legacy30") == {"2025-11": "utc"}
-    advice = S.part_way_advice(months, "wall_clock", "legacy_2015", "legacy30", {"legacy30@2025-10": "utc"})
+    legacy_months = S.months_decided(months, "legacy_2015", "legacy30")
+    assert S.dated_to_give(legacy_months, "wall_clock") == {"2025-11": "utc"}
+    advice = S.part_way_advice(
+        legacy_months, "wall_clock", "legacy_2015", "legacy30", {"legacy30@2025-10": "utc"}
+    )
     assert advice.startswith("If it did, --time_basis_override legacy30@2025-11=utc, in place of")
     # a month unlike those on either side: a change there and a change back
     anomaly = {202509: wall_clock, 202510: utc, 202511: wall_clock}
-    assert S.dated_to_give(anomaly, "wall_clock", "new_system", "new_system") == {
+    assert S.dated_to_give(S.months_decided(anomaly, "new_system", "new_system"), "wall_clock") == {
         "2025-10": "utc",
         "2025-11": "wall_clock",
     }
