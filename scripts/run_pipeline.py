@@ -189,10 +189,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def time_basis_override_problem(text: str) -> str | None:
     """Why the Silver job would refuse this --time_basis_override (its own sentence), asked before any stage runs;
-    None when it takes it. The job's own parser, loaded from its file (it is not a package of this folder)."""
-    spec = importlib.util.spec_from_file_location("silver_job", SILVER_JOB)
-    silver_job = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(silver_job)
+    None when it takes it. The job's own parser, imported from its stage folder as the serve stage imports its own."""
+    sys.path.insert(0, str(SILVER_JOB.parent))
+    import silver_job
+
     try:
         silver_job.parse_overrides(text)
     except silver_job.SilverError as error:
