@@ -906,8 +906,9 @@ def listed_unknown_values(
     return listed, totals
 
 
-def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[str, str]) -> dict:
-    """The reading of one file: override, else closure text, else 08:30 SLA targets, else phone profile, else era default."""
+def decide_time_basis(evidence: dict, era: str, override: str | None = None) -> dict:
+    """The reading of one file: its undated override (``overrides_applied``), else closure text, else 08:30 SLA
+    targets, else phone profile, else era default; the evidence's counts and scores beside it either way."""
     share = lambda part, whole: round(part / whole, 4) if whole else None  # noqa: E731
     scores = {
         reading: {
@@ -928,7 +929,6 @@ def decide_time_basis(evidence: dict, dataset: str, era: str, overrides: dict[st
         business, night = scores[reading]["phone_business_hours"], scores[reading]["phone_night"]
         scores[reading]["phone_profile"] = None if business is None else round(business - night, 4)
 
-    override = overrides_applied(overrides, dataset, era).get("reading")
     if override:
         decision = {"reading": override, "basis": "override"}
     elif counts["closed_texts"] >= 3 and (pick := winner("closed_text_match", 0.5, 0.2)):
@@ -956,14 +956,21 @@ def overrides_applied(overrides: dict[str, str], dataset: str, era: str) -> dict
     return applied
 
 
+def dated_overrides_name(overrides: dict[str, str], dataset: str, era: str) -> str:
+    """The name a file's dated overrides are given under: its dataset (``new_system@2026-03``), unless only its era
+    has some (``legacy30@2015-11``)."""
+    return next(
+        (name for name in (dataset, era) if any(key.startswith(f"{name}@") for key in overrides)), dataset
+    )
+
+
 def dated_overrides(overrides: dict[str, str], dataset: str, era: str) -> dict[str, str]:
-    """A file's dated overrides, month (YYYY-MM) -> the reading from it on, in month order: those naming its
-    dataset (``new_system@2026-03``), else those naming its era."""
-    for name in (dataset, era):
-        dated = {key.partition("@")[2]: r for key, r in overrides.items() if key.startswith(f"{name}@")}
-        if dated:
-            return dict(sorted(dated.items()))
-    return {}
+    """A file's dated overrides, month (YYYY-MM) -> the reading from it on, in month order: those given under
+    ``dated_overrides_name`` (never some of its dataset's and some of its era's)."""
+    name = dated_overrides_name(overrides, dataset, era)
+    return dict(
+        sorted((key.partition("@")[2], r) for key, r in overrides.items() if key.startswith(f"{name}@"))
+    )
 
 
 def deciding_evidence(file_evidence: dict, months: dict[int, dict], dated: dict[str, str]) -> dict:
@@ -984,13 +991,13 @@ def reading_of_month(month: str, reading: str, reading_from: dict[str, str] | No
     return reading_from[max(started)] if started else reading
 
 
-def months_decided(months: dict[int, dict], dataset: str, era: str) -> dict[str, dict]:
+def months_decided(months: dict[int, dict], era: str) -> dict[str, dict]:
     """The months of a file (yyyymm -> their summed evidence) whose own evidence is conclusive, each decided as a
     file is (``decide_time_basis`` without overrides; the era default decides nothing):
     ``{"2026-03": {"reading": "utc", "basis": "phone_profile", "counts": {…}}}``, in month order."""
     decided = {}
     for number in sorted(months):
-        decision = decide_time_basis(months[number], dataset, era, {})
+        decision = decide_time_basis(months[number], era)
         if decision["basis"] != "era_default":
             counts = decision["evidence"]["counts"]
             decided[month_name(number)] = {
@@ -2067,12 +2074,13 @@ def _decide_readings(
             continue
         suffix, dataset, era = entry["suffix"], entry["dataset"], entry["era"]
         months = monthly_evidence.get(suffix, {})
-        dated = dated_overrides(overrides, dataset, era)
+        applied = overrides_applied(overrides, dataset, era)
+        dated = applied.get("reading_from", {})
         file_evidence = deciding_evidence(evidence.get(suffix, {}), months, dated)
-        decision = decide_time_basis(file_evidence, dataset, era, overrides)
-        # what the file's evidence alone decides (the decision without the override): what its months are compared with
-        by_evidence = decide_time_basis(file_evidence, dataset, era, {})
-        decided = months_decided(months, dataset, era)
+        decision = decide_time_basis(file_evidence, era, applied.get("reading"))
+        # what the file's evidence alone decides (without its undated override): what its months are compared with
+        by_evidence = decide_time_basis(file_evidence, era)
+        decided = months_decided(months, era)
         otherwise = months_read_otherwise(decided, by_evidence["reading"], dated)
         decision["months"] = {
             "with_evidence": len(months),
@@ -2119,7 +2127,7 @@ def part_way_advice(
     """The part-way warning's last sentence: the dated overrides that read each month as its own evidence does,
     named as the file's dated overrides are (its dataset, else its era), in place of those it has."""
     has_dated = bool(dated_overrides(overrides, dataset, era))
-    name = era if has_dated and not any(key.startswith(f"{dataset}@") for key in overrides) else dataset
+    name = dated_overrides_name(overrides, dataset, era)
     changes = dated_to_give(decided, reading)
     if not changes:
         return (

@@ -564,16 +564,18 @@ def test_time_basis_decision_prefers_override_then_closure_text_then_targets_the
     }.items():
         for measure, value in {"closed_text": text, "business": business, "night": night}.items():
             evidence[S.evidence_column(reading, measure)] = value
-    assert S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})["basis"] == "closed_text"
-    assert S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})["reading"] == "wall_clock"
-    assert (
-        S.decide_time_basis(evidence, "legacy_2022", "legacy29", {"legacy_2022": "utc"})["reading"] == "utc"
-    )
+    assert S.decide_time_basis(evidence, "legacy29")["basis"] == "closed_text"
+    assert S.decide_time_basis(evidence, "legacy29")["reading"] == "wall_clock"
+    assert S.decide_time_basis(evidence, "legacy29", "utc")["reading"] == "utc"
+    # the override a file takes: the one naming its dataset before the one naming its era
+    assert S.overrides_applied(
+        {"legacy29": "shifted_back", "legacy_2022": "utc"}, "legacy_2022", "legacy29"
+    ) == {"reading": "utc"}
     without_text = {**evidence, "closed_texts": 0}
-    decided = S.decide_time_basis(without_text, "new_system", "new_system", {})
+    decided = S.decide_time_basis(without_text, "new_system")
     assert (decided["reading"], decided["basis"]) == ("shifted_back", "phone_profile")
     assert decided["evidence"]["scores"]["shifted_back"]["phone_night"] == 0.02
-    nothing = S.decide_time_basis({}, "legacy_2015", "legacy30", {})
+    nothing = S.decide_time_basis({}, "legacy30")
     assert (nothing["reading"], nothing["basis"]) == ("shifted_back", "era_default")
 
 
@@ -582,13 +584,13 @@ def test_a_lead_exactly_at_the_margin_decides():
     # (0.6 - 0.4 is 0.19999999999999996 in floats)
     evidence = {"closed_texts": 10, S.evidence_column("wall_clock", "closed_text"): 6}
     evidence[S.evidence_column("shifted_back", "closed_text")] = 4
-    decided = S.decide_time_basis(evidence, "legacy_2022", "legacy29", {})
+    decided = S.decide_time_basis(evidence, "legacy29")
     assert (decided["reading"], decided["basis"]) == ("wall_clock", "closed_text")
 
 
 def decided(evidence: dict, era: str = "legacy29") -> tuple[str, str]:
     """(reading, basis) of a file of ``era`` with this evidence and no override."""
-    decision = S.decide_time_basis(evidence, "legacy_2022", era, {})
+    decision = S.decide_time_basis(evidence, era)
     return decision["reading"], decision["basis"]
 
 
@@ -645,7 +647,7 @@ def test_the_months_whose_own_evidence_reads_otherwise_than_their_file_are_named
         202511: utc_calls,
         202512: {**calls, **with_scores({}, "business", {"wall_clock": 20, "utc": 19})},  # no lead: not named
     }
-    decided = S.months_decided(months, "new_system", "new_system")
+    decided = S.months_decided(months, "new_system")
     otherwise = S.months_read_otherwise(decided, "wall_clock")
     assert otherwise == {
         "2025-11": {"reading": "utc", "basis": "phone_profile", "counts": {**dict.fromkeys(S.EVIDENCE_COUNTS, 0), **calls}},
@@ -654,7 +656,7 @@ def test_the_months_whose_own_evidence_reads_otherwise_than_their_file_are_named
     assert list(otherwise) == ["2025-11", "2026-01"]  # in month order
     # against another reading, the months conclusive for another one
     assert S.months_read_otherwise(decided, "utc").keys() == {"2025-08"}
-    assert S.months_read_otherwise(S.months_decided({}, "legacy_2022", "legacy29"), "wall_clock") == {}
+    assert S.months_read_otherwise(S.months_decided({}, "legacy29"), "wall_clock") == {}
 
 
 def test_an_overridden_files_months_are_compared_with_what_its_own_evidence_decides(caplog):
@@ -759,13 +761,13 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
     # dated overrides the evidence reads otherwise throughout: leave them out; an era's, named by the era
     steady = {202509: wall_clock, 202510: wall_clock, 202511: wall_clock}
     assert S.part_way_advice(
-        S.months_decided(steady, "new_system", "new_system"),
+        S.months_decided(steady, "new_system"),
         "wall_clock",
         "new_system",
         "new_system",
         {"new_system@2025-10": "utc"},
     ) == ("If it did not, leaving out the file's dated overrides reads each month as its own evidence does.")
-    legacy_months = S.months_decided(months, "legacy_2015", "legacy30")
+    legacy_months = S.months_decided(months, "legacy30")
     assert S.dated_to_give(legacy_months, "wall_clock") == {"2025-11": "utc"}
     advice = S.part_way_advice(
         legacy_months, "wall_clock", "legacy_2015", "legacy30", {"legacy30@2025-10": "utc"}
@@ -773,7 +775,7 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
     assert advice.startswith("If it did, --time_basis_override legacy30@2025-11=utc, in place of")
     # a month unlike those on either side: a change there and a change back
     anomaly = {202509: wall_clock, 202510: utc, 202511: wall_clock}
-    assert S.dated_to_give(S.months_decided(anomaly, "new_system", "new_system"), "wall_clock") == {
+    assert S.dated_to_give(S.months_decided(anomaly, "new_system"), "wall_clock") == {
         "2025-10": "utc",
         "2025-11": "wall_clock",
     }
