@@ -1945,11 +1945,28 @@ def read_again(silver_path: str, section: str, rebuild: bool) -> str:
     )
 
 
+def overrides_recorded(recorded: dict) -> bool:
+    """Whether an object's state record says what the overrides made of its reading (``time_basis_override``):
+    Silver records it and the object's era together (``_finish``); a record written before it did has neither."""
+    return "era" in recorded
+
+
+def read_with_other_overrides(recorded: dict, dataset: str, overrides: dict[str, str]) -> bool:
+    """Whether an object read earlier was read with other time-basis overrides than these. An empty object never
+    was (it has no rows to read); one recorded before Silver recorded overrides was, when there are overrides at all
+    (as every such run warned before)."""
+    if not overrides_recorded(recorded):
+        return bool(overrides)
+    if recorded["era"] == "empty":
+        return False
+    return recorded.get("time_basis_override", {}) != overrides_applied(overrides, dataset, recorded["era"])
+
+
 def overrides_said(recorded: dict, dataset: str) -> str:
     """The overrides an object was read with, as --time_basis_override would give them (named by its dataset),
     from its state record: 'legacy_2022=utc', 'new_system@2025-11=utc', 'none', or 'not recorded' for an object
     read before Silver recorded them."""
-    if "era" not in recorded:
+    if not overrides_recorded(recorded):
         return "not recorded"
     applied = recorded.get("time_basis_override", {})
     said = [f"{dataset}={applied['reading']}"] if "reading" in applied else []
@@ -1961,21 +1978,14 @@ def name_objects_read_otherwise(
     report: dict, processed: dict[str, dict], read_earlier: set[str], silver_path: str
 ) -> None:
     """Count in the report, and warn of, the objects read earlier with other mapping files, other Silver rules or
-    other time-basis overrides than this run's, or before Silver recorded which: their rows keep the values those
-    gave until they are read again. (An object recorded before the overrides were counts as read otherwise only when
-    this run has overrides, as every such run warned before; an empty object never does: it has no rows to read.)"""
+    other time-basis overrides (``read_with_other_overrides``) than this run's, or before Silver recorded which: their
+    rows keep the values those gave until they are read again."""
     rebuild = any("rules" not in processed[suffix] for suffix in read_earlier)
     overrides = report["time_basis_overrides"]
     overridden_otherwise = [
         suffix
         for suffix in read_earlier
-        if processed[suffix].get("era") != "empty"
-        and (
-            processed[suffix].get("time_basis_override", {})
-            != overrides_applied(overrides, dataset_of(suffix), processed[suffix]["era"])
-            if "era" in processed[suffix]
-            else bool(overrides)
-        )
+        if read_with_other_overrides(processed[suffix], dataset_of(suffix), overrides)
     ]
     if overridden_otherwise:
         report["objects_read_with_other_overrides"] = len(overridden_otherwise)
