@@ -256,6 +256,7 @@ SILVER_RULES = (
     "PHONE_CHANNEL",  # which openings are phone evidence
     "mark_duplicates",
     "mark_repeated_rejects",
+    "file_reading",  # the reading a file's rows are written with
     "decide_time_basis",
     "overrides_applied",  # which overrides a file takes
     "dated_overrides",
@@ -984,6 +985,15 @@ def deciding_evidence(file_evidence: dict, months: dict[int, dict], dated: dict[
     return {column: sum(tally.get(column, 0) for tally in before) for column in EVIDENCE_COLUMNS}
 
 
+def file_reading(file_evidence: dict, months: dict[int, dict], era: str, applied: dict) -> tuple[dict, dict]:
+    """A file's time-basis decision, whose reading its rows are written with (its undated override, else what
+    ``decide_time_basis`` makes of its evidence: with dated overrides, of its months before the first,
+    ``deciding_evidence``), and beside it what that evidence alone decides, which its months are compared with.
+    ``applied`` is the file's ``overrides_applied``."""
+    evidence = deciding_evidence(file_evidence, months, applied.get("reading_from", {}))
+    return decide_time_basis(evidence, era, applied.get("reading")), decide_time_basis(evidence, era)
+
+
 def reading_of_month(month: str, reading: str, reading_from: dict[str, str] | None) -> str:
     """The reading a month of a file is read with: the latest dated override's from a month on or before it, else
     the file's reading."""
@@ -1657,9 +1667,28 @@ def parse_max_reject_share(text: str | None) -> float | None:
 # ----------------------------------------------------------------------------------------------------------
 # The run
 # ----------------------------------------------------------------------------------------------------------
+def state_record(entry: dict, report: dict) -> dict:
+    """What the state keeps of a Bronze object a run read (a planned entry): its size, modified time and ingest time,
+    which tell it from a later object under its key; the mapping files' fingerprint, SILVER_RULES_VERSION, its era
+    and what the time-basis overrides made of its reading (``overrides_applied``), all as the run's report says,
+    which tell the objects read otherwise (``name_objects_read_otherwise``); and the run's id."""
+    return {
+        "size": entry["size"],
+        "modified": entry["modified"],
+        "ingested_at": entry["ingested_at"],
+        "mappings": report["mappings_fingerprint"],
+        "rules": report["silver_rules_version"],
+        "era": entry["era"],
+        "time_basis_override": overrides_applied(
+            report["time_basis_overrides"], entry["dataset"], entry["era"]
+        ),
+        "run_id": report["run_id"],
+    }
+
+
 def read_state(files: LakeFiles, silver_path: str) -> dict[str, dict]:
-    """Bronze objects already processed: suffix -> size, modified, ingested_at, mappings (fingerprint), rules
-    (SILVER_RULES_VERSION), run_id."""
+    """Bronze objects already processed: suffix -> its ``state_record`` (records written before 2026-11-26 lack
+    ``rules``, those before 2026-11-27 ``era`` and ``time_basis_override``)."""
     state_file = f"{silver_path}/{STATE_FILE}"
     if not files.exists(state_file):
         return {}
@@ -1820,7 +1849,12 @@ def run_silver(
     try:
         file_reports = {e["suffix"]: _file_report(e) for e in planned}
         records = read_bronze(spark, planned)
-        if records is None:  # only empty files
+        if records is None:  # only empty files: no rows and no Spark job, but every field a report has
+            report["null_rate"] = dict.fromkeys(NULL_RATE_COLUMNS)  # the null rates of no rows
+            report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
+                {kind: {} for kind in UNKNOWN_VALUE_KINDS}
+            )
+            report["step_seconds"] = {}
             return _finish(
                 files, silver_path, report, file_reports, processed, planned, started, [], manifest_index
             )
@@ -2086,10 +2120,7 @@ def _decide_readings(
         months = monthly_evidence.get(suffix, {})
         applied = overrides_applied(overrides, dataset, era)
         dated = applied.get("reading_from", {})
-        file_evidence = deciding_evidence(evidence.get(suffix, {}), months, dated)
-        decision = decide_time_basis(file_evidence, era, applied.get("reading"))
-        # what the file's evidence alone decides (without its undated override): what its months are compared with
-        by_evidence = decide_time_basis(file_evidence, era)
+        decision, by_evidence = file_reading(evidence.get(suffix, {}), months, era, applied)
         decided = months_decided(months, era)
         otherwise = months_read_otherwise(decided, by_evidence["reading"], dated)
         decision["months"] = {
@@ -2459,13 +2490,6 @@ def _finish(
         era["files"] += 1
         for k in keys:
             era[k] += entry[k]
-    # every file read was empty: no rows and no Spark job, but every field a report has (null rates of no rows)
-    if "null_rate" not in report:
-        report["null_rate"] = dict.fromkeys(NULL_RATE_COLUMNS)
-        report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
-            {kind: {} for kind in UNKNOWN_VALUE_KINDS}
-        )
-        report["step_seconds"] = {}
     report.update(
         status="ok",
         finished_at=utc_second_now(),
@@ -2482,19 +2506,7 @@ def _finish(
     text = json.dumps(report, indent=1, default=str)
     files.write_text(f"{silver_path}/{QUALITY_FOLDER}/{report['run_id']}.json", text)
     files.write_text(f"{silver_path}/{QUALITY_FOLDER}/latest.json", text)
-    for entry in planned:
-        processed[entry["suffix"]] = {
-            "size": entry["size"],
-            "modified": entry["modified"],
-            "ingested_at": entry["ingested_at"],
-            "mappings": report["mappings_fingerprint"],
-            "rules": report["silver_rules_version"],
-            "era": entry["era"],
-            "time_basis_override": overrides_applied(
-                report["time_basis_overrides"], entry["dataset"], entry["era"]
-            ),
-            "run_id": report["run_id"],
-        }
+    processed.update({entry["suffix"]: state_record(entry, report) for entry in planned})
     files.write_text(f"{silver_path}/{STATE_FILE}", json.dumps({"objects": processed}, indent=1))
     write_manifest_index(files, silver_path, manifest_index)
     # a summary that warns is logged as a WARNING, so that a filter on the level finds it
