@@ -2140,14 +2140,14 @@ def _decide_readings(
                 suffix,
                 by_evidence["reading"],
                 by_evidence["basis"],
-                overridden(decision),
+                override_clause(decision),
                 listed([f"{month} as {seen['reading']}" for month, seen in otherwise.items()]),
                 part_way_advice(decided, by_evidence["reading"], dataset, era, overrides),
             )
     return readings, reading_from
 
 
-def dated_to_give(decided: dict[str, dict], reading: str) -> dict[str, str]:
+def dated_overrides_to_suggest(decided: dict[str, dict], reading: str) -> dict[str, str]:
     """The dated overrides under which each month of a file conclusive on its own (``months_decided``) is read as its
     evidence says: from the file's reading, a month at each change of reading (``{}`` when every such month reads as
     the file). A change at the first conclusive month is left out when more follow: the file is then decided on its
@@ -2169,7 +2169,7 @@ def part_way_advice(
     named as the file's dated overrides are (its dataset, else its era), in place of those it has."""
     has_dated = bool(dated_overrides(overrides, dataset, era))
     name = dated_overrides_name(overrides, dataset, era)
-    changes = dated_to_give(decided, reading)
+    changes = dated_overrides_to_suggest(decided, reading)
     if not changes:
         return (
             "If it did not, leaving out the file's dated overrides reads each month as its own evidence does."
@@ -2179,7 +2179,7 @@ def part_way_advice(
     return f"If it did, --time_basis_override {given}{instead} reads each month as its own evidence does."
 
 
-def overridden(decision: dict) -> str:
+def override_clause(decision: dict) -> str:
     """What the overrides make of a file's reading, for the part-way warning: '', '; read as utc by the override',
     '; utc from 2026-03 by the override', '; read as utc, wall_clock from 2026-03 by the overrides'."""
     said = [f"read as {decision['reading']}"] if decision["basis"] == "override" else []

@@ -768,14 +768,14 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
         {"new_system@2025-10": "utc"},
     ) == ("If it did not, leaving out the file's dated overrides reads each month as its own evidence does.")
     legacy_months = S.months_decided(months, "legacy30")
-    assert S.dated_to_give(legacy_months, "wall_clock") == {"2025-11": "utc"}
+    assert S.dated_overrides_to_suggest(legacy_months, "wall_clock") == {"2025-11": "utc"}
     advice = S.part_way_advice(
         legacy_months, "wall_clock", "legacy_2015", "legacy30", {"legacy30@2025-10": "utc"}
     )
     assert advice.startswith("If it did, --time_basis_override legacy30@2025-11=utc, in place of")
     # a month unlike those on either side: a change there and a change back
     anomaly = {202509: wall_clock, 202510: utc, 202511: wall_clock}
-    assert S.dated_to_give(S.months_decided(anomaly, "new_system"), "wall_clock") == {
+    assert S.dated_overrides_to_suggest(S.months_decided(anomaly, "new_system"), "wall_clock") == {
         "2025-10": "utc",
         "2025-11": "wall_clock",
     }
@@ -786,7 +786,7 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
         "override",
         {},
     )
-    assert S.overridden(both) == "; read as shifted_back, utc from 2025-11 by the overrides"
+    assert S.override_clause(both) == "; read as shifted_back, utc from 2025-11 by the overrides"
     counts = dict.fromkeys(("rows_read", "rows_written", "rows_quarantined", "duplicates_removed"), 0)
     entry = {"source_file": "f.csv", "era": "new_system", **counts, "time_basis": both}
     assert "time basis shifted_back (override), utc from 2025-11 (override)" in S.summary(
