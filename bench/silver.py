@@ -89,7 +89,8 @@ SPARK_FLOOR = textwrap.dedent(
 # precinct, street names, the City Hall placeholder and bounding box, the rejects, one row per case, month
 # partitions. Written from docs/silver.md's rules, not from the job's code.
 # Not in it: per-file time-basis evidence (tests/test_silver_differential.py re-derives the decision in Python and
-# hands the readings in), malformed-record capture (DuckDB skips such rows), quarantine, report and conservation
+# hands the readings in), Bronze's manifests (the test reads their ingest times and hands them in; else each file's
+# ingest_date folder's day), malformed-record capture (DuckDB skips such rows), quarantine, report and conservation
 # check. tests/test_silver_differential.py holds what it does to Silver's values, case by case.
 DUCKDB_SQL = """
 -- Spark's reader trims every whitespace around an unquoted field (a tab too), and Silver then spaces: both here
@@ -137,8 +138,11 @@ create or replace table legacy_subjects as select lower(value) as key, nullif(le
 create or replace table raw as {union};
 create or replace table cleaned as
 with typed as (
-    select *, stamp(opened_raw) as opened_s, stamp(closed_raw) as closed_s, stamp(target_raw) as target_s,
-        try_cast(regexp_extract(filename, 'ingest_date=([^/]+)', 1) as timestamp) as ingested_at,
+    select * exclude (ingested_given),
+        stamp(opened_raw) as opened_s, stamp(closed_raw) as closed_s, stamp(target_raw) as target_s,
+        -- the ingest time given for the file (a Bronze manifest's), else its ingest_date folder's day at 00:00 UTC
+        coalesce(ingested_given, try_cast(regexp_extract(filename, 'ingest_date=([^/]+)', 1) as timestamp))
+            as ingested_at,
         regexp_extract(filename, 'dataset=([^/]+)/ingest_date=[^/]+/[^/]+$', 1) as dataset,
         case era when 'new_system' then 'new' else 'legacy' end as source_system
     from raw
@@ -283,12 +287,15 @@ def duckdb_union(
     groups: dict[str, list[str]],
     readings: dict[str, str] | None = None,
     reading_from: dict[str, dict[str, str]] | None = None,
+    ingested_at: dict[str, str] | None = None,
 ) -> str:
     """One SELECT per era mapping its columns to Silver's canonical names, unioned; each file's time-basis reading
     (``readings``: path -> reading) or its era's default as ``time_basis``, and for a file with dated overrides
     (``reading_from``: path -> {"YYYY-MM": reading}) the reading of the latest such month at or before the month its
-    record's opening stamp names as written (docs/silver.md rule 2, "A file whose time basis changes part-way")."""
-    readings, reading_from = readings or {}, reading_from or {}
+    record's opening stamp names as written (docs/silver.md rule 2, "A file whose time basis changes part-way"); a
+    file's ingest time given in ``ingested_at`` (path -> ISO time in UTC, ``Z``, as Bronze's manifests write it) as
+    ``ingested_given``, else null (the SQL then takes the ingest_date folder's day)."""
+    readings, reading_from, ingested_at = readings or {}, reading_from or {}, ingested_at or {}
     selects = []
     for era, paths in groups.items():
         mapping = source_columns(era)
@@ -305,6 +312,12 @@ def duckdb_union(
             for start, r in sorted(reading_from.get(p, {}).items(), reverse=True)
         )
         reading = f"case {dated} else {reading} end" if dated else reading
+        times = " ".join(
+            f"when {sql_literal(p)} then {sql_literal(ingested_at[p].removesuffix('Z'))}::timestamp"
+            for p in paths
+            if p in ingested_at
+        )
+        given = f"case filename {times} end" if times else "null::timestamp"
         columns = ", ".join(
             f"blank({mapping[c]}) as {c}" if c in mapping else f"null::varchar as {c}"
             for c in silver_job.RAW_COLUMNS
@@ -312,7 +325,7 @@ def duckdb_union(
         file_list = ", ".join(sql_literal(p) for p in paths)
         selects.append(
             f"select '{era}' as era, filename, {reading} as time_basis, row_number() over () as row_position, "
-            f"{columns} "
+            f"{given} as ingested_given, {columns} "
             f"from read_csv([{file_list}], all_varchar = true, header = true, filename = true, ignore_errors = true, "
             # each file's own header and dialect: a file with a BOM or CRLF among others, NEW SYSTEM's column order
             "union_by_name = true)"
@@ -325,13 +338,16 @@ def duckdb_silver_sql(
     target: Path,
     readings: dict[str, str] | None = None,
     reading_from: dict[str, dict[str, str]] | None = None,
+    ingested_at: dict[str, str] | None = None,
 ) -> str:
     """The DuckDB cleaning of the files (era -> paths, ``header_groups``) into month partitions under ``target``,
     each file read with its time-basis reading in ``readings`` (path -> reading), else its era's default, and a
-    file's records from a dated override's month on with its reading (``reading_from``, as ``duckdb_union``)."""
+    file's records from a dated override's month on with its reading (``reading_from``, as ``duckdb_union``); each
+    file's ingest time, which orders the dedupe, from ``ingested_at`` (path -> ISO time, as ``duckdb_union``), else
+    its ingest_date folder's day."""
     return DUCKDB_SQL.format(
         mappings=REPO / "glue" / "mappings",
-        union=duckdb_union(groups, readings, reading_from),
+        union=duckdb_union(groups, readings, reading_from, ingested_at),
         target=target,
     )
 
