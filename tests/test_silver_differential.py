@@ -39,15 +39,31 @@ gets wrong shows here.
   (the reject-share guard from the same counts); the edge Bronze is first run with ``--max_reject_share``
   GUARD_SHARE, which must stop with ``guard_stop``'s sentence and leave nothing under Silver, then without. Its files
   of 1,000 rows or more (legacy 2020, 2021, 2023) and their 105 unknown neighbourhoods are there for that.
+- A Silver built run by run (``incremental_lake``): Bronze landed by three ingests with manifests (INCREMENTAL_RUNS),
+  each followed by a Silver run over the Silver the runs before left, one object read a run late (READ_LATE) and a
+  day's landing restored after later ones were read.
+  After each run the table must equal the DuckDB SQL's over the files read so far, each given its manifest's ingest
+  time, every column of every case; the run's months rewritten (``partitions_written``) must be those its rows land in
+  or leave, the others keep their Parquet files, and its null rates are over the rows it writes. ``runs_re_derived``
+  gives rules 8-10 run by run (a reject already quarantined by an earlier run, or a record losing to the table's row,
+  is a duplicate), which each run's counts, unknown values and quarantine rows (in its ``run_id`` folder, with their
+  dataset and manifest ingest time) must equal; and the end state must equal one run's over the same Bronze into an
+  empty Silver: the table row for row, the quarantine but for ``run_id`` and ``row_position`` (which numbers the run's
+  files). The ingest times were chosen so that the folders' days and the paths would order otherwise (asserted: the
+  SQL given none keeps other records).
 - What stays out: malformed records in the DuckDB comparison (DuckDB skips them; the Python compares them), the
-  quarantine's other columns, the report's timings and state, a run that reads only empty files, a run over an
-  existing Silver (a reject already quarantined, a case already in the table: test_silver_incremental.py
-  and test_silver_rebuild_equivalence.py), the override's parsing (its grammar and refusals) and the warnings and
-  summary line it changes (test_silver_rules.py and test_silver_bad_input.py), an override reaching objects processed
-  earlier (a run over an existing Silver), and the evidence sample of files over 32 MB (every file here is smaller:
-  every record is examined).
-- ingested_at: DuckDB and the Python take the ``ingest_date`` folder; no file here has a manifest nor was landed on its
-  folder's day, so Silver takes the folder's date too (asserted from its report).
+  quarantine's other columns on the single-run Bronzes, the report's timings and state, a run that reads only empty
+  files, an object read again (changed in place, or announced again by a later manifest) and a reject first read from
+  a later ingest than one run would read it from (an older ingest holding it read late), where the quarantine may name
+  another file than one run's would (test_silver_incremental.py and test_silver_rebuild_equivalence.py), the override's parsing (its grammar and refusals) and the warnings and summary
+  line it changes (test_silver_rules.py and test_silver_bad_input.py), an override reaching objects processed earlier
+  (a run over an existing Silver), and the evidence sample of files over 32 MB (every file here is smaller: every
+  record is examined).
+- ingested_at: on the single-run Bronzes DuckDB and the Python take the ``ingest_date`` folder; no file there has a
+  manifest nor was landed on its folder's day, so Silver takes the folder's date too (asserted from its report). On
+  the run-by-run Bronze every file has a manifest's time, read as docs/silver.md "Reading Bronze" says
+  (``manifest_ingest_times``) and handed to the SQL; an object's modification time (``object_modified``) is met
+  nowhere here.
 """
 
 from __future__ import annotations
@@ -77,6 +93,7 @@ from silver_helpers import (
     land,
     legacy29_row,
     new_system_row,
+    write_manifest,
 )
 from synthetic_bronze import LEGACY30, LEGACY30_RENAMES, MIN_ROWS, write_synthetic_bronze
 
@@ -434,66 +451,99 @@ def raw_record(record: BronzeRecord, header: list[str], era: str) -> str:
 
 
 class Bronze(NamedTuple):
-    """What rules 8-10 give for a Bronze read in one run into an empty Silver: the report's counts per file
-    (``source_file`` from dataset= on -> rows read / written / quarantined, duplicates removed, rejects by reason,
-    reject share, era), the quarantine as (source_file, reject_reason, raw_record) rows, and the record each case
-    keeps (the rows the run writes)."""
+    """What rules 8-10 give for the files one run reads: the report's counts per file (``source_file`` from dataset=
+    on -> rows read / written / quarantined, duplicates removed, rejects by reason, reject share, era), the quarantine
+    the run adds as (source_file, reject_reason, raw_record) rows, and the record each case the run writes keeps."""
 
     files: dict[str, dict]
     quarantine: Counter
-    # case id -> the era and the values (``cleaned``) of the record whose row the table keeps
+    # case id -> the era and the values (``cleaned``) of the record whose row the run writes
     written: dict[str, tuple[str, dict]]
 
 
-def quarantine_and_counts(bronze: Path) -> Bronze:
-    """Rules 8, 9 and 10 over every file under ``bronze``, read in one run, from docs/silver.md: each record's reject
-    reason, a reject quarantined once (the first file in ingest order, then path, that holds it), one good record per
-    case kept (the newest: ingest, path, row), the others duplicates. Every file's ingest time is its ingest_date
-    folder's (no manifests, no file landed on its folder's day: asserted from Silver's report)."""
-    paths = list(bronze.glob("dataset=*/ingest_date=*/*"))
-    eras = {path: era for era, group in silver_bench.header_groups([str(p) for p in paths if p.stat().st_size])
+def ingest_time(name: str, ingest_times: dict[str, datetime]) -> datetime:
+    """A file's ingested_at (naive UTC): a manifest's (``ingest_times``, by ``source_file``), else its ingest_date
+    folder's day at 00:00 (docs/silver.md "Reading Bronze"; a file landed on its folder's day is never met here)."""
+    if name in ingest_times:
+        return ingest_times[name]
+    return datetime.fromisoformat(re.search(r"ingest_date=([^/]+)", name).group(1))
+
+
+def quarantine_and_counts(bronze: Path, ingest_times: dict[str, datetime] | None = None) -> Bronze:
+    """Rules 8, 9 and 10 over every file under ``bronze``, read in one run into an empty Silver (``runs_re_derived``).
+    Without ``ingest_times`` every file's ingest time is its ingest_date folder's (no manifests, no file landed on its
+    folder's day: asserted from Silver's report)."""
+    return runs_re_derived(bronze, [[str(p.relative_to(bronze)) for p in bronze.glob("dataset=*/ingest_date=*/*")]],
+                           ingest_times)[0]  # fmt: skip
+
+
+def runs_re_derived(
+    bronze: Path, runs: list[list[str]], ingest_times: dict[str, datetime] | None = None
+) -> list[Bronze]:
+    """Rules 8, 9 and 10 over the files of ``bronze`` read by successive runs into one Silver (``runs``: each run's
+    files, ``source_file`` from dataset= on), from docs/silver.md, per run: each record's reject reason; a reject
+    quarantined once (by dataset and raw_record: the first file, in ingest order then path, of the first run that
+    holds it; copies in that file all); one good record per case kept, the newest (ingest, path, row), among the
+    run's records and against the row an earlier run left (which wins only when its ingest, then path, is later); the
+    others duplicates. ``ingest_times``: a file's ingested_at from the manifests (``ingest_time``)."""
+    paths = {str(path.relative_to(bronze)): path for path in bronze.glob("dataset=*/ingest_date=*/*")}
+    eras = {path: era for era, group in silver_bench.header_groups([str(p) for p in paths.values() if p.stat().st_size])
             .items() for path in map(Path, group)}  # fmt: skip
-    files, quarantine, first_file_of = {}, Counter(), {}
-    newest: dict[str, tuple] = {}  # case id -> (its winning record's ingest, path, row)
-    written: dict[str, tuple[str, dict]] = {}  # case id -> its winning record's era and values
-    for path in sorted(paths, key=lambda path: (path.parent.name, str(path.relative_to(bronze)))):
-        name, dataset = str(path.relative_to(bronze)), path.parent.parent.name.removeprefix("dataset=")
-        header, records = bronze_records(path) if path in eras else ([], [])
-        counts = files[name] = dict.fromkeys(COUNTS, 0) | {
-            "rejects_by_reason": Counter(),
-            "era": eras.get(path, "empty"),
-        }
-        counts["rows_read"] = len(records)
-        for row, record in enumerate(records):
-            if len(record.values) != len(header):
-                reason, raw, case_id = "malformed_record", record.text, None
-            elif any(
-                end in (as_read(record)[-1] or "") for end in "\r\n"
-            ):  # a quote left open in the last column
-                reason, raw, case_id = "unclosed_quote", raw_record(record, header, eras[path]), None
-            else:
-                canonical = cleaned(record, header, eras[path])
-                reason, case_id = reject_reason(canonical), canonical.get("case_id")
-                raw = raw_record(record, header, eras[path]) if reason else None
-            if reason is None:
-                key = (path.parent.name, name, row)
-                if case_id in newest:
-                    files[newest[case_id][1]]["duplicates_removed"] += 1
-                    files[newest[case_id][1]]["rows_written"] -= 1
-                newest[case_id], written[case_id] = key, (eras[path], canonical)
-                counts["rows_written"] += 1
-                continue
-            counts["rejects_by_reason"][reason] += 1
-            if first_file_of.setdefault((dataset, raw), name) == name:
-                counts["rows_quarantined"] += 1
-                quarantine[(name, reason, raw)] += 1
-            else:
-                counts["duplicates_removed"] += 1
-    for counts in files.values():
-        rejects = sum(counts["rejects_by_reason"].values())
-        counts["reject_share"] = round(rejects / counts["rows_read"], 4) if counts["rows_read"] else None
-        counts["rejects_by_reason"] = dict(counts["rejects_by_reason"])
-    return Bronze(files, quarantine, written)
+    times = {name: ingest_time(name, ingest_times or {}) for name in paths}
+    # (dataset, raw_record) -> the run and file quarantining it
+    first_file_of: dict[tuple, tuple[int, str]] = {}
+    # case id -> the run and (ingest, path, row) of its winning record
+    newest: dict[str, tuple[int, tuple]] = {}
+    by_run = []
+    for run, names in enumerate(runs):
+        files, quarantine = {}, Counter()
+        # case id -> the era and values of the record the run writes
+        written: dict[str, tuple[str, dict]] = {}
+        for name in sorted(names, key=lambda name: (times[name], name)):
+            path, dataset = paths[name], paths[name].parent.parent.name.removeprefix("dataset=")
+            header, records = bronze_records(path) if path in eras else ([], [])
+            counts = files[name] = dict.fromkeys(COUNTS, 0) | {
+                "rejects_by_reason": Counter(),
+                "era": eras.get(path, "empty"),
+            }
+            counts["rows_read"] = len(records)
+            for row, record in enumerate(records):
+                if len(record.values) != len(header):
+                    reason, raw, case_id = "malformed_record", record.text, None
+                elif any(
+                    end in (as_read(record)[-1] or "") for end in "\r\n"
+                ):  # a quote left open in the last column
+                    reason, raw, case_id = "unclosed_quote", raw_record(record, header, eras[path]), None
+                else:
+                    canonical = cleaned(record, header, eras[path])
+                    reason, case_id = reject_reason(canonical), canonical.get("case_id")
+                    raw = raw_record(record, header, eras[path]) if reason else None
+                if reason is None:
+                    key = (times[name], name, row)
+                    if case_id in newest:
+                        run_before, before = newest[case_id]
+                        # the table's row is newer (ingest, then path): this record loses to it
+                        if run_before < run and before[:2] > key[:2]:
+                            counts["duplicates_removed"] += 1
+                            continue
+                        if run_before == run:  # an earlier record of this run loses to this one
+                            files[before[1]]["duplicates_removed"] += 1
+                            files[before[1]]["rows_written"] -= 1
+                    newest[case_id], written[case_id] = (run, key), (eras[path], canonical)
+                    counts["rows_written"] += 1
+                    continue
+                counts["rejects_by_reason"][reason] += 1
+                if first_file_of.setdefault((dataset, raw), (run, name)) == (run, name):
+                    counts["rows_quarantined"] += 1
+                    quarantine[(name, reason, raw)] += 1
+                else:
+                    counts["duplicates_removed"] += 1
+        for counts in files.values():
+            rejects = sum(counts["rejects_by_reason"].values())
+            counts["reject_share"] = round(rejects / counts["rows_read"], 4) if counts["rows_read"] else None
+            counts["rejects_by_reason"] = dict(counts["rejects_by_reason"])
+        by_run.append(Bronze(files, quarantine, written))
+    return by_run
 
 
 # ----------------------- the report's other parts: null rates, unknown mapping values, the reject-share guard, in Python
@@ -1383,8 +1433,14 @@ def test_the_edge_files_reach_what_the_guard_and_the_lists_tell_apart(edge_lake:
 
 
 def test_silver_and_the_duckdb_sql_agree_case_by_case(both_silvers: BothSilvers) -> None:
-    silver = rows_by_case(both_silvers.con, both_silvers.silver)
-    duck = rows_by_case(both_silvers.con, both_silvers.duckdb_silver)
+    assert_the_same_cases_and_values(
+        rows_by_case(both_silvers.con, both_silvers.silver),
+        rows_by_case(both_silvers.con, both_silvers.duckdb_silver),
+    )
+
+
+def assert_the_same_cases_and_values(silver: dict[str, dict], duck: dict[str, dict]) -> None:
+    """Silver's table and DuckDB's (``rows_by_case``) hold the same cases, and every column of each the same value."""
     assert silver
     only_silver, only_duckdb = sorted(silver.keys() - duck.keys()), sorted(duck.keys() - silver.keys())
     assert not only_silver and not only_duckdb, (
@@ -1538,3 +1594,357 @@ def test_the_report_says_the_same_whatever_order_spark_counts_in(
     assert json.dumps({k: v for k, v in again.items() if k not in run_marks}) == json.dumps(
         {k: v for k, v in first.items() if k not in run_marks}
     )  # in the same order
+
+
+# ------------------------------------- a Silver built run by run over an existing Silver, and Bronze's manifests
+# Three ingests, each with its manifest, each followed by a Silver run over the Silver the runs before left; ingest
+# times come from the manifests alone, and are chosen so that the folders' days or the paths would order otherwise.
+# Run 1, 1 March: four files of three eras, NEW SYSTEM landed before legacy_2024 (by its manifest), which share a case.
+# Run 2, 2 March: legacy_2024 re-issued (a case the same, one closed, one dropped, two moved to another month, one
+# with a newer record rejected, one new, one twice, a bad record repeated, one changed, one new), legacy_2011
+# re-issued (its short row repeated), and NEW SYSTEM re-issued at legacy_2024's ingest time, but still being copied
+# (READ_LATE: named ._COPYING_, as a copy of Bronze restored from a backup is while it runs) when the run lists Bronze.
+# Run 3, noon that day: NEW SYSTEM's copy done, its ingest time from the manifest run 2 read, the case it shares
+# with legacy_2024 goes to the later path over the row the table holds at the same ingest; legacy_2011 landed again
+# under the name Bronze gives a second landing of a day, which sorts before the morning's: the later ingest must win
+# over the row the table holds; and legacy_2024's landing of 28 February restored with its manifest: its record of a
+# case loses to the table's newer row.
+INCREMENTAL_2024_DAY_1 = [
+    legacy29_row("101005100001", "2024-01-10 09:00:00"),  # the same on day 2
+    legacy29_row("101005100002", "2024-01-11 09:00:00", source="Carrier Pigeon"),  # closed on day 2
+    legacy29_row("101005100003", "2024-05-05 09:00:00"),  # dropped on day 2: May keeps it
+    legacy29_row("101005100004", "2024-05-06 09:00:00"),  # moved to June on day 2: May loses it
+    legacy29_row("101005100005", "2024-02-14 09:00:00"),  # alone in February, moved to March on day 2
+    legacy29_row("101005100006", "2024-07-01 09:00:00"),  # its day-2 record moves it to August, rejected
+    legacy29_row("101005100007", "2024-09-01 09:00:00", ward="09"),  # NEW SYSTEM holds it too, landed earlier
+    legacy29_row("101005100090", "not a date"),  # repeated as it is on day 2
+    legacy29_row("101005100091", "2024-03-02 09:00:00", "2024-03-01 09:00:00"),  # changed on day 2
+]
+INCREMENTAL_2024_DAY_2 = [
+    legacy29_row("101005100001", "2024-01-10 09:00:00"),
+    legacy29_row("101005100002", "2024-01-11 09:00:00", "2024-01-12 10:30:00"),
+    legacy29_row("101005100004", "2024-06-06 09:00:00", "2024-06-06 11:00:00"),
+    legacy29_row("101005100005", "2024-03-01 09:00:00"),
+    legacy29_row("101005100006", "2024-08-02 09:00:00", "2024-08-01 09:00:00"),
+    legacy29_row("101005100008", "2024-10-01 09:00:00", neighborhood="Atlantis"),  # new
+    legacy29_row("101005100009", "2024-10-02 09:00:00"),  # new, twice: the later row wins
+    legacy29_row("101005100009", "2024-10-02 09:00:00", "2024-10-02 12:00:00"),
+    # its row until NEW SYSTEM's record at the same ingest is read (run 3)
+    legacy29_row("101005100007", "2024-09-01 09:00:00", ward="09"),
+    legacy29_row("101005100090", "not a date"),
+    legacy29_row(
+        "101005100091", "2024-03-02 09:00:00", "2024-03-01 09:00:00", closure_reason="Case Resolved"
+    ),
+    legacy29_row("101005100092", "2024-04-01 09:00:00", "yesterday"),  # new
+]
+INCREMENTAL_NEW_SYSTEM_DAY_1 = [
+    new_system_row("BCS-00100001", "2025-11-03 14:00:00", "2025-11-03 15:00:00"),
+    new_system_row("101005100007", "2024-09-01 13:00:00", ward="10"),  # loses to legacy_2024's later ingest
+    new_system_row("", "2025-11-04 14:00:00"),  # no case id, repeated on day 2
+]
+INCREMENTAL_NEW_SYSTEM_DAY_2 = [
+    new_system_row("BCS-00100001", "2025-11-03 14:00:00", "2025-11-03 15:00:00"),
+    new_system_row("BCS-00100002", "2025-12-01 14:00:00"),  # new
+    # wins over legacy_2024's row in the table: the later path at the same ingest
+    new_system_row("101005100007", "2024-09-01 13:00:00", "2024-09-02 13:00:00", ward="11"),
+    new_system_row("", "2025-11-04 14:00:00"),
+]
+INCREMENTAL_2011 = [
+    legacy29_row("101000100001", "2011-07-01 09:00:00"),  # closed on day 2, then closed otherwise at noon
+    legacy29_row("101000100002", "2011-07-02 09:00:00", "2011-07-02 10:00:00"),
+]
+INCREMENTAL_2011_DAY_2 = [
+    legacy29_row("101000100001", "2011-07-01 09:00:00", "2011-07-03 10:00:00"),
+    legacy29_row("101000100002", "2011-07-02 09:00:00", "2011-07-02 10:00:00"),
+]
+INCREMENTAL_2011_NOON = [
+    legacy29_row("101000100001", "2011-07-01 09:00:00", "2011-07-04 10:00:00", ward="12")
+]
+INCREMENTAL_SHORT_ROW = "101000100003,2011-07-03 09:00:00\n"  # malformed, on both days
+INCREMENTAL_2015 = [
+    # no later ingest: its months are never rewritten
+    legacy30_row("101001100001", "2015-07-30 11:06:33", "2015-07-30 12:41:05"),
+    legacy30_row("101001100002", "2015-08-01 10:00:00"),
+]
+# a day's landing restored late (its objects and manifest found in a backup): its case 2 loses to the row of day 2
+INCREMENTAL_2024_RESTORED = [
+    legacy29_row("101005100002", "2024-01-11 09:00:00", ward="05"),
+    legacy29_row("101005100010", "2024-11-01 09:00:00"),  # in no other file
+]
+# each run: the manifests landed before it, by name, each with the files it announces (from dataset= on): the file's
+# text and its ingested_at
+INCREMENTAL_RUNS = [
+    {"20260301T060000Z": {
+        "dataset=legacy_2011/ingest_date=2026-03-01/311_service_requests_2011.csv":
+            (csv_text(LEGACY29_HEADER, INCREMENTAL_2011) + INCREMENTAL_SHORT_ROW, "2026-03-01T06:00:01Z"),
+        "dataset=legacy_2015/ingest_date=2026-03-01/311_service_requests_2015.csv":
+            (csv_text(LEGACY30, INCREMENTAL_2015), "2026-03-01T06:00:02Z"),
+        "dataset=legacy_2024/ingest_date=2026-03-01/311_service_requests_2024.csv":
+            (csv_text(LEGACY29_HEADER, INCREMENTAL_2024_DAY_1), "2026-03-01T06:00:03Z"),
+        "dataset=new_system/ingest_date=2026-03-01/new_system.csv":
+            (csv_text(NEW_SYSTEM_HEADER, INCREMENTAL_NEW_SYSTEM_DAY_1), "2026-03-01T06:00:00Z"),
+    }},
+    {"20260302T060000Z": {
+        "dataset=legacy_2011/ingest_date=2026-03-02/311_service_requests_2011.csv":
+            (csv_text(LEGACY29_HEADER, INCREMENTAL_2011_DAY_2) + INCREMENTAL_SHORT_ROW, "2026-03-02T06:00:01Z"),
+        "dataset=legacy_2024/ingest_date=2026-03-02/311_service_requests_2024.csv":
+            (csv_text(LEGACY29_HEADER, INCREMENTAL_2024_DAY_2), "2026-03-02T06:00:05Z"),
+        "dataset=new_system/ingest_date=2026-03-02/new_system.csv":
+            (csv_text(NEW_SYSTEM_HEADER, INCREMENTAL_NEW_SYSTEM_DAY_2), "2026-03-02T06:00:05Z"),
+    }},
+    {"20260302T120000Z": {
+        "dataset=legacy_2011/ingest_date=2026-03-02/311_service_requests_2011.20260302T120000Z.csv":
+            (csv_text(LEGACY29_HEADER, INCREMENTAL_2011_NOON), "2026-03-02T12:00:00Z"),
+    }, "20260228T060000Z": {
+        "dataset=legacy_2024/ingest_date=2026-02-28/311_service_requests_2024.csv":
+            (csv_text(LEGACY29_HEADER, INCREMENTAL_2024_RESTORED), "2026-02-28T06:00:00Z"),
+    }},
+]  # fmt: skip
+# an object an ingest lands that Silver reads in a later run (its index in INCREMENTAL_RUNS), named ._COPYING_ until then
+READ_LATE = {"dataset=new_system/ingest_date=2026-03-02/new_system.csv": 2}
+
+
+def files_read_by(run: int) -> list[str]:
+    """The Bronze files (from dataset= on) Silver's run ``run`` (0, 1, 2) of INCREMENTAL_RUNS reads."""
+    return [name for landed_by, manifests in enumerate(INCREMENTAL_RUNS) for landed in manifests.values()
+            for name in landed if READ_LATE.get(name, landed_by) == run]  # fmt: skip
+
+
+def files_read_until(run: int) -> list[str]:
+    """The Bronze files Silver's runs up to ``run`` read."""
+    return [name for earlier in range(run + 1) for name in files_read_by(earlier)]
+
+
+def manifest_ingest_times(bronze: Path) -> dict[str, datetime]:
+    """Each object's ingested_at as docs/silver.md "Reading Bronze" says Silver takes it from Bronze's manifests: the
+    resources landed, by their key from dataset= on, later manifests (by name) winning; naive UTC."""
+    times = {}
+    for manifest in sorted((bronze / "_manifests").glob("*.json")):
+        for resource in json.loads(manifest.read_text(encoding="utf-8"))["resources"]:
+            if resource["status"] == "landed":
+                key = resource["key"][resource["key"].index("dataset=") :]
+                times[key] = (
+                    datetime.fromisoformat(resource["ingested_at"]).astimezone(UTC).replace(tzinfo=None)
+                )
+    return times
+
+
+class IncrementalLake(NamedTuple):
+    """The Bronze landed run by run, the Silver built by one run after each landing (its table copied after each run
+    to ``table_after_run_<n>``), each run's report, and the Silver one run builds from the whole Bronze."""
+
+    bronze: Path
+    silver: Path
+    reports: list[dict]
+    rebuilt: Path
+
+    def table_after(self, run: int) -> Path:
+        return self.silver.parent.parent / f"table_after_run_{run + 1}"
+
+
+@pytest.fixture(scope="module")
+def incremental_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> IncrementalLake:
+    lake = tmp_path_factory.mktemp("silver_differential_incremental")
+    bronze, silver = lake / "bronze" / "boston311", lake / "silver" / "boston311"
+    reports = []
+    for run, manifests in enumerate(INCREMENTAL_RUNS):
+        for name, late in READ_LATE.items():  # copied by now
+            if late == run:
+                (bronze / f"{name}{silver_job.SPARK_COPYING_SUFFIX}").rename(bronze / name)
+        for manifest, landed in manifests.items():
+            for name, (text, _) in landed.items():
+                copying = silver_job.SPARK_COPYING_SUFFIX if READ_LATE.get(name, run) > run else ""
+                dataset, ingest_date, file_name = name.split("/")
+                land(
+                    bronze,
+                    dataset.removeprefix("dataset="),
+                    ingest_date.removeprefix("ingest_date="),
+                    file_name + copying,
+                    text,
+                )
+            write_manifest(bronze, manifest, {name: ingested_at for name, (_, ingested_at) in landed.items()})
+        reports.append(silver_job.run_silver(spark, str(bronze), str(silver)))
+        shutil.copytree(silver / silver_job.TABLE_FOLDER, lake / f"table_after_run_{run + 1}")
+    rebuilt = lake / "rebuilt" / "boston311"
+    silver_job.run_silver(spark, str(bronze), str(rebuilt))
+    return IncrementalLake(bronze, silver, reports, rebuilt)
+
+
+def duckdb_silver_of(
+    con: duckdb.DuckDBPyConnection,
+    bronze: Path,
+    names: list[str],
+    target: Path,
+    ingest_times: dict[str, datetime] | None,
+) -> dict[str, dict]:
+    """bench/silver.py's SQL over the named Bronze files, each read with the time basis rule 2 gives it and ingested
+    at ``ingest_times``' time (else its folder's day), as ``rows_by_case``."""
+    paths = sorted(str(bronze / name) for name in names if (bronze / name).stat().st_size)
+    groups, phone = silver_bench.header_groups(paths), phone_channels()
+    readings = {path: time_basis_decision(Path(path), era, phone)["reading"]
+                for era, group in groups.items() for path in group}  # fmt: skip
+    given = {
+        str(bronze / name): f"{at.isoformat()}Z" for name, at in (ingest_times or {}).items() if name in names
+    }
+    con.execute(silver_bench.duckdb_silver_sql(groups, target, readings, None, given))
+    return rows_by_case(con, target)
+
+
+def test_each_run_over_an_existing_silver_writes_what_the_duckdb_sql_gives_for_the_bronze_read_so_far(
+    incremental_lake: IncrementalLake, con, tmp_path: Path
+) -> None:
+    # after each run the table is the DuckDB SQL's over every file landed so far, with the manifests' ingest times,
+    # every column of every case; each file the run read decided as rule 2 says; the months the run rewrote are those
+    # its rows land in or leave (a month left without rows gone), and the others keep their Parquet files
+    bronze, times = incremental_lake.bronze, manifest_ingest_times(incremental_lake.bronze)
+    phone, before, months_before = phone_channels(), {}, {}
+    for run, report in enumerate(incremental_lake.reports):
+        duck = duckdb_silver_of(con, bronze, files_read_until(run), tmp_path / f"run_{run + 1}", times)
+        table = incremental_lake.table_after(run)
+        assert_the_same_cases_and_values(rows_by_case(con, table), duck)
+        read = files_read_by(run)
+        assert [entry["source_file"] for entry in report["files"]] == sorted(read)
+        eras = {name: era for era, group in silver_bench.header_groups([str(bronze / n) for n in read]).items()
+                for name in (str(Path(path).relative_to(bronze)) for path in group)}  # fmt: skip
+        decided = {entry["source_file"]: entry["time_basis"] for entry in report["files"]}
+        assert decided == {name: time_basis_decision(bronze / name, eras[name], phone) for name in read}
+        # the run's rows (those whose record a file of this run holds) and the rows they replace
+        ours = {case for case, row in duck.items() if row["filename"].split("/boston311/")[1] in read}
+        touched = {(duck[case]["open_year"], duck[case]["open_month"]) for case in ours} | {
+            (row["open_year"], row["open_month"]) for case, row in before.items() if case in ours
+        }
+        assert report["partitions_written"] == [f"open_year={y}/open_month={m}" for y, m in sorted(touched)]
+        # the null rates are over the rows the run writes
+        written, theirs = [duck[case] for case in ours], {"source_file": "filename", **SAME_VALUE}
+        assert report["null_rate"] == {
+            c: round(sum(row[theirs.get(c, c)] is None for row in written) / len(written), 4)
+            for c in NULL_RATE_COLUMNS
+        }
+        months = {str(folder.relative_to(table)): sorted(p.name for p in folder.glob("*.parquet"))
+                  for folder in table.glob("open_year=*/open_month=*")}  # fmt: skip
+        assert set(months) == {f"open_year={y}/open_month={m}" for y, m in {
+            (row["open_year"], row["open_month"]) for row in duck.values()}}  # fmt: skip
+        kept = {
+            month: files
+            for month, files in months_before.items()
+            if month not in report["partitions_written"]
+        }
+        assert kept == {month: months[month] for month in kept}
+        before, months_before = duck, months
+
+
+def test_each_run_over_an_existing_silver_quarantines_and_counts_as_rules_8_to_10_say(
+    incremental_lake: IncrementalLake, con
+) -> None:
+    # per run: the report's counts per file, per era and in all, and the rows the run adds to the quarantine (its
+    # run_id folder), against rules 8-10 re-derived over the runs in turn: a reject already quarantined by an earlier
+    # run or a case whose row the table holds newer count as duplicates; each file's ingested_at is its manifest's
+    bronze, times = incremental_lake.bronze, manifest_ingest_times(incremental_lake.bronze)
+    runs = [files_read_by(run) for run in range(len(INCREMENTAL_RUNS))]
+    quarantine = incremental_lake.silver / silver_job.QUARANTINE_FOLDER
+    parquet = f"read_parquet('{quarantine}/**/*.parquet', hive_partitioning = true)"
+    rows = con.execute(
+        f"SELECT run_id, source_file, reject_reason, raw_record, dataset, timezone('UTC', ingested_at) FROM {parquet}"
+    ).fetchall()
+    keys = (*COUNTS, "rejects_by_reason", "reject_share", "era")
+    for report, mine in zip(incremental_lake.reports, runs_re_derived(bronze, runs, times), strict=True):
+        theirs = {entry["source_file"]: {key: entry[key] for key in keys} for entry in report["files"]}
+        assert theirs == mine.files, f"run {report['run_id']}: counted otherwise (Silver, the rules)"
+        assert {entry["source_file"]: (entry["ingested_at_from"], datetime.fromisoformat(entry["ingested_at"])
+                .astimezone(UTC).replace(tzinfo=None)) for entry in report["files"]} == {
+            name: ("manifest", times[name]) for name in mine.files}  # fmt: skip
+        per_era: dict[str, Counter] = {}
+        for counts in mine.files.values():
+            per_era.setdefault(counts["era"], Counter(files=0)).update(
+                files=1, **{key: counts[key] for key in COUNTS}
+            )
+        assert report["per_era"] == {era: dict.fromkeys(COUNTS, 0) | dict(c) for era, c in per_era.items()}
+        assert report["totals"] == {key: sum(counts[key] for counts in mine.files.values()) for key in COUNTS}
+        listed, totals = listed_values(unknown_values(list(mine.written.values())))
+        assert {kind: list(v.items()) for kind, v in report["unknown_mapping_values"].items()} == listed
+        assert report["unknown_mapping_totals"] == totals
+        added = [row[1:] for row in rows if row[0] == report["run_id"]]
+        assert Counter(row[:3] for row in added) == mine.quarantine
+        # and each its file's dataset and the manifest's ingest time
+        assert [row[3:] for row in added] == [
+            (row[0].split("/")[0].removeprefix("dataset="), times[row[0]]) for row in added
+        ]
+    assert {row[0] for row in rows} <= {report["run_id"] for report in incremental_lake.reports}
+
+
+def test_run_by_run_equals_one_run_over_the_same_bronze(incremental_lake: IncrementalLake, con) -> None:
+    # docs/silver.md "Run by run equals a rebuild": the table row for row, every column, and, the runs having read
+    # the ingests in order, the quarantine but for what numbers the run (run_id, and row_position: the run's files in
+    # turn); the one run's counts are rules 8-10 over the whole Bronze with the manifests' ingest times
+    table = silver_job.TABLE_FOLDER
+    assert rows_by_case(con, incremental_lake.silver / table) == rows_by_case(
+        con, incremental_lake.rebuilt / table
+    )
+
+    def quarantined(silver: Path) -> Counter:
+        columns = [f"timezone('UTC', {c})" if c == "ingested_at" else c
+                   for c in silver_job.QUARANTINE_COLUMNS if c != "row_position"]  # fmt: skip
+        parquet = f"read_parquet('{silver / silver_job.QUARANTINE_FOLDER}/*/*.parquet')"
+        return Counter(con.execute(f"SELECT {', '.join(columns)} FROM {parquet}").fetchall())
+
+    assert quarantined(incremental_lake.silver) == quarantined(incremental_lake.rebuilt)
+    bronze = incremental_lake.bronze
+    mine = quarantine_and_counts(bronze, manifest_ingest_times(bronze))
+    report = json.loads((incremental_lake.rebuilt / silver_job.QUALITY_FOLDER / "latest.json").read_text())
+    keys = (*COUNTS, "rejects_by_reason", "reject_share", "era")
+    assert {
+        entry["source_file"]: {key: entry[key] for key in keys} for entry in report["files"]
+    } == mine.files
+    one_run = quarantined(incremental_lake.rebuilt)
+    assert (
+        Counter({(file, reason, raw): n for (reason, file, raw, *_), n in one_run.items()}) == mine.quarantine
+    )
+
+
+def test_the_incremental_runs_reach_what_they_were_written_for(
+    incremental_lake: IncrementalLake, con, tmp_path: Path
+) -> None:
+    # the comparisons above are only as good as the runs: each case where it was meant to end after each run, the
+    # rejects repeated and changed, and the manifests' ingest times deciding where the folders' days and the paths
+    # would decide otherwise (the DuckDB SQL given no ingest times picks another record)
+    after = [rows_by_case(con, incremental_lake.table_after(run)) for run in range(len(INCREMENTAL_RUNS))]
+    source = lambda run, case: after[run][case]["source_file"].split("/", 1)[1]  # noqa: E731
+    months = lambda run, *cases: [(after[run][c]["open_year"], after[run][c]["open_month"]) for c in cases]  # noqa: E731
+    assert months(0, "101005100003", "101005100004", "101005100005") == [(2024, 5), (2024, 5), (2024, 2)]
+    assert months(1, "101005100003", "101005100004", "101005100005") == [(2024, 5), (2024, 6), (2024, 3)]
+    assert months(1, "101005100006") == [(2024, 7)] and source(1, "101005100006").startswith(
+        "ingest_date=2026-03-01"
+    )
+    assert not (incremental_lake.table_after(1) / "open_year=2024" / "open_month=2").exists()
+    assert [source(run, "101005100007") for run in (0, 1, 2)] == [
+        "ingest_date=2026-03-01/311_service_requests_2024.csv",
+        "ingest_date=2026-03-02/311_service_requests_2024.csv",
+        "ingest_date=2026-03-02/new_system.csv",
+    ]
+    assert [after[run]["101000100001"]["ward"] for run in (1, 2)] == ["03", "12"]
+    assert after[1]["101005100009"]["is_closed"] and "101005100008" in after[1]
+    first, second, third = incremental_lake.reports
+    assert first["totals"]["rows_quarantined"] == 4
+    assert (second["totals"]["rows_quarantined"], second["rejects_by_reason"]) == (
+        3,
+        {"closed_before_opened": 2, "malformed_record": 1, "unparsable_closed_at": 1, "unparsable_opened_at": 1},
+    )  # fmt: skip
+    assert (third["totals"]["duplicates_removed"], third["rejects_by_reason"]) == (2, {"missing_case_id": 1})
+    assert (
+        source(2, "101005100002")
+        == source(1, "101005100002")
+        == "ingest_date=2026-03-02/311_service_requests_2024.csv"
+    )
+    assert "101005100010" in after[2]
+    unknown = [(set(r["unknown_mapping_values"]["source"]), set(r["unknown_mapping_values"]["neighborhood"]))
+               for r in (first, second)]  # fmt: skip
+    assert ("Carrier Pigeon" in unknown[0][0], "Carrier Pigeon" in unknown[1][0], "Atlantis" in unknown[1][1]) == (
+        True, False, True)  # fmt: skip
+    assert "open_year=2024/open_month=5" not in third["partitions_written"]
+    # ingested by the folders' days alone, the case NEW SYSTEM and legacy_2024 share on day 1 and the noon landing's
+    # case would keep another record
+    bronze = incremental_lake.bronze
+    for run, case in ((0, "101005100007"), (2, "101000100001")):
+        names = files_read_until(run)
+        by_folder = duckdb_silver_of(con, bronze, names, tmp_path / f"by_folder_{run}", None)
+        assert {c for c, row in by_folder.items() if row["filename"].split("/boston311/")[1] != after[run][c]["source_file"]} == {case}  # fmt: skip
