@@ -939,13 +939,16 @@ def publish_stopped(
     )
 
 
-def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer: bool = False) -> dict:
-    """Build the five Gold tables from Silver and publish them; return the rows written per table.
+def stage_check_and_publish(
+    spark: SparkSession, base: DataFrame, counts: list[dict], gold_path: str, run_id: str, sole_writer: bool
+) -> tuple[dict[str, dict], dict]:
+    """Write every table under a staging folder of the run's own, check them against Silver's counts and swap them
+    in; the tables' rows and seconds and the checks' figures, for the run summary.
 
     Every table is first written in full under ``<gold_path>/_staging/<run>/``; only when all five
     are written, and reconciled with Silver's counts (``check_staged_tables``; GoldCheckError when one disagrees),
     are they swapped into ``<gold_path>/<table>/`` one by one (``publish_tables``). So a run that fails while
-    reading, computing, writing or checking leaves every previous table as it was. A run
+    computing, writing or checking leaves every previous table as it was. A run
     that fails during the swaps raises GoldPublishError: the tables swapped before the failure are
     new, the table whose swap failed is put back as it was and the later ones are untouched (the
     tables then come from two runs until Gold is rerun); the staging folder is kept only when a
@@ -954,6 +957,33 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     during the swaps leaves a folder the next complete publish deletes too. A run that dies before its swaps
     leaves an unmarked folder: the next complete publish deletes it when ``sole_writer`` (the caller holds the
     local run lock, ``one_run_at_a_time``) or once it is ``ABANDONED_STAGING_HOURS`` old.
+    """
+    staging = f"{gold_path}/{STAGING_FOLDER}/{run_id}-{uuid.uuid4().hex[:8]}"
+    keep_staging = False
+    try:
+        tables = write_staged_tables(base, staging)
+        checks = check_staged_tables(spark, staging, counts)  # GoldCheckError: nothing is published
+        if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
+            raise GoldInterrupted(GoldInterrupted.MESSAGE)
+        # marked first: should the process die between two moves, the next complete run deletes the folder
+        note_kept_staging(spark, staging, f"Gold run {run_id} began swapping its tables in from here.")
+        publish_tables(spark, staging, gold_path)
+        delete_left_staging(spark, gold_path, staging, sole_writer)
+    except GoldPublishError as error:
+        keep_staging = error.keep_staging  # it holds a previous table that could not be put back
+        if keep_staging:
+            note_kept_staging(spark, staging, str(error))
+        raise
+    finally:
+        if not keep_staging:
+            delete_path(spark, staging)
+            delete_if_empty(spark, f"{gold_path}/{STAGING_FOLDER}")
+    return tables, checks
+
+
+def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer: bool = False) -> dict:
+    """Build the five Gold tables from Silver and publish them (``stage_check_and_publish``); return the rows
+    written per table. A run that fails while reading Silver leaves every previous table as it was.
     ``<gold_path>/_runs/latest.json`` (and a copy named after the run) records rows and seconds per table, the
     inputs and the checks' figures, after a complete publish only.
 
@@ -994,26 +1024,7 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
                 f"The Silver table under {silver_path} has no rows, so there is nothing to build."
             )
         log.info("Gold run %s: %d Silver rows from %s", run_id, silver_rows, silver_path)
-        staging = f"{gold_path}/{STAGING_FOLDER}/{run_id}-{uuid.uuid4().hex[:8]}"
-        keep_staging = False
-        try:
-            tables = write_staged_tables(base, staging)
-            checks = check_staged_tables(spark, staging, counts)  # GoldCheckError: nothing is published
-            if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
-                raise GoldInterrupted(GoldInterrupted.MESSAGE)
-            # marked first: should the process die between two moves, the next complete run deletes the folder
-            note_kept_staging(spark, staging, f"Gold run {run_id} began swapping its tables in from here.")
-            publish_tables(spark, staging, gold_path)
-            delete_left_staging(spark, gold_path, staging, sole_writer)
-        except GoldPublishError as error:
-            keep_staging = error.keep_staging  # it holds a previous table that could not be put back
-            if keep_staging:
-                note_kept_staging(spark, staging, str(error))
-            raise
-        finally:
-            if not keep_staging:
-                delete_path(spark, staging)
-                delete_if_empty(spark, f"{gold_path}/{STAGING_FOLDER}")
+        tables, checks = stage_check_and_publish(spark, base, counts, gold_path, run_id, sole_writer)
     finally:
         base.unpersist()
         if shuffle_partitions is None:
