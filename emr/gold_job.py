@@ -438,8 +438,9 @@ SILVER_COUNTS = {
 
 
 class GoldCheck(NamedTuple):
-    """One reconciliation of a staged table with Silver, group by group: ``figure`` (summed per group by
-    ``staged_figures``) ``relation`` Silver's ``silver_figure`` (summed by ``totals_by``). ``failure`` is the clause
+    """One reconciliation of a staged table with Silver, group by group: ``figure`` (per group, from
+    ``staged_figures``) ``relation`` Silver's ``silver_figure`` (per year from ``totals_by``, per department from
+    ``backlog_expected``). ``failure`` is the clause
     that says it failed, with ``{group}``, ``{gold}`` and ``{silver}`` to fill in; by default "its <figure> for
     <group> add up to <gold>, but Silver's count of <what SILVER_COUNTS says> is <silver>"."""
 
@@ -513,12 +514,9 @@ def silver_counts(base: DataFrame) -> DataFrame:
 
 
 def totals_by(counts: list[dict], key: str) -> dict:
-    """Silver's counts (``silver_counts`` rows as dicts) summed per ``year`` or ``department``; per department only
-    the cases with an opening week, the ones open_backlog counts."""
+    """Silver's counts (``silver_counts`` rows as dicts) summed per ``year`` or ``department``."""
     totals: dict = {}
     for group in counts:
-        if key == "department" and group["first_week"] is None:
-            continue
         into = totals.setdefault(group[key], {})
         for measure in SILVER_COUNTS:
             into[measure] = into.get(measure, 0) + group[measure]
@@ -560,21 +558,28 @@ def staged_figures(spark: SparkSession, staging: str) -> dict[str, dict]:
     return figures
 
 
-def calendar_weeks(counts: list[dict]) -> int:
-    """How many weeks open_backlog's calendar has: Silver's first to last opening week (0 without one)."""
-    first = [group["first_week"] for group in counts if group["first_week"] is not None]
-    last = [group["last_week"] for group in counts if group["last_week"] is not None]
-    return (max(last) - min(first)).days // 7 + 1 if first else 0
+def backlog_expected(counts: list[dict]) -> dict:
+    """What open_backlog's checks hold each department to: Silver's counts (``silver_counts`` rows as dicts) of its
+    cases with an opening week, the ones the backlog counts; as many weeks as its calendar has, Silver's first to
+    last opening week; and no impossible week."""
+    opened = [group for group in counts if group["first_week"] is not None]
+    if not opened:
+        return {}
+    first_week = min(group["first_week"] for group in opened)
+    last_week = max(group["last_week"] for group in opened)
+    weeks = (last_week - first_week).days // 7 + 1
+    departments = totals_by(opened, "department")
+    return {
+        department: {**totals, "weeks": weeks, "impossible_weeks": 0}
+        for department, totals in departments.items()
+    }
 
 
 def reconcile(counts: list[dict], staged: dict[str, dict]) -> list[dict]:
     """Compare the staged tables' figures (``staged_figures``) with Silver's counts (``silver_counts`` rows as
     dicts), group by group; GoldCheckError at the first that fails. Returns one entry per check for the run summary:
     the table, its figure, the relation, Silver's figure, how many groups were compared and the two totals."""
-    expected = {"year": totals_by(counts, "year"), "department": totals_by(counts, "department")}
-    weeks = calendar_weeks(counts)
-    for department in expected["department"].values():
-        department.update(weeks=weeks, impossible_weeks=0)
+    expected = {"year": totals_by(counts, "year"), "department": backlog_expected(counts)}
     results = []
     for check in GOLD_CHECKS:
         gold_groups, silver_groups = staged[check.table], expected[check.per]
