@@ -756,26 +756,24 @@ def delete_left_staging(spark: SparkSession, gold_path: str, own_staging: str, s
     ``ABANDONED_STAGING_HOURS``. A folder that cannot be deleted is logged and left for the next run; it never
     fails this one."""
     own = own_staging.rstrip("/").rsplit("/", 1)[-1]
-    for folder in staging_folders(spark, gold_path):
+    for folder in staging_folders(spark, gold_path):  # one that fails is logged; the others are still tried
         if folder.getName() == own:
             continue
-        why = None
         try:
             why = left_staging(spark, folder, sole_writer)
-            if why is None:
-                continue
+        except Exception as error:  # gone meanwhile or unreadable
+            log.warning("Gold: could not look into %s (%s); the next run tries again", folder, error)
+            continue
+        if why is None:
+            continue
+        try:
             delete_path(spark, str(folder))
             if path_exists(spark, str(folder)):
                 raise OSError("the file system refused")
-        except Exception as error:  # gone meanwhile, unreadable or refused: the others are still tried
-            if why is None:
-                log.warning("Gold: could not look into %s (%s); the next run tries again", folder, error)
-            else:
-                log.warning(
-                    "Gold: could not delete %s, %s (%s); the next run tries again", folder, why, error
-                )
-        else:
-            log.info("Gold: deleted %s, %s: the tables are replaced now", folder, why)
+        except Exception as error:
+            log.warning("Gold: could not delete %s, %s (%s); the next run tries again", folder, why, error)
+            continue
+        log.info("Gold: deleted %s, %s: the tables are replaced now", folder, why)
 
 
 def put_back_tables_left_aside(spark: SparkSession, gold_path: str, sole_writer: bool) -> None:
