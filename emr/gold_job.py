@@ -725,8 +725,9 @@ def idle_hours(spark: SparkSession, folder: JavaObject) -> float:
     return (time.time() - idle_since) / 3600
 
 
-def left_staging(spark: SparkSession, folder: JavaObject, sole_writer: bool) -> str | None:
-    """Why an earlier run's staging folder may go (one of the log's phrases), or None while it may still be in use."""
+def reason_to_delete(spark: SparkSession, folder: JavaObject, sole_writer: bool) -> str | None:
+    """Why an earlier run's staging folder may be deleted (one of the log's phrases), or None while it may still be in
+    use."""
     if filesystem(spark, str(folder)).exists(folder.suffix(f"/{KEPT_NOTE}")):
         return "kept by an earlier run"
     if sole_writer:
@@ -760,7 +761,7 @@ def delete_left_staging(spark: SparkSession, gold_path: str, own_staging: str, s
         if folder.getName() == own:
             continue
         try:
-            why = left_staging(spark, folder, sole_writer)
+            why = reason_to_delete(spark, folder, sole_writer)
         except Exception as error:  # gone meanwhile or unreadable
             log.warning("Gold: could not look into %s (%s); the next run tries again", folder, error)
             continue

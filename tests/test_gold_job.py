@@ -605,22 +605,22 @@ def test_only_staging_folders_left_by_earlier_runs_are_deleted(spark, tmp_path, 
         os.utime(path, (0, 0))
     unreadable = gold_path / "_staging" / "unreadable"
     (unreadable / "geo_grid").mkdir(parents=True)
-    real_delete, real_left_staging = gold_job.delete_path, gold_job.left_staging
+    real_delete, real_reason_to_delete = gold_job.delete_path, gold_job.reason_to_delete
 
     def delete_path(spark, uri: str) -> None:
         if uri.endswith("/undeletable"):
             raise OSError("simulated S3 AccessDenied")
         real_delete(spark, uri)
 
-    def left_staging(spark, folder, sole_writer: bool):
+    def reason_to_delete(spark, folder, sole_writer: bool):
         if (
             folder.getName() == "unreadable"
         ):  # listed, then gone or refused: the folders after it are still cleared
             raise OSError("simulated FileNotFoundException")
-        return real_left_staging(spark, folder, sole_writer)
+        return real_reason_to_delete(spark, folder, sole_writer)
 
     monkeypatch.setattr(gold_job, "delete_path", delete_path)
-    monkeypatch.setattr(gold_job, "left_staging", left_staging)
+    monkeypatch.setattr(gold_job, "reason_to_delete", reason_to_delete)
     with caplog.at_level("INFO", logger=gold_job.log.name):
         gold_job.run_gold(spark, str(silver_path), str(gold_path))
 
