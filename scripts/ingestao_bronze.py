@@ -158,7 +158,8 @@ class PortalResource:
 
 @dataclass
 class ManifestEntry:
-    """One line of the run manifest (docs/CONTRACTS.md)."""
+    """One line of the run manifest (docs/CONTRACTS.md): the resource's fields as the portal lists them (those of
+    ``PortalResource``, in its order), then the outcome, made by ``failed``, ``unchanged`` or ``landed``."""
 
     resource_id: str
     name: str
@@ -178,24 +179,45 @@ class ManifestEntry:
     shrunk_from_bytes: int | None = None
 
     @classmethod
-    def for_resource(cls, resource: PortalResource) -> ManifestEntry:
-        """An entry with the portal's facts filled in and the outcome still to come."""
+    def failed(cls, resource: PortalResource, error: str) -> ManifestEntry:
+        """The entry of a resource that could not be landed, with the reason in one sentence."""
+        return cls(**asdict(resource), error=error)
+
+    @classmethod
+    def unchanged(cls, resource: PortalResource, record: dict[str, Any]) -> ManifestEntry:
+        """The entry of a resource not landed again: the state's ``record`` of the object landed before, as it is."""
         return cls(
-            resource.resource_id,
-            resource.name,
-            resource.dataset,
-            resource.url,
-            resource.portal_last_modified,
-            resource.portal_size,
-            resource.portal_hash,
+            **asdict(resource),
+            status="unchanged",
+            key=record.get("key"),
+            sha256=record.get("sha256"),
+            bytes=record.get("bytes"),
+            header_era=record.get("header_era"),
+            ingested_at=record.get("ingested_at"),
         )
 
     @classmethod
-    def failed(cls, resource: PortalResource, error: str) -> ManifestEntry:
-        """The entry of a resource that could not be landed, with the reason in one sentence."""
-        entry = cls.for_resource(resource)
-        entry.error = error
-        return entry
+    def landed(
+        cls,
+        resource: PortalResource,
+        *,
+        key: str,
+        sha256: str,
+        size: int,
+        era: str,
+        shrunk_from_bytes: int | None,
+    ) -> ManifestEntry:
+        """The entry of a resource this run lands under ``key``, stamped now."""
+        return cls(
+            **asdict(resource),
+            status="landed",
+            key=key,
+            sha256=sha256,
+            bytes=size,
+            header_era=era,
+            ingested_at=iso_z(utc_now()),
+            shrunk_from_bytes=shrunk_from_bytes,
+        )
 
 
 @dataclass
@@ -964,9 +986,8 @@ def land_resource(
     recorded in the entry's ``shrunk_from_bytes``; it lands all the same.
     ResourceError when the resource cannot be landed; StorageError when the lake fails.
     """
-    entry = ManifestEntry.for_resource(resource)
     if not force and unchanged_on_portal(resource, landed_before):
-        return _unchanged(entry, landed_before)
+        return ManifestEntry.unchanged(resource, landed_before)
     if not fetcher.allow.allows(resource.url):
         raise ResourceError(
             f"refused to fetch from {urlsplit(resource.url).hostname!r}: host not on the allow-list"
@@ -990,15 +1011,21 @@ def land_resource(
             )
         if not force and landed_before is not None and landed_before.get("sha256") == sha256:
             log.info("%s: downloaded bytes equal the last landed ones; not landing again", resource.dataset)
-            return _unchanged(entry, landed_before)
+            return ManifestEntry.unchanged(resource, landed_before)
         key, already_there = free_key(
             store, landing_key(resource.dataset, ingest_date, resource.file_name), sha256, run_id
         )
         if already_there and (landed_before or {}).get("key") == key:  # with --force: the state's own object
             log.info("%s: %s already holds these bytes; not landing again", resource.dataset, key)
-            return _unchanged(entry, landed_before)
-        _fill(entry, "landed", key, sha256, size, era, iso_z(utc_now()))
-        entry.shrunk_from_bytes = shrunk_from(size, compared_with)
+            return ManifestEntry.unchanged(resource, landed_before)
+        entry = ManifestEntry.landed(
+            resource,
+            key=key,
+            sha256=sha256,
+            size=size,
+            era=era,
+            shrunk_from_bytes=shrunk_from(size, compared_with),
+        )
         if entry.shrunk_from_bytes is not None:
             warn_shrunk(resource.dataset, size, entry.shrunk_from_bytes, (compared_with or {}).get("key"))
         if already_there:
@@ -1042,28 +1069,6 @@ def free_key(store: BronzeStore, key: str, sha256: str, run_id: str) -> tuple[st
         if candidate.casefold() not in taken:
             return candidate, False
     return distinct_key(key, f"{run_id}-{uuid.uuid4().hex[:8]}"), False
-
-
-def _fill(
-    entry: ManifestEntry, status: str, key: str, sha256: str, size: int, era: str, ingested_at: str | None
-) -> ManifestEntry:
-    """Record the outcome of a resource in its manifest entry."""
-    entry.status, entry.key, entry.sha256, entry.bytes = status, key, sha256, size
-    entry.header_era, entry.ingested_at = era, ingested_at
-    return entry
-
-
-def _unchanged(entry: ManifestEntry, landed: dict[str, Any]) -> ManifestEntry:
-    """An 'unchanged' entry: the state's record of the object landed before, as it is."""
-    return _fill(
-        entry,
-        "unchanged",
-        landed.get("key"),
-        landed.get("sha256"),
-        landed.get("bytes"),
-        landed.get("header_era"),
-        landed.get("ingested_at"),
-    )
 
 
 # ---------------------------------------------------------------- the run
