@@ -520,6 +520,13 @@ class HostAllowList:
             and (host in self.hosts or bool(S3_HOST.match(host)))
         )
 
+    def check(self, url: str) -> None:
+        """ResourceError unless ``allows(url)``: a scraped link or a redirect to another host is refused unfetched."""
+        if not self.allows(url):
+            raise ResourceError(
+                f"refused to fetch from {urlsplit(url).hostname!r}: host not on the allow-list"
+            )
+
 
 def shrink_baseline(
     resource: PortalResource, landed: dict[str, dict[str, Any]], listed_ids: set[str]
@@ -788,10 +795,7 @@ class Fetcher:
         import requests
 
         for _ in range(MAX_REDIRECTS + 1):
-            if not self.allow.allows(url):
-                raise ResourceError(
-                    f"refused to fetch from {urlsplit(url).hostname!r}: host not on the allow-list"
-                )
+            self.allow.check(url)
             headers = {"Accept-Encoding": "identity"}
             if start:
                 headers["Range"] = f"bytes={start}-"
@@ -988,10 +992,7 @@ def land_resource(
     """
     if not force and unchanged_on_portal(resource, landed_before):
         return ManifestEntry.unchanged(resource, landed_before)
-    if not fetcher.allow.allows(resource.url):
-        raise ResourceError(
-            f"refused to fetch from {urlsplit(resource.url).hostname!r}: host not on the allow-list"
-        )
+    fetcher.allow.check(resource.url)
     if listed_over_cap(resource, fetcher.max_bytes):
         raise over_cap(
             f"the portal lists {resource.portal_size:,} bytes", fetcher.max_bytes, "not downloaded"
