@@ -481,6 +481,11 @@ def landing_key(dataset: str, ingest_date: str, file_name: str) -> str:
     return f"{BRONZE_PREFIX}/dataset={dataset}/ingest_date={ingest_date}/{file_name}"
 
 
+def manifest_key(run_id: str) -> str:
+    """``bronze/boston311/_manifests/<run_id>.json``: where a run's manifest lands."""
+    return f"{BRONZE_MANIFESTS}/{run_id}.json"
+
+
 def distinct_key(key: str, run_id: str) -> str:
     """The key for a second, different ingest of one dataset on one day: ``<stem>.<run_id><ext>``."""
     folder, _, file_name = key.rpartition("/")
@@ -1160,13 +1165,13 @@ def announce_unfinished_run(store: BronzeStore) -> dict[str, Any]:
         for recorded in unfinished["resources"]
         if store.stored_sha256(recorded["key"]) == recorded["sha256"]
     ]
-    manifest_key = f"{BRONZE_MANIFESTS}/{run_id}.json"
-    if not store.exists(manifest_key):
-        store.write_json(manifest_key, manifest_document(unfinished, committed))
+    key = manifest_key(run_id)
+    if not store.exists(key):
+        store.write_json(key, manifest_document(unfinished, committed))
         log.warning(
             "run %s stopped before writing its manifest; %s now announces the %d objects it landed",
             run_id,
-            manifest_key,
+            key,
             len(committed),
         )
     state = new_state(state, committed, run_id)
@@ -1191,7 +1196,7 @@ def unique_run_id(store: BronzeStore, started: datetime) -> str:
     names sort in the order the runs began (``..Z_10`` would sort before ``..Z_2``; the newest manifest is the last)."""
     base = started.strftime("%Y%m%dT%H%M%SZ")
     run_id, counter = base, 1
-    while store.exists(f"{BRONZE_MANIFESTS}/{run_id}.json"):
+    while store.exists(manifest_key(run_id)):
         counter += 1
         run_id = f"{base}_{counter:03d}"
     return run_id
@@ -1239,7 +1244,7 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
         )
         manifest = manifest_document(manifest_head, entries)
         try:
-            store.write_json(f"{BRONZE_MANIFESTS}/{run_id}.json", manifest)
+            store.write_json(manifest_key(run_id), manifest)
         except StorageError as error:
             if any(e.status == "landed" for e in entries):
                 raise StorageError(
