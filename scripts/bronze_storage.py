@@ -25,10 +25,13 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from lake import BRONZE_PREFIX, Lake
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 try:
     import fcntl
@@ -59,9 +62,10 @@ RUN_LOCK = f"{BRONZE_PREFIX}/_state/run.lock"
 # stalling to its timeouts and retries (a few minutes each), stays within a few hours; and a daily run 24 hours
 # after a killed one finds its lock stale.
 RUN_LOCK_STALE_HOURS = 12
-# What S3 answers a conditional PutObject that finds another run's lock (or none, for IfMatch), or a concurrent one
-# What S3 answers a read of a key that is not there
+# What S3 answers a read of a key that is not there (``error_code``).
 NOT_FOUND = ("404", "NoSuchKey", "NotFound")
+# What S3 answers a conditional write of the run lock (PutObject, DeleteObject) that finds another run's lock, or none
+# (``IfMatch``), or a concurrent one.
 LOCK_TAKEN = ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "404", "409", "412")
 MIB = 1024 * 1024
 # Multipart above 8 MiB in 16 MiB parts, 4 at a time: about 64 MiB of part buffers at most.
@@ -112,6 +116,11 @@ class BronzeStore(Protocol):
 
     def one_run_at_a_time(self) -> AbstractContextManager[None]:
         """Hold the lake's run lock while the block runs; RunLockHeld at once when another run holds it."""
+
+
+def error_code(error: ClientError) -> str:
+    """The code of an AWS error (``NoSuchKey``, ``404``, ``PreconditionFailed``…); '' when it names none."""
+    return error.response.get("Error", {}).get("Code", "")
 
 
 def s3_metadata(metadata: dict[str, Any]) -> dict[str, str]:
@@ -223,7 +232,7 @@ class LocalStore:
         ]
 
     def stored_sha256(self, key: str) -> str | None:
-        """Hash the stored file (only needed when ingests of one day collide)."""
+        """Hash the stored file (read only for today's objects of a file name and an interrupted run's objects)."""
         if not self.exists(key):
             return None
         with _local_errors(f"read {self._full(key)}"):
@@ -367,7 +376,7 @@ class S3Store:
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code in ("404", "NoSuchBucket", "NotFound"):
                 raise StorageError(f"The bucket {self.bucket} does not exist.") from error
             raise StorageError(f"Cannot reach the bucket {self.bucket}: {code or error}.") from error
@@ -403,7 +412,7 @@ class S3Store:
             try:
                 return self.client.head_object(Bucket=self.bucket, Key=self._key(key))
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in NOT_FOUND:
+                if error_code(error) in NOT_FOUND:
                     return None
                 raise
 
@@ -440,7 +449,7 @@ class S3Store:
             try:
                 found = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in NOT_FOUND:
+                if error_code(error) in NOT_FOUND:
                     return None
                 raise
             return found["Body"].read(), found
@@ -499,7 +508,7 @@ class S3Store:
                         **self.encryption_args(),
                     )["ETag"]
                 except ClientError as error:
-                    if error.response.get("Error", {}).get("Code") not in LOCK_TAKEN:
+                    if error_code(error) not in LOCK_TAKEN:
                         raise
                 else:
                     if stale is not None:
@@ -554,7 +563,7 @@ class S3Store:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(RUN_LOCK), IfMatch=etag)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
+            code = error_code(error)
             if code in LOCK_TAKEN:
                 log.warning(
                     "the run lock %s was taken over by another run, or removed, while this one ran (a run takes "
@@ -654,7 +663,7 @@ def _storage_errors(action: str) -> Iterator[None]:
     try:
         yield
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         raise StorageError(f"Cannot {action}: {code or error}.") from error
     except (BotoCoreError, S3UploadFailedError, OSError) as error:
         raise StorageError(f"Cannot {action}: {error}.") from error
