@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -806,6 +806,45 @@ def visual_label(visual: dict[str, Any]) -> str:
     return f'{inner["VisualId"]} ("{text}")' if text else inner["VisualId"]
 
 
+# Where a text box or a visual sits on its sheet's grid (36 columns wide): (column, row, width, height).
+Box = tuple[int, int, int, int]
+
+
+def interactive_sheet(
+    sheet_id: str,
+    name: str,
+    sheet_title: str,
+    visuals: list[tuple[dict[str, Any], Box]],
+    filter_controls: list[dict[str, Any]],
+    *,
+    text_boxes: Sequence[tuple[dict[str, Any], Box]] = (),
+    parameter_controls: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A sheet from its elements: the text boxes and visuals, each with its box on the grid (text boxes first), and
+    the filter then parameter controls, side by side in the control bar; each layout reads its ids from them."""
+    elements = [(element["SheetTextBoxId"], "TEXT_BOX", *box) for element, box in text_boxes]
+    elements += [(visual_id_of(visual), "VISUAL", *box) for visual, box in visuals]
+    controls = [(next(iter(c.values()))["FilterControlId"], "FILTER_CONTROL") for c in filter_controls]
+    controls += [
+        (next(iter(c.values()))["ParameterControlId"], "PARAMETER_CONTROL") for c in parameter_controls
+    ]
+    body: dict[str, Any] = {
+        "SheetId": sheet_id,
+        "Name": name,
+        "Title": sheet_title,
+        "ContentType": "INTERACTIVE",
+    }
+    if text_boxes:
+        body["TextBoxes"] = [element for element, _ in text_boxes]
+    body["Visuals"] = [visual for visual, _ in visuals]
+    body["FilterControls"] = filter_controls
+    if parameter_controls:
+        body["ParameterControls"] = list(parameter_controls)
+    body["Layouts"] = [{"Configuration": grid(elements)}]
+    body["SheetControlLayouts"] = [{"Configuration": control_bar(controls)}]
+    return body
+
+
 # ----------------------------------------------------------------------------------------------------------
 # The two sheets
 # ----------------------------------------------------------------------------------------------------------
@@ -863,8 +902,6 @@ def management_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         [measure("bar_top_reasons", m, "requests_opened")],
         note="How many: the Top N reasons slider",
     )
-    visuals = [enquiries, delay, on_time, sources, by_year, by_subject, top_reasons]
-
     filters = [
         (
             "reason",
@@ -898,37 +935,23 @@ def management_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     )
     slider = slider_control("control_top_reasons", TOP_REASONS_PARAMETER, "Top N reasons", 1, TOP_REASONS_MAX)
 
-    layout = grid(
+    sheet = interactive_sheet(
+        MANAGEMENT_SHEET,
+        "Management",
+        "Enquiries to Boston",
         [
-            ("header", "TEXT_BOX", 0, 0, 36, 2),
-            ("kpi_enquiries", "VISUAL", 0, 2, 12, 6),
-            ("kpi_avg_delay", "VISUAL", 12, 2, 12, 6),
-            ("kpi_on_time", "VISUAL", 24, 2, 12, 6),
-            ("donut_source", "VISUAL", 0, 8, 12, 12),
-            ("line_by_year", "VISUAL", 12, 8, 24, 12),
-            ("bar_subject", "VISUAL", 0, 20, 18, 14),
-            ("bar_top_reasons", "VISUAL", 18, 20, 18, 14),
-        ]
-    )
-    sheet = {
-        "SheetId": MANAGEMENT_SHEET,
-        "Name": "Management",
-        "Title": "Enquiries to Boston",
-        "ContentType": "INTERACTIVE",
-        "TextBoxes": [text_box("header", "Enquiries to Boston")],
-        "Visuals": visuals,
-        "FilterControls": [control for _, _, control in filters],
-        "ParameterControls": [slider],
-        "Layouts": [{"Configuration": layout}],
-        "SheetControlLayouts": [
-            {
-                "Configuration": control_bar(
-                    [(f"control_{name}", "FILTER_CONTROL") for name, _, _ in filters]
-                    + [("control_top_reasons", "PARAMETER_CONTROL")]
-                )
-            }
+            (enquiries, (0, 2, 12, 6)),
+            (delay, (12, 2, 12, 6)),
+            (on_time, (24, 2, 12, 6)),
+            (sources, (0, 8, 12, 12)),
+            (by_year, (12, 8, 24, 12)),
+            (by_subject, (0, 20, 18, 14)),
+            (top_reasons, (18, 20, 18, 14)),
         ],
-    }
+        [control for _, _, control in filters],
+        text_boxes=[(text_box("header", "Enquiries to Boston"), (0, 0, 36, 2))],
+        parameter_controls=[slider],
+    )
     return sheet, groups
 
 
@@ -996,25 +1019,19 @@ def analytics_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         filter_group("group_department", department, ANALYTICS_SHEET, visual_ids=["line_on_time_department"]),
         filter_group("group_enough_cases", enough_cases, ANALYTICS_SHEET, visual_ids=["bar_hours_by_type"]),
     ]
-    layout = grid(
+    sheet = interactive_sheet(
+        ANALYTICS_SHEET,
+        "Analytics",
+        "How fast Boston closes enquiries, and where they come from",
         [
-            ("line_on_time_department", "VISUAL", 0, 0, 18, 12),
-            ("bar_hours_by_type", "VISUAL", 18, 0, 18, 12),
-            ("map_requests", "VISUAL", 0, 12, 18, 14),
-            ("area_open_backlog", "VISUAL", 18, 12, 18, 14),
-            ("table_neighborhoods", "VISUAL", 0, 26, 36, 12),
-        ]
+            (on_time, (0, 0, 18, 12)),
+            (hours, (18, 0, 18, 12)),
+            (requests_map, (0, 12, 18, 14)),
+            (backlog, (18, 12, 18, 14)),
+            (scorecard, (0, 26, 36, 12)),
+        ],
+        [dropdown_control("control_department", "filter_department", "Department")],
     )
-    sheet = {
-        "SheetId": ANALYTICS_SHEET,
-        "Name": "Analytics",
-        "Title": "How fast Boston closes enquiries, and where they come from",
-        "ContentType": "INTERACTIVE",
-        "Visuals": [on_time, hours, requests_map, backlog, scorecard],
-        "FilterControls": [dropdown_control("control_department", "filter_department", "Department")],
-        "Layouts": [{"Configuration": layout}],
-        "SheetControlLayouts": [{"Configuration": control_bar([("control_department", "FILTER_CONTROL")])}],
-    }
     return sheet, groups
 
 
