@@ -1244,14 +1244,22 @@ def render(body: dict[str, Any]) -> str:
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 
+def definition_texts() -> dict[str, str]:
+    """The text of each ``<stem>.json`` under quicksight/definitions/, by stem: a request body for
+    ``PLACEHOLDER_TARGET``, the operation's name beside it."""
+    return {
+        stem: render({"Operation": operation, "Request": body})
+        for stem, (operation, body) in all_requests(PLACEHOLDER_TARGET).items()
+    }
+
+
 def write_definitions(out_dir: Path) -> list[Path]:
-    """Write every request body (for ``PLACEHOLDER_TARGET``) as ``<stem>.json`` (operation name inside) and drop
-    stale files; returns the paths."""
+    """Write every ``definition_texts`` file as ``<stem>.json`` and drop stale files; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem, (operation, body) in all_requests(PLACEHOLDER_TARGET).items():
+    for stem, text in definition_texts().items():
         path = out_dir / f"{stem}.json"
-        path.write_text(render({"Operation": operation, "Request": body}), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     for stale in set(out_dir.glob("*.json")) - set(written):
         stale.unlink()
@@ -1478,13 +1486,11 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_definitions(DEFINITIONS_DIR):
             log.info("wrote %s", path.relative_to(DEFINITIONS_DIR.parent.parent))
         return 0
-    stale = [
-        stem
-        for stem, (operation, body) in all_requests(PLACEHOLDER_TARGET).items()
-        if not (DEFINITIONS_DIR / f"{stem}.json").is_file()
-        or (DEFINITIONS_DIR / f"{stem}.json").read_text(encoding="utf-8")
-        != render({"Operation": operation, "Request": body})
-    ]
+    stale = []
+    for stem, text in definition_texts().items():
+        path = DEFINITIONS_DIR / f"{stem}.json"
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(stem)
     if stale:
         print(
             f"quicksight/definitions is out of date ({', '.join(stale)}): run python quicksight/definitions.py --write",
