@@ -29,7 +29,8 @@ import lake as lake_layout
 
 log = logging.getLogger(__name__)
 
-TITLE = "Enquiries to Boston"
+# The QuickSight dashboard's name heads the page too.
+TITLE = definitions.DASHBOARD_NAME
 # One colour per department, the same in every chart: plotly's 24-colour qualitative palette (its default has
 # 10, and the sample's 11 departments drew two backlog lines in the same blue).
 DEPARTMENT_PALETTE = qualitative.Dark24

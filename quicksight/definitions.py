@@ -33,6 +33,7 @@ ASSET_PREFIX = "boston311"
 DATA_SOURCE_ID = f"{ASSET_PREFIX}-athena"
 ANALYSIS_ID = f"{ASSET_PREFIX}-analysis"
 DASHBOARD_ID = f"{ASSET_PREFIX}-dashboard"
+# The dashboard's name, also its first sheet's title and header (and the local page's, dashboard.TITLE).
 DASHBOARD_NAME = "Enquiries to Boston"
 ATHENA_CATALOG = "AwsDataCatalog"
 
@@ -938,7 +939,7 @@ def management_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     sheet = interactive_sheet(
         MANAGEMENT_SHEET,
         "Management",
-        "Enquiries to Boston",
+        DASHBOARD_NAME,
         [
             (enquiries, (0, 2, 12, 6)),
             (delay, (12, 2, 12, 6)),
@@ -949,7 +950,7 @@ def management_sheet() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             (top_reasons, (18, 20, 18, 14)),
         ],
         [control for _, _, control in filters],
-        text_boxes=[(text_box("header", "Enquiries to Boston"), (0, 0, 36, 2))],
+        text_boxes=[(text_box("header", DASHBOARD_NAME), (0, 0, 36, 2))],
         parameter_controls=[slider],
     )
     return sheet, groups
