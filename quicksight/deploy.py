@@ -185,6 +185,19 @@ def named_queries(database: str) -> list[dict[str, str]]:
     ]
 
 
+def database_context(what: str, database: str) -> str | None:
+    """The database a statement runs in: none for CREATE DATABASE, which runs before the database exists."""
+    return None if what == "create database" else database
+
+
+def query_request(sql: str, workgroup: str, database: str | None) -> dict[str, Any]:
+    """StartQueryExecution's request: the statement, the workgroup and, unless None, the database it runs in."""
+    request: dict[str, Any] = {"QueryString": sql, "WorkGroup": workgroup}
+    if database:
+        request["QueryExecutionContext"] = {"Database": database}
+    return request
+
+
 def run_statement(
     athena: Any,
     sql: str,
@@ -195,10 +208,7 @@ def run_statement(
     timeout_seconds: float = QUERY_TIMEOUT_SECONDS,
 ) -> str:
     """Run one statement in the workgroup and wait for it; returns the execution id, raises when it fails."""
-    request: dict[str, Any] = {"QueryString": sql, "WorkGroup": workgroup}
-    if database:
-        request["QueryExecutionContext"] = {"Database": database}
-    execution_id = athena.start_query_execution(**request)["QueryExecutionId"]
+    execution_id = athena.start_query_execution(**query_request(sql, workgroup, database))["QueryExecutionId"]
     waited = 0.0
     while True:
         status = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
@@ -257,8 +267,7 @@ def deploy_athena(athena: Any, glue: Any, config: DeployConfig, sleep: Sleep = t
             if what == "create table":
                 log.info("table %s is up to date", asset)
             continue
-        # CREATE DATABASE runs before the database exists, so it gets no database context.
-        context = None if what == "create database" else target.database
+        context = database_context(what, target.database)
         with step(f"Athena: {what}", asset):
             try:
                 run_statement(athena, sql, target.athena_workgroup, context, sleep)
@@ -476,9 +485,7 @@ def planned_requests(config: DeployConfig) -> list[tuple[str, str, str, dict[str
         for what, asset, sql in athena_statements(
             target.database, config.silver_location, config.gold_location
         ):
-            request: dict[str, Any] = {"QueryString": sql, "WorkGroup": target.athena_workgroup}
-            if what != "create database":
-                request["QueryExecutionContext"] = {"Database": target.database}
+            request = query_request(sql, target.athena_workgroup, database_context(what, target.database))
             plan.append(("athena", "StartQueryExecution", f"{what} {asset}", request))
         plan += [
             ("athena", "CreateNamedQuery", query["Name"], {**query, "WorkGroup": target.athena_workgroup})
