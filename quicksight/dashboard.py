@@ -2,8 +2,9 @@
 
 The data comes from the DuckDB views of ``lake.duckdb`` (the same views Athena serves, so the numbers
 match), rolled up to the grain the visuals need and embedded as JSON; plotly.js is inlined from the
-installed ``plotly`` package (no CDN); plain JavaScript filters every visual of a sheet when one of the
-sheet's controls changes.
+installed ``plotly`` package (no CDN); plain JavaScript redraws the visuals a control filters when it changes
+(docs/serving.md's table of the page says which: the Management sheet's filters reach every visual of the sheet,
+the top-N slider its chart, the Analytics sheet's department and year controls the charts named there).
 """
 
 from __future__ import annotations
