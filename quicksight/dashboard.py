@@ -872,21 +872,20 @@ SCRIPT = r"""
     // A year the period covers in part says which months it sums, "2026 (Jan)": read as a whole year, the default
     // period's January 2026 was a fall from 4,134 to 1,075 enquiries on the demo lake.
     var yearLabels = yearKeys.map(function (k) { return yearOfPeriodLabel(k, years[k].first, years[k].last); });
+    var yearOpened = yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; });
+    var yearDelay = yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); });
     draw("chart-yearly", [
       { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearLabels, line: { color: BLUE },
-        hovertemplate: "%{x}: %{y:,} enquiries<extra></extra>",
-        y: yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; }) },
+        hovertemplate: "%{x}: %{y:,} enquiries<extra></extra>", y: yearOpened },
       { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearLabels, yaxis: "y2",
         line: { color: ORANGE, dash: "dot" }, hovertemplate: "%{x}: %{y:.1f} days on average<extra></extra>",
-        y: yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); }) }],
+        y: yearDelay }],
       { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category", automargin: true },
         yaxis: { title: { text: "enquiries" }, rangemode: "tozero" },
         // ticks of its own (plotly.js syncs an overlaying axis to the other's gridlines: 0.18, 0.36 … days)
         yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", rangemode: "tozero",
                   tickmode: "auto", showgrid: false },
         margin: { l: 60, r: 60, t: 30, b: 40 } });
-    var yearOpened = yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; });
-    var yearDelay = yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); });
     describe("chart-yearly", "Enquiries per year, " + range + ": " + extremes(yearLabels, yearOpened, fmtInt) +
       "; average delay: " + extremes(yearLabels, yearDelay, function (v) { return fmt1(v) + " days"; }),
       ["Year", "Enquiries", "Average delay (days)"], yearLabels.map(function (label, i) {
