@@ -26,8 +26,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack, nullcontext
 from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -954,16 +954,11 @@ def discover(http: Any, config: IngestConfig) -> tuple[str, list[PortalResource]
 # ---------------------------------------------------------------- one resource
 
 
-@contextmanager
-def progress_bar(enabled: bool, **options: Any) -> Iterator[Any]:
-    """A tqdm bar, or a silent stand-in when progress is off."""
+def progress_bar(enabled: bool, **options: Any) -> Any:
+    """A tqdm bar on stderr (a context manager that closes it), or a silent stand-in when progress is off."""
     from tqdm import tqdm
 
-    bar = tqdm(disable=not enabled, file=sys.stderr, dynamic_ncols=True, **options)
-    try:
-        yield bar
-    finally:
-        bar.close()
+    return tqdm(disable=not enabled, file=sys.stderr, dynamic_ncols=True, **options)
 
 
 def tqdm_logging() -> Any:
