@@ -292,16 +292,18 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
                 " (with no network, --offline runs the same pipeline on the built-in stand-in: make demo)"
             )
         raise StageFailed(f"ingest failed (exit 2, its reason above); {advice}")
+    manifests = manifest_keys(lake)
     # A run that failed and wrote no manifest landed nothing (another run holds the lake's run lock): the newest
     # manifest is an earlier run's, whose failures say nothing about this one.
-    if code != 0 and manifests_before is not None and manifest_keys(lake) == manifests_before:
+    if code != 0 and manifests_before is not None and manifests == manifests_before:
         raise StageFailed(
             f"ingest failed (exit {code}, its reason above) and landed nothing; run again once it is resolved"
         )
-    if code != 0:
-        raise StageFailed(f"ingest failed (exit {code}, its reason above); {after_failed_ingest(lake, args)}")
-    manifest = newest_manifest(lake)
+    manifest = newest_manifest(lake, manifests)
     resources = manifest.get("resources", [])
+    if code != 0:
+        advice = after_failed_ingest(resources, args.max_file_bytes)
+        raise StageFailed(f"ingest failed (exit {code}, its reason above); {advice}")
     statuses = [r.get("status") for r in resources]
     landed, unchanged = statuses.count("landed"), statuses.count("unchanged")
     shrunk = sum(r.get("shrunk_from_bytes") is not None for r in resources)  # Bronze's warning says which
@@ -451,14 +453,13 @@ def serve_stage(lake: Lake) -> StageResult:
     return StageResult(read=lake.gold, wrote=f"{lake.duckdb}, {lake.dashboard}", rows="views + dashboard")
 
 
-def after_failed_ingest(lake: Lake, args: argparse.Namespace) -> str:
-    """What to do after an ingest with failed resources: a re-run resumes, but a file over the size cap is refused
-    again by every run until the cap is raised (its manifest entry says so)."""
-    resources = newest_manifest(lake).get("resources", [])
+def after_failed_ingest(resources: list[dict], max_file_bytes: str | None) -> str:
+    """What to do after an ingest whose manifest lists these resources, some failed: a re-run resumes, but a file over
+    the size cap (``--max-file-bytes``) is refused again by every run until the cap is raised (its entry says so)."""
     capped = sum(ingestao_bronze.OVER_CAP_ADVICE in (r.get("error") or "") for r in resources)
     if not capped:
         return "a re-run resumes where it stopped"
-    cap = ingestao_bronze.max_file_bytes(args.max_file_bytes)
+    cap = ingestao_bronze.max_file_bytes(max_file_bytes)
     files, it = ("1 file", "it is") if capped == 1 else (f"{capped} files", "they are")
     return (
         f"{files} over the cap of {cap:,} bytes would be refused again: if {it} real, raise the cap "
@@ -479,11 +480,10 @@ def manifest_keys(lake: Lake) -> list[str] | None:
         return None
 
 
-def newest_manifest(lake: Lake) -> dict:
-    """The newest Bronze run manifest; {} when there is none."""
+def newest_manifest(lake: Lake, manifests: list[str] | None) -> dict:
+    """The newest of the Bronze run manifests ``manifests`` (manifest_keys' list); {} when there is none."""
     from bronze_storage import open_store
 
-    manifests = manifest_keys(lake)
     return (open_store(lake, check=False).read_json(manifests[-1]) or {}) if manifests else {}
 
 
