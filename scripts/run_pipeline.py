@@ -37,7 +37,7 @@ GOLD_JOB = REPO / "emr" / "gold_job.py"
 SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
 # the runs before the last whose log SPARK_LOG_CONFIG keeps (its strategy.max; a test holds the two equal)
 SPARK_LOGS_KEPT = 4
-DRIVER_MEMORY = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
+MEMORY_SIZE = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
 DEFAULT_DRIVER_MEMORY = "4g"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 # Spark's exit code when a task's OutOfMemoryError stops its executor: in local mode the executor is the job's own
@@ -156,10 +156,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.offline and args.portal:
         parser.error("--offline ingests from the built-in stand-in; leave out --portal, or --offline")
     args.portal = args.portal or ingestao_bronze.DEFAULT_PORTAL
-    if not DRIVER_MEMORY.fullmatch(os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)):
-        parser.error(
-            f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {os.environ['SPARK_DRIVER_MEMORY']!r}"
-        )
+    if not MEMORY_SIZE.fullmatch(driver_memory()):
+        parser.error(f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {driver_memory()!r}")
     missing = missing_packages(args.stages)
     if missing:
         parser.error(
@@ -185,6 +183,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except ingestao_bronze.UsageError as error:
         parser.error(str(error).rstrip("."))
     return args
+
+
+def driver_memory() -> str:
+    """The memory the Spark stages give the driver, spark-submit's --driver-memory: $SPARK_DRIVER_MEMORY, else
+    DEFAULT_DRIVER_MEMORY."""
+    return os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
 
 
 def time_basis_override_problem(text: str) -> str | None:
@@ -339,13 +343,13 @@ def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
     env["BOSTON311_SPARK_LOG_PATTERN"] = log_file.replace("%", "%%")  # the runs before it: a Log4j pattern
     if character_locale(env) in ASCII_LOCALES:
         env["LC_ALL"] = "C.UTF-8"
-    driver_memory = os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
+    memory = driver_memory()
     command = [
         str(spark_submit_path()),
         "--master",
         "local[*]",
         "--driver-memory",
-        driver_memory,
+        memory,
         "--driver-java-options",
         # a URI, without spaces: spark-submit splits these options at spaces
         f"-Dlog4j2.configurationFile={SPARK_LOG_CONFIG.as_uri()} {JVM_DEFAULTS}",
@@ -377,14 +381,14 @@ def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
     if completed.returncode == -signal.SIGKILL:  # the job had no time to say why: the system stopped it
         raise StageFailed(
             f"{script.name} was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes "
-            f"up to SPARK_DRIVER_MEMORY ({driver_memory}) and more, so free that much memory or set "
+            f"up to SPARK_DRIVER_MEMORY ({memory}) and more, so free that much memory or set "
             f"SPARK_DRIVER_MEMORY lower (512m at the least), then run again; a re-run redoes it. Spark's log up to "
             f"then: {log_file}"
         )
     if completed.returncode == SPARK_OOM_EXIT:
         raise StageFailed(
             f"{script.name} stopped: Spark ran out of memory (exit 52, java.lang.OutOfMemoryError): give "
-            f"it more than SPARK_DRIVER_MEMORY's {driver_memory} (e.g. SPARK_DRIVER_MEMORY=8g make run), then run "
+            f"it more than SPARK_DRIVER_MEMORY's {memory} (e.g. SPARK_DRIVER_MEMORY=8g make run), then run "
             f"again; a re-run redoes it. Spark's whole log: {log_file}"
         )
     if completed.returncode != 0:
