@@ -201,28 +201,28 @@ class OneLineArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see --help).\n")
 
 
-def s3_uri(value: str) -> str:
+def s3_uri_argument(value: str) -> str:
     """An argparse type: an s3:// URI with a bucket."""
     if not re.match(r"^s3://[^/]+", value):
         raise argparse.ArgumentTypeError(f"{value!r} is not an s3://bucket/... URI")
     return value
 
 
-def cluster_id(value: str) -> str:
+def cluster_id_argument(value: str) -> str:
     """An argparse type: an EMR cluster id such as j-2AXXXXXXGAPLF."""
     if not CLUSTER_ID.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not an EMR cluster id like j-2AXXXXXXGAPLF")
     return value
 
 
-def region(value: str) -> str:
+def region_argument(value: str) -> str:
     """An argparse type: an AWS region name such as us-east-1."""
     if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
         raise argparse.ArgumentTypeError(f"{value!r} is not an AWS region like us-east-1")
     return value
 
 
-def role_arn(value: str) -> str:
+def role_arn_argument(value: str) -> str:
     """An argparse type: an IAM role ARN."""
     if not ROLE_ARN.match(value):
         raise argparse.ArgumentTypeError(
@@ -238,24 +238,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
     step = commands.add_parser("step", help="add the Gold job as a step to a running EMR 7.x cluster")
-    step.add_argument("--cluster-id", type=cluster_id, required=True)
+    step.add_argument("--cluster-id", type=cluster_id_argument, required=True)
     step.add_argument("--action-on-failure", choices=ACTIONS_ON_FAILURE, default="CONTINUE")
     serverless = commands.add_parser("serverless", help="start the Gold job on an EMR Serverless application")
     serverless.add_argument("--application-id", required=True)
-    serverless.add_argument("--execution-role-arn", type=role_arn, required=True)
+    serverless.add_argument("--execution-role-arn", type=role_arn_argument, required=True)
     serverless.add_argument(
-        "--log-uri", type=s3_uri, default=None, help="S3 prefix for the driver/executor logs"
+        "--log-uri", type=s3_uri_argument, default=None, help="S3 prefix for the driver/executor logs"
     )
     for command in (step, serverless):
-        command.add_argument("--script", type=s3_uri, required=True, help="gold_job.py uploaded to S3")
         command.add_argument(
-            "--silver-path", type=s3_uri, required=True, help="e.g. s3://bucket/silver/boston311"
+            "--script", type=s3_uri_argument, required=True, help="gold_job.py uploaded to S3"
         )
         command.add_argument(
-            "--gold-path", type=s3_uri, required=True, help="e.g. s3://bucket/gold/boston311"
+            "--silver-path", type=s3_uri_argument, required=True, help="e.g. s3://bucket/silver/boston311"
         )
         command.add_argument(
-            "--region", type=region, default=None, help="AWS region (default: the boto3 chain)"
+            "--gold-path", type=s3_uri_argument, required=True, help="e.g. s3://bucket/gold/boston311"
+        )
+        command.add_argument(
+            "--region", type=region_argument, default=None, help="AWS region (default: the boto3 chain)"
         )
         command.add_argument("--profile", default=None, help="named AWS profile (default: the boto3 chain)")
         command.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
