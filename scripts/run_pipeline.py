@@ -497,7 +497,8 @@ def read_json(path: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the selected stages in order; 0 when all succeed, 1 when one fails, 2 on bad usage."""
+    """Run the selected stages in order; 0 when all succeed, 1 when one fails, 2 on bad usage, 130 when interrupted
+    (Ctrl-C)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     lake = Lake.from_uri(args.lake)
