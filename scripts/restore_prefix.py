@@ -32,6 +32,8 @@ from lake import Lake, lake_argument
 # infra/boston311.yaml, expire-replaced-versions: a version replaced or deleted goes NoncurrentDays later. A moment
 # older than that may have lost versions current then (tests/test_restore_drill.py keeps the two equal).
 NONCURRENT_DAYS = 30
+# The most entries one ListObjectVersions answers with; the paginator follows KeyMarker and VersionIdMarker past it.
+PAGE_SIZE = 1000
 
 
 class RestoreError(Exception):
@@ -72,9 +74,8 @@ def moment_argument(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def versions_by_key(s3, bucket: str, prefix: str, page_size: int = 1000) -> dict[str, list[dict]]:
-    """Every version and delete marker under prefix, per key, newest first (the paginator follows KeyMarker and
-    VersionIdMarker: one ListObjectVersions answers at most 1,000)."""
+def versions_by_key(s3, bucket: str, prefix: str, page_size: int) -> dict[str, list[dict]]:
+    """Every version and delete marker under prefix, per key, newest first, listed page_size at a time."""
     found: dict[str, list[dict]] = {}
     pages = s3.get_paginator("list_object_versions").paginate(
         Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
@@ -136,7 +137,7 @@ def check_bucket(s3, bucket: str) -> None:
         )
 
 
-def plan(s3, lake: Lake, prefix: str, moment: datetime, now: datetime, page_size: int = 1000) -> list[Action]:
+def plan(s3, lake: Lake, prefix: str, moment: datetime, now: datetime, page_size: int) -> list[Action]:
     """Check the request and list the actions, in key order; raises RestoreError."""
     if not lake.is_s3 or not lake.bucket:
         raise RestoreError(
@@ -207,7 +208,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def main(argv: list[str] | None = None, s3=None, now: datetime | None = None, page_size: int = 1000) -> int:
+def main(
+    argv: list[str] | None = None, s3=None, now: datetime | None = None, page_size: int = PAGE_SIZE
+) -> int:
     """0 when the prefix is as it was (or, with --dry-run, the plan is listed); 2 on bad input (one sentence on
     stderr); 1 when S3 refused a change half-way (run it again: what is done is not redone)."""
     args = parse_args(argv)  # argparse exits 2 with one line on a bad --to
