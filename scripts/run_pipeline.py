@@ -165,7 +165,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             ".venv/bin/python scripts/run_pipeline.py (make setup creates it), or through make run / make demo"
         )
     if set(SPARK_STAGES) & set(args.stages):
-        problem = java_problem() or open_files_problem()
+        problem = java_problem() or raise_open_file_limit()
         if problem:
             parser.error(problem)
     if args.time_basis_override is not None and "silver" not in args.stages:
@@ -239,7 +239,7 @@ def java_problem() -> str | None:
     return None
 
 
-def open_files_problem() -> str | None:
+def raise_open_file_limit() -> str | None:
     """Raise this process's open-file limit (``ulimit -n``, which the Spark jobs inherit) to LEAST_OPEN_FILES when it
     is lower and the hard limit allows; why not, in one sentence, when the hard limit is lower too. Spark's Java opens
     its 252 jars as it starts: under ``ulimit -n 256`` (macOS's default) it died before the job began, in a Java trace
