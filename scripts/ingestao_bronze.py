@@ -968,6 +968,24 @@ def tqdm_logging() -> Any:
     return logging_redirect_tqdm()  # the root logger's console handler, where our lines propagate
 
 
+def download(resource: PortalResource, fetcher: Fetcher, staged: str, progress: bool) -> tuple[str, int, str]:
+    """Fetch a resource into the staging file ``staged``: its sha256, its size and its header's era (ResourceError
+    when the body is not a 311 CSV, as ``header_era`` says). A size other than the portal lists is warned about; the file is kept as
+    served."""
+    with progress_bar(progress, desc=resource.dataset, unit="B", unit_scale=True, leave=False) as bar:
+        sha256, size = fetcher.fetch(resource.url, staged, bar)
+    with open(staged, "rb") as handle:
+        era = header_era(handle.read(SNIFF_BYTES))
+    if resource.portal_size is not None and resource.portal_size != size:
+        log.warning(
+            "%s: the portal lists %s bytes but the download has %s (landed as served)",
+            resource.dataset,
+            f"{resource.portal_size:,}",
+            f"{size:,}",
+        )
+    return sha256, size, era
+
+
 def land_resource(
     resource: PortalResource,
     landed_before: dict[str, Any] | None,
@@ -981,7 +999,7 @@ def land_resource(
     before_commit: Callable[[ManifestEntry], None],
     compared_with: dict[str, Any] | None = None,
 ) -> ManifestEntry:
-    """Fetch, validate and commit one resource; the entry says landed or unchanged.
+    """Download (``download``) and commit one resource; the entry says landed or unchanged.
 
     ``landed_before`` is the state's record of the resource. ``force`` ignores it as a reason not to download
     or land, but an object already in today's folder with these bytes is never copied again.
@@ -999,17 +1017,7 @@ def land_resource(
         )
     staged = os.path.join(store.staging_dir(), f".{resource.file_name}.{uuid.uuid4().hex}.part")
     try:
-        with progress_bar(progress, desc=resource.dataset, unit="B", unit_scale=True, leave=False) as bar:
-            sha256, size = fetcher.fetch(resource.url, staged, bar)
-        with open(staged, "rb") as handle:
-            era = header_era(handle.read(SNIFF_BYTES))
-        if resource.portal_size is not None and resource.portal_size != size:
-            log.warning(
-                "%s: the portal lists %s bytes but the download has %s (landed as served)",
-                resource.dataset,
-                f"{resource.portal_size:,}",
-                f"{size:,}",
-            )
+        sha256, size, era = download(resource, fetcher, staged, progress)
         if not force and landed_before is not None and landed_before.get("sha256") == sha256:
             log.info("%s: downloaded bytes equal the last landed ones; not landing again", resource.dataset)
             return ManifestEntry.unchanged(resource, landed_before)
