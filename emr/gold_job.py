@@ -1055,8 +1055,15 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
         "grid": {"meters": GRID_METERS, "lat_step": GRID_LAT_STEP, "lon_step": GRID_LON_STEP},
     }
     text = json.dumps(summary, indent=2) + "\n"
-    write_text(spark, f"{gold_path}/{RUNS_FOLDER}/{run_id}.json", text)
-    write_text(spark, f"{gold_path}/{RUNS_FOLDER}/latest.json", text)
+    try:
+        write_text(spark, f"{gold_path}/{RUNS_FOLDER}/{run_id}.json", text)
+        write_text(spark, f"{gold_path}/{RUNS_FOLDER}/latest.json", text)
+    except OSError as error:  # a rename refused (returned false): one sentence, not a traceback
+        raise GoldPublishError(
+            f"Gold published every table but could not write its run record ({error}): "
+            f"{gold_path}/{RUNS_FOLDER}/latest.json is missing or names an earlier run until Gold is rerun.",
+            keep_staging=False,
+        ) from error
     return {table: info["rows"] for table, info in tables.items()}
 
 
@@ -1235,8 +1242,9 @@ def ran_out(error: BaseException, written: str) -> tuple[str, str] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the Gold job from the command line; 0 on success, 1 on an input problem, a Spark failure or a publish
-    that stopped half-way, 2 on bad usage, 130 when Ctrl-C stopped it before publishing.
+    """Run the Gold job from the command line; 0 on success, 1 on an input problem, a Spark failure, a publish
+    that stopped half-way or a run record that could not be written, 2 on bad usage, 130 when Ctrl-C stopped it
+    before publishing.
 
     Parameters
     ----------

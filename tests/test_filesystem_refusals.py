@@ -381,3 +381,31 @@ def test_a_table_left_aside_that_cannot_be_put_back_nor_its_folder_deleted_is_lo
     monkeypatch.undo()
     assert run_gold_main(lake) == 0
     assert gold_view(lake) == gold_clean
+
+
+def test_a_gold_run_record_whose_rename_is_refused_is_one_sentence(
+    spark, gold_lake_before, gold_clean, tmp_path, monkeypatch, capsys
+):
+    lake = copy_lake(gold_lake_before, tmp_path)
+    latest = lake / GOLD / gold_job.RUNS_FOLDER / "latest.json"
+    refuse_in(
+        monkeypatch, lambda name, paths: False if name == "rename" and paths[1] == str(latest) else PASS
+    )
+
+    # after the publish: the tables are new, the run record is not written (a traceback before 2026-11-27)
+    assert run_gold_main(lake) == 1
+
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"Gold published every table but could not write its run record (could not move {latest.parent}/"
+        f"{gold_job.WRITING_FILE} to {latest}): {latest} is missing or names an earlier run until Gold is rerun."
+    ]
+    assert not latest.exists()  # deleted before the rename that was refused
+    view = gold_view(lake)
+    assert (view["latest_run_rows"], view["left_behind"]) == ("missing", [f"_runs/{gold_job.WRITING_FILE}"])
+    # every table new and whole; the next record written into _runs takes the hidden file over
+    assert without(view, "latest_run_rows", "left_behind") == without(
+        gold_clean, "latest_run_rows", "left_behind"
+    )
+    monkeypatch.undo()
+    assert run_gold_main(lake) == 0
+    assert gold_view(lake) == gold_clean
