@@ -89,11 +89,6 @@ NOT_DOCUMENTED = [
     ),
     ("quicksight/deploy.py", "query ", AWS_WORDS),
     ("quicksight/deploy.py", " ended ", AWS_WORDS),
-    (
-        "glue/silver_job.py",
-        "Could not move",
-        "the reason inside the publish's sentence, which the page quotes",
-    ),
     ("emr/submit.py", "is not an s3://bucket/", ARGPARSE),
     ("emr/submit.py", "is not an EMR cluster id", ARGPARSE),
     ("emr/submit.py", "is not an AWS region", ARGPARSE),
