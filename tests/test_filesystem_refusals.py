@@ -21,7 +21,16 @@ from py4j.protocol import Py4JJavaError
 
 import gold_job
 import silver_job
-from crash_helpers import GOLD, SILVER, gold_view, land_day_1, land_day_2, silver_view, stage_arguments
+from crash_helpers import (
+    GOLD,
+    SILVER,
+    gold_view,
+    land_day_1,
+    land_day_2,
+    silver_view,
+    stage_arguments,
+    table_digest,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -84,6 +93,11 @@ def month_files(lake: Path, month: str) -> dict[str, bytes]:
     """A Silver month's Parquet files and their bytes (``open_year=2022/open_month=1``)."""
     folder = lake / SILVER / "service_requests" / month
     return {path.name: path.read_bytes() for path in sorted(folder.glob("*.parquet"))}
+
+
+def month_rows(lake: Path, month: str) -> tuple[int, str]:
+    """A Silver month's row count and digest."""
+    return table_digest(f"{lake / SILVER}/service_requests/{month}/*.parquet", hive=False)
 
 
 # ---------------------------------------------------------------------------------------------- Silver
@@ -194,6 +208,37 @@ def test_a_move_aside_that_copies_then_stops_is_put_back_without_a_second_copy(
     assert not (staging / "retired" / JANUARY).exists()
     monkeypatch.undo()
     assert run_silver_main(lake) == 0
+    assert silver_view(lake) == silver_clean
+
+
+def test_an_old_copy_that_cannot_be_deleted_after_its_swap_is_deleted_by_the_next_run(
+    spark, silver_lake, silver_after_day_2, silver_clean, tmp_path, monkeypatch, capsys, caplog
+):
+    # January is swapped in; deleting its old copy raises (an S3 outage, as py4j gives it): the old copy alone is
+    # left in the staging folder, which the next run deletes (not put back over the new month) before its redo
+    lake = copy_lake(silver_lake, tmp_path)
+
+    def refuse(name: str, paths: list[str]) -> Any:
+        if name == "delete" and paths[0].endswith(f"/retired/{JANUARY}"):
+            raise java_error(spark, "simulated S3 outage")
+        return PASS
+
+    refuse_in(monkeypatch, refuse)
+    assert run_silver_main(lake) == 1
+
+    [staging] = (lake / SILVER / "_staging").iterdir()
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"silver_job: Publishing stopped at {JANUARY} (java.io.IOException: simulated S3 outage) after swapping it "
+        "in: it and earlier months are published, later ones are unchanged; the next run deletes the old copy left "
+        f"in {staging}/retired/{JANUARY} and redoes them."
+    ]
+    assert month_rows(lake, JANUARY) == month_rows(silver_after_day_2, JANUARY)  # the new January, once
+    monkeypatch.undo()
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        assert run_silver_main(lake) == 0
+    assert (
+        f"run {staging.name} stopped while publishing {JANUARY} (published); put back in order" in caplog.text
+    )
     assert silver_view(lake) == silver_clean
 
 
