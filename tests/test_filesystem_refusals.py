@@ -74,7 +74,9 @@ def refuse_in(monkeypatch: pytest.MonkeyPatch, refuse: Callable[[str, list[str]]
 
 def java_error(spark: Any, text: str) -> Py4JJavaError:
     """The Py4JJavaError a Java IOException with this text gives in Python."""
-    return Py4JJavaError("An error occurred while calling o1.exists.\n", spark._jvm.java.io.IOException(text))
+    return Py4JJavaError(
+        "An error occurred while calling a FileSystem method.\n", spark._jvm.java.io.IOException(text)
+    )
 
 
 def copy_lake(prepared: Path, tmp_path: Path) -> Path:
