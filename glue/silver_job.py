@@ -2002,10 +2002,14 @@ def overrides_said(recorded: dict, dataset: str) -> str:
     read before Silver recorded them."""
     if not overrides_recorded(recorded):
         return "not recorded"
-    applied = recorded.get("time_basis_override", {})
-    said = [f"{dataset}={applied['reading']}"] if "reading" in applied else []
-    said += [f"{dataset}@{month}={reading}" for month, reading in applied.get("reading_from", {}).items()]
-    return ",".join(said) or "none"
+    return ",".join(overrides_given(dataset, recorded.get("time_basis_override", {}))) or "none"
+
+
+def overrides_given(name: str, applied: dict) -> list[str]:
+    """What the overrides made of a file's reading (``overrides_applied``'s form), as --time_basis_override items
+    naming ``name`` (``parse_overrides`` reads them back): ``["new_system=utc", "new_system@2025-11=wall_clock"]``."""
+    given = [f"{name}={applied['reading']}"] if "reading" in applied else []
+    return given + [f"{name}@{month}={reading}" for month, reading in applied.get("reading_from", {}).items()]
 
 
 def name_objects_read_otherwise(
@@ -2174,7 +2178,7 @@ def part_way_advice(
         return (
             "If it did not, leaving out the file's dated overrides reads each month as its own evidence does."
         )
-    given = ",".join(f"{name}@{month}={month_reading}" for month, month_reading in changes.items())
+    given = ",".join(overrides_given(name, {"reading_from": changes}))
     instead = ", in place of the file's dated overrides," if has_dated else ""
     return f"If it did, --time_basis_override {given}{instead} reads each month as its own evidence does."
 

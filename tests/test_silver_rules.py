@@ -787,6 +787,11 @@ def test_a_dated_override_reads_a_file_otherwise_from_its_month_on(caplog):
         {},
     )
     assert S.override_clause(both) == "; read as shifted_back, utc from 2025-11 by the overrides"
+    # the overrides a file was read with, given back as the argument names them, read back as they were given
+    overrides = {"new_system": "shifted_back", "new_system@2025-11": "utc"}
+    given = S.overrides_given("new_system", S.overrides_applied(overrides, "new_system", "new_system"))
+    assert given == ["new_system=shifted_back", "new_system@2025-11=utc"]
+    assert S.parse_overrides(",".join(given)) == overrides
     counts = dict.fromkeys(("rows_read", "rows_written", "rows_quarantined", "duplicates_removed"), 0)
     entry = {"source_file": "f.csv", "era": "new_system", **counts, "time_basis": both}
     assert "time basis shifted_back (override), utc from 2025-11 (override)" in S.summary(
