@@ -399,6 +399,8 @@ PAGE = """<!DOCTYPE html>
     nav.tabs, .sheet, footer { padding-left: 12px; padding-right: 12px; }
     .grid > .card { grid-column: 1 / -1; }
     .controls select { min-width: 0; max-width: 100%; }
+    /* room for the legend under the plot (layout() puts it there on a narrow page) */
+    #chart-ontime-by-department, #chart-backlog { height: 560px; }
   }
 </style>
 <script>__PLOTLY_JS__</script>
@@ -544,10 +546,16 @@ SCRIPT = r"""
                              font: { size: 14, color: "#616e7c" } }],
              xaxis: { visible: false }, yaxis: { visible: false } };
   }
+  // A phone or a narrow window (the page's own breakpoint): a legend beside the plot left it 64 px of a 334 px
+  // chart and lay over its lines, so it goes under the plot.
+  var NARROW = window.matchMedia("(max-width: 760px)");
   function layout(extra) {
     var base = { margin: { l: 50, r: 20, t: 10, b: 40 }, paper_bgcolor: "#fff", plot_bgcolor: "#fff",
                  font: { size: 12 }, showlegend: false };
     for (var key in extra) { base[key] = extra[key]; }
+    if (NARROW.matches && base.showlegend && !base.legend) {
+      base.legend = { orientation: "h", x: 0, y: -0.08, yanchor: "top" };
+    }
     return base;
   }
   function draw(id, traces, extraLayout) {
@@ -1096,6 +1104,7 @@ SCRIPT = r"""
     ["control-department", "control-year"].forEach(function (id) {
       byId(id).addEventListener("change", renderAnalytics);
     });
+    NARROW.addEventListener("change", renderAnalytics);  // the legends move under the plots, or back beside them
     // The WAI-ARIA tabs pattern: the selected tab alone is in the Tab order (roving tabindex); Left/Right
     // move to the previous/next tab (wrapping), Home/End to the first/last, and select it as they go.
     var tabs = Array.prototype.slice.call(document.querySelectorAll("nav.tabs [role=tab]"));

@@ -1386,7 +1386,47 @@ def test_a_narrow_window_shows_one_card_a_row_without_scrolling_sideways(
         assert len(set(kpis)) == (1 if width < 760 else 3)  # stacked on a phone, side by side on a laptop
         page.click("#tab-analytics")
         sheet_fits(page, width)
+        # The line charts' legends: beside the plot, it left a phone 64 px of plot and lay over the lines; under it
+        # there. Each as [legend's left, top; plot's right, bottom].
+        for chart in ("chart-ontime-by-department", "chart-backlog"):
+            legend_left, legend_top, plot_right, plot_bottom = page.evaluate(PLACES, chart)
+            if width < 760:
+                assert legend_top >= plot_bottom and plot_right - legend_left > 200, chart
+            else:
+                assert legend_left >= plot_right, chart
         page.screenshot(path=str(ARTIFACTS / f"dashboard-analytics-{width}.png"), full_page=True)
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
+# Where a chart's legend starts (left, top) and its plot area ends (right, bottom), in the page's pixels.
+PLACES = """chart => {
+  const legend = document.querySelector(`#${chart} .legend`).getBoundingClientRect();
+  const plot = document.querySelector(`#${chart} .nsewdrag`).getBoundingClientRect();
+  return [legend.left, legend.top, plot.right, plot.bottom];
+}"""
+
+
+@pytest.mark.browser
+def test_a_window_made_narrow_moves_the_line_charts_legends_under_their_plots(
+    browser: object, small_dashboard: Path
+) -> None:
+    """The legends' place is chosen as the charts are drawn: narrowing the window draws them again."""
+    loaded_page = open_dashboard(browser, small_dashboard, width=1024)
+    page = loaded_page.page
+    try:
+        page.click("#tab-analytics")
+        page.set_viewport_size({"width": 390, "height": 900})
+        page.wait_for_function(
+            "document.getElementById('chart-backlog')._fullLayout.legend.orientation === 'h'", timeout=5_000
+        )
+        legend_left, legend_top, plot_right, plot_bottom = page.evaluate(PLACES, "chart-backlog")
+        assert legend_top >= plot_bottom
+        page.set_viewport_size({"width": 1024, "height": 900})
+        page.wait_for_function(
+            "document.getElementById('chart-backlog')._fullLayout.legend.orientation === 'v'", timeout=5_000
+        )
         assert loaded_page.errors == []
     finally:
         loaded_page.page.close()
