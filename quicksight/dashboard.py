@@ -511,8 +511,9 @@ SCRIPT = r"""
     var partial = through && Number(through.slice(0, 4)) === y && through.slice(5) !== "12-31";
     return partial ? y + " (to " + dayLabel(through) + ")" : String(y);
   }
-  // A year of the Opening period by the months it holds of it (YYYY-MM): "2024" when all twelve, else "2026 (Jan)",
-  // "2011 (Jul–Dec)", and the day the data stops when its last month is partial: "2026 (Jan–Feb, to 10 Feb)".
+  // A year by its first and last months (YYYY-MM) the yearly lines sum: "2024" when January and December, else
+  // "2026 (Jan)", "2011 (Jul–Dec)", and the day the data stops when its last month is partial: "2026 (Jan–Feb, to
+  // 10 Feb)".
   function yearOfPeriodLabel(year, first, last) {
     var from = Number(first.slice(5)), to = Number(last.slice(5));
     var through = last === DATA.partial_month ? ", to " + dayLabel(DATA.data_through) : "";
@@ -871,16 +872,21 @@ SCRIPT = r"""
     var years = {};
     for (var m = selection.from; m <= selection.to; m++) {
       var year = MONTHS[m].slice(0, 4), t = totals[m];
-      var y = years[year] || (years[year] = { opened: 0, hours: 0, withDuration: 0, hasData: false, first: MONTHS[m] });
+      var y = years[year] || (years[year] = { opened: 0, hours: 0, withDuration: 0, first: MONTHS[m],
+                                              firstData: null, lastData: null });
       y.opened += t.opened; y.hours += t.hours; y.withDuration += t.withDuration;
-      y.hasData = y.hasData || HAS_DATA[m];
       y.last = MONTHS[m];
+      if (HAS_DATA[m]) { y.firstData = y.firstData || MONTHS[m]; y.lastData = MONTHS[m]; }
     }
     var yearKeys = Object.keys(years).sort();
-    // A year the period covers in part says which months it sums, "2026 (Jan)": read as a whole year, the default
-    // period's January 2026 was a fall from 4,134 to 1,075 enquiries on the demo lake.
-    var yearLabels = yearKeys.map(function (k) { return yearOfPeriodLabel(k, years[k].first, years[k].last); });
-    var yearOpened = yearKeys.map(function (k) { return years[k].hasData ? years[k].opened : null; });
+    // A year says which months it sums: those of the period the lake has data for, first to last ("2025 (Aug–Dec)"),
+    // or the period's for a year without data. Read as whole years, the default period's January 2026 was a fall
+    // from 4,134 to 1,075 enquiries on the demo lake, and its 2025, whose data starts in August, one too.
+    var yearLabels = yearKeys.map(function (k) {
+      var y = years[k];
+      return y.firstData ? yearOfPeriodLabel(k, y.firstData, y.lastData) : yearOfPeriodLabel(k, y.first, y.last);
+    });
+    var yearOpened = yearKeys.map(function (k) { return years[k].firstData ? years[k].opened : null; });
     var yearDelay = yearKeys.map(function (k) { return ratio(years[k].hours, years[k].withDuration * 24); });
     draw("chart-yearly", [
       { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearLabels, line: { color: BLUE },

@@ -851,6 +851,35 @@ def test_months_the_lake_has_no_data_for_are_gaps_not_zeros(browser: object, tmp
 
 
 @pytest.mark.browser
+def test_a_year_the_data_holds_in_part_is_labelled_by_its_months_of_data(
+    browser: object, tmp_path: Path
+) -> None:
+    """The demo's 2025 holds only August to December: labelled by the period's months, it read "2025", a fall."""
+    december_2023, january_2024, january_2024_sanitation, *february_2024 = helpers.SMALL_MONTHLY
+
+    def moved(row: tuple, month: dt.date) -> tuple:
+        return (month, *row[1:-1], month.replace(day=28))
+
+    rows = [moved(december_2023, dt.date(2022, 11, 1)), moved(january_2024, dt.date(2023, 3, 1)),
+            moved(january_2024_sanitation, dt.date(2023, 8, 1)), *february_2024]  # fmt: skip
+    html = build_lake(tmp_path, gold_tables={"monthly_requests": rows})
+    loaded_page = open_dashboard(browser, html)
+    page = loaded_page.page
+    try:  # the period runs from Nov 2022 to Feb 2024; the data holds Nov 2022, Mar and Aug 2023, Feb 2024
+        [(years, enquiries), _] = chart_traces(page, "chart-yearly", ["x", "y"])
+        assert (years, enquiries) == (["2022 (Nov)", "2023 (Mar\u2013Aug)", "2024 (Feb)"], [7, 15, 25])
+        page.click("#chart-yearly-numbers summary")  # the table says it too
+        page.wait_for_selector("#chart-yearly-numbers table")
+        assert [row[0] for row in numbers(page, "chart-yearly")] == ["Year", *years]
+        assert "highest 25 (2024 (Feb)), lowest 7 (2022 (Nov))" in page.get_attribute(
+            "#chart-yearly", "aria-label"
+        )
+        assert loaded_page.errors == []
+    finally:
+        loaded_page.page.close()
+
+
+@pytest.mark.browser
 def test_the_source_control_sets_the_enquiries_kpi_to_the_views_value(
     loaded: Page, small_dashboard: Path
 ) -> None:
