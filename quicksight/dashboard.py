@@ -430,6 +430,7 @@ PAGE = """<!DOCTYPE html>
       <h2>Enquiries in <span class="kpi-month" id="kpi-enquiries-month"></span></h2>
       <div class="value" id="kpi-enquiries-value"></div>
       <div class="change" id="kpi-enquiries-change"></div>
+      <div class="period" id="kpi-enquiries-spark-months"></div>
       <div class="chart spark" id="chart-enquiries-sparkline"></div>
     </div>
     <div class="card kpi span-4" id="kpi-delay">
@@ -461,7 +462,7 @@ PAGE = """<!DOCTYPE html>
   </div>
   <div class="grid">
     <div class="card span-12"><h2>On-time rate by department and month opened (hover: cases behind each point)</h2><div class="chart" id="chart-ontime-by-department"></div></div>
-    <div class="card span-6"><h2>Hours to close by type (p50 and p90 of the cases closed so far), opened in <span id="resolution-year"></span></h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
+    <div class="card span-6"><h2 id="chart-resolution-by-type-title">Hours to close by type, top 15 by closed cases (p50 and p90 of the cases closed so far), opened in <span id="resolution-year"></span></h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
     <div class="card span-6"><h2>Requests on a ~250 m grid, <span id="geo-year"></span>, all departments</h2><div class="chart tall" id="chart-geo-grid"></div></div>
     <div class="card span-12"><h2>Open backlog by department (end of week)</h2><div class="chart" id="chart-backlog"></div></div>
   </div>
@@ -829,6 +830,9 @@ SCRIPT = r"""
       marker: { size: 4 }, hovertemplate: "%{x|%b %Y}: %{y:,}<extra></extra>" }],
       { margin: { l: 0, r: 0, t: 4, b: 4 }, xaxis: { visible: false }, yaxis: { visible: false } });
     var sparkMonths = x.map(function (d) { return periodLabel(d.slice(0, 7)); });
+    // The line's months, said above it: the last 12 of the period, or all of a shorter one.
+    byId("kpi-enquiries-spark-months").textContent = "per month, the " + x.length +
+      (x.length === 1 ? " month" : " months") + " to " + sparkMonths[sparkMonths.length - 1];
     describe("chart-enquiries-sparkline", "Enquiries per month, " + sparkMonths[0] + " \u2013 " +
       sparkMonths[sparkMonths.length - 1] + ": " + extremes(sparkMonths, y, fmtInt),
       ["Month", "Enquiries"], sparkMonths.map(function (m, i) { return [m, y[i] === null ? "no data" : fmtInt(y[i])]; }));
@@ -988,7 +992,7 @@ SCRIPT = r"""
     }
     byId("resolution-year").textContent = inYear;
     types.sort(function (a, b) { return R.closed_cases[b] - R.closed_cases[a]; });
-    types = types.slice(0, 15).reverse();
+    types = types.slice(0, 15).reverse();  // the card's title says "top 15"
     var typeLabels = types.map(function (r) { return DIMS.type[R.type[r]] + " (" + DIMS.department[R.department[r]] + ")"; });
     // The hover names the cases the percentiles are over: the closed cases with a duration (a case closed by
     // status with no close time has none); a Gold written before closed_with_duration existed reads it as null.

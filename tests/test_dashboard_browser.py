@@ -556,6 +556,8 @@ def test_kpis_are_the_latest_month_against_the_month_before(loaded: Page) -> Non
     assert page.inner_text("#kpi-enquiries-month") == "Feb 2024"
     assert page.inner_text("#kpi-enquiries-value") == "25"
     assert page.inner_text("#kpi-enquiries-change").startswith("+66.7% vs Jan 2024 (15)")
+    # the sparkline says what it covers: up to 12 months, here the period's 3
+    assert page.inner_text("#kpi-enquiries-spark-months") == "per month, the 3 months to Feb 2024"
     # Delay: (300 + 96) hours / (12 + 4) cases / 24 = 1.03 days; January (80 + 25) / 13 / 24 = 0.34 days.
     assert float(kpi(page, "delay")) == pytest.approx(396 / 16 / 24)
     assert page.inner_text("#kpi-delay-change").startswith("+0.7 days")
@@ -1043,6 +1045,11 @@ def test_every_chart_says_what_it_shows_and_gives_its_numbers_without_a_mouse(lo
             ["Parking Enforcement (BTDT)", "15", "14", "20", "48"],
             ["Missed Trash (PWDx)", "5", "5", "4", "9"],
         ]
+        # the title says which types: the 15 with the most closed cases, not every type
+        assert page.inner_text("#chart-resolution-by-type-title") == (
+            "Hours to close by type, top 15 by closed cases (p50 and p90 of the cases closed so far), opened in "
+            "2024 (to 29 Feb)"
+        )
         assert page.get_attribute("#chart-resolution-by-type", "aria-label") == (
             "Hours to close, p50 and p90, of the 2 types with the most closed cases in any department, opened in "
             "2024 (to 29 Feb); the most: Parking Enforcement (BTDT), 15 closed, p50 20 h, p90 48 h"
@@ -1290,6 +1297,7 @@ def test_a_realistic_lake_renders_without_errors(browser: object, tmp_path: Path
         assert sparkline == [
             f"{year}-{month:02d}-01" for year, month in [(2023, 10), (2023, 11), (2023, 12)]
         ] + [f"2024-{month:02d}-01" for month in range(1, 10)]
+        assert page.inner_text("#kpi-enquiries-spark-months") == "per month, the 12 months to Sep 2024"
         # the map and time to close show the chosen year only (2024 by default; the lake has 2022-2024)
         with duckdb.connect(str(tmp_path / "lake.duckdb"), read_only=True) as connection:
             cells = connection.execute(
