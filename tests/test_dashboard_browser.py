@@ -1421,8 +1421,11 @@ def test_a_narrow_window_shows_one_card_a_row_without_scrolling_sideways(
         sheet_fits(page, width)
         kpis = page.eval_on_selector_all(".kpi", "cards => cards.map(c => c.getBoundingClientRect().left)")
         assert len(set(kpis)) == (1 if width < 760 else 3)  # stacked on a phone, side by side on a laptop
+        for chart in ("chart-subjects", "chart-top-reasons"):
+            bars_keep_the_width(page, chart, width)
         page.click("#tab-analytics")
         sheet_fits(page, width)
+        bars_keep_the_width(page, "chart-resolution-by-type", width)
         # The line charts' legends: beside the plot, it left a phone 64 px of plot and lay over the lines; under it
         # there. Each as [legend's left, top; plot's right, bottom].
         for chart in ("chart-ontime-by-department", "chart-backlog"):
@@ -1435,6 +1438,47 @@ def test_a_narrow_window_shows_one_card_a_row_without_scrolling_sideways(
         assert loaded_page.errors == []
     finally:
         loaded_page.page.close()
+
+
+# A horizontal bar chart's plot width, its labels as drawn (left, bottom, right; beside the bars: the y ticks, else
+# the annotations) and the top of each category's highest bar, bottom to top; its x ticks and axis title (left,
+# right, top, bottom).
+BAR_PLACES = """chart => {
+  const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.bottom, r.right, r.top]; };
+  const all = selector => [...document.querySelectorAll(`#${chart} ${selector}`)].map(box);
+  const traces = [...document.querySelectorAll(`#${chart} .barlayer .trace`)].map(t =>
+    [...t.querySelectorAll("g.point path")].map(p => p.getBoundingClientRect().top));
+  const title = document.querySelector(`#${chart} .xtitle`);
+  return {
+    plotWidth: document.querySelector(`#${chart} .nsewdrag`).getBoundingClientRect().width,
+    yTicks: all(".ytick text"), annotations: all(".annotation"),
+    barTops: traces[0].map((_, i) => Math.min(...traces.map(tops => tops[i]))),
+    xTicks: all(".xtick text").map(([l, b, r, t]) => [l, r, t, b]), xTitle: title ? box(title) : null,
+  };
+}"""
+
+
+def bars_keep_the_width(page: object, chart: str, width: int) -> None:
+    """On a phone, the labels of a horizontal bar chart go above its bars, which keep the plot's width (beside
+    them, the long labels left 54 to 94 px of it); wider, they stay beside the bars."""
+    drawn = page.evaluate(BAR_PLACES, chart)
+    if width < 760:
+        assert drawn["yTicks"] == [] and drawn["plotWidth"] > 250, chart
+        assert len(drawn["annotations"]) == len(drawn["barTops"]) > 0, chart
+        for (_, label_bottom, _, _), bar_top in zip(drawn["annotations"], drawn["barTops"], strict=True):
+            assert label_bottom <= bar_top + 1, chart
+        ticks = sorted(drawn["xTicks"])  # no two ticks overlap
+        assert all(a[1] <= b[0] for a, b in zip(ticks, ticks[1:], strict=False)), chart
+        if drawn["xTitle"]:
+            assert max(tick[3] for tick in ticks) <= drawn["xTitle"][3] + 1, chart  # nor the axis title
+    else:
+        assert drawn["annotations"] == [] and len(drawn["yTicks"]) == len(drawn["barTops"]), chart
+
+
+# Whether plotly drew a chart at its container's width (it resizes a chart 100 ms after its sheet is shown).
+SHOWN_AT_ITS_WIDTH = (
+    "id => document.getElementById(id)._fullLayout.width <= document.getElementById(id).clientWidth + 1"
+)
 
 
 # Where a chart's legend starts (left, top) and its plot area ends (right, bottom), in the page's pixels.
@@ -1460,10 +1504,17 @@ def test_a_window_made_narrow_moves_the_line_charts_legends_under_their_plots(
         )
         legend_left, legend_top, plot_right, plot_bottom = page.evaluate(PLACES, "chart-backlog")
         assert legend_top >= plot_bottom
+        # the bar charts' names go above their bars
+        bars_keep_the_width(page, "chart-resolution-by-type", 390)
+        page.click("#tab-management")  # those of the sheet not shown too
+        page.wait_for_function(SHOWN_AT_ITS_WIDTH, arg="chart-subjects")
+        bars_keep_the_width(page, "chart-subjects", 390)
         page.set_viewport_size({"width": 1024, "height": 900})
         page.wait_for_function(
             "document.getElementById('chart-backlog')._fullLayout.legend.orientation === 'v'", timeout=5_000
         )
+        page.wait_for_function(SHOWN_AT_ITS_WIDTH, arg="chart-subjects")
+        bars_keep_the_width(page, "chart-subjects", 1024)
         assert loaded_page.errors == []
     finally:
         loaded_page.page.close()
