@@ -39,31 +39,33 @@ gets wrong shows here.
   (the reject-share guard from the same counts); the edge Bronze is first run with ``--max_reject_share``
   GUARD_SHARE, which must stop with ``guard_stop``'s sentence and leave nothing under Silver, then without. Its files
   of 1,000 rows or more (legacy 2020, 2021, 2023) and their 105 unknown neighbourhoods are there for that.
-- A Silver built run by run (``incremental_lake``): Bronze landed by three ingests with manifests (INCREMENTAL_RUNS),
-  each followed by a Silver run over the Silver the runs before left, one object read a run late (READ_LATE) and a
-  day's landing restored after later ones were read.
-  After each run the table must equal the DuckDB SQL's over the files read so far, each given its manifest's ingest
-  time, every column of every case; the run's months rewritten (``partitions_written``) must be those its rows land in
-  or leave, the others keep their Parquet files, and its null rates are over the rows it writes. ``runs_re_derived``
-  gives rules 8-10 run by run (a reject already quarantined by an earlier run, or a record losing to the table's row,
-  is a duplicate), which each run's counts, unknown values and quarantine rows (in its ``run_id`` folder, with their
-  dataset and manifest ingest time) must equal; and the end state must equal one run's over the same Bronze into an
-  empty Silver: the table row for row, the quarantine but for ``run_id`` and ``row_position`` (which numbers the run's
-  files). The ingest times were chosen so that the folders' days and the paths would order otherwise (asserted: the
+- A Silver built run by run (``incremental_lake``): Bronze landed by four ingests (INCREMENTAL_RUNS), each followed
+  by a Silver run over the Silver the runs before left: one object read a run late (READ_LATE), a day's landing
+  restored after later ones were read, an object Bronze announces again (a later manifest names its key landed), an
+  object rewritten in place (REWRITTEN) and objects no manifest names (UNANNOUNCED). After each run the table must
+  equal the DuckDB SQL's rows over the files the run read (Bronze as it found them, each at the ingest time it had
+  then) upserted into the table before as rule 9 says (``upserted``), every column of every case, and that is the
+  SQL's over every file read so far but for a case whose row a rewritten object's earlier bytes gave; the run's months
+  rewritten (``partitions_written``) must be those its rows land in or leave, the others keep their Parquet files,
+  and its null rates are over the rows it writes. ``runs_re_derived`` gives rules 8-10 run by run (a reject already
+  quarantined by an earlier run, or a record losing to the table's row, is a duplicate), which each run's counts,
+  unknown values and quarantine rows (in its ``run_id`` folder, with their dataset and ingest time) must equal; and
+  the end state must equal one run's over the same Bronze into an empty Silver where docs/silver.md "Run by run
+  equals a rebuild" says it does: the table row for row but for the case only the rewritten object's earlier bytes
+  held, the quarantine but for ``run_id`` and ``row_position`` (which numbers the run's files), the rewritten
+  object's earlier bad record, and a bad record an older ingest found late carries too (named by the file read
+  first). The ingest times were chosen so that the folders' days and the paths would order otherwise (asserted: the
   SQL given none keeps other records).
 - What stays out: malformed records in the DuckDB comparison (DuckDB skips them; the Python compares them), the
   quarantine's other columns on the single-run Bronzes, the report's timings and state, a run that reads only empty
-  files, an object read again (changed in place, or announced again by a later manifest) and a reject first read from
-  a later ingest than one run would read it from (an older ingest holding it read late), where the quarantine may name
-  another file than one run's would (test_silver_incremental.py and test_silver_rebuild_equivalence.py), the override's parsing (its grammar and refusals) and the warnings and summary
-  line it changes (test_silver_rules.py and test_silver_bad_input.py), an override reaching objects processed earlier
-  (a run over an existing Silver), and the evidence sample of files over 32 MB (every file here is smaller: every
-  record is examined).
+  files, the override's parsing (its grammar and refusals) and the warnings and summary line it changes
+  (test_silver_rules.py and test_silver_bad_input.py), an override reaching objects processed earlier (a run over an
+  existing Silver), and the evidence sample of files over 32 MB (every file here is smaller: every record is
+  examined).
 - ingested_at: on the single-run Bronzes DuckDB and the Python take the ``ingest_date`` folder; no file there has a
   manifest nor was landed on its folder's day, so Silver takes the folder's date too (asserted from its report). On
-  the run-by-run Bronze every file has a manifest's time, read as docs/silver.md "Reading Bronze" says
-  (``manifest_ingest_times``) and handed to the SQL; an object's modification time (``object_modified``) is met
-  nowhere here.
+  the run-by-run Bronze each file's comes from a manifest, else its modification time on its folder's day, else the
+  folder, as docs/silver.md "Reading Bronze" says (``ingest_times``), and is handed to the SQL.
 """
 
 from __future__ import annotations
@@ -462,8 +464,9 @@ class Bronze(NamedTuple):
 
 
 def ingest_time(name: str, ingest_times: dict[str, datetime]) -> datetime:
-    """A file's ingested_at (naive UTC): a manifest's (``ingest_times``, by ``source_file``), else its ingest_date
-    folder's day at 00:00 (docs/silver.md "Reading Bronze"; a file landed on its folder's day is never met here)."""
+    """A file's ingested_at (naive UTC): the one given (``ingest_times``, by ``source_file``: a manifest's or its
+    modification time, as the module's ``ingest_times`` gives them), else its ingest_date folder's day at 00:00
+    (docs/silver.md "Reading Bronze")."""
     if name in ingest_times:
         return ingest_times[name]
     return datetime.fromisoformat(re.search(r"ingest_date=([^/]+)", name).group(1))
@@ -473,29 +476,35 @@ def quarantine_and_counts(bronze: Path, ingest_times: dict[str, datetime] | None
     """Rules 8, 9 and 10 over every file under ``bronze``, read in one run into an empty Silver (``runs_re_derived``).
     Without ``ingest_times`` every file's ingest time is its ingest_date folder's (no manifests, no file landed on its
     folder's day: asserted from Silver's report)."""
-    return runs_re_derived(bronze, [[str(p.relative_to(bronze)) for p in bronze.glob("dataset=*/ingest_date=*/*")]],
-                           ingest_times)[0]  # fmt: skip
+    names = [str(path.relative_to(bronze)) for path in bronze.glob("dataset=*/ingest_date=*/*")]
+    return runs_re_derived([Read(bronze, names, ingest_times or {})])[0]
 
 
-def runs_re_derived(
-    bronze: Path, runs: list[list[str]], ingest_times: dict[str, datetime] | None = None
-) -> list[Bronze]:
-    """Rules 8, 9 and 10 over the files of ``bronze`` read by successive runs into one Silver (``runs``: each run's
-    files, ``source_file`` from dataset= on), from docs/silver.md, per run: each record's reject reason; a reject
-    quarantined once (by dataset and raw_record: the first file, in ingest order then path, of the first run that
-    holds it; copies in that file all); one good record per case kept, the newest (ingest, path, row), among the
-    run's records and against the row an earlier run left (which wins only when its ingest, then path, is later); the
-    others duplicates. ``ingest_times``: a file's ingested_at from the manifests (``ingest_time``)."""
-    paths = {str(path.relative_to(bronze)): path for path in bronze.glob("dataset=*/ingest_date=*/*")}
-    eras = {path: era for era, group in silver_bench.header_groups([str(p) for p in paths.values() if p.stat().st_size])
-            .items() for path in map(Path, group)}  # fmt: skip
-    times = {name: ingest_time(name, ingest_times or {}) for name in paths}
+class Read(NamedTuple):
+    """What one Silver run reads: Bronze as the run saw it, the files it reads there (``source_file`` from dataset=
+    on), and their ingest times (``ingest_time``)."""
+
+    bronze: Path
+    names: list[str]
+    ingest_times: dict[str, datetime]
+
+
+def runs_re_derived(runs: list[Read]) -> list[Bronze]:
+    """Rules 8, 9 and 10 over the files successive runs read into one Silver, from docs/silver.md, per run: each
+    record's reject reason; a reject quarantined once (by dataset and raw_record: the first file, in ingest order then
+    path, of the first run that holds it; copies in that file all); one good record per case kept, the newest (ingest,
+    path, row), among the run's records and against the row an earlier run left (which wins only when its ingest, then
+    path, is later: a file read again at the same ingest time replaces its own rows); the others duplicates."""
     # (dataset, raw_record) -> the run and file quarantining it
     first_file_of: dict[tuple, tuple[int, str]] = {}
     # case id -> the run and (ingest, path, row) of its winning record
     newest: dict[str, tuple[int, tuple]] = {}
     by_run = []
-    for run, names in enumerate(runs):
+    for run, (bronze, names, ingest_times) in enumerate(runs):
+        paths = {name: bronze / name for name in names}
+        eras = {path: era for era, group in silver_bench.header_groups([str(p) for p in paths.values()
+                if p.stat().st_size]).items() for path in map(Path, group)}  # fmt: skip
+        times = {name: ingest_time(name, ingest_times) for name in names}
         files, quarantine = {}, Counter()
         # case id -> the era and values of the record the run writes
         written: dict[str, tuple[str, dict]] = {}
@@ -1597,8 +1606,9 @@ def test_the_report_says_the_same_whatever_order_spark_counts_in(
 
 
 # ------------------------------------- a Silver built run by run over an existing Silver, and Bronze's manifests
-# Three ingests, each with its manifest, each followed by a Silver run over the Silver the runs before left; ingest
-# times come from the manifests alone, and are chosen so that the folders' days or the paths would order otherwise.
+# Four ingests, each followed by a Silver run over the Silver the runs before left; ingest times come from the
+# manifests (and for an object no manifest names, from its modification time or its folder), and are chosen so that
+# the folders' days or the paths would order otherwise.
 # Run 1, 1 March: four files of three eras, NEW SYSTEM landed before legacy_2024 (by its manifest), which share a case.
 # Run 2, 2 March: legacy_2024 re-issued (a case the same, one closed, one dropped, two moved to another month, one
 # with a newer record rejected, one new, one twice, a bad record repeated, one changed, one new), legacy_2011
@@ -1608,7 +1618,16 @@ def test_the_report_says_the_same_whatever_order_spark_counts_in(
 # with legacy_2024 goes to the later path over the row the table holds at the same ingest; legacy_2011 landed again
 # under the name Bronze gives a second landing of a day, which sorts before the morning's: the later ingest must win
 # over the row the table holds; and legacy_2024's landing of 28 February restored with its manifest: its record of a
-# case loses to the table's newer row.
+# case loses to the table's newer row, and a bad record of it, which run 2 quarantined from day 2's file, is a
+# duplicate (one run over the whole Bronze quarantines it from this older file).
+# Run 4, that evening: the portal reverted legacy_2011 to the morning's bytes, which Bronze announces again (a later
+# manifest names the same key landed): read again at the later time, its record wins over the noon landing's row;
+# legacy_2024's object of 1 March rewritten in place (REWRITTEN: other bytes of the same size under the same key, as
+# a hand edit or a restore from another backup leaves it; Bronze never does): read again at its manifest's time, its
+# records replace the rows its earlier bytes gave, a case those bytes alone held keeps its row (one run over the whole
+# Bronze gives none), a bad record it still holds is a duplicate and a new one is quarantined; and objects no
+# manifest names (UNANNOUNCED): two landings of legacy_2015 that day, dated by their modification times (the later
+# one's name sorts first), and a NEW SYSTEM object modified the day after its folder's, dated by the folder.
 INCREMENTAL_2024_DAY_1 = [
     legacy29_row("101005100001", "2024-01-10 09:00:00"),  # the same on day 2
     legacy29_row("101005100002", "2024-01-11 09:00:00", source="Carrier Pigeon"),  # closed on day 2
@@ -1637,6 +1656,19 @@ INCREMENTAL_2024_DAY_2 = [
     ),
     legacy29_row("101005100092", "2024-04-01 09:00:00", "yesterday"),  # new
 ]
+# day 1's object as run 4 finds it: each record the same length as the one it replaces, so only the modification time
+# tells the object changed
+INCREMENTAL_2024_DAY_1_REWRITTEN = [
+    legacy29_row("101005100001", "2024-01-10 09:00:00"),  # loses to day 2's row
+    legacy29_row("101005100002", "2024-01-11 09:00:00", source="Carrier Pigeon"),
+    legacy29_row("101005100003", "2024-05-05 08:00:00"),  # changed: replaces the row the earlier bytes gave
+    legacy29_row("101005100011", "2024-05-06 09:00:00"),  # new, where 101005100004 was
+    legacy29_row("101005100005", "2024-02-14 09:00:00"),
+    legacy29_row("101005100012", "2024-07-01 09:00:00"),  # new; 101005100006 is gone: July keeps its row
+    legacy29_row("101005100007", "2024-09-01 09:00:00", ward="09"),
+    legacy29_row("101005100090", "not a date"),  # quarantined by run 1: a duplicate
+    legacy29_row("101005100091", "2024-03-02 09:00:00", "2024-03-01 09:00:0x"),  # another bad record
+]
 INCREMENTAL_NEW_SYSTEM_DAY_1 = [
     new_system_row("BCS-00100001", "2025-11-03 14:00:00", "2025-11-03 15:00:00"),
     new_system_row("101005100007", "2024-09-01 13:00:00", ward="10"),  # loses to legacy_2024's later ingest
@@ -1648,6 +1680,9 @@ INCREMENTAL_NEW_SYSTEM_DAY_2 = [
     # wins over legacy_2024's row in the table: the later path at the same ingest
     new_system_row("101005100007", "2024-09-01 13:00:00", "2024-09-02 13:00:00", ward="11"),
     new_system_row("", "2025-11-04 14:00:00"),
+]
+INCREMENTAL_NEW_SYSTEM_DAY_3 = [
+    new_system_row("BCS-00100002", "2025-12-01 14:00:00", "2025-12-02 09:00:00"),  # closed
 ]
 INCREMENTAL_2011 = [
     legacy29_row("101000100001", "2011-07-01 09:00:00"),  # closed on day 2, then closed otherwise at noon
@@ -1662,17 +1697,26 @@ INCREMENTAL_2011_NOON = [
 ]
 INCREMENTAL_SHORT_ROW = "101000100003,2011-07-03 09:00:00\n"  # malformed, on both days
 INCREMENTAL_2015 = [
-    # no later ingest: its months are never rewritten
+    # no later ingest until run 4
     legacy30_row("101001100001", "2015-07-30 11:06:33", "2015-07-30 12:41:05"),
     legacy30_row("101001100002", "2015-08-01 10:00:00"),
+]
+INCREMENTAL_2015_MORNING = [
+    legacy30_row("101001100002", "2015-08-01 10:00:00", "2015-08-02 10:00:00"),
+    legacy30_row("101001100003", "2015-09-01 10:00:00"),  # new
+]
+INCREMENTAL_2015_EVENING = [  # closed otherwise: modified later, it wins, though its name sorts first
+    legacy30_row("101001100002", "2015-08-01 10:00:00", "2015-08-03 10:00:00"),
+    legacy30_row("101001100003", "2015-09-01 10:00:00"),
 ]
 # a day's landing restored late (its objects and manifest found in a backup): its case 2 loses to the row of day 2
 INCREMENTAL_2024_RESTORED = [
     legacy29_row("101005100002", "2024-01-11 09:00:00", ward="05"),
     legacy29_row("101005100010", "2024-11-01 09:00:00"),  # in no other file
+    legacy29_row("101005100092", "2024-04-01 09:00:00", "yesterday"),  # run 2 quarantined it from day 2
 ]
 # each run: the manifests landed before it, by name, each with the files it announces (from dataset= on): the file's
-# text and its ingested_at
+# text and its ingested_at; no text: an object Bronze announces again (the portal reverted to bytes it landed that day)
 INCREMENTAL_RUNS = [
     {"20260301T060000Z": {
         "dataset=legacy_2011/ingest_date=2026-03-01/311_service_requests_2011.csv":
@@ -1699,39 +1743,70 @@ INCREMENTAL_RUNS = [
         "dataset=legacy_2024/ingest_date=2026-02-28/311_service_requests_2024.csv":
             (csv_text(LEGACY29_HEADER, INCREMENTAL_2024_RESTORED), "2026-02-28T06:00:00Z"),
     }},
+    {"20260302T180000Z": {
+        "dataset=legacy_2011/ingest_date=2026-03-02/311_service_requests_2011.csv": (None, "2026-03-02T18:00:00Z"),
+    }},
 ]  # fmt: skip
 # an object an ingest lands that Silver reads in a later run (its index in INCREMENTAL_RUNS), named ._COPYING_ until then
 READ_LATE = {"dataset=new_system/ingest_date=2026-03-02/new_system.csv": 2}
+# an object whose bytes are replaced under its key before a run (its index): the new text
+REWRITTEN = {
+    "dataset=legacy_2024/ingest_date=2026-03-01/311_service_requests_2024.csv":
+        (3, csv_text(LEGACY29_HEADER, INCREMENTAL_2024_DAY_1_REWRITTEN)),
+}  # fmt: skip
+# objects no manifest names, landed before a run (its index): their text and modification time (UTC)
+UNANNOUNCED = {
+    3: {
+        "dataset=legacy_2015/ingest_date=2026-03-02/311_service_requests_2015.csv":
+            (csv_text(LEGACY30, INCREMENTAL_2015_MORNING), "2026-03-02T09:30:00.125"),
+        "dataset=legacy_2015/ingest_date=2026-03-02/311_service_requests_2015.20260302T193000Z.csv":
+            (csv_text(LEGACY30, INCREMENTAL_2015_EVENING), "2026-03-02T19:30:00.250"),
+        "dataset=new_system/ingest_date=2026-03-03/new_system.csv":
+            (csv_text(NEW_SYSTEM_HEADER, INCREMENTAL_NEW_SYSTEM_DAY_3), "2026-03-04T01:00:00"),
+    }
+}  # fmt: skip
 
 
 def files_read_by(run: int) -> list[str]:
-    """The Bronze files (from dataset= on) Silver's run ``run`` (0, 1, 2) of INCREMENTAL_RUNS reads."""
-    return [name for landed_by, manifests in enumerate(INCREMENTAL_RUNS) for landed in manifests.values()
-            for name in landed if READ_LATE.get(name, landed_by) == run]  # fmt: skip
+    """The Bronze files (from dataset= on) Silver's run ``run`` (0 to 3) of INCREMENTAL_RUNS reads: those its manifests
+    announce (READ_LATE: a run late), rewritten before it, or landed before it with no manifest."""
+    announced = [name for landed_by, manifests in enumerate(INCREMENTAL_RUNS) for landed in manifests.values()
+                 for name in landed if READ_LATE.get(name, landed_by) == run]  # fmt: skip
+    rewritten = [name for name, (before_run, _) in REWRITTEN.items() if before_run == run]
+    return announced + rewritten + list(UNANNOUNCED.get(run, {}))
 
 
 def files_read_until(run: int) -> list[str]:
-    """The Bronze files Silver's runs up to ``run`` read."""
-    return [name for earlier in range(run + 1) for name in files_read_by(earlier)]
+    """The Bronze files Silver's runs up to ``run`` read, each once."""
+    return sorted({name for earlier in range(run + 1) for name in files_read_by(earlier)})
 
 
-def manifest_ingest_times(bronze: Path) -> dict[str, datetime]:
-    """Each object's ingested_at as docs/silver.md "Reading Bronze" says Silver takes it from Bronze's manifests: the
-    resources landed, by their key from dataset= on, later manifests (by name) winning; naive UTC."""
+def ingest_times(bronze: Path) -> dict[str, tuple[datetime, str]]:
+    """Each Bronze object's ingested_at (naive UTC) and where it comes from (the report's ``ingested_at_from``), as
+    docs/silver.md "Reading Bronze" says: a manifest's (the resources landed, by their key from dataset= on, later
+    manifests by name winning); else the object's modification time (to the millisecond) when it falls on its
+    ingest_date folder's day (UTC); else that day at 00:00."""
     times = {}
     for manifest in sorted((bronze / "_manifests").glob("*.json")):
         for resource in json.loads(manifest.read_text(encoding="utf-8"))["resources"]:
             if resource["status"] == "landed":
                 key = resource["key"][resource["key"].index("dataset=") :]
-                times[key] = (
-                    datetime.fromisoformat(resource["ingested_at"]).astimezone(UTC).replace(tzinfo=None)
-                )
+                at = datetime.fromisoformat(resource["ingested_at"]).astimezone(UTC).replace(tzinfo=None)
+                times[key] = (at, "manifest")
+    for path in bronze.glob("dataset=*/ingest_date=*/*"):
+        name = str(path.relative_to(bronze))
+        if name in times:
+            continue
+        modified = datetime(1970, 1, 1) + timedelta(milliseconds=path.stat().st_mtime_ns // 1_000_000)
+        day = ingest_time(name, {})
+        times[name] = (modified, "object_modified") if modified.date() == day.date() else (day, "ingest_date")
     return times
 
 
 class IncrementalLake(NamedTuple):
-    """The Bronze landed run by run, the Silver built by one run after each landing (its table copied after each run
-    to ``table_after_run_<n>``), each run's report, and the Silver one run builds from the whole Bronze."""
+    """The Bronze landed run by run (a copy of it as each run found it, ``bronze_seen_by``), the Silver built by one
+    run after each landing (its table copied after each run to ``table_after_run_<n>``), each run's report, and the
+    Silver one run builds from the whole Bronze."""
 
     bronze: Path
     silver: Path
@@ -1740,6 +1815,24 @@ class IncrementalLake(NamedTuple):
 
     def table_after(self, run: int) -> Path:
         return self.silver.parent.parent / f"table_after_run_{run + 1}"
+
+    def bronze_seen_by(self, run: int) -> Path:
+        return self.silver.parent.parent / f"bronze_seen_by_run_{run + 1}" / "bronze" / "boston311"
+
+    def read_by(self, run: int) -> Read:
+        """What run ``run`` read: its files in Bronze as it found them, each at the ingest time it had then."""
+        times = ingest_times(self.bronze_seen_by(run))
+        return Read(
+            self.bronze_seen_by(run), files_read_by(run), {name: at for name, (at, _) in times.items()}
+        )
+
+
+def land_object(bronze: Path, name: str, text: str) -> Path:
+    """Land ``text`` at ``name`` (``dataset=…/ingest_date=…/file``) under ``bronze``."""
+    dataset, ingest_date, file_name = name.split("/")
+    return land(
+        bronze, dataset.removeprefix("dataset="), ingest_date.removeprefix("ingest_date="), file_name, text
+    )
 
 
 @pytest.fixture(scope="module")
@@ -1753,16 +1846,18 @@ def incremental_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> Increme
                 (bronze / f"{name}{silver_job.SPARK_COPYING_SUFFIX}").rename(bronze / name)
         for manifest, landed in manifests.items():
             for name, (text, _) in landed.items():
-                copying = silver_job.SPARK_COPYING_SUFFIX if READ_LATE.get(name, run) > run else ""
-                dataset, ingest_date, file_name = name.split("/")
-                land(
-                    bronze,
-                    dataset.removeprefix("dataset="),
-                    ingest_date.removeprefix("ingest_date="),
-                    file_name + copying,
-                    text,
-                )
+                if text is not None:  # else announced again: Bronze holds it
+                    copying = silver_job.SPARK_COPYING_SUFFIX if READ_LATE.get(name, run) > run else ""
+                    land_object(bronze, name + copying, text)
             write_manifest(bronze, manifest, {name: ingested_at for name, (_, ingested_at) in landed.items()})
+        for name, (before_run, text) in REWRITTEN.items():
+            if before_run == run:
+                land_object(bronze, name, text)
+        for name, (text, modified) in UNANNOUNCED.get(run, {}).items():
+            since_epoch = datetime.fromisoformat(modified) - datetime(1970, 1, 1)
+            nanoseconds = since_epoch // timedelta(milliseconds=1) * 1_000_000
+            os.utime(land_object(bronze, name, text), ns=(nanoseconds, nanoseconds))
+        shutil.copytree(bronze, lake / f"bronze_seen_by_run_{run + 1}" / "bronze" / "boston311")  # times kept
         reports.append(silver_job.run_silver(spark, str(bronze), str(silver)))
         shutil.copytree(silver / silver_job.TABLE_FOLDER, lake / f"table_after_run_{run + 1}")
     rebuilt = lake / "rebuilt" / "boston311"
@@ -1779,7 +1874,7 @@ def duckdb_silver_of(
 ) -> dict[str, dict]:
     """bench/silver.py's SQL over the named Bronze files, each read with the time basis rule 2 gives it and ingested
     at ``ingest_times``' time (else its folder's day), as ``rows_by_case``."""
-    paths = sorted(str(bronze / name) for name in names if (bronze / name).stat().st_size)
+    paths = sorted({str(bronze / name) for name in names if (bronze / name).stat().st_size})
     groups, phone = silver_bench.header_groups(paths), phone_channels()
     readings = {path: time_basis_decision(Path(path), era, phone)["reading"]
                 for era, group in groups.items() for path in group}  # fmt: skip
@@ -1790,47 +1885,104 @@ def duckdb_silver_of(
     return rows_by_case(con, target)
 
 
-def test_each_run_over_an_existing_silver_writes_what_the_duckdb_sql_gives_for_the_bronze_read_so_far(
-    incremental_lake: IncrementalLake, con, tmp_path: Path
+def source_file(row: dict) -> str:
+    """A DuckDB row's file from dataset= on, as Silver's ``source_file`` names it."""
+    return row["filename"].split("/boston311/")[1]
+
+
+def upserted(table: dict[str, dict], written: dict[str, dict]) -> dict[str, dict]:
+    """The table after a run, as docs/silver.md rule 9 says: the row the run gives a case (``written``: the DuckDB
+    SQL's over the files the run reads) replaces the table's unless the table's is newer, by ingest time, then file
+    (``source_file``); at equal keys (an object read again at the same ingest time) the run's wins."""
+    newest = lambda row: (row["ingested_at"], source_file(row))  # noqa: E731
+    replaced = {
+        case: row for case, row in written.items() if case not in table or newest(row) >= newest(table[case])
+    }
+    return table | replaced
+
+
+def values_of(row: dict | None) -> tuple | None:
+    """A DuckDB row's values of Silver's columns (its path from dataset= on): rows of two SQL runs compare."""
+    return row and (source_file(row), *(row[column] for column in SAME_VALUE.values()))
+
+
+class ExpectedRun(NamedTuple):
+    """What the docs give for one run: the table after it (``upserted``), the cases whose row the run writes, the
+    table before it, and the DuckDB SQL's table over every file read so far (what one run over them gives)."""
+
+    table: dict[str, dict]
+    written: set[str]
+    before: dict[str, dict]
+    rebuilt: dict[str, dict]
+
+
+@pytest.fixture(scope="module")
+def expected_runs(
+    incremental_lake: IncrementalLake, con, tmp_path_factory: pytest.TempPathFactory
+) -> list[ExpectedRun]:
+    folder, table, runs = tmp_path_factory.mktemp("duckdb_incremental"), {}, []
+    for run in range(len(INCREMENTAL_RUNS)):
+        read = incremental_lake.read_by(run)
+        written = duckdb_silver_of(con, read.bronze, read.names, folder / f"run_{run + 1}", read.ingest_times)
+        after = upserted(table, written)
+        rebuilt = duckdb_silver_of(
+            con, read.bronze, files_read_until(run), folder / f"until_{run + 1}", read.ingest_times
+        )
+        runs.append(ExpectedRun(after, {c for c, row in written.items() if after[c] is row}, table, rebuilt))
+        table = after
+    return runs
+
+
+def left_by_rewrites(expected: ExpectedRun) -> set[str]:
+    """The cases whose row after the run is not what one run over the files read so far gives them."""
+    cases = expected.table.keys() | expected.rebuilt.keys()
+    return {c for c in cases if values_of(expected.table.get(c)) != values_of(expected.rebuilt.get(c))}
+
+
+def test_each_run_over_an_existing_silver_writes_what_the_duckdb_sql_gives_upserted_into_the_table_before(
+    incremental_lake: IncrementalLake, expected_runs: list[ExpectedRun], con
 ) -> None:
-    # after each run the table is the DuckDB SQL's over every file landed so far, with the manifests' ingest times,
-    # every column of every case; each file the run read decided as rule 2 says; the months the run rewrote are those
-    # its rows land in or leave (a month left without rows gone), and the others keep their Parquet files
-    bronze, times = incremental_lake.bronze, manifest_ingest_times(incremental_lake.bronze)
-    phone, before, months_before = phone_channels(), {}, {}
-    for run, report in enumerate(incremental_lake.reports):
-        duck = duckdb_silver_of(con, bronze, files_read_until(run), tmp_path / f"run_{run + 1}", times)
-        table = incremental_lake.table_after(run)
-        assert_the_same_cases_and_values(rows_by_case(con, table), duck)
-        read = files_read_by(run)
+    # after each run the table is the DuckDB SQL's rows over the files the run read (Bronze as it found it, each file
+    # at the ingest time it had then) upserted into the table before as rule 9 says, every column of every case; and,
+    # as "Run by run equals a rebuild" says, that is the SQL's over every file read so far, but for a case whose row
+    # an object rewritten in place gave before; each file the run read decided as rule 2 says; the months the run
+    # rewrote are those its rows land in or leave (a month left without rows gone), and the others keep their files
+    phone, months_before = phone_channels(), {}
+    for run, (report, expected) in enumerate(zip(incremental_lake.reports, expected_runs, strict=True)):
+        table, (bronze, read, _) = incremental_lake.table_after(run), incremental_lake.read_by(run)
+        assert_the_same_cases_and_values(rows_by_case(con, table), expected.table)
+        left = left_by_rewrites(expected)
+        assert all(case in expected.table and source_file(expected.table[case]) in REWRITTEN for case in left)
         assert [entry["source_file"] for entry in report["files"]] == sorted(read)
         eras = {name: era for era, group in silver_bench.header_groups([str(bronze / n) for n in read]).items()
                 for name in (str(Path(path).relative_to(bronze)) for path in group)}  # fmt: skip
         decided = {entry["source_file"]: entry["time_basis"] for entry in report["files"]}
         assert decided == {name: time_basis_decision(bronze / name, eras[name], phone) for name in read}
-        # the run's rows (those whose record a file of this run holds) and the rows they replace
-        ours = {case for case, row in duck.items() if row["filename"].split("/boston311/")[1] in read}
-        touched = {(duck[case]["open_year"], duck[case]["open_month"]) for case in ours} | {
-            (row["open_year"], row["open_month"]) for case, row in before.items() if case in ours
+        # the run's rows and the rows they replace
+        month_of = lambda row: (row["open_year"], row["open_month"])  # noqa: E731
+        touched = {month_of(expected.table[case]) for case in expected.written} | {
+            month_of(expected.before[case]) for case in expected.written if case in expected.before
         }
         assert report["partitions_written"] == [f"open_year={y}/open_month={m}" for y, m in sorted(touched)]
         # the null rates are over the rows the run writes
-        written, theirs = [duck[case] for case in ours], {"source_file": "filename", **SAME_VALUE}
+        written = [expected.table[case] for case in expected.written]
+        theirs = {"source_file": "filename", **SAME_VALUE}
         assert report["null_rate"] == {
             c: round(sum(row[theirs.get(c, c)] is None for row in written) / len(written), 4)
             for c in NULL_RATE_COLUMNS
         }
         months = {str(folder.relative_to(table)): sorted(p.name for p in folder.glob("*.parquet"))
                   for folder in table.glob("open_year=*/open_month=*")}  # fmt: skip
-        assert set(months) == {f"open_year={y}/open_month={m}" for y, m in {
-            (row["open_year"], row["open_month"]) for row in duck.values()}}  # fmt: skip
+        assert set(months) == {
+            f"open_year={y}/open_month={m}" for y, m in map(month_of, expected.table.values())
+        }
         kept = {
             month: files
             for month, files in months_before.items()
             if month not in report["partitions_written"]
         }
         assert kept == {month: months[month] for month in kept}
-        before, months_before = duck, months
+        months_before = months
 
 
 def test_each_run_over_an_existing_silver_quarantines_and_counts_as_rules_8_to_10_say(
@@ -1838,21 +1990,22 @@ def test_each_run_over_an_existing_silver_quarantines_and_counts_as_rules_8_to_1
 ) -> None:
     # per run: the report's counts per file, per era and in all, and the rows the run adds to the quarantine (its
     # run_id folder), against rules 8-10 re-derived over the runs in turn: a reject already quarantined by an earlier
-    # run or a case whose row the table holds newer count as duplicates; each file's ingested_at is its manifest's
-    bronze, times = incremental_lake.bronze, manifest_ingest_times(incremental_lake.bronze)
-    runs = [files_read_by(run) for run in range(len(INCREMENTAL_RUNS))]
+    # run or a case whose row the table holds newer count as duplicates; each file's ingested_at is its manifest's,
+    # else its modification time's on its folder's day, else that day's
+    reads = [incremental_lake.read_by(run) for run in range(len(INCREMENTAL_RUNS))]
     quarantine = incremental_lake.silver / silver_job.QUARANTINE_FOLDER
     parquet = f"read_parquet('{quarantine}/**/*.parquet', hive_partitioning = true)"
     rows = con.execute(
         f"SELECT run_id, source_file, reject_reason, raw_record, dataset, timezone('UTC', ingested_at) FROM {parquet}"
     ).fetchall()
     keys = (*COUNTS, "rejects_by_reason", "reject_share", "era")
-    for report, mine in zip(incremental_lake.reports, runs_re_derived(bronze, runs, times), strict=True):
+    for report, read, mine in zip(incremental_lake.reports, reads, runs_re_derived(reads), strict=True):
         theirs = {entry["source_file"]: {key: entry[key] for key in keys} for entry in report["files"]}
         assert theirs == mine.files, f"run {report['run_id']}: counted otherwise (Silver, the rules)"
-        assert {entry["source_file"]: (entry["ingested_at_from"], datetime.fromisoformat(entry["ingested_at"])
-                .astimezone(UTC).replace(tzinfo=None)) for entry in report["files"]} == {
-            name: ("manifest", times[name]) for name in mine.files}  # fmt: skip
+        times = ingest_times(read.bronze)
+        assert {entry["source_file"]: (datetime.fromisoformat(entry["ingested_at"]).astimezone(UTC)
+                .replace(tzinfo=None), entry["ingested_at_from"]) for entry in report["files"]} == {
+            name: times[name] for name in mine.files}  # fmt: skip
         per_era: dict[str, Counter] = {}
         for counts in mine.files.values():
             per_era.setdefault(counts["era"], Counter(files=0)).update(
@@ -1865,48 +2018,78 @@ def test_each_run_over_an_existing_silver_quarantines_and_counts_as_rules_8_to_1
         assert report["unknown_mapping_totals"] == totals
         added = [row[1:] for row in rows if row[0] == report["run_id"]]
         assert Counter(row[:3] for row in added) == mine.quarantine
-        # and each its file's dataset and the manifest's ingest time
+        # and each its file's dataset and ingest time
         assert [row[3:] for row in added] == [
-            (row[0].split("/")[0].removeprefix("dataset="), times[row[0]]) for row in added
+            (row[0].split("/")[0].removeprefix("dataset="), read.ingest_times[row[0]]) for row in added
         ]
     assert {row[0] for row in rows} <= {report["run_id"] for report in incremental_lake.reports}
 
 
-def test_run_by_run_equals_one_run_over_the_same_bronze(incremental_lake: IncrementalLake, con) -> None:
-    # docs/silver.md "Run by run equals a rebuild": the table row for row, every column, and, the runs having read
-    # the ingests in order, the quarantine but for what numbers the run (run_id, and row_position: the run's files in
-    # turn); the one run's counts are rules 8-10 over the whole Bronze with the manifests' ingest times
-    table = silver_job.TABLE_FOLDER
-    assert rows_by_case(con, incremental_lake.silver / table) == rows_by_case(
-        con, incremental_lake.rebuilt / table
+# the quarantine's columns but the one that numbers a run's files
+QUARANTINED = [c for c in silver_job.QUARANTINE_COLUMNS if c != "row_position"]
+
+
+def quarantined(con: duckdb.DuckDBPyConnection, silver: Path) -> dict[tuple, dict]:
+    """A Silver's quarantine by record (dataset, reject_reason, raw_record): its columns but row_position (run_id
+    too is left out, as a run's folder names it); one row per record."""
+    columns = [f"timezone('UTC', {c}) AS {c}" if c == "ingested_at" else c for c in QUARANTINED]
+    cursor = con.execute(
+        f"SELECT {', '.join(columns)} FROM read_parquet('{silver / silver_job.QUARANTINE_FOLDER}/*/*.parquet')"
     )
+    rows = [dict(zip(QUARANTINED, values, strict=True)) for values in cursor.fetchall()]
+    by_record = {(row["dataset"], row["reject_reason"], row["raw_record"]): row for row in rows}
+    assert len(by_record) == len(rows), f"{silver}: a record quarantined twice (no file here holds one twice)"
+    return by_record
 
-    def quarantined(silver: Path) -> Counter:
-        columns = [f"timezone('UTC', {c})" if c == "ingested_at" else c
-                   for c in silver_job.QUARANTINE_COLUMNS if c != "row_position"]  # fmt: skip
-        parquet = f"read_parquet('{silver / silver_job.QUARANTINE_FOLDER}/*/*.parquet')"
-        return Counter(con.execute(f"SELECT {', '.join(columns)} FROM {parquet}").fetchall())
 
-    assert quarantined(incremental_lake.silver) == quarantined(incremental_lake.rebuilt)
+def test_run_by_run_equals_one_run_over_the_same_bronze_where_the_docs_say_so(
+    incremental_lake: IncrementalLake, expected_runs: list[ExpectedRun], con
+) -> None:
+    # docs/silver.md "Run by run equals a rebuild": the table row for row, every column, but for the cases whose row
+    # an object rewritten in place gave before (``left_by_rewrites``); the quarantine each bad record once either way
+    # but for those only a rewritten object's earlier bytes held, and the same row but where a record was first read
+    # from a later ingest than the earliest that carries it (an older ingest found late): run by run names the file
+    # read first, one run the earliest (rule 8); the one run's counts and quarantine are rules 8-10 over the whole
+    # Bronze
+    table = silver_job.TABLE_FOLDER
+    run_by_run = rows_by_case(con, incremental_lake.silver / table)
+    one_run = rows_by_case(con, incremental_lake.rebuilt / table)
+    differing = {
+        case for case in run_by_run.keys() | one_run.keys() if run_by_run.get(case) != one_run.get(case)
+    }
+    assert differing == left_by_rewrites(expected_runs[-1])
+    assert_the_same_cases_and_values(one_run, expected_runs[-1].rebuilt)
     bronze = incremental_lake.bronze
-    mine = quarantine_and_counts(bronze, manifest_ingest_times(bronze))
+    mine = quarantine_and_counts(bronze, {name: at for name, (at, _) in ingest_times(bronze).items()})
     report = json.loads((incremental_lake.rebuilt / silver_job.QUALITY_FOLDER / "latest.json").read_text())
     keys = (*COUNTS, "rejects_by_reason", "reject_share", "era")
     assert {
         entry["source_file"]: {key: entry[key] for key in keys} for entry in report["files"]
     } == mine.files
-    one_run = quarantined(incremental_lake.rebuilt)
-    assert (
-        Counter({(file, reason, raw): n for (reason, file, raw, *_), n in one_run.items()}) == mine.quarantine
+    run_by_run_quarantine = quarantined(con, incremental_lake.silver)
+    one_run_quarantine = quarantined(con, incremental_lake.rebuilt)
+    one_run_rows = Counter(
+        (row["source_file"], reason, raw) for (_, reason, raw), row in one_run_quarantine.items()
     )
+    assert one_run_rows == mine.quarantine
+    assert one_run_quarantine.keys() <= run_by_run_quarantine.keys()
+    for record in run_by_run_quarantine.keys() - one_run_quarantine.keys():
+        assert run_by_run_quarantine[record]["source_file"] in REWRITTEN
+    for record, row in one_run_quarantine.items():
+        first_read = run_by_run_quarantine[record]
+        if first_read != row:
+            assert first_read["ingested_at"] > row["ingested_at"]
+            assert {c: v for c, v in first_read.items() if c not in ("source_file", "ingested_at")} == {
+                c: v for c, v in row.items() if c not in ("source_file", "ingested_at")
+            }
 
 
 def test_the_incremental_runs_reach_what_they_were_written_for(
-    incremental_lake: IncrementalLake, con, tmp_path: Path
+    incremental_lake: IncrementalLake, expected_runs: list[ExpectedRun], con, tmp_path: Path
 ) -> None:
     # the comparisons above are only as good as the runs: each case where it was meant to end after each run, the
-    # rejects repeated and changed, and the manifests' ingest times deciding where the folders' days and the paths
-    # would decide otherwise (the DuckDB SQL given no ingest times picks another record)
+    # rejects repeated and changed, the objects read again, and the ingest times deciding where the folders' days and
+    # the paths would decide otherwise (the DuckDB SQL given no ingest times picks another record)
     after = [rows_by_case(con, incremental_lake.table_after(run)) for run in range(len(INCREMENTAL_RUNS))]
     source = lambda run, case: after[run][case]["source_file"].split("/", 1)[1]  # noqa: E731
     months = lambda run, *cases: [(after[run][c]["open_year"], after[run][c]["open_month"]) for c in cases]  # noqa: E731
@@ -1923,13 +2106,14 @@ def test_the_incremental_runs_reach_what_they_were_written_for(
     ]
     assert [after[run]["101000100001"]["ward"] for run in (1, 2)] == ["03", "12"]
     assert after[1]["101005100009"]["is_closed"] and "101005100008" in after[1]
-    first, second, third = incremental_lake.reports
+    first, second, third, fourth = incremental_lake.reports
     assert first["totals"]["rows_quarantined"] == 4
     assert (second["totals"]["rows_quarantined"], second["rejects_by_reason"]) == (
         3,
         {"closed_before_opened": 2, "malformed_record": 1, "unparsable_closed_at": 1, "unparsable_opened_at": 1},
     )  # fmt: skip
-    assert (third["totals"]["duplicates_removed"], third["rejects_by_reason"]) == (2, {"missing_case_id": 1})
+    assert (third["totals"]["duplicates_removed"], third["rejects_by_reason"]) == (
+        3, {"missing_case_id": 1, "unparsable_closed_at": 1})  # fmt: skip
     assert (
         source(2, "101005100002")
         == source(1, "101005100002")
@@ -1941,10 +2125,55 @@ def test_the_incremental_runs_reach_what_they_were_written_for(
     assert ("Carrier Pigeon" in unknown[0][0], "Carrier Pigeon" in unknown[1][0], "Atlantis" in unknown[1][1]) == (
         True, False, True)  # fmt: skip
     assert "open_year=2024/open_month=5" not in third["partitions_written"]
-    # ingested by the folders' days alone, the case NEW SYSTEM and legacy_2024 share on day 1 and the noon landing's
-    # case would keep another record
-    bronze = incremental_lake.bronze
-    for run, case in ((0, "101005100007"), (2, "101000100001")):
-        names = files_read_until(run)
+    # run 4: legacy_2011's morning object announced again wins over the noon landing, at the later time
+    assert (source(3, "101000100001"), after[3]["101000100001"]["ward"]) == (
+        "ingest_date=2026-03-02/311_service_requests_2011.csv", "03")  # fmt: skip
+    assert after[3]["101000100001"]["ingested_at"] == datetime(2026, 3, 2, 18)
+    # legacy_2024's object of 1 March, rewritten with bytes of the same size: read again, the case it changed moved
+    # to its new opening, two new cases, and the case its new bytes dropped left as its earlier bytes gave it, which
+    # one run over the whole Bronze does not give (its day-2 record rejected), nor one bad record
+    rewritten = "dataset=legacy_2024/ingest_date=2026-03-01/311_service_requests_2024.csv"
+    before, now = (incremental_lake.bronze_seen_by(run) / rewritten for run in (2, 3))
+    assert before.stat().st_size == now.stat().st_size and before.read_bytes() != now.read_bytes()
+    assert after[3]["101005100003"]["opened_at"] == datetime(2024, 5, 5, 12)
+    assert {"101005100011", "101005100012"} <= after[3].keys() and "101005100012" not in after[2]
+    assert [left_by_rewrites(expected) for expected in expected_runs] == [
+        set(),
+        set(),
+        set(),
+        {"101005100006"},
+    ]
+    assert source(3, "101005100006") == rewritten.split("/", 1)[1]
+    assert fourth["rejects_by_reason"] == {
+        "malformed_record": 1, "unparsable_closed_at": 1, "unparsable_opened_at": 1}  # fmt: skip
+    assert fourth["totals"]["rows_quarantined"] == 1
+    run_by_run = quarantined(con, incremental_lake.silver)
+    one_run = quarantined(con, incremental_lake.rebuilt)
+    assert [(row["case_id"], row["reject_reason"]) for r, row in run_by_run.items() if r not in one_run] == [
+        ("101005100091", "closed_before_opened")]  # fmt: skip
+    # the bad record the restored landing of 28 February carries: run 2 quarantined it from day 2's file
+    assert {row["case_id"]: (row["source_file"], one_run[r]["source_file"])
+            for r, row in run_by_run.items() if r in one_run and row != one_run[r]} == {  # fmt: skip
+        "101005100092": ("dataset=legacy_2024/ingest_date=2026-03-02/311_service_requests_2024.csv",
+                         "dataset=legacy_2024/ingest_date=2026-02-28/311_service_requests_2024.csv")}  # fmt: skip
+    # the objects no manifest names: dated by their modification times, and by the folder for one modified later
+    assert {entry["source_file"]: entry["ingested_at_from"] for entry in fourth["files"]} == {
+        "dataset=legacy_2011/ingest_date=2026-03-02/311_service_requests_2011.csv": "manifest",
+        rewritten: "manifest",
+        "dataset=legacy_2015/ingest_date=2026-03-02/311_service_requests_2015.csv": "object_modified",
+        "dataset=legacy_2015/ingest_date=2026-03-02/311_service_requests_2015.20260302T193000Z.csv": "object_modified",
+        "dataset=new_system/ingest_date=2026-03-03/new_system.csv": "ingest_date",
+    }
+    assert (
+        source(3, "101001100002") == "ingest_date=2026-03-02/311_service_requests_2015.20260302T193000Z.csv"
+    )
+    assert after[3]["BCS-00100002"]["is_closed"]
+    # ingested by the folders' days alone, the case NEW SYSTEM and legacy_2024 share on day 1, the noon landing's case
+    # and the cases of legacy_2015's two landings on 2 March would keep another record
+    by_folders = {0: {"101005100007"}, 2: {"101000100001"}, 3: {"101001100002", "101001100003"}}
+    for run, cases in by_folders.items():
+        names, bronze = files_read_until(run), incremental_lake.bronze_seen_by(run)
         by_folder = duckdb_silver_of(con, bronze, names, tmp_path / f"by_folder_{run}", None)
-        assert {c for c, row in by_folder.items() if row["filename"].split("/boston311/")[1] != after[run][c]["source_file"]} == {case}  # fmt: skip
+        assert {
+            c for c, row in by_folder.items() if source_file(row) != after[run][c]["source_file"]
+        } == cases
