@@ -86,6 +86,8 @@ RUN_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 KEPT_NOTE = "_kept.txt"
 # The hidden file a small text file (a run record, the note) is written to before it is renamed into place
 WRITING_FILE = ".writing.tmp"
+# A file moved aside while it is replaced is named "." + its name + this
+PREVIOUS_ENDING = ".previous.tmp"
 # A staging folder without the note belongs to a run still writing, or to one that died before publishing (Spark
 # itself went down). The next complete publish deletes it once nothing in it has changed for this long and the run
 # that made it began at least this long ago (a Gold run writes its staging folder within minutes), or at once when
@@ -671,20 +673,43 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
     """Write a small UTF-8 text file at uri, replacing it, never leaving it half-written.
 
     On S3 an object appears only once its upload is complete, so it is written in place. Elsewhere (a local disk,
-    HDFS) the text goes to the folder's hidden ``WRITING_FILE`` first, which is then renamed over the file: a run
-    killed while writing left a run record empty for good, and one killed now leaves the previous file (or none,
-    between the delete and the rename) and the hidden file, which the next write into that folder takes over. One
-    run at a time writes into a Gold folder (``one_run_at_a_time``; on EMR, ``emr/submit.py``).
+    HDFS) the text goes to the folder's hidden ``WRITING_FILE`` first, which ``rename_over`` then renames over the
+    file: a run killed while writing left a run record empty for good, and one killed now leaves the previous file
+    (or its copy aside, see ``rename_over``) and the hidden file, which the next write into that folder takes over.
+    One run at a time writes into a Gold folder (``one_run_at_a_time``; on EMR, ``emr/submit.py``).
     """
     fs, path = filesystem(spark, uri), hadoop_path(spark, uri)
     if str(fs.getUri().getScheme()).startswith("s3"):
         write_file(fs, path, text)
         return
-    temporary = spark._jvm.org.apache.hadoop.fs.Path(path.getParent(), WRITING_FILE)  # not a path re-parsed
+    folder = path.getParent()
+    temporary = spark._jvm.org.apache.hadoop.fs.Path(folder, WRITING_FILE)  # not a path re-parsed
+    previous = spark._jvm.org.apache.hadoop.fs.Path(folder, f".{path.getName()}{PREVIOUS_ENDING}")
     write_file(fs, temporary, text)
-    fs.delete(path, False)
-    if not fs.rename(temporary, path):
+    if not rename_over(fs, temporary, path, previous):
         raise OSError(f"could not move {temporary.toString()} to {uri}")
+
+
+def rename_over(fs: JavaObject, source: JavaObject, target: JavaObject, previous: JavaObject) -> bool:
+    """Rename a file over another; False, with the target as it was, when the file system refuses.
+
+    Where the file system replaces a file in one rename (Hadoop's raw local file system on POSIX) the target is never
+    missing. Where it refuses to rename onto a file (HDFS, and a local disk as pyspark starts Spark: Hive's
+    ProxyLocalFileSystem serves ``file:``), the target is moved aside to ``previous`` and the rename is tried again,
+    and when that is refused too, the target is put back. A run that dies between those two renames (or a put-back
+    refused) leaves the file only as ``previous``, which the next write of the file deletes.
+    """
+    if not fs.rename(source, target):
+        if not fs.exists(target):
+            return False
+        fs.delete(previous, False)  # left by a run that died after renaming the file into place
+        if not fs.rename(target, previous):
+            return False
+        if not fs.rename(source, target):
+            fs.rename(previous, target)
+            return False
+    fs.delete(previous, False)
+    return True
 
 
 def write_file(fs: JavaObject, path: JavaObject, text: str) -> None:

@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlparse
 
+from py4j.java_gateway import JavaObject
 from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark import StorageLevel
 from pyspark.errors import PySparkException
@@ -281,6 +282,7 @@ STATE_FILE = "_state/processed.json"
 MANIFEST_INDEX_FILE = "_state/bronze_manifests.json"
 STAGING_FOLDER = "_staging"
 WRITING_FILE = ".writing.tmp"  # the hidden file a state, report or record is written to before it is renamed
+PREVIOUS_ENDING = ".previous.tmp"  # a file moved aside while it is replaced is named "." + its name + this
 BRONZE_MANIFESTS_FOLDER = "_manifests"  # under --bronze_path: the ingest runs' manifests
 # The newest format of Bronze's manifests this job reads (Bronze's MANIFEST_FORMAT_VERSION, which a test holds equal):
 # a newer one has lost, renamed or retyped a field (docs/CONTRACTS.md), so the run stops rather than guess.
@@ -1110,20 +1112,43 @@ class LakeFiles:
         """Write (replace) a small text file, never leaving it half-written.
 
         On S3 an object appears only once its upload is complete, so it is written in place. Elsewhere (a local
-        disk) the text goes to the folder's hidden ``WRITING_FILE`` first, which then replaces the file: a run that
-        dies while writing leaves the previous file whole (one that dies between the delete and the rename leaves
-        none), and the hidden file, which the next write into that folder takes over (one per file, named after it,
-        stayed for good when the file was a run's own report). One run at a time writes (``one_run_at_a_time``).
+        disk, HDFS) the text goes to the folder's hidden ``WRITING_FILE`` first, which ``rename_over`` then renames
+        over the file: a run that dies while writing leaves the previous file whole (or its copy aside, see
+        ``rename_over``), and the hidden file, which the next write into that folder takes over. One run at a time
+        writes (``one_run_at_a_time``).
         """
         fs, hadoop_path = self._fs(path)
         if str(fs.getUri().getScheme()).startswith("s3"):
             self._write_file(fs, hadoop_path, text)
             return
-        temporary = self.jvm.org.apache.hadoop.fs.Path(hadoop_path.getParent(), WRITING_FILE)
+        folder = hadoop_path.getParent()
+        temporary = self.jvm.org.apache.hadoop.fs.Path(folder, WRITING_FILE)
+        previous = self.jvm.org.apache.hadoop.fs.Path(folder, f".{hadoop_path.getName()}{PREVIOUS_ENDING}")
         self._write_file(fs, temporary, text)
-        fs.delete(hadoop_path, False)
-        if not fs.rename(temporary, hadoop_path):
+        if not self.rename_over(fs, temporary, hadoop_path, previous):
             raise SilverError(f"Could not move {temporary.toString()} to {path}.")
+
+    @staticmethod
+    def rename_over(fs: JavaObject, source: JavaObject, target: JavaObject, previous: JavaObject) -> bool:
+        """Rename a file over another; False, with the target as it was, when the file system refuses.
+
+        Where the file system replaces a file in one rename (Hadoop's raw local file system on POSIX) the target is
+        never missing. Where it refuses to rename onto a file (HDFS, and a local disk as pyspark starts Spark: Hive's
+        ProxyLocalFileSystem serves ``file:``), the target is moved aside to ``previous`` and the rename is tried
+        again, and when that is refused too, the target is put back. A run that dies between those two renames
+        (or a put-back refused) leaves the file only as ``previous``, which the next write of the file deletes.
+        """
+        if not fs.rename(source, target):
+            if not fs.exists(target):
+                return False
+            fs.delete(previous, False)  # left by a run that died after renaming the file into place
+            if not fs.rename(target, previous):
+                return False
+            if not fs.rename(source, target):
+                fs.rename(previous, target)
+                return False
+        fs.delete(previous, False)
+        return True
 
     @staticmethod
     def _write_file(fs, hadoop_path, text: str) -> None:

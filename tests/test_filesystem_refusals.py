@@ -57,16 +57,23 @@ class RefusingFileSystem:
         return call
 
 
-def refuse_in(monkeypatch: pytest.MonkeyPatch, refuse: Callable[[str, list[str]], Any]) -> None:
-    """Give Silver's LakeFiles and Gold's filesystem() the refusing file system."""
+def refuse_in(
+    monkeypatch: pytest.MonkeyPatch, refuse: Callable[[str, list[str]], Any], replacing: bool = False
+) -> None:
+    """Give Silver's LakeFiles and Gold's filesystem() the refusing file system: over the local one as the jobs get
+    it (Hive's ProxyLocalFileSystem, which refuses to rename onto a file), or over Hadoop's raw local file system,
+    which renames over a file in one step (``replacing``)."""
     lake_files_fs, gold_filesystem = silver_job.LakeFiles._fs, gold_job.filesystem
+
+    def underneath(fs: Any) -> Any:
+        return fs.getRawFileSystem() if replacing else fs
 
     def refusing_lake_files_fs(self: Any, path: str) -> tuple[RefusingFileSystem, Any]:
         fs, hadoop_path = lake_files_fs(self, path)
-        return RefusingFileSystem(fs, refuse), hadoop_path
+        return RefusingFileSystem(underneath(fs), refuse), hadoop_path
 
     def refusing_gold_filesystem(spark: Any, uri: str) -> RefusingFileSystem:
-        return RefusingFileSystem(gold_filesystem(spark, uri), refuse)
+        return RefusingFileSystem(underneath(gold_filesystem(spark, uri)), refuse)
 
     monkeypatch.setattr(silver_job.LakeFiles, "_fs", refusing_lake_files_fs)
     monkeypatch.setattr(gold_job, "filesystem", refusing_gold_filesystem)
@@ -135,26 +142,83 @@ def run_silver_main(lake: Path) -> int:
     return silver_job.main(["silver_job.py", *stage_arguments("silver", lake)])
 
 
-def test_a_silver_state_whose_rename_is_refused_is_one_sentence_and_the_next_run_reads_everything_again(
+def test_a_silver_state_whose_rename_is_refused_is_one_sentence_and_kept_for_the_next_run(
     spark, silver_lake, silver_clean, tmp_path, monkeypatch, capsys
 ):
-    # the last write but the manifest index's, after the months and the reports: write_text deletes the file before
-    # it renames the new one in, so a refusal leaves no state file, and the next run reads every Bronze object again
+    # the last write but the manifest index's, after the months and the reports: the state is moved aside, the new
+    # one's rename is refused again, and the state is put back whole, so the next run reads again only what this
+    # one read (day 2's object), not every Bronze object
     lake = copy_lake(silver_lake, tmp_path)
     state = lake / SILVER / "_state" / "processed.json"
-    refuse_in(monkeypatch, lambda name, paths: False if name == "rename" and paths[1] == str(state) else PASS)
+    before = state.read_bytes()
+    written = f"{state.parent}/{silver_job.WRITING_FILE}"
+    refuse_in(
+        monkeypatch,
+        lambda name, paths: False if name == "rename" and paths == [written, str(state)] else PASS,
+    )
 
     assert run_silver_main(lake) == 1
 
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"silver_job: Could not move {state.parent}/{silver_job.WRITING_FILE} to {state}."
+        f"silver_job: Could not move {written} to {state}."
     ]
+    assert state.read_bytes() == before
     view = silver_view(lake)
-    assert (view["state"], view["latest_report"]) == ("missing", "ok")
     assert view["service_requests"] == silver_clean["service_requests"]  # published whole
+    assert f"_state/.processed.json{silver_job.PREVIOUS_ENDING}" not in view["left_behind"]
     monkeypatch.undo()
     assert run_silver_main(lake) == 0
+    report = json.loads((lake / SILVER / "_quality" / "latest.json").read_text())
+    assert [entry["source_file"] for entry in report["files"]] == [
+        "dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv"
+    ]
     assert silver_view(lake) == silver_clean
+
+
+def replace_text(job: str, spark: Any, path: Path, text: str) -> None:
+    """Write (replace) a small text file through a job's own ``write_text``."""
+    if job == "silver":
+        silver_job.LakeFiles(spark).write_text(str(path), text)
+    else:
+        gold_job.write_text(spark, str(path), text)
+
+
+@pytest.mark.parametrize("job", ["silver", "gold"])
+@pytest.mark.parametrize("replacing", [True, False], ids=["renames-over-a-file", "refuses-to"])
+def test_a_small_file_being_replaced_is_never_missing(spark, job, replacing, tmp_path, monkeypatch):
+    # what a run killed at any call of the replace would leave: the file itself on a file system that renames over
+    # a file; on one that refuses to (the local disk as the jobs get it, HDFS), the file or, for a moment, its copy
+    # moved aside
+    target, previous = tmp_path / "latest.json", tmp_path / f".latest.json{silver_job.PREVIOUS_ENDING}"
+    replace_text(job, spark, target, "old")
+    seen: list[tuple[bool, bool]] = []  # before each call: (the file is there, its copy aside is)
+
+    def watch(name: str, paths: list[str]) -> Any:
+        seen.append((target.exists(), previous.exists()))
+        return PASS
+
+    refuse_in(monkeypatch, watch, replacing)
+
+    replace_text(job, spark, target, "new")
+
+    assert target.read_text() == "new"
+    assert not previous.exists() and not (tmp_path / silver_job.WRITING_FILE).exists()
+    assert all(file or aside for file, aside in seen)
+    assert all(file for file, _ in seen) == replacing
+
+
+@pytest.mark.parametrize("job", ["silver", "gold"])
+@pytest.mark.parametrize("died", ["after-the-rename", "between-the-renames"])
+def test_a_copy_a_killed_run_left_aside_goes_with_the_next_write(spark, job, died, tmp_path):
+    target, previous = tmp_path / "latest.json", tmp_path / f".latest.json{silver_job.PREVIOUS_ENDING}"
+    if died == "after-the-rename":
+        replace_text(job, spark, target, "old")
+    replace_text(job, spark, previous, "older")  # after the file: a write of the file deletes it
+
+    replace_text(job, spark, target, "new")
+
+    assert target.read_text() == "new"
+    assert not previous.exists()
 
 
 def test_a_refused_move_into_the_table_puts_the_month_back(
@@ -435,20 +499,23 @@ def test_a_gold_run_record_whose_rename_is_refused_is_one_sentence(
 ):
     lake = copy_lake(gold_lake_before, tmp_path)
     latest = lake / GOLD / gold_job.RUNS_FOLDER / "latest.json"
+    before = latest.read_bytes()
+    written = f"{latest.parent}/{gold_job.WRITING_FILE}"
     refuse_in(
-        monkeypatch, lambda name, paths: False if name == "rename" and paths[1] == str(latest) else PASS
+        monkeypatch,
+        lambda name, paths: False if name == "rename" and paths == [written, str(latest)] else PASS,
     )
 
     # after the publish: the tables are new, the run record is not written (a traceback before 2026-11-27)
     assert run_gold_main(lake) == 1
 
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"Gold published every table but could not write its run record (could not move {latest.parent}/"
-        f"{gold_job.WRITING_FILE} to {latest}): {latest} is missing or names an earlier run until Gold is rerun."
+        f"Gold published every table but could not write its run record (could not move {written} to {latest}): "
+        f"{latest} is missing or names an earlier run until Gold is rerun."
     ]
-    assert not latest.exists()  # deleted before the rename that was refused
+    assert latest.read_bytes() == before  # moved aside and put back: it names the earlier run
     view = gold_view(lake)
-    assert (view["latest_run_rows"], view["left_behind"]) == ("missing", [f"_runs/{gold_job.WRITING_FILE}"])
+    assert view["left_behind"] == [f"_runs/{gold_job.WRITING_FILE}"]
     # every table new and whole; the next record written into _runs takes the hidden file over
     assert without(view, "latest_run_rows", "left_behind") == without(
         gold_clean, "latest_run_rows", "left_behind"
