@@ -277,9 +277,10 @@ REPORT_FORMAT_VERSION = 1
 TABLE_FOLDER = "service_requests"
 QUARANTINE_FOLDER = "quarantine"
 QUALITY_FOLDER = "_quality"
-STATE_FILE = "_state/processed.json"
+STATE_FOLDER = "_state"  # the files a run reads first: which Bronze objects are read, the manifests
+STATE_FILE = f"{STATE_FOLDER}/processed.json"
 # the Bronze manifests read so far and the ingest times they gave: a cache of Bronze's facts
-MANIFEST_INDEX_FILE = "_state/bronze_manifests.json"
+MANIFEST_INDEX_FILE = f"{STATE_FOLDER}/bronze_manifests.json"
 STAGING_FOLDER = "_staging"
 WRITING_FILE = ".writing.tmp"  # the hidden file a state, report or record is written to before it is renamed
 PREVIOUS_ENDING = ".previous.tmp"  # a file moved aside while it is replaced is named "." + its name + this
@@ -1136,7 +1137,8 @@ class LakeFiles:
         never missing. Where it refuses to rename onto a file (HDFS, and a local disk as pyspark starts Spark: Hive's
         ProxyLocalFileSystem serves ``file:``), the target is moved aside to ``previous`` and the rename is tried
         again, and when that is refused too, the target is put back. A run that dies between those two renames
-        (or a put-back refused) leaves the file only as ``previous``, which the next write of the file deletes.
+        (or a put-back refused) leaves the file only as ``previous``, which the next write of the file deletes; the
+        next run puts the state's back before reading it (``settle_previous_files``).
         """
         if not fs.rename(source, target):
             if not fs.exists(target):
@@ -1149,6 +1151,22 @@ class LakeFiles:
                 return False
         fs.delete(previous, False)
         return True
+
+    def settle_previous_files(self, folder: str) -> None:
+        """Settle the copies ``rename_over`` moved aside that a killed run left in a folder: one whose file is missing
+        goes back (it is the file as it was before that run's write), one beside its file is deleted. Only while no
+        other run writes (``one_run_at_a_time``); on S3, which writes in place, there are none."""
+        fs, hadoop_folder = self._fs(folder)
+        if not fs.exists(hadoop_folder):
+            return
+        for status in fs.listStatus(hadoop_folder):
+            name = status.getPath().getName()
+            if name.startswith(".") and name.endswith(PREVIOUS_ENDING):
+                file = self.jvm.org.apache.hadoop.fs.Path(hadoop_folder, name[1 : -len(PREVIOUS_ENDING)])
+                if fs.exists(file):
+                    fs.delete(status.getPath(), False)
+                else:
+                    fs.rename(status.getPath(), file)
 
     @staticmethod
     def _write_file(fs, hadoop_path, text: str) -> None:
@@ -1834,6 +1852,8 @@ def run_silver(
             f"The Silver path {silver_path} is a file; give a folder (it is created when missing)."
         )
     restore_interrupted_publish(files, silver_path)
+    # before the state is read; a run with nothing new rewrites none of it
+    files.settle_previous_files(f"{silver_path}/{STATE_FOLDER}")
     processed = read_state(files, silver_path)
     manifest_index = read_manifest_index(files, silver_path)
     planned = plan_bronze_files(files, bronze_path, processed, announced, manifest_index)

@@ -175,6 +175,46 @@ def test_a_silver_state_whose_rename_is_refused_is_one_sentence_and_kept_for_the
     assert silver_view(lake) == silver_clean
 
 
+def move_aside(state: Path, copy: bool = False) -> Path:
+    """Leave the state file as ``rename_over`` moves it aside (its Hadoop checksum too), or a copy of it beside it."""
+    aside = state.with_name(f".{state.name}{silver_job.PREVIOUS_ENDING}")
+    place = shutil.copy if copy else shutil.move
+    place(state, aside)
+    place(state.with_name(f".{state.name}.crc"), aside.with_name(f".{aside.name}.crc"))
+    return aside
+
+
+def test_a_state_a_killed_run_left_aside_is_put_back_by_the_next_run(
+    spark, silver_lake, silver_clean, tmp_path
+):
+    # killed between rename_over's two renames: the state is only the copy aside, which the next run puts back, so
+    # it reads day 2's object and not day 1's again
+    lake = copy_lake(silver_lake, tmp_path)
+    move_aside(lake / SILVER / "_state" / "processed.json")
+
+    assert run_silver_main(lake) == 0
+
+    report = json.loads((lake / SILVER / "_quality" / "latest.json").read_text())
+    assert [entry["source_file"] for entry in report["files"]] == [
+        "dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv"
+    ]
+    assert silver_view(lake) == silver_clean
+
+
+def test_a_copy_a_killed_run_left_beside_the_state_goes_with_a_run_that_reads_nothing(
+    spark, silver_after_day_2, silver_clean, tmp_path
+):
+    # killed after rename_over's second rename: the new state is in place, its stale copy beside it; a run with
+    # nothing new writes no state, so the run deletes the copy before reading the state
+    lake = copy_lake(silver_after_day_2, tmp_path)
+    aside = move_aside(lake / SILVER / "_state" / "processed.json", copy=True)
+
+    assert run_silver_main(lake) == 0
+
+    assert not aside.exists()
+    assert silver_view(lake) == silver_clean
+
+
 def replace_text(job: str, spark: Any, path: Path, text: str) -> None:
     """Write (replace) a small text file through a job's own ``write_text``."""
     if job == "silver":
