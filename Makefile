@@ -59,8 +59,12 @@ run: setup java ## the whole pipeline on the embedded default: real portal -> ./
 demo: setup java ## the same pipeline offline, against the built-in portal stand-in
 	$(PY) scripts/run_pipeline.py --lake $(LAKE_ARG) --offline $(ARGS)
 
-test: setup java ## run the test suite (loopback portal, moto, local Spark, headless Chromium)
-	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
+# pytest-xdist workers: one per CPU, at most 4 (each starts its own Spark JVMs); TEST_WORKERS=0 runs in one process.
+# --dist loadgroup keeps a test file whole on one worker (tests/conftest.py), so its shared lakes are built once.
+TEST_WORKERS ?= logical
+XDIST = -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup
+test: setup java ## run the test suite on up to 4 cores (loopback portal, moto, local Spark, headless Chromium)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
 
 # The Spark tests on the Spark AWS runs rather than constraints.txt's: Glue 5.0 runs 3.5.4, EMR 7.x 3.5.0 to 3.5.6
 # (docs/infra.md, "The runtimes AWS runs"). A virtualenv of its own per version, everything else pinned as in .venv
@@ -80,7 +84,7 @@ $(VENV)-pyspark-%/.installed: requirements.txt constraints.txt
 
 test-pyspark: $(VENV)-pyspark-$(PYSPARK)/.installed java ## the Spark tests on another pyspark: make test-pyspark PYSPARK=3.5.0 (EMR 7.0's; 3.5.4 is Glue 5.0's)
 	PYSPARK_PYTHON='$(abspath $(VENV)-pyspark-$(PYSPARK))/bin/python' PYSPARK_DRIVER_PYTHON='$(abspath $(VENV)-pyspark-$(PYSPARK))/bin/python' \
-	  $(VENV)-pyspark-$(PYSPARK)/bin/python -m pytest $(or $(PYTEST_ARGS),$(SPARK_TESTS))
+	  $(VENV)-pyspark-$(PYSPARK)/bin/python -m pytest $(XDIST) $(or $(PYTEST_ARGS),$(SPARK_TESTS))
 
 # Every Python the suite starts (the CLIs, spark-submit's driver) is measured too: COVERAGE_PROCESS_START makes coverage's
 # own .pth start it there, and COVERAGE_ROOT puts their data beside .coveragerc whatever folder they run in.

@@ -41,6 +41,28 @@ settings.register_profile("explore", max_examples=1000, deadline=None, print_blo
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+# Java flags for the tests' Spark JVMs: speed only, no result depends on them. Every spark-submit a test starts (the
+# pipeline CLI, the crash drills) is a fresh JVM that runs one small job and exits: the C1 compiler alone and the
+# serial collector (spark-submit reads SPARK_SUBMIT_OPTS) halve its CPU, which two test workers share. The shared
+# session below lives the whole run, where C2's faster code pays back its compiling, so it keeps the default compilers.
+SHORT_JVM_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
+LONG_JVM_OPTIONS = "-XX:+UseSerialGC"
+os.environ.setdefault("SPARK_SUBMIT_OPTS", SHORT_JVM_OPTIONS)
+
+# `make test` runs the files on every core (pytest-xdist, --dist loadgroup): one group per file, so a file's module
+# fixtures are built once, on one worker. Files that read one costly session fixture share a group, so it is built once.
+SHARED_GROUPS = {
+    "test_pipeline_demo.py": "demo_lake",  # the offline demo run, ~45 s
+    "test_json_contracts.py": "demo_lake",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(item.path.name, item.path.name)))
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local SparkSession for the whole run: 1 core, 1 shuffle partition, no UI, loopback only, Java pinned to
@@ -49,10 +71,11 @@ def spark():
 
     from run_pipeline import JVM_DEFAULTS
 
-    session = (
+    builder = (
         SparkSession.builder.master("local[1]")
         .appName("boston311-tests")
-        .config("spark.driver.extraJavaOptions", JVM_DEFAULTS)  # as run_pipeline starts the jobs
+        # the locale and time zone as run_pipeline starts the jobs
+        .config("spark.driver.extraJavaOptions", f"{JVM_DEFAULTS} {LONG_JVM_OPTIONS}")
         .config("spark.sql.shuffle.partitions", "1")
         .config("spark.default.parallelism", "1")
         .config("spark.ui.enabled", "false")
@@ -60,8 +83,11 @@ def spark():
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .getOrCreate()
     )
+    with pytest.MonkeyPatch.context() as launch:
+        # the short-lived JVMs' flags (above), not this one's
+        launch.delenv("SPARK_SUBMIT_OPTS", raising=False)
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

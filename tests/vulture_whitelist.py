@@ -45,3 +45,6 @@ used.redirect_request
 used.amount, used.decode_content  # tests/test_bronze_faults.py's responses: urllib3's HTTPResponse.stream
 used.fd  # tests/test_bronze_local.py: os.fsync failing with a full disk
 used.exc  # tests/test_quicksight_deploy.py's StubbedAws.__exit__(*exc): the context manager protocol
+
+# pytest calls a conftest's hooks by their names.
+used.pytest_collection_modifyitems  # tests/conftest.py: one xdist group per test file
