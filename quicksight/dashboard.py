@@ -58,6 +58,9 @@ MAP_COLORS = sequential.Viridis[4::-1]
 # The page's KPI tiles and the QuickSight KPI each is: a change is coloured by what it means there (RISE_MEANS), in
 # the QuickSight KPIs' colours (CHANGE_COLORS), so a longer delay reads as bad in both.
 KPI_VISUALS = {"enquiries": "kpi_enquiries", "delay": "kpi_avg_delay", "ontime": "kpi_on_time"}
+# The hours-by-type card draws the types with the most closed cases, this many: its title says so and its script
+# reads the number from the chart's data-top-types.
+TOP_TYPES = 15
 
 # Each query reads only the dashboard views; the rollups keep the dimensions the sheet's controls filter by.
 MANAGEMENT_SQL = """
@@ -242,6 +245,7 @@ def render_html(data: dict, plotly_js: str) -> str:
         "__PLOTLY_JS__": plotly_js.replace("</script", "<\\/script"),
         "__DASHBOARD_DATA__": embed_json(data),
         "__DASHBOARD_JS__": SCRIPT,
+        "__TOP_TYPES__": str(TOP_TYPES),
         **{f"__CHANGE_{meaning.upper()}__": color for meaning, color in definitions.CHANGE_COLORS.items()},
     }
     return re.sub("|".join(map(re.escape, fills)), lambda found: fills[found.group(0)], PAGE)
@@ -462,7 +466,7 @@ PAGE = """<!DOCTYPE html>
   </div>
   <div class="grid">
     <div class="card span-12"><h2>On-time rate by department and month opened (hover: cases behind each point)</h2><div class="chart" id="chart-ontime-by-department"></div></div>
-    <div class="card span-6"><h2 id="chart-resolution-by-type-title">Hours to close by type, top 15 by closed cases (p50 and p90 of the cases closed so far), opened in <span id="resolution-year"></span></h2><div class="chart tall" id="chart-resolution-by-type"></div></div>
+    <div class="card span-6"><h2 id="chart-resolution-by-type-title">Hours to close by type, top __TOP_TYPES__ by closed cases (p50 and p90 of the cases closed so far), opened in <span id="resolution-year"></span></h2><div class="chart tall" id="chart-resolution-by-type" data-top-types="__TOP_TYPES__"></div></div>
     <div class="card span-6"><h2>Requests on a ~250 m grid, <span id="geo-year"></span>, all departments</h2><div class="chart tall" id="chart-geo-grid"></div></div>
     <div class="card span-12"><h2>Open backlog by department (end of week)</h2><div class="chart" id="chart-backlog"></div></div>
   </div>
@@ -1013,7 +1017,7 @@ SCRIPT = r"""
     }
     byId("resolution-year").textContent = inYear;
     types.sort(function (a, b) { return R.closed_cases[b] - R.closed_cases[a]; });
-    types = types.slice(0, 15).reverse();  // the card's title says "top 15"
+    types = types.slice(0, Number(byId("chart-resolution-by-type").dataset.topTypes)).reverse();  // TOP_TYPES
     var typeLabels = types.map(function (r) { return DIMS.type[R.type[r]] + " (" + DIMS.department[R.department[r]] + ")"; });
     // The hover names the cases the percentiles are over: the closed cases with a duration (a case closed by
     // status with no close time has none); a Gold written before closed_with_duration existed reads it as null.
