@@ -68,7 +68,7 @@ test: setup java ## run the test suite on up to 4 cores (loopback portal, moto, 
 
 # The Spark tests on the Spark AWS runs rather than constraints.txt's: Glue 5.0 runs 3.5.4, EMR 7.x 3.5.0 to 3.5.6
 # (docs/infra.md, "The runtimes AWS runs"). A virtualenv of its own per version, everything else pinned as in .venv
-# (pyspark's py4j is the one that pyspark asks for). Not part of make test: about 20 minutes on 2 cores.
+# (pyspark's py4j is the one that pyspark asks for). Not part of make test: about 20 minutes on 2 cores in one process.
 PYSPARK ?= 3.5.0
 SPARK_TESTS := tests/test_silver_*.py tests/test_gold_*.py tests/test_athena_sql.py tests/test_calendar.py \
   tests/test_pipeline_*.py tests/test_crash_points.py tests/test_spark_laptop_settings.py

@@ -43,14 +43,15 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Java flags for the tests' Spark JVMs: speed only, no result depends on them. Every spark-submit a test starts (the
 # pipeline CLI, the crash drills) is a fresh JVM that runs one small job and exits: the C1 compiler alone and the
-# serial collector (spark-submit reads SPARK_SUBMIT_OPTS) halve its CPU, which two test workers share. The shared
-# session below lives the whole run, where C2's faster code pays back its compiling, so it keeps the default compilers.
+# serial collector (spark-submit reads SPARK_SUBMIT_OPTS) cut its CPU by a third to a half, CPU the test workers share.
+# The shared session below lives the whole run, where C2's faster code pays back its compiling: it keeps C2.
 SHORT_JVM_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1"
 LONG_JVM_OPTIONS = "-XX:+UseSerialGC"
 os.environ.setdefault("SPARK_SUBMIT_OPTS", SHORT_JVM_OPTIONS)
 
-# `make test` runs the files on every core (pytest-xdist, --dist loadgroup): one group per file, so a file's module
-# fixtures are built once, on one worker. Files that read one costly session fixture share a group, so it is built once.
+# `make test` runs the files on up to four workers (pytest-xdist, --dist loadgroup): one group per file, so a file's
+# module fixtures are built once, on one worker. Files that read one costly session fixture share a group, so it is
+# built once.
 SHARED_GROUPS = {
     "test_pipeline_demo.py": "demo_lake",  # the offline demo run, ~45 s
     "test_json_contracts.py": "demo_lake",

@@ -33,7 +33,7 @@ CODE_SUFFIXES = {".py", ".yaml", ".yml", ".json", ".sql", ".toml", ".cfg", ""}
 CODE_FILES = ("Makefile", "pyproject.toml", ".coveragerc")
 
 COUNT = re.compile(r"(?P<about>~|about )?(?P<n>\d[\d,]*) tests\b")
-PYTEST = re.compile(r"pytest\b(?P<args>[^`\n#]*)")
+PYTEST = re.compile(r"pytest\b(?!-)(?P<args>[^`\n#]*)")  # not a plugin's name (pytest-xdist)
 ABOUT = 0.1  # how far a "~N tests" may be from the collected count, as a share of it
 CONSTANT = re.compile(r"`(?P<name>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`")
 CONSTANT_VALUE = re.compile(r"`(?P<name>[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)` \((?P<value>\d[\d,]*(?:\.\d+)?)\b")
@@ -126,6 +126,8 @@ def test_the_test_counts_are_found() -> None:
         ("`pytest tests/test_a.py tests/test_b.py -q`\n— 76 tests (about 10 s)", [(76, False)]),
         ("the suite (1,353 tests on 2026-11-27) took 8 min", []),  # no command before it: history
         ("`pytest tests/test_x.py` runs it.\n\nThe suite has 1,353 tests.", []),  # another paragraph
+        # a plugin's name, not a command
+        ("on two workers (pytest-xdist), the suite of 1,682 tests took 13 min", []),
     ],
 )
 def test_a_count_is_read_only_beside_its_command(text: str, counts: list[tuple[int, bool]]) -> None:
