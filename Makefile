@@ -60,9 +60,9 @@ demo: setup java ## the same pipeline offline, against the built-in portal stand
 	$(PY) scripts/run_pipeline.py --lake $(LAKE_ARG) --offline $(ARGS)
 
 # pytest-xdist workers: one per CPU, at most 4 (each starts its own Spark JVMs); TEST_WORKERS=0 runs in one process.
-# --dist loadgroup keeps a test file whole on one worker (tests/conftest.py), so its shared lakes are built once.
+# --dist loadfile keeps a test file whole on one worker (tests/conftest.py), so its shared lakes are built once.
 TEST_WORKERS ?= logical
-XDIST = -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup
+XDIST = -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 test: setup java ## run the test suite on up to 4 cores (loopback portal, moto, local Spark, headless Chromium)
 	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests ran"; exit 0; fi; exit $$rc
 

@@ -49,19 +49,28 @@ SHORT_JVM_OPTIONS = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCoun
 LONG_JVM_OPTIONS = "-XX:+UseSerialGC"
 os.environ.setdefault("SPARK_SUBMIT_OPTS", SHORT_JVM_OPTIONS)
 
-# `make test` runs the files on up to four workers (pytest-xdist, --dist loadgroup): one group per file, so a file's
-# module fixtures are built once, on one worker. Files that read one costly session fixture share a group, so it is
-# built once.
-SHARED_GROUPS = {
+# `make test` runs the files on up to four workers (pytest-xdist, --dist loadfile): each file whole on one worker, so
+# its module fixtures are built once. Files that read one costly session fixture go to one worker together, so it is
+# built once too. (Not xdist_group marks with --dist loadgroup: pytest-xdist 3.8 passes the group in the test's id,
+# which pytest 9 no longer lets it change, so loadgroup silently spreads a group's tests; pytest-xdist issue #1386.)
+FILES_TOGETHER = {
     "test_pipeline_demo.py": "demo_lake",  # the offline demo run, ~45 s
     "test_json_contracts.py": "demo_lake",
 }
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(item.path.name, item.path.name)))
+@pytest.hookimpl(optionalhook=True, tryfirst=True)  # pytest-xdist's hook, before its own loadfile scheduler
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileWithFilesTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return FILES_TOGETHER.get(Path(path).name, path)
+
+    return LoadFileWithFilesTogether(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -46,5 +46,5 @@ used.amount, used.decode_content  # tests/test_bronze_faults.py's responses: url
 used.fd  # tests/test_bronze_local.py: os.fsync failing with a full disk
 used.exc  # tests/test_quicksight_deploy.py's StubbedAws.__exit__(*exc): the context manager protocol
 
-# pytest calls a conftest's hooks by their names.
-used.pytest_collection_modifyitems  # tests/conftest.py: one xdist group per test file
+# pytest-xdist calls a conftest's hook by its name.
+used.pytest_xdist_make_scheduler  # tests/conftest.py: the test files' workers
