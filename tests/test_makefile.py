@@ -1,7 +1,9 @@
-"""The Makefile's user-facing promises: a help listing and one sentence when Java 17 is missing."""
+"""The Makefile's user-facing promises: a help listing, one sentence when Java 17 is missing, the lake as one path, and
+make test's workers keeping each test file whole."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -65,3 +67,21 @@ def test_the_lake_reaches_every_command_as_one_path(lake):
         assert not {"/data/my", "lake", "/data/it"} & set(words), (target, words)
         if command == "rm":  # after --: a lake whose name starts with - is not taken for an option
             assert words[words.index(expected) - 1] == "--", words
+
+
+def test_make_test_keeps_a_file_on_one_worker_and_the_demo_lake_files_together():
+    # Each file's shared lakes are built once only if its tests share a worker, and the ~45 s demo lake once only if
+    # its two files do (tests/conftest.py). xdist_group marks once spread every file's tests without a word (pytest-xdist
+    # issue #1386). Two files and two workers: plain --dist loadfile would give each file a worker of its own.
+    demo_files = [
+        "tests/test_json_contracts.py::test_each_schema_is_a_valid_draft_2020_12_schema",
+        "tests/test_json_contracts.py::test_every_documented_example_is_complete_json_and_holds_to_its_schema",
+        "tests/test_pipeline_demo.py::test_unknown_stage_is_refused_in_one_sentence",
+    ]
+    completed = make("test", "TEST_WORKERS=2", f"PYTEST_ARGS=-v -p no:cacheprovider {' '.join(demo_files)}")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    workers: dict[str, set[str]] = {}
+    for worker, file in re.findall(r"\[(gw\d+)\] \[ *\d+%\] PASSED (tests/[\w.]+)::", completed.stdout):
+        workers.setdefault(file, set()).add(worker)
+    assert set(workers) == {"tests/test_json_contracts.py", "tests/test_pipeline_demo.py"}, completed.stdout
+    assert len(set().union(*workers.values())) == 1, workers
