@@ -175,9 +175,14 @@ def test_a_silver_state_whose_rename_is_refused_is_one_sentence_and_kept_for_the
     assert silver_view(lake) == silver_clean
 
 
+def aside_of(file: Path) -> Path:
+    """Where ``rename_over`` moves a file aside while it replaces it."""
+    return file.with_name(f".{file.name}{silver_job.PREVIOUS_ENDING}")
+
+
 def move_aside(state: Path, copy: bool = False) -> Path:
     """Leave the state file as ``rename_over`` moves it aside (its Hadoop checksum too), or a copy of it beside it."""
-    aside = state.with_name(f".{state.name}{silver_job.PREVIOUS_ENDING}")
+    aside = aside_of(state)
     place = shutil.copy if copy else shutil.move
     place(state, aside)
     place(state.with_name(f".{state.name}.crc"), aside.with_name(f".{aside.name}.crc"))
@@ -229,7 +234,8 @@ def test_a_small_file_being_replaced_is_never_missing(spark, job, replacing, tmp
     # what a run killed at any call of the replace would leave: the file itself on a file system that renames over
     # a file; on one that refuses to (the local disk as the jobs get it, HDFS), the file or, for a moment, its copy
     # moved aside
-    target, previous = tmp_path / "latest.json", tmp_path / f".latest.json{silver_job.PREVIOUS_ENDING}"
+    target = tmp_path / "latest.json"
+    previous = aside_of(target)
     replace_text(job, spark, target, "old")
     seen: list[tuple[bool, bool]] = []  # before each call: (the file is there, its copy aside is)
 
@@ -250,7 +256,8 @@ def test_a_small_file_being_replaced_is_never_missing(spark, job, replacing, tmp
 @pytest.mark.parametrize("job", ["silver", "gold"])
 @pytest.mark.parametrize("died", ["after-the-rename", "between-the-renames"])
 def test_a_copy_a_killed_run_left_aside_goes_with_the_next_write(spark, job, died, tmp_path):
-    target, previous = tmp_path / "latest.json", tmp_path / f".latest.json{silver_job.PREVIOUS_ENDING}"
+    target = tmp_path / "latest.json"
+    previous = aside_of(target)
     if died == "after-the-rename":
         replace_text(job, spark, target, "old")
     replace_text(job, spark, previous, "older")  # after the file: a write of the file deletes it
