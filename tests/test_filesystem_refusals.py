@@ -137,6 +137,16 @@ def silver_clean(silver_after_day_2: Path) -> dict:
     return silver_view(silver_after_day_2)
 
 
+def refuse_rename_onto(monkeypatch, file: Path, writing_file: str) -> str:
+    """Refuse every rename of the folder's hidden writing file onto ``file`` (each try of ``rename_over``); the
+    writing file's path."""
+    written = f"{file.parent}/{writing_file}"
+    refuse_in(
+        monkeypatch, lambda name, paths: False if name == "rename" and paths == [written, str(file)] else PASS
+    )
+    return written
+
+
 def run_silver_main(lake: Path) -> int:
     """Silver's command line over a lake."""
     return silver_job.main(["silver_job.py", *stage_arguments("silver", lake)])
@@ -151,11 +161,7 @@ def test_a_silver_state_whose_rename_is_refused_is_one_sentence_and_kept_for_the
     lake = copy_lake(silver_lake, tmp_path)
     state = lake / SILVER / "_state" / "processed.json"
     before = state.read_bytes()
-    written = f"{state.parent}/{silver_job.WRITING_FILE}"
-    refuse_in(
-        monkeypatch,
-        lambda name, paths: False if name == "rename" and paths == [written, str(state)] else PASS,
-    )
+    written = refuse_rename_onto(monkeypatch, state, silver_job.WRITING_FILE)
 
     assert run_silver_main(lake) == 1
 
@@ -547,11 +553,7 @@ def test_a_gold_run_record_whose_rename_is_refused_is_one_sentence(
     lake = copy_lake(gold_lake_before, tmp_path)
     latest = lake / GOLD / gold_job.RUNS_FOLDER / "latest.json"
     before = latest.read_bytes()
-    written = f"{latest.parent}/{gold_job.WRITING_FILE}"
-    refuse_in(
-        monkeypatch,
-        lambda name, paths: False if name == "rename" and paths == [written, str(latest)] else PASS,
-    )
+    written = refuse_rename_onto(monkeypatch, latest, gold_job.WRITING_FILE)
 
     # after the publish: the tables are new, the run record is not written (a traceback before 2026-11-27)
     assert run_gold_main(lake) == 1
