@@ -13,6 +13,7 @@ import glob
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -49,10 +50,17 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def parquet_glob(directory: str) -> str:
+    """The glob of every Parquet file under a folder at any depth, as Athena, Hive and Spark read a table: not the
+    files whose name starts with ``_`` or ``.``, which they skip (a copy such as ``_backup.parquet``, macOS's
+    ``._part-….parquet`` on a USB disk). The folder's own ``[``, ``*`` and ``?`` are escaped (``glob.escape``:
+    ``lake [1]`` would otherwise be a character class that matches no file). DuckDB and Python's glob read it alike."""
+    return f"{glob.escape(directory)}/**/[!._]*.parquet"
+
+
 def parquet_files(directory: str) -> str:
-    """The SQL literal of every Parquet file under a folder, as a DuckDB glob: the folder's own ``[``, ``*`` and ``?``
-    escaped (``glob.escape``: ``lake [1]`` would otherwise be a character class that matches no file)."""
-    return sql_literal(f"{glob.escape(directory)}/**/*.parquet")
+    """The SQL literal of every Parquet file of a table under a folder (``parquet_glob``), for DuckDB."""
+    return sql_literal(parquet_glob(directory))
 
 
 def parquet_scan(directory: str, partitions: dict[str, str]) -> str:
@@ -115,8 +123,16 @@ def files_having_columns(connection: duckdb.DuckDBPyConnection, directory: str) 
 
 
 def has_parquet(folder: str) -> bool:
-    """True when a local folder holds a Parquet file at any depth (partition folders included)."""
-    return bool(glob.glob(f"{glob.escape(folder)}/**/*.parquet", recursive=True))
+    """True when a local folder holds a Parquet file a table reads (``parquet_glob``), partition folders included."""
+    return bool(glob.glob(parquet_glob(folder), recursive=True))
+
+
+def tables_with_files(
+    silver_path: str, gold_path: str, tables: Iterable[str] = athena_sql.TABLES
+) -> list[str]:
+    """Those of the catalog's tables that have Parquet files in a local lake: in their own folders, not in what a
+    killed run left in a staging folder beside them."""
+    return [table for table in tables if has_parquet(table_directory(table, silver_path, gold_path))]
 
 
 def until_written_again(stage: str, gold_path: str) -> str:
@@ -312,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if not root.is_s3 and not os.path.isdir(root.root):
         print(f"The lake {root.root} does not exist; run the pipeline first ({pipeline}).", file=sys.stderr)
         return 2
-    if not root.is_s3 and not (has_parquet(root.silver) or has_parquet(root.gold)):
+    if not root.is_s3 and not tables_with_files(root.silver, root.gold):
         print(
             f"The lake {root.root} holds no Silver or Gold tables; run the pipeline first ({pipeline}).",
             file=sys.stderr,

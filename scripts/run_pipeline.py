@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -436,17 +437,20 @@ def gold_stage(lake: Lake) -> StageResult:
 
 def serve_stage(lake: Lake) -> StageResult:
     """Gold -> the DuckDB query layer (lake.duckdb) and the offline HTML dashboard."""
-    if not Path(lake.gold).is_dir():
-        gold_then_serve = rerun_command(lake.gold, GOLD_PREFIX, "gold,serve")
-        raise StageFailed(
-            f"there are no Gold tables under {lake.gold}; run the gold stage first: {gold_then_serve}"
-        )
     # The serving code lives in its own stage folder, beside the Athena SQL it shares.
     sys.path.insert(0, str(REPO / "quicksight"))
     import duckdb
 
+    import athena_sql
     import dashboard
     import local_lake
+
+    # no Gold folder, or one holding only what a killed first Gold run left (its staging folder)
+    if not local_lake.tables_with_files(lake.silver, lake.gold, athena_sql.GOLD_TABLES):
+        gold_then_serve = rerun_command(lake.gold, GOLD_PREFIX, "gold,serve")
+        raise StageFailed(
+            f"there are no Gold tables under {lake.gold}; run the gold stage first: {gold_then_serve}"
+        )
 
     try:
         local_lake.build_local_query_layer(lake.duckdb, lake.silver, lake.gold)
@@ -538,9 +542,12 @@ def main(argv: list[str] | None = None) -> int:
     if "gold" in args.stages or "serve" in args.stages:
         print(f"Gold tables: {lake.gold}/<table>/  (monthly_requests, resolution_times, ...)")
     if "serve" in args.stages:
-        duckdb_cli = Path(sys.executable).parent / "duckdb"
-        print(f'Query them:  {duckdb_cli} {lake.duckdb} -c "select * from v_monthly_requests limit 5"')
-        print(f"Dashboard:   file://{lake.dashboard}")
+        # to paste into a shell and a browser as they stand: a lake under "My lakes" is quoted, and its URL encoded
+        duckdb_cli = shlex.quote(str(Path(sys.executable).parent / "duckdb"))
+        print(
+            f'Query them:  {duckdb_cli} {shlex.quote(lake.duckdb)} -c "select * from v_monthly_requests limit 5"'
+        )
+        print(f"Dashboard:   {Path(lake.dashboard).as_uri()}")
     spark_logs = [lake.spark_log(stage) for stage in SPARK_STAGES if stage in args.stages]
     if spark_logs:
         kept = f"each stage's last run, whole; the {SPARK_LOGS_KEPT} runs before it as .log.1 to .log.{SPARK_LOGS_KEPT}"

@@ -778,14 +778,38 @@ def test_cli_refuses_a_missing_lake_in_one_sentence(
     assert f"(make run LAKE={tmp_path / 'nowhere'})" in err
 
 
+@pytest.mark.parametrize("lake", ["ingested", "a-killed-first-gold-run"])
 def test_cli_refuses_a_lake_without_tables_and_writes_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    lake: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "bronze" / "boston311").mkdir(parents=True)  # ingested, nothing built yet
+    if lake == "a-killed-first-gold-run":  # a table's files in its staging folder only
+        helpers.write_gold(
+            tmp_path / "gold" / "boston311" / "_staging" / "run", {"geo_grid": helpers.SMALL_GEO}
+        )
     assert local_lake.main(["--lake", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert f"holds no Silver or Gold tables; run the pipeline first (make run LAKE={tmp_path})." in err
     assert not (tmp_path / "lake.duckdb").exists()
+
+
+def test_the_views_skip_the_files_athena_and_spark_skip(tmp_path: Path) -> None:
+    """A file whose name starts with ``_`` or ``.`` is not a table's (Hive's rule, which Athena and Spark follow): a
+    copy put aside by hand read twice the rows, and macOS's ``._`` file on a USB disk failed the build."""
+    silver, gold = helpers.write_small_lake(tmp_path)
+    geo_part = next((gold / "geo_grid").glob("*.parquet"))
+    shutil.copy(geo_part, geo_part.with_name("_backup_copy.parquet"))
+    month_part = next((gold / "monthly_requests").rglob("*.parquet"))
+    month_part.with_name(f"._{month_part.name}").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    shutil.copy(
+        next((silver / "service_requests").rglob("*.parquet")), silver / "service_requests" / ".kept.parquet"
+    )
+
+    summary = local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+
+    assert summary["tables"]["gold_geo_grid"] == len(helpers.SMALL_GEO)
+    assert summary["tables"]["gold_monthly_requests"] == len(helpers.SMALL_MONTHLY)
+    assert summary["tables"]["silver_service_requests"] == len(helpers.SMALL_SILVER)
 
 
 def test_an_s3_lake_is_refused_clearly() -> None:

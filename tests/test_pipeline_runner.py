@@ -16,6 +16,7 @@ import pytest
 from moto import mock_aws
 
 import run_pipeline
+import serving_helpers as helpers
 from conftest import REPO
 
 BUCKET = "boston311-runner-test"
@@ -45,8 +46,13 @@ def test_later_stages_refuse_an_s3_lake_in_one_sentence(s3_lake, capsys):
     assert "needs a local --lake" in capsys.readouterr().err
 
 
-def test_serve_without_gold_is_refused_and_writes_nothing(tmp_path, capsys):
+@pytest.mark.parametrize("gold", ["none", "a-killed-first-run"])
+def test_serve_without_gold_is_refused_and_writes_nothing(gold, tmp_path, capsys):
     lake = tmp_path / "lake"
+    if gold == "a-killed-first-run":  # its staging folder only, which held a table's files: not a Gold table
+        staged = lake / "gold" / "boston311" / "_staging" / "20261128T000000Z" / "monthly_requests"
+        helpers.write_gold(staged.parent, {"monthly_requests": helpers.SMALL_MONTHLY})
+        before = sorted(lake.rglob("*"))
 
     assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 1
     err = capsys.readouterr().err
@@ -55,12 +61,13 @@ def test_serve_without_gold_is_refused_and_writes_nothing(tmp_path, capsys):
         == f"[serve] FAILED: there are no Gold tables under {lake}/gold/boston311; run the gold stage first: "
         f'make run LAKE={lake} ARGS="--stages gold,serve".'
     )
-    assert not lake.exists()  # no empty lake.duckdb, no dashboard of zero months
+    # no empty lake.duckdb, no dashboard of zero months
+    assert sorted(lake.rglob("*")) == before if gold == "a-killed-first-run" else not lake.exists()
 
 
 def test_a_serve_failure_is_one_stage_line_not_a_traceback(tmp_path, capsys):
     lake = tmp_path / "lake"
-    (lake / "gold" / "boston311").mkdir(parents=True)
+    helpers.write_small_lake(lake)
     (lake / "lake.duckdb").mkdir(parents=True)  # something in the way of the query layer's file
 
     assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 1
@@ -69,9 +76,25 @@ def test_a_serve_failure_is_one_stage_line_not_a_traceback(tmp_path, capsys):
     assert "Traceback" not in err and "intact" not in err  # no stage ran before it
 
 
+def test_the_query_and_dashboard_lines_paste_as_they_stand_for_a_lake_under_a_folder_with_a_space(
+    tmp_path, capsys
+):
+    lake = tmp_path / "My lakes" / "boston's"
+    helpers.write_small_lake(lake)
+
+    assert run_pipeline.main(["--lake", str(lake), "--stages", "serve"]) == 0
+
+    lines = dict(line.split(":", 1) for line in capsys.readouterr().out.splitlines() if ":  " in line)
+    query = shlex.split(lines["Query them"])
+    assert query[1:] == [str(lake / "lake.duckdb"), "-c", "select * from v_monthly_requests limit 5"]
+    assert subprocess.run(query, capture_output=True, check=True).stdout.count(b"\n") > 5  # the CLI answers
+    assert lines["Dashboard"].strip() == (lake / "dashboard" / "index.html").as_uri()
+    assert "%20" in lines["Dashboard"] and "%27" in lines["Dashboard"]
+
+
 def test_a_failed_stage_names_the_stages_whose_output_is_intact(tmp_path, capsys):
     lake = tmp_path / "lake"
-    (lake / "gold" / "boston311").mkdir(parents=True)
+    helpers.write_small_lake(lake)
     (lake / "lake.duckdb").mkdir(parents=True)
 
     assert run_pipeline.main(["--offline", "--quiet", "--lake", str(lake), "--stages", "ingest,serve"]) == 1
@@ -408,7 +431,7 @@ def test_a_failed_offline_ingest_does_not_suggest_going_offline(tmp_path, monkey
 
 def test_ctrl_c_while_this_process_serves_stops_the_run_with_130_in_one_line(tmp_path, monkeypatch, capsys):
     lake = tmp_path / "lake"
-    (lake / "gold" / "boston311").mkdir(parents=True)
+    helpers.write_small_lake(lake)
 
     import local_lake
 
