@@ -251,6 +251,34 @@ def render_html(data: dict, plotly_js: str) -> str:
     return re.sub("|".join(map(re.escape, fills)), lambda found: fills[found.group(0)], PAGE)
 
 
+def unreadable_query_layer(duckdb_path: str, error: duckdb.Error, serve: str) -> str:
+    """Why the dashboard cannot read the query layer, and what to do, from DuckDB's error."""
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if isinstance(error, duckdb.CatalogException | duckdb.BinderException):  # a view or column it lacks
+        return (
+            f"{duckdb_path} cannot serve the dashboard ({first_line}), as an older version built it: rebuild it "
+            f"with {serve}."
+        )
+    if isinstance(error, duckdb.IOException) and "lock" in first_line:  # open read-write elsewhere
+        return (
+            f"{duckdb_path} is open for writing in another process ({first_line}): close it there (a duckdb shell, "
+            "a notebook), or open it there read-only, then run again."
+        )
+    return (  # a damaged or unreadable file: the layer's own, or a table's Parquet file that DuckDB names
+        f"{duckdb_path} cannot serve the dashboard ({first_line}): run again the stage that writes the file named, "
+        f"then {serve}."
+    )
+
+
+def is_a_page(path: Path) -> bool:
+    """True for a regular file that begins as an HTML page does (as every dashboard this script wrote)."""
+    if not path.is_file():
+        return False
+    start = PAGE.split("\n", 1)[0].encode()  # <!DOCTYPE html>
+    with path.open("rb") as file:
+        return file.read(len(start)).lower() == start.lower()
+
+
 def build_dashboard(duckdb_path: str, out_path: str) -> str:
     """Write the dashboard HTML from a lake.duckdb; returns the path written (the file appears whole or not at all)."""
     # the serve stage builds the query layer and then this page
@@ -260,18 +288,18 @@ def build_dashboard(duckdb_path: str, out_path: str) -> str:
     try:
         with duckdb.connect(duckdb_path, read_only=True) as connection:
             data = dashboard_data(connection)
-    except duckdb.Error as error:  # a missing view or column: a query layer older than this dashboard
-        first_line = str(error).strip().splitlines()[0]
-        raise DashboardError(
-            f"{duckdb_path} cannot serve the dashboard ({first_line}), as an older version built it: rebuild it "
-            f"with {serve}."
-        ) from None
+    except duckdb.Error as error:
+        raise DashboardError(unreadable_query_layer(duckdb_path, error, serve)) from None
     page = render_html(data, get_plotlyjs())
     target = Path(out_path)
     partial = target.with_name(target.name + ".partial")
     try:
         if target.is_dir():
             raise IsADirectoryError(f"{target} is a folder")
+        if target.exists() and not is_a_page(target):  # lake.duckdb given as --out, a device, someone's file
+            raise FileExistsError(
+                f"{target} is there and is not an HTML page: remove it or give another --out"
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(page, encoding="utf-8")
         os.replace(partial, target)

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -277,7 +278,7 @@ def test_cli_writes_the_dashboard_where_the_lake_layout_says(
     assert "Dashboard: " in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("out", ["a_folder", "a_file/index.html"])
+@pytest.mark.parametrize("out", ["a_folder", "a_file/index.html", "lake.duckdb", "notes.txt"])
 def test_an_out_path_that_cannot_be_written_is_one_sentence_and_leaves_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
 ) -> None:
@@ -285,13 +286,70 @@ def test_an_out_path_that_cannot_be_written_is_one_sentence_and_leaves_nothing(
     local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
     (tmp_path / "a_folder").mkdir()
     (tmp_path / "a_file").write_text("not a folder")
-    before = sorted(p.name for p in tmp_path.iterdir())
+    (tmp_path / "notes.txt").write_text("<!-- not a page -->")
+    before = {p.name: p.is_file() and p.read_bytes() for p in tmp_path.iterdir()}
 
     assert dashboard.main(["--lake", str(tmp_path), "--out", str(tmp_path / out)]) == 2
 
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"Cannot write the dashboard to {tmp_path / out}") and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .partial left behind
+    # no .partial left behind, and a file that is not a page (the query layer itself) is not replaced by one
+    assert {p.name: p.is_file() and p.read_bytes() for p in tmp_path.iterdir()} == before
+    if out in ("lake.duckdb", "notes.txt"):
+        assert err.endswith("is there and is not an HTML page: remove it or give another --out.")
+
+
+def test_an_out_path_holding_an_earlier_dashboard_is_replaced(tmp_path: Path) -> None:
+    silver, gold = helpers.write_small_lake(tmp_path)
+    local_lake.build_local_query_layer(str(tmp_path / "lake.duckdb"), str(silver), str(gold))
+    (tmp_path / "page.html").write_text("<!doctype html><title>an earlier dashboard</title>")
+
+    assert dashboard.main(["--lake", str(tmp_path), "--out", str(tmp_path / "page.html")]) == 0
+    assert "an earlier dashboard" not in (tmp_path / "page.html").read_text()
+
+
+def test_a_query_layer_open_for_writing_elsewhere_is_said_to_be_so(tmp_path: Path) -> None:
+    """A duckdb shell holding lake.duckdb read-write: it was blamed on an older version, whose rebuild changed nothing."""
+    silver, gold = helpers.write_small_lake(tmp_path)
+    layer = tmp_path / "lake.duckdb"
+    local_lake.build_local_query_layer(str(layer), str(silver), str(gold))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys, time; c = duckdb.connect({str(layer)!r}); print(flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        holder.stdout.readline()  # the file is locked
+        with pytest.raises(dashboard.DashboardError) as refused:
+            dashboard.build_dashboard(str(layer), str(tmp_path / "index.html"))
+    finally:
+        holder.communicate(b"")
+    assert str(refused.value).startswith(
+        f"{layer} is open for writing in another process (IO Error: Could not set lock"
+    )
+    assert str(refused.value).endswith("or open it there read-only, then run again.")
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_a_damaged_parquet_file_is_not_blamed_on_an_older_query_layer(tmp_path: Path) -> None:
+    silver, gold = helpers.write_small_lake(tmp_path)
+    layer = tmp_path / "lake.duckdb"
+    local_lake.build_local_query_layer(str(layer), str(silver), str(gold))
+    next((gold / "geo_grid").glob("*.parquet")).write_bytes(b"PAR1 cut short")
+
+    with pytest.raises(dashboard.DashboardError) as refused:
+        dashboard.build_dashboard(str(layer), str(tmp_path / "index.html"))
+
+    assert "older version" not in str(refused.value)
+    assert "geo_grid" in str(refused.value)
+    assert str(refused.value).endswith(
+        f'run again the stage that writes the file named, then make run LAKE={tmp_path} ARGS="--stages serve".'
+    )
 
 
 @pytest.mark.browser
