@@ -9,17 +9,23 @@ same SQL files Athena runs, transpiled from Trino to DuckDB. So
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
 
 import athena_sql
 import lake as lake_layout
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not a POSIX system: builds are not kept apart
+    fcntl = None
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +238,26 @@ def write_ahead_log(database: Path) -> Path:
     return database.with_name(database.name + ".wal")
 
 
+@contextlib.contextmanager
+def one_build_at_a_time(folder: Path) -> Iterator[None]:
+    """Builds of a query layer in one folder run one after the other (``make run`` twice at once, or this script by
+    hand beside it): a ``flock`` on the folder, released by the system when the process ends, however it ends. Two
+    at once shared the building file beside the target, and one or both failed."""
+    if fcntl is None:  # pragma: no cover - not a POSIX system
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("Another build of the query layer in %s is under way: waiting for it to end.", folder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
 def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) -> dict:
     """Create or replace the DuckDB file of views over a local lake; returns what it holds.
 
@@ -251,40 +277,44 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
     target.parent.mkdir(parents=True, exist_ok=True)
     building = target.with_name(target.name + ".building")
     wal = write_ahead_log(building)
-    try:
-        if target.is_dir():
-            raise IsADirectoryError(f"{target} is a folder, not a DuckDB file")
-        for attempt in range(1, BUILD_ATTEMPTS + 1):
-            building.unlink(missing_ok=True)
-            wal.unlink(missing_ok=True)  # a log a failed build left would be read into this one
-            try:
-                summary = build_views(building, silver_path, gold_path)
-            except duckdb.IOException as error:  # a folder gone between the look for its files and their read
-                if attempt == BUILD_ATTEMPTS or "No files found" not in str(error):
-                    raise
+    with one_build_at_a_time(target.parent):
+        try:
+            if target.is_dir():
+                raise IsADirectoryError(f"{target} is a folder, not a DuckDB file")
+            for attempt in range(1, BUILD_ATTEMPTS + 1):
+                building.unlink(missing_ok=True)
+                wal.unlink(missing_ok=True)  # a log a failed build left would be read into this one
+                try:
+                    summary = build_views(building, silver_path, gold_path)
+                # a folder gone between the look for its files and their read
+                except duckdb.IOException as error:
+                    if attempt == BUILD_ATTEMPTS or "No files found" not in str(error):
+                        raise
+                    log.info(
+                        "A table's files went while they were read (a Gold run swapping it in): building again."
+                    )
+                    continue
+                appeared = [
+                    table
+                    for table, rows in summary["tables"].items()
+                    if rows is None and has_parquet(table_directory(table, silver_path, gold_path))
+                ]
+                if not appeared or attempt == BUILD_ATTEMPTS:
+                    break
                 log.info(
-                    "A table's files went while they were read (a Gold run swapping it in): building again."
+                    "%s: its files came while the views were built (a Gold run): building again.",
+                    ", ".join(appeared),
                 )
-                continue
-            appeared = [
-                table
-                for table, rows in summary["tables"].items()
-                if rows is None and has_parquet(table_directory(table, silver_path, gold_path))
-            ]
-            if not appeared or attempt == BUILD_ATTEMPTS:
-                break
-            log.info(
-                "%s: its files came while the views were built (a Gold run): building again.",
-                ", ".join(appeared),
-            )
-        # The file's own log, left by a session killed after a write (the docs open it read-write): it belongs to the
-        # file being replaced, and DuckDB read it into the new one (a stale view kept, or every build failing).
-        write_ahead_log(target).unlink(missing_ok=True)
-        os.replace(building, target)
-    except BaseException:  # a damaged Parquet file, a folder in the way, a full disk, Ctrl-C: none half-built
-        building.unlink(missing_ok=True)
-        wal.unlink(missing_ok=True)
-        raise
+            # The file's own log, left by a session killed after a write (the docs open it read-write): it belongs
+            # to the file being replaced, and DuckDB read it into the new one (a stale view kept, or every build
+            # failing).
+            write_ahead_log(target).unlink(missing_ok=True)
+            os.replace(building, target)
+        # a damaged Parquet file, a folder in the way, a full disk, Ctrl-C: none half-built
+        except BaseException:
+            building.unlink(missing_ok=True)
+            wal.unlink(missing_ok=True)
+            raise
     log.info(
         "Wrote %s: %d table views, %d views, %d named queries.",
         target,

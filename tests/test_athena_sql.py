@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import resource
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -810,6 +813,37 @@ def test_the_views_skip_the_files_athena_and_spark_skip(tmp_path: Path) -> None:
     assert summary["tables"]["gold_geo_grid"] == len(helpers.SMALL_GEO)
     assert summary["tables"]["gold_monthly_requests"] == len(helpers.SMALL_MONTHLY)
     assert summary["tables"]["silver_service_requests"] == len(helpers.SMALL_SILVER)
+
+
+def test_a_build_beside_another_waits_for_it_then_builds(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two builds at once (``make run`` twice, or local_lake.py beside the serve stage) shared the building file, and
+    one or both failed ("No such file or directory: 'lake.duckdb.building'", or DuckDB's lock on it)."""
+    silver, gold = helpers.write_small_lake(tmp_path)
+    target = tmp_path / "lake.duckdb"
+    caplog.set_level(logging.INFO, logger=local_lake.log.name)
+    second = threading.Thread(
+        target=local_lake.build_local_query_layer, args=(str(target), str(silver), str(gold))
+    )
+    with local_lake.one_build_at_a_time(tmp_path):  # the first build, under way
+        second.start()
+        for _ in range(600):
+            if "under way: waiting for it to end" in caplog.text:
+                break
+            time.sleep(0.05)
+        assert (
+            f"Another build of the query layer in {tmp_path} is under way: waiting for it to end."
+            in caplog.text
+        )
+        assert not target.exists() and not target.with_name("lake.duckdb.building").exists()
+    second.join(timeout=120)
+
+    assert not second.is_alive()
+    with duckdb.connect(str(target), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM v_monthly_requests").fetchone() == (
+            len(helpers.SMALL_MONTHLY),
+        )
 
 
 def test_an_s3_lake_is_refused_clearly() -> None:
