@@ -38,8 +38,18 @@ GOLD_JOB = REPO / "emr" / "gold_job.py"
 SPARK_LOG_CONFIG = Path(__file__).resolve().parent / "spark-log4j2.properties"
 # the runs before the last whose log SPARK_LOG_CONFIG keeps (its strategy.max; a test holds the two equal)
 SPARK_LOGS_KEPT = 4
-MEMORY_SIZE = re.compile(r"\d+[kmgt]?", re.IGNORECASE)  # what spark-submit's --driver-memory takes
+MEMORY_SIZE = re.compile(r"(\d+)([kmgt]?)", re.IGNORECASE)  # what spark-submit's --driver-memory takes
+MEMORY_UNITS = {
+    "": 1,
+    "k": 2**10,
+    "m": 2**20,
+    "g": 2**30,
+    "t": 2**40,
+}  # a bare number is bytes, as Java reads it
 DEFAULT_DRIVER_MEMORY = "4g"
+# The least heap Spark starts with: 1.5 times the 300 MiB it reserves (under it: INVALID_DRIVER_MEMORY, "System
+# memory … must be at least 471859200", after the ingest has run)
+LEAST_DRIVER_MEMORY = "450m"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 # Spark's exit code when a task's OutOfMemoryError stops its executor: in local mode the executor is the job's own
 # Java, which exits at once, before the job can say why (SparkExitCode.OOM)
@@ -159,6 +169,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.portal = args.portal or ingestao_bronze.DEFAULT_PORTAL
     if not MEMORY_SIZE.fullmatch(driver_memory()):
         parser.error(f"SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not {driver_memory()!r}")
+    if memory_bytes(driver_memory()) < memory_bytes(LEAST_DRIVER_MEMORY):
+        parser.error(
+            f"SPARK_DRIVER_MEMORY must be {LEAST_DRIVER_MEMORY} or more, the least Spark starts with, not "
+            f"{driver_memory()!r}"
+        )
     missing = missing_packages(args.stages)
     if missing:
         parser.error(
@@ -190,6 +205,12 @@ def driver_memory() -> str:
     """The memory the Spark stages give the driver, spark-submit's --driver-memory: $SPARK_DRIVER_MEMORY, else
     DEFAULT_DRIVER_MEMORY."""
     return os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
+
+
+def memory_bytes(size: str) -> int:
+    """The bytes of a size MEMORY_SIZE matches (``4g``, ``2048m``)."""
+    number, unit = MEMORY_SIZE.fullmatch(size).groups()
+    return int(number) * MEMORY_UNITS[unit.lower()]
 
 
 def time_basis_override_problem(text: str) -> str | None:
@@ -383,7 +404,7 @@ def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
         raise StageFailed(
             f"{script.name} was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes "
             f"up to SPARK_DRIVER_MEMORY ({memory}) and more, so free that much memory or set "
-            f"SPARK_DRIVER_MEMORY lower (512m at the least), then run again; a re-run redoes it. Spark's log up to "
+            f"SPARK_DRIVER_MEMORY lower ({LEAST_DRIVER_MEMORY} at the least), then run again; a re-run redoes it. Spark's log up to "
             f"then: {log_file}"
         )
     if completed.returncode == SPARK_OOM_EXIT:

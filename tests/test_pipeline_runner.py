@@ -142,6 +142,14 @@ def test_bad_years_are_a_usage_error_before_any_stage(tmp_path, capsys):
             {"SPARK_DRIVER_MEMORY": "lots"},
             "SPARK_DRIVER_MEMORY must be a size like 4g or 2048m, not 'lots'",
         ),
+        *(  # Spark would stop on them once the ingest had run, blaming Java (0, 1k: a raw Java error)
+            (
+                ["--offline", "--stages", "ingest"],
+                {"SPARK_DRIVER_MEMORY": size},
+                f"SPARK_DRIVER_MEMORY must be 450m or more, the least Spark starts with, not '{size}'",
+            )
+            for size in ("0", "1k", "160m", "449M", "471859199")
+        ),
     ],
 )
 def test_conflicting_or_malformed_settings_are_usage_errors(
@@ -155,6 +163,14 @@ def test_conflicting_or_malformed_settings_are_usage_errors(
     assert stopped.value.code == 2
     assert complaint in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()
+
+
+@pytest.mark.parametrize("size", ["450m", "450M", "471859200", "1g"])
+def test_driver_memory_from_the_least_spark_starts_with_is_taken(size, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", size)
+    assert run_pipeline.parse_args(["--lake", str(tmp_path), "--offline", "--stages", "ingest"]).stages == [
+        "ingest"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -304,7 +320,7 @@ def test_a_job_the_system_killed_is_one_sentence_on_memory(monkeypatch):
 
     assert str(failure.value) == (
         "silver_job.py was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes up to "
-        "SPARK_DRIVER_MEMORY (2g) and more, so free that much memory or set SPARK_DRIVER_MEMORY lower (512m at the "
+        "SPARK_DRIVER_MEMORY (2g) and more, so free that much memory or set SPARK_DRIVER_MEMORY lower (450m at the "
         "least), then run again; a re-run redoes it. Spark's log up to then: s.log"
     )
 
