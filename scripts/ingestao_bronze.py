@@ -783,6 +783,25 @@ class BodySink:
                 raise self._cannot_write(error) from error
 
 
+def file_validator(headers: Any) -> str | None:
+    """What tells the file a response carries from another version of it, for ``If-Range``: its strong ETag, else its
+    Last-Modified date; None when it has neither (a weak ``W/`` ETag cannot be used)."""
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("Last-Modified")
+
+
+def same_file(validator: str, resumed: str | None) -> None:
+    """ResourceError when a resumed response names another version of the file than the first response did
+    (``file_validator`` of each): a server that ignores ``If-Range`` sends the new file's bytes from the same offset."""
+    if resumed and resumed != validator:
+        raise ResourceError(
+            f"the file changed on the server during the download ({validator}, then {resumed}); nothing landed, "
+            "and a re-run fetches it whole"
+        )
+
+
 @dataclass
 class Fetcher:
     """Streams one URL to a local file: allow-listed redirects, retries, Range resume, sha256."""
@@ -795,8 +814,10 @@ class Fetcher:
     backoff: float
     max_bytes: int = DEFAULT_MAX_FILE_BYTES
 
-    def open(self, url: str, start: int) -> Any:
-        """GET ``url`` from byte ``start``, following redirects only to allowed hosts."""
+    def open(self, url: str, start: int, validator: str | None = None) -> Any:
+        """GET ``url`` from byte ``start``, following redirects only to allowed hosts; from a ``start`` past 0 only
+        while the file is still the one ``validator`` (its first response's ETag or Last-Modified) names: ``If-Range``,
+        to which a server whose file changed answers with the whole new file."""
         import requests
 
         for _ in range(MAX_REDIRECTS + 1):
@@ -804,6 +825,7 @@ class Fetcher:
             headers = {"Accept-Encoding": "identity"}
             if start:
                 headers["Range"] = f"bytes={start}-"
+                headers["If-Range"] = validator
             try:
                 response = self.http.get(
                     url,
@@ -824,12 +846,26 @@ class Fetcher:
         """Download ``url`` into ``destination``; return (sha256, bytes). ResourceError when it cannot."""
         from urllib3.exceptions import HTTPError as Urllib3Error
 
-        expected, interruptions = None, 0
+        expected, interruptions, validator = None, 0, None
         with BodySink(destination) as sink:
             while True:
-                response = self.open(url, sink.size)
+                if (
+                    sink.size and validator is None
+                ):  # nothing to tell the same file by: bytes of two would join
+                    log.warning(
+                        "%s names no ETag or Last-Modified to resume against; restarting it", safe_url(url)
+                    )
+                    sink.restart()
+                    progress.reset(total=expected)
+                response = self.open(url, sink.size, validator)
                 try:
                     expected = self._check_response(response, sink.size, expected)
+                    if (
+                        response.status_code == 206
+                    ):  # a server that ignores If-Range sends the new file's bytes
+                        same_file(validator, file_validator(response.headers))
+                    else:
+                        validator = file_validator(response.headers)
                     if expected is not None and expected > self.max_bytes:
                         raise over_cap(
                             f"the server announces {expected:,} bytes",
@@ -837,7 +873,11 @@ class Fetcher:
                             "download stopped, nothing landed" if sink.size else "not downloaded",
                         )
                     if response.status_code == 200 and sink.size:
-                        log.warning("server ignored the Range request; restarting %s", safe_url(url))
+                        log.warning(
+                            "the file changed since the download began, or the server ignored the Range request; "
+                            "restarting %s",
+                            safe_url(url),
+                        )
                         sink.restart()
                         progress.reset(total=expected)
                     elif progress.total is None and expected is not None:

@@ -434,8 +434,11 @@ class StandinHandler(BaseHTTPRequestHandler):
             return
         size = resource.path.stat().st_size
         start, status = 0, 200
+        etag = f'"{resource.raw.get("hash", "")}"'
         range_header = self.headers.get("Range")
-        if range_header and kind != "no_range":
+        if_range = self.headers.get("If-Range")
+        # as S3 does: a Range with an If-Range naming another version of the file gets the whole file
+        if range_header and kind != "no_range" and if_range in (None, etag):
             match = re.fullmatch(r"bytes=(\d+)-", range_header.strip())
             if match:
                 start, status = int(match.group(1)), 206
@@ -445,7 +448,7 @@ class StandinHandler(BaseHTTPRequestHandler):
                     self._send(416, b"", "application/xml", {"Content-Range": f"bytes */{size}"})
                     return
         length = size - start
-        headers = {"Accept-Ranges": "bytes", "ETag": f'"{resource.raw.get("hash", "")}"'}
+        headers = {"Accept-Ranges": "bytes", "ETag": etag}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
         announced = length + (fault.extra if kind == "lie" else 0)

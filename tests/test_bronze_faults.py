@@ -94,6 +94,36 @@ def test_server_ignoring_range_restarts_from_zero(portal: Portal, portal_url: st
     assert_landed_faithfully(tmp_path, "legacy_2011")
 
 
+def test_a_file_re_issued_while_its_transfer_was_down_lands_whole_as_re_issued(
+    portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resume asks for the rest of the file it began (If-Range, its ETag): a file the City re-issued meanwhile,
+    of the same size, landed as the old file's first 300,000 bytes joined to the new one's rest, with exit 0."""
+    import ingestao_bronze
+
+    rid = portal.resource_id("legacy_2011")
+    portal.inject(rid, Fault("drop", at=300_000))
+    header, *rows = SAMPLE_BY_DATASET["legacy_2011"].read_bytes().splitlines(keepends=True)
+    reissued = header + b"".join(reversed(rows))
+    opened = ingestao_bronze.Fetcher.open
+
+    def re_issued_before_the_resume(self, url: str, start: int, validator: str | None = None):
+        if start:
+            portal.rewrite(rid, reissued)
+        return opened(self, url, start, validator)
+
+    monkeypatch.setattr(ingestao_bronze.Fetcher, "open", re_issued_before_the_resume)
+
+    assert ingest(portal_url, tmp_path, "--years", "2011", "--no-new-system") == 0
+
+    entry = by_dataset(manifests(tmp_path)[-1])["legacy_2011"]
+    assert (tmp_path / entry["key"]).read_bytes() == reissued
+    assert entry["sha256"] == hashlib.sha256(reissued).hexdigest()
+    assert (
+        portal.s3_gets[rid] == 2 and portal.range_starts == []
+    )  # the resume was answered with the whole file
+
+
 def test_slow_body_within_the_timeout_lands(portal: Portal, portal_url: str, tmp_path: Path) -> None:
     rid = portal.resource_id("legacy_2022")
     portal.inject(rid, Fault("slow", delay=0.05, chunk=16_384))
@@ -382,7 +412,7 @@ def fetch_with(http: FakeHttp, tmp_path: Path, backoff: float = 0, max_bytes: in
 
 
 def broken_after_300_of_1000() -> FakeResponse:
-    return FakeResponse(200, {"Content-Length": "1000"}, b"a" * 300, broken=True)
+    return FakeResponse(200, {"Content-Length": "1000", "ETag": '"v1"'}, b"a" * 300, broken=True)
 
 
 def test_a_resume_that_starts_at_another_offset_is_refused(tmp_path: Path) -> None:
@@ -441,6 +471,61 @@ def test_a_restart_from_zero_keeps_only_the_new_body(tmp_path: Path) -> None:
 
     assert (sha256, size) == (hashlib.sha256(b"b" * 200).hexdigest(), 200)
     assert (tmp_path / "f.part").read_bytes() == b"b" * 200
+
+
+def test_a_resume_asks_for_the_rest_of_the_same_file(tmp_path: Path) -> None:
+    http = FakeHttp(
+        broken_after_300_of_1000(),
+        FakeResponse(206, {"Content-Range": "bytes 300-999/1000", "ETag": '"v1"'}, b"b" * 700),
+    )
+
+    assert fetch_with(http, tmp_path)[1] == 1000
+    assert [headers.get("If-Range") for headers in http.headers] == [None, '"v1"']
+
+
+def test_a_resume_answered_with_another_files_bytes_is_refused(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    http = FakeHttp(  # a server that ignores If-Range: the new version's bytes from the same offset
+        broken_after_300_of_1000(),
+        FakeResponse(206, {"Content-Range": "bytes 300-999/1000", "ETag": '"v2"'}, b"b" * 700),
+    )
+
+    with pytest.raises(
+        ingestao_bronze.ResourceError,
+        match=re.escape(
+            'the file changed on the server during the download ("v1", then "v2"); nothing landed'
+        ),
+    ):
+        fetch_with(http, tmp_path)
+
+
+def test_a_file_with_a_weak_etag_is_resumed_by_its_date(tmp_path: Path) -> None:
+    date = "Tue, 24 Nov 2026 10:00:00 GMT"
+    http = FakeHttp(
+        FakeResponse(
+            200, {"Content-Length": "1000", "ETag": 'W/"v1"', "Last-Modified": date}, b"a" * 300, True
+        ),
+        FakeResponse(206, {"Content-Range": "bytes 300-999/1000", "Last-Modified": date}, b"b" * 700),
+    )
+
+    assert fetch_with(http, tmp_path)[1] == 1000
+    assert http.headers[1]["If-Range"] == date
+
+
+def test_a_file_nothing_tells_apart_from_its_next_version_is_fetched_again_whole(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    http = FakeHttp(
+        FakeResponse(200, {"Content-Length": "1000"}, b"a" * 300, broken=True),  # no ETag, no Last-Modified
+        FakeResponse(200, {"Content-Length": "1000"}, b"b" * 1000),
+    )
+
+    sha256, size = fetch_with(http, tmp_path)
+
+    assert http.ranges == [None, None]
+    assert (sha256, size) == (hashlib.sha256(b"b" * 1000).hexdigest(), 1000)
+    assert "names no ETag or Last-Modified to resume against; restarting it" in caplog.text
 
 
 def test_resumes_back_off_exponentially(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -517,7 +602,8 @@ def test_a_resume_whose_total_is_over_the_cap_is_refused_before_its_body(tmp_pat
     import ingestao_bronze
 
     http = FakeHttp(
-        FakeResponse(200, {}, b"a" * 300, broken=True),  # no Content-Length: the size is learnt on resuming
+        # no Content-Length: the size is learnt on resuming
+        FakeResponse(200, {"ETag": '"v1"'}, b"a" * 300, broken=True),
         FakeResponse(206, {"Content-Range": "bytes 300-4999/5000"}, b"b" * 4700),
     )
 
