@@ -1191,6 +1191,7 @@ def one_run_at_a_time(gold_path: str) -> Iterator[bool]:
         handle = os.open(folder, os.O_RDONLY)
     except OSError as error:
         raise GoldInputError(f"Cannot use --gold_path {gold_path}: {error.strerror or error}.") from None
+    locked = False
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -1198,14 +1199,17 @@ def one_run_at_a_time(gold_path: str) -> Iterator[bool]:
             raise GoldInputError(
                 f"Another Gold run is writing {gold_path}; wait for it to end, then run Gold again."
             ) from None
+        locked = True
         yield True
     finally:
-        os.close(handle)
-        for path in made:  # removed only while still empty: a run that wrote nothing leaves no folder behind
+        # removed only while still empty (a run that wrote nothing leaves no folder behind), and only by the lock's
+        # holder before it lets go: a run refused the lock removed the folder the holder made (both found none)
+        for path in made if locked else []:
             try:
                 os.rmdir(path)
             except OSError:
                 break
+        os.close(handle)
 
 
 INTERRUPTED = threading.Event()

@@ -2866,6 +2866,7 @@ def one_run_at_a_time(silver_path: str) -> Iterator[None]:
         handle = os.open(folder, os.O_RDONLY)
     except OSError as error:
         raise SilverError(f"Cannot use the Silver path {silver_path}: {error.strerror or error}.") from None
+    locked = False
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -2873,14 +2874,17 @@ def one_run_at_a_time(silver_path: str) -> Iterator[None]:
             raise SilverError(
                 f"Another Silver run is writing {silver_path}; wait for it to end, then run Silver again."
             ) from None
+        locked = True
         yield
     finally:
-        os.close(handle)
-        for path in made:  # removed only while still empty: a run that wrote nothing leaves no folder behind
+        # removed only while still empty (a run that wrote nothing leaves no folder behind), and only by the lock's
+        # holder before it lets go: a run refused the lock removed the folder the holder made (both found none)
+        for path in made if locked else []:
             try:
                 os.rmdir(path)
             except OSError:
                 break
+        os.close(handle)
 
 
 def glue_or_spark() -> tuple[SparkSession, object | None]:

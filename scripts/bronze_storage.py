@@ -155,7 +155,8 @@ class LocalStore:
     def one_run_at_a_time(self) -> Iterator[None]:
         """Hold an exclusive lock on the lake's Bronze folder for the run (``flock`` on the folder itself, released by
         the system when the process ends, however it ends); RunLockHeld at once when another Bronze run holds it. The
-        folders it makes are removed again while still empty, so a run that stops early leaves none."""
+        folders a run that held the lock made are removed again while still empty, so a run that stops early leaves
+        none."""
         if fcntl is None:  # pragma: no cover - not a POSIX system
             yield
             return
@@ -167,6 +168,7 @@ class LocalStore:
         with _local_errors(f"create {folder}"):
             os.makedirs(folder, exist_ok=True)
             handle = os.open(folder, os.O_RDONLY)
+        locked = False
         try:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -174,16 +176,18 @@ class LocalStore:
                 raise RunLockHeld(
                     f"Another Bronze run is writing {folder}; wait for it to end, then run Bronze again."
                 ) from None
-            self.sole_writer = True
+            locked = self.sole_writer = True
             yield
         finally:
             self.sole_writer = False
-            os.close(handle)
-            for path in made:
+            # Only the lock's holder, before it lets go: a run refused the lock had removed the folder the holder made
+            # (both had found none) and locked, and the next run took a lock on a new one, beside the holder.
+            for path in made if locked else []:
                 try:
                     os.rmdir(path)
                 except OSError:  # it holds what the run wrote
                     break
+            os.close(handle)
 
     def idle_hours(self) -> float:
         """How long a staging folder or temporary file must be unchanged to be a killed run's: at once when this run

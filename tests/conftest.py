@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -71,6 +72,28 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
             return FILES_TOGETHER.get(Path(path).name, path)
 
     return LoadFileWithFilesTogether(config, log)
+
+
+@contextlib.contextmanager
+def another_run_makes_and_locks(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Iterator[None]:
+    """Two runs starting at one moment on a lake without ``folder`` (a stage's lock folder): both find it missing, and
+    the other run makes it and takes its lock first, just as the run under test makes it too. Held until the end."""
+    fcntl = pytest.importorskip("fcntl")
+    makedirs, held = os.makedirs, []
+
+    def made_and_locked_by_the_other_run(path: Any, *args: Any, **kwargs: Any) -> None:
+        makedirs(path, *args, **kwargs)  # os.makedirs calls itself (this) for the parents first
+        if os.path.abspath(path) == str(folder) and not held:
+            held.append(os.open(folder, os.O_RDONLY))
+            fcntl.flock(held[0], fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "makedirs", made_and_locked_by_the_other_run)
+        try:
+            yield
+        finally:
+            for handle in held:
+                os.close(handle)
 
 
 @pytest.fixture(scope="session")

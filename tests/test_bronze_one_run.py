@@ -35,8 +35,9 @@ from bronze_helpers import (
     s3_client_calling,
     s3_keys,
 )
-from bronze_storage import RUN_LOCK
-from lake import BRONZE_PREFIX
+from bronze_storage import RUN_LOCK, RunLockHeld, open_store
+from conftest import another_run_makes_and_locks
+from lake import BRONZE_PREFIX, Lake
 
 LOCK_KEY = f"{S3_PREFIX}/{RUN_LOCK}"
 
@@ -100,6 +101,20 @@ def test_a_second_run_on_a_local_lake_stops_at_once_while_one_runs(
     [manifest] = manifests(lake)  # the first run's alone, with every file
     assert [entry["status"] for entry in manifest["resources"]] == ["landed"] * 4
     assert len(data_keys(lake_files(lake))) == 4
+
+
+def test_a_run_refused_the_lock_leaves_the_folder_the_other_run_made_and_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lake = tmp_path / "lake"
+    folder = lake / BRONZE_PREFIX
+    with another_run_makes_and_locks(monkeypatch, folder):
+        with (
+            pytest.raises(RunLockHeld),
+            open_store(Lake.from_uri(str(lake)), check=False).one_run_at_a_time(),
+        ):
+            pass
+        assert folder.is_dir()  # removed, a third run locked a new one and wrote beside the holder
 
 
 def test_a_dry_run_needs_no_lock(portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -16,7 +16,7 @@ from gold_helpers import SILVER_SCHEMA, silver_frame, utc
 from pyspark.sql import functions as F
 
 import gold_job
-from conftest import REPO, raise_java_exhaustion
+from conftest import REPO, another_run_makes_and_locks, raise_java_exhaustion
 
 pytestmark = pytest.mark.spark
 
@@ -830,6 +830,17 @@ def test_the_lock_of_a_gold_folder_the_run_made_goes_with_it(tmp_path):
     assert (gold / "geo_grid").is_dir()
     with gold_job.one_run_at_a_time("s3://bucket/gold") as held:
         assert not held  # EMR: emr/submit.py refuses a second run, there is no local folder to lock
+
+
+def test_a_run_refused_the_lock_leaves_the_gold_folder_the_other_run_made_and_locked(tmp_path, monkeypatch):
+    gold = tmp_path / "lake" / "gold"
+    with another_run_makes_and_locks(monkeypatch, gold):
+        with (
+            pytest.raises(gold_job.GoldInputError, match="Another Gold run"),
+            gold_job.one_run_at_a_time(str(gold)),
+        ):
+            pass
+        assert gold.is_dir()
 
 
 def test_the_lock_leaves_a_gold_folder_the_run_did_not_make(tmp_path):

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 import athena_sql
 import lake
 import silver_job
-from conftest import REPO, raise_java_exhaustion
+from conftest import REPO, another_run_makes_and_locks, raise_java_exhaustion
 from schema_helpers import SILVER_QUALITY_REPORT, file_errors
 from serving_helpers import HIVE_TO_ARROW
 from silver_helpers import LEGACY29_HEADER, csv_line, csv_text, land, land_legacy29, legacy29_row, silver_rows
@@ -642,6 +642,19 @@ def test_the_lock_of_a_silver_folder_the_run_made_goes_with_it(tmp_path: Path):
     assert not (tmp_path / "lake").exists()
     with silver_job.one_run_at_a_time("s3://bucket/silver"):
         pass  # Glue: MaxConcurrentRuns 1 keeps runs apart, there is no local folder to lock
+
+
+def test_a_run_refused_the_lock_leaves_the_silver_folder_the_other_run_made_and_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    silver = tmp_path / "lake" / "silver"
+    with another_run_makes_and_locks(monkeypatch, silver):
+        with (
+            pytest.raises(silver_job.SilverError, match="Another Silver run"),
+            silver_job.one_run_at_a_time(str(silver)),
+        ):
+            pass
+        assert silver.is_dir()
 
 
 def test_the_lock_holds_a_file_uri_and_leaves_a_folder_the_run_did_not_make(tmp_path: Path):
