@@ -61,6 +61,8 @@ MAX_REDIRECTS = 5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_AFTER_MAX_SECONDS = 300
 DEFAULT_BACKOFF_SECONDS = 1.0
+# A day: a socket takes no timeout past about 1e10 s (OverflowError), and a wait that long is no timeout
+MAX_TIMEOUT_SECONDS = 86_400
 # A resource's new version under this share of the bytes Bronze landed of it before is reported as shrunk: a
 # WARNING, ``shrunk_from_bytes`` in its manifest entry, a count in the summary. The City's files grow or stay about
 # the same; one that loses a tenth of its bytes was cut short or re-issued with rows missing. It still lands as served.
@@ -308,12 +310,30 @@ def dataset_of_listed(resource_id: str, name: str, format_label: str | None, url
     return dataset
 
 
-def parse_package_show(document: dict[str, Any]) -> list[PortalResource]:
-    """The dataset's 311 CSV resources from a CKAN ``package_show`` response."""
+def parse_package_show(document: Any) -> list[PortalResource]:
+    """The dataset's 311 CSV resources from a CKAN ``package_show`` response; ValueError for a document of another
+    shape (discovery then tries the dataset page)."""
+    try:
+        return package_show_resources(document)
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as error:
+        problem = f"{type(error).__name__}: {error}"  # a field missing, or of another type
+    # raised outside the except clause: the log's reason (short_reason) follows an error's context to its innermost
+    raise ValueError(f"package_show answered a document of another shape than CKAN's ({problem})")
+
+
+def package_show_resources(document: dict[str, Any]) -> list[PortalResource]:
+    """``parse_package_show`` on a document of CKAN's shape."""
     if not document.get("success") or "resources" not in (document.get("result") or {}):
         raise ValueError("package_show did not answer success with a resource list")
     resources = []
     for raw in document["result"]["resources"]:
+        wrong = [
+            field
+            for field in ("id", "url", "last_modified", "hash")
+            if not isinstance(raw.get(field), str | None)
+        ]
+        if wrong:
+            raise TypeError(f"resource {raw.get('id')!r} has a {' and a '.join(wrong)} that is not text")
         name, url = resource_name(raw), raw.get("url") or ""
         dataset = dataset_of_listed(raw.get("id"), name, raw.get("format"), url)
         if dataset is None:
@@ -526,11 +546,14 @@ class HostAllowList:
         )
 
     def check(self, url: str) -> None:
-        """ResourceError unless ``allows(url)``: a scraped link or a redirect to another host is refused unfetched."""
+        """ResourceError unless ``allows(url)``: a scraped link or a redirect to another host is refused unfetched,
+        and so is a malformed URL (``http://[bad/f.csv``), which stopped the whole run."""
+        try:
+            host = urlsplit(url).hostname
+        except ValueError as error:
+            raise ResourceError(f"refused to fetch a malformed URL ({error}): {safe_url(url)}") from None
         if not self.allows(url):
-            raise ResourceError(
-                f"refused to fetch from {urlsplit(url).hostname!r}: host not on the allow-list"
-            )
+            raise ResourceError(f"refused to fetch from {host!r}: host not on the allow-list")
 
 
 def shrink_baseline(
@@ -578,9 +601,13 @@ def count(size: int | None) -> str:
 
 
 def safe_url(url: str) -> str:
-    """A URL without its query string (presigned signatures never reach the logs)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    """A URL without its query string, fragment and credentials (presigned signatures and passwords never reach the
+    logs); by text, so that a malformed URL (``http://[bad/f.csv``) is told too."""
+    return CREDENTIALS.sub(r"\1", url.split("?", 1)[0].split("#", 1)[0])
+
+
+# The user:password@ of a URL (``http://user:secret@host/``), after its scheme
+CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@")
 
 
 def redact_query_strings(text: str) -> str:
@@ -783,6 +810,14 @@ class BodySink:
                 raise self._cannot_write(error) from error
 
 
+def resume_wait(backoff: float, interruptions: int) -> float:
+    """Seconds to wait before resuming after the n-th interruption: the backoff doubled each time, at most
+    urllib3's longest wait between retries (``Retry.DEFAULT_BACKOFF_MAX``, 120 s), as for its own retries."""
+    from urllib3.util.retry import Retry
+
+    return min(backoff * 2.0 ** min(interruptions - 1, 64), Retry.DEFAULT_BACKOFF_MAX)
+
+
 def file_validator(headers: Any) -> str | None:
     """What tells the file a response carries from another version of it, for ``If-Range``: its strong ETag, else its
     Last-Modified date; None when it has neither (a weak ``W/`` ETag cannot be used)."""
@@ -834,12 +869,16 @@ class Fetcher:
                     allow_redirects=False,
                     timeout=(self.connect_timeout, self.read_timeout),
                 )
-            except requests.RequestException as error:
+            # ValueError: requests parses a redirect's Location before it returns the response
+            except (requests.RequestException, ValueError) as error:
                 raise ResourceError(f"could not fetch {safe_url(url)}: {short_reason(error)}") from error
             if not response.is_redirect:
                 return response
-            url = urljoin(url, response.headers["Location"])
             response.close()
+            try:
+                url = urljoin(url, response.headers["Location"])
+            except ValueError as error:
+                raise ResourceError(f"{safe_url(url)} redirects to a malformed URL ({error})") from None
         raise ResourceError(f"more than {MAX_REDIRECTS} redirects")
 
     def fetch(self, url: str, destination: str, progress: Any) -> tuple[str, int]:
@@ -904,7 +943,7 @@ class Fetcher:
                         sink.size,
                         short_reason(error),
                     )
-                    time.sleep(self.backoff * 2 ** (interruptions - 1))
+                    time.sleep(resume_wait(self.backoff, interruptions))
                     continue
                 finally:
                     response.close()
@@ -986,7 +1025,7 @@ def discover(http: Any, config: IngestConfig) -> tuple[str, list[PortalResource]
         log.info("discovered %d CSV resources through %s (%s)", len(resources), method, safe_url(url))
         return method, resources
     raise UsageError(
-        f"Could not list the dataset's resources at {config.portal} ({'; '.join(problems)}); "
+        f"Could not list the dataset's resources at {safe_url(config.portal)} ({'; '.join(problems)}); "
         "check the network connection and --portal."
     )
 
@@ -1506,19 +1545,26 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
     """Flags -> IngestConfig; UsageError with one sentence when they make no sense."""
     args = build_parser().parse_args(argv)
     portal = args.portal.rstrip("/")
-    parts = urlsplit(portal)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(portal)
+        scheme, host = parts.scheme, parts.hostname
+    except ValueError:  # http://[::1 (Invalid IPv6 URL)
+        scheme = host = None
+    if scheme not in ("http", "https") or not host:
         raise UsageError(f"--portal must be an http(s) URL like {DEFAULT_PORTAL}, not {args.portal!r}.")
     lake = args.lake or os.environ.get("LAKE_ROOT") or None
     if lake is not None:
         source = "--lake" if args.lake else "$LAKE_ROOT"
-        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", lake)
-        if scheme and scheme.group(1) != "s3":
+        # a scheme of two letters or more (C:/ is a Windows folder); s3:/bucket, one slash short, was taken for one
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/(/?)", lake)
+        if scheme and (scheme.group(1) != "s3" or not scheme.group(2)):
             raise UsageError(f"{source} must be a local folder or s3://bucket[/prefix], not {lake!r}.")
         if lake.startswith("s3://") and not Lake(lake).bucket:
             raise UsageError(f"{source} {lake!r} names no bucket (expected s3://bucket[/prefix]).")
-    if not (0 < args.timeout < math.inf and 0 < args.connect_timeout < math.inf):
-        raise UsageError("--timeout and --connect-timeout must be positive numbers of seconds.")
+    if not (0 < args.timeout <= MAX_TIMEOUT_SECONDS and 0 < args.connect_timeout <= MAX_TIMEOUT_SECONDS):
+        raise UsageError(
+            f"--timeout and --connect-timeout must be positive numbers of seconds, at most {MAX_TIMEOUT_SECONDS:,}."
+        )
     if args.retries < 0:
         raise UsageError("--retries must not be negative.")
     backoff = backoff_seconds(args.backoff)

@@ -47,15 +47,33 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
             "--lake must be a local folder or s3://bucket[/prefix], not 'gs://bucket/lake'.",
         ),
         (["--lake", "s3://"], "--lake 's3://' names no bucket (expected s3://bucket[/prefix])."),
+        (  # one slash short: it landed the portal into ./s3:/bucket/lake
+            ["--lake", "s3:/bucket/lake"],
+            "--lake must be a local folder or s3://bucket[/prefix], not 's3:/bucket/lake'.",
+        ),
         (["--portal", "data.boston.gov"], "--portal must be an http(s) URL like https://data.boston.gov"),
+        (
+            ["--portal", "http://[::1"],
+            "--portal must be an http(s) URL like https://data.boston.gov",
+        ),  # a traceback
+        (
+            ["--timeout", "1e300"],
+            "--timeout and --connect-timeout must be positive numbers of seconds, at most 86,400.",
+        ),
         (["--retries", "-1"], "--retries must not be negative."),
         (["--backoff", "-1"], "--backoff must be a non-negative number of seconds, not -1.0."),
         (["--backoff", "nan"], "--backoff must be a non-negative number of seconds, not nan."),
-        (["--timeout", "0"], "--timeout and --connect-timeout must be positive numbers of seconds."),
-        (["--timeout", "inf"], "--timeout and --connect-timeout must be positive numbers of seconds."),
+        (
+            ["--timeout", "0"],
+            "--timeout and --connect-timeout must be positive numbers of seconds, at most 86,400.",
+        ),
+        (
+            ["--timeout", "inf"],
+            "--timeout and --connect-timeout must be positive numbers of seconds, at most 86,400.",
+        ),
         (
             ["--connect-timeout", "0", "--portal", "http://127.0.0.1:9"],
-            "--timeout and --connect-timeout must be positive numbers of seconds.",
+            "--timeout and --connect-timeout must be positive numbers of seconds, at most 86,400.",
         ),
         (
             ["--backoff", "inf", "--retries", "0", "--portal", "http://127.0.0.1:9"],

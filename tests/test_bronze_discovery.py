@@ -75,6 +75,38 @@ def test_package_show_without_success_is_rejected() -> None:
         bronze.parse_package_show({"success": False, "error": {"message": "Not found"}})
 
 
+def one_resource(**fields: object) -> dict:
+    """A package_show document listing one 311 CSV resource, with ``fields`` over its real-looking ones."""
+    resource = {"id": "r1", "name": "311 SERVICE REQUESTS - 2022", "format": "CSV", "url": "https://x/f.csv"}
+    return {"success": True, "result": {"resources": [resource | fields]}}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        None,
+        [],
+        "x",
+        {"success": True, "result": {"resources": {"id": "r1"}}},
+        {"success": True, "result": {"resources": ["r1"]}},
+        one_resource(name=123),
+        one_resource(format=5),
+        one_resource(name=None, name_translated="x"),
+        one_resource(url=123),
+        one_resource(size=1e999),
+        one_resource(size="big"),
+        {
+            "success": True,
+            "result": {"resources": [{"name": "311 SERVICE REQUESTS - 2022", "url": "https://x/f.csv"}]},
+        },
+    ],
+    ids=lambda document: json.dumps(document)[:60],
+)
+def test_a_package_show_of_another_shape_is_a_value_error_discovery_falls_back_on(document: object) -> None:
+    with pytest.raises(ValueError, match="package_show answered a document of another shape than CKAN's"):
+        bronze.parse_package_show(document)
+
+
 def test_dataset_page_built_from_the_real_package_lists_the_same_resources() -> None:
     portal = Portal.from_fixtures()
     base = "http://127.0.0.1:9"

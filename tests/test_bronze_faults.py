@@ -543,6 +543,52 @@ def test_resumes_back_off_exponentially(tmp_path: Path, monkeypatch: pytest.Monk
     assert waits == [1.5, 3.0]
 
 
+def test_the_wait_before_a_resume_doubles_up_to_urllib3s_longest() -> None:
+    import ingestao_bronze
+
+    waits = [ingestao_bronze.resume_wait(1.5, n) for n in (1, 2, 3, 8, 9, 5000)]
+    assert waits == [
+        1.5,
+        3.0,
+        6.0,
+        120,
+        120,
+        120,
+    ]  # --retries 15 waited 13.6 hours on a link that always drops
+    assert ingestao_bronze.resume_wait(1e300, 1) == 120  # was an OverflowError in time.sleep
+
+
+def test_a_malformed_link_or_redirect_fails_its_resource_not_the_run(tmp_path: Path) -> None:
+    import ingestao_bronze
+
+    fetcher = ingestao_bronze.Fetcher(
+        FakeHttp(FakeResponse(302, {"Location": "http://[::1/evil.csv"}, b"")),
+        ingestao_bronze.HostAllowList.for_portal("http://p.test"),
+        2,
+        5,
+        2,
+        0,
+    )
+    with pytest.raises(
+        ingestao_bronze.ResourceError, match=r"refused to fetch a malformed URL \(Invalid IPv6 URL\)"
+    ):
+        fetcher.fetch("http://[bad/x.csv", str(tmp_path / "f.part"), NoProgress())
+    with pytest.raises(ingestao_bronze.ResourceError, match="malformed URL"):  # the redirect's Location
+        fetcher.fetch("http://p.test/f.csv", str(tmp_path / "f.part"), NoProgress())
+
+
+def test_urls_reach_the_log_without_query_string_nor_credentials() -> None:
+    import ingestao_bronze
+
+    assert (
+        ingestao_bronze.safe_url("https://user:secret@p.test/f.csv?X-Amz-Signature=s#x")
+        == "https://p.test/f.csv"
+    )
+    assert (
+        ingestao_bronze.safe_url("http://[bad/x.csv?sig=1") == "http://[bad/x.csv"
+    )  # malformed: told, not raised
+
+
 def test_every_request_asks_for_the_bytes_as_stored(tmp_path: Path) -> None:
     # Bronze lands the bytes as served (decode_content=False): a gzip transfer encoding would land gzip.
     http = FakeHttp(

@@ -380,6 +380,26 @@ def test_dataset_page_fallback_and_sha256_comparison_on_rerun(
     assert len(data_keys(lake_files(lake))) == 4
 
 
+def test_a_package_show_of_another_shape_falls_back_to_the_dataset_page(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lake = tmp_path / "lake"
+    monkeypatch.setattr(portal, "package_show", lambda base: None)  # was a traceback (AttributeError), exit 1
+
+    assert ingest(portal_url, lake) == 0
+
+    assert manifests(lake)[0]["discovery"] == "dataset_page"
+    assert (
+        "discovery through package_show failed: package_show answered a document of another shape"
+        in caplog.text
+    )
+    assert len(data_keys(lake_files(lake))) == 4
+
+
 def test_years_and_no_new_system_filter(
     portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
