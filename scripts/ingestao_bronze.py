@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack, nullcontext
 from dataclasses import MISSING, asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_type_hints
 from urllib.parse import unquote, urljoin, urlsplit
 
 from bronze_storage import BronzeStore, RunLockHeld, StorageError, open_store
@@ -1178,11 +1178,19 @@ def new_state(previous: dict[str, Any] | None, entries: list[ManifestEntry], run
 
 
 def is_landing_record(record: Any) -> bool:
-    """A state record of one landed object: an object whose 'key' (and 'sha256', when present) is text."""
+    """A state record of one landed object: an object whose 'key' (and 'sha256', when present) is text, and whose
+    fields a manifest entry has are of the entry's types (``ManifestEntry``: the next run's entry of an unchanged
+    resource is made of them; a 'bytes' of text was written into the manifest, then failed the run's summary)."""
+    types = get_type_hints(ManifestEntry)
     return (
         isinstance(record, dict)
         and isinstance(record.get("key"), str)
         and isinstance(record.get("sha256", ""), str)
+        and all(
+            isinstance(value, types[name]) and not isinstance(value, bool)
+            for name, value in record.items()
+            if name in types
+        )
     )
 
 
@@ -1214,7 +1222,8 @@ def read_state(store: BronzeStore) -> dict[str, Any]:
     if not all(is_landing_record(record) for record in state["resources"].values()):
         raise StorageError(
             f"The state file {BRONZE_STATE} has a resource record that is not an object with a text 'key' "
-            "(and a text 'sha256', if any); fix or delete it."
+            "(and a text 'sha256', if any), or has a field of another type than the manifest's (docs/CONTRACTS.md); "
+            "fix or delete it."
         )
     unfinished = state.get(RUN_IN_PROGRESS)
     if unfinished is not None and not (

@@ -549,6 +549,22 @@ def test_two_resources_with_one_file_name_never_overwrite_each_other(
             ),
             "has a resource record that is not an object with a text 'key' (and a text 'sha256', if any)",
         ),
+        # a field of a manifest entry of another type: a 'bytes' of text went into the manifest, then was a
+        # ValueError traceback in the run's summary; a size of true
+        *(
+            (
+                lambda state, field=field, value=value: json.dumps(
+                    {
+                        **state,
+                        "resources": {
+                            rid: {**record, field: value} for rid, record in state["resources"].items()
+                        },
+                    }
+                ),
+                "has a resource record that is not an object with a text 'key' (and a text 'sha256', if any)",
+            )
+            for field, value in (("bytes", "1764845"), ("portal_size", True), ("ingested_at", 20261128))
+        ),
         # a killed run's record edited by hand: no sha256 (was a KeyError traceback), a field no manifest has
         (
             lambda state: json.dumps(
