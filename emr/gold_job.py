@@ -23,6 +23,7 @@ import logging
 import math
 import operator
 import os
+import posixpath
 import re
 import signal
 import sys
@@ -1144,6 +1145,29 @@ def local_path(uri: str) -> str | None:
     return uri if parsed.scheme == "" else None
 
 
+def comparable_path(uri: str) -> str:
+    """A path or URI as a folder to compare with another: local ones absolute with links resolved, others (s3://)
+    normalised, each ending with ``/``."""
+    local = local_path(uri)
+    if local is not None:
+        return os.path.join(os.path.realpath(local), "")
+    parsed = urlparse(uri)
+    return f"{parsed.scheme}://{parsed.netloc}{posixpath.normpath('/' + parsed.path)}".rstrip("/") + "/"
+
+
+def overlapping_paths_problem(silver_path: str, gold_path: str) -> str | None:
+    """The sentence refusing a Gold path that is the Silver path, lies inside it or holds it, else None: Gold
+    writes its tables there and deletes what a stopped run left in its ``_staging``, which took Silver's files (its
+    moved-aside months: rows lost for good) or put Gold's tables inside Silver's table."""
+    silver, gold = comparable_path(silver_path), comparable_path(gold_path)
+    if silver.startswith(gold) or gold.startswith(silver):
+        return (
+            f"--gold_path {gold_path} and --silver_path {silver_path} overlap (one is, or lies inside, the other): "
+            "Gold writes and deletes under its path, so give it a folder of its own, e.g. <lake>/gold/boston311."
+        )
+    return None
+
+
 def local_input_problem(silver_path: str, gold_path: str) -> str | None:
     """For local paths, the one-sentence problem with them (checked before Spark starts), else None: no Silver
     table, or a Gold path that is (or lies under) a file."""
@@ -1283,7 +1307,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    problem = local_input_problem(args.silver_path, args.gold_path)
+    problem = overlapping_paths_problem(args.silver_path, args.gold_path) or local_input_problem(
+        args.silver_path, args.gold_path
+    )
     if problem:
         print(problem, file=sys.stderr)
         return 1

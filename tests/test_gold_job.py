@@ -927,6 +927,44 @@ def test_a_gold_path_that_is_or_lies_under_a_file_is_refused_before_spark(tmp_pa
     assert (tmp_path / "a_file").read_text() == "not a folder"
 
 
+@pytest.mark.parametrize(
+    ("silver", "gold"),
+    [
+        ("{tmp}/lake/silver/boston311", "{tmp}/lake/silver/boston311/"),  # the same folder
+        (
+            "{tmp}/lake/silver/boston311",
+            "{tmp}/lake/silver/boston311/service_requests",
+        ),  # inside Silver's table
+        ("{tmp}/lake/silver/boston311", "{tmp}/lake"),  # holding Silver
+        ("{tmp}/lake/silver/boston311", "file://{tmp}/lake/silver/./boston311"),
+        ("s3://lake/silver/boston311", "s3://lake/silver/boston311/gold"),
+        ("s3://lake/silver/boston311", "s3://lake"),
+    ],
+)
+def test_a_gold_path_overlapping_the_silver_path_is_refused_before_spark(tmp_path, capsys, silver, gold):
+    """Gold's tables went into Silver's table folder (every later run failed), and a Gold run on Silver's own path
+    deleted a stopped Silver run's staging folder, its moved-aside month with it: 2,990 rows lost for good."""
+    (tmp_path / "lake" / "silver" / "boston311" / "service_requests").mkdir(parents=True)
+    before = sorted(tmp_path.rglob("*"))
+    silver, gold = silver.format(tmp=tmp_path), gold.format(tmp=tmp_path)
+
+    assert gold_job.main(["--silver_path", silver, "--gold_path", gold]) == 1
+
+    assert capsys.readouterr().err.strip() == (
+        f"--gold_path {gold} and --silver_path {silver} overlap (one is, or lies inside, the other): Gold writes and "
+        "deletes under its path, so give it a folder of its own, e.g. <lake>/gold/boston311."
+    )
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_gold_beside_silver_under_a_like_name_is_no_overlap(tmp_path):
+    assert gold_job.overlapping_paths_problem(f"{tmp_path}/silver", f"{tmp_path}/silver-gold") is None
+    assert (
+        gold_job.overlapping_paths_problem("s3://lake/silver/boston311", "s3://lake/gold/boston311") is None
+    )
+    assert gold_job.overlapping_paths_problem("s3://lake/silver", "s3://lake-gold/silver") is None
+
+
 def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp_path, capsys):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
