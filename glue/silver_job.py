@@ -1631,8 +1631,8 @@ def mappings_fingerprint(mappings: dict[str, dict]) -> str:
 
 def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
     """The lines of one mapping CSV; SilverError when it cannot be read, lacks a column, or has a cut-off line."""
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
+    try:  # utf-8-sig: a file saved as Excel's "CSV UTF-8" begins with a byte-order mark, which is no column name
+        with open(path, encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             lines = list(reader)
             header = reader.fieldnames or []
@@ -1652,6 +1652,17 @@ def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
             raise SilverError(f"The mapping file {path} line {number}: {' and '.join(blank)} is blank.")
         if "is_closed" in columns and line["is_closed"].strip().lower() not in ("true", "false"):
             raise SilverError(f"The mapping file {path} line {number}: is_closed must be true or false.")
+    # A value is looked up case and surrounding spaces aside (departments.csv per kind): one given twice was mapped
+    # by its last line, silently (a second "CLOSED,false" made every Closed case open).
+    first_line: dict[tuple[str, str], int] = {}
+    for number, line in enumerate(lines, start=2):
+        key = (line.get("kind", ""), line["value"].strip().lower())
+        if key in first_line:
+            raise SilverError(
+                f"The mapping file {path} maps {line['value'].strip()!r} on lines {first_line[key]} and {number} "
+                "(case and surrounding spaces aside): keep one."
+            )
+        first_line[key] = number
     return lines
 
 

@@ -522,6 +522,49 @@ def test_a_reasons_file_that_cannot_give_a_reason_is_refused(
     assert "Traceback" not in err and not (tmp_path / "silver").exists()
 
 
+@pytest.mark.parametrize(
+    ("file", "extra", "sentence"),
+    [
+        # a second line for Closed: its last line won, and every Closed case was written open
+        (
+            "statuses.csv",
+            " CLOSED ,false,dup\n",
+            "maps 'CLOSED' on lines 3 and 9 (case and surrounding spaces aside)",
+        ),
+        (
+            "departments.csv",
+            "code,pwdx,Parks & Recreation,\n",
+            "maps 'pwdx' on lines 2 and 27 (case and surrounding spaces aside)",
+        ),
+    ],
+)
+def test_a_value_a_mapping_file_maps_twice_is_refused(
+    tmp_path: Path, capsys, file: str, extra: str, sentence: str
+):
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "glue" / "mappings", folder)
+    with (folder / file).open("a", encoding="utf-8") as mapping:
+        mapping.write(extra)
+    argv = ["silver_job.py", "--bronze_path", str(tmp_path), "--silver_path", str(tmp_path / "silver")]
+
+    assert silver_job.main([*argv, "--mappings_path", str(folder)]) == 1  # before Spark starts
+
+    assert capsys.readouterr().err == f"silver_job: The mapping file {folder / file} {sentence}: keep one.\n"
+    assert not (tmp_path / "silver").exists()
+
+
+def test_a_mapping_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" begins the file with one: the first column was refused as missing."""
+    folder = tmp_path / "mappings"
+    shutil.copytree(REPO / "glue" / "mappings", folder)
+    statuses = folder / "statuses.csv"
+    statuses.write_bytes(b"\xef\xbb\xbf" + statuses.read_bytes())
+
+    assert silver_job.load_mappings(str(folder)) == silver_job.load_mappings(
+        str(REPO / "glue" / "mappings")
+    ) | {"folder": str(folder)}
+
+
 def test_a_statuses_file_whose_is_closed_is_not_true_or_false_is_refused(tmp_path: Path, capsys) -> None:
     folder = tmp_path / "mappings"
     shutil.copytree(REPO / "glue" / "mappings", folder)
