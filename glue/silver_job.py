@@ -2743,6 +2743,7 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     """
     given = given_names(argv)
     _refuse_misspelled(given)
+    _refuse_repeated_or_stray(argv)
     wanted = REQUIRED_ARGS + [name for name in OPTIONAL_ARGS if name in given]
     try:
         if getResolvedOptions is not None:
@@ -2774,6 +2775,29 @@ def _refuse_misspelled(given: set[str]) -> None:
         close = difflib.get_close_matches(name.lower(), ours, n=1, cutoff=0.8)
         if close:
             raise SilverError(f"Unknown argument --{name}: did you mean --{ours[close[0]]}?")
+
+
+def _refuse_repeated_or_stray(argv: list[str]) -> None:
+    """SilverError for one of the job's arguments given twice, or followed by a second value: getResolvedOptions keeps
+    the last of two, and drops a word after a value (``--time_basis_override new_system=utc legacy_2015=utc`` read
+    only new_system's). Glue's own arguments are left alone: Glue passes them as it will."""
+    ours, seen = {*REQUIRED_ARGS, *OPTIONAL_ARGS}, set()
+    words = argv[1:]
+    for index, word in enumerate(words):
+        name = word[2:].split("=", 1)[0] if word.startswith("--") else None
+        if name not in ours:
+            continue
+        if name in seen:
+            raise SilverError(f"--{name} is given twice; give it once.")
+        seen.add(name)
+        value = index if "=" in word else index + 1  # the word holding its value
+        has_value = "=" in word or (value < len(words) and not words[value].startswith("--"))
+        stray = words[value + 1] if has_value and value + 1 < len(words) else "--"
+        if not stray.startswith("--"):
+            joined = " (join overrides with commas: a=x,b=y)" if name == "time_basis_override" else ""
+            raise SilverError(
+                f"--{name} takes one value, and {stray!r} follows it as a word of its own{joined}."
+            )
 
 
 def given_names(argv: list[str]) -> set[str]:

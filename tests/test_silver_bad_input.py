@@ -422,6 +422,35 @@ def test_a_misspelled_argument_is_refused_not_ignored(
     assert error == f"silver_job: Unknown argument {argument.split('=')[0]}: did you mean {meant}?\n"
 
 
+@pytest.mark.parametrize(
+    ("arguments", "sentence"),
+    [
+        # two overrides as two words: the second was dropped, and the warning named only the first
+        (
+            ["--time_basis_override", "new_system=wall_clock", "legacy_2015=utc"],
+            "--time_basis_override takes one value, and 'legacy_2015=utc' follows it as a word of its own (join "
+            "overrides with commas: a=x,b=y).",
+        ),
+        (
+            ["--mappings_path=/m", "extra"],
+            "--mappings_path takes one value, and 'extra' follows it as a word of its own.",
+        ),
+        # given twice: the last one was read, silently
+        (["--bronze_path", "/other"], "--bronze_path is given twice; give it once."),
+        (
+            ["--max_reject_share=0.1", "--max_reject_share", "0.2"],
+            "--max_reject_share is given twice; give it once.",
+        ),
+    ],
+)
+def test_an_argument_given_twice_or_with_two_values_is_refused(arguments, sentence, capsys):
+    argv = ["silver_job.py", "--bronze_path", "/b", "--silver_path", "/s", *arguments]
+
+    assert silver_job.main(argv) == 1  # before Spark starts
+
+    assert capsys.readouterr().err == f"silver_job: {sentence}\n"
+
+
 def test_glues_own_arguments_are_not_taken_for_misspellings():
     glue_passes = ["--JOB_ID", "j1", "--JOB_RUN_ID", "jr_1", "--job-bookmark-option", "job-bookmark-enable",
                    "--TempDir", "s3://b/tmp", "--enable-metrics", "true", "--job-language", "python",
