@@ -1470,6 +1470,15 @@ def plan_bronze_files(
     return planned
 
 
+def is_date(text: str) -> bool:
+    """True for a calendar date written YYYY-MM-DD (2026-02-30 is none)."""
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
 def ingest_time_of_object(suffix: str, modified: int) -> tuple[str, str]:
     """``ingested_at`` of a Bronze object no manifest names, and where it came from.
 
@@ -1478,6 +1487,12 @@ def ingest_time_of_object(suffix: str, modified: int) -> tuple[str, str]:
     copied or restored Bronze) the folder's ``ingest_date`` at 00:00 UTC.
     """
     ingest_date = re.search(r"ingest_date=([^/]+)", suffix).group(1)
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ingest_date, re.ASCII) or not is_date(ingest_date):
+        # its rows were written with no ingested_at, which won every dedupe, and a report time of "latestT00:00:00Z"
+        raise SilverError(
+            f"The Bronze object {suffix} lies under ingest_date={ingest_date}, which is no date (YYYY-MM-DD); Bronze "
+            "lands each object under the day it landed it: move it under that day, or out of Bronze, to go on."
+        )
     uploaded = datetime.fromtimestamp(modified / 1000, UTC)
     if uploaded.date().isoformat() == ingest_date:
         return uploaded.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "object_modified"

@@ -749,6 +749,25 @@ def test_the_lock_holds_a_file_uri_and_leaves_a_folder_the_run_did_not_make(tmp_
     assert silver.is_dir()
 
 
+@pytest.mark.parametrize("ingest_date", ["latest", "2026-02-30", "2026-1-5"])
+def test_a_bronze_object_under_an_ingest_date_that_is_no_date_is_refused(
+    spark, tmp_path: Path, ingest_date: str
+):
+    """Its rows were written with no ingested_at, which won every dedupe over the cases' later versions."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", ingest_date, [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+
+    with pytest.raises(silver_job.SilverError) as refused:
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert str(refused.value) == (
+        f"The Bronze object dataset=legacy_2022/ingest_date={ingest_date}/311_service_requests_2022.csv lies under "
+        f"ingest_date={ingest_date}, which is no date (YYYY-MM-DD); Bronze lands each object under the day it landed "
+        "it: move it under that day, or out of Bronze, to go on."
+    )
+    assert not silver.exists()
+
+
 def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(spark, tmp_path: Path, capsys):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
