@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from py4j.protocol import Py4JError, Py4JJavaError
 from pyspark import StorageLevel
@@ -846,6 +846,11 @@ def no_silver_table(table_path: str) -> str:
     )
 
 
+# A partition folder of Silver's table named otherwise than Silver writes it (open_year=2022, open_month=1): a copy
+# such as open_month=01 or "open_month=1 copy", which Spark reads as more rows of the month.
+SILVER_FOLDER_COPY = re.compile(r"open_year=(?!\d{4}$).*|open_month=(?!(?:[1-9]|1[0-2])$).*", re.ASCII)
+
+
 def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     """The Silver service requests with the columns Gold needs; GoldInputError when absent or unusable."""
     table_path = f"{silver_path.rstrip('/')}/{SILVER_TABLE}"
@@ -861,6 +866,20 @@ def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     missing = [name for name in SILVER_COLUMNS if name not in silver.columns]
     if missing:
         raise GoldInputError(f"The Silver table at {table_path} lacks the columns {', '.join(missing)}.")
+    copied = next(
+        (
+            folder
+            for path in silver.inputFiles()  # URIs: a space in a name is %20
+            for folder in unquote(path).split("/")
+            if SILVER_FOLDER_COPY.fullmatch(folder)
+        ),
+        None,
+    )
+    if copied:  # Spark reads open_month=01 as month 1: a copied month folder's cases were counted twice
+        raise GoldInputError(
+            f"The Silver table at {table_path} holds a folder {copied}, which Silver does not write (open_year=YYYY, "
+            "open_month=M without a leading zero): a copy of a month would be counted twice; move it out of the table."
+        )
     return silver.select(*SILVER_COLUMNS)
 
 

@@ -965,6 +965,27 @@ def test_gold_beside_silver_under_a_like_name_is_no_overlap(tmp_path):
     assert gold_job.overlapping_paths_problem("s3://lake/silver", "s3://lake-gold/silver") is None
 
 
+@pytest.mark.parametrize("copy", ["open_month=01", "open_month=1 copy"])
+def test_a_copied_silver_month_folder_is_refused_not_counted_twice(spark, tmp_path, capsys, copy):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+    before = sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet"))
+    year = next((silver_path / "service_requests").glob("open_year=*"))
+    month = next(year.glob("open_month=*"))
+    shutil.copytree(month, year / copy)  # Spark reads it as the same month: its cases were counted twice
+    capsys.readouterr()
+
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 1
+
+    assert capsys.readouterr().err.strip() == (
+        f"The Silver table at {silver_path}/service_requests holds a folder {copy}, which Silver does not write "
+        "(open_year=YYYY, open_month=M without a leading zero): a copy of a month would be counted twice; move it "
+        "out of the table."
+    )
+    assert sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet")) == before
+
+
 def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp_path, capsys):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
