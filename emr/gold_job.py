@@ -1056,11 +1056,8 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
     # setting is changed only once Silver is known to be usable, and given back whatever happens next.
     input_partitions = 2 * max(spark.sparkContext.defaultParallelism, 1)
     shuffle_partitions = spark.conf.get(SHUFFLE_PARTITIONS, None)
-    base = (
-        gold_base(read_silver(spark, silver_path))
-        .coalesce(input_partitions)
-        .persist(StorageLevel.MEMORY_AND_DISK_DESER)
-    )
+    silver = read_silver(spark, silver_path)
+    base = gold_base(silver).coalesce(input_partitions).persist(StorageLevel.MEMORY_AND_DISK_DESER)
     try:
         spark.conf.set(SHUFFLE_PARTITIONS, str(input_partitions))
         # Silver's counts per year and department for the checks before publishing: this first aggregate fills
@@ -1071,6 +1068,16 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
         if silver_rows == 0:
             raise GoldInputError(
                 f"The Silver table under {silver_path} has no rows, so there is nothing to build."
+            )
+        undated = sum(group["rows"] for group in counts if group["year"] is None)
+        # published under month NULL before: a Parquet file Silver did not write, or of another schema
+        if undated:
+            strangers = silver.where(F.col("opened_at").isNull()).select(F.input_file_name()).distinct()
+            files = ", ".join(row[0] for row in strangers.limit(3).collect())
+            raise GoldInputError(
+                f"The Silver table under {silver_path} holds {undated} rows without an opened_at, which Silver never "
+                f"writes: a file of another table or schema lies in it ({files}); move it out of the table, then run "
+                "Gold again."
             )
         log.info("Gold run %s: %d Silver rows from %s", run_id, silver_rows, silver_path)
         tables, checks = stage_check_and_publish(spark, base, counts, gold_path, run_id, sole_writer)

@@ -11,6 +11,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from gold_helpers import SILVER_SCHEMA, silver_frame, utc
 from pyspark.sql import functions as F
@@ -984,6 +986,28 @@ def test_a_copied_silver_month_folder_is_refused_not_counted_twice(spark, tmp_pa
         "out of the table."
     )
     assert sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet")) == before
+
+
+def test_a_parquet_file_of_another_table_in_silver_is_refused_not_published_under_no_month(
+    spark, tmp_path, capsys
+):
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    month = next((silver_path / "service_requests").glob("open_year=*/open_month=*"))
+    foreign = month / "part-99999-foreign.snappy.parquet"  # a Gold table's file, copied in by hand
+    pq.write_table(pa.table({"department": ["Public Works"] * 4, "requests_opened": [1, 2, 3, 4]}), foreign)
+
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 1
+
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(
+        f"The Silver table under {silver_path} holds 4 rows without an opened_at, which Silver never writes: a file "
+        "of another table or schema lies in it (file:"
+    )
+    assert error.endswith(
+        "part-99999-foreign.snappy.parquet); move it out of the table, then run Gold again."
+    )
+    assert not gold_path.exists()
 
 
 def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp_path, capsys):
