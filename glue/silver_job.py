@@ -2302,16 +2302,23 @@ def _stage_survivors(
     in_touched = F.lit(False)
     for year, month in touched:
         in_touched = in_touched | ((F.col("open_year") == year) & (F.col("open_month") == month))
+    # read by the run's schema, not the files': months written before a column was added (neighborhood_raw) give it
+    # as null instead of stopping the run on a column they lack
+    live = spark.read.schema(schema).parquet(table_path).filter(in_touched)
+    without_id = Observation("silver_survivors")
     survivors = (
-        # read by the run's schema, not the files': months written before a column was added (neighborhood_raw)
-        # give it as null instead of stopping the run on a column they lack
-        spark.read.schema(schema)
-        .parquet(table_path)
-        .filter(in_touched)
-        .join(new_ids, on="case_id", how="left_anti")
+        live.join(new_ids, on="case_id", how="left_anti")
         .select(*OUTPUT_COLUMNS)
+        .observe(without_id, F.count(F.when(F.col("case_id").isNull(), 1)).alias("rows"))
     )
     survivors.write.mode("append").partitionBy(*PARTITION_COLUMNS).parquet(f"{staging}/{TABLE_FOLDER}")
+    if without_id.get["rows"]:  # a Parquet file of another table in a month: its rows went on as empty cases
+        strangers = live.filter(F.col("case_id").isNull()).select(F.input_file_name()).distinct()
+        raise SilverError(
+            f"The Silver table holds {without_id.get['rows']} rows without a case_id, which Silver never writes: a "
+            f"file of another table or schema lies in it ({', '.join(r[0] for r in strangers.limit(3).collect())}); "
+            "move it out of the table, then run Silver again. Nothing was published."
+        )
     return touched
 
 

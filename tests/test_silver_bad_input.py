@@ -9,6 +9,7 @@ import shutil
 import signal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
@@ -766,6 +767,33 @@ def test_a_bronze_object_under_an_ingest_date_that_is_no_date_is_refused(
         "it: move it under that day, or out of Bronze, to go on."
     )
     assert not silver.exists()
+
+
+def test_a_parquet_file_of_another_table_in_a_silver_month_is_refused_not_kept_as_empty_cases(
+    spark, tmp_path: Path
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    month = silver / "service_requests" / "open_year=2022" / "open_month=1"
+    foreign = month / "part-99999-foreign.snappy.parquet"  # a Gold table's file, copied in by hand
+    pq.write_table(pa.table({"department": ["Public Works"] * 3, "requests_opened": [1, 2, 3]}), foreign)
+    table_before = sorted((p.name, p.read_bytes()) for p in month.iterdir())
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100002", "2022-01-21 10:00:00")])
+
+    with pytest.raises(
+        silver_job.SilverError
+    ) as refused:  # its rows were written on as cases with no case_id
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert str(refused.value).startswith(
+        "The Silver table holds 3 rows without a case_id, which Silver never writes: a file of another table or "
+        "schema lies in it (file:"
+    )
+    assert str(refused.value).endswith(
+        "part-99999-foreign.snappy.parquet); move it out of the table, then run Silver again. Nothing was published."
+    )
+    assert sorted((p.name, p.read_bytes()) for p in month.iterdir()) == table_before
 
 
 def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(spark, tmp_path: Path, capsys):
