@@ -537,7 +537,7 @@ def staged_figures(spark: SparkSession, staging: str) -> dict[str, dict]:
     and per department open_backlog's weeks, its peak, its last week's backlog and its impossible weeks."""
 
     def staged(table: str) -> DataFrame:
-        return spark.read.parquet(f"{staging}/{table}")
+        return spark.read.parquet(literal(f"{staging}/{table}"))
 
     is_negative = (F.col("open_cases") < 0) | (F.col("open_over_1y") < 0)
     is_impossible = is_negative | (F.col("open_over_1y") > F.col("open_cases"))
@@ -632,6 +632,16 @@ def check_staged_tables(spark: SparkSession, staging: str, counts: list[dict]) -
 # ---------------------------------------------------------------------------------------------
 # Reads and writes (local folders, HDFS and S3 alike, through Hadoop's FileSystem)
 # ---------------------------------------------------------------------------------------------
+
+
+# What Hadoop's paths take for a pattern (SparkHadoopUtil.isGlobPath), escaped by ``literal``
+GLOB_CHARACTERS = re.compile(r"[\\\[\]{}*?]")
+
+
+def literal(path: str) -> str:
+    """A path for Spark's readers, its glob characters escaped: a reader takes ``[ ] { } * ?`` as a pattern, so a lake
+    under ``lake [2026]`` read nothing, or the file of a folder beside it (``lake 2``) in its place."""
+    return GLOB_CHARACTERS.sub(r"\\\g<0>", path)
 
 
 def hadoop_path(spark: SparkSession, uri: str) -> JavaObject:
@@ -857,7 +867,7 @@ def read_silver(spark: SparkSession, silver_path: str) -> DataFrame:
     if not path_exists(spark, table_path):
         raise GoldInputError(no_silver_table(table_path))
     try:
-        silver = spark.read.parquet(table_path)
+        silver = spark.read.parquet(literal(table_path))
     except AnalysisException as error:
         log.debug("reading %s failed: %s", table_path, error)
         raise GoldInputError(

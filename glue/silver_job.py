@@ -1526,7 +1526,7 @@ def read_bronze_file(
         .option("encoding", "UTF-8")
         .option("ignoreLeadingWhiteSpace", True)
         .option("ignoreTrailingWhiteSpace", True)
-        .csv(entry["path"])
+        .csv(literal(entry["path"]))
     )
     mapping = ERA_COLUMNS[era]
     aliases = NEW_SYSTEM_ALIASES if era == "new_system" else {}
@@ -1792,14 +1792,26 @@ def quarantined_records(spark: SparkSession, quarantine_path: str, files: LakeFi
     """The records earlier runs quarantined (dataset, raw_record), or None when there are none yet."""
     if not any(name.startswith("run_id=") for name in files.list_dirs(quarantine_path)):
         return None
-    return spark.read.schema("dataset string, raw_record string").parquet(quarantine_path)
+    return spark.read.schema("dataset string, raw_record string").parquet(literal(quarantine_path))
+
+
+# What Hadoop's paths take for a pattern (SparkHadoopUtil.isGlobPath), escaped by ``literal``
+GLOB_CHARACTERS = re.compile(r"[\\\[\]{}*?]")
+
+
+def literal(path: str) -> str:
+    """A path for Spark's readers, its glob characters escaped: a reader takes ``[ ] { } * ?`` as a pattern, so a lake
+    under ``lake [2026]`` read nothing, or the file of a folder beside it (``lake 2``) in its place."""
+    return GLOB_CHARACTERS.sub(r"\\\g<0>", path)
 
 
 def existing_silver_keys(spark: SparkSession, table_path: str, files: LakeFiles) -> DataFrame | None:
     """The current Silver table's dedupe keys and partitions, or None when there is no table yet."""
     if not any(name.startswith("open_year=") for name in files.list_dirs(table_path)):
         return None
-    return spark.read.parquet(table_path).select("case_id", "ingested_at", "source_file", *PARTITION_COLUMNS)
+    return spark.read.parquet(literal(table_path)).select(
+        "case_id", "ingested_at", "source_file", *PARTITION_COLUMNS
+    )
 
 
 EXCLUDED_RULES = "spark.sql.optimizer.excludedRules"
@@ -2274,11 +2286,11 @@ def _count_staged(
     The schemas are the written DataFrames' own, so that a staged folder without rows still reads.
     """
     partitions = set()
-    table = spark.read.schema(table_schema).parquet(f"{staging}/{TABLE_FOLDER}")
+    table = spark.read.schema(table_schema).parquet(literal(f"{staging}/{TABLE_FOLDER}"))
     for row in table.groupBy("source_file", *PARTITION_COLUMNS).count().collect():
         file_reports[row["source_file"]]["rows_written"] += row["count"]
         partitions.add((row["open_year"], row["open_month"]))
-    quarantine = spark.read.schema(quarantine_schema).parquet(f"{staging}/{QUARANTINE_FOLDER}")
+    quarantine = spark.read.schema(quarantine_schema).parquet(literal(f"{staging}/{QUARANTINE_FOLDER}"))
     for row in quarantine.groupBy("source_file").count().collect():
         file_reports[row["source_file"]]["rows_quarantined"] += row["count"]
     return partitions
@@ -2294,7 +2306,7 @@ def _stage_survivors(
 ) -> set[tuple[int, int]]:
     """Add to the staged months the existing rows they keep, for every month new rows land in or leave; return
     those months (a case whose corrected open date moved it leaves its old month)."""
-    new_ids = spark.read.schema(schema).parquet(f"{staging}/{TABLE_FOLDER}").select("case_id")
+    new_ids = spark.read.schema(schema).parquet(literal(f"{staging}/{TABLE_FOLDER}")).select("case_id")
     superseded = existing.join(new_ids, on="case_id", how="left_semi").select(*PARTITION_COLUMNS).distinct()
     touched = new_partitions | {(r["open_year"], r["open_month"]) for r in superseded.collect()}
     if not touched:
@@ -2304,7 +2316,7 @@ def _stage_survivors(
         in_touched = in_touched | ((F.col("open_year") == year) & (F.col("open_month") == month))
     # read by the run's schema, not the files': months written before a column was added (neighborhood_raw) give it
     # as null instead of stopping the run on a column they lack
-    live = spark.read.schema(schema).parquet(table_path).filter(in_touched)
+    live = spark.read.schema(schema).parquet(literal(table_path)).filter(in_touched)
     without_id = Observation("silver_survivors")
     survivors = (
         live.join(new_ids, on="case_id", how="left_anti")

@@ -31,7 +31,7 @@ def body(path: Path, name: str) -> str:
     return ast.dump(ast.Module(body=[*statements], type_ignores=[])) + ast.dump(function.args)
 
 
-@pytest.mark.parametrize("name", ["cancel_on_interrupt", "one_line", "rename_over"])
+@pytest.mark.parametrize("name", ["cancel_on_interrupt", "one_line", "rename_over", "literal"])
 def test_the_two_jobs_hold_the_same_code(name):
     assert body(SILVER, name) == body(GOLD, name), (
         f"{name} differs between glue/silver_job.py and emr/gold_job.py"
@@ -39,7 +39,8 @@ def test_the_two_jobs_hold_the_same_code(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["DISK_FULL", "OUT_OF_MEMORY", "INTERRUPTED_EXIT", "WRITING_FILE", "PREVIOUS_ENDING"]
+    "name",
+    ["DISK_FULL", "OUT_OF_MEMORY", "INTERRUPTED_EXIT", "WRITING_FILE", "PREVIOUS_ENDING", "GLOB_CHARACTERS"],
 )
 def test_the_two_jobs_hold_the_same_constants(name):
     assert getattr(silver_job, name) == getattr(gold_job, name), name

@@ -1010,6 +1010,17 @@ def test_a_parquet_file_of_another_table_in_silver_is_refused_not_published_unde
     assert not gold_path.exists()
 
 
+def test_a_lake_under_a_folder_named_with_glob_characters_is_read(spark, tmp_path):
+    """Spark's readers take [ ] as a pattern: Gold said the Silver there held no Parquet data."""
+    silver_path, gold_path = tmp_path / "lake [2]" / "silver", tmp_path / "lake [2]" / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+
+    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+
+    monthly = spark.read.parquet(gold_job.literal(str(gold_path / "monthly_requests")))
+    assert monthly.agg(F.sum("requests_opened")).first()[0] == len(three_years_of_requests())
+
+
 def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp_path, capsys):
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())

@@ -536,6 +536,23 @@ def test_a_lake_under_a_folder_named_with_an_underscore_is_read(spark, tmp_path:
     assert report["totals"]["rows_written"] == 1
 
 
+def test_a_lake_under_a_folder_named_with_glob_characters_reads_its_own_files(spark, tmp_path: Path):
+    """Spark's readers take [ ] as a pattern: under "lake [2]" Silver read the file of "lake 2" beside it, then failed
+    on its own table ("Path does not exist")."""
+    lake, beside = tmp_path / "lake [2]", tmp_path / "lake 2"
+    bronze, silver = lake / "bronze" / "boston311", lake / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    land_legacy29(beside / "bronze" / "boston311", "legacy_2022", "2026-11-25", [legacy29_row("999", "2022-01-10 09:00:00")])  # fmt: skip
+
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    land_legacy29(bronze, "legacy_2022", "2026-11-26", [legacy29_row("101004000002", "2022-01-11 09:00:00")])
+    report = silver_job.run_silver(spark, str(bronze), str(silver))  # reads its table back too
+
+    assert report["totals"]["rows_written"] == 1
+    table = spark.read.parquet(silver_job.literal(str(silver / "service_requests")))
+    assert sorted(row.case_id for row in table.collect()) == ["101004000001", "101004000002"]
+
+
 def test_an_object_named_as_a_copy_in_progress_waits_for_its_real_name(
     spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
