@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -1302,9 +1303,16 @@ def cancel_on_interrupt(spark: SparkSession):
 
 def one_line(error: BaseException) -> str:
     """An error's text fit for one sentence: the first line of Java's message (a Py4JJavaError's) or of Python's,
-    at most 300 characters; the error's type when it has no text."""
+    at most 300 characters, with the first three lines of a list the line announces (at most 400 in all); the error's
+    type when it has no text."""
     text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
-    return (text.strip().splitlines() or [type(error).__name__])[0][:300]
+    lines = text.strip().splitlines() or [type(error).__name__]
+    if lines[0].endswith(
+        ":"
+    ):  # a list follows: Spark's "Conflicting directory structures detected. Suspicious paths:"
+        listed = [line.strip() for line in itertools.takewhile(str.strip, lines[1:4])]
+        return f"{lines[0]} {', '.join(listed)}"[:400]
+    return lines[0][:300]
 
 
 # What a Spark failure's text says when the machine ran out of disk or memory: a Py4JJavaError's text is Java's whole

@@ -32,6 +32,7 @@ import decimal
 import difflib
 import hashlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -1399,12 +1400,26 @@ def plan_bronze_files(
         )
     if files.is_file(bronze_path):
         raise SilverError(f"The Bronze path {bronze_path} is a file; give the folder the ingest lands in.")
+    folders = files.list_dirs(bronze_path)
+    if not any(
+        folder.startswith("dataset=") for folder in folders
+    ):  # a path one level too high read nothing new
+        below = [
+            f"{bronze_path.rstrip('/')}/{folder}"
+            for folder in folders
+            if any(inner.startswith("dataset=") for inner in files.list_dirs(f"{bronze_path}/{folder}"))
+        ]
+        if below:
+            raise SilverError(
+                f"The Bronze path {bronze_path} holds no dataset= folders, but {below[0]} does: give that folder as "
+                "--bronze_path (the ingest lands into <lake>/bronze/boston311)."
+            )
     ingest_times = manifest_ingest_times(files, bronze_path, manifest_index)
     planned = []
     # the dataset= folders only: _manifests/ gains a file every day, and listing it in every run cost more each day
     objects = [
         {**entry, "relative": f"{folder}/{entry['relative']}"}
-        for folder in files.list_dirs(bronze_path)
+        for folder in folders
         if folder.startswith("dataset=")
         for entry in files.list_files(f"{bronze_path}/{folder}")
     ]
@@ -2398,9 +2413,16 @@ def _put_back(files: LakeFiles, staging: str, table_path: str, partition: str, s
 
 def one_line(error: BaseException) -> str:
     """An error's text fit for one sentence: the first line of Java's message (a Py4JJavaError's) or of Python's,
-    at most 300 characters; the error's type when it has no text."""
+    at most 300 characters, with the first three lines of a list the line announces (at most 400 in all); the error's
+    type when it has no text."""
     text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
-    return (text.strip().splitlines() or [type(error).__name__])[0][:300]
+    lines = text.strip().splitlines() or [type(error).__name__]
+    if lines[0].endswith(
+        ":"
+    ):  # a list follows: Spark's "Conflicting directory structures detected. Suspicious paths:"
+        listed = [line.strip() for line in itertools.takewhile(str.strip, lines[1:4])]
+        return f"{lines[0]} {', '.join(listed)}"[:400]
+    return lines[0][:300]
 
 
 # What a Spark failure's text says when the machine ran out of disk or memory: a Py4JJavaError's text is Java's whole

@@ -60,7 +60,16 @@ FAILURES = [
     "java.lang.OutOfMemoryError",
     "Job aborted due to stage failure: Task 0 in stage 1.0 failed 1 times: ArithmeticException",
     "",
+    # a line announcing a list: the sentence cut it off, and the folder it names with it
+    "Conflicting directory structures detected. Suspicious paths:\n\tfile:/l/s/open_year=2022\n\tfile:/l/s/backup"
+    '\n\nIf provided paths are partition directories, please set "basePath" in the options',
 ]
+
+
+def test_a_line_that_announces_a_list_keeps_the_list():
+    assert silver_job.one_line(RuntimeError(FAILURES[-1])) == (
+        "Conflicting directory structures detected. Suspicious paths: file:/l/s/open_year=2022, file:/l/s/backup"
+    )
 
 
 @pytest.mark.parametrize("text", FAILURES)

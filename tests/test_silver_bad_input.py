@@ -750,6 +750,20 @@ def test_the_lock_holds_a_file_uri_and_leaves_a_folder_the_run_did_not_make(tmp_
     assert silver.is_dir()
 
 
+def test_a_bronze_path_one_level_too_high_is_refused_not_read_as_nothing_new(spark, tmp_path: Path):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+
+    with pytest.raises(silver_job.SilverError) as refused:  # "nothing new" every run, and no hint why
+        silver_job.run_silver(spark, str(tmp_path / "bronze"), str(silver))
+
+    assert str(refused.value) == (
+        f"The Bronze path {tmp_path / 'bronze'} holds no dataset= folders, but {bronze} does: give that folder as "
+        "--bronze_path (the ingest lands into <lake>/bronze/boston311)."
+    )
+    assert not silver.exists()
+
+
 @pytest.mark.parametrize("ingest_date", ["latest", "2026-02-30", "2026-1-5"])
 def test_a_bronze_object_under_an_ingest_date_that_is_no_date_is_refused(
     spark, tmp_path: Path, ingest_date: str
