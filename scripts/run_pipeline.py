@@ -534,6 +534,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if not lake.is_s3 and args.stages != [
+        "ingest"
+    ]:  # the ingest says so itself; Spark took 25 s to fail on it
+        from bronze_storage import StorageError, open_store
+
+        try:
+            open_store(lake, check=False).check_writable()
+        except StorageError as error:
+            print(f"{error} The stages write into it: fix that, then run again.", file=sys.stderr)
+            return 2
     runners = {
         "ingest": lambda: ingest_stage(lake, args),
         "silver": lambda: silver_stage(lake, args.time_basis_override),

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import ingestao_bronze
 from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE
 
@@ -116,3 +118,11 @@ def cut_short(dataset: str, share: float) -> bytes:
     """The sample of ``dataset`` cut at the last line end within ``share`` of its bytes: a re-issue missing rows."""
     sample = SAMPLE_BY_DATASET[dataset].read_bytes()
     return sample[: sample.rindex(b"\n", 0, int(len(sample) * share)) + 1]
+
+
+def pretend_read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Make os.access say ``folder`` is not writable (faked: these tests may run as root, for whom every folder is)."""
+    access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if str(path) == str(folder) else access(path, mode)
+    )

@@ -21,6 +21,7 @@ from bronze_helpers import (
     ingest,
     lake_files,
     manifests,
+    pretend_read_only,
     state,
 )
 from bronze_storage import ABANDONED_STAGING_HOURS
@@ -709,14 +710,6 @@ def test_a_portal_that_lists_no_311_csv_is_a_configuration_error(
     err = capsys.readouterr().err
     assert "package_show: no 311 CSV resources listed; dataset_page: no 311 CSV resources listed" in err
     assert not (tmp_path / "lake").exists()
-
-
-def pretend_read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """Make os.access say ``folder`` is not writable (faked: these tests may run as root, for whom every folder is)."""
-    access = os.access
-    monkeypatch.setattr(
-        os, "access", lambda path, mode: False if str(path) == str(folder) else access(path, mode)
-    )
 
 
 def test_a_lake_folder_that_cannot_be_written_stops_the_run_before_discovery(

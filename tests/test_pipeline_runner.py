@@ -17,6 +17,7 @@ from moto import mock_aws
 
 import run_pipeline
 import serving_helpers as helpers
+from bronze_helpers import pretend_read_only
 from conftest import REPO
 
 BUCKET = "boston311-runner-test"
@@ -63,6 +64,25 @@ def test_serve_without_gold_is_refused_and_writes_nothing(gold, tmp_path, capsys
     )
     # no empty lake.duckdb, no dashboard of zero months
     assert sorted(lake.rglob("*")) == before if gold == "a-killed-first-run" else not lake.exists()
+
+
+@pytest.mark.parametrize("stages", ["silver", "gold,serve", "serve"])
+def test_a_lake_that_cannot_be_written_stops_the_spark_and_serve_stages_before_they_start(
+    stages, tmp_path, monkeypatch, capsys
+):
+    lake = tmp_path / "lake"
+    helpers.write_small_lake(lake)
+    before = sorted(lake.rglob("*"))
+    pretend_read_only(
+        monkeypatch, lake
+    )  # Silver and Gold ran Spark for 25 s, then failed on a cut-off Java error
+
+    assert run_pipeline.main(["--lake", str(lake), "--stages", stages]) == 2
+
+    assert capsys.readouterr().err == (
+        f"The lake folder {lake} is not writable. The stages write into it: fix that, then run again.\n"
+    )
+    assert sorted(lake.rglob("*")) == before
 
 
 def test_a_serve_failure_is_one_stage_line_not_a_traceback(tmp_path, capsys):
