@@ -837,6 +837,23 @@ def same_file(validator: str, resumed: str | None) -> None:
         )
 
 
+def unannounced_length(received: int, listed_size: int | None) -> None:
+    """ResourceError when a body whose length the server did not announce has other than the ``listed_size`` bytes
+    the portal lists: a connection closed half-way ends such a body as the whole one ends, so nothing shows it is
+    whole (a size the server announced is checked instead; a portal that lists no size leaves nothing to check)."""
+    if listed_size is None or received == listed_size:
+        return
+    if received < listed_size:
+        raise ResourceError(
+            f"the server announced no length and sent {received:,} of the {listed_size:,} bytes the portal lists: "
+            "refused as possibly cut short; a re-run tries again"
+        )
+    raise ResourceError(
+        f"the server announced no length and sent {received:,} bytes, more than the {listed_size:,} the portal "
+        "lists: refused as nothing shows where the body ends; a re-run tries again"
+    )
+
+
 @dataclass
 class Fetcher:
     """Streams one URL to a local file: allow-listed redirects, retries, Range resume, sha256."""
@@ -881,8 +898,12 @@ class Fetcher:
                 raise ResourceError(f"{safe_url(url)} redirects to a malformed URL ({error})") from None
         raise ResourceError(f"more than {MAX_REDIRECTS} redirects")
 
-    def fetch(self, url: str, destination: str, progress: Any) -> tuple[str, int]:
-        """Download ``url`` into ``destination``; return (sha256, bytes). ResourceError when it cannot."""
+    def fetch(
+        self, url: str, destination: str, progress: Any, listed_size: int | None = None
+    ) -> tuple[str, int]:
+        """Download ``url`` into ``destination``; return (sha256, bytes). ResourceError when it cannot, or when the
+        server announced no length (no Content-Length nor Content-Range total) and the bytes differ from
+        ``listed_size``, the size the portal lists (``unannounced_length``)."""
         from urllib3.exceptions import HTTPError as Urllib3Error
 
         expected, interruptions, validator = None, 0, None
@@ -951,6 +972,8 @@ class Fetcher:
                     raise ResourceError(
                         f"truncated body: received {sink.size:,} of the {expected:,} bytes announced"
                     )
+                if expected is None:
+                    unannounced_length(sink.size, listed_size)
                 return sink.finish(), sink.size
 
     @staticmethod
@@ -1049,10 +1072,11 @@ def tqdm_logging() -> Any:
 
 def download(resource: PortalResource, fetcher: Fetcher, staged: str, progress: bool) -> tuple[str, int, str]:
     """Fetch a resource into the staging file ``staged``: its sha256, its size and its header's era (ResourceError
-    when the body is not a 311 CSV, as ``header_era`` says). A size other than the portal lists is warned about; the file is kept as
-    served."""
+    when the body is not a 311 CSV, as ``header_era`` says). A body the server announced the length of and that came
+    whole is kept as served when its size is other than the portal lists, with a warning (the listing can lag); one
+    whose length it did not announce is refused then (``unannounced_length``)."""
     with progress_bar(progress, desc=resource.dataset, unit="B", unit_scale=True, leave=False) as bar:
-        sha256, size = fetcher.fetch(resource.url, staged, bar)
+        sha256, size = fetcher.fetch(resource.url, staged, bar, listed_size=resource.portal_size)
     with open(staged, "rb") as handle:
         era = header_era(handle.read(SNIFF_BYTES))
     if resource.portal_size is not None and resource.portal_size != size:

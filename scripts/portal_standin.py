@@ -56,7 +56,18 @@ HTML_INSTEAD_OF_CSV = (
     b"<!DOCTYPE html>\n<html><head><title>Analyze Boston</title></head>"
     b"<body><h1>We'll be back soon</h1><p>The portal is under maintenance.</p></body></html>\n"
 )
-FAULT_KINDS = ("status", "foreign_redirect", "drop", "html", "empty", "lie", "slow", "no_range", "endless")
+FAULT_KINDS = (
+    "status",
+    "foreign_redirect",
+    "drop",
+    "html",
+    "empty",
+    "lie",
+    "slow",
+    "no_range",
+    "endless",
+    "no_length",
+)
 # Where an ``endless`` body stops after all, so that a client with no size cap fails its test instead of filling the
 # disk (far above any cap a test sets, far below a disk).
 ENDLESS_BOUND = 64 * 1024 * 1024
@@ -74,7 +85,8 @@ class Fault:
     ``slow`` (the body in ``chunk``-byte pieces, ``delay`` seconds apart), ``no_range`` (ignore Range),
     ``foreign_redirect`` (the portal's 302 points at ``localhost`` instead of this server's address),
     ``endless`` (status 200 without Content-Length, the file then its rows again and again until the client hangs
-    up, or ``ENDLESS_BOUND`` bytes).
+    up, or ``ENDLESS_BOUND`` bytes), ``no_length`` (no Content-Length and ``Connection: close``, then only the body's
+    first ``at`` bytes, all of it when ``at`` is past its end: a body cut short that ends as a whole one does).
     """
 
     kind: str
@@ -420,7 +432,7 @@ class StandinHandler(BaseHTTPRequestHandler):
         with self.portal._lock:
             self.portal.s3_gets[resource_id] += 1
         fault = self.portal.take_fault(
-            resource_id, ("drop", "html", "empty", "lie", "slow", "no_range", "endless")
+            resource_id, ("drop", "html", "empty", "lie", "slow", "no_range", "endless", "no_length")
         )
         kind = None if fault is None else fault.kind
         if kind == "endless":
@@ -454,15 +466,16 @@ class StandinHandler(BaseHTTPRequestHandler):
         announced = length + (fault.extra if kind == "lie" else 0)
         self.send_response(status)
         self.send_header("Content-Type", "text/csv")
-        self.send_header("Content-Length", str(announced))
+        if kind != "no_length":  # without it, the client can only read until the connection closes
+            self.send_header("Content-Length", str(announced))
         for name, value in headers.items():
             self.send_header(name, value)
-        if kind in ("drop", "lie"):
+        if kind in ("drop", "lie", "no_length"):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         with open(resource.path, "rb") as body:
-            if kind == "drop":
+            if kind in ("drop", "no_length"):
                 body.seek(start)
                 self.wfile.write(body.read(min(fault.at, length)))
             elif kind == "slow":

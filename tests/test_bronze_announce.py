@@ -327,11 +327,13 @@ def test_a_storage_failure_while_staging_is_that_resources_failure(
     fetch = ingestao_bronze.Fetcher.fetch
     fetches: list[str] = []
 
-    def disk_full_on_the_second(self: Any, url: str, destination: str, progress: Any) -> tuple[str, int]:
+    def disk_full_on_the_second(
+        self: Any, url: str, destination: str, progress: Any, **options: Any
+    ) -> tuple[str, int]:
         fetches.append(url)
         if len(fetches) == 2:
             raise StorageError(f"Cannot write the staging file {destination}: No space left on device.")
-        return fetch(self, url, destination, progress)
+        return fetch(self, url, destination, progress, **options)
 
     monkeypatch.setattr(ingestao_bronze.Fetcher, "fetch", disk_full_on_the_second)
 

@@ -353,6 +353,107 @@ def test_a_size_that_differs_from_the_portal_listing_is_logged_and_landed_as_ser
     )
 
 
+def test_a_body_without_a_length_shorter_than_the_portal_lists_is_refused_and_fetched_again(
+    portal: Portal, portal_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No Content-Length and the connection closed half-way looks like a whole body: it landed, torn last row and all,
+    with exit 0, and the next run called it unchanged (the state kept the portal's listing beside the short file)."""
+    rid = portal.resource_id("legacy_2011")
+    portal.inject(rid, Fault("no_length", at=605_858))
+
+    code = ingest(portal_url, tmp_path)
+
+    failed = by_dataset(manifests(tmp_path)[-1])["legacy_2011"]
+    assert code == 1
+    assert failed["status"] == "failed" and failed["key"] is None and failed["sha256"] is None
+    assert failed["error"] == (
+        "the server announced no length and sent 605,858 of the 1,211,717 bytes the portal lists: refused as "
+        "possibly cut short; a re-run tries again"
+    )
+    [line] = failure_lines(caplog)
+    assert line == f"legacy_2011 (311 SERVICE REQUESTS - 2011): {failed['error']}"
+    for dataset in ("new_system", "legacy_2022", "legacy_2015"):
+        assert_landed_faithfully(tmp_path, dataset)
+    assert rid not in state(tmp_path)["resources"]
+    assert_nothing_partial(tmp_path)
+
+    assert ingest(portal_url, tmp_path) == 0  # the next run fetches it again, whole
+    assert_landed_faithfully(tmp_path, "legacy_2011")
+
+
+def test_a_body_without_a_length_longer_than_the_portal_lists_is_refused(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    rid = portal.resource_id("legacy_2022")
+    portal.resource(rid).raw["size"] = 1234
+    portal.inject(rid, Fault("no_length", at=10**9))
+
+    assert ingest(portal_url, tmp_path, "--years", "2022", "--no-new-system") == 1
+
+    assert by_dataset(manifests(tmp_path)[-1])["legacy_2022"]["error"] == (
+        "the server announced no length and sent 47,701 bytes, more than the 1,234 the portal lists: refused as "
+        "nothing shows where the body ends; a re-run tries again"
+    )
+    assert_nothing_partial(tmp_path)
+
+
+def test_a_body_without_a_length_lands_when_it_has_the_size_the_portal_lists(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    portal.inject(portal.resource_id("legacy_2011"), Fault("no_length", at=10**9))
+
+    assert ingest(portal_url, tmp_path, "--years", "2011", "--no-new-system") == 0
+
+    assert_landed_faithfully(tmp_path, "legacy_2011")
+
+
+def test_a_body_without_a_length_lands_as_served_when_the_portal_lists_no_size(
+    portal: Portal, portal_url: str, tmp_path: Path
+) -> None:
+    """Nothing to compare it with (the dataset page lists no size either): landed as served, as before."""
+    rid = portal.resource_id("legacy_2011")
+    portal.resource(rid).raw["size"] = None
+    portal.inject(rid, Fault("no_length", at=605_858))
+
+    assert ingest(portal_url, tmp_path, "--years", "2011", "--no-new-system") == 0
+
+    entry = by_dataset(manifests(tmp_path)[-1])["legacy_2011"]
+    assert entry["status"] == "landed" and entry["bytes"] == 605_858
+    assert (tmp_path / entry["key"]).read_bytes() == SAMPLE_BY_DATASET["legacy_2011"].read_bytes()[:605_858]
+
+
+def test_a_body_without_a_length_resumed_with_a_content_range_total_lands_whole(
+    portal: Portal, portal_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A break the client notices (a reset) is resumed, and the 206's Content-Range total announces the length: the
+    file is checked against it, not against the portal's listing."""
+    import ingestao_bronze
+
+    rid = portal.resource_id("legacy_2011")
+    portal.resource(rid).raw["size"] = 1234  # a stale listing
+    portal.inject(rid, Fault("no_length", at=605_858))
+    opened = ingestao_bronze.Fetcher.open
+
+    def reset_at_the_end_of_the_first_body(self, url: str, start: int, validator: str | None = None):
+        response = opened(self, url, start, validator)
+        if not start:
+            stream = response.raw.stream
+
+            def broken(*args, **kwargs):
+                yield from stream(*args, **kwargs)
+                raise ConnectionResetError("reset by peer")
+
+            monkeypatch.setattr(response.raw, "stream", broken)
+        return response
+
+    monkeypatch.setattr(ingestao_bronze.Fetcher, "open", reset_at_the_end_of_the_first_body)
+
+    assert ingest(portal_url, tmp_path, "--years", "2011", "--no-new-system") == 0
+
+    assert portal.range_starts == [(rid, 605_858)]
+    assert_landed_faithfully(tmp_path, "legacy_2011")
+
+
 # ---------------------------------------------------------------- resume: what a 206 must say
 
 
@@ -719,9 +820,11 @@ def test_the_download_of_a_refused_resource_is_deleted_at_once(
     fetch = ingestao_bronze.Fetcher.fetch
     staged_before_each_fetch: list[list[str]] = []
 
-    def recording_fetch(self: object, url: str, destination: str, progress: object) -> tuple[str, int]:
+    def recording_fetch(
+        self: object, url: str, destination: str, progress: object, **options: object
+    ) -> tuple[str, int]:
         staged_before_each_fetch.append(sorted(os.listdir(os.path.dirname(destination))))
-        return fetch(self, url, destination, progress)
+        return fetch(self, url, destination, progress, **options)
 
     monkeypatch.setattr(ingestao_bronze.Fetcher, "fetch", recording_fetch)
     portal.inject(portal.resource_id("legacy_2022"), fault)

@@ -118,6 +118,23 @@ def test_status_fault_then_success_and_rewrite(portal: Portal, base: str) -> Non
     assert fetch(presigned_url(portal, base, "legacy_2022"))[2] == b"case_enquiry_id,open_dt\n1,2\n"
 
 
+def test_a_no_length_fault_sends_the_first_bytes_without_a_length_then_closes(
+    portal: Portal, base: str
+) -> None:
+    rid = portal.resource_id("legacy_2022")
+    portal.inject(rid, Fault("no_length", at=1000))
+    portal.inject(rid, Fault("no_length", at=10**9))
+    location = presigned_url(portal, base, "legacy_2022")
+    sample = SAMPLE_BY_DATASET["legacy_2022"].read_bytes()
+
+    cut, whole, as_usual = fetch(location), fetch(location), fetch(location)
+
+    assert cut[0] == 200 and "Content-Length" not in cut[1] and cut[1]["Connection"] == "close"
+    assert cut[2] == sample[:1000]  # read until the connection closed: nothing tells it from a whole body
+    assert whole[0] == 200 and "Content-Length" not in whole[1] and whole[2] == sample
+    assert as_usual[1]["Content-Length"] == str(len(sample))
+
+
 def test_unknown_fault_kind_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault("teapot")
