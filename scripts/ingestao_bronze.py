@@ -1320,18 +1320,13 @@ def unique_run_id(store: BronzeStore, started: datetime) -> str:
 def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str, Any]]:
     """One ingest run: discover, land what changed, write manifest then state. Returns (exit code, manifest).
 
-    StorageError when the lake cannot be used; RunLockHeld when another run writes it (a dry run writes nothing and
-    takes no lock); on Ctrl-C what landed so far is announced before it propagates.
+    StorageError when the lake cannot be used, in a dry run too (which checks it as a run does, then writes nothing and
+    takes no lock); RunLockHeld when another run writes it; on Ctrl-C what landed so far is announced before it
+    propagates.
     """
     started = utc_now()
     lake = Lake.from_uri(config.lake)
-    store = open_store(
-        lake,
-        kms_key_id=config.kms_key_id,
-        work_dir=config.work_dir,
-        session=session,
-        check=not config.dry_run,
-    )
+    store = open_store(lake, kms_key_id=config.kms_key_id, work_dir=config.work_dir, session=session)
     run_lock = ExitStack()
     try:
         if not config.dry_run:

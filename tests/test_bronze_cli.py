@@ -203,6 +203,33 @@ def test_lake_that_is_a_file_exits_2(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("lake", "sentence"),
+    [
+        ("lake", "The lake path {tmp}/lake exists and is not a folder."),
+        ("lake/below", "Cannot create the lake folder {tmp}/lake/below: {tmp}/lake is not a folder."),
+    ],
+    ids=["a-file", "under-a-file"],
+)
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["run", "dry-run"])
+def test_a_dry_run_refuses_a_lake_as_a_run_does(
+    portal: Portal, portal_url: str, tmp_path: Path, lake: str, sentence: str, dry_run: list[str]
+) -> None:
+    """A dry run skipped the lake's check: it listed every file as 'would fetch' with exit 0 for a lake no run can
+    write (a missing bucket was exit 2 all the same, found as it read the state)."""
+    (tmp_path / "lake").write_text("not a folder")
+
+    result = run_cli("--portal", portal_url, "--lake", lake, "--quiet", *dry_run, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"ingestao_bronze.py: error: {sentence.format(tmp=tmp_path)}\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["lake"] and (
+        tmp_path / "lake"
+    ).read_text() == "not a folder"
+    assert portal.paths == []  # refused before discovery, as a run is
+
+
 def test_kms_key_on_a_local_lake_exits_2(tmp_path: Path) -> None:
     result = run_cli("--lake", str(tmp_path / "lake"), "--kms-key-id", "alias/x", cwd=tmp_path)
 

@@ -293,15 +293,17 @@ def test_cli_subprocess_lands_into_a_moto_server(portal_url: str, tmp_path: Path
         server.stop()
 
 
-def test_dry_run_against_a_missing_bucket_is_a_configuration_error(
-    s3: Any, portal_url: str, capsys: pytest.CaptureFixture
+def test_dry_run_against_a_missing_bucket_is_the_configuration_error_of_a_run(
+    s3: Any, portal: Portal, portal_url: str, capsys: pytest.CaptureFixture
 ) -> None:
     code = ingest(portal_url, "s3://no-such-bucket/lake", "--dry-run")
 
     assert code == 2
-    assert "Cannot read s3://no-such-bucket/lake/bronze/boston311/_state/resources.json: NoSuchBucket." in (
-        capsys.readouterr().err
-    )
+    assert capsys.readouterr() == (
+        "",
+        "ingestao_bronze.py: error: The bucket no-such-bucket does not exist.\n",
+    )  # the sentence of a run, not of the state it could not read
+    assert portal.paths == []
 
 
 def test_a_bucket_that_refuses_writes_is_a_configuration_error(
