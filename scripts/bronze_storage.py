@@ -129,6 +129,21 @@ def s3_metadata(metadata: dict[str, Any]) -> dict[str, str]:
     return {name: quote(str(value), safe=S3_METADATA_SAFE) for name, value in metadata.items()}
 
 
+def botocore_takes_bucket_name(bucket: str) -> bool:
+    """Whether botocore sends a request for this bucket name at all: it refuses one of other characters than letters,
+    digits, ``.``, ``-`` and ``_`` or over 255 of them (unless an access point ARN) before any request, with two lines
+    quoting its regexes. Its own check, so that a name it takes (an upper-case one from before 2018) is still asked
+    about."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.handlers import validate_bucket_name
+
+    try:
+        validate_bucket_name({"Bucket": bucket})
+    except ParamValidationError:
+        return False
+    return True
+
+
 def sha256_of_file(path: str) -> str:
     """The sha256 hex digest of a local file, read in 1 MiB blocks."""
     digest = hashlib.sha256()

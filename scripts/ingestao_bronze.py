@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, get_type_hints
 from urllib.parse import unquote, urljoin, urlsplit
 
-from bronze_storage import BronzeStore, RunLockHeld, StorageError, open_store
+from bronze_storage import BronzeStore, RunLockHeld, StorageError, botocore_takes_bucket_name, open_store
 from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE, Lake, lake_argument
 
 log = logging.getLogger("ingestao_bronze")
@@ -1587,8 +1587,15 @@ def parse_config(argv: list[str] | None) -> IngestConfig:
         scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/(/?)", lake)
         if scheme and (scheme.group(1) != "s3" or not scheme.group(2)):
             raise UsageError(f"{source} must be a local folder or s3://bucket[/prefix], not {lake!r}.")
-        if lake.startswith("s3://") and not Lake(lake).bucket:
+        bucket = Lake(lake).bucket
+        if lake.startswith("s3://") and not bucket:
             raise UsageError(f"{source} {lake!r} names no bucket (expected s3://bucket[/prefix]).")
+        if bucket and not botocore_takes_bucket_name(bucket):
+            endpoint = "; an endpoint such as host:port goes in $AWS_ENDPOINT_URL" if ":" in bucket else ""
+            raise UsageError(
+                f"{source} names an invalid S3 bucket {bucket!r} (bucket names are 3-63 lower-case letters, digits, "
+                f"dots and hyphens{endpoint})."
+            )
     if not (0 < args.timeout <= MAX_TIMEOUT_SECONDS and 0 < args.connect_timeout <= MAX_TIMEOUT_SECONDS):
         raise UsageError(
             f"--timeout and --connect-timeout must be positive numbers of seconds, at most {MAX_TIMEOUT_SECONDS:,}."

@@ -51,6 +51,16 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
             ["--lake", "s3:/bucket/lake"],
             "--lake must be a local folder or s3://bucket[/prefix], not 's3:/bucket/lake'.",
         ),
+        (  # two lines with botocore's regexes
+            ["--lake", "s3://Bad_Bucket!/x"],
+            "--lake names an invalid S3 bucket 'Bad_Bucket!' (bucket names are 3-63 lower-case letters, digits, "
+            "dots and hyphens).",
+        ),
+        (
+            ["--lake", "s3://b:80/x", "--dry-run"],
+            "--lake names an invalid S3 bucket 'b:80' (bucket names are 3-63 lower-case letters, digits, dots and "
+            "hyphens; an endpoint such as host:port goes in $AWS_ENDPOINT_URL).",
+        ),
         (["--portal", "data.boston.gov"], "--portal must be an http(s) URL like https://data.boston.gov"),
         (
             ["--portal", "http://[::1"],
@@ -118,6 +128,12 @@ def test_bad_usage_exits_2_with_one_sentence(tmp_path: Path, args: list[str], se
         ({"BRONZE_BACKOFF": "-2"}, [], "$BRONZE_BACKOFF must be a non-negative number of seconds, not -2.0."),
         ({"LAKE_ROOT": "gs://bucket/lake"}, [], "$LAKE_ROOT must be a local folder or s3://bucket[/prefix]"),
         (
+            {**OFFLINE_AWS, "LAKE_ROOT": "s3://my bucket/lake"},
+            [],
+            "$LAKE_ROOT names an invalid S3 bucket 'my bucket' (bucket names are 3-63 lower-case letters, digits, "
+            "dots and hyphens).",
+        ),
+        (
             {**OFFLINE_AWS, "AWS_ENDPOINT_URL": "not-a-url"},
             ["--lake", "s3://bucket/lake"],
             "Cannot create an S3 client: Invalid endpoint: not-a-url.",
@@ -128,7 +144,14 @@ def test_bad_usage_exits_2_with_one_sentence(tmp_path: Path, args: list[str], se
             "Cannot create an S3 client: invalid literal for int() with base 10: 'many'.",
         ),
     ],
-    ids=["backoff-not-a-number", "backoff-negative", "lake-root-scheme", "aws-endpoint", "aws-max-attempts"],
+    ids=[
+        "backoff-not-a-number",
+        "backoff-negative",
+        "lake-root-scheme",
+        "lake-root-bucket",
+        "aws-endpoint",
+        "aws-max-attempts",
+    ],
 )
 def test_bad_environment_values_exit_2_with_one_sentence(
     tmp_path: Path, env: dict[str, str], args: list[str], sentence: str

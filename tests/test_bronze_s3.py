@@ -244,6 +244,49 @@ def test_missing_bucket_is_a_configuration_error(
     )
 
 
+@pytest.mark.parametrize(
+    ("lake", "bucket", "endpoint"),
+    [
+        ("s3://Bad_Bucket!/x", "Bad_Bucket!", ""),
+        ("s3://b:80/x", "b:80", "; an endpoint such as host:port goes in $AWS_ENDPOINT_URL"),
+        (f"s3://{'a' * 256}", "a" * 256, ""),
+    ],
+    ids=["characters", "host-and-port", "too-long"],
+)
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["run", "dry-run"])
+def test_an_invalid_bucket_name_is_one_sentence(
+    s3: Any,
+    portal: Portal,
+    portal_url: str,
+    capsys: pytest.CaptureFixture,
+    lake: str,
+    bucket: str,
+    endpoint: str,
+    dry_run: list[str],
+) -> None:
+    """botocore refuses such a name before any request, and its refusal was two lines quoting its regexes."""
+    code = ingest(portal_url, lake, *dry_run)
+
+    assert code == 2
+    assert capsys.readouterr() == (
+        "",
+        f"ingestao_bronze.py: error: --lake names an invalid S3 bucket {bucket!r} (bucket names are 3-63 lower-case "
+        f"letters, digits, dots and hyphens{endpoint}).\n",
+    )
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [S3_BUCKET] and s3_keys(s3) == []
+    assert portal.paths == []
+
+
+def test_a_bucket_name_botocore_takes_is_not_refused_before_s3_answers(
+    s3: Any, portal_url: str, capsys: pytest.CaptureFixture
+) -> None:
+    """Only what botocore refuses is refused: a name S3 no longer gives out (upper case, from before 2018) is asked
+    about, and S3 answers for it."""
+    assert ingest(portal_url, "s3://Old_Bucket/lake") == 2
+
+    assert capsys.readouterr().err == "ingestao_bronze.py: error: The bucket Old_Bucket does not exist.\n"
+
+
 def test_cli_subprocess_lands_into_a_moto_server(portal_url: str, tmp_path: Path) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
