@@ -134,6 +134,15 @@ class ResourceError(Exception):
     """A resource could not be landed (network, refused host, not a valid CSV): one sentence."""
 
 
+class StdoutRefused(Exception):
+    """stdout would not take the run's report (a full disk, a reader gone from the pipe, no stdout at all); ``main``
+    tells it in one sentence, with what the run did."""
+
+    def __init__(self, what: str, reason: str, outcome: str) -> None:
+        super().__init__(what, reason, outcome)
+        self.what, self.reason, self.outcome = what, reason, outcome
+
+
 @dataclass(frozen=True)
 class PortalResource:
     """One CSV resource of the dataset as the portal describes it."""
@@ -659,6 +668,34 @@ def summary_table(entries: list[ManifestEntry]) -> str:
     shrunk = sum(e.shrunk_from_bytes is not None for e in entries)
     lines.append(f"{totals}, shrunk {shrunk}" if shrunk else totals)  # the usual line stays as it always was
     return "\n".join(lines)
+
+
+def report(text: str, what: str, outcome: str) -> None:
+    """Print ``text`` on stdout, flushed now; StdoutRefused (naming ``what`` it is and ``outcome``, what the run did)
+    when stdout will not take it: a full disk (``> /dev/full``), a pipe whose reader is gone (``| head -0``), or no
+    stdout at all (``>&-``: Python's sys.stdout is None, and print writes nothing, silently)."""
+    if sys.stdout is None:
+        raise StdoutRefused(what, "stdout is closed", outcome)
+    try:
+        print(text, flush=True)
+    except OSError as error:  # BrokenPipeError too
+        raise StdoutRefused(what, error.strerror or str(error), outcome) from None
+
+
+def stdout_to_devnull() -> None:
+    """After stdout refused a write, point its file descriptor at the null device (Python's advice for a closed pipe,
+    "Note on SIGPIPE" in the signal module's docs): what is left in its buffer is flushed as the process ends, which
+    would fail again ("Exception ignored … BrokenPipeError", exit 120). Nothing to do for a stdout that is no file
+    (none at all, a test's capture)."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
 
 
 # ---------------------------------------------------------------- HTTP
@@ -1362,7 +1399,8 @@ def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str
                 ) from error
             raise
         store.write_json(BRONZE_STATE, new_state(state, entries, run_id))
-        print(summary_table(entries))
+        table = summary_table(entries)
+        report(table, "the summary", f"the run {table.splitlines()[-1]}, and wrote its manifest and state")
         return (1 if any(e.status == "failed" for e in entries) else 0), manifest
     except KeyboardInterrupt:
         if not config.dry_run:
@@ -1443,18 +1481,19 @@ def land_selection(
 def dry_run_report(
     chosen: list[PortalResource], state: dict[str, Any], max_file_bytes: int
 ) -> dict[str, Any]:
-    """Print what a real run would do, without downloading or writing anything.
+    """Print what a real run would do, without downloading or writing anything (StdoutRefused when stdout will not
+    take it, as ``report`` says).
 
     A resource the portal lists above --max-file-bytes is "would refuse", as a real run refuses it before
     downloading (a size the server announces only when asked is not known here).
     """
+    lines, printed = [], []
     unfinished = state.get(RUN_IN_PROGRESS)
     if unfinished is not None:
-        print(  # a dry run takes no lock: that run may still be going
+        printed.append(  # a dry run takes no lock: that run may still be going
             f"run {unfinished['run_id']} has no manifest yet (it is still running, or it stopped): if it stopped, "
             "the next run announces what it landed"
         )
-    lines = []
     for resource in chosen:
         previous = state["resources"].get(resource.resource_id)
         if unchanged_on_portal(resource, previous):
@@ -1466,9 +1505,11 @@ def dry_run_report(
         lines.append(
             {"dataset": resource.dataset, "name": resource.name, "action": verdict, "url": resource.url}
         )
-        print(
+        printed.append(
             f"{resource.dataset:<14} {verdict:<12} {printable(resource.name)}  {printable(safe_url(resource.url))}"
         )
+    if printed:
+        report("\n".join(printed), "the dry run's report", "nothing was written to the lake")
     return {"dry_run": True, "resources": lines}
 
 
@@ -1487,7 +1528,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Land every Boston 311 CSV of the City's open-data portal, unchanged, in the Bronze layer "
         "of the lake (a local folder or s3://bucket[/prefix]). A re-run lands only what changed.",
         epilog="Exit codes: 0 everything landed or unchanged, 1 some resources failed (the others landed) or "
-        "another run is writing the lake, 2 usage or configuration error, 130 interrupted (Ctrl-C, SIGTERM). "
+        "another run is writing the lake, 2 usage or configuration error (or stdout refused the summary, the run "
+        "done), 130 interrupted (Ctrl-C, SIGTERM). "
         "One run writes a lake at a time; --dry-run takes no lock. Whatever landed is announced as landed in a "
         "manifest (by the next run when this one is killed). "
         "AWS credentials come from the default chain (AWS_PROFILE, environment, instance role).",
@@ -1684,8 +1726,9 @@ def main(argv: list[str] | None = None) -> int:
     -------
     int
         0 when every selected resource is landed or unchanged, 1 when some failed (the others landed) or another
-        run holds the lake's run lock, 2 on a usage or configuration error (one sentence on stderr), 130 when
-        interrupted (Ctrl-C or SIGTERM).
+        run holds the lake's run lock, 2 on a usage or configuration error (one sentence on stderr), or when stdout
+        would not take the summary (the run done: a full disk, a closed pipe), 130 when interrupted (Ctrl-C or
+        SIGTERM).
         Whatever landed is announced as landed in a manifest (docs/bronze.md, "Exit codes").
     """
     try:
@@ -1704,6 +1747,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (UsageError, StorageError) as error:
         print(f"ingestao_bronze.py: error: {error}", file=sys.stderr)
+        return 2
+    except StdoutRefused as refused:
+        stdout_to_devnull()
+        print(
+            f"ingestao_bronze.py: error: Could not write {refused.what} to stdout ({refused.reason}); "
+            f"{refused.outcome}.",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(

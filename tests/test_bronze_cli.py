@@ -9,10 +9,12 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bronze_helpers import SAMPLE_BY_DATASET, cut_short
+from lake import BRONZE_MANIFESTS
 from portal_standin import Portal, serve
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -394,3 +396,93 @@ def test_a_shrunk_reissue_is_a_warning_and_a_count_in_the_cli_output_even_when_q
     [warning] = result.stderr.splitlines()  # --quiet keeps warnings
     assert f" WARNING ingestao_bronze: legacy_2011: the portal's new file has {len(half):,} bytes" in warning
     assert "Silver keeps its earlier rows of cases missing from the new file" in warning
+
+
+# ---------------------------------------------------------------- a stdout that refuses the report
+
+NO_SPACE = "No space left on device"
+
+
+def run_cli_into(stdout: Any, *args: str, cwd: Path, shell_redirect: str = "") -> subprocess.CompletedProcess:
+    """``run_cli`` with stdout given (a file, a pipe's write end), or as a shell's ``shell_redirect`` leaves it;
+    stderr captured."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LAKE_ROOT", "BRONZE_BACKOFF")}
+    command = [sys.executable, str(SCRIPT), *args]
+    if shell_redirect:
+        command = ["/bin/sh", "-c", f'exec "$0" "$@" {shell_redirect}', *command]
+    return subprocess.run(
+        command, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60
+    )
+
+
+def into_dev_full(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        return run_cli_into(full, *args, cwd=cwd)
+
+
+def into_a_closed_pipe(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """As ``… | head -0``: the reader is gone before the first write."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return run_cli_into(write_end, *args, cwd=cwd)
+    finally:
+        os.close(write_end)
+
+
+def with_stdout_closed(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """As ``>&-``: started without a stdout at all (Python's sys.stdout is None; print wrote nothing, silently)."""
+    return run_cli_into(None, *args, cwd=cwd, shell_redirect=">&-")
+
+
+@pytest.mark.parametrize(
+    ("stdout", "reason"),
+    [
+        (into_dev_full, NO_SPACE),
+        (into_a_closed_pipe, "Broken pipe"),
+        (with_stdout_closed, "stdout is closed"),
+    ],
+    ids=["full", "closed-pipe", "closed"],
+)
+def test_a_summary_stdout_refuses_is_one_sentence_and_exit_2_with_the_lake_written(
+    portal_url: str, tmp_path: Path, stdout: Any, reason: str
+) -> None:
+    """`> /dev/full` gave a traceback at the summary's print (exit 1), the lake written as it should be."""
+    lake = tmp_path / "lake"
+
+    result = stdout("--portal", portal_url, "--lake", str(lake), "--quiet", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"ingestao_bronze.py: error: Could not write the summary to stdout ({reason}); the run landed 4, "
+        "unchanged 0, failed 0, and wrote its manifest and state.\n"
+    )  # no traceback, and no "Exception ignored" as Python flushes stdout on the way out
+    assert len(list((lake / BRONZE_MANIFESTS).glob("*.json"))) == 1
+    rerun = run_cli("--portal", portal_url, "--lake", str(lake), "--quiet", cwd=tmp_path)
+    assert rerun.returncode == 0 and rerun.stdout.splitlines()[-1] == "landed 0, unchanged 4, failed 0"
+
+
+@pytest.mark.parametrize(
+    ("stdout", "reason"),
+    [
+        (into_dev_full, NO_SPACE),
+        (into_a_closed_pipe, "Broken pipe"),
+        (with_stdout_closed, "stdout is closed"),
+    ],
+    ids=["full", "closed-pipe", "closed"],
+)
+def test_a_dry_run_report_stdout_refuses_is_one_sentence_and_exit_2(
+    portal_url: str, tmp_path: Path, stdout: Any, reason: str
+) -> None:
+    result = stdout(
+        "--portal", portal_url, "--lake", str(tmp_path / "lake"), "--quiet", "--dry-run", cwd=tmp_path
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"ingestao_bronze.py: error: Could not write the dry run's report to stdout ({reason}); nothing was "
+        "written to the lake.\n"
+    )
+    assert list(tmp_path.iterdir()) == []

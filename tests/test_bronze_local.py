@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -460,6 +463,75 @@ def test_dry_run_after_a_run_tells_unchanged_from_changed(
         "legacy_2015": "unchanged",
         "legacy_2011": "unchanged",
     }
+
+
+class RefusingStdout(io.StringIO):
+    """A stdout every write to which fails with ``error`` (a full disk, a reader gone from the pipe)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__()
+        self.error = error
+
+    def write(self, text: str) -> int:
+        raise self.error
+
+
+REFUSING_STDOUTS = [
+    (lambda: RefusingStdout(OSError(errno.ENOSPC, "No space left on device")), "No space left on device"),
+    (lambda: RefusingStdout(BrokenPipeError(errno.EPIPE, "Broken pipe")), "Broken pipe"),
+    (lambda: None, "stdout is closed"),  # what Python makes of a process started with stdout closed
+]
+
+
+@pytest.mark.parametrize(("stdout", "reason"), REFUSING_STDOUTS, ids=["full", "broken-pipe", "closed"])
+def test_a_summary_stdout_refuses_is_one_sentence_and_exit_2_after_the_lake_is_written(
+    portal_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    stdout: Any,
+    reason: str,
+) -> None:
+    """The summary's print raised OSError out of main (a traceback, exit 1); the lake was written all the same."""
+    lake = tmp_path / "lake"
+    monkeypatch.setattr(sys, "stdout", stdout())
+
+    code = ingest(portal_url, lake, "--years", "2022", "--no-new-system")
+
+    monkeypatch.undo()
+    assert code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"ingestao_bronze.py: error: Could not write the summary to stdout ({reason}); the run landed 1, "
+        "unchanged 0, failed 0, and wrote its manifest and state."
+    )
+    [manifest] = manifests(lake)
+    assert by_dataset(manifest)["legacy_2022"]["status"] == "landed"
+    assert set(state(lake)["resources"]) == {e["resource_id"] for e in manifest["resources"]}
+    assert "run_in_progress" not in state(lake)
+    assert not (lake / "bronze/boston311/_staging").exists()
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0  # the run lock was let go
+
+
+@pytest.mark.parametrize(("stdout", "reason"), REFUSING_STDOUTS, ids=["full", "broken-pipe", "closed"])
+def test_a_dry_run_report_stdout_refuses_is_one_sentence_and_exit_2(
+    portal_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    stdout: Any,
+    reason: str,
+) -> None:
+    monkeypatch.setattr(sys, "stdout", stdout())
+
+    code = ingest(portal_url, tmp_path / "lake", "--dry-run")
+
+    monkeypatch.undo()
+    assert code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"ingestao_bronze.py: error: Could not write the dry run's report to stdout ({reason}); nothing was "
+        "written to the lake."
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_summary_table_counts(portal_url: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
