@@ -394,6 +394,7 @@ PAGE = """<!DOCTYPE html>
   .chart.spark { height: 70px; }
   .chart.tall { height: 440px; }
   .empty { color: #616e7c; font-style: italic; }
+  .grid > .empty { grid-column: 1 / -1; }  /* the whole row, not one of twelve columns */
   footer { padding: 8px 24px 24px; font-size: 12px; color: #616e7c; }
   details.numbers { margin-top: 4px; font-size: 12px; }
   details.numbers summary { cursor: pointer; color: #1f5f99; width: max-content; }
@@ -947,13 +948,15 @@ SCRIPT = r"""
       { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearLabels, line: { color: BLUE },
         hovertemplate: "%{x}: %{y:,} enquiries<extra></extra>", y: yearOpened },
       { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearLabels, yaxis: "y2",
-        line: { color: ORANGE, dash: "dot" }, hovertemplate: "%{x}: %{y:.1f} days on average<extra></extra>",
-        y: yearDelay }],
+        line: { color: ORANGE, dash: "dot" }, marker: { symbol: "diamond", size: 9 },
+        hovertemplate: "%{x}: %{y:.1f} days on average<extra></extra>", y: yearDelay }],
       { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category", automargin: true },
         yaxis: { title: { text: "enquiries" }, rangemode: "tozero" },
-        // ticks of its own (plotly.js syncs an overlaying axis to the other's gridlines: 0.18, 0.36 … days)
-        yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", rangemode: "tozero",
-                  tickmode: "auto", showgrid: false },
+        // ticks of its own (plotly.js syncs an overlaying axis to the other's gridlines: 0.18, 0.36 … days), and
+        // more room above its top than the enquiries' axis has: each axis ranged to its own top put both series'
+        // highest points on one pixel (a single year's two points always), the delay's marker hiding the other
+        yaxis2: { title: { text: "days" }, overlaying: "y", side: "right", showgrid: false, tickmode: "auto",
+                  range: [0, 1.45 * Math.max.apply(null, yearDelay.concat([1e-9]))] },
         margin: { l: 60, r: 60, t: 30, b: 40 } });
     describe("chart-yearly", "Enquiries per year, " + range + ": " + extremes(yearLabels, yearOpened, fmtInt) +
       "; average delay: " + extremes(yearLabels, yearDelay, function (v) { return fmt1(v) + " days"; }),
@@ -1169,6 +1172,9 @@ SCRIPT = r"""
     });
     // the legends move under the plots, the bar charts' names above their bars, or back
     NARROW.addEventListener("change", function () { renderManagement(); renderAnalytics(); });
+  }
+
+  function setUpTabs() {
     // The WAI-ARIA tabs pattern: the selected tab alone is in the Tab order (roving tabindex); Left/Right
     // move to the previous/next tab (wrapping), Home/End to the first/last, and select it as they go.
     var tabs = Array.prototype.slice.call(document.querySelectorAll("nav.tabs [role=tab]"));
@@ -1209,6 +1215,7 @@ SCRIPT = r"""
     });
   });
 
+  setUpTabs();  // an empty lake's page has both sheets too, each saying so
   if (!MONTHS.length) {
     document.querySelectorAll(".sheet .grid").forEach(function (grid) {
       grid.innerHTML = '<p class="empty">No Gold data in this lake yet: run the pipeline, then rebuild the dashboard.</p>';

@@ -865,6 +865,29 @@ def test_a_reversed_period_is_read_and_shown_the_right_way_round(loaded: Page) -
 
 
 @pytest.mark.browser
+def test_a_single_years_enquiries_and_delay_are_two_points_apart(loaded: Page) -> None:
+    """Each axis ranged to its own top put a single year's two points on one pixel: only the delay showed."""
+    page = loaded.page
+    before = [
+        page.eval_on_selector(f"#control-period-{end}", "s => s.selectedIndex") for end in ("from", "to")
+    ]
+    page.select_option("#control-period-from", label="Jan 2024")
+    page.select_option("#control-period-to", label="Feb 2024")
+    try:
+        enquiries, delay = page.evaluate(
+            """() => {
+              const chart = document.getElementById("chart-yearly"), layout = chart._fullLayout;
+              return [layout.yaxis.l2p(chart.data[0].y[0]), layout.yaxis2.l2p(chart.data[1].y[0])];
+            }"""
+        )
+        assert page.evaluate('() => document.getElementById("chart-yearly").data[0].x') == ["2024 (Jan–Feb)"]
+        assert abs(enquiries - delay) > 20  # pixels
+    finally:
+        page.select_option("#control-period-from", index=before[0])
+        page.select_option("#control-period-to", index=before[1])
+
+
+@pytest.mark.browser
 def test_every_chart_the_opening_period_filters_names_it(loaded: Page) -> None:
     # The yearly lines sum only the period's months, and their title did not say so: on the demo lake 2026 read
     # 1,075 (January, the default period's last month) beside the 1,339 requests of 2026 in the lake.
@@ -1784,11 +1807,23 @@ def test_an_empty_lake_says_so_without_errors(browser: object, tmp_path: Path) -
         dashboard.build_dashboard(str(tmp_path / "lake.duckdb"), str(tmp_path / "dashboard" / "index.html"))
     )
     loaded_page = open_dashboard(browser, html, ready="p.empty")
+    page = loaded_page.page
     try:
-        assert "No Gold data in this lake yet" in loaded_page.page.inner_text("#sheet-management")
+        assert "No Gold data in this lake yet" in page.inner_text("#sheet-management")
+        # the sentence spans its sheet (it was squeezed into one of twelve columns, 98 px wide, six lines high)
+        widths = page.evaluate(
+            "() => [document.querySelector('#sheet-management p.empty').getBoundingClientRect().width,"
+            " document.querySelector('#sheet-management .grid').getBoundingClientRect().width]"
+        )
+        assert widths[0] == pytest.approx(widths[1], abs=1)
+        # and the tabs work (they did nothing)
+        page.click("nav.tabs [aria-controls=sheet-analytics]")
+        assert page.get_attribute("nav.tabs [aria-controls=sheet-analytics]", "aria-selected") == "true"
+        assert "No Gold data in this lake yet" in page.inner_text("#sheet-analytics")
+        assert page.is_hidden("#sheet-management")
         assert loaded_page.errors == []
     finally:
-        loaded_page.page.close()
+        page.close()
 
 
 if __name__ == "__main__":
