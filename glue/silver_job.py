@@ -1090,16 +1090,14 @@ class LakeFiles:
         fs, hadoop_path = self._fs(root)
         return [s.getPath().getName() for s in fs.listStatus(hadoop_path) if s.isDirectory()]
 
-    def first_line(self, path: str) -> str:
-        """The first line of a text file ("" when empty)."""
+    def head(self, path: str, size: int) -> bytes:
+        """A file's first ``size`` bytes (all of a shorter file)."""
         fs, hadoop_path = self._fs(path)
         stream = fs.open(hadoop_path)
         try:
-            reader = self.jvm.java.io.BufferedReader(self.jvm.java.io.InputStreamReader(stream, "UTF-8"))
-            line = reader.readLine()
+            return bytes(stream.readNBytes(size))
         finally:
             stream.close()
-        return (line or "").lstrip("\ufeff")
 
     def read_text(self, path: str) -> str:
         """A whole (small) text file."""
@@ -1381,6 +1379,30 @@ def bookmarked_bronze_objects(glue_context, bronze_path: str) -> set[str]:
     return {suffix for row in landed if (suffix := bronze_suffix(row["key"] or ""))}
 
 
+# How much of a Bronze file the plan reads for its header and its encoding: a 311 header is under 1 KB, so a first
+# line longer than this is no header (a file without line ends was read whole into the driver, which ran out of memory)
+HEAD_BYTES = 1 << 20
+LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def first_line(head: bytes) -> str:
+    """The first line of a file's first bytes (its line end CRLF, CR or LF), as UTF-8 text without a byte-order mark;
+    bytes that are no UTF-8 read as U+FFFD, as Spark's reader reads them."""
+    return LINE_END.split(head, maxsplit=1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def not_utf8(head: bytes, size: int) -> str | None:
+    """Where a file's first bytes stop being UTF-8 (``byte 0xe1 at offset 1,204``), None while they are: a character
+    cut by the end of ``head`` in a longer file is no problem."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data" and len(head) < size:
+            return None
+        return f"byte {head[error.start]:#04x} at offset {error.start:,}"
+    return None
+
+
 def plan_bronze_files(
     files: LakeFiles,
     bronze_path: str,
@@ -1459,12 +1481,24 @@ def plan_bronze_files(
             continue
         header, era = [], "empty"  # only a 0-byte file is empty
         if entry["size"]:
-            line = files.first_line(entry["path"])
+            head = files.head(entry["path"], HEAD_BYTES)
+            problem = not_utf8(head, entry["size"])
+            if problem:
+                log.warning(
+                    "The Bronze file %s is not UTF-8 (%s): Silver reads it as UTF-8, so its characters outside ASCII "
+                    "become U+FFFD (\ufffd); save it as UTF-8 to keep them.",
+                    suffix,
+                    problem,
+                )
+            line = first_line(head)
             if not line.strip():
                 raise SilverError(
                     f"The Bronze file {suffix} is not empty but its first line is blank (no header); Silver refuses it."
                 )
-            header = next(csv.reader(io.StringIO(line)), [])
+            try:
+                header = next(csv.reader(io.StringIO(line)), [])
+            except csv.Error:  # a name longer than the csv module takes (128 KB): no header of any era
+                header = []
             era = recognise_era(header)
             if era is None:
                 raise SilverError(

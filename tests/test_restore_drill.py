@@ -199,8 +199,10 @@ class S3Files:
     def read_text(self, path: str) -> str:
         return self.s3.get_object(Bucket=BUCKET, Key=self._key(path))["Body"].read().decode()
 
-    def first_line(self, path: str) -> str:
-        return self.read_text(path).splitlines()[0].lstrip("\ufeff")
+    def head(self, path: str, size: int) -> bytes:
+        return self.s3.get_object(Bucket=BUCKET, Key=self._key(path), Range=f"bytes=0-{size - 1}")[
+            "Body"
+        ].read()
 
     def write_text(self, path: str, text: str) -> None:
         self.s3.put_object(Bucket=BUCKET, Key=self._key(path), Body=text.encode())

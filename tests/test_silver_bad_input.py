@@ -750,6 +750,58 @@ def test_the_lock_holds_a_file_uri_and_leaves_a_folder_the_run_did_not_make(tmp_
     assert silver.is_dir()
 
 
+@pytest.mark.parametrize(
+    ("head", "line"),
+    [
+        (b"a,b\r\n1,2", "a,b"),
+        (b"a,b\r1,2", "a,b"),  # CR alone ends a line too
+        (b"\xef\xbb\xbfa,b\n1,2", "a,b"),  # the byte-order mark is no part of the first name
+        (b"a,b", "a,b"),
+        (b"", ""),
+        (b"caf\xe9,b\n", "caf\ufffd,b"),  # Latin-1, as Spark's reader reads it
+    ],
+)
+def test_the_first_line_is_read_from_the_files_first_bytes(head: bytes, line: str):
+    assert silver_job.first_line(head) == line
+
+
+def test_bytes_that_are_no_utf8_are_told_where():
+    assert silver_job.not_utf8("Cáse Ñoño".encode(), 100) is None
+    assert silver_job.not_utf8("Cáse Ñoño".encode("latin-1"), 100) == "byte 0xe1 at offset 1"
+    cut = "é".encode()[:1]
+    assert silver_job.not_utf8(b"x" + cut, 100) is None  # the head ends inside a character of a longer file
+    assert silver_job.not_utf8(b"x" + cut, 2) == "byte 0xc3 at offset 1"  # the file itself does
+
+
+def test_a_latin1_bronze_file_is_read_with_a_warning_that_says_so(spark, tmp_path: Path, caplog):
+    """Its accented letters became U+FFFD in Silver, without a word."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    row = legacy29_row("101004100001", "2022-01-19 11:18:00", case_title="Cáse Ñoño")
+    land(bronze, "legacy_2022", "2026-11-25", "f.csv", csv_text(LEGACY29_HEADER, [row]).encode("latin-1"))
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert report["totals"]["rows_written"] == 1
+    offset = csv_text(LEGACY29_HEADER, [row]).encode("latin-1").index(b"\xe1")
+    assert (
+        f"The Bronze file dataset=legacy_2022/ingest_date=2026-11-25/f.csv is not UTF-8 (byte 0xe1 at offset "
+        f"{offset:,}): Silver reads it as UTF-8, so its characters outside ASCII become U+FFFD (\ufffd); save it as "
+        "UTF-8 to keep them." in caplog.text
+    )
+
+
+def test_a_file_whose_first_line_is_longer_than_any_header_is_refused_without_reading_it_whole(
+    spark, tmp_path
+):
+    """A file without line ends was read whole into the driver: 'Spark ran out of memory' for a 1.5 GB one."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land(bronze, "legacy_2022", "2026-11-25", "f.csv", b"x" * (silver_job.HEAD_BYTES + 10))
+
+    with pytest.raises(silver_job.SilverError, match="has an unknown header"):
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+
 def test_a_bronze_path_one_level_too_high_is_refused_not_read_as_nothing_new(spark, tmp_path: Path):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
