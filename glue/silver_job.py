@@ -2451,9 +2451,8 @@ def one_line(error: BaseException) -> str:
     type when it has no text."""
     text = str(error.java_exception) if isinstance(error, Py4JJavaError) else str(error)
     lines = text.strip().splitlines() or [type(error).__name__]
-    if lines[0].endswith(
-        ":"
-    ):  # a list follows: Spark's "Conflicting directory structures detected. Suspicious paths:"
+    # a line announcing a list: Spark's "Conflicting directory structures detected. Suspicious paths:"
+    if lines[0].endswith(":"):
         listed = [line.strip() for line in itertools.takewhile(str.strip, lines[1:4])]
         return f"{lines[0]} {', '.join(listed)}"[:400]
     return lines[0][:300]

@@ -437,7 +437,8 @@ def with_stdout_closed(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return run_cli_into(None, *args, cwd=cwd, shell_redirect=">&-")
 
 
-@pytest.mark.parametrize(
+# The ways a stdout refuses the report, and the reason the sentence gives for each
+REFUSING_STDOUTS = pytest.mark.parametrize(
     ("stdout", "reason"),
     [
         (into_dev_full, NO_SPACE),
@@ -446,6 +447,9 @@ def with_stdout_closed(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     ],
     ids=["full", "closed-pipe", "closed"],
 )
+
+
+@REFUSING_STDOUTS
 def test_a_summary_stdout_refuses_is_one_sentence_and_exit_2_with_the_lake_written(
     portal_url: str, tmp_path: Path, stdout: Any, reason: str
 ) -> None:
@@ -464,15 +468,7 @@ def test_a_summary_stdout_refuses_is_one_sentence_and_exit_2_with_the_lake_writt
     assert rerun.returncode == 0 and rerun.stdout.splitlines()[-1] == "landed 0, unchanged 4, failed 0"
 
 
-@pytest.mark.parametrize(
-    ("stdout", "reason"),
-    [
-        (into_dev_full, NO_SPACE),
-        (into_a_closed_pipe, "Broken pipe"),
-        (with_stdout_closed, "stdout is closed"),
-    ],
-    ids=["full", "closed-pipe", "closed"],
-)
+@REFUSING_STDOUTS
 def test_a_dry_run_report_stdout_refuses_is_one_sentence_and_exit_2(
     portal_url: str, tmp_path: Path, stdout: Any, reason: str
 ) -> None:
