@@ -1423,9 +1423,8 @@ def plan_bronze_files(
     if files.is_file(bronze_path):
         raise SilverError(f"The Bronze path {bronze_path} is a file; give the folder the ingest lands in.")
     folders = files.list_dirs(bronze_path)
-    if not any(
-        folder.startswith("dataset=") for folder in folders
-    ):  # a path one level too high read nothing new
+    # a path one level too high read "nothing new", every run
+    if not any(folder.startswith("dataset=") for folder in folders):
         below = [
             f"{bronze_path.rstrip('/')}/{folder}"
             for folder in folders
@@ -1520,12 +1519,12 @@ def plan_bronze_files(
 
 
 def is_date(text: str) -> bool:
-    """True for a calendar date written YYYY-MM-DD (2026-02-30 is none)."""
+    """True for a calendar date written YYYY-MM-DD (2026-02-30 and 2026-1-5 are none)."""
     try:
         datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
         return False
-    return True
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII))
 
 
 def ingest_time_of_object(suffix: str, modified: int) -> tuple[str, str]:
@@ -1536,7 +1535,7 @@ def ingest_time_of_object(suffix: str, modified: int) -> tuple[str, str]:
     copied or restored Bronze) the folder's ``ingest_date`` at 00:00 UTC.
     """
     ingest_date = re.search(r"ingest_date=([^/]+)", suffix).group(1)
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ingest_date, re.ASCII) or not is_date(ingest_date):
+    if not is_date(ingest_date):
         # its rows were written with no ingested_at, which won every dedupe, and a report time of "latestT00:00:00Z"
         raise SilverError(
             f"The Bronze object {suffix} lies under ingest_date={ingest_date}, which is no date (YYYY-MM-DD); Bronze "
@@ -1718,15 +1717,15 @@ def read_mapping_file(path: str, columns: tuple[str, ...]) -> list[dict]:
             raise SilverError(f"The mapping file {path} line {number}: is_closed must be true or false.")
     # A value is looked up case and surrounding spaces aside (departments.csv per kind): one given twice was mapped
     # by its last line, silently (a second "CLOSED,false" made every Closed case open).
-    first_line: dict[tuple[str, str], int] = {}
+    mapped_on: dict[tuple[str, str], int] = {}  # the line each value is mapped on
     for number, line in enumerate(lines, start=2):
         key = (line.get("kind", ""), line["value"].strip().lower())
-        if key in first_line:
+        if key in mapped_on:
             raise SilverError(
-                f"The mapping file {path} maps {line['value'].strip()!r} on lines {first_line[key]} and {number} "
+                f"The mapping file {path} maps {line['value'].strip()!r} on lines {mapped_on[key]} and {number} "
                 "(case and surrounding spaces aside): keep one."
             )
-        first_line[key] = number
+        mapped_on[key] = number
     return lines
 
 
