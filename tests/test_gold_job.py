@@ -967,8 +967,25 @@ def test_gold_beside_silver_under_a_like_name_is_no_overlap(tmp_path):
     assert gold_job.overlapping_paths_problem("s3://lake/silver", "s3://lake-gold/silver") is None
 
 
-@pytest.mark.parametrize("copy", ["open_month=01", "open_month=1 copy"])
-def test_a_copied_silver_month_folder_is_refused_not_counted_twice(spark, tmp_path, capsys, copy):
+@pytest.mark.parametrize(
+    ("folder", "copy"),
+    [
+        ("open_year=2022", False),
+        ("open_month=1", False),
+        ("open_month=12", False),
+        ("open_month=01", True),
+        ("open_month=1 copy", True),
+        ("open_month=13", True),
+        ("open_year=22", True),
+        ("backup", False),  # not named like a month: Spark's own refusal of the layout names it
+    ],
+)
+def test_a_folder_named_like_a_month_but_not_as_silver_writes_one_is_a_copy(folder, copy):
+    assert bool(gold_job.SILVER_FOLDER_COPY.fullmatch(folder)) is copy
+
+
+def test_a_copied_silver_month_folder_is_refused_not_counted_twice(spark, tmp_path, capsys):
+    copy = "open_month=01"
     silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
     write_silver(spark, silver_path, three_years_of_requests())
     assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
