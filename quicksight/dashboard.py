@@ -948,7 +948,8 @@ SCRIPT = r"""
       { type: "scatter", mode: "lines+markers", name: "Enquiries", x: yearLabels, line: { color: BLUE },
         hovertemplate: "%{x}: %{y:,} enquiries<extra></extra>", y: yearOpened },
       { type: "scatter", mode: "lines+markers", name: "Average delay (days)", x: yearLabels, yaxis: "y2",
-        line: { color: ORANGE, dash: "dot" }, marker: { symbol: "diamond", size: 9 },
+        // open diamonds: this trace's axis is drawn above the enquiries', and a filled marker hid a dot it met
+        line: { color: ORANGE, dash: "dot" }, marker: { symbol: "diamond-open", size: 11, line: { width: 2 } },
         hovertemplate: "%{x}: %{y:.1f} days on average<extra></extra>", y: yearDelay }],
       { showlegend: true, legend: { orientation: "h", y: 1.12 }, xaxis: { type: "category", automargin: true },
         yaxis: { title: { text: "enquiries" }, rangemode: "tozero" },
