@@ -1853,10 +1853,38 @@ def literal(path: str) -> str:
     return GLOB_CHARACTERS.sub(r"\\\g<0>", path)
 
 
+# The folders Silver writes under its table, one per month (the month without a leading zero, as Athena's projection
+# reads it); names starting with _ or . are Spark's and Hadoop's own, which Spark's reader skips
+YEAR_FOLDER = re.compile(r"open_year=\d{4}", re.ASCII)
+MONTH_FOLDER = re.compile(r"open_month=(?:[1-9]|1[0-2])", re.ASCII)
+
+
+def foreign_folder(files: LakeFiles, table_path: str) -> str | None:
+    """The first folder under the Silver table that Silver does not write (``open_year=2022/open_month=01``, a copy
+    Spark reads as more rows of January; ``backup``), relative to the table; None when there is none."""
+    for year in files.list_dirs(table_path):
+        if year.startswith(("_", ".")):
+            continue
+        if not YEAR_FOLDER.fullmatch(year):
+            return year
+        for month in files.list_dirs(f"{table_path}/{year}"):
+            if not month.startswith(("_", ".")) and not MONTH_FOLDER.fullmatch(month):
+                return f"{year}/{month}"
+    return None
+
+
 def existing_silver_keys(spark: SparkSession, table_path: str, files: LakeFiles) -> DataFrame | None:
-    """The current Silver table's dedupe keys and partitions, or None when there is no table yet."""
+    """The current Silver table's dedupe keys and partitions, or None when there is no table yet; SilverError when
+    the table holds a folder Silver does not write (``foreign_folder``)."""
     if not any(name.startswith("open_year=") for name in files.list_dirs(table_path)):
         return None
+    foreign = foreign_folder(files, table_path)
+    if foreign:
+        raise SilverError(
+            f"The Silver table at {table_path} holds a folder {foreign}, which Silver does not write (open_year=YYYY/"
+            "open_month=M, without a leading zero): a copy or a backup there is read as more rows; move it out of "
+            "the table, then run Silver again."
+        )
     return spark.read.parquet(literal(table_path)).select(
         "case_id", "ingested_at", "source_file", *PARTITION_COLUMNS
     )

@@ -835,6 +835,31 @@ def test_a_bronze_object_under_an_ingest_date_that_is_no_date_is_refused(
     assert not silver.exists()
 
 
+@pytest.mark.parametrize("copy", ["open_year=2022/open_month=01", "backup"])
+def test_a_folder_silver_does_not_write_in_its_table_is_refused_not_read_as_more_rows(
+    spark, tmp_path: Path, copy
+):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+    table = silver / "service_requests"
+    shutil.copytree(
+        table / "open_year=2022" / "open_month=1", table / copy
+    )  # Spark reads 01 as January again
+    before = sorted(str(p.relative_to(silver)) for p in silver.rglob("*"))
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100002", "2022-01-21 10:00:00")])
+
+    with pytest.raises(silver_job.SilverError) as refused:
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert str(refused.value) == (
+        f"The Silver table at {table} holds a folder {copy}, which Silver does not write (open_year=YYYY/"
+        "open_month=M, without a leading zero): a copy or a backup there is read as more rows; move it out of the "
+        "table, then run Silver again."
+    )
+    assert sorted(str(p.relative_to(silver)) for p in silver.rglob("*")) == before
+
+
 def test_a_parquet_file_of_another_table_in_a_silver_month_is_refused_not_kept_as_empty_cases(
     spark, tmp_path: Path
 ):
