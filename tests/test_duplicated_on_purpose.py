@@ -46,6 +46,17 @@ def test_the_two_jobs_hold_the_same_constants(name):
     assert getattr(silver_job, name) == getattr(gold_job, name), name
 
 
+@pytest.mark.parametrize(
+    "folder",
+    ["open_year=2022", "open_year=22", "open_year=20222", "open_month=1", "open_month=12", "open_month=01",
+     "open_month=13", "open_month=0", "open_month=1 copy", "open_year=2022 (1)"],
+)  # fmt: skip
+def test_the_two_jobs_tell_silvers_month_folders_alike(folder):
+    """Silver's folder names, declared in each job: Silver's table check and Gold's copied-month check."""
+    pattern = silver_job.YEAR_FOLDER if folder.startswith("open_year=") else silver_job.MONTH_FOLDER
+    assert bool(pattern.fullmatch(folder)) is not bool(gold_job.SILVER_FOLDER_COPY.fullmatch(folder))
+
+
 class JavaError(Py4JJavaError):
     """A Py4JJavaError carrying Java's text without a JVM behind it."""
 
