@@ -1189,7 +1189,9 @@ def comparable_path(uri: str) -> str:
     if local is not None:
         return os.path.join(os.path.realpath(local), "")
     parsed = urlparse(uri)
-    return f"{parsed.scheme}://{parsed.netloc}{posixpath.normpath('/' + parsed.path)}".rstrip("/") + "/"
+    # repeated slashes are one to Hadoop (s3://b//lake is s3://b/lake); posixpath keeps a leading "//"
+    path = posixpath.normpath(re.sub("/+", "/", "/" + parsed.path))
+    return f"{parsed.scheme}://{parsed.netloc}{path}".rstrip("/") + "/"
 
 
 def overlapping_paths_problem(silver_path: str, gold_path: str) -> str | None:

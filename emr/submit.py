@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import posixpath
 import re
 import sys
 from collections.abc import Mapping
@@ -107,10 +108,18 @@ def serverless_request(
     return render(definition, values)
 
 
+def s3_folder(uri: str) -> str:
+    """An s3:// URI as the folder Hadoop reads it, to compare with another: repeated slashes, ``.`` and ``..``
+    resolved, no trailing slash (``s3://b/lake//gold/`` is ``s3://b/lake/gold``: a lake root given with a trailing
+    slash, then ``$LAKE/gold``)."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return f"s3://{bucket}{posixpath.normpath(re.sub('/+', '/', '/' + key))}".rstrip("/")
+
+
 def writes_gold_path(arguments: list[str], gold_path: str) -> bool:
-    """True when a spark-submit argument list runs the Gold job on gold_path (a trailing slash aside)."""
+    """True when a spark-submit argument list runs the Gold job on gold_path (as the same folder, ``s3_folder``)."""
     return any(
-        name == "--gold_path" and value.rstrip("/") == gold_path.rstrip("/")
+        name == "--gold_path" and s3_folder(value) == s3_folder(gold_path)
         for name, value in pairwise(arguments)
     )
 
@@ -158,12 +167,9 @@ def aws_client(service: str, session: boto3.Session | None = None, region: str |
     return (session or boto3.Session()).client(service, region_name=region, config=config)
 
 
-def submit_step(
-    request: dict, gold_path: str, session: boto3.Session | None = None, region: str | None = None
-) -> str:
-    """Add the step to the cluster; return the step id. GoldRunActive when a step on the cluster still writes
-    the same Gold path."""
-    emr = aws_client("emr", session, region)
+def submit_step(request: dict, gold_path: str, emr: Any) -> str:
+    """Add the step to the cluster with an EMR client; return the step id. GoldRunActive when a step on the cluster
+    still writes the same Gold path."""
     cluster = request["JobFlowId"]
     active = active_gold_steps(emr, cluster, gold_path)
     if active:
@@ -176,12 +182,10 @@ def submit_step(
     return emr.add_job_flow_steps(**request)["StepIds"][0]
 
 
-def submit_serverless(
-    request: dict, gold_path: str, session: boto3.Session | None = None, region: str | None = None
-) -> str:
-    """Start the job run; return the job run id. GoldRunActive when a job run of the application still writes
-    the same Gold path. boto3 adds the clientToken, so its own retries of this call are idempotent."""
-    emr_serverless = aws_client("emr-serverless", session, region)
+def submit_serverless(request: dict, gold_path: str, emr_serverless: Any) -> str:
+    """Start the job run with an EMR Serverless client; return the job run id. GoldRunActive when a job run of the
+    application still writes the same Gold path. boto3 adds the clientToken, so its own retries of this call are
+    idempotent."""
     application_id = request["applicationId"]
     active = active_gold_job_runs(emr_serverless, application_id, gold_path)
     if active:
@@ -222,6 +226,26 @@ def region_argument(value: str) -> str:
     return value
 
 
+def application_id_argument(value: str) -> str:
+    """An argparse type: an EMR Serverless application id such as 00fabcdexample (1-64 lower-case letters and
+    digits)."""
+    if not re.fullmatch(r"[0-9a-z]{1,64}", value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an EMR Serverless application id like 00fabcdexample"
+        )
+    return value
+
+
+def profile_argument(value: str) -> str:
+    """An argparse type: a named AWS profile, not blank (an unset variable would fall back to the default chain's
+    account)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty (an unset variable?): name a profile, or leave --profile out"
+        )
+    return value
+
+
 def role_arn_argument(value: str) -> str:
     """An argparse type: an IAM role ARN."""
     if not ROLE_ARN.match(value):
@@ -241,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     step.add_argument("--cluster-id", type=cluster_id_argument, required=True)
     step.add_argument("--action-on-failure", choices=ACTIONS_ON_FAILURE, default="CONTINUE")
     serverless = commands.add_parser("serverless", help="start the Gold job on an EMR Serverless application")
-    serverless.add_argument("--application-id", required=True)
+    serverless.add_argument("--application-id", type=application_id_argument, required=True)
     serverless.add_argument("--execution-role-arn", type=role_arn_argument, required=True)
     serverless.add_argument(
         "--log-uri", type=s3_uri_argument, default=None, help="S3 prefix for the driver/executor logs"
@@ -259,7 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--region", type=region_argument, default=None, help="AWS region (default: the boto3 chain)"
         )
-        command.add_argument("--profile", default=None, help="named AWS profile (default: the boto3 chain)")
+        command.add_argument(
+            "--profile",
+            type=profile_argument,
+            default=None,
+            help="named AWS profile (default: the boto3 chain)",
+        )
         command.add_argument("--dry-run", action="store_true", help="print the request instead of sending it")
     return parser
 
@@ -268,7 +297,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    silver, gold = args.silver_path.rstrip("/"), args.gold_path.rstrip("/")
+    silver, gold = s3_folder(args.silver_path), s3_folder(args.gold_path)
     if silver == gold or gold.startswith(silver + "/") or silver.startswith(gold + "/"):
         parser.error("--gold-path must be apart from --silver-path (Gold replaces its tables under it)")
     return args
@@ -276,7 +305,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Render the request and send it; 0 on success, 1 when AWS refuses or a Gold run on the same Gold path is
-    not finished yet, 2 on bad usage.
+    not finished yet, 2 on bad usage (a profile that does not exist, no region), 130 when interrupted (Ctrl-C).
 
     Parameters
     ----------
@@ -301,25 +330,50 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(json.dumps(request, indent=2))
         return 0
-    try:
-        session = boto3.Session(profile_name=args.profile) if args.profile else None
-    except BotoCoreError as error:  # ProfileNotFound: a usage error, as in quicksight/deploy.py
-        print(f"submit.py: cannot open an AWS session: {str(error).rstrip('.')}.", file=sys.stderr)
+    service = "emr" if args.command == "step" else "emr-serverless"
+    try:  # a profile that does not exist (--profile or AWS_PROFILE), no region: a usage error, as in deploy.py
+        client = aws_client(service, boto3.Session(profile_name=args.profile), args.region)
+    except BotoCoreError as error:
+        print(f"submit.py: cannot open an AWS session: {one_line(str(error))}.", file=sys.stderr)
         return 2
     try:
         if args.command == "step":
-            step_id = submit_step(request, args.gold_path, session, args.region)
+            step_id = submit_step(request, args.gold_path, client)
             print(f"Added step {step_id} to cluster {args.cluster_id}.")
         else:
-            job_run_id = submit_serverless(request, args.gold_path, session, args.region)
+            job_run_id = submit_serverless(request, args.gold_path, client)
             print(f"Started job run {job_run_id} on application {args.application_id}.")
     except GoldRunActive as error:
         print(f"submit.py: nothing submitted: {error}.", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as error:
-        print(f"submit.py: AWS did not accept the {args.command} request: {error}", file=sys.stderr)
+        print(
+            f"submit.py: AWS did not accept the {args.command} request: {one_line(str(error))}.",
+            file=sys.stderr,
+        )
         return 1
+    except (
+        KeyError,
+        TypeError,
+    ) as error:  # botocore reads a 200 page that is no JSON as an answer without fields
+        print(
+            f"submit.py: the answer to the {args.command} request lacks {error}, so it is not AWS's (a proxy's or a "
+            "captive portal's page?): check the network and AWS_ENDPOINT_URL, and the console for what was submitted.",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        print(
+            f"submit.py: interrupted; if the {args.command} request was sent, it may be running: see the console.",
+            file=sys.stderr,
+        )
+        return 130
     return 0
+
+
+def one_line(message: str) -> str:
+    """An error message as one line of at most 300 characters (a proxy's error page is a whole HTML document)."""
+    return " ".join(message.split())[:300].rstrip(".")
 
 
 if __name__ == "__main__":

@@ -112,9 +112,22 @@ def step(action: str, asset: str) -> Iterator[None]:
     except ClientError as error:
         details = error.response.get("Error", {})
         code, message = details.get("Code", "Error"), details.get("Message", str(error))
-        raise DeployError(f"{action} {asset} failed: {code}: {message.rstrip('.')}.") from None
+        raise DeployError(f"{action} {asset} failed: {code}: {one_line(message)}.") from None
     except BotoCoreError as error:
-        raise DeployError(f"{action} {asset} failed: {str(error).rstrip('.')}.") from None
+        raise DeployError(f"{action} {asset} failed: {one_line(str(error))}.") from None
+    except (
+        KeyError,
+        TypeError,
+    ) as error:  # botocore reads a 200 page that is no JSON as an answer without fields
+        raise DeployError(
+            f"{action} {asset} failed: the answer lacks {error}, so it is not AWS's (a proxy's or a captive portal's "
+            "page?): check the network and AWS_ENDPOINT_URL."
+        ) from None
+
+
+def one_line(message: str) -> str:
+    """An error message as one line of at most 300 characters (a proxy's error page is a whole HTML document)."""
+    return " ".join(message.split())[:300].rstrip(".")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -616,7 +629,8 @@ def main(argv: list[str] | None = None, session: Any = None, waits: Waits | None
     Returns
     -------
     int
-        0 on success, 2 for bad arguments, 1 when an AWS step fails (one sentence on stderr).
+        0 on success, 2 for bad arguments, 1 when an AWS step fails (one sentence on stderr), 130 when interrupted
+        (Ctrl-C).
     """
     try:
         args = parse_args(argv)
@@ -639,6 +653,13 @@ def main(argv: list[str] | None = None, session: Any = None, waits: Waits | None
     except (DeployError, athena_sql.SqlError) as error:
         print(error, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(
+            "Interrupted: the deploy stopped part-way (a table it dropped to create again is missing until then); "
+            "run it again to finish.",
+            file=sys.stderr,
+        )
+        return 130
     print(url)
     return 0
 

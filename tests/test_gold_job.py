@@ -941,6 +941,7 @@ def test_a_gold_path_that_is_or_lies_under_a_file_is_refused_before_spark(tmp_pa
         ("{tmp}/lake/silver/boston311", "file://{tmp}/lake/silver/./boston311"),
         ("s3://lake/silver/boston311", "s3://lake/silver/boston311/gold"),
         ("s3://lake/silver/boston311", "s3://lake"),
+        ("s3://b/lake/silver/boston311", "s3://b//lake/silver/boston311"),  # Hadoop reads // as /
     ],
 )
 def test_a_gold_path_overlapping_the_silver_path_is_refused_before_spark(tmp_path, capsys, silver, gold):

@@ -260,6 +260,13 @@ def step_with_gold_path(gold_path: str) -> list[str]:
         (["launch", *GOLD_ARGS], "invalid choice"),
         (["step", "--cluster-id", "j-ABC123", *GOLD_ARGS, "--region", "Boston"], "not an AWS region"),
         (step_with_gold_path(SILVER), "--gold-path must be apart from --silver-path"),
+        # Hadoop reads // as / (a lake root given with a trailing slash, then $LAKE/gold)
+        (
+            step_with_gold_path("s3://lake-bucket//silver/boston311/"),
+            "--gold-path must be apart from --silver-path",
+        ),
+        (["serverless", "--application-id", "", "--execution-role-arn", ROLE, *GOLD_ARGS], "application id"),
+        (["step", "--cluster-id", "j-ABC123", *GOLD_ARGS, "--profile", ""], "is empty (an unset variable?)"),
         (step_with_gold_path(f"{SILVER}/gold"), "--gold-path must be apart from --silver-path"),
         (step_with_gold_path("s3://lake-bucket/silver"), "--gold-path must be apart from --silver-path"),
         (
@@ -414,3 +421,68 @@ def test_missing_credentials_are_one_sentence_and_exit_1(aws_credentials, monkey
     assert code == 1
     assert len(err) == 1
     assert err[0].startswith("submit.py: AWS did not accept the step request") and "credentials" in err[0]
+
+
+@mock_aws
+def test_a_running_step_given_its_gold_path_with_two_slashes_blocks_one_given_it_with_one(
+    aws_credentials, capsys
+):
+    cluster = start_cluster()
+    assert (
+        submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS[:-1], GOLD.replace("/gold", "//gold")]) == 0
+    )
+
+    assert submit.main(["step", "--cluster-id", cluster, *GOLD_ARGS]) == 1
+
+    assert "nothing submitted" in capsys.readouterr().err
+
+
+def test_a_profile_in_the_environment_that_does_not_exist_is_bad_usage(aws_credentials, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_PROFILE", "ghost")  # was "AWS did not accept the step request", exit 1
+
+    assert submit.main(["step", "--cluster-id", "j-ABC123", *GOLD_ARGS]) == 2
+
+    assert capsys.readouterr().err == (
+        "submit.py: cannot open an AWS session: The config profile (ghost) could not be found.\n"
+    )
+
+
+def test_an_answer_that_is_not_aws_s_is_one_sentence_not_a_traceback(a_proxy_page_for_aws, capsys):
+    assert submit.main(["step", "--cluster-id", "j-ABC123", *GOLD_ARGS]) == 1  # was KeyError: 'Steps'
+
+    assert capsys.readouterr().err == (
+        "submit.py: the answer to the step request lacks 'Steps', so it is not AWS's (a proxy's or a captive "
+        "portal's page?): check the network and AWS_ENDPOINT_URL, and the console for what was submitted.\n"
+    )
+
+
+def test_an_error_page_is_told_in_one_line(aws_credentials, monkeypatch, capsys):
+    from botocore.exceptions import ClientError
+
+    def refused(*_: object) -> str:
+        page = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n</html>"
+        raise ClientError({"Error": {"Code": "500", "Message": page}}, "AddJobFlowSteps")
+
+    monkeypatch.setattr(submit, "submit_step", refused)
+
+    assert submit.main(["step", "--cluster-id", "j-ABC123", *GOLD_ARGS]) == 1
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("submit.py: AWS did not accept the step request: An error occurred (500)")
+    assert line.endswith("<title>500 Internal Server Error</title> </html>.")
+
+
+def test_ctrl_c_is_one_sentence_and_exit_130(aws_credentials, monkeypatch, capsys):
+    def interrupted(*_: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(submit, "submit_serverless", interrupted)
+
+    assert (
+        submit.main(["serverless", "--application-id", "00f", "--execution-role-arn", ROLE, *GOLD_ARGS])
+        == 130
+    )
+
+    assert capsys.readouterr().err == (
+        "submit.py: interrupted; if the serverless request was sent, it may be running: see the console.\n"
+    )

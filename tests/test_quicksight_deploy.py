@@ -818,3 +818,30 @@ def test_dry_run_with_skip_athena_checks_only_the_quicksight_requests(
 )
 def test_quicksights_errors_are_one_line(errors: Any, line: str) -> None:
     assert deploy.describe_errors(errors) == line
+
+
+def test_an_answer_that_is_not_aws_s_is_one_sentence_not_a_traceback(
+    a_proxy_page_for_aws: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy.main([*ARGV, "--skip-athena"], waits=NO_WAIT) == 1  # was KeyError: 'DataSource'
+
+    assert capsys.readouterr().err == (
+        "QuickSight: data source boston311-athena failed: the answer lacks 'DataSource', so it is not AWS's (a "
+        "proxy's or a captive portal's page?): check the network and AWS_ENDPOINT_URL.\n"
+    )
+
+
+def test_ctrl_c_is_one_sentence_and_exit_130(
+    aws: StubbedAws, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deploy, "deploy", interrupted)
+
+    assert deploy.main(ARGV, session=aws, waits=NO_WAIT) == 130
+
+    assert capsys.readouterr().err == (
+        "Interrupted: the deploy stopped part-way (a table it dropped to create again is missing until then); run it "
+        "again to finish.\n"
+    )

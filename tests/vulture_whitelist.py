@@ -19,6 +19,7 @@ used.pytestmark
 
 # pytest fixtures a test requests as a parameter for their effect alone, so the parameter is never read:
 used.aws_credentials  # tests/conftest.py: fake AWS credentials and region, so nothing can reach real AWS
+used.a_proxy_page_for_aws  # tests/conftest.py: AWS_ENDPOINT_URL on a page that is not AWS's answer
 used.case_insensitive_disk  # tests/test_bronze_local.py: the local lake as macOS's case-insensitive disk keeps it
 # a fixture requested by its name as a string (LAKES, request.getfixturevalue)
 used.generated_lake  # tests/test_silver_differential.py
@@ -33,6 +34,8 @@ used.protocol_version  # http.server.BaseHTTPRequestHandler: HTTP/1.1, keep-aliv
 used.log_message  # BaseHTTPRequestHandler's logging, sent to our logger
 used.do_GET  # BaseHTTPRequestHandler's dispatch by method
 used.do_HEAD
+used.do_POST  # tests/conftest.py's page for AWS's clients: botocore posts and puts
+used.do_PUT
 used.close_connection  # BaseHTTPRequestHandler.handle: end the connection after this request
 
 # scripts/ingestao_bronze.py's RewrittenMessages: logging formats a record from its msg.
