@@ -119,7 +119,7 @@ def test_each_bucket_is_private_encrypted_and_tls_only(bucket_name: str):
     assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
     encryption = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert encryption == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-    assert resources[bucket_name]["DeletionPolicy"] == "Retain"
+    assert resources[bucket_name]["DeletionPolicy"] == "RetainExceptOnCreate"
     # every request without TLS is refused, on the bucket and on every object
     [tls_only] = [
         statement
@@ -932,10 +932,9 @@ def test_the_silver_jobs_logs_go_to_the_stacks_log_groups_kept_30_days(stack):
 def test_the_lake_bucket_stays_with_the_stack_and_drops_abandoned_uploads():
     resources = template()["Resources"]
     bucket = resources["LakeBucket"]
-    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == (
-        "Retain",
-        "Retain",
-    )  # the lake is data
+    # the lake is data; a first creation that fails and rolls back takes its empty bucket with it, so that the
+    # next deploy can name the bucket again
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     abort = rules["abort-incomplete-multipart-uploads"]
     assert abort["Status"] == "Enabled" and "Prefix" not in abort
