@@ -946,9 +946,8 @@ class Fetcher:
         expected, interruptions, validator = None, 0, None
         with BodySink(destination) as sink:
             while True:
-                if (
-                    sink.size and validator is None
-                ):  # nothing to tell the same file by: bytes of two would join
+                # nothing to tell the same file by: the bytes of two versions would join
+                if sink.size and validator is None:
                     log.warning(
                         "%s names no ETag or Last-Modified to resume against; restarting it", safe_url(url)
                     )
@@ -957,9 +956,8 @@ class Fetcher:
                 response = self.open(url, sink.size, validator)
                 try:
                     expected = self._check_response(response, sink.size, expected)
-                    if (
-                        response.status_code == 206
-                    ):  # a server that ignores If-Range sends the new file's bytes
+                    # a server that ignores If-Range sends the new file's bytes
+                    if response.status_code == 206:
                         same_file(validator, file_validator(response.headers))
                     else:
                         validator = file_validator(response.headers)
