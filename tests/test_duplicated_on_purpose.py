@@ -38,6 +38,11 @@ def test_the_two_jobs_hold_the_same_code(name):
     )
 
 
+def test_the_two_aws_tools_tell_an_error_in_one_line_alike():
+    """emr/submit.py runs from its own folder, importing nothing of the repository: its one_line is deploy.py's."""
+    assert body(REPO / "emr" / "submit.py", "one_line") == body(REPO / "quicksight" / "deploy.py", "one_line")
+
+
 @pytest.mark.parametrize(
     "name",
     ["DISK_FULL", "OUT_OF_MEMORY", "INTERRUPTED_EXIT", "WRITING_FILE", "PREVIOUS_ENDING", "GLOB_CHARACTERS"],
