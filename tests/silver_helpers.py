@@ -99,6 +99,11 @@ def write_manifest(
     )
 
 
+def lake_bytes(silver: Path) -> dict[str, bytes]:
+    """Every file under the Silver folder (hidden checksums included) with its bytes."""
+    return {str(path.relative_to(silver)): path.read_bytes() for path in silver.rglob("*") if path.is_file()}
+
+
 def utc_rows(df) -> list[dict]:
     """Rows as dicts with timestamps as naive UTC datetimes, whatever the Python process's time zone."""
     from pyspark.sql import functions as F

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import silver_job
-from silver_helpers import land_legacy29, legacy29_row
+from silver_helpers import lake_bytes, land_legacy29, legacy29_row
 
 MIN_ROWS = silver_job.REJECT_GUARD_MIN_ROWS
 
@@ -24,11 +24,6 @@ def cases(first: int, count: int, bad: int = 0, no_id: int = 0) -> list[list[str
         case_id = "" if bad <= n < bad + no_id else str(101004100000 + first + n)
         rows.append(legacy29_row(case_id, opened))
     return rows
-
-
-def lake_bytes(silver: Path) -> dict[str, bytes]:
-    """Every file under the Silver folder (hidden checksums included) with its bytes."""
-    return {str(path.relative_to(silver)): path.read_bytes() for path in silver.rglob("*") if path.is_file()}
 
 
 BAD_FILE = "dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv"
