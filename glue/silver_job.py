@@ -5,7 +5,7 @@ Runs unchanged on AWS Glue 5.0 (Spark 3.5) and locally with ``spark-submit``::
     spark-submit glue/silver_job.py --JOB_NAME silver --bronze_path <lake>/bronze/boston311 \
         --silver_path <lake>/silver/boston311 [--time_basis_override new_system=utc,legacy_2015=shifted_back] \
         [--mappings_path <dir with departments.csv, channels.csv, statuses.csv, reasons.csv, neighborhoods.csv>] \
-        [--max_reject_share 0.05]
+        [--max_reject_share 0.05] [--max_field_chars 1000000]
 
 Arguments (Glue style, ``--name value`` or ``--name=value``):
 
@@ -19,6 +19,8 @@ Arguments (Glue style, ``--name value`` or ``--name=value``):
                            or the files Glue ships with --extra-files)
     --max_reject_share     a share from 0 to 1 (0.05 is 5 %): the run stops before writing anything when a
                            Bronze file rejects more of its rows (small files aside); without it, it only warns
+    --max_field_chars      the most characters a Bronze field may hold (default 1,000,000); a file with a
+                           longer field stops the run before it writes anything
 
 Self-contained on purpose (uploadable alone in the Glue console); the mapping CSVs ship beside it
 (``--extra-files`` on Glue). Every rule is documented in docs/silver.md.
@@ -1549,15 +1551,26 @@ def ingest_time_of_object(suffix: str, modified: int) -> tuple[str, str]:
 
 # row_position = file ordinal << 44 | Spark's id within the file (partition << 33 | row)
 ROW_POSITION_FILE_BITS = 44
+# The most characters a Bronze field may hold (--max_field_chars; docs/silver.md, "A field too long"): Spark's CSV
+# reader sets none, and one field of tens of millions (a quote left open makes the rest of a file one field) ran
+# Silver's Java out of memory with no word of the job's. The reader keeps a buffer of two bytes per character of the
+# limit for each file it reads at once.
+MAX_FIELD_CHARS = 1_000_000
+LARGEST_JAVA_ARRAY = 2**31 - 9  # the most elements a Java array holds (the JDK's own soft limit)
+# Univocity's words (Spark's CSV parser) when a field outgrows the limit, and where it stopped: its record, counted
+# from the first after the header
+FIELD_OVER_LIMIT = "exceeds the maximum number of characters defined in your parser settings ({:d})"
+FIELD_RECORD = re.compile(r"Internal state when error was thrown: line=\d+, column=\d+, record=(\d+)")
 
 
 def read_bronze_file(
-    spark: SparkSession, entry: dict, ordinal: int, time_basis: str | None = None
+    spark: SparkSession, entry: dict, ordinal: int, max_field_chars: int, time_basis: str | None = None
 ) -> DataFrame:
     """One planned Bronze file as canonical raw-string records; its lineage (and time basis) as constants.
 
     PERMISSIVE parsing keeps malformed lines in ``raw_record`` instead of failing; unquoted fields are trimmed of
-    whitespace by the parser. Reading file by file makes lineage literal: no per-row path parsing.
+    whitespace by the parser. Reading file by file makes lineage literal: no per-row path parsing. A field longer
+    than ``max_field_chars`` fails the read (``field_too_long`` names the file).
     """
     header, era = entry["header"], entry["era"]
     schema = T.StructType(
@@ -1574,6 +1587,7 @@ def read_bronze_file(
         .option("encoding", "UTF-8")
         .option("ignoreLeadingWhiteSpace", True)
         .option("ignoreTrailingWhiteSpace", True)
+        .option("maxCharsPerColumn", max_field_chars)
         .csv(literal(entry["path"]))
     )
     mapping = ERA_COLUMNS[era]
@@ -1615,11 +1629,13 @@ def open_quote(header: list[str]) -> Column:
 
 
 def read_bronze(
-    spark: SparkSession, planned: list[dict], readings: dict[str, str] | None = None
+    spark: SparkSession, planned: list[dict], max_field_chars: int, readings: dict[str, str] | None = None
 ) -> DataFrame | None:
     """All planned (non-empty) files, in plan order, as one DataFrame; with ``readings`` each carries its time basis."""
     frames = [
-        read_bronze_file(spark, entry, ordinal, None if readings is None else readings[entry["suffix"]])
+        read_bronze_file(
+            spark, entry, ordinal, max_field_chars, None if readings is None else readings[entry["suffix"]]
+        )
         for ordinal, entry in enumerate(planned)
         if entry["era"] != "empty"
     ]
@@ -1629,6 +1645,42 @@ def read_bronze(
     for frame in frames[1:]:
         bronze = bronze.unionByName(frame)
     return bronze
+
+
+def field_over_limit(error: BaseException, max_field_chars: int) -> bool:
+    """Whether a Spark failure is the CSV reader stopping at a Bronze field longer than ``max_field_chars``."""
+    return FIELD_OVER_LIMIT.format(max_field_chars) in str(error)
+
+
+def field_too_long(
+    error: BaseException, spark: SparkSession, planned: list[dict], max_field_chars: int
+) -> SilverError | None:
+    """When a Spark failure reading the planned files is a field longer than ``max_field_chars``: the refusal naming
+    the first file whose read stops at one, and the record it stops in. None for any other failure, or when no file's
+    read stops so (one changed since).
+
+    Spark's failure names the file only now and then (Spark 3.5.9: for a field in the file's second record, not in its
+    first or third), so each file is read again alone, in plan order: a cost of a refused run only.
+    """
+    if not field_over_limit(error, max_field_chars):
+        return None
+    for ordinal, entry in enumerate(planned):
+        if entry["era"] == "empty":
+            continue
+        try:
+            alone = read_bronze_file(spark, entry, ordinal, max_field_chars)
+            alone.agg(F.max(F.xxhash64(*alone.columns))).collect()  # a value of every field: each is parsed
+        except (Py4JError, PySparkException) as failure:
+            if not field_over_limit(failure, max_field_chars):
+                raise
+            record = FIELD_RECORD.search(str(failure))
+            where = f" in its record {int(record.group(1)):,}" if record else ""
+            return SilverError(
+                f"The Bronze file {entry['suffix']} has a field longer than {max_field_chars:,} characters{where} "
+                "(--max_field_chars; a quote left open makes the rest of a file one field); Silver refuses it: see "
+                "'A field too long' in docs/silver.md, or move the file out of Bronze to go on."
+            )
+    return None
 
 
 def load_mappings(mappings_path: str | None) -> dict[str, dict]:
@@ -1779,6 +1831,20 @@ def parse_max_reject_share(text: str | None) -> float | None:
             f"--max_reject_share must be a share of a file's rows from 0 to 1 (0.05 is 5 %), not {text!r}."
         )
     return share
+
+
+def parse_max_field_chars(text: str | None) -> int:
+    """``--max_field_chars`` as a number of characters (MAX_FIELD_CHARS when not given); SilverError unless it is a
+    whole number from 1 to the most a Java array holds."""
+    if text is None:
+        return MAX_FIELD_CHARS
+    limit = int(text) if re.fullmatch(r"\s*\d+\s*", text, re.ASCII) else 0
+    if not 1 <= limit <= LARGEST_JAVA_ARRAY:
+        raise SilverError(
+            f"--max_field_chars must be a whole number of characters from 1 to {LARGEST_JAVA_ARRAY:,} (the most a "
+            f"Java array holds), not {text!r}."
+        )
+    return limit
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1943,6 +2009,7 @@ def run_silver(
     mappings_path: str | None = None,
     announced: set[str] | None = None,
     max_reject_share: float | None = None,
+    max_field_chars: int = MAX_FIELD_CHARS,
 ) -> dict:
     """Read unprocessed Bronze objects, apply Silver's rules, write Silver + quarantine + report; return the report.
 
@@ -1953,7 +2020,7 @@ def run_silver(
     bookmark handed over (``bookmarked_bronze_objects``); without it the state file decides what is new.
     ``max_reject_share``: a file (of REJECT_GUARD_MIN_ROWS rows or more) rejecting more of its rows stops the run
     after the first pass, before anything is written (``parse_max_reject_share``); without it such a file is only
-    named in a warning.
+    named in a warning. ``max_field_chars``: a file with a longer field stops the run there too (``field_too_long``).
     """
     started = time.time()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -2007,7 +2074,7 @@ def run_silver(
     marked, keep_staging = None, False
     try:
         file_reports = {e["suffix"]: _file_report(e) for e in planned}
-        records = read_bronze(spark, planned)
+        records = read_bronze(spark, planned, max_field_chars)
         if records is None:  # only empty files: no rows and no Spark job, but every field a report has
             report["null_rate"] = dict.fromkeys(NULL_RATE_COLUMNS)  # the null rates of no rows
             report["unknown_mapping_values"], report["unknown_mapping_totals"] = listed_unknown_values(
@@ -2031,7 +2098,13 @@ def run_silver(
             .transform(mark_repeated_rejects(quarantined_before))
             .persist(StorageLevel.MEMORY_AND_DISK_DESER)
         )
-        counted = file_counts(marked).collect()
+        try:  # the first Spark job to read Bronze: a field over the limit stops it
+            counted = file_counts(marked).collect()
+        except (Py4JError, PySparkException) as error:
+            refusal = field_too_long(error, spark, planned, max_field_chars)
+            if refusal is None:
+                raise
+            raise refusal from None
         evidence, monthly_evidence = _tally_first_pass(counted, file_reports)
         # before the first write: a refused run leaves Silver, its quarantine and its state as they were. Judged on
         # the rejects not quarantined before, so that a file let through once does not stop the next day's run
@@ -2056,7 +2129,7 @@ def run_silver(
         # Second pass: every rule with the decided time basis; kept records only, staged by month.
         observed = Observation("silver_kept")
         kept = (
-            read_bronze(spark, planned, readings)
+            read_bronze(spark, planned, max_field_chars, readings)
             .join(F.broadcast(dropped), on="row_position", how="left_anti")
             .transform(clean_blanks)
             .transform(parse_stamps)
@@ -2846,7 +2919,7 @@ def summary(report: dict) -> str:
 # Entry point
 # ----------------------------------------------------------------------------------------------------------
 REQUIRED_ARGS = ["bronze_path", "silver_path"]
-OPTIONAL_ARGS = ["JOB_NAME", "time_basis_override", "mappings_path", "max_reject_share"]
+OPTIONAL_ARGS = ["JOB_NAME", "time_basis_override", "mappings_path", "max_reject_share", "max_field_chars"]
 # Glue's default; with "job-bookmark-enable" (or "-pause") the job reads what the bookmark hands over
 BOOKMARKS_OFF = "job-bookmark-disable"
 
@@ -3074,6 +3147,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parse_args(argv)
         overrides = parse_overrides(args.get("time_basis_override"))
         max_reject_share = parse_max_reject_share(args.get("max_reject_share"))
+        max_field_chars = parse_max_field_chars(args.get("max_field_chars"))
         load_mappings(args.get("mappings_path"))  # fail before Spark starts
         # released in the finally below, or by the system when the process dies
         run_lock.enter_context(one_run_at_a_time(args["silver_path"]))
@@ -3102,6 +3176,7 @@ def main(argv: list[str] | None = None) -> int:
             args.get("mappings_path"),
             announced,
             max_reject_share,
+            max_field_chars,
         )
         if job is not None:
             job.commit()  # only after a successful run: the bookmark moves on with the published table

@@ -404,7 +404,8 @@ def deploy_config(module, argv: list[str]) -> None:
 
 def check_silver_job(argv: list[str], elided: bool) -> str | None:
     """The Glue job's own checking, as main does before Spark: parse_args (required names, misspellings, Glue-style
-    values), the overrides and the reject share; and no argument the job would ignore (locally it only warns)."""
+    values), the overrides, the reject share and the field limit; and no argument the job would ignore (locally it
+    only warns)."""
     silver_job = importlib.import_module("silver_job")
     argv = ["silver_job.py", *argv]
     if elided:
@@ -416,6 +417,7 @@ def check_silver_job(argv: list[str], elided: bool) -> str | None:
         args = silver_job.parse_args(argv)
         silver_job.parse_overrides(args.get("time_basis_override"))
         silver_job.parse_max_reject_share(args.get("max_reject_share"))
+        silver_job.parse_max_field_chars(args.get("max_field_chars"))
 
     problem = usage_error(main_checks)
     ignored = silver_job.ignored_arguments(argv)
@@ -582,6 +584,7 @@ def test_the_docs_show_commands_of_every_kind() -> None:
         "spark-submit glue/silver_job.py --JOB_NAME silver --bronze_path P --silver_path P --time_basis_overide x=utc",
         "spark-submit glue/silver_job.py --bronze_path P",
         "spark-submit glue/silver_job.py --bronze_path P --silver_path P --max_reject_share 5",
+        "spark-submit glue/silver_job.py --bronze_path P --silver_path P --max_field_chars 1e6",
         "spark-submit emr/gold_job.py --silver-path P --gold_path P",
         "python emr/submit.py step …  --cluster j-1",
         "python emr/submit.py serverless --application-id … --script s3://b/g.py --silver-path s3://b/s --gold-path s3://b/g",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -17,10 +18,19 @@ from pyspark.sql import functions as F
 import athena_sql
 import lake
 import silver_job
-from conftest import REPO, another_run_makes_and_locks, raise_java_exhaustion
+from conftest import REPO, SAMPLES, another_run_makes_and_locks, raise_java_exhaustion
 from schema_helpers import SILVER_QUALITY_REPORT, file_errors
 from serving_helpers import HIVE_TO_ARROW
-from silver_helpers import LEGACY29_HEADER, csv_line, csv_text, land, land_legacy29, legacy29_row, silver_rows
+from silver_helpers import (
+    LEGACY29_HEADER,
+    csv_line,
+    csv_text,
+    lake_bytes,
+    land,
+    land_legacy29,
+    legacy29_row,
+    silver_rows,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -360,6 +370,7 @@ def test_help_lists_the_jobs_own_arguments(capsys: pytest.CaptureFixture):
         "--time_basis_override",
         "--mappings_path",
         "--max_reject_share",
+        "--max_field_chars",
     ):
         assert name in out
     assert "--continuation-option" not in out  # Glue's own, not the job's
@@ -800,6 +811,132 @@ def test_a_file_whose_first_line_is_longer_than_any_header_is_refused_without_re
 
     with pytest.raises(silver_job.SilverError, match="has an unknown header"):
         silver_job.run_silver(spark, str(bronze), str(silver))
+
+
+def test_the_field_limit_is_far_above_the_longest_field_of_the_citys_samples():
+    """The longest field of the samples has 1,203 characters (a NEW SYSTEM closure comment); the limit stops a field of
+    tens of millions, which ran Silver's Java out of memory (docs/silver.md, "A field too long")."""
+    longest = 0  # within the csv module's own limit on a field (128 KiB)
+    for sample in SAMPLES.values():
+        with sample.open(encoding="utf-8", newline="") as rows:
+            longest = max(longest, *(len(value) for row in csv.reader(rows) for value in row))
+    assert longest == 1203
+    assert 100 * longest < silver_job.MAX_FIELD_CHARS
+
+
+@pytest.mark.parametrize(("given", "limit"), [("1000000", 1_000_000), ("1", 1), (" 250 ", 250)])
+def test_a_field_limit_is_a_whole_number_of_characters(given: str, limit: int):
+    assert silver_job.parse_max_field_chars(given) == limit
+    assert silver_job.parse_max_field_chars(None) == silver_job.MAX_FIELD_CHARS
+
+
+@pytest.mark.parametrize("given", ["0", "-5", "1e6", "1,000,000", "", "abc", "2147483640", "\u0661\u0660"])
+def test_a_field_limit_that_is_no_whole_number_a_java_array_holds_is_refused_before_spark_starts(
+    given: str, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    argv = [
+        "silver_job.py",
+        "--bronze_path",
+        str(tmp_path / "bronze"),
+        "--silver_path",
+        str(tmp_path / "silver"),
+    ]
+
+    assert silver_job.main([*argv, "--max_field_chars", given]) == 1
+
+    assert capsys.readouterr().err == (
+        "silver_job: --max_field_chars must be a whole number of characters from 1 to 2,147,483,639 (the most a Java "
+        f"array holds), not {given!r}.\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # refused before the lock made the Silver folder
+
+
+LONG_FIELD_FILE = "dataset=legacy_2022/ingest_date=2026-11-25/long_field.csv"
+
+
+@pytest.mark.parametrize(
+    ("record", "long_field"),
+    [
+        # one character over, in a record whose file Spark's failure does not name
+        (3, {"closure_reason": "x" * 101}),
+        # a quote left open: the rest of the file is one field
+        (1, {"case_title": '"Needle Pickup'}),
+    ],
+)
+def test_a_bronze_file_with_a_field_over_the_limit_stops_the_run_before_it_writes_naming_the_file(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture, record: int, long_field: dict[str, str]
+):
+    """A field of tens of millions of characters ran Silver's Java out of memory without a word of the job's."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    argv = [
+        "silver_job.py",
+        "--bronze_path",
+        str(bronze),
+        "--silver_path",
+        str(silver),
+        "--max_field_chars",
+        "100",
+    ]
+    land_legacy29(bronze, "legacy_2021", "2026-11-20", [legacy29_row("101004100001", "2021-01-19 11:18:00")])
+    assert silver_job.main(argv) == 0  # an earlier run: a table, a state and a report to keep as they are
+    rows = [legacy29_row(f"10100420000{n}", "2022-01-19 11:18:00") for n in range(1, 6)]
+    rows[record - 1] = legacy29_row(f"10100420000{record}", "2022-01-19 11:18:00", **long_field)
+    text = csv_text(LEGACY29_HEADER, rows).replace('"""Needle Pickup"', '"Needle Pickup')  # left open
+    long_file = land(bronze, "legacy_2022", "2026-11-25", "long_field.csv", text)
+    at_the_limit = legacy29_row("101004100002", "2021-01-20 09:00:00", closure_reason="y" * 100)
+    land_legacy29(bronze, "legacy_2021", "2026-11-25", [at_the_limit])  # a file of the same run, read whole
+    before = lake_bytes(silver)
+
+    assert silver_job.main(argv) == 1
+
+    err = capsys.readouterr().err
+    assert err == (
+        f"silver_job: The Bronze file {LONG_FIELD_FILE} has a field longer than 100 characters in its record {record} "
+        "(--max_field_chars; a quote left open makes the rest of a file one field); Silver refuses it: see 'A field "
+        "too long' in docs/silver.md, or move the file out of Bronze to go on.\n"
+    )
+    assert "Traceback" not in err
+    assert lake_bytes(silver) == before  # nothing published, nothing staged, the state not advanced
+
+    long_file.rename(tmp_path / long_file.name)  # moved out of Bronze: the next run reads everything else
+    assert silver_job.main(argv) == 0
+    report = json.loads((silver / "_quality" / "latest.json").read_text())
+    assert [entry["source_file"] for entry in report["files"]] == [
+        "dataset=legacy_2021/ingest_date=2026-11-25/311_service_requests_2021.csv"
+    ]
+    assert silver_rows(spark, silver)["101004100002"]["closure_reason"] == "y" * 100
+
+
+def test_a_field_one_character_over_the_default_limit_is_refused(spark, tmp_path: Path):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    over = "x" * (silver_job.MAX_FIELD_CHARS + 1)
+    land_legacy29(
+        bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19", closure_reason=over)]
+    )
+
+    with pytest.raises(silver_job.SilverError) as refused:
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert str(refused.value).startswith(
+        "The Bronze file dataset=legacy_2022/ingest_date=2026-11-25/311_service_requests_2022.csv has a field longer "
+        "than 1,000,000 characters in its record 1 (--max_field_chars; "
+    )
+    assert not silver.exists()  # nothing written
+
+
+def test_a_failure_that_is_no_field_over_the_limit_is_not_blamed_on_a_file(spark, tmp_path: Path):
+    """The files are read again one by one to find the one with the field; one that reads within the limit is not
+    named, nor any file for another failure: the run then fails with Spark's own words."""
+    bronze = tmp_path / "bronze" / "boston311"
+    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    planned = silver_job.plan_bronze_files(silver_job.LakeFiles(spark), str(bronze), {})
+    over = RuntimeError(
+        f"TextParsingException: Length of parsed input (101) {silver_job.FIELD_OVER_LIMIT.format(100)}"
+    )
+
+    assert silver_job.field_too_long(over, spark, planned, 100) is None  # the file changed since, say
+    assert silver_job.field_too_long(RuntimeError("Java heap space"), spark, planned, 100) is None
+    assert silver_job.field_too_long(over, spark, planned, 1000) is None  # another limit than this run's
 
 
 def test_a_bronze_path_one_level_too_high_is_refused_not_read_as_nothing_new(spark, tmp_path: Path):
