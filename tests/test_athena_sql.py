@@ -118,7 +118,12 @@ def test_ddl_columns_match_the_parquet_the_tests_write(table: str, small_lake: P
             table, *map(str, (small_lake / "silver/boston311", small_lake / "gold/boston311"))
         )
     )
-    parquet = pq.read_schema(next(folder.rglob("*.parquet")))
+    written = next(folder.rglob("*.parquet"), None)
+    assert written, (
+        f"the small lake has no Parquet file under {folder}: give {table} a few rows in tests/serving_helpers.py "
+        "(write_small_lake's dict; docs/gold.md, 'Adding a Gold table')"
+    )
+    parquet = pq.read_schema(written)
     declared = athena_sql.table_columns(table)
     assert list(declared) == parquet.names  # same names, same order
     assert {f.name: f.type for f in helpers.ddl_schema(table)} == {f.name: f.type for f in parquet}
