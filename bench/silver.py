@@ -248,13 +248,17 @@ def spark_submit(script: Path, args: list[str], driver_memory: str) -> list[str]
     return [spark, *settings, str(script), *args]
 
 
+def file_header(path: str) -> list[str]:
+    """A file's header, its column names trimmed and in lower case (as Silver compares them)."""
+    with open(path, encoding="utf-8-sig") as handle:
+        return [c.strip().lower() for c in handle.readline().strip().split(",")]
+
+
 def header_groups(files: list[str]) -> dict[str, list[str]]:
     """Era -> files, from each file's header (as Silver recognises it)."""
     groups: dict[str, list[str]] = {}
     for path in files:
-        with open(path, encoding="utf-8-sig") as handle:
-            header = [c.strip().lower() for c in handle.readline().strip().split(",")]
-        groups.setdefault(silver_job.recognise_era(header), []).append(path)
+        groups.setdefault(silver_job.recognise_era(file_header(path)), []).append(path)
     return groups
 
 
@@ -318,8 +322,10 @@ def duckdb_union(
             if p in ingested_at
         )
         given = f"case filename {times} end" if times else "null::timestamp"
+        # a column the era maps but none of these files has (one the era may lack) is null, as Silver reads it
+        present = {column for path in paths for column in file_header(path)}
         columns = ", ".join(
-            f"blank({mapping[c]}) as {c}" if c in mapping else f"null::varchar as {c}"
+            f"blank({mapping[c]}) as {c}" if mapping.get(c) in present else f"null::varchar as {c}"
             for c in silver_job.RAW_COLUMNS
         )
         file_list = ", ".join(sql_literal(p) for p in paths)
