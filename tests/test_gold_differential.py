@@ -253,7 +253,11 @@ def test_gold_and_the_duckdb_sql_agree_row_by_row(both_golds: BothGolds, table: 
     differences = []
     for key, spark_row in spark_rows.items():
         duckdb_row = duckdb_rows[key]
-        assert spark_row.keys() == duckdb_row.keys(), table
+        assert spark_row.keys() == duckdb_row.keys(), (
+            f"{table}: the job writes {sorted(spark_row.keys() - duckdb_row.keys())} that bench/gold.py's DUCKDB_GOLD "
+            f"does not, and DUCKDB_GOLD {sorted(duckdb_row.keys() - spark_row.keys())} that the job does not: a column "
+            "goes in both (docs/gold.md, 'Adding a Gold table')"
+        )
         for column, spark_value in spark_row.items():
             if column in PERCENTILES:
                 agree = percentiles_agree(durations.get(key, []), spark_value, duckdb_row[column])
