@@ -129,9 +129,15 @@ class GoldPublishError(Exception):
 
 
 class GoldInterrupted(Exception):
-    """Ctrl-C stopped the run before it published anything."""
+    """Ctrl-C or SIGTERM stopped the run before it published anything."""
 
     MESSAGE = "Gold interrupted before publishing: the previous tables are in place."
+    TERMINATED = "Gold stopped by SIGTERM before publishing: the previous tables are in place."
+
+    @classmethod
+    def message(cls) -> str:
+        """The sentence for the signal that stopped the run (``STOPPED_BY``)."""
+        return cls.TERMINATED if stopped_exit() == TERMINATED_EXIT else cls.MESSAGE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1024,7 +1030,7 @@ def stage_check_and_publish(
         tables = write_staged_tables(base, staging)
         checks = check_staged_tables(spark, staging, counts)  # GoldCheckError: nothing is published
         if INTERRUPTED.is_set():  # the last moment to stop with the previous tables all in place
-            raise GoldInterrupted(GoldInterrupted.MESSAGE)
+            raise GoldInterrupted(GoldInterrupted.message())
         # marked first: should the process die between two moves, the next complete run deletes the folder
         note_kept_staging(spark, staging, f"Gold run {run_id} began swapping its tables in from here.")
         publish_tables(spark, staging, gold_path)
@@ -1277,12 +1283,25 @@ def one_run_at_a_time(gold_path: str) -> Iterator[bool]:
 
 INTERRUPTED = threading.Event()
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+TERMINATED_EXIT = 143  # and by SIGTERM (128 + 15): kill, timeout, systemd, docker stop
+STOPPED_BY: list[int] = []  # the signal that set INTERRUPTED (none when a test sets it: taken as Ctrl-C)
+
+
+def stopped_exit() -> int:
+    """The exit code of a run a signal stopped: 143 after SIGTERM, 130 after Ctrl-C."""
+    return TERMINATED_EXIT if STOPPED_BY[:1] == [signal.SIGTERM] else INTERRUPTED_EXIT
 
 
 def cancel_on_interrupt(spark: SparkSession):
-    """Make Ctrl-C cancel the running Spark jobs (from another thread: PySpark's own handler calls into the JVM
-    from inside the call it interrupts and breaks py4j's connection); a second Ctrl-C stops at once. Returns the
-    handler it replaced (None off the main thread), for ``main`` to put back."""
+    """Make Ctrl-C (SIGINT) and SIGTERM cancel the running Spark jobs and stop the run before it swaps its tables
+    in (``stage_check_and_publish``); a publish once begun is finished.
+
+    PySpark's own handler calls into the JVM from inside the call it interrupts, which breaks py4j's connection
+    (a screen of "reentrant call" traces); this one cancels from another thread. A second Ctrl-C stops at once; a
+    second SIGTERM changes nothing (SIGKILL stops at once). Under spark-submit Spark's Java gets the signal too, and
+    would end the run before it says why: ``forward_java_signals`` has it hand both to this process instead. Returns
+    a function that puts the handlers it replaced back (None off the main thread), for ``main``.
+    """
 
     def cancel_all_jobs() -> None:
         try:
@@ -1290,17 +1309,83 @@ def cancel_on_interrupt(spark: SparkSession):
         except Exception:  # the JVM's own Ctrl-C handling may have stopped the context: no job is left
             log.debug("Spark's context had already stopped: no job left to cancel")
 
-    def handler(signum, frame) -> None:
+    def stop(signum: int) -> None:
         if INTERRUPTED.is_set():
-            raise KeyboardInterrupt
+            return
+        STOPPED_BY.append(signum)
         INTERRUPTED.set()
-        log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
+        if signum == signal.SIGTERM:
+            log.warning("Stopping on SIGTERM: cancelling the Spark jobs.")
+        else:
+            log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
         threading.Thread(target=cancel_all_jobs, daemon=True).start()
 
+    pressed = []  # the Ctrl-Cs this process was sent (the ones Java hands on do not count)
+
+    def handler(signum, frame) -> None:
+        if signum == signal.SIGINT:
+            if pressed:
+                raise KeyboardInterrupt
+            pressed.append(signum)
+        stop(signum)
+
     INTERRUPTED.clear()
+    STOPPED_BY.clear()
     if threading.current_thread() is not threading.main_thread():
         return None  # only the main thread may set a handler (and receives the signal)
-    return signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    java_back = forward_java_signals(spark, stop)
+
+    def put_back() -> None:
+        java_back()
+        for signum, replaced in previous.items():
+            signal.signal(signum, replaced)
+
+    return put_back
+
+
+def forward_java_signals(spark: SparkSession, stop):
+    """In a local run, have Spark's Java hand Ctrl-C and SIGTERM to ``stop`` (in this process, through py4j's
+    callback server) rather than run its shutdown hooks and exit; a function that gives Java its handlers back.
+
+    Under spark-submit this Python is a child of Spark's Java: ``kill`` or ``timeout`` on spark-submit's process id
+    reaches only the Java, and a terminal's Ctrl-C reaches both. Java's own handler stopped the context and exited
+    at once (exit 143 or 130 and its shutdown lines), cutting the run off wherever it was, its last sentence lost
+    with Java's end of the pipe. Not on a cluster (Glue, EMR), whose own signals are left as they are, nor for a
+    signal Java ignores (pyspark starts its Java with Ctrl-C ignored); on any failure nothing changes.
+    """
+
+    class Forwarder:
+        """A Java ``sun.misc.SignalHandler`` written in Python: Java calls ``handle`` from its signal thread."""
+
+        def handle(self, java_signal) -> None:
+            stop(signal.Signals[f"SIG{java_signal.getName()}"])
+
+        class Java:
+            implements = ["sun.misc.SignalHandler"]
+
+    replaced = {}
+    try:
+        context = spark.sparkContext
+        if context.master.startswith("local"):
+            from pyspark.java_gateway import ensure_callback_server_started
+
+            ensure_callback_server_started(context._gateway)
+            java_signal = context._jvm.sun.misc.Signal
+            forwarder = Forwarder()
+            for name in ("INT", "TERM"):
+                replaced[name] = java_signal.handle(java_signal(name), forwarder)
+    except Exception as error:  # no Java gateway (a test's stand-in), or Java refused a signal
+        log.debug("Spark's Java keeps its own signal handlers: %s", one_line(error))
+
+    def give_back() -> None:
+        for name, handler in replaced.items():
+            try:
+                java_signal.handle(java_signal(name), handler)
+            except Exception:  # Java has gone already: nothing to give back
+                log.debug("Spark's Java had stopped: its %s handler was not given back", name)
+
+    return give_back
 
 
 def one_line(error: BaseException) -> str:
@@ -1342,7 +1427,7 @@ def ran_out(error: BaseException, written: str) -> tuple[str, str] | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the Gold job from the command line; 0 on success, 1 on an input problem, a Spark failure, a publish
     that stopped half-way or a run record that could not be written, 2 on bad usage, 130 when Ctrl-C stopped it
-    before publishing.
+    before publishing, 143 when SIGTERM did.
 
     Parameters
     ----------
@@ -1383,7 +1468,7 @@ def run_from_command_line(args: argparse.Namespace, sole_writer: bool) -> int:
             file=sys.stderr,
         )
         return 1
-    previous_handler = cancel_on_interrupt(spark)
+    put_handlers_back = cancel_on_interrupt(spark)
     try:
         rows = run_gold(spark, args.silver_path, args.gold_path, sole_writer)
     except (GoldInputError, GoldCheckError, GoldPublishError) as error:
@@ -1391,17 +1476,17 @@ def run_from_command_line(args: argparse.Namespace, sole_writer: bool) -> int:
         return 1
     except GoldInterrupted as error:
         print(error, file=sys.stderr)
-        return INTERRUPTED_EXIT
+        return stopped_exit()
     except (Py4JError, PySparkException) as error:  # e.g. a damaged Silver Parquet file
         if INTERRUPTED.is_set():  # the cancelled Spark job
-            print(GoldInterrupted.MESSAGE, file=sys.stderr)
-            return INTERRUPTED_EXIT
+            print(GoldInterrupted.message(), file=sys.stderr)
+            return stopped_exit()
         cause, advice = ran_out(error, args.gold_path) or (one_line(error), "see Spark's log above")
         print(f"Gold stopped: Spark failed ({cause}); {advice}.", file=sys.stderr)
         return 1
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
+        if put_handlers_back is not None:
+            put_handlers_back()
         if not session_was_running:
             spark.stop()
     written = ", ".join(f"{table} {count}" for table, count in rows.items())

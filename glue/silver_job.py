@@ -3019,21 +3019,37 @@ def _parse_args_without_glue(argv: list[str], wanted: list[str]) -> dict[str, st
 
 
 class Interrupted(SilverError):
-    """Ctrl-C (SIGINT) stopped the run before it published anything."""
+    """Ctrl-C (SIGINT) or SIGTERM stopped the run before it published anything."""
 
     MESSAGE = "Interrupted before publishing: nothing was published; a rerun redoes the run."
+    TERMINATED = "Stopped by SIGTERM before publishing: nothing was published; a rerun redoes the run."
+
+    @classmethod
+    def message(cls) -> str:
+        """The sentence for the signal that stopped the run (``STOPPED_BY``)."""
+        return cls.TERMINATED if stopped_exit() == TERMINATED_EXIT else cls.MESSAGE
 
 
 INTERRUPTED = threading.Event()
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+TERMINATED_EXIT = 143  # and by SIGTERM (128 + 15): kill, timeout, systemd, docker stop
+STOPPED_BY: list[int] = []  # the signal that set INTERRUPTED (none when a test sets it: taken as Ctrl-C)
+
+
+def stopped_exit() -> int:
+    """The exit code of a run a signal stopped: 143 after SIGTERM, 130 after Ctrl-C."""
+    return TERMINATED_EXIT if STOPPED_BY[:1] == [signal.SIGTERM] else INTERRUPTED_EXIT
 
 
 def cancel_on_interrupt(spark: SparkSession):
-    """Make Ctrl-C cancel the running Spark jobs and stop the run before it publishes (``stop_if_interrupted``).
+    """Make Ctrl-C (SIGINT) and SIGTERM cancel the running Spark jobs and stop the run before it publishes
+    (``stop_if_interrupted``); a publish once begun is finished.
 
     PySpark's own handler calls into the JVM from inside the call it interrupts, which breaks py4j's connection
-    (a screen of "reentrant call" traces); this one cancels from another thread. A second Ctrl-C stops at once.
-    Returns the handler it replaced (None off the main thread), for ``main`` to put back.
+    (a screen of "reentrant call" traces); this one cancels from another thread. A second Ctrl-C stops at once; a
+    second SIGTERM changes nothing (SIGKILL stops at once). Under spark-submit Spark's Java gets the signal too, and
+    would end the run before it says why: ``forward_java_signals`` has it hand both to this process instead. Returns
+    a function that puts the handlers it replaced back (None off the main thread), for ``main``.
     """
 
     def cancel_all_jobs() -> None:
@@ -3042,23 +3058,89 @@ def cancel_on_interrupt(spark: SparkSession):
         except Exception:  # the JVM's own Ctrl-C handling may have stopped the context: no job is left
             log.debug("Spark's context had already stopped: no job left to cancel")
 
-    def handler(signum, frame) -> None:
+    def stop(signum: int) -> None:
         if INTERRUPTED.is_set():
-            raise KeyboardInterrupt
+            return
+        STOPPED_BY.append(signum)
         INTERRUPTED.set()
-        log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
+        if signum == signal.SIGTERM:
+            log.warning("Stopping on SIGTERM: cancelling the Spark jobs.")
+        else:
+            log.warning("Interrupted: cancelling the Spark jobs (Ctrl-C again to stop at once).")
         threading.Thread(target=cancel_all_jobs, daemon=True).start()
 
+    pressed = []  # the Ctrl-Cs this process was sent (the ones Java hands on do not count)
+
+    def handler(signum, frame) -> None:
+        if signum == signal.SIGINT:
+            if pressed:
+                raise KeyboardInterrupt
+            pressed.append(signum)
+        stop(signum)
+
     INTERRUPTED.clear()
+    STOPPED_BY.clear()
     if threading.current_thread() is not threading.main_thread():
         return None  # only the main thread may set a handler (and receives the signal)
-    return signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    java_back = forward_java_signals(spark, stop)
+
+    def put_back() -> None:
+        java_back()
+        for signum, replaced in previous.items():
+            signal.signal(signum, replaced)
+
+    return put_back
+
+
+def forward_java_signals(spark: SparkSession, stop):
+    """In a local run, have Spark's Java hand Ctrl-C and SIGTERM to ``stop`` (in this process, through py4j's
+    callback server) rather than run its shutdown hooks and exit; a function that gives Java its handlers back.
+
+    Under spark-submit this Python is a child of Spark's Java: ``kill`` or ``timeout`` on spark-submit's process id
+    reaches only the Java, and a terminal's Ctrl-C reaches both. Java's own handler stopped the context and exited
+    at once (exit 143 or 130 and its shutdown lines), cutting the run off wherever it was, its last sentence lost
+    with Java's end of the pipe. Not on a cluster (Glue, EMR), whose own signals are left as they are, nor for a
+    signal Java ignores (pyspark starts its Java with Ctrl-C ignored); on any failure nothing changes.
+    """
+
+    class Forwarder:
+        """A Java ``sun.misc.SignalHandler`` written in Python: Java calls ``handle`` from its signal thread."""
+
+        def handle(self, java_signal) -> None:
+            stop(signal.Signals[f"SIG{java_signal.getName()}"])
+
+        class Java:
+            implements = ["sun.misc.SignalHandler"]
+
+    replaced = {}
+    try:
+        context = spark.sparkContext
+        if context.master.startswith("local"):
+            from pyspark.java_gateway import ensure_callback_server_started
+
+            ensure_callback_server_started(context._gateway)
+            java_signal = context._jvm.sun.misc.Signal
+            forwarder = Forwarder()
+            for name in ("INT", "TERM"):
+                replaced[name] = java_signal.handle(java_signal(name), forwarder)
+    except Exception as error:  # no Java gateway (a test's stand-in), or Java refused a signal
+        log.debug("Spark's Java keeps its own signal handlers: %s", one_line(error))
+
+    def give_back() -> None:
+        for name, handler in replaced.items():
+            try:
+                java_signal.handle(java_signal(name), handler)
+            except Exception:  # Java has gone already: nothing to give back
+                log.debug("Spark's Java had stopped: its %s handler was not given back", name)
+
+    return give_back
 
 
 def stop_if_interrupted() -> None:
-    """Interrupted when Ctrl-C was pressed (a moment with nothing published, so nothing is lost)."""
+    """Interrupted when Ctrl-C was pressed or SIGTERM came (a moment with nothing published, so nothing is lost)."""
     if INTERRUPTED.is_set():
-        raise Interrupted(Interrupted.MESSAGE)
+        raise Interrupted(Interrupted.message())
 
 
 @contextlib.contextmanager
@@ -3135,14 +3217,14 @@ def glue_or_spark() -> tuple[SparkSession, object | None]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error or a Spark
-    failure, 130 when Ctrl-C stopped it before publishing."""
+    failure, 130 when Ctrl-C stopped it before publishing, 143 when SIGTERM did."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines carry traces of closed connections
     argv = list(sys.argv if argv is None else argv)
     if {"-h", "--help"} & set(argv[1:]):  # getResolvedOptions' own help lists Glue's arguments, not the job's
         print(__doc__)
         return 0
-    previous_handler, run_lock = None, contextlib.ExitStack()
+    put_handlers_back, run_lock = None, contextlib.ExitStack()
     try:
         args = parse_args(argv)
         overrides = parse_overrides(args.get("time_basis_override"))
@@ -3161,7 +3243,7 @@ def main(argv: list[str] | None = None) -> int:
                 ", ".join(read[:-1]),
                 read[-1],
             )
-        previous_handler = cancel_on_interrupt(spark)
+        put_handlers_back = cancel_on_interrupt(spark)
         job, announced = None, None
         if glue_context is not None and args.get("JOB_NAME"):
             job = Job(glue_context)
@@ -3182,12 +3264,12 @@ def main(argv: list[str] | None = None) -> int:
             job.commit()  # only after a successful run: the bookmark moves on with the published table
     except SilverError as error:
         print(f"silver_job: {error}", file=sys.stderr)
-        return INTERRUPTED_EXIT if isinstance(error, Interrupted) else 1
+        return stopped_exit() if isinstance(error, Interrupted) else 1
     except (Py4JError, PySparkException) as error:  # e.g. a damaged Parquet file in the Silver table
         # The cancelled Spark job (a staging folder left behind goes with the next run).
         if INTERRUPTED.is_set():
-            print(f"silver_job: {Interrupted.MESSAGE}", file=sys.stderr)
-            return INTERRUPTED_EXIT
+            print(f"silver_job: {Interrupted.message()}", file=sys.stderr)
+            return stopped_exit()
         cause, advice = ran_out(error, args["silver_path"]) or (one_line(error), "see Spark's log above")
         print(
             f"silver_job: Spark failed ({cause}); {advice}. "
@@ -3196,8 +3278,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
+        if put_handlers_back is not None:
+            put_handlers_back()
         run_lock.close()
     return 0
 

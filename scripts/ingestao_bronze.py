@@ -134,6 +134,11 @@ class ResourceError(Exception):
     """A resource could not be landed (network, refused host, not a valid CSV): one sentence."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM stopped the run: raised by its handler where Ctrl-C raises KeyboardInterrupt, so that the run stops
+    the same way (what landed is announced, the staging folder and the run lock removed); ``main`` exits 143."""
+
+
 class StdoutRefused(Exception):
     """stdout would not take the run's report (a full disk, a reader gone from the pipe, no stdout at all); ``main``
     tells it in one sentence, with what the run did."""
@@ -1527,7 +1532,7 @@ def build_parser() -> argparse.ArgumentParser:
         "of the lake (a local folder or s3://bucket[/prefix]). A re-run lands only what changed.",
         epilog="Exit codes: 0 everything landed or unchanged, 1 some resources failed (the others landed) or "
         "another run is writing the lake, 2 usage or configuration error (or stdout refused the summary, the run "
-        "done), 130 interrupted (Ctrl-C, SIGTERM). "
+        "done), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM. "
         "One run writes a lake at a time; --dry-run takes no lock. Whatever landed is announced as landed in a "
         "manifest (by the next run when this one is killed). "
         "AWS credentials come from the default chain (AWS_PROFILE, environment, instance role).",
@@ -1725,8 +1730,8 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 when every selected resource is landed or unchanged, 1 when some failed (the others landed) or another
         run holds the lake's run lock, 2 on a usage or configuration error (one sentence on stderr), or when stdout
-        would not take the summary (the run done: a full disk, a closed pipe), 130 when interrupted (Ctrl-C or
-        SIGTERM).
+        would not take the summary (the run done: a full disk, a closed pipe), 130 when interrupted (Ctrl-C), 143
+        when stopped by SIGTERM.
         Whatever landed is announced as landed in a manifest (docs/bronze.md, "Exit codes").
     """
     try:
@@ -1754,6 +1759,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except Terminated:
+        print(
+            "ingestao_bronze.py: stopped by SIGTERM; what landed is announced in a manifest, "
+            "nothing half-written is left.",
+            file=sys.stderr,
+        )
+        return 143
     except KeyboardInterrupt:
         print(
             "ingestao_bronze.py: interrupted; what landed is announced in a manifest, "
@@ -1773,7 +1785,7 @@ def stop_on_sigterm() -> Any:
     thread, where no handler can be set), for ``main`` to give back."""
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     if threading.current_thread() is not threading.main_thread():
         return None

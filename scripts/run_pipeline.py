@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import ingestao_bronze
 from lake import BRONZE_MANIFESTS, GOLD_PREFIX, GOLD_RUNS, SILVER_QUALITY, Lake, lake_argument, rerun_command
@@ -51,6 +52,7 @@ DEFAULT_DRIVER_MEMORY = "4g"
 # memory … must be at least 471859200", after the ingest has run)
 LEAST_DRIVER_MEMORY = "450m"
 INTERRUPTED_EXIT = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
+TERMINATED_EXIT = 143  # and by SIGTERM (128 + 15): kill, timeout, systemd, docker stop
 # Spark's exit code when a task's OutOfMemoryError stops its executor: in local mode the executor is the job's own
 # Java, which exits at once, before the job can say why (SparkExitCode.OOM)
 SPARK_OOM_EXIT = 52
@@ -88,6 +90,19 @@ class StageFailed(Exception):
 
 class StageInterrupted(StageFailed):
     """A stage stopped by Ctrl-C."""
+
+    exit_code = INTERRUPTED_EXIT
+
+
+class StageTerminated(StageInterrupted):
+    """A stage stopped by SIGTERM."""
+
+    exit_code = TERMINATED_EXIT
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM came while this process itself worked (serving, reading manifests): raised by its handler where a
+    Ctrl-C raises KeyboardInterrupt, so that what cleans up after a Ctrl-C cleans up after it too."""
 
 
 @dataclass
@@ -310,6 +325,8 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
         code = ingestao_bronze.main(argv)
     if code == INTERRUPTED_EXIT:
         raise StageInterrupted("ingest was interrupted; a re-run resumes where it stopped")
+    if code == TERMINATED_EXIT:
+        raise StageTerminated("ingest was stopped by SIGTERM; a re-run resumes where it stopped")
     # Exit 2 is a usage or lake problem (an unreachable portal, a read-only lake): a re-run alone changes nothing.
     if code == 2:
         advice = "fix that, then run again"
@@ -388,36 +405,69 @@ def spark_submit(script: Path, job_args: list[str], log_file: str) -> None:
         *job_args,
     ]
     log.debug("running %s", " ".join(command))
-    # Ctrl-C reaches the job too (same terminal): let it cancel its Spark jobs and clean up rather than be
-    # killed by this process's KeyboardInterrupt; only note it. A handler, not SIG_IGN, which the job would inherit.
-    interrupted = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
-    try:
-        completed = subprocess.run(command, env=env, check=False)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if completed.returncode == INTERRUPTED_EXIT:
+    returncode, interrupted, terminated = run_job(command, env)
+    if returncode == INTERRUPTED_EXIT:
         raise StageInterrupted(f"{script.name} was interrupted; it published nothing, and a re-run redoes it")
-    if interrupted and completed.returncode == 0:  # Ctrl-C came while the job finished a publish it had begun
+    if returncode == TERMINATED_EXIT:
+        raise StageTerminated(
+            f"{script.name} was stopped by SIGTERM; it published nothing, and a re-run redoes it"
+        )
+    if terminated and returncode == 0:  # SIGTERM came while the job finished a publish it had begun
+        raise StageTerminated(
+            f"stopped by SIGTERM after {script.name} finished; the later stages did not run"
+        )
+    if interrupted and returncode == 0:  # Ctrl-C came while the job finished a publish it had begun
         raise StageInterrupted(f"interrupted after {script.name} finished; the later stages did not run")
-    if completed.returncode == -signal.SIGKILL:  # the job had no time to say why: the system stopped it
+    if returncode == -signal.SIGKILL:  # the job had no time to say why: the system stopped it
         raise StageFailed(
             f"{script.name} was killed (SIGKILL), most often by the system when memory runs out: Spark's Java takes "
             f"up to SPARK_DRIVER_MEMORY ({memory}) and more, so free that much memory or set "
             f"SPARK_DRIVER_MEMORY lower ({LEAST_DRIVER_MEMORY} at the least), then run again; a re-run redoes it. Spark's log up to "
             f"then: {log_file}"
         )
-    if completed.returncode == SPARK_OOM_EXIT:
+    if returncode == SPARK_OOM_EXIT:
         raise StageFailed(
             f"{script.name} stopped: Spark ran out of memory (exit 52, java.lang.OutOfMemoryError): give "
             f"it more than SPARK_DRIVER_MEMORY's {memory} (e.g. SPARK_DRIVER_MEMORY=8g make run), then run "
             f"again; a re-run redoes it. Spark's whole log: {log_file}"
         )
-    if completed.returncode != 0:
+    if returncode != 0:
         raise StageFailed(
-            f"{script.name} failed (exit {completed.returncode}); see its message above, and Spark's whole log "
+            f"{script.name} failed (exit {returncode}); see its message above, and Spark's whole log "
             f"in {log_file}"
         )
+
+
+def run_job(command: list[str], env: dict[str, str]) -> tuple[int, bool, bool]:
+    """Run a spark-submit and wait for it; its exit code, and whether Ctrl-C and SIGTERM came meanwhile.
+
+    Ctrl-C reaches the job too (same terminal): the job cancels its Spark jobs and cleans up, rather than be killed
+    by this process's KeyboardInterrupt, so it is only noted here (a handler, not SIG_IGN, which the job would
+    inherit). SIGTERM (``kill``, ``timeout``, systemd) names this process only: it is passed on to the job's
+    spark-submit, whose Java hands it to the job, which stops as on Ctrl-C; this process waits for it, where it
+    died at once before and left the job running on without it.
+    """
+    interrupted, terminated, started = [], [], []
+
+    def pass_on(signum: int, frame: Any) -> None:
+        terminated.append(signum)
+        for job in started:
+            job.send_signal(signal.SIGTERM)
+
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum)),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, pass_on),
+    }
+    try:
+        job = subprocess.Popen(command, env=env)
+        started.append(job)
+        if terminated:  # it came while the job was being started
+            job.send_signal(signal.SIGTERM)
+        returncode = job.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return returncode, bool(interrupted), bool(terminated)
 
 
 def character_locale(env: dict[str, str]) -> str:
@@ -521,9 +571,15 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def stop_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM's handler while the stages run: stop as on Ctrl-C (a Spark stage passes it on instead, ``run_job``;
+    the ingest, Bronze's own ``main``, has its own)."""
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected stages in order; 0 when all succeed, 1 when one fails, 2 on bad usage, 130 when interrupted
-    (Ctrl-C)."""
+    (Ctrl-C), 143 when stopped by SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     lake = Lake.from_uri(args.lake)
@@ -551,24 +607,33 @@ def main(argv: list[str] | None = None) -> int:
         "serve": lambda: serve_stage(lake),
     }
     started = time.monotonic()
-    for done, stage in enumerate(args.stages):
-        stage_started = time.monotonic()
-        try:
-            result = runners[stage]()
-        except KeyboardInterrupt:  # Ctrl-C while this process itself works (serving, reading manifests)
-            print(f"[{stage}] interrupted.", file=sys.stderr)
-            return INTERRUPTED_EXIT
-        except StageFailed as failure:
-            intact = (
-                f" The output of {', '.join(args.stages[:done])} is intact under {lake.root}." if done else ""
+    previous_handler = signal.signal(signal.SIGTERM, stop_on_sigterm)
+    try:
+        for done, stage in enumerate(args.stages):
+            stage_started = time.monotonic()
+            try:
+                result = runners[stage]()
+            except Terminated:  # SIGTERM while this process itself works
+                print(f"[{stage}] stopped by SIGTERM.", file=sys.stderr)
+                return TERMINATED_EXIT
+            except KeyboardInterrupt:  # Ctrl-C while this process itself works (serving, reading manifests)
+                print(f"[{stage}] interrupted.", file=sys.stderr)
+                return INTERRUPTED_EXIT
+            except StageFailed as failure:
+                intact = (
+                    f" The output of {', '.join(args.stages[:done])} is intact under {lake.root}."
+                    if done
+                    else ""
+                )
+                print(f"[{stage}] FAILED: {failure}.{intact}", file=sys.stderr)
+                return failure.exit_code if isinstance(failure, StageInterrupted) else 1
+            seconds = time.monotonic() - stage_started
+            print(
+                f"[{stage:6}] read {result.read} -> wrote {result.wrote} | {result.rows} | {seconds:.1f} s",
+                flush=True,
             )
-            print(f"[{stage}] FAILED: {failure}.{intact}", file=sys.stderr)
-            return INTERRUPTED_EXIT if isinstance(failure, StageInterrupted) else 1
-        seconds = time.monotonic() - stage_started
-        print(
-            f"[{stage:6}] read {result.read} -> wrote {result.wrote} | {result.rows} | {seconds:.1f} s",
-            flush=True,
-        )
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     print(f"done in {time.monotonic() - started:.1f} s")
     if "gold" in args.stages or "serve" in args.stages:
         print(f"Gold tables: {lake.gold}/<table>/  (monthly_requests, resolution_times, ...)")

@@ -8,6 +8,10 @@ SIGKILL would end it: no ``finally``, no handler, no flush. ``$CRASH_AT`` 0 neve
 appended to ``$CRASH_TRACE`` (when set) as ``<n>\\t<kind>\\t<path under the lake>``: the list of a run's points.
 With ``$CRASH_SNAPSHOTS`` the run does not crash but copies the lake to ``$CRASH_SNAPSHOTS/<n>`` before each call:
 what a kill at each point would leave, from one run (the writes before a point have all returned).
+With ``$CRASH_SIGNAL`` (``TERM`` or ``INT``) the run is not ended at call ``$CRASH_AT`` but sent that signal, to itself
+or, with ``$CRASH_SIGNAL_TO=parent``, to its parent (under ``spark-submit``, Spark's Java); it waits until the stage
+has taken it (its ``INTERRUPTED`` flag is set), then makes the call and goes on: a ``kill`` at a known point.
+``$CRASH_AT`` may then name a kind of call instead (``spark write``): the first call of that kind.
 
 The choke points, found by reading the stages (nothing in them knows of this file):
 - Silver and Gold: the Hadoop FileSystem every file operation of theirs goes through (``LakeFiles._fs`` and
@@ -22,6 +26,7 @@ from __future__ import annotations
 import builtins
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -41,9 +46,15 @@ STAGE_MODULES = {
 class CrashPoints:
     """Counts the durable writes of one run under the lake root and ends the process at the chosen one."""
 
-    def __init__(self, lake: str, crash_at: int, trace: str | None, snapshots: str | None = None) -> None:
+    def __init__(
+        self, lake: str, crash_at: int | str, trace: str | None, snapshots: str | None = None
+    ) -> None:
         self.lake = os.path.realpath(lake)
         self.crash_at = crash_at
+        self.signal = os.environ.get("CRASH_SIGNAL")  # sent at crash_at instead of ending the process
+        self.signal_to_parent = os.environ.get("CRASH_SIGNAL_TO") == "parent"
+        self.taken: Any = None  # the stage's INTERRUPTED flag: the signal has been taken once it is set
+        self.signalled = False
         self.count = 0
         self.trace = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if trace else None
         self.snapshots = snapshots
@@ -75,8 +86,17 @@ class CrashPoints:
                 self.copytree(self.lake, snapshot, symlinks=True)
             else:  # nothing written yet: the lake is an empty folder's parent, or not there at all
                 self.makedirs(snapshot)
-        if self.count == self.crash_at:
+        if self.signal and self.crash_at in (self.count, kind) and not self.signalled:
+            self.signalled = True
+            self.send_signal()
+        elif self.count == self.crash_at and not self.signal:
             os._exit(KILLED)
+
+    def send_signal(self) -> None:
+        """Send ``$CRASH_SIGNAL`` and wait (at most a minute) until the stage has taken it."""
+        os.kill(os.getppid() if self.signal_to_parent else os.getpid(), signal.Signals[f"SIG{self.signal}"])
+        if self.taken is not None and not self.taken.wait(60):
+            os.write(2, f"crash_at.py: the stage did not take SIG{self.signal} within a minute\n".encode())
 
 
 class CountedStream:
@@ -219,13 +239,15 @@ def main(argv: list[str]) -> int:
     stage, job_arguments = argv[0], argv[1:]
     for folder in ("scripts", "glue", "emr", "quicksight"):
         sys.path.insert(0, str(REPO / folder))
+    crash_at = os.environ.get("CRASH_AT", "0")  # a number, or with $CRASH_SIGNAL a kind of call
     points = CrashPoints(
         os.environ["CRASH_LAKE"],
-        int(os.environ.get("CRASH_AT", "0")),
+        int(crash_at) if crash_at.isdigit() else crash_at,
         os.environ.get("CRASH_TRACE"),
         os.environ.get("CRASH_SNAPSHOTS"),
     )
     module = __import__(STAGE_MODULES[stage])
+    points.taken = getattr(module, "INTERRUPTED", None)
     if stage in ("silver", "gold"):
         wrap_spark_jobs(points)
     wrap_os(points)

@@ -31,7 +31,10 @@ def body(path: Path, name: str) -> str:
     return ast.dump(ast.Module(body=[*statements], type_ignores=[])) + ast.dump(function.args)
 
 
-@pytest.mark.parametrize("name", ["cancel_on_interrupt", "one_line", "rename_over", "literal"])
+@pytest.mark.parametrize(
+    "name",
+    ["cancel_on_interrupt", "forward_java_signals", "stopped_exit", "one_line", "rename_over", "literal"],
+)
 def test_the_two_jobs_hold_the_same_code(name):
     assert body(SILVER, name) == body(GOLD, name), (
         f"{name} differs between glue/silver_job.py and emr/gold_job.py"
@@ -45,7 +48,15 @@ def test_the_two_aws_tools_tell_an_error_in_one_line_alike():
 
 @pytest.mark.parametrize(
     "name",
-    ["DISK_FULL", "OUT_OF_MEMORY", "INTERRUPTED_EXIT", "WRITING_FILE", "PREVIOUS_ENDING", "GLOB_CHARACTERS"],
+    [
+        "DISK_FULL",
+        "OUT_OF_MEMORY",
+        "INTERRUPTED_EXIT",
+        "TERMINATED_EXIT",
+        "WRITING_FILE",
+        "PREVIOUS_ENDING",
+        "GLOB_CHARACTERS",
+    ],
 )
 def test_the_two_jobs_hold_the_same_constants(name):
     assert getattr(silver_job, name) == getattr(gold_job, name), name

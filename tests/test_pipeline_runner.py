@@ -281,11 +281,17 @@ def test_ctrl_c_during_a_spark_stage_lets_the_job_finish_its_part_and_stops_the_
 ):
     # The terminal sends Ctrl-C to the job and to this process: this one must not die (the job cleans up
     # or finishes its publish), and must not go on to the next stage either.
-    def job_gets_ctrl_c_too(command, env, check):
-        signal.raise_signal(signal.SIGINT)  # would be a KeyboardInterrupt here without the runner's handler
-        return subprocess.CompletedProcess(command, job_exit)
+    class JobGetsCtrlCToo:
+        def __init__(self, command, env):
+            pass
 
-    monkeypatch.setattr(run_pipeline.subprocess, "run", job_gets_ctrl_c_too)
+        def wait(self):
+            signal.raise_signal(
+                signal.SIGINT
+            )  # would be a KeyboardInterrupt here without the runner's handler
+            return job_exit
+
+    monkeypatch.setattr(run_pipeline.subprocess, "Popen", JobGetsCtrlCToo)
     handler_before = signal.getsignal(signal.SIGINT)
 
     with pytest.raises(run_pipeline.StageInterrupted, match=said):
@@ -328,9 +334,7 @@ def test_an_open_file_limit_spark_cannot_start_under_is_raised_or_refused_in_one
 def test_a_job_the_system_killed_is_one_sentence_on_memory(monkeypatch):
     # The kernel's out-of-memory killer sends SIGKILL: the job prints nothing, and the run said "failed (exit -9);
     # see its message above" with no message above (the drill of 2026-11-27, Silver in a 900 MB memory cgroup).
-    monkeypatch.setattr(
-        run_pipeline.subprocess, "run", lambda command, env, check: subprocess.CompletedProcess(command, -9)
-    )
+    monkeypatch.setattr(run_pipeline, "run_job", lambda command, env: (-9, False, False))
     monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
 
     with pytest.raises(run_pipeline.StageFailed) as failure:
@@ -349,9 +353,7 @@ def test_a_job_spark_stopped_for_memory_is_one_sentence_on_memory(monkeypatch):
     # A task's OutOfMemoryError ends a local Spark's Java with exit 52 before the job can say a word: the run said
     # "failed (exit 52); see its message above" with no message of the job's above (the real exit is in
     # test_spark_laptop_settings.py).
-    monkeypatch.setattr(
-        run_pipeline.subprocess, "run", lambda command, env, check: subprocess.CompletedProcess(command, 52)
-    )
+    monkeypatch.setattr(run_pipeline, "run_job", lambda command, env: (52, False, False))
     monkeypatch.setenv("SPARK_DRIVER_MEMORY", "2g")
 
     with pytest.raises(run_pipeline.StageFailed) as failure:
@@ -671,9 +673,7 @@ def record_spark_submits(monkeypatch) -> list[tuple[list[str], dict[str, str]]]:
     """spark_submit's commands and environments, recorded instead of run (each 'succeeds')."""
     ran: list[tuple[list[str], dict[str, str]]] = []
     monkeypatch.setattr(
-        run_pipeline.subprocess,
-        "run",
-        lambda command, env, check: ran.append((command, env)) or subprocess.CompletedProcess(command, 0),
+        run_pipeline, "run_job", lambda command, env: ran.append((command, env)) or (0, False, False)
     )
     return ran
 

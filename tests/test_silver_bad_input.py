@@ -1138,21 +1138,23 @@ def test_ctrl_c_cancels_spark_jobs_once_and_stops_at_once_the_second_time(spark,
     import threading
 
     module = __import__(job)
-    pytest_handler, before = signal.getsignal(signal.SIGINT), set(threading.enumerate())
+    handlers_before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    before = set(threading.enumerate())
+    put_back = module.cancel_on_interrupt(spark)
     try:
-        module.cancel_on_interrupt(spark)
         signal.raise_signal(
             signal.SIGINT
         )  # the first: a flag and a cancel, no KeyboardInterrupt in a py4j call
-        assert module.INTERRUPTED.is_set()
+        assert module.INTERRUPTED.is_set() and module.stopped_exit() == 130
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
     finally:
-        signal.signal(signal.SIGINT, pytest_handler)
+        put_back()  # this process's handlers, and the JVM's (a local session: it handed them to this process)
         module.INTERRUPTED.clear()
         # the cancelling thread outlived the test: its cancelAllJobs must not reach the next test's Spark jobs
         for thread in set(threading.enumerate()) - before:
             thread.join(timeout=10)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers_before
 
 
 @pytest.mark.parametrize("job", ["silver_job", "gold_job"])
@@ -1184,16 +1186,18 @@ def test_ctrl_c_after_spark_stopped_its_context_prints_no_trace(job: str, monkey
     def stopped() -> None:
         raise RuntimeError("Cannot call methods on a stopped SparkContext.")
 
-    failures, pytest_handler = [], signal.getsignal(signal.SIGINT)
+    failures = []
     monkeypatch.setattr(threading, "excepthook", failures.append)
     before = set(threading.enumerate())
+    put_back = module.cancel_on_interrupt(
+        SimpleNamespace(sparkContext=SimpleNamespace(cancelAllJobs=stopped))
+    )
     try:
-        module.cancel_on_interrupt(SimpleNamespace(sparkContext=SimpleNamespace(cancelAllJobs=stopped)))
         signal.raise_signal(signal.SIGINT)
         for thread in set(threading.enumerate()) - before:
             thread.join(timeout=10)
     finally:
-        signal.signal(signal.SIGINT, pytest_handler)
+        put_back()
         module.INTERRUPTED.clear()
     assert failures == []
 
@@ -1281,9 +1285,10 @@ def test_ctrl_c_from_the_terminal_mid_run_is_one_line_exit_130_and_nothing_publi
         pytest.skip("the job finished its publish before the signal reached it")
     assert job.returncode == 130, output[-3000:]
     assert "Traceback (most recent call last)" not in output  # no Python trace (Spark logs its own abort)
-    # The JVM gets the Ctrl-C too and may take the Python driver down before it prints its line.
+    # The JVM gets the Ctrl-C too: it hands it to the driver (forward_java_signals), where it once ended the run
+    # itself and took the driver down before it printed its line.
     said = [line for line in output.splitlines() if line.startswith("silver_job:")]
-    assert said in ([], [f"silver_job: {silver_job.Interrupted.MESSAGE}"]), said
+    assert said == [f"silver_job: {silver_job.Interrupted.MESSAGE}"], output[-3000:]
     assert not (silver / "service_requests").exists()
     assert not (silver / "_state" / "processed.json").exists()
 

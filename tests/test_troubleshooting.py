@@ -60,6 +60,7 @@ USER_ERRORS = {
     "SqlError",
     "StageFailed",
     "StageInterrupted",
+    "StageTerminated",
     "StorageError",
     "UsageError",
 }

@@ -51,3 +51,8 @@ used.exc  # tests/test_quicksight_deploy.py's StubbedAws.__exit__(*exc): the con
 
 # pytest-xdist calls a conftest's hook by its name.
 used.pytest_xdist_make_scheduler  # tests/conftest.py: the test files' workers
+
+# py4j reads these of a Python object that stands for a Java interface (forward_java_signals, in both jobs: a
+# sun.misc.SignalHandler whose handle Java calls).
+used.Java  # the nested class py4j looks for
+used.implements  # the Java interfaces it names
