@@ -1142,11 +1142,54 @@ def run_gold(spark: SparkSession, silver_path: str, gold_path: str, sole_writer:
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse that reports bad usage as one sentence on stderr and exits with 2."""
+    """argparse that reports bad usage as one sentence on stderr and exits with 2, and so a --help that stdout
+    refuses (``help_to_stdout``)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         """Print one sentence and exit 2."""
         self.exit(2, f"{self.prog}: {message} (see --help).\n")
+
+    def print_help(self, file=None) -> None:  # noqa: ANN001 - argparse's signature
+        """The help on stdout, as argparse prints it; SystemExit(2) after one sentence when stdout refuses it."""
+        if file is not None:
+            super().print_help(file)
+        elif not help_to_stdout(self.format_help(), f"{self.prog}:"):
+            self.exit(2)
+
+
+# A copy of scripts/command_line.py's (this file imports nothing of the repository; held equal by a test).
+def help_to_stdout(text: str, prefix: str) -> bool:
+    """Write a ``--help`` text to stdout, flushed now; True when it went, else False after one sentence on stderr
+    (``prefix`` begins it, e.g. ``"dashboard.py: error:"``) saying why stdout refused it: a full disk, a pipe whose
+    reader is gone, or no stdout at all."""
+    if sys.stdout is None:
+        reason = "stdout is closed"
+    else:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return True
+        except OSError as error:  # BrokenPipeError too
+            reason = error.strerror or str(error)
+            stdout_to_devnull()
+    print(f"{prefix} Could not write the help to stdout ({reason}); nothing was run.", file=sys.stderr)
+    return False
+
+
+def stdout_to_devnull() -> None:
+    """After stdout refused a write, point its file descriptor at the null device (Python's advice for a closed pipe,
+    "Note on SIGPIPE" in the signal module's docs): what is left in its buffer is flushed as the process ends, which
+    would fail again ("Exception ignored … BrokenPipeError", exit 120). Nothing to do for a stdout that is no file
+    (none at all, a test's capture)."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
 
 
 def path_argument(text: str) -> str:

@@ -3193,6 +3193,41 @@ def one_run_at_a_time(silver_path: str) -> Iterator[None]:
         os.close(handle)
 
 
+# A copy of scripts/command_line.py's (this file imports nothing of the repository; held equal by a test).
+def help_to_stdout(text: str, prefix: str) -> bool:
+    """Write a ``--help`` text to stdout, flushed now; True when it went, else False after one sentence on stderr
+    (``prefix`` begins it, e.g. ``"dashboard.py: error:"``) saying why stdout refused it: a full disk, a pipe whose
+    reader is gone, or no stdout at all."""
+    if sys.stdout is None:
+        reason = "stdout is closed"
+    else:
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return True
+        except OSError as error:  # BrokenPipeError too
+            reason = error.strerror or str(error)
+            stdout_to_devnull()
+    print(f"{prefix} Could not write the help to stdout ({reason}); nothing was run.", file=sys.stderr)
+    return False
+
+
+def stdout_to_devnull() -> None:
+    """After stdout refused a write, point its file descriptor at the null device (Python's advice for a closed pipe,
+    "Note on SIGPIPE" in the signal module's docs): what is left in its buffer is flushed as the process ends, which
+    would fail again ("Exception ignored … BrokenPipeError", exit 120). Nothing to do for a stdout that is no file
+    (none at all, a test's capture)."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, descriptor)
+    finally:
+        os.close(devnull)
+
+
 def glue_or_spark() -> tuple[SparkSession, object | None]:
     """GlueContext's session on AWS Glue; a plain local SparkSession elsewhere (Glue's jars exist only on AWS)."""
     from pyspark import SparkConf
@@ -3217,13 +3252,12 @@ def glue_or_spark() -> tuple[SparkSession, object | None]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the Silver job from Glue-style arguments; 0 on success, 1 with one sentence on a user error or a Spark
-    failure, 130 when Ctrl-C stopped it before publishing, 143 when SIGTERM did."""
+    failure, 130 when Ctrl-C stopped it before publishing, 143 when SIGTERM did; 2 when stdout refuses --help."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines carry traces of closed connections
     argv = list(sys.argv if argv is None else argv)
     if {"-h", "--help"} & set(argv[1:]):  # getResolvedOptions' own help lists Glue's arguments, not the job's
-        print(__doc__)
-        return 0
+        return 0 if help_to_stdout(f"{__doc__}\n", "silver_job:") else 2
     put_handlers_back, run_lock = None, contextlib.ExitStack()
     try:
         args = parse_args(argv)

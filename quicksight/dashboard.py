@@ -27,6 +27,7 @@ from plotly.offline import get_plotlyjs
 import athena_sql  # noqa: F401  (puts scripts/ on the path when run as a script)
 import definitions
 import lake as lake_layout
+from command_line import ArgumentParser
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +314,7 @@ def build_dashboard(duckdb_path: str, out_path: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: --lake and --out."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--lake",
         default=None,

@@ -24,6 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+try:
+    from command_line import ArgumentParser
+except (
+    ImportError
+):  # run as a script (python quicksight/definitions.py): the command line's helpers live in scripts/
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from command_line import ArgumentParser
+
 log = logging.getLogger(__name__)
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
@@ -1470,7 +1478,7 @@ def _strict(shape: Any, value: Any, path: str, errors: list[str]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: --write or --check."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="write quicksight/definitions/*.json")
     action.add_argument(

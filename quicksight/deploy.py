@@ -23,6 +23,7 @@ from typing import Any
 import athena_sql
 import definitions as qs_definitions
 import lake as lake_layout  # run as a script, athena_sql has put scripts/ on the path
+from command_line import ArgumentParser
 from definitions import DATASETS, Target
 
 log = logging.getLogger(__name__)
@@ -527,7 +528,7 @@ def dry_run(config: DeployConfig) -> int:
 # ----------------------------------------------------------------------------------------------------------
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ArgumentParser):
     """An ArgumentParser whose errors are one sentence (BadArguments), not usage text and SystemExit."""
 
     def error(self, message: str) -> None:  # type: ignore[override]

@@ -21,6 +21,7 @@ import duckdb
 
 import athena_sql
 import lake as lake_layout
+from command_line import ArgumentParser
 
 try:
     import fcntl
@@ -327,7 +328,7 @@ def build_local_query_layer(duckdb_path: str, silver_path: str, gold_path: str) 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: --lake."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--lake",
         default=None,

@@ -33,7 +33,9 @@ from datetime import UTC, datetime
 from typing import Any, get_type_hints
 from urllib.parse import unquote, urljoin, urlsplit
 
+import command_line
 from bronze_storage import BronzeStore, RunLockHeld, StorageError, botocore_takes_bucket_name, open_store
+from command_line import stdout_to_devnull
 from lake import BRONZE_MANIFESTS, BRONZE_PREFIX, BRONZE_STATE, Lake, lake_argument
 
 log = logging.getLogger("ingestao_bronze")
@@ -685,22 +687,6 @@ def report(text: str, what: str, outcome: str) -> None:
         print(text, flush=True)
     except OSError as error:  # BrokenPipeError too
         raise StdoutRefused(what, error.strerror or str(error), outcome) from None
-
-
-def stdout_to_devnull() -> None:
-    """After stdout refused a write, point its file descriptor at the null device (Python's advice for a closed pipe,
-    "Note on SIGPIPE" in the signal module's docs): what is left in its buffer is flushed as the process ends, which
-    would fail again ("Exception ignored … BrokenPipeError", exit 120). Nothing to do for a stdout that is no file
-    (none at all, a test's capture)."""
-    try:
-        descriptor = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, descriptor)
-    finally:
-        os.close(devnull)
 
 
 # ---------------------------------------------------------------- HTTP
@@ -1519,7 +1505,7 @@ def dry_run_report(
 # ---------------------------------------------------------------- CLI
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(command_line.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message[0].upper() + message[1:].rstrip(".") + ".")
 

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from command_line import ArgumentParser
+
 log = logging.getLogger(__name__)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -535,7 +537,7 @@ def serve(portal: Portal | None = None, port: int = 0, host: str = "127.0.0.1") 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: --port and --host."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="portal_standin.py", description="Serve an offline stand-in of data.boston.gov's 311 dataset."
     )
     parser.add_argument(

@@ -27,6 +27,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from command_line import ArgumentParser
 from lake import Lake, lake_argument
 
 # infra/boston311.yaml, expire-replaced-versions: a version replaced or deleted goes NoncurrentDays later. A moment
@@ -186,7 +187,7 @@ def apply(s3, bucket: str, action: Action) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: --lake, --prefix, --to and --dry-run."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="restore_prefix.py",
         description="Put every key under a prefix of the S3 lake back as it was at a moment (docs/infra.md).",
     )

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import command_line
 import ingestao_bronze
 from lake import BRONZE_MANIFESTS, GOLD_PREFIX, GOLD_RUNS, SILVER_QUALITY, Lake, lake_argument, rerun_command
 
@@ -116,7 +117,7 @@ class StageResult:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's flags (parse_args also checks what they say together)."""
-    parser = argparse.ArgumentParser(
+    parser = command_line.ArgumentParser(
         prog="run_pipeline.py",
         description="Run the Boston 311 lake end to end on this machine (no AWS account needed).",
     )

@@ -41,6 +41,24 @@ def test_the_two_jobs_hold_the_same_code(name):
     )
 
 
+COMMAND_LINE = REPO / "scripts" / "command_line.py"
+STANDALONE = {"silver": SILVER, "gold": GOLD, "submit": REPO / "emr" / "submit.py"}
+
+
+@pytest.mark.parametrize("copy", list(STANDALONE))
+@pytest.mark.parametrize("name", ["help_to_stdout", "stdout_to_devnull"])
+def test_the_files_that_import_nothing_of_the_repository_print_help_as_the_others_do(name, copy):
+    """scripts/command_line.py's --help that a refusing stdout ends in one sentence, copied where it cannot be
+    imported: the two jobs and emr/submit.py."""
+    assert body(STANDALONE[copy], name) == body(COMMAND_LINE, name), f"{name} differs in {STANDALONE[copy]}"
+
+
+def test_gold_and_submit_parse_alike():
+    """Their OneLineArgumentParser: usage errors and a refused --help, each one sentence and exit 2."""
+    for name in ("error", "print_help"):
+        assert body(GOLD, name) == body(REPO / "emr" / "submit.py", name), name
+
+
 def test_the_two_aws_tools_tell_an_error_in_one_line_alike():
     """emr/submit.py runs from its own folder, importing nothing of the repository: its one_line is deploy.py's."""
     assert body(REPO / "emr" / "submit.py", "one_line") == body(REPO / "quicksight" / "deploy.py", "one_line")

@@ -34,6 +34,7 @@ SOURCES = [
     "scripts/ingestao_bronze.py",
     "scripts/bronze_storage.py",
     "scripts/restore_prefix.py",
+    "scripts/command_line.py",
     "glue/silver_job.py",
     "emr/gold_job.py",
     "emr/submit.py",
