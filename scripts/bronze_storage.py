@@ -117,6 +117,13 @@ class BronzeStore(Protocol):
     def one_run_at_a_time(self) -> AbstractContextManager[None]:
         """Hold the lake's run lock while the block runs; RunLockHeld at once when another run holds it."""
 
+    def check_writable(self) -> None:
+        """StorageError unless a run can write the lake (checked before anything is read or written)."""
+
+    def check_readable(self) -> str | None:
+        """StorageError unless a dry run can read the lake; why a run could not write it, when that is known without
+        writing (None otherwise)."""
+
 
 def error_code(error: ClientError) -> str:
     """The code of an AWS error (``NoSuchKey``, ``404``, ``PreconditionFailed``…); '' when it names none."""
@@ -214,6 +221,14 @@ class LocalStore:
 
         The folder is created by the first write, so a run that stops early (exit 2) leaves no trace.
         """
+        problem = self.check_readable()
+        if problem:
+            raise StorageError(problem)
+
+    def check_readable(self) -> str | None:
+        """What a dry run asks, reading only: StorageError when the lake path is a file or lies under one (no run
+        can use it); else why a run could not write it (the lake folder, or the folder it would be made in, is not
+        writable), None when it can. Creates nothing; a missing lake folder reads as an empty lake."""
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             raise StorageError(f"The lake path {self.root} exists and is not a folder.")
         existing = self.root
@@ -223,8 +238,9 @@ class LocalStore:
             raise StorageError(f"Cannot create the lake folder {self.root}: {existing} is not a folder.")
         if not os.access(existing, os.W_OK | os.X_OK):
             if existing == self.root:
-                raise StorageError(f"The lake folder {self.root} is not writable.")
-            raise StorageError(f"Cannot create the lake folder {self.root}: {existing} is not writable.")
+                return f"The lake folder {self.root} is not writable."
+            return f"Cannot create the lake folder {self.root}: {existing} is not writable."
+        return None
 
     def staging_dir(self) -> str:
         """The lake's own ``_staging`` folder, so that the commit is a rename on one file system."""
@@ -387,6 +403,11 @@ class S3Store:
         if self.kms_key_id:
             return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
         return {"ServerSideEncryption": "AES256"}
+
+    def check_readable(self) -> None:
+        """A dry run's check, as a run's: S3 tells whether a principal may write only when it writes, which a dry run
+        does not; StorageError when the bucket is missing or cannot be reached."""
+        self.check_writable()
 
     def check_writable(self) -> None:
         """Raise StorageError when the bucket is missing or the credentials cannot reach it."""

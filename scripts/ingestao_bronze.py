@@ -1346,15 +1346,24 @@ def unique_run_id(store: BronzeStore, started: datetime) -> str:
 def run(config: IngestConfig, session: Any | None = None) -> tuple[int, dict[str, Any]]:
     """One ingest run: discover, land what changed, write manifest then state. Returns (exit code, manifest).
 
-    StorageError when the lake cannot be used, in a dry run too (which checks it as a run does, then writes nothing and
-    takes no lock); RunLockHeld when another run writes it; on Ctrl-C what landed so far is announced before it
-    propagates.
+    StorageError when the lake cannot be used; a dry run needs only to read it (it writes nothing and takes no lock),
+    and says in a WARNING when a run could not write it; RunLockHeld when another run writes it; on Ctrl-C what
+    landed so far is announced before it propagates.
     """
     started = utc_now()
     lake = Lake.from_uri(config.lake)
-    store = open_store(lake, kms_key_id=config.kms_key_id, work_dir=config.work_dir, session=session)
+    store = open_store(
+        lake,
+        kms_key_id=config.kms_key_id,
+        work_dir=config.work_dir,
+        session=session,
+        check=not config.dry_run,
+    )
     run_lock = ExitStack()
     try:
+        unwritable = store.check_readable() if config.dry_run else None
+        if unwritable:
+            log.warning("%s A run would stop there; this dry run only reads the lake.", unwritable)
         if not config.dry_run:
             run_lock.enter_context(store.one_run_at_a_time())  # before the first write; released last
         state = read_state(store) if config.dry_run else announce_unfinished_run(store)

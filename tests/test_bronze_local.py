@@ -970,6 +970,58 @@ def test_a_staging_file_that_cannot_be_written_is_a_storage_error(tmp_path: Path
         sink.finish()
 
 
+def test_a_dry_run_previews_a_lake_the_user_may_only_read_and_says_a_run_would_stop(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A dry run needs only to read the lake: it checked it as a run does, and a lake the user may only read (another
+    user's, a read-only mount) was exit 2 with nothing previewed."""
+    lake = tmp_path / "lake"
+    assert ingest(portal_url, lake, "--years", "2022", "--no-new-system") == 0
+    capsys.readouterr()
+    files_before = {path: path.stat().st_mtime_ns for path in lake.rglob("*")}
+    pretend_read_only(monkeypatch, lake)
+
+    assert ingest(portal_url, lake, "--dry-run") == 0
+
+    out = capsys.readouterr().out
+    assert "legacy_2022    unchanged" in out and out.count("would fetch") == 3  # read from the lake's state
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING] == [
+        (
+            "WARNING",
+            f"The lake folder {lake} is not writable. A run would stop there; this dry run only reads the lake.",
+        )
+    ]
+    assert {path: path.stat().st_mtime_ns for path in lake.rglob("*")} == files_before  # nothing written
+    assert sum(portal.downloads.values()) == 1  # the first run's only
+    assert ingest(portal_url, lake) == 2  # the run itself is refused, as the warning said
+    assert f"error: The lake folder {lake} is not writable." in capsys.readouterr().err
+
+
+def test_a_dry_run_of_a_lake_that_cannot_be_made_previews_it_empty_and_says_a_run_would_stop(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pretend_read_only(monkeypatch, tmp_path)  # the lake's parent
+
+    assert ingest(portal_url, tmp_path / "lake", "--dry-run") == 0
+
+    assert capsys.readouterr().out.count("would fetch") == 4
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        f"Cannot create the lake folder {tmp_path / 'lake'}: {tmp_path} is not writable. A run would stop there; "
+        "this dry run only reads the lake."
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_lake_folder_that_is_there_but_read_only_stops_the_run_before_discovery(
     portal: Portal,
     portal_url: str,

@@ -349,6 +349,65 @@ def test_dry_run_against_a_missing_bucket_is_the_configuration_error_of_a_run(
     assert portal.paths == []
 
 
+def test_a_dry_run_needs_only_read_access_to_an_s3_lake(
+    aws_credentials: None, portal_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A principal that may only read the bucket (``s3:GetObject`` and ``s3:ListBucket``; moto enforcing IAM)
+    previews with --dry-run, and its run is refused in one sentence. A dry run never wrote to S3 (its check is the
+    run's ``HeadBucket``, a read); unlike a local lake's it cannot tell whether a run could write, which S3 says only
+    to a write, so it says nothing of it."""
+    from moto import mock_aws
+    from moto.core import set_initial_no_auth_action_count
+
+    def principal(iam: Any, name: str, actions: list[str]) -> dict[str, str]:
+        iam.create_user(UserName=name)
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": actions,
+                    "Resource": [f"arn:aws:s3:::{S3_BUCKET}", f"arn:aws:s3:::{S3_BUCKET}/*"],
+                }
+            ],
+        }
+        iam.put_user_policy(UserName=name, PolicyName="lake", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+    def as_principal(credentials: dict[str, str], *flags: str) -> int:
+        for name, value in credentials.items():
+            monkeypatch.setenv(name, value)
+        return ingest(portal_url, S3_LAKE, *flags)
+
+    @set_initial_no_auth_action_count(7)  # the bucket, two users, their policies and keys; then IAM decides
+    @mock_aws
+    def scenario() -> None:
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=S3_BUCKET)
+        iam = boto3.client("iam", region_name="us-east-1")
+        writer = principal(iam, "writer", ["s3:*"])
+        # AWS checks s3:ListBucket for HeadBucket; moto asks for an action of that name
+        reader = principal(iam, "reader", ["s3:GetObject", "s3:ListBucket", "s3:HeadBucket"])
+        assert as_principal(writer, "--years", "2022", "--no-new-system") == 0
+        client = boto3.client("s3", region_name="us-east-1", aws_access_key_id=writer["AWS_ACCESS_KEY_ID"], aws_secret_access_key=writer["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+        keys_before = s3_keys(client)
+        capsys.readouterr()
+
+        assert as_principal(reader, "--dry-run") == 0
+
+        out, err = capsys.readouterr()
+        assert "legacy_2022    unchanged" in out and out.count("would fetch") == 3  # the state, read
+        assert err == ""
+        assert as_principal(reader) == 2  # the run: its lock is a write
+        err = capsys.readouterr().err
+        assert (
+            err.startswith("ingestao_bronze.py: error: ") and "AccessDenied" in err and "Traceback" not in err
+        )
+        assert s3_keys(client) == keys_before
+
+    scenario()
+
+
 def test_a_bucket_that_refuses_writes_is_a_configuration_error(
     s3: Any, portal_url: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
