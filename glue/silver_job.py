@@ -1557,9 +1557,13 @@ ROW_POSITION_FILE_BITS = 44
 # limit for each file it reads at once.
 MAX_FIELD_CHARS = 1_000_000
 LARGEST_JAVA_ARRAY = 2**31 - 9  # the most elements a Java array holds (the JDK's own soft limit)
-# Univocity's words (Spark's CSV parser) when a field outgrows the limit, and where it stopped: its record, counted
-# from the first after the header
+# The most fields a Bronze record may hold: Spark's own default (its CSV `maxColumns`), set here to be named. A record
+# with more (a line of 30,000 commas) stops the reader as a field too long does.
+MAX_FIELDS_PER_RECORD = 20_480
+# Univocity's words (Spark's CSV parser) when a field outgrows the limit, or a record the most fields, and where it
+# stopped: its record, counted from the first after the header
 FIELD_OVER_LIMIT = "exceeds the maximum number of characters defined in your parser settings ({:d})"
+FIELDS_OVER_LIMIT = "ArrayIndexOutOfBoundsException - Index {:d} out of bounds"
 FIELD_RECORD = re.compile(r"Internal state when error was thrown: line=\d+, column=\d+, record=(\d+)")
 
 
@@ -1570,7 +1574,8 @@ def read_bronze_file(
 
     PERMISSIVE parsing keeps malformed lines in ``raw_record`` instead of failing; unquoted fields are trimmed of
     whitespace by the parser. Reading file by file makes lineage literal: no per-row path parsing. A field longer
-    than ``max_field_chars`` fails the read (``field_too_long`` names the file).
+    than ``max_field_chars``, or a record of more than MAX_FIELDS_PER_RECORD fields, fails the read
+    (``record_over_limit`` names the file).
     """
     header, era = entry["header"], entry["era"]
     schema = T.StructType(
@@ -1588,6 +1593,7 @@ def read_bronze_file(
         .option("ignoreLeadingWhiteSpace", True)
         .option("ignoreTrailingWhiteSpace", True)
         .option("maxCharsPerColumn", max_field_chars)
+        .option("maxColumns", MAX_FIELDS_PER_RECORD)
         .csv(literal(entry["path"]))
     )
     mapping = ERA_COLUMNS[era]
@@ -1647,22 +1653,27 @@ def read_bronze(
     return bronze
 
 
-def field_over_limit(error: BaseException, max_field_chars: int) -> bool:
-    """Whether a Spark failure is the CSV reader stopping at a Bronze field longer than ``max_field_chars``."""
-    return FIELD_OVER_LIMIT.format(max_field_chars) in str(error)
+def limit_broken(error: BaseException, max_field_chars: int) -> str | None:
+    """Which of the reader's limits a Spark failure is the CSV reader stopping at: ``"field"`` (a Bronze field longer
+    than ``max_field_chars``), ``"fields"`` (a record of more than MAX_FIELDS_PER_RECORD fields) or None."""
+    if FIELD_OVER_LIMIT.format(max_field_chars) in str(error):
+        return "field"
+    if FIELDS_OVER_LIMIT.format(MAX_FIELDS_PER_RECORD) in str(error):
+        return "fields"
+    return None
 
 
-def field_too_long(
+def record_over_limit(
     error: BaseException, spark: SparkSession, planned: list[dict], max_field_chars: int
 ) -> SilverError | None:
-    """When a Spark failure reading the planned files is a field longer than ``max_field_chars``: the refusal naming
-    the first file whose read stops at one, and the record it stops in. None for any other failure, or when no file's
-    read stops so (one changed since).
+    """When a Spark failure reading the planned files is a field longer than ``max_field_chars`` or a record of too many
+    fields (``limit_broken``): the refusal naming the first file whose read stops at it, and the record it stops in.
+    None for any other failure, or when no file's read stops so (one changed since).
 
     Spark's failure names the file only now and then (Spark 3.5.9: for a field in the file's second record, not in its
     first or third), so each file is read again alone, in plan order: a cost of a refused run only.
     """
-    if not field_over_limit(error, max_field_chars):
+    if limit_broken(error, max_field_chars) is None:
         return None
     for ordinal, entry in enumerate(planned):
         if entry["era"] == "empty":
@@ -1671,10 +1682,17 @@ def field_too_long(
             alone = read_bronze_file(spark, entry, ordinal, max_field_chars)
             alone.agg(F.max(F.xxhash64(*alone.columns))).collect()  # a value of every field: each is parsed
         except (Py4JError, PySparkException) as failure:
-            if not field_over_limit(failure, max_field_chars):
+            broken = limit_broken(failure, max_field_chars)
+            if broken is None:
                 raise
             record = FIELD_RECORD.search(str(failure))
             where = f" in its record {int(record.group(1)):,}" if record else ""
+            if broken == "fields":
+                return SilverError(
+                    f"The Bronze file {entry['suffix']} has more than {MAX_FIELDS_PER_RECORD:,} fields{where} (Spark's "
+                    "CSV reader reads no more; a line of separators, not a record of 311's); Silver refuses it: see "
+                    "'A field too long' in docs/silver.md, or move the file out of Bronze to go on."
+                )
             return SilverError(
                 f"The Bronze file {entry['suffix']} has a field longer than {max_field_chars:,} characters{where} "
                 "(--max_field_chars; a quote left open makes the rest of a file one field); Silver refuses it: see "
@@ -2020,7 +2038,8 @@ def run_silver(
     bookmark handed over (``bookmarked_bronze_objects``); without it the state file decides what is new.
     ``max_reject_share``: a file (of REJECT_GUARD_MIN_ROWS rows or more) rejecting more of its rows stops the run
     after the first pass, before anything is written (``parse_max_reject_share``); without it such a file is only
-    named in a warning. ``max_field_chars``: a file with a longer field stops the run there too (``field_too_long``).
+    named in a warning. ``max_field_chars``: a file with a longer field (or a record of too many fields) stops the run there too
+    (``record_over_limit``).
     """
     started = time.time()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -2101,7 +2120,7 @@ def run_silver(
         try:  # the first Spark job to read Bronze: a field over the limit stops it
             counted = file_counts(marked).collect()
         except (Py4JError, PySparkException) as error:
-            refusal = field_too_long(error, spark, planned, max_field_chars)
+            refusal = record_over_limit(error, spark, planned, max_field_chars)
             if refusal is None:
                 raise
             raise refusal from None

@@ -924,6 +924,27 @@ def test_a_field_one_character_over_the_default_limit_is_refused(spark, tmp_path
     assert not silver.exists()  # nothing written
 
 
+def test_a_record_of_more_fields_than_sparks_reader_reads_is_refused_naming_the_file_and_record(
+    spark, tmp_path: Path
+):
+    """A line of 30,000 commas stopped the run with Spark's "Job aborted due to stage failure", naming no file."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    text = (
+        csv_text(LEGACY29_HEADER, [legacy29_row("101004100001", "2022-01-19 11:18:00")]) + "," * 30_000 + "\n"
+    )
+    land(bronze, "legacy_2022", "2026-11-25", "many_fields.csv", text)
+
+    with pytest.raises(silver_job.SilverError) as refused:
+        silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert str(refused.value) == (
+        "The Bronze file dataset=legacy_2022/ingest_date=2026-11-25/many_fields.csv has more than 20,480 fields in "
+        "its record 2 (Spark's CSV reader reads no more; a line of separators, not a record of 311's); Silver refuses "
+        "it: see 'A field too long' in docs/silver.md, or move the file out of Bronze to go on."
+    )
+    assert not silver.exists()  # nothing written
+
+
 def test_a_failure_that_is_no_field_over_the_limit_is_not_blamed_on_a_file(spark, tmp_path: Path):
     """The files are read again one by one to find the one with the field; one that reads within the limit is not
     named, nor any file for another failure: the run then fails with Spark's own words."""
@@ -934,9 +955,12 @@ def test_a_failure_that_is_no_field_over_the_limit_is_not_blamed_on_a_file(spark
         f"TextParsingException: Length of parsed input (101) {silver_job.FIELD_OVER_LIMIT.format(100)}"
     )
 
-    assert silver_job.field_too_long(over, spark, planned, 100) is None  # the file changed since, say
-    assert silver_job.field_too_long(RuntimeError("Java heap space"), spark, planned, 100) is None
-    assert silver_job.field_too_long(over, spark, planned, 1000) is None  # another limit than this run's
+    too_many = RuntimeError(f"TextParsingException: java.lang.{silver_job.FIELDS_OVER_LIMIT.format(20480)}")
+
+    assert silver_job.record_over_limit(over, spark, planned, 100) is None  # the file changed since, say
+    assert silver_job.record_over_limit(too_many, spark, planned, 100) is None  # so did this one
+    assert silver_job.record_over_limit(RuntimeError("Java heap space"), spark, planned, 100) is None
+    assert silver_job.record_over_limit(over, spark, planned, 1000) is None  # another limit than this run's
 
 
 def test_a_bronze_path_one_level_too_high_is_refused_not_read_as_nothing_new(spark, tmp_path: Path):
