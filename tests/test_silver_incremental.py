@@ -37,6 +37,48 @@ def write_state_without(silver: Path, field: str) -> None:
     (silver / "_state" / ".processed.json.crc").unlink()
 
 
+# Lakes several tests start from, each built by one run for the module: a test runs Silver again on its own copy.
+def copy_of(lake: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of a shared lake under ``tmp_path`` (file times kept, which the state file compares), for one test to
+    change: its Bronze and Silver paths."""
+    shutil.copytree(lake, tmp_path, symlinks=True, dirs_exist_ok=True)
+    return tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+
+
+def case_1_read(spark, lake: Path, ingest_date: str, announced: str | None = None) -> dict:
+    """Case 1 (opened 2022-01-10 09:00) landed on ``ingest_date``, with a manifest announcing it at 06:00 as the
+    object ``announced`` when given, and read by one run into an empty Silver: that run's report."""
+    bronze, silver = lake / "bronze" / "boston311", lake / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", ingest_date, [legacy29_row("101004000001", "2022-01-10 09:00:00")])
+    if announced:
+        day = ingest_date.replace("-", "")
+        write_manifest(bronze, f"{day}T060000Z", {announced: f"{ingest_date}T06:00:00Z"})
+    return silver_job.run_silver(spark, str(bronze), str(silver))
+
+
+@pytest.fixture(scope="module")
+def first_read(spark, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Case 1 in FIRST, announced by its manifest, read: the lake and that run's report."""
+    lake = tmp_path_factory.mktemp("first_read")
+    return lake, case_1_read(spark, lake, "2026-11-20", FIRST)
+
+
+@pytest.fixture(scope="module")
+def first_read_unannounced(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Case 1 in FIRST, no manifest (its ingest time from its folder), read: the lake."""
+    lake = tmp_path_factory.mktemp("first_read_unannounced")
+    case_1_read(spark, lake, "2026-11-20")
+    return lake
+
+
+@pytest.fixture(scope="module")
+def second_read(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Case 1 in SECOND, announced by its manifest, read: the lake."""
+    lake = tmp_path_factory.mktemp("second_read")
+    case_1_read(spark, lake, "2026-11-25", SECOND)
+    return lake
+
+
 def test_incremental_runs(spark, tmp_path: Path):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
     first = [
@@ -168,10 +210,13 @@ def test_a_publish_that_fails_half_way_keeps_every_row(spark, tmp_path: Path, mo
 FEBRUARY = "service_requests/open_year=2022/open_month=2"
 
 
-def lake_with_two_february_files(spark, tmp_path: Path) -> tuple[Path, Path]:
-    """Bronze and Silver after two runs (February = the second run's case 3 + the first run's surviving case 2),
-    with a third ingest landed but not run: case 1 closed (January), case 4 new (February)."""
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+@pytest.fixture(scope="module")
+def two_february_files(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake after two runs (February = the second run's case 3 + the first run's surviving case 2), with a third
+    ingest landed but not run: case 1 closed (January), case 4 new (February). Built once; each test changes its
+    own copy (lake_with_two_february_files)."""
+    lake = tmp_path_factory.mktemp("two_february_files")
+    bronze, silver = lake / "bronze" / "boston311", lake / "silver" / "boston311"
     first = [
         legacy29_row("101004000001", "2022-01-10 09:00:00"),
         legacy29_row("101004000002", "2022-02-10 09:00:00"),
@@ -188,7 +233,12 @@ def lake_with_two_february_files(spark, tmp_path: Path) -> tuple[Path, Path]:
         legacy29_row("101004000004", "2022-02-20 09:00:00"),
     ]
     land_legacy29(bronze, "legacy_2022", "2026-11-25", third)
-    return bronze, silver
+    return lake
+
+
+def lake_with_two_february_files(two_february_files: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """This test's copy of the two_february_files lake: its Bronze and Silver."""
+    return copy_of(two_february_files, tmp_path)
 
 
 def closed_by_case(spark, silver: Path) -> dict[str, bool]:
@@ -243,8 +293,10 @@ def is_staged_february(source: str) -> bool:
         pytest.param(is_staged_february, id="moving the staged month in"),
     ],
 )
-def test_a_move_that_stops_part_way_puts_the_month_back(spark, tmp_path: Path, monkeypatch, stopping_move):
-    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+def test_a_move_that_stops_part_way_puts_the_month_back(
+    spark, two_february_files: Path, tmp_path: Path, monkeypatch, stopping_move
+):
+    bronze, silver = lake_with_two_february_files(two_february_files, tmp_path)
     february = partition_files(silver, 2022, 2)
     move_part_way(monkeypatch, stopping_move)
     with pytest.raises(silver_job.PublishError, match="open_month=2 .*this one is back as it was"):
@@ -256,8 +308,10 @@ def test_a_move_that_stops_part_way_puts_the_month_back(spark, tmp_path: Path, m
     assert closed_by_case(spark, silver) == AFTER_REDO
 
 
-def test_an_interrupt_between_the_two_moves_puts_the_month_back(spark, tmp_path: Path, monkeypatch):
-    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+def test_an_interrupt_between_the_two_moves_puts_the_month_back(
+    spark, two_february_files: Path, tmp_path: Path, monkeypatch
+):
+    bronze, silver = lake_with_two_february_files(two_february_files, tmp_path)
     february = partition_files(silver, 2022, 2)
     # February's live folder has just been moved aside when the move in is interrupted
     fail_moves(monkeypatch, is_staged_february, KeyboardInterrupt())
@@ -277,9 +331,9 @@ def test_an_interrupt_between_the_two_moves_puts_the_month_back(spark, tmp_path:
 
 
 def test_a_failed_put_back_keeps_the_old_month_and_the_next_run_puts_it_back(
-    spark, tmp_path: Path, monkeypatch
+    spark, two_february_files: Path, tmp_path: Path, monkeypatch
 ):
-    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+    bronze, silver = lake_with_two_february_files(two_february_files, tmp_path)
     february = partition_files(silver, 2022, 2)
     # the move in fails, and so does the way back, each with a Java-style message of several lines
     fail_moves(
@@ -307,9 +361,11 @@ def test_a_failed_put_back_keeps_the_old_month_and_the_next_run_puts_it_back(
     assert not staging.exists()
 
 
-def test_a_run_that_died_while_publishing_is_put_back_by_the_next_run(spark, tmp_path: Path, monkeypatch):
+def test_a_run_that_died_while_publishing_is_put_back_by_the_next_run(
+    spark, two_february_files: Path, tmp_path: Path, monkeypatch
+):
     # The run dies (a Glue timeout) while February is half moved aside: nothing in the process puts it back.
-    bronze, silver = lake_with_two_february_files(spark, tmp_path)
+    bronze, silver = lake_with_two_february_files(two_february_files, tmp_path)
     move_part_way(monkeypatch, is_live_february)
     monkeypatch.setattr(silver_job, "_put_back", lambda *args: None)
     with pytest.raises(silver_job.PublishError):
@@ -321,12 +377,12 @@ def test_a_run_that_died_while_publishing_is_put_back_by_the_next_run(spark, tmp
     assert closed_by_case(spark, silver) == AFTER_REDO
 
 
-def test_a_table_holding_a_case_twice_is_repaired_by_the_next_change(spark, tmp_path: Path):
+def test_a_table_holding_a_case_twice_is_repaired_by_the_next_change(
+    spark, first_read_unannounced: Path, tmp_path: Path
+):
     # A publish that stopped while a case moved months can leave it in both; the next record of the case must
     # still count once (conservation) and leave one row.
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(first_read_unannounced, tmp_path)
     january = silver / "service_requests" / "open_year=2022" / "open_month=1"
     shutil.copytree(january, silver / "service_requests" / "open_year=2022" / "open_month=2")
     assert spark.read.parquet(str(silver / "service_requests")).count() == 2
@@ -377,13 +433,10 @@ def test_without_a_manifest_the_later_landing_of_a_day_wins(spark, tmp_path: Pat
     )
 
 
-def test_an_object_changed_in_place_is_read_again(spark, tmp_path: Path):
+def test_an_object_changed_in_place_is_read_again(spark, first_read_unannounced: Path, tmp_path: Path):
     # The state file knows an object by size AND modification time: a change of either one means it is new again.
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    landed = land_legacy29(
-        bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")]
-    )
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(first_read_unannounced, tmp_path)
+    landed = bronze / FIRST
     state = silver / "_state" / "processed.json"
 
     def reland(row: list[str], same_modified: bool) -> bool:
@@ -439,13 +492,12 @@ def test_a_bronze_manifest_of_a_format_silver_does_not_read_stops_the_run_before
     assert not (silver / "service_requests").exists() and not (silver / "_state" / "processed.json").exists()
 
 
-def test_a_run_opens_only_the_bronze_manifests_no_earlier_run_read(spark, tmp_path: Path, monkeypatch):
+def test_a_run_opens_only_the_bronze_manifests_no_earlier_run_read(
+    spark, first_read: tuple[Path, dict], tmp_path: Path, monkeypatch
+):
     # The ingest writes a manifest every day: opening them all in every run made each run, one with nothing new too,
     # slower by the day (365 manifests: 22 s to find nothing new on a local disk).
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
-    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(first_read[0], tmp_path)
     opened = []
     read_text = silver_job.LakeFiles.read_text
     monkeypatch.setattr(
@@ -593,12 +645,9 @@ def test_a_kept_staging_folder_that_cannot_be_deleted_does_not_stop_the_run(
 
 
 def test_an_override_says_it_does_not_reach_processed_objects_until_they_are_read_again(
-    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    spark, first_read: tuple[Path, dict], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ):
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
-    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(first_read[0], tmp_path)
     assert silver_rows(spark, silver)["101004000001"]["opened_at"] == datetime(2022, 1, 10, 14, 0)  # EST
 
     with caplog.at_level("WARNING", logger=silver_job.log.name):
@@ -734,12 +783,12 @@ def test_objects_read_with_other_era_named_overrides_or_empty_are_told_apart(cap
     assert silver_job.overrides_said(both, "new_system") == "new_system=utc,new_system@2026-03=wall_clock"
 
 
-def test_a_silver_table_written_before_a_column_was_added_takes_new_rows(spark, tmp_path: Path):
+def test_a_silver_table_written_before_a_column_was_added_takes_new_rows(
+    spark, first_read_unannounced: Path, tmp_path: Path
+):
     # a lake upgraded from a Silver without neighborhood_raw: the months a run rewrites keep their existing rows,
     # read by name (the column null in them), instead of stopping on a column the old files lack
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(first_read_unannounced, tmp_path)
     table, older = silver / "service_requests", tmp_path / "older"
     spark.read.parquet(str(table)).drop("neighborhood_raw").write.partitionBy(
         *silver_job.PARTITION_COLUMNS
@@ -757,15 +806,13 @@ def test_a_silver_table_written_before_a_column_was_added_takes_new_rows(spark, 
     assert rows["101004000002"]["neighborhood_raw"] == "Boston"
 
 
-def test_an_object_announced_again_by_a_later_manifest_is_read_again(spark, tmp_path: Path):
+def test_an_object_announced_again_by_a_later_manifest_is_read_again(
+    spark, second_read: Path, tmp_path: Path
+):
     # The portal reverted to this morning's bytes: Bronze does not copy them again but announces the object it
     # already holds as landed, with a later ingested_at. Its rows are the newest; reading the whole of Bronze again
     # (the re-map procedure) gives them, so the incremental run must too.
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    morning = [legacy29_row("101004000001", "2022-01-10 09:00:00")]
-    land_legacy29(bronze, "legacy_2022", "2026-11-25", morning)
-    write_manifest(bronze, "20261125T060000Z", {SECOND: "2026-11-25T06:00:00Z"})
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(second_read, tmp_path)  # this morning's object: case 1, open
     noon = SECOND.replace(".csv", ".20261125T120000Z.csv")
     closed = [legacy29_row("101004000001", "2022-01-10 09:00:00", "2022-01-11 09:00:00")]
     land_legacy29(bronze, "legacy_2022", "2026-11-25", closed, name=noon.rsplit("/", 1)[-1])
@@ -781,12 +828,11 @@ def test_an_object_announced_again_by_a_later_manifest_is_read_again(spark, tmp_
     assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
 
 
-def test_a_state_written_before_ingest_times_were_recorded_reads_nothing_again(spark, tmp_path: Path):
+def test_a_state_written_before_ingest_times_were_recorded_reads_nothing_again(
+    spark, second_read: Path, tmp_path: Path
+):
     # An upgraded lake's state has size, modified and run_id only: the objects it names are not read again.
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
-    write_manifest(bronze, "20261125T060000Z", {SECOND: "2026-11-25T06:00:00Z"})
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(second_read, tmp_path)
     write_state_without(silver, "ingested_at")
     assert silver_job.run_silver(spark, str(bronze), str(silver))["status"] == "nothing_new"
 
@@ -888,14 +934,12 @@ def test_objects_read_with_other_mapping_files_are_named_until_read_again(
 
 
 def test_objects_read_with_other_silver_rules_are_named_until_read_again(
-    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch
+    spark, first_read: tuple[Path, dict], tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch
 ):
     """A rule changed in the job's code, with SILVER_RULES_VERSION bumped, reaches only the objects read after it:
     every later run names the objects read before, until they are read again (as for the mapping files)."""
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
-    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
-    first = silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(first_read[0], tmp_path)
+    first = first_read[1]  # the run that read case 1, with the rules as they are
     assert first["silver_rules_version"] == silver_job.SILVER_RULES_VERSION
     assert "objects_read_with_other_rules" not in first
 
@@ -932,14 +976,16 @@ def test_objects_read_with_other_silver_rules_are_named_until_read_again(
     [("mappings", "objects_mapped_otherwise"), ("rules", "objects_read_with_other_rules")],
 )
 def test_a_state_written_before_silver_recorded_how_it_read_names_every_object(
-    spark, tmp_path: Path, caplog: pytest.LogCaptureFixture, field: str, counted: str
+    spark,
+    first_read: tuple[Path, dict],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    field: str,
+    counted: str,
 ):
     """A state from a version that did not record the mappings' digest, or the rules' version, cannot vouch for the
     objects it lists: they count as read otherwise."""
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004000001", "2022-01-10 09:00:00")])
-    write_manifest(bronze, "20261120T060000Z", {FIRST: "2026-11-20T06:00:00Z"})
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(first_read[0], tmp_path)
     write_state_without(silver, field)
 
     report, text = run_warned(spark, bronze, silver, caplog)
