@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -75,11 +76,53 @@ def three_years_of_requests() -> list[dict]:
     ]
 
 
-def test_run_gold_writes_the_five_tables_and_a_run_summary(spark, tmp_path):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
+class Published(NamedTuple):
+    """Gold published over three years of Silver: the two folders, the rows run_gold returned, and the session's
+    shuffle setting after the run (7 before it)."""
 
-    rows = gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    silver_path: Path
+    gold_path: Path
+    rows: dict[str, int]
+    shuffle_after: str
+
+
+@pytest.fixture(scope="module")
+def published_gold(spark, tmp_path_factory: pytest.TempPathFactory) -> Published:
+    """One run of the job's command line (main, which calls run_gold) over three years of Silver into an empty Gold,
+    with the session's shuffle setting at 7: the Gold the tests below start from. Read it; to run Gold again, copy it
+    first (copy_published)."""
+    root = tmp_path_factory.mktemp("published_gold")
+    silver_path, gold_path = root / "silver", root / "gold"
+    write_silver(spark, silver_path, three_years_of_requests())
+    returned, run_gold = [], gold_job.run_gold
+
+    def run_gold_kept(*args, **kwargs) -> dict:
+        returned.append(run_gold(*args, **kwargs))
+        return returned[-1]
+
+    before = spark.conf.get(gold_job.SHUFFLE_PARTITIONS)
+    spark.conf.set(gold_job.SHUFFLE_PARTITIONS, "7")
+    try:
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(gold_job, "run_gold", run_gold_kept)
+            assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+        shuffle_after = spark.conf.get(gold_job.SHUFFLE_PARTITIONS)
+    finally:
+        spark.conf.set(gold_job.SHUFFLE_PARTITIONS, before)
+    (rows,) = returned
+    return Published(silver_path, gold_path, rows, shuffle_after)
+
+
+def copy_published(published: Published, tmp_path: Path) -> tuple[Path, Path]:
+    """This test's copy of the published Silver and Gold (file times kept), to change and run Gold on."""
+    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
+    shutil.copytree(published.silver_path, silver_path)
+    shutil.copytree(published.gold_path, gold_path)
+    return silver_path, gold_path
+
+
+def test_run_gold_writes_the_five_tables_and_a_run_summary(spark, published_gold):
+    silver_path, gold_path, rows = published_gold.silver_path, published_gold.gold_path, published_gold.rows
 
     assert list(rows) == list(gold_job.GOLD_TABLES)
     for table, count in rows.items():
@@ -126,10 +169,8 @@ def test_run_gold_writes_the_five_tables_and_a_run_summary(spark, tmp_path):
     assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
 
 
-def test_a_rerun_replaces_each_table_whole(spark, tmp_path):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+def test_a_rerun_replaces_each_table_whole(spark, published_gold, tmp_path):
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
 
     write_silver(spark, silver_path, [r for r in three_years_of_requests() if r["opened_at"].year == 2024])
     rows = gold_job.run_gold(spark, str(silver_path), str(gold_path))
@@ -145,22 +186,12 @@ def test_a_rerun_replaces_each_table_whole(spark, tmp_path):
     )
 
 
-def test_a_run_gives_the_shuffle_setting_back(spark, tmp_path):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    before = spark.conf.get(gold_job.SHUFFLE_PARTITIONS)
-    spark.conf.set(gold_job.SHUFFLE_PARTITIONS, "7")
-    try:
-        gold_job.run_gold(spark, str(silver_path), str(gold_path))
-        assert spark.conf.get(gold_job.SHUFFLE_PARTITIONS) == "7"
-    finally:
-        spark.conf.set(gold_job.SHUFFLE_PARTITIONS, before)
+def test_a_run_gives_the_shuffle_setting_back(published_gold):
+    assert published_gold.shuffle_after == "7"  # the run began with 7 (published_gold)
 
 
-def test_a_failed_run_leaves_the_previous_tables_untouched(spark, tmp_path, monkeypatch):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+def test_a_failed_run_leaves_the_previous_tables_untouched(spark, published_gold, tmp_path, monkeypatch):
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
     before = sorted(str(p.relative_to(gold_path)) for p in gold_path.rglob("*") if "_runs" not in p.parts)
 
     def broken_backlog(base):
@@ -270,12 +301,11 @@ def test_every_checked_table_has_a_tampered_builder():
 
 
 @pytest.mark.parametrize("table", list(TAMPERED))
-def test_a_table_that_disagrees_with_silver_is_not_published(spark, tmp_path, monkeypatch, capsys, table):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+def test_a_table_that_disagrees_with_silver_is_not_published(
+    spark, published_gold, tmp_path, monkeypatch, capsys, table
+):
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
     before = gold_bytes(gold_path)
-    capsys.readouterr()
     builder, failure = TAMPERED[table]
 
     monkeypatch.setitem(gold_job.GOLD_BUILDERS, table, builder)
@@ -448,19 +478,21 @@ def fail_to_move(monkeypatch, *sources: str) -> None:
     monkeypatch.setattr(gold_job, "move_path", move_path)
 
 
-def published_then_silver_shrinks(spark, tmp_path: Path) -> tuple[Path, Path, dict[str, list[str]]]:
-    """Gold published over three years of Silver, then Silver rewritten with two of them: the Silver and Gold paths
-    and each live table's files before the next run."""
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+def published_then_silver_shrinks(
+    spark, published: Published, tmp_path: Path
+) -> tuple[Path, Path, dict[str, list[str]]]:
+    """Gold published over three years of Silver (this test's copy of published_gold), then Silver rewritten with two
+    of them: the Silver and Gold paths and each live table's files before the next run."""
+    silver_path, gold_path = copy_published(published, tmp_path)
     before = {table: table_files(gold_path, table) for table in gold_job.GOLD_TABLES}
     write_silver(spark, silver_path, three_years_of_requests()[:2])
     return silver_path, gold_path, before
 
 
-def test_a_publish_that_fails_half_way_puts_the_table_back(spark, tmp_path, monkeypatch, capsys):
-    silver_path, gold_path, before = published_then_silver_shrinks(spark, tmp_path)
+def test_a_publish_that_fails_half_way_puts_the_table_back(
+    spark, published_gold, tmp_path, monkeypatch, capsys
+):
+    silver_path, gold_path, before = published_then_silver_shrinks(spark, published_gold, tmp_path)
 
     fail_to_move(monkeypatch, "resolution_times")
     code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
@@ -487,10 +519,8 @@ def test_a_publish_that_fails_half_way_puts_the_table_back(spark, tmp_path, monk
     assert sorted(p.name for p in gold_path.iterdir()) == sorted([*gold_job.GOLD_TABLES, "_runs"])
 
 
-def test_a_table_that_cannot_be_put_back_is_kept_in_staging(spark, tmp_path, monkeypatch):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+def test_a_table_that_cannot_be_put_back_is_kept_in_staging(spark, published_gold, tmp_path, monkeypatch):
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
     write_silver(spark, silver_path, three_years_of_requests()[:2])
 
     fail_to_move(monkeypatch, "resolution_times", "_replaced/resolution_times")
@@ -531,8 +561,10 @@ def test_a_first_publish_that_fails_at_the_first_table_leaves_no_part_of_it(
     assert list(gold_path.rglob("*.parquet")) == []  # the part that reached the live folder is gone
 
 
-def test_a_live_table_that_cannot_be_moved_aside_stays_as_it_was(spark, tmp_path, monkeypatch, capsys):
-    silver_path, gold_path, before = published_then_silver_shrinks(spark, tmp_path)
+def test_a_live_table_that_cannot_be_moved_aside_stays_as_it_was(
+    spark, published_gold, tmp_path, monkeypatch, capsys
+):
+    silver_path, gold_path, before = published_then_silver_shrinks(spark, published_gold, tmp_path)
     real_move = gold_job.move_path
 
     def move_path(spark, source: str, target: str) -> None:
@@ -671,14 +703,12 @@ def test_a_local_run_holding_the_lock_deletes_an_unmarked_staging_folder_at_once
     ids=["local-lock-held", "unchanged-for-a-day", "maybe-a-run-between-its-moves"],
 )
 def test_a_table_a_dead_run_left_aside_is_put_back_before_anything_is_read(
-    spark, tmp_path, caplog, sole_writer: bool, idle_hours: float, put_back: bool
+    spark, published_gold, tmp_path, caplog, sole_writer: bool, idle_hours: float, put_back: bool
 ):
     # killed (SIGKILL) between the two moves of a swap, a run left geo_grid in its _replaced/ folder and none live;
     # the next run fails before publishing (no Silver), yet the table is back, unless its folder may belong to a
     # live run (no local lock, recent)
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    gold_job.run_gold(spark, str(silver_path), str(gold_path))
+    _, gold_path = copy_published(published_gold, tmp_path)
     published = sorted(
         p.relative_to(gold_path / "geo_grid") for p in (gold_path / "geo_grid").rglob("*.parquet")
     )
@@ -985,16 +1015,13 @@ def test_a_folder_named_like_a_month_but_not_as_silver_writes_one_is_a_copy(fold
     assert bool(gold_job.SILVER_FOLDER_COPY.fullmatch(folder)) is copy
 
 
-def test_a_copied_silver_month_folder_is_refused_not_counted_twice(spark, tmp_path, capsys):
+def test_a_copied_silver_month_folder_is_refused_not_counted_twice(spark, published_gold, tmp_path, capsys):
     copy = "open_month=01"
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
     before = sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet"))
     year = next((silver_path / "service_requests").glob("open_year=*"))
     month = next(year.glob("open_month=*"))
     shutil.copytree(month, year / copy)  # Spark reads it as the same month: its cases were counted twice
-    capsys.readouterr()
 
     assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 1
 
@@ -1039,12 +1066,11 @@ def test_a_lake_under_a_folder_named_with_glob_characters_is_read(spark, tmp_pat
     assert monthly.agg(F.sum("requests_opened")).first()[0] == len(three_years_of_requests())
 
 
-def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp_path, capsys):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(
+    spark, published_gold, tmp_path, capsys
+):
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
     before = sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet"))
-    capsys.readouterr()
     victim = next((silver_path / "service_requests").rglob("*.parquet"))
     victim.write_bytes(victim.read_bytes()[:100])  # cut off: no footer
 
@@ -1073,15 +1099,12 @@ def test_a_damaged_silver_file_is_one_sentence_and_the_old_gold_stays(spark, tmp
     ],
 )
 def test_a_full_disk_or_memory_while_staging_is_named_and_the_old_gold_stays(
-    spark, tmp_path, capsys, monkeypatch, what, cause
+    spark, published_gold, tmp_path, capsys, monkeypatch, what, cause
 ):
     # Before, the sentence was Spark's first line ("Job aborted due to stage failure: …" cut at 300 characters),
     # the full disk or the memory only in a "Caused by" line of Spark's log.
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
     before = {p.relative_to(gold_path): p.read_bytes() for p in gold_path.rglob("*") if p.is_file()}
-    capsys.readouterr()
     write_table, written = gold_job.write_table, []
 
     def ran_out_at_the_second_table(table, path, partition_by):
@@ -1102,12 +1125,11 @@ def test_a_full_disk_or_memory_while_staging_is_named_and_the_old_gold_stays(
     assert {p: after[p] for p in before} == before
 
 
-def test_an_interrupted_run_keeps_the_previous_tables_and_exits_130(spark, tmp_path, capsys, monkeypatch):
-    silver_path, gold_path = tmp_path / "silver", tmp_path / "gold"
-    write_silver(spark, silver_path, three_years_of_requests())
-    assert gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)]) == 0
+def test_an_interrupted_run_keeps_the_previous_tables_and_exits_130(
+    spark, published_gold, tmp_path, capsys, monkeypatch
+):
+    silver_path, gold_path = copy_published(published_gold, tmp_path)
     before = sorted(p.relative_to(gold_path) for p in gold_path.rglob("*.parquet"))
-    capsys.readouterr()
     monkeypatch.setattr(gold_job, "cancel_on_interrupt", lambda session: gold_job.INTERRUPTED.set())
     try:
         code = gold_job.main(["--silver_path", str(silver_path), "--gold_path", str(gold_path)])
