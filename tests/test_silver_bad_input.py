@@ -89,6 +89,36 @@ def bad_lake(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"report": report, "rows": silver_rows(spark, silver), "quarantine": quarantine, "silver": silver}
 
 
+# Lakes several tests start from, each read by one run for the module: a test changes and runs its own copy.
+def one_case_read(spark, lake: Path, ingest_date: str) -> None:
+    """Case 101004100001 (opened 2022-01-19 11:18) landed on ``ingest_date`` and read into an empty Silver."""
+    bronze, silver = lake / "bronze" / "boston311", lake / "silver" / "boston311"
+    land_legacy29(bronze, "legacy_2022", ingest_date, [legacy29_row("101004100001", "2022-01-19 11:18:00")])
+    silver_job.run_silver(spark, str(bronze), str(silver))
+
+
+@pytest.fixture(scope="module")
+def read_on_the_20th(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The case landed on 2026-11-20, read."""
+    lake = tmp_path_factory.mktemp("read_on_the_20th")
+    one_case_read(spark, lake, "2026-11-20")
+    return lake
+
+
+@pytest.fixture(scope="module")
+def read_on_the_25th(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The case landed on 2026-11-25, read."""
+    lake = tmp_path_factory.mktemp("read_on_the_25th")
+    one_case_read(spark, lake, "2026-11-25")
+    return lake
+
+
+def copy_of(lake: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """This test's copy of a shared lake (file times kept, which the state file compares): its Bronze and Silver."""
+    shutil.copytree(lake, tmp_path, symlinks=True, dirs_exist_ok=True)
+    return tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+
+
 def test_good_records_survive_bom_crlf_and_quoted_newlines(bad_lake):
     rows = bad_lake["rows"]
     assert rows["101004100001"]["status_detail"] == "Closed"
@@ -298,15 +328,19 @@ def test_a_file_whose_first_line_is_blank_is_refused_naming_the_file(spark, tmp_
         "edited",  # Silver's own state file, then changed by hand: its Hadoop .crc no longer matches
     ],
 )
-def test_a_damaged_state_file_is_refused_naming_it(spark, tmp_path: Path, damage: str):
+def test_a_damaged_state_file_is_refused_naming_it(
+    spark, read_on_the_25th: Path, tmp_path: Path, damage: str
+):
     bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
     state = silver / "_state" / "processed.json"
     if damage == "edited":
-        silver_job.run_silver(spark, str(bronze), str(silver))
+        copy_of(read_on_the_25th, tmp_path)  # the case landed and read
         assert (silver / "_state" / ".processed.json.crc").exists()
         state.write_text(state.read_text()[:100], encoding="utf-8")
     else:
+        land_legacy29(
+            bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")]
+        )
         state.parent.mkdir(parents=True)
         state.write_text(damage, encoding="utf-8")
     with pytest.raises(
@@ -341,11 +375,9 @@ def test_manifest_entries_of_the_wrong_shape_are_skipped_not_a_crash(
 
 
 def test_a_state_write_that_fails_half_way_leaves_the_previous_state_whole(
-    spark, tmp_path: Path, monkeypatch
+    spark, read_on_the_25th: Path, tmp_path: Path, monkeypatch
 ):
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    _, silver = copy_of(read_on_the_25th, tmp_path)
     state = silver / "_state" / "processed.json"
     before = state.read_text(encoding="utf-8")
     real_write = silver_job.LakeFiles._write_file
@@ -998,11 +1030,9 @@ def test_a_bronze_object_under_an_ingest_date_that_is_no_date_is_refused(
 
 @pytest.mark.parametrize("copy", ["open_year=2022/open_month=01", "backup"])
 def test_a_folder_silver_does_not_write_in_its_table_is_refused_not_read_as_more_rows(
-    spark, tmp_path: Path, copy
+    spark, read_on_the_20th: Path, tmp_path: Path, copy
 ):
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(read_on_the_20th, tmp_path)
     table = silver / "service_requests"
     shutil.copytree(
         table / "open_year=2022" / "open_month=1", table / copy
@@ -1022,11 +1052,9 @@ def test_a_folder_silver_does_not_write_in_its_table_is_refused_not_read_as_more
 
 
 def test_a_parquet_file_of_another_table_in_a_silver_month_is_refused_not_kept_as_empty_cases(
-    spark, tmp_path: Path
+    spark, read_on_the_20th: Path, tmp_path: Path
 ):
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(read_on_the_20th, tmp_path)
     month = silver / "service_requests" / "open_year=2022" / "open_month=1"
     foreign = month / "part-99999-foreign.snappy.parquet"  # a Gold table's file, copied in by hand
     pq.write_table(pa.table({"department": ["Public Works"] * 3, "requests_opened": [1, 2, 3]}), foreign)
@@ -1048,10 +1076,10 @@ def test_a_parquet_file_of_another_table_in_a_silver_month_is_refused_not_kept_a
     assert sorted((p.name, p.read_bytes()) for p in month.iterdir()) == table_before
 
 
-def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(spark, tmp_path: Path, capsys):
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(
+    spark, read_on_the_20th: Path, tmp_path: Path, capsys
+):
+    bronze, silver = copy_of(read_on_the_20th, tmp_path)
     victim = next((silver / "service_requests").rglob("*.parquet"))
     victim.write_bytes(victim.read_bytes()[:100])  # cut off: no footer
     damaged = victim.read_bytes()
@@ -1090,15 +1118,13 @@ def test_a_damaged_parquet_file_in_silver_is_one_sentence_and_nothing_is_lost(sp
     ],
 )
 def test_a_full_disk_or_memory_while_writing_the_table_is_named_and_nothing_is_published(
-    spark, tmp_path: Path, capsys, monkeypatch, what: str, sentence: str
+    spark, read_on_the_20th: Path, tmp_path: Path, capsys, monkeypatch, what: str, sentence: str
 ):
     # Before, the sentence was Spark's first line, "Job aborted due to stage failure: Task 0 in stage 17.0 failed 1
     # times, ..." cut at 300 characters: the full disk (or the memory) only in a "Caused by" line of Spark's log.
     from pyspark.sql import DataFrameWriter
 
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(read_on_the_20th, tmp_path)
     land_legacy29(bronze, "legacy_2022", "2026-11-25", [legacy29_row("101004100002", "2022-01-20 11:18:00")])
     before = {p.relative_to(silver): p.read_bytes() for p in silver.rglob("*") if p.is_file()}
     write_parquet = DataFrameWriter.parquet
@@ -1120,11 +1146,9 @@ def test_a_full_disk_or_memory_while_writing_the_table_is_named_and_nothing_is_p
     assert sorted(silver_rows(spark, silver)) == ["101004100001", "101004100002"]
 
 
-def test_a_conservation_failure_publishes_nothing(spark, tmp_path: Path, monkeypatch):
+def test_a_conservation_failure_publishes_nothing(spark, read_on_the_20th: Path, tmp_path: Path, monkeypatch):
     # A row lost between the passes (here: one fewer counted in the staged output) must stop the run before publishing.
-    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
-    land_legacy29(bronze, "legacy_2022", "2026-11-20", [legacy29_row("101004100001", "2022-01-19 11:18:00")])
-    silver_job.run_silver(spark, str(bronze), str(silver))
+    bronze, silver = copy_of(read_on_the_20th, tmp_path)
     state_before = (silver / "_state" / "processed.json").read_text()
     reports_before = sorted(p.name for p in (silver / "_quality").iterdir())
     changed = [
