@@ -109,17 +109,10 @@ def test_a_temporary_state_file_a_killed_run_left_goes_with_the_next_run(bronze_
 
 # ------------------------------------------------------------------------------------------------------ Silver, Gold
 def snapshot_run(spark, work: Path, stage: str) -> dict:
-    """Prepare the stage's lake, run the stage once in this process with a snapshot of the lake before each of its
-    durable writes; its points and the lake it ends with."""
+    """Run the stage once in this process over the lake prepared in ``work``/lake, with a snapshot of the lake before
+    each of its durable writes; its points and the lake it ends with."""
     lake, snapshots, trace = work / "lake", work / "snapshots", work / "trace.tsv"
     bronze, silver, gold = (str(lake / part) for part in (BRONZE, SILVER, GOLD))
-    land_day_1(lake)
-    silver_job.run_silver(spark, bronze, silver)
-    if stage == "gold":
-        gold_job.run_gold(spark, silver, gold, sole_writer=True)
-    land_day_2(lake)
-    if stage == "gold":
-        silver_job.run_silver(spark, bronze, silver)
     points = CrashPoints(str(lake), 0, str(trace), str(snapshots))
     with pytest.MonkeyPatch.context() as patched:
         wrap_spark_jobs(points, patched.setattr)
@@ -155,8 +148,13 @@ def drill_from_snapshot(drill: dict, stage: str, number: int, capfd: pytest.Capt
 
 @pytest.fixture(scope="module")
 def silver_drill(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Silver's day-2 run, snapshotted before each write."""
-    return snapshot_run(spark, tmp_path_factory.mktemp("silver_crash"), "silver")
+    """Silver's day-2 run, snapshotted before each write: day 1 landed and read, day 2 landed."""
+    work = tmp_path_factory.mktemp("silver_crash")
+    lake = work / "lake"
+    land_day_1(lake)
+    silver_job.run_silver(spark, str(lake / BRONZE), str(lake / SILVER))
+    land_day_2(lake)
+    return snapshot_run(spark, work, "silver")
 
 
 SILVER_POINTS = {  # id: (kind, path part, occurrence)
@@ -177,9 +175,17 @@ def test_a_silver_run_killed_at_a_write_is_made_whole_by_the_next_run(silver_dri
 
 
 @pytest.fixture(scope="module")
-def gold_drill(spark, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Gold's run over day 2's Silver, replacing day 1's tables, snapshotted before each write."""
-    return snapshot_run(spark, tmp_path_factory.mktemp("gold_crash"), "gold")
+def gold_drill(spark, silver_drill: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Gold's run over day 2's Silver, replacing day 1's tables, snapshotted before each write. Its lake is the
+    Silver drill's before that run (day 1 read, day 2 landed: its first snapshot) with Gold built over day 1's Silver,
+    then day 2's Silver as that run left it (a clean run's Silver, as its tests hold): the Silver runs not run again."""
+    work = tmp_path_factory.mktemp("gold_crash")
+    lake = work / "lake"
+    shutil.copytree(silver_drill["snapshots"] / "1", lake, symlinks=True)
+    gold_job.run_gold(spark, str(lake / SILVER), str(lake / GOLD), sole_writer=True)
+    shutil.rmtree(lake / SILVER)
+    shutil.copytree(silver_drill["work"] / "lake" / SILVER, lake / SILVER, symlinks=True)
+    return snapshot_run(spark, work, "gold")
 
 
 GOLD_POINTS = {
