@@ -1303,6 +1303,11 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None
                 # the later manifest wins, in whichever run it is read
                 if suffix not in times or times[suffix][0] <= name:
                     times[suffix] = [name, resource["ingested_at"]]
+                # one key holds one object's bytes (Bronze never lands other bytes under a key), so no manifest wins
+                if isinstance(resource.get("non_utf8_at"), int) and not isinstance(
+                    resource["non_utf8_at"], bool
+                ):
+                    index["non_utf8"][suffix] = resource["non_utf8_at"]
             # A failed download's entry has no key (null): normal. Anything else without a text key is not.
             elif not isinstance(resource, dict) or not isinstance(key, (str, type(None))):
                 log.warning("manifest %s: skipping a resource of the wrong shape: %.80r", path, resource)
@@ -1312,9 +1317,10 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None
 
 
 def empty_manifest_index() -> dict:
-    """A manifest index that has read nothing: the manifests read (names below ``_manifests/``) and, per object,
-    the manifest that last named it landed and the ingested_at it gave."""
-    return {"manifests": [], "times": {}, "changed": False}
+    """A manifest index that has read nothing: the manifests read (names below ``_manifests/``), per object the
+    manifest that last named it landed and the ingested_at it gave, and per object that is not UTF-8 throughout the
+    offset where it stops being (Bronze's ``non_utf8_at``)."""
+    return {"manifests": [], "times": {}, "non_utf8": {}, "changed": False}
 
 
 def read_manifest_index(files: LakeFiles, silver_path: str) -> dict:
@@ -1336,17 +1342,31 @@ def read_manifest_index(files: LakeFiles, silver_path: str) -> dict:
             isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
             for pair in stored["times"].values()
         )
+        and isinstance(stored.get("non_utf8", {}), dict)
+        and all(type(offset) is int for offset in stored.get("non_utf8", {}).values())
     )
     if not shaped:
         log.warning("The manifest index %s is damaged; reading every Bronze manifest again", index_file)
         return {**empty_manifest_index(), "changed": True}
-    return {"manifests": stored["manifests"], "times": stored["times"], "changed": False}
+    if (
+        "non_utf8" not in stored
+    ):  # written before Silver read non_utf8_at: the manifests it read are read again once
+        return {**empty_manifest_index(), "changed": True}
+    return {
+        "manifests": stored["manifests"],
+        "times": stored["times"],
+        "non_utf8": stored["non_utf8"],
+        "changed": False,
+    }
 
 
 def write_manifest_index(files: LakeFiles, silver_path: str, index: dict) -> None:
     """Save the manifest index when this run read a manifest it did not hold."""
     if index["changed"]:
-        text = json.dumps({"manifests": index["manifests"], "times": index["times"]}, indent=0)
+        text = json.dumps(
+            {"manifests": index["manifests"], "times": index["times"], "non_utf8": index["non_utf8"]},
+            indent=0,
+        )
         files.write_text(f"{silver_path}/{MANIFEST_INDEX_FILE}", text)
         index["changed"] = False
 
@@ -1437,6 +1457,8 @@ def plan_bronze_files(
                 f"The Bronze path {bronze_path} holds no dataset= folders, but {below[0]} does: give that folder as "
                 "--bronze_path (the ingest lands into <lake>/bronze/boston311)."
             )
+    if manifest_index is None:
+        manifest_index = empty_manifest_index()
     ingest_times = manifest_ingest_times(files, bronze_path, manifest_index)
     planned = []
     # the dataset= folders only: _manifests/ gains a file every day, and listing it in every run cost more each day
@@ -1484,6 +1506,12 @@ def plan_bronze_files(
         if entry["size"]:
             head = files.head(entry["path"], HEAD_BYTES)
             problem = not_utf8(head, entry["size"])
+            if (
+                problem is None and suffix in manifest_index["non_utf8"]
+            ):  # past the head: Bronze read every byte
+                problem = (
+                    f"from byte offset {manifest_index['non_utf8'][suffix]:,} on, as its Bronze manifest says"
+                )
             if problem:
                 log.warning(
                     "The Bronze file %s is not UTF-8 (%s): Silver reads it as UTF-8, so its characters outside ASCII "

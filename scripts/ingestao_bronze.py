@@ -13,9 +13,11 @@ manifest, even when a run is interrupted or killed (the next run writes the mani
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
 import hashlib
 import io
+import itertools
 import logging
 import math
 import os
@@ -195,6 +197,8 @@ class ManifestEntry:
     ingested_at: str | None = None
     # landed only: the bytes of the previous landing, when this one has under SHRINK_WARN_RATIO of them
     shrunk_from_bytes: int | None = None
+    # the offset of the object's first byte that is not UTF-8 (Silver reads such bytes as U+FFFD); None when all are
+    non_utf8_at: int | None = None
 
     @classmethod
     def failed(cls, resource: PortalResource, error: str) -> ManifestEntry:
@@ -212,6 +216,7 @@ class ManifestEntry:
             bytes=record.get("bytes"),
             header_era=record.get("header_era"),
             ingested_at=record.get("ingested_at"),
+            non_utf8_at=record.get("non_utf8_at"),
         )
 
     @classmethod
@@ -224,6 +229,7 @@ class ManifestEntry:
         size: int,
         era: str,
         shrunk_from_bytes: int | None,
+        non_utf8_at: int | None = None,
     ) -> ManifestEntry:
         """The entry of a resource this run lands under ``key``, stamped now."""
         return cls(
@@ -235,6 +241,7 @@ class ManifestEntry:
             header_era=era,
             ingested_at=iso_z(utc_now()),
             shrunk_from_bytes=shrunk_from_bytes,
+            non_utf8_at=non_utf8_at,
         )
 
 
@@ -611,6 +618,34 @@ def warn_shrunk(dataset: str, size: int, previous: int, previous_key: str | None
     )
 
 
+def non_utf8_offset(path: str) -> int | None:
+    """The offset of a file's first byte that is not UTF-8 (a Latin-1 accent, a character its end cuts short), None when
+    every byte is. The file is read again in CHUNK_BYTES pieces through an incremental decoder: constant memory, and a
+    yearly file comes back from the page cache in a fraction of a second."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    read = 0
+    with open(path, "rb") as handle:
+        for chunk in itertools.chain(iter(lambda: handle.read(CHUNK_BYTES), b""), [None]):  # None: the end
+            # the bytes of a character the last piece cut off are decoded again with this one
+            start = read - len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk or b"", final=chunk is None)
+            except UnicodeDecodeError as error:
+                return start + error.start
+            read += len(chunk or b"")
+    return None
+
+
+def warn_not_utf8(dataset: str, offset: int) -> None:
+    """The WARNING for a landing that is not UTF-8 throughout: where it stops being, and what Silver makes of it."""
+    log.warning(
+        "%s: the file is not UTF-8 from byte offset %s on; landed as served. Silver reads it as UTF-8, so each "
+        "character that is not becomes U+FFFD (\ufffd): ask the City for a UTF-8 file to keep them",
+        dataset,
+        f"{offset:,}",
+    )
+
+
 def count(size: int | None) -> str:
     """A byte count with thousands separators, ``?`` when unknown."""
     return "?" if size is None else f"{size:,}"
@@ -667,6 +702,8 @@ def summary_table(entries: list[ManifestEntry]) -> str:
         detail = entry.error if entry.status == "failed" else (entry.key or "")
         if entry.shrunk_from_bytes is not None:
             detail += f" (shrunk from {entry.shrunk_from_bytes:,} bytes)"
+        if entry.status == "landed" and entry.non_utf8_at is not None:
+            detail += f" (not UTF-8 from byte {entry.non_utf8_at:,})"
         lines.append(f"{entry.dataset:<14} {entry.status:<10} {size:>14}  {printable(detail)}")
     counts = {
         status: sum(e.status == status for e in entries) for status in ("landed", "unchanged", "failed")
@@ -1163,9 +1200,12 @@ def land_resource(
             size=size,
             era=era,
             shrunk_from_bytes=shrunk_from(size, compared_with),
+            non_utf8_at=non_utf8_offset(staged),
         )
         if entry.shrunk_from_bytes is not None:
             warn_shrunk(resource.dataset, size, entry.shrunk_from_bytes, (compared_with or {}).get("key"))
+        if entry.non_utf8_at is not None:
+            warn_not_utf8(resource.dataset, entry.non_utf8_at)
         if already_there:
             log.info(
                 "%s: %s already holds these bytes (landed earlier today); announced as landed, not copied",

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import ingestao_bronze
 from bronze_helpers import (
     ERA_BY_DATASET,
     SAMPLE_BY_DATASET,
@@ -58,6 +59,7 @@ ENTRY_FIELDS = {
     "header_era",
     "ingested_at",
     "shrunk_from_bytes",
+    "non_utf8_at",
 }
 
 
@@ -84,6 +86,7 @@ def test_first_run_lands_every_csv_byte_for_byte_with_a_manifest(portal_url: str
         assert entry["header_era"] == ERA_BY_DATASET[dataset]
         assert entry["ingested_at"].endswith("Z")
         assert entry["shrunk_from_bytes"] is None  # a first landing has nothing to shrink from
+        assert entry["non_utf8_at"] is None  # the City's samples are UTF-8 throughout
     # file names are the portal's, whatever the dataset
     assert entries["new_system"]["key"].endswith("/tmptahr44h_.csv")
     assert entries["legacy_2011"]["key"].endswith("/lagan_311_open_data_2011_rvsd3.csv")
@@ -239,6 +242,68 @@ def test_a_resource_rewritten_in_place_lands_a_new_ingest(
 def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
     """The WARNING lines the run logged."""
     return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+
+
+def test_a_file_that_stops_being_utf8_lands_as_served_with_a_warning_and_the_offset_in_its_manifest(
+    portal: Portal,
+    portal_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    # Silver reads only a file's first MiB for its encoding: a Latin-1 accent further on became U+FFFD without a word.
+    lake = tmp_path / "lake"
+    sample = SAMPLE_BY_DATASET["legacy_2011"].read_bytes()
+    offset = sample.rindex(b"\n", 0, len(sample) - 1) + 5  # inside its last record, past Silver's first MiB
+    latin1 = sample[:offset] + "é".encode("latin-1") + sample[offset + 1 :]
+    assert offset > 2**20
+    portal.rewrite(portal.resource_id("legacy_2011"), latin1)
+
+    assert ingest(portal_url, lake) == 0  # the bytes are the City's: landed, as served
+
+    entries = by_dataset(manifests(lake)[0])
+    assert entries["legacy_2011"]["non_utf8_at"] == offset
+    assert (lake / entries["legacy_2011"]["key"]).read_bytes() == latin1
+    assert {entries[d]["non_utf8_at"] for d in entries if d != "legacy_2011"} == {None}
+    assert warnings_in(caplog) == [
+        f"legacy_2011: the file is not UTF-8 from byte offset {offset:,} on; landed as served. Silver reads it as "
+        "UTF-8, so each character that is not becomes U+FFFD (\ufffd): ask the City for a UTF-8 file to keep them"
+    ]
+    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("legacy_2011")]
+    assert row.endswith(f"{entries['legacy_2011']['key']} (not UTF-8 from byte {offset:,})")
+    # the state describes the object, so the next run's unchanged entry says it again, without a new warning
+    assert state(lake)["resources"][portal.resource_id("legacy_2011")]["non_utf8_at"] == offset
+    caplog.clear()
+
+    assert ingest(portal_url, lake) == 0
+
+    again = by_dataset(manifests(lake)[1])["legacy_2011"]
+    assert (again["status"], again["non_utf8_at"]) == ("unchanged", offset)
+    assert warnings_in(caplog) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "offset"),
+    [
+        (b"", None),
+        ("case_title\nCáse Ñoño\n".encode(), None),
+        ("\ufeffcase_title\n".encode(), None),  # a byte-order mark is UTF-8
+        (b"case_title\nC\xe1se\n", 12),  # Latin-1
+        (b"case_title\nCase\xc3", 15),  # a character the end of the file cuts short: its first byte
+        ("case_title\né".encode() + b"\xff", 13),
+    ],
+)
+@pytest.mark.parametrize(
+    "chunk_bytes", [1, 2, 3, 1 << 20]
+)  # pieces that cut a character, and one for the file
+def test_where_a_file_stops_being_utf8_is_found_in_any_size_of_piece(
+    data: bytes, offset: int | None, chunk_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingestao_bronze, "CHUNK_BYTES", chunk_bytes)
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+
+    assert ingestao_bronze.non_utf8_offset(str(path)) == offset
 
 
 def test_a_reissue_much_smaller_than_the_last_landing_warns_is_recorded_and_still_lands_as_served(

@@ -30,6 +30,7 @@ from silver_helpers import (
     land_legacy29,
     legacy29_row,
     silver_rows,
+    write_manifest,
 )
 
 pytestmark = pytest.mark.spark
@@ -831,6 +832,29 @@ def test_a_latin1_bronze_file_is_read_with_a_warning_that_says_so(spark, tmp_pat
         f"The Bronze file dataset=legacy_2022/ingest_date=2026-11-25/f.csv is not UTF-8 (byte 0xe1 at offset "
         f"{offset:,}): Silver reads it as UTF-8, so its characters outside ASCII become U+FFFD (\ufffd); save it as "
         "UTF-8 to keep them." in caplog.text
+    )
+
+
+def test_a_file_bronze_found_not_utf8_past_the_first_mib_is_read_with_a_warning_that_says_so(
+    spark, tmp_path: Path, caplog, monkeypatch
+):
+    """Silver looks at a file's first MiB only; past it, Bronze's manifest says where the file stops being UTF-8."""
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    data = csv_text(LEGACY29_HEADER, [legacy29_row("101004100001", "2022-01-19 11:18:00", case_title="Cáse")])
+    monkeypatch.setattr(silver_job, "HEAD_BYTES", len(data.splitlines()[0]) + 2)  # the header alone: ASCII
+    land(bronze, "legacy_2022", "2026-11-25", "f.csv", data.encode("latin-1"))
+    key = "dataset=legacy_2022/ingest_date=2026-11-25/f.csv"
+    offset = data.encode("latin-1").index(b"\xe1")
+    write_manifest(bronze, "20261125T060000Z", {key: "2026-11-25T06:00:00Z"}, non_utf8_at={key: offset})
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        report = silver_job.run_silver(spark, str(bronze), str(silver))
+
+    assert report["totals"]["rows_written"] == 1
+    assert (
+        f"The Bronze file {key} is not UTF-8 (from byte offset {offset:,} on, as its Bronze manifest says): Silver "
+        "reads it as UTF-8, so its characters outside ASCII become U+FFFD (\ufffd); save it as UTF-8 to keep them."
+        in caplog.text
     )
 
 

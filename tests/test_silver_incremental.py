@@ -539,6 +539,28 @@ def test_the_manifest_index_gives_the_times_a_reading_of_every_manifest_gives(sp
     assert index["changed"]
 
 
+def test_the_manifest_index_keeps_where_bronze_found_a_file_not_utf8(spark, tmp_path: Path):
+    bronze, silver = tmp_path / "bronze" / "boston311", tmp_path / "silver" / "boston311"
+    files = silver_job.LakeFiles(spark)
+    index = silver_job.read_manifest_index(files, str(silver))
+    times = {FIRST: "2026-11-20T06:00:00Z", SECOND: "2026-11-25T06:00:00Z"}
+    write_manifest(bronze, "20261125T060000Z", times, non_utf8_at={FIRST: 1_234_567, SECOND: True})
+    silver_job.manifest_ingest_times(files, str(bronze), index)
+    assert index["non_utf8"] == {FIRST: 1_234_567}  # anything but a whole number is no offset
+    silver_job.write_manifest_index(files, str(silver), index)
+    assert silver_job.read_manifest_index(files, str(silver))["non_utf8"] == {FIRST: 1_234_567}
+    # an index written before Silver read the field: the manifests it had read are read again, once
+    state = silver / "_state" / "bronze_manifests.json"
+    older = json.loads(state.read_text())
+    del older["non_utf8"]
+    state.write_text(json.dumps(older))
+    (silver / "_state" / ".bronze_manifests.json.crc").unlink()
+    index = silver_job.read_manifest_index(files, str(silver))
+    assert (index["manifests"], index["changed"]) == ([], True)
+    silver_job.manifest_ingest_times(files, str(bronze), index)
+    assert index["non_utf8"] == {FIRST: 1_234_567}
+
+
 def test_a_bad_record_the_re_issued_file_carries_every_day_is_quarantined_once(spark, tmp_path: Path):
     # The current-year and NEW SYSTEM files are landed anew every day with yesterday's bad records still in them:
     # each run quarantined them again, so silver_quarantine held a bad record once more every day.
