@@ -1413,15 +1413,15 @@ def first_line(head: bytes) -> str:
     return LINE_END.split(head, maxsplit=1)[0].decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
-def not_utf8(head: bytes, size: int) -> str | None:
-    """Where a file's first bytes stop being UTF-8 (``byte 0xe1 at offset 1,204``), None while they are: a character
-    cut by the end of ``head`` in a longer file is no problem."""
+def non_utf8_at(head: bytes, size: int) -> int | None:
+    """The offset where a file's first bytes stop being UTF-8, None while they are: a character cut by the end of
+    ``head`` in a longer file is no problem."""
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as error:
         if error.reason == "unexpected end of data" and len(head) < size:
             return None
-        return f"byte {head[error.start]:#04x} at offset {error.start:,}"
+        return error.start
     return None
 
 
@@ -1502,22 +1502,22 @@ def plan_bronze_files(
             and seen.get("ingested_at", ingested_at) == ingested_at
         ):
             continue
-        header, era = [], "empty"  # only a 0-byte file is empty
+        header, era, not_utf8 = [], "empty", None  # only a 0-byte file is empty
         if entry["size"]:
             head = files.head(entry["path"], HEAD_BYTES)
-            problem = not_utf8(head, entry["size"])
-            if (
-                problem is None and suffix in manifest_index["non_utf8"]
-            ):  # past the head: Bronze read every byte
-                problem = (
-                    f"from byte offset {manifest_index['non_utf8'][suffix]:,} on, as its Bronze manifest says"
-                )
-            if problem:
+            not_utf8 = non_utf8_at(head, entry["size"])
+            if not_utf8 is not None:
+                where = f"byte {head[not_utf8]:#04x} at offset {not_utf8:,}"
+            elif suffix in manifest_index["non_utf8"]:
+                # past the head: Bronze read every byte of the files it landed
+                not_utf8 = manifest_index["non_utf8"][suffix]
+                where = f"from byte offset {not_utf8:,} on, as its Bronze manifest says"
+            if not_utf8 is not None:
                 log.warning(
                     "The Bronze file %s is not UTF-8 (%s): Silver reads it as UTF-8, so its characters outside ASCII "
                     "become U+FFFD (\ufffd); save it as UTF-8 to keep them.",
                     suffix,
-                    problem,
+                    where,
                 )
             line = first_line(head)
             if not line.strip():
@@ -1543,6 +1543,7 @@ def plan_bronze_files(
                 "era": era,
                 "ingested_at": ingested_at,
                 "ingested_at_from": ingested_at_from,
+                "non_utf8_at": not_utf8,
             }
         )
     return planned
@@ -2736,6 +2737,7 @@ def _file_report(entry: dict) -> dict:
         "ingested_at": entry["ingested_at"],
         "ingested_at_from": entry["ingested_at_from"],
         "bytes": entry["size"],
+        "non_utf8_at": entry.get("non_utf8_at"),
         "rows_read": 0,
         "rows_written": 0,
         "rows_quarantined": 0,

@@ -228,6 +228,7 @@ def test_the_demo_runs_documents_hold_to_their_schemas(demo_lake: tuple[Path, An
     if name == SILVER_QUALITY_REPORT:
         report = json.loads((lake / SILVER_QUALITY / "latest.json").read_text())
         assert {entry["ingested_at_from"] for entry in report["files"]} == {"manifest"}
+        assert {entry["non_utf8_at"] for entry in report["files"]} == {None}  # the City's samples are UTF-8
 
 
 @pytest.mark.spark

@@ -810,11 +810,13 @@ def test_the_first_line_is_read_from_the_files_first_bytes(head: bytes, line: st
 
 
 def test_bytes_that_are_no_utf8_are_told_where():
-    assert silver_job.not_utf8("Cáse Ñoño".encode(), 100) is None
-    assert silver_job.not_utf8("Cáse Ñoño".encode("latin-1"), 100) == "byte 0xe1 at offset 1"
+    assert silver_job.non_utf8_at("Cáse Ñoño".encode(), 100) is None
+    assert silver_job.non_utf8_at("Cáse Ñoño".encode("latin-1"), 100) == 1
     cut = "é".encode()[:1]
-    assert silver_job.not_utf8(b"x" + cut, 100) is None  # the head ends inside a character of a longer file
-    assert silver_job.not_utf8(b"x" + cut, 2) == "byte 0xc3 at offset 1"  # the file itself does
+    assert (
+        silver_job.non_utf8_at(b"x" + cut, 100) is None
+    )  # the head ends inside a character of a longer file
+    assert silver_job.non_utf8_at(b"x" + cut, 2) == 1  # the file itself does
 
 
 def test_a_latin1_bronze_file_is_read_with_a_warning_that_says_so(spark, tmp_path: Path, caplog):
@@ -833,6 +835,7 @@ def test_a_latin1_bronze_file_is_read_with_a_warning_that_says_so(spark, tmp_pat
         f"{offset:,}): Silver reads it as UTF-8, so its characters outside ASCII become U+FFFD (\ufffd); save it as "
         "UTF-8 to keep them." in caplog.text
     )
+    assert [f["non_utf8_at"] for f in report["files"]] == [offset]
 
 
 def test_a_file_bronze_found_not_utf8_past_the_first_mib_is_read_with_a_warning_that_says_so(
@@ -856,6 +859,7 @@ def test_a_file_bronze_found_not_utf8_past_the_first_mib_is_read_with_a_warning_
         "reads it as UTF-8, so its characters outside ASCII become U+FFFD (\ufffd); save it as UTF-8 to keep them."
         in caplog.text
     )
+    assert [f["non_utf8_at"] for f in report["files"]] == [offset]
 
 
 def test_a_file_whose_first_line_is_longer_than_any_header_is_refused_without_reading_it_whole(
