@@ -1304,9 +1304,7 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None
                 if suffix not in times or times[suffix][0] <= name:
                     times[suffix] = [name, resource["ingested_at"]]
                 # one key holds one object's bytes (Bronze never lands other bytes under a key), so no manifest wins
-                if isinstance(resource.get("non_utf8_at"), int) and not isinstance(
-                    resource["non_utf8_at"], bool
-                ):
+                if type(resource.get("non_utf8_at")) is int:  # a whole number (True is none)
                     index["non_utf8"][suffix] = resource["non_utf8_at"]
             # A failed download's entry has no key (null): normal. Anything else without a text key is not.
             elif not isinstance(resource, dict) or not isinstance(key, (str, type(None))):
@@ -1348,9 +1346,8 @@ def read_manifest_index(files: LakeFiles, silver_path: str) -> dict:
     if not shaped:
         log.warning("The manifest index %s is damaged; reading every Bronze manifest again", index_file)
         return {**empty_manifest_index(), "changed": True}
-    if (
-        "non_utf8" not in stored
-    ):  # written before Silver read non_utf8_at: the manifests it read are read again once
+    # written before Silver read non_utf8_at: the manifests it read are read again, once
+    if "non_utf8" not in stored:
         return {**empty_manifest_index(), "changed": True}
     return {
         "manifests": stored["manifests"],
