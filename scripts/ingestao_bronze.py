@@ -710,7 +710,10 @@ def summary_table(entries: list[ManifestEntry]) -> str:
     }
     totals = f"landed {counts['landed']}, unchanged {counts['unchanged']}, failed {counts['failed']}"
     shrunk = sum(e.shrunk_from_bytes is not None for e in entries)
-    lines.append(f"{totals}, shrunk {shrunk}" if shrunk else totals)  # the usual line stays as it always was
+    not_utf8 = sum(e.status == "landed" and e.non_utf8_at is not None for e in entries)
+    # the usual line stays as it always was
+    totals += (f", shrunk {shrunk}" if shrunk else "") + (f", not UTF-8 {not_utf8}" if not_utf8 else "")
+    lines.append(totals)
     return "\n".join(lines)
 
 

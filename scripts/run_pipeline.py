@@ -350,11 +350,15 @@ def ingest_stage(lake: Lake, args: argparse.Namespace) -> StageResult:
         raise StageFailed(f"ingest failed (exit {code}, its reason above); {advice}")
     statuses = [r.get("status") for r in resources]
     landed, unchanged = statuses.count("landed"), statuses.count("unchanged")
-    shrunk = sum(r.get("shrunk_from_bytes") is not None for r in resources)  # Bronze's warning says which
+    # Bronze's warnings say which
+    shrunk = sum(r.get("shrunk_from_bytes") is not None for r in resources)
+    not_utf8 = sum(r.get("status") == "landed" and r.get("non_utf8_at") is not None for r in resources)
     return StageResult(
         read=manifest.get("portal", portal),
         wrote=lake.bronze,
-        rows=f"{landed} landed, {unchanged} unchanged" + (f", {shrunk} shrunk" if shrunk else ""),
+        rows=f"{landed} landed, {unchanged} unchanged"
+        + (f", {shrunk} shrunk" if shrunk else "")
+        + (f", {not_utf8} not UTF-8" if not_utf8 else ""),
     )
 
 

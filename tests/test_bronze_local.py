@@ -269,8 +269,10 @@ def test_a_file_that_stops_being_utf8_lands_as_served_with_a_warning_and_the_off
         f"legacy_2011: the file is not UTF-8 from byte offset {offset:,} on; landed as served. Silver reads it as "
         "UTF-8, so each character that is not becomes U+FFFD (\ufffd): ask the City for a UTF-8 file to keep them"
     ]
-    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("legacy_2011")]
+    out = capsys.readouterr().out.splitlines()
+    [row] = [line for line in out if line.startswith("legacy_2011")]
     assert row.endswith(f"{entries['legacy_2011']['key']} (not UTF-8 from byte {offset:,})")
+    assert out[-1] == "landed 4, unchanged 0, failed 0, not UTF-8 1"
     # the state describes the object, so the next run's unchanged entry says it again, without a new warning
     assert state(lake)["resources"][portal.resource_id("legacy_2011")]["non_utf8_at"] == offset
     caplog.clear()
@@ -279,7 +281,8 @@ def test_a_file_that_stops_being_utf8_lands_as_served_with_a_warning_and_the_off
 
     again = by_dataset(manifests(lake)[1])["legacy_2011"]
     assert (again["status"], again["non_utf8_at"]) == ("unchanged", offset)
-    assert warnings_in(caplog) == []
+    assert warnings_in(caplog) == []  # the landing's news, told once
+    assert capsys.readouterr().out.splitlines()[-1] == "landed 0, unchanged 4, failed 0"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from moto import mock_aws
 import run_pipeline
 import serving_helpers as helpers
 from bronze_helpers import pretend_read_only
-from conftest import REPO
+from conftest import REPO, SAMPLES
 
 BUCKET = "boston311-runner-test"
 
@@ -544,6 +544,29 @@ def test_the_ingest_line_counts_the_landings_that_shrank(tmp_path, capsys, caplo
 
     assert "1 landed, 0 unchanged, 1 shrunk" in capsys.readouterr().out
     assert "legacy_2022: the portal's new file has" in caplog.text
+
+
+def test_the_ingest_line_counts_the_landings_that_are_not_utf8(tmp_path, capsys, caplog):
+    from portal_standin import Portal, serve
+
+    portal = Portal.from_fixtures()
+    latin1 = SAMPLES["legacy_2022"].read_bytes().replace(b"Boston", "Bostón".encode("latin-1"), 1)
+    portal.rewrite(portal.resource_id("legacy_2022"), latin1)
+    argv = [
+        "--quiet",
+        "--lake",
+        str(tmp_path / "lake"),
+        "--stages",
+        "ingest",
+        "--years",
+        "2022",
+        "--no-new-system",
+    ]
+    with serve(portal) as url:
+        assert run_pipeline.main([*argv, "--portal", url]) == 0
+
+    assert "1 landed, 0 unchanged, 1 not UTF-8" in capsys.readouterr().out
+    assert "legacy_2022: the file is not UTF-8 from byte offset" in caplog.text
 
 
 def test_silver_reports_nothing_new_unless_its_run_wrote_a_new_report(tmp_path, monkeypatch):
