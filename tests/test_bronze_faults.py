@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bronze_helpers import SAMPLE_BY_DATASET, by_dataset, data_keys, ingest, lake_files, manifests, state
+from ingestao_bronze import Fetched
 from lake import BRONZE_STATE
 from portal_standin import Fault, Portal
 
@@ -503,13 +504,20 @@ class NoProgress:
         pass
 
 
-def fetch_with(http: FakeHttp, tmp_path: Path, backoff: float = 0, max_bytes: int = 10**6) -> tuple[str, int]:
+def fetched_with(http: FakeHttp, tmp_path: Path, backoff: float = 0, max_bytes: int = 10**6) -> Fetched:
+    """What ``Fetcher.fetch`` gives for the body ``http`` serves: its sha256, size and non_utf8_at."""
     import ingestao_bronze
 
     fetcher = ingestao_bronze.Fetcher(
         http, ingestao_bronze.HostAllowList.for_portal("http://p.test"), 2, 5, 2, backoff, max_bytes
     )
     return fetcher.fetch("http://p.test/f.csv", str(tmp_path / "f.part"), NoProgress())
+
+
+def fetch_with(http: FakeHttp, tmp_path: Path, backoff: float = 0, max_bytes: int = 10**6) -> tuple[str, int]:
+    """The sha256 and size ``Fetcher.fetch`` gives for the body ``http`` serves."""
+    fetched = fetched_with(http, tmp_path, backoff, max_bytes)
+    return fetched.sha256, fetched.size
 
 
 def broken_after_300_of_1000() -> FakeResponse:
@@ -572,6 +580,24 @@ def test_a_restart_from_zero_keeps_only_the_new_body(tmp_path: Path) -> None:
 
     assert (sha256, size) == (hashlib.sha256(b"b" * 200).hexdigest(), 200)
     assert (tmp_path / "f.part").read_bytes() == b"b" * 200
+
+
+def test_where_a_resumed_body_stops_being_utf8_counts_from_the_files_first_byte(tmp_path: Path) -> None:
+    first = FakeResponse(200, {"Content-Length": "1000", "ETag": '"v1"'}, b"a" * 299 + b"\xc3", broken=True)
+    # the resume completes the character the break cut (an e-acute), then has a Latin-1 one at the file's byte 310
+    rest = b"\xa9" + b"b" * 9 + b"\xe9" + b"b" * 689
+    http = FakeHttp(first, FakeResponse(206, {"Content-Range": "bytes 300-999/1000", "ETag": '"v1"'}, rest))
+
+    assert fetched_with(http, tmp_path).non_utf8_at == 310
+
+
+def test_a_restart_from_zero_forgets_where_the_first_attempt_stopped_being_utf8(tmp_path: Path) -> None:
+    first = FakeResponse(
+        200, {"Content-Length": "1000", "ETag": '"v1"'}, b"caf\xe9" + b"a" * 296, broken=True
+    )
+    http = FakeHttp(first, FakeResponse(200, {"Content-Length": "200"}, "café".encode() + b"b" * 195))
+
+    assert fetched_with(http, tmp_path).non_utf8_at is None
 
 
 def test_a_resume_asks_for_the_rest_of_the_same_file(tmp_path: Path) -> None:

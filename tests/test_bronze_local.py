@@ -296,17 +296,26 @@ def test_a_file_that_stops_being_utf8_lands_as_served_with_a_warning_and_the_off
         ("case_title\né".encode() + b"\xff", 13),
     ],
 )
-@pytest.mark.parametrize(
-    "chunk_bytes", [1, 2, 3, 1 << 20]
-)  # pieces that cut a character, and one for the file
-def test_where_a_file_stops_being_utf8_is_found_in_any_size_of_piece(
-    data: bytes, offset: int | None, chunk_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+# pieces that cut a character, and one for the whole body
+@pytest.mark.parametrize("piece_bytes", [1, 2, 3, 1 << 20])
+def test_where_a_body_stops_being_utf8_is_found_in_any_size_of_piece(
+    data: bytes, offset: int | None, piece_bytes: int
 ) -> None:
-    monkeypatch.setattr(ingestao_bronze, "CHUNK_BYTES", chunk_bytes)
-    path = tmp_path / "f.csv"
-    path.write_bytes(data)
+    check = ingestao_bronze.Utf8Check()
+    for start in range(0, len(data), piece_bytes):
+        check.update(data[start : start + piece_bytes])
 
-    assert ingestao_bronze.non_utf8_offset(str(path)) == offset
+    assert check.finish() == offset
+
+
+def test_a_body_restarted_from_zero_is_checked_anew() -> None:
+    # the server answered a Range request with the whole file (BodySink.restart): the first bytes are forgotten
+    check = ingestao_bronze.Utf8Check()
+    check.update(b"caf\xe9,")
+    check.restart()
+    check.update("café,".encode())
+
+    assert check.finish() is None
 
 
 def test_a_reissue_much_smaller_than_the_last_landing_warns_is_recorded_and_still_lands_as_served(
