@@ -1303,9 +1303,13 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None
                 # the later manifest wins, in whichever run it is read
                 if suffix not in times or times[suffix][0] <= name:
                     times[suffix] = [name, resource["ingested_at"]]
-                # one key holds one object's bytes (Bronze never lands other bytes under a key), so no manifest wins
-                if type(resource.get("non_utf8_at")) is int:  # a whole number (True is none)
-                    index["non_utf8"][suffix] = resource["non_utf8_at"]
+                # one key holds one object's bytes (Bronze never lands other bytes under a key), so no manifest wins;
+                # the offset is of the bytes Bronze landed, kept beside it: a file saved as UTF-8 since has others
+                offset, size = resource.get("non_utf8_at"), resource.get("bytes")
+                if (
+                    type(offset) is int and type(size) is int and 0 <= offset < size
+                ):  # whole numbers (True is none)
+                    index["non_utf8"][suffix] = [offset, size]
             # A failed download's entry has no key (null): normal. Anything else without a text key is not.
             elif not isinstance(resource, dict) or not isinstance(key, (str, type(None))):
                 log.warning("manifest %s: skipping a resource of the wrong shape: %.80r", path, resource)
@@ -1317,7 +1321,7 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None
 def empty_manifest_index() -> dict:
     """A manifest index that has read nothing: the manifests read (names below ``_manifests/``), per object the
     manifest that last named it landed and the ingested_at it gave, and per object that is not UTF-8 throughout the
-    offset where it stops being (Bronze's ``non_utf8_at``)."""
+    offset where it stops being and the bytes it was landed with (Bronze's ``non_utf8_at`` and ``bytes``)."""
     return {"manifests": [], "times": {}, "non_utf8": {}, "changed": False}
 
 
@@ -1341,13 +1345,19 @@ def read_manifest_index(files: LakeFiles, silver_path: str) -> dict:
             for pair in stored["times"].values()
         )
         and isinstance(stored.get("non_utf8", {}), dict)
-        and all(type(offset) is int for offset in stored.get("non_utf8", {}).values())
+        and all(
+            type(pair)
+            is int  # an offset alone, as the index was written on 2026-11-28 before the bytes beside it
+            or (isinstance(pair, list) and len(pair) == 2 and all(type(part) is int for part in pair))
+            for pair in stored.get("non_utf8", {}).values()
+        )
     )
     if not shaped:
         log.warning("The manifest index %s is damaged; reading every Bronze manifest again", index_file)
         return {**empty_manifest_index(), "changed": True}
-    # written before Silver read non_utf8_at: the manifests it read are read again, once
-    if "non_utf8" not in stored:
+    # written before Silver read non_utf8_at, or kept its offsets without their bytes: the manifests it read are read
+    # again, once
+    if "non_utf8" not in stored or any(type(pair) is int for pair in stored["non_utf8"].values()):
         return {**empty_manifest_index(), "changed": True}
     return {
         "manifests": stored["manifests"],
@@ -1503,11 +1513,13 @@ def plan_bronze_files(
         if entry["size"]:
             head = files.head(entry["path"], HEAD_BYTES)
             not_utf8 = non_utf8_at(head, entry["size"])
+            landed = manifest_index["non_utf8"].get(suffix)  # [offset, bytes], as Bronze landed the file
             if not_utf8 is not None:
                 where = f"byte {head[not_utf8]:#04x} at offset {not_utf8:,}"
-            elif suffix in manifest_index["non_utf8"]:
-                # past the head: Bronze read every byte of the files it landed
-                not_utf8 = manifest_index["non_utf8"][suffix]
+            elif landed and landed[1] == entry["size"]:
+                # past the head: Bronze read every byte of the files it landed; a file of another size is not the one
+                # it read (saved as UTF-8 in Bronze since, as the warning advises)
+                not_utf8 = landed[0]
                 where = f"from byte offset {not_utf8:,} on, as its Bronze manifest says"
             if not_utf8 is not None:
                 log.warning(

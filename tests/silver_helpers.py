@@ -87,14 +87,17 @@ def write_manifest(
     entries: dict[str, str],
     format_version: int | None = None,
     non_utf8_at: dict[str, object] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> None:
     """A Bronze manifest giving ``ingested_at`` per landed key (``dataset=…/ingest_date=…/file`` -> ISO time); with
     ``format_version`` as Bronze writes it since 2026-11-27, else as before (no such field); with ``non_utf8_at`` (key
-    -> value) that field on those keys' entries, as Bronze writes it since 2026-11-28."""
+    -> value) that field on those keys' entries, as Bronze writes it since 2026-11-28; with ``sizes`` (key -> bytes) the
+    ``bytes`` Bronze landed on those keys' entries."""
     resources = [
         {"dataset": key.split("/")[0].removeprefix("dataset="), "status": "landed",
          "key": f"bronze/boston311/{key}", "ingested_at": ingested_at,
-         **({"non_utf8_at": non_utf8_at[key]} if key in (non_utf8_at or {}) else {})}
+         **({"non_utf8_at": non_utf8_at[key]} if key in (non_utf8_at or {}) else {}),
+         **({"bytes": sizes[key]} if key in (sizes or {}) else {})}
         for key, ingested_at in entries.items()
     ]  # fmt: skip
     folder = bronze / "_manifests"

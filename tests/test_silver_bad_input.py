@@ -849,7 +849,10 @@ def test_a_file_bronze_found_not_utf8_past_the_first_mib_is_read_with_a_warning_
     land(bronze, "legacy_2022", "2026-11-25", "f.csv", data.encode("latin-1"))
     key = "dataset=legacy_2022/ingest_date=2026-11-25/f.csv"
     offset = data.encode("latin-1").index(b"\xe1")
-    write_manifest(bronze, "20261125T060000Z", {key: "2026-11-25T06:00:00Z"}, non_utf8_at={key: offset})
+    write_manifest(
+        bronze, "20261125T060000Z", {key: "2026-11-25T06:00:00Z"}, non_utf8_at={key: offset},
+        sizes={key: len(data.encode("latin-1"))},
+    )  # fmt: skip
 
     with caplog.at_level("WARNING", logger=silver_job.log.name):
         [planned] = silver_job.plan_bronze_files(silver_job.LakeFiles(spark), str(bronze), {})
@@ -860,6 +863,28 @@ def test_a_file_bronze_found_not_utf8_past_the_first_mib_is_read_with_a_warning_
         "reads it as UTF-8, so its characters outside ASCII become U+FFFD (\ufffd); save it as UTF-8 to keep them."
         in caplog.text
     )
+
+
+def test_a_file_saved_as_utf8_in_bronze_since_its_manifest_said_it_was_not_is_read_without_the_warning(
+    spark, tmp_path: Path, caplog, monkeypatch
+):
+    """The warning's advice is to save the file as UTF-8 in Bronze and have Silver read it again: the manifest's offset
+    is of the bytes Bronze landed, and Silver kept warning of the mended file from it (and gave it in the report)."""
+    bronze = tmp_path / "bronze" / "boston311"
+    data = csv_text(LEGACY29_HEADER, [legacy29_row("101004100001", "2022-01-19 11:18:00", case_title="Cáse")])
+    monkeypatch.setattr(silver_job, "HEAD_BYTES", len(data.splitlines()[0]) + 2)  # the header alone: ASCII
+    key = "dataset=legacy_2022/ingest_date=2026-11-25/f.csv"
+    write_manifest(
+        bronze, "20261125T060000Z", {key: "2026-11-25T06:00:00Z"},
+        non_utf8_at={key: data.encode("latin-1").index(b"\xe1")}, sizes={key: len(data.encode("latin-1"))},
+    )  # fmt: skip
+    land(bronze, "legacy_2022", "2026-11-25", "f.csv", data.encode())  # saved as UTF-8 since
+
+    with caplog.at_level("WARNING", logger=silver_job.log.name):
+        [planned] = silver_job.plan_bronze_files(silver_job.LakeFiles(spark), str(bronze), {})
+
+    assert planned["non_utf8_at"] is None
+    assert "is not UTF-8" not in caplog.text
 
 
 def test_a_file_whose_first_line_is_longer_than_any_header_is_refused_without_reading_it_whole(

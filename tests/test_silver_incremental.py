@@ -544,21 +544,51 @@ def test_the_manifest_index_keeps_where_bronze_found_a_file_not_utf8(spark, tmp_
     files = silver_job.LakeFiles(spark)
     index = silver_job.read_manifest_index(files, str(silver))
     times = {FIRST: "2026-11-20T06:00:00Z", SECOND: "2026-11-25T06:00:00Z"}
-    write_manifest(bronze, "20261125T060000Z", times, non_utf8_at={FIRST: 1_234_567, SECOND: True})
+    write_manifest(
+        bronze, "20261125T060000Z", times, non_utf8_at={FIRST: 1_234_567, SECOND: True},
+        sizes={FIRST: 2_000_000, SECOND: 2_000_000},
+    )  # fmt: skip
     silver_job.manifest_ingest_times(files, str(bronze), index)
-    assert index["non_utf8"] == {FIRST: 1_234_567}  # anything but a whole number is no offset
+    # anything but a whole number is no offset; the bytes it is of are kept beside it
+    assert index["non_utf8"] == {FIRST: [1_234_567, 2_000_000]}
     silver_job.write_manifest_index(files, str(silver), index)
-    assert silver_job.read_manifest_index(files, str(silver))["non_utf8"] == {FIRST: 1_234_567}
-    # an index written before Silver read the field: the manifests it had read are read again, once
+    assert silver_job.read_manifest_index(files, str(silver))["non_utf8"] == {FIRST: [1_234_567, 2_000_000]}
+    # an index written before Silver read the field, or that kept offsets alone: the manifests it had read are read
+    # again, once
     state = silver / "_state" / "bronze_manifests.json"
-    older = json.loads(state.read_text())
-    del older["non_utf8"]
-    state.write_text(json.dumps(older))
-    (silver / "_state" / ".bronze_manifests.json.crc").unlink()
-    index = silver_job.read_manifest_index(files, str(silver))
-    assert (index["manifests"], index["changed"]) == ([], True)
-    silver_job.manifest_ingest_times(files, str(bronze), index)
-    assert index["non_utf8"] == {FIRST: 1_234_567}
+    for older_non_utf8 in (None, {FIRST: 1_234_567}):
+        older = json.loads(state.read_text())
+        del older["non_utf8"]
+        state.write_text(
+            json.dumps(older if older_non_utf8 is None else {**older, "non_utf8": older_non_utf8})
+        )
+        (silver / "_state" / ".bronze_manifests.json.crc").unlink(missing_ok=True)
+        index = silver_job.read_manifest_index(files, str(silver))
+        assert (index["manifests"], index["changed"]) == ([], True)
+        silver_job.manifest_ingest_times(files, str(bronze), index)
+        assert index["non_utf8"] == {FIRST: [1_234_567, 2_000_000]}
+        silver_job.write_manifest_index(files, str(silver), index)
+
+
+def test_the_manifest_index_keeps_no_offset_outside_the_bytes_bronze_landed(spark, tmp_path: Path):
+    """A manifest's offset below 0, at or past its bytes, or without them made the quality report give a file's
+    non_utf8_at where its schema allows none, and the warning name an offset the file cannot have."""
+    bronze = tmp_path / "bronze" / "boston311"
+    index = silver_job.empty_manifest_index()
+    times = {FIRST: "2026-11-20T06:00:00Z", SECOND: "2026-11-25T06:00:00Z"}
+    write_manifest(
+        bronze, "20261125T060000Z", times, non_utf8_at={FIRST: -1, SECOND: 10**30}, sizes={FIRST: 100}
+    )
+    write_manifest(
+        bronze,
+        "20261126T060000Z",
+        {FIRST: "2026-11-26T06:00:00Z"},
+        non_utf8_at={FIRST: 100},
+        sizes={FIRST: 100},
+    )
+    write_manifest(bronze, "20261127T060000Z", {FIRST: "2026-11-27T06:00:00Z"}, non_utf8_at={FIRST: 5})
+    silver_job.manifest_ingest_times(silver_job.LakeFiles(spark), str(bronze), index)
+    assert index["non_utf8"] == {}
 
 
 def test_a_bad_record_the_re_issued_file_carries_every_day_is_quarantined_once(spark, tmp_path: Path):
