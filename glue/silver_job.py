@@ -1306,9 +1306,8 @@ def manifest_ingest_times(files: LakeFiles, bronze_path: str, index: dict | None
                 # one key holds one object's bytes (Bronze never lands other bytes under a key), so no manifest wins;
                 # the offset is of the bytes Bronze landed, kept beside it: a file saved as UTF-8 since has others
                 offset, size = resource.get("non_utf8_at"), resource.get("bytes")
-                if (
-                    type(offset) is int and type(size) is int and 0 <= offset < size
-                ):  # whole numbers (True is none)
+                # whole numbers (True is none), the offset within the bytes
+                if type(offset) is int and type(size) is int and 0 <= offset < size:
                     index["non_utf8"][suffix] = [offset, size]
             # A failed download's entry has no key (null): normal. Anything else without a text key is not.
             elif not isinstance(resource, dict) or not isinstance(key, (str, type(None))):
@@ -1346,18 +1345,15 @@ def read_manifest_index(files: LakeFiles, silver_path: str) -> dict:
         )
         and isinstance(stored.get("non_utf8", {}), dict)
         and all(
-            type(pair)
-            is int  # an offset alone, as the index was written on 2026-11-28 before the bytes beside it
-            or (isinstance(pair, list) and len(pair) == 2 and all(type(part) is int for part in pair))
+            isinstance(pair, list) and len(pair) == 2 and all(type(part) is int for part in pair)
             for pair in stored.get("non_utf8", {}).values()
         )
     )
     if not shaped:
         log.warning("The manifest index %s is damaged; reading every Bronze manifest again", index_file)
         return {**empty_manifest_index(), "changed": True}
-    # written before Silver read non_utf8_at, or kept its offsets without their bytes: the manifests it read are read
-    # again, once
-    if "non_utf8" not in stored or any(type(pair) is int for pair in stored["non_utf8"].values()):
+    # written before Silver read non_utf8_at: the manifests it read are read again, once
+    if "non_utf8" not in stored:
         return {**empty_manifest_index(), "changed": True}
     return {
         "manifests": stored["manifests"],
