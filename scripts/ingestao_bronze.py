@@ -813,7 +813,7 @@ class Fetched(NamedTuple):
 
 
 class BodySink:
-    """Writes a body on one worker thread and hashes it (and checks it is UTF-8) on another, so reading the network
+    """Writes a body (and checks it is UTF-8) on one worker thread and hashes it on another, so reading the network
     never waits on either.
 
     Each queue holds at most ``depth`` chunks: memory stays at about 2 x depth x CHUNK_BYTES.
@@ -831,7 +831,10 @@ class BodySink:
         self._utf8 = Utf8Check()
         self._errors: list[BaseException] = []
         self._queues: list[queue.Queue] = [queue.Queue(depth), queue.Queue(depth)]
-        actions = (self._file.write, self._hash_and_check)
+        actions = (
+            self._write_and_check,
+            lambda chunk: self._digest.update(chunk),
+        )  # restart makes a new digest
         self._workers = [
             threading.Thread(target=self._work, args=(q, action), daemon=True)
             for q, action in zip(self._queues, actions, strict=True)
@@ -839,8 +842,9 @@ class BodySink:
         for worker in self._workers:
             worker.start()
 
-    def _hash_and_check(self, chunk: bytes) -> None:
-        self._digest.update(chunk)  # sha256 lets go of the GIL: the reading thread goes on meanwhile
+    def _write_and_check(self, chunk: bytes) -> None:
+        # beside the write, which waits on the disk, not beside sha256, the slower of the two (it bounds the download)
+        self._file.write(chunk)
         self._utf8.update(chunk)
 
     def _work(self, chunks: queue.Queue, action: Any) -> None:
