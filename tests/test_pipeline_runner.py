@@ -520,21 +520,18 @@ def test_a_bad_max_file_bytes_is_a_usage_error_before_any_stage(tmp_path, capsys
     assert not (tmp_path / "lake").exists()
 
 
+def ingest_2022_only(tmp_path) -> list[str]:
+    """The runner's arguments for the ingest stage alone, of the 2022 file alone, quietly, into tmp_path's lake."""
+    lake = str(tmp_path / "lake")
+    return ["--quiet", "--lake", lake, "--stages", "ingest", "--years", "2022", "--no-new-system"]
+
+
 def test_the_ingest_line_counts_the_landings_that_shrank(tmp_path, capsys, caplog):
     from bronze_helpers import cut_short
     from portal_standin import Portal, serve
 
     portal = Portal.from_fixtures()
-    argv = [
-        "--quiet",
-        "--lake",
-        str(tmp_path / "lake"),
-        "--stages",
-        "ingest",
-        "--years",
-        "2022",
-        "--no-new-system",
-    ]
+    argv = ingest_2022_only(tmp_path)
     with serve(portal) as url:
         assert run_pipeline.main([*argv, "--portal", url]) == 0
         portal.rewrite(portal.resource_id("legacy_2022"), cut_short("legacy_2022", 0.5))
@@ -552,16 +549,7 @@ def test_the_ingest_line_counts_the_landings_that_are_not_utf8(tmp_path, capsys,
     portal = Portal.from_fixtures()
     latin1 = SAMPLES["legacy_2022"].read_bytes().replace(b"Boston", "Bostón".encode("latin-1"), 1)
     portal.rewrite(portal.resource_id("legacy_2022"), latin1)
-    argv = [
-        "--quiet",
-        "--lake",
-        str(tmp_path / "lake"),
-        "--stages",
-        "ingest",
-        "--years",
-        "2022",
-        "--no-new-system",
-    ]
+    argv = ingest_2022_only(tmp_path)
     with serve(portal) as url:
         assert run_pipeline.main([*argv, "--portal", url]) == 0
 
