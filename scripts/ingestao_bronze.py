@@ -623,8 +623,8 @@ class Utf8Check:
     None when every byte is.
 
     A piece that is ASCII throughout is UTF-8 and ``bytes.isascii`` tells it at memory speed, so only pieces with other
-    bytes go through the incremental decoder (about 0.8 GB/s here, holding the GIL): the City's legacy files are ASCII,
-    the NEW SYSTEM file has a few accents per MiB.
+    bytes go through the incremental decoder (about 0.8 GB/s here, holding the GIL): the legacy samples are ASCII, the
+    NEW SYSTEM sample has a few accents per MiB.
     """
 
     def __init__(self) -> None:
@@ -831,10 +831,8 @@ class BodySink:
         self._utf8 = Utf8Check()
         self._errors: list[BaseException] = []
         self._queues: list[queue.Queue] = [queue.Queue(depth), queue.Queue(depth)]
-        actions = (
-            self._write_and_check,
-            lambda chunk: self._digest.update(chunk),
-        )  # restart makes a new digest
+        # a lambda, not the digest's own update: restart makes a new digest
+        actions = (self._write_and_check, lambda chunk: self._digest.update(chunk))
         self._workers = [
             threading.Thread(target=self._work, args=(q, action), daemon=True)
             for q, action in zip(self._queues, actions, strict=True)
@@ -1174,9 +1172,9 @@ def tqdm_logging() -> Any:
 
 def download(resource: PortalResource, fetcher: Fetcher, staged: str, progress: bool) -> tuple[Fetched, str]:
     """Fetch a resource into the staging file ``staged``: what ``Fetcher.fetch`` says of it and its header's era
-    (ResourceError when the body is not a 311 CSV, as ``header_era`` says). A body the server announced the length of and that came
-    whole is kept as served when its size is other than the portal lists, with a warning (the listing can lag); one
-    whose length it did not announce is refused then (``unannounced_length``)."""
+    (ResourceError when the body is not a 311 CSV, as ``header_era`` says). A body the server announced the length of
+    and that came whole is kept as served when its size is other than the portal lists, with a warning (the listing
+    can lag); one whose length it did not announce is refused then (``unannounced_length``)."""
     with progress_bar(progress, desc=resource.dataset, unit="B", unit_scale=True, leave=False) as bar:
         fetched = fetcher.fetch(resource.url, staged, bar, listed_size=resource.portal_size)
     with open(staged, "rb") as handle:
