@@ -2952,6 +2952,11 @@ def summary(report: dict) -> str:
             f"time basis {basis.get('reading')} ({basis.get('basis')})"
             + "".join(f", {reading} from {month} (override)" for month, reading in dated.items())
             + (f", {how_many(otherwise, 'month')} read otherwise" if otherwise else "")
+            + (
+                f", not UTF-8 from byte {entry['non_utf8_at']:,}"
+                if entry.get("non_utf8_at") is not None
+                else ""
+            )
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")

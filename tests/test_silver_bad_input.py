@@ -836,6 +836,9 @@ def test_a_latin1_bronze_file_is_read_with_a_warning_that_says_so(spark, tmp_pat
         "UTF-8 to keep them." in caplog.text
     )
     assert [f["non_utf8_at"] for f in report["files"]] == [offset]
+    assert f"; time basis wall_clock (era_default), not UTF-8 from byte {offset:,}" in silver_job.summary(
+        report
+    )
 
 
 def test_a_file_bronze_found_not_utf8_past_the_first_mib_is_read_with_a_warning_that_says_so(
