@@ -2946,17 +2946,14 @@ def summary(report: dict) -> str:
         basis = entry.get("time_basis") or {}
         dated = basis.get("reading_from") or {}
         otherwise = len((basis.get("months") or {}).get("read_otherwise") or {})
+        not_utf8 = entry.get("non_utf8_at")
         lines.append(
             f"  {entry['source_file']} [{entry['era']}] read {entry['rows_read']} -> {entry['rows_written']} "
             f"+ {entry['rows_quarantined']} quarantined + {entry['duplicates_removed']} dup; "
             f"time basis {basis.get('reading')} ({basis.get('basis')})"
             + "".join(f", {reading} from {month} (override)" for month, reading in dated.items())
             + (f", {how_many(otherwise, 'month')} read otherwise" if otherwise else "")
-            + (
-                f", not UTF-8 from byte {entry['non_utf8_at']:,}"
-                if entry.get("non_utf8_at") is not None
-                else ""
-            )
+            + (f", not UTF-8 from byte {not_utf8:,}" if not_utf8 is not None else "")
         )
     if report.get("rejects_by_reason"):
         lines.append(f"  rejects: {report['rejects_by_reason']}")
